@@ -1,0 +1,51 @@
+"""One hierarchy of expected errors; each carries a stable machine code."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidAmount(DomainError, ValueError):
+    code = "invalid_amount"
+
+
+class CurrencyMismatch(DomainError):
+    code = "currency_mismatch"
+
+
+class ValidationError(DomainError):
+    code = "validation_error"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class UnknownModel(NotFound):
+    code = "model_not_found"
+
+
+class NoPriceInForce(DomainError):
+    code = "no_price_in_force"
+
+
+class InvalidApiKey(DomainError):
+    code = "invalid_api_key"
+
+
+class ModelNotAllowed(DomainError):
+    code = "model_not_allowed"
+
+
+class ClientSuspended(DomainError):
+    code = "client_suspended"

@@ -1,0 +1,130 @@
+"""Ports: what the core needs from the outside world. Adapters implement these Protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from domain.catalog import Model, PriceHistory, PriceVersion
+from domain.clients import Client
+from domain.journal import JournalEntry, JournalState
+from domain.keys import ApiKey
+from domain.ledger import LedgerEntry
+from domain.money import Money
+from domain.pricing import PlanVersion
+from domain.usage import UsageRecord
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware (UTC)."""
+        ...
+
+
+class KeyHasher(Protocol):
+    def digest(self, secret: str) -> str:
+        """A keyed, deterministic digest of a secret (hex); the same secret always maps to the
+        same digest under one server secret, and the digest reveals nothing of the secret."""
+        ...
+
+
+class ClientRepository(Protocol):
+    async def add(self, client: Client) -> None: ...
+    async def get(self, client_id: str) -> Client | None: ...
+    async def list(self) -> Sequence[Client]: ...
+    async def update(self, client: Client) -> None:
+        """Overwrite the mutable fields (name, status, billing details) of a stored client."""
+        ...
+
+
+class PlanRepository(Protocol):
+    async def add(self, version: PlanVersion) -> None: ...
+    async def history(self, client_id: str) -> Sequence[PlanVersion]:
+        """Every plan version of a client, in effective order."""
+        ...
+
+
+class ApiKeyRepository(Protocol):
+    async def add(self, key: ApiKey) -> None: ...
+    async def get(self, key_id: str) -> ApiKey | None: ...
+    async def by_digest(self, digest: str) -> ApiKey | None: ...
+    async def for_client(self, client_id: str) -> Sequence[ApiKey]: ...
+    async def update(self, key: ApiKey) -> None:
+        """Overwrite revocation, expiry, name, allow-list and limits of a stored key."""
+        ...
+
+
+class CatalogRepository(Protocol):
+    async def save_model(self, model: Model) -> None:
+        """Insert the model, or replace its settings when the id exists."""
+        ...
+
+    async def get_model(self, model_id: str) -> Model | None: ...
+    async def models(self) -> Sequence[Model]: ...
+    async def add_price(self, version: PriceVersion) -> None:
+        """Add a price version; a second version at the same instant is a Conflict."""
+        ...
+
+    async def prices(self, model_id: str) -> PriceHistory: ...
+
+
+class UsageRepository(Protocol):
+    async def add(self, record: UsageRecord) -> bool:
+        """Store a record; False (and nothing written) if (request_id, attempt) exists."""
+        ...
+
+    async def for_request(self, request_id: str) -> Sequence[UsageRecord]: ...
+    async def for_client(
+        self, client_id: str, start: datetime, end: datetime
+    ) -> Sequence[UsageRecord]:
+        """The client's records with start <= started_at < end, oldest first."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    async def append(self, entry: LedgerEntry) -> bool:
+        """Append; False (and nothing written) if (client_id, kind, reference) exists.
+        Entries are never updated or deleted."""
+        ...
+
+    async def entries(self, client_id: str) -> Sequence[LedgerEntry]: ...
+    async def balance(self, client_id: str, currency: str) -> Money:
+        """The exact sum of the client's entries in that currency."""
+        ...
+
+
+class JournalRepository(Protocol):
+    async def start(self, entry: JournalEntry) -> bool:
+        """Record a call about to reach a provider; False if the request id is known."""
+        ...
+
+    async def finish(self, request_id: str, state: JournalState) -> None: ...
+    async def unsettled(self, started_before: datetime) -> Sequence[JournalEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository. Leaving the block without `commit()` rolls back."""
+
+    clients: ClientRepository
+    plans: PlanRepository
+    keys: ApiKeyRepository
+    catalog: CatalogRepository
+    usage: UsageRepository
+    ledger: LedgerRepository
+    journal: JournalRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,46 @@
+"""One usage record per provider attempt: what was used, what it cost, what the client owes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from domain.money import Money
+from domain.timeutil import require_aware
+from domain.tokens import TokenUsage
+
+
+class CallStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class UsageSource(StrEnum):
+    REPORTED = "reported"  # the provider's own counts
+    ESTIMATED = "estimated"  # the provider reported none; capped at max_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """Unique on (request_id, attempt): a retried settle never bills twice."""
+
+    id: str
+    request_id: str
+    attempt: int
+    client_id: str
+    api_key_id: str
+    model_id: str
+    provider: str
+    usage: TokenUsage
+    cost: Money
+    charge: Money
+    price_version_id: str
+    plan_version_id: str | None
+    started_at: datetime
+    latency_ms: int
+    status: CallStatus
+    source: UsageSource
+
+    def __post_init__(self) -> None:
+        require_aware(self.started_at, "started_at")

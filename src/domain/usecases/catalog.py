@@ -1,0 +1,46 @@
+"""Use cases for the model catalog and its versioned prices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from domain.catalog import Model, PriceHistory, PriceVersion
+from domain.errors import UnknownModel
+from domain.ids import new_id
+from domain.ports import UnitOfWorkFactory
+
+
+class CatalogUseCases:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def save_model(self, model: Model) -> Model:
+        async with self._uow() as uow:
+            await uow.catalog.save_model(model)
+            await uow.commit()
+        return model
+
+    async def add_price(self, version: PriceVersion) -> PriceVersion:
+        """A new price version from its `effective_from`; calls keep the version in force when
+        they started."""
+        if not version.id:
+            version = _with_id(version)
+        async with self._uow() as uow:
+            if await uow.catalog.get_model(version.model_id) is None:
+                raise UnknownModel(f"unknown model {version.model_id}")
+            await uow.catalog.add_price(version)
+            await uow.commit()
+        return version
+
+    async def models(self) -> Sequence[Model]:
+        async with self._uow() as uow:
+            return await uow.catalog.models()
+
+    async def prices(self, model_id: str) -> PriceHistory:
+        async with self._uow() as uow:
+            return await uow.catalog.prices(model_id)
+
+
+def _with_id(version: PriceVersion) -> PriceVersion:
+    return replace(version, id=new_id())

@@ -1,0 +1,105 @@
+"""Use cases for clients and their pricing plans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from domain.clients import Client, ClientStatus
+from domain.errors import NotFound, ValidationError
+from domain.ids import new_id
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.pricing import PlanVersion, PricingPlan
+from domain.timeutil import require_aware
+
+
+@dataclass(frozen=True, slots=True)
+class NewClient:
+    name: str
+    plan: PricingPlan
+    currency: str = "USD"
+    billing_email: str | None = None
+    tax_rate: Decimal = Decimal(0)
+    plan_effective_from: datetime | None = None
+
+
+class ClientUseCases:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def create(self, new: NewClient) -> tuple[Client, PlanVersion]:
+        """A client and its first plan, effective from creation unless an earlier instant is
+        given (e.g. the 1st, to bill a full month)."""
+        now = self._clock.now()
+        client = Client(
+            id=new_id(),
+            name=new.name.strip(),
+            created_at=now,
+            currency=new.currency,
+            billing_email=new.billing_email,
+            tax_rate=new.tax_rate,
+        )
+        effective = new.plan_effective_from or now
+        if require_aware(effective, "plan_effective_from") > now:
+            raise ValidationError("the first plan must be in force from creation or earlier")
+        _check_plan_currency(client, new.plan)
+        version = PlanVersion(new_id(), client.id, new.plan, effective, now)
+        async with self._uow() as uow:
+            await uow.clients.add(client)
+            await uow.plans.add(version)
+            await uow.commit()
+        return client, version
+
+    async def get(self, client_id: str) -> Client:
+        async with self._uow() as uow:
+            return await _client(uow, client_id)
+
+    async def list(self) -> Sequence[Client]:
+        async with self._uow() as uow:
+            return await uow.clients.list()
+
+    async def set_plan(
+        self, client_id: str, plan: PricingPlan, effective_from: datetime | None = None
+    ) -> PlanVersion:
+        """A new plan version; a past instant is inserted into the timeline, later versions
+        stay in force from their own instants."""
+        now = self._clock.now()
+        effective = require_aware(effective_from or now, "effective_from")
+        async with self._uow() as uow:
+            client = await _client(uow, client_id)
+            _check_plan_currency(client, plan)
+            version = PlanVersion(new_id(), client.id, plan, effective, now)
+            await uow.plans.add(version)
+            await uow.commit()
+        return version
+
+    async def plan_history(self, client_id: str) -> Sequence[PlanVersion]:
+        async with self._uow() as uow:
+            await _client(uow, client_id)
+            return await uow.plans.history(client_id)
+
+    async def set_status(self, client_id: str, status: ClientStatus) -> Client:
+        async with self._uow() as uow:
+            client = (await _client(uow, client_id)).with_status(status)
+            await uow.clients.update(client)
+            await uow.commit()
+        return client
+
+
+async def _client(uow: UnitOfWork, client_id: str) -> Client:
+    client = await uow.clients.get(client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    return client
+
+
+def _check_plan_currency(client: Client, plan: PricingPlan) -> None:
+    fixed = plan.monthly_amount
+    if fixed is not None and fixed.currency != client.currency:
+        raise ValidationError(
+            f"the plan's amount is in {fixed.currency} but the client is billed in "
+            f"{client.currency}"
+        )

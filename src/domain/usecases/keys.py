@@ -1,0 +1,85 @@
+"""Use cases for client API keys: issue (secret shown once), revoke, authenticate."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.errors import InvalidApiKey, NotFound, ValidationError
+from domain.ids import new_id
+from domain.keys import ApiKey, IssuedKey, display_prefix, generate_secret, looks_like_key
+from domain.ports import Clock, KeyHasher, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    client_id: str
+    name: str = ""
+    expires_at: datetime | None = None
+    allowed_models: tuple[str, ...] = ()
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+
+
+class KeyUseCases:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, hasher: KeyHasher) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._hasher = hasher
+
+    async def issue(self, new: NewKey) -> IssuedKey:
+        """A new key; its secret is returned here once and stored only as a digest."""
+        now = self._clock.now()
+        if new.expires_at is not None and new.expires_at <= now:
+            raise ValidationError("a key's expiry must be in the future")
+        secret = generate_secret()
+        key = ApiKey(
+            id=new_id(),
+            client_id=new.client_id,
+            name=new.name,
+            prefix=display_prefix(secret),
+            digest=self._hasher.digest(secret),
+            created_at=now,
+            expires_at=new.expires_at,
+            allowed_models=new.allowed_models,
+            rpm_limit=new.rpm_limit,
+            tpm_limit=new.tpm_limit,
+        )
+        async with self._uow() as uow:
+            if await uow.clients.get(new.client_id) is None:
+                raise NotFound(f"no client {new.client_id}")
+            for model_id in new.allowed_models:
+                if await uow.catalog.get_model(model_id) is None:
+                    raise ValidationError(f"unknown model in allow-list: {model_id}")
+            await uow.keys.add(key)
+            await uow.commit()
+        return IssuedKey(secret=secret, key=key)
+
+    async def revoke(self, key_id: str) -> ApiKey:
+        async with self._uow() as uow:
+            key = await uow.keys.get(key_id)
+            if key is None:
+                raise NotFound(f"no key {key_id}")
+            key = key.revoked(self._clock.now())
+            await uow.keys.update(key)
+            await uow.commit()
+        return key
+
+    async def for_client(self, client_id: str) -> Sequence[ApiKey]:
+        async with self._uow() as uow:
+            return await uow.keys.for_client(client_id)
+
+    async def authenticate(self, secret: str) -> ApiKey:
+        """The usable key behind a secret, or InvalidApiKey (never saying why, never echoing)."""
+        if not looks_like_key(secret):
+            raise InvalidApiKey("invalid API key")
+        digest = self._hasher.digest(secret)
+        async with self._uow() as uow:
+            key = await uow.keys.by_digest(digest)
+        if key is None or not hmac.compare_digest(key.digest, digest):
+            raise InvalidApiKey("invalid API key")
+        if not key.is_usable_at(self._clock.now()):
+            raise InvalidApiKey("invalid API key")
+        return key
