@@ -102,3 +102,24 @@ class ModelProvider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class MessagesStream(Protocol):
+    """An open Anthropic-format stream: yields `(event_name, data)` pairs exactly as Anthropic's
+    Messages API sends them (message_start ... message_stop). `usage` is filled as in ChatStream."""
+
+    usage: TokenUsage | None
+
+    def __aiter__(self) -> AsyncIterator[tuple[str, JSON]]: ...
+    async def aclose(self) -> None: ...
+
+
+class NativeMessagesProvider(Protocol):
+    """An upstream that speaks Anthropic's Messages API natively, so `/v1/messages` relays it
+    untranslated (prompt caching and thinking blocks survive)."""
+
+    async def messages(self, model: Model, body: JSON) -> ProviderResponse:
+        """A non-streamed Messages call; the response body is Anthropic-format."""
+        ...
+
+    async def open_messages_stream(self, model: Model, body: JSON) -> MessagesStream: ...
