@@ -33,6 +33,23 @@ class CatalogUseCases:
             await uow.commit()
         return version
 
+    async def seed(self, models: Sequence[Model], prices: Sequence[PriceVersion]) -> int:
+        """Add the models and price versions that are missing; never overwrite the operator's
+        own settings or prices. Returns how many rows were added."""
+        added = 0
+        async with self._uow() as uow:
+            for model in models:
+                if await uow.catalog.get_model(model.id) is None:
+                    await uow.catalog.save_model(model)
+                    added += 1
+            for version in prices:
+                history = await uow.catalog.prices(version.model_id)
+                if all(v.effective_from != version.effective_from for v in history.versions):
+                    await uow.catalog.add_price(version if version.id else _with_id(version))
+                    added += 1
+            await uow.commit()
+        return added
+
     async def models(self) -> Sequence[Model]:
         async with self._uow() as uow:
             return await uow.catalog.models()

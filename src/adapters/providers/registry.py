@@ -1,0 +1,27 @@
+"""The configured providers, by the provider part of `provider/model`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from domain.providers import ModelProvider, NativeMessagesProvider, ProviderRegistry
+
+
+class StaticProviderRegistry(ProviderRegistry):
+    def __init__(
+        self,
+        chat: Mapping[str, ModelProvider],
+        native_messages: Mapping[str, NativeMessagesProvider] | None = None,
+    ) -> None:
+        self._chat = dict(chat)
+        self._native = dict(native_messages or {})
+
+    def chat(self, provider: str) -> ModelProvider | None:
+        return self._chat.get(provider)
+
+    def native_messages(self, provider: str) -> NativeMessagesProvider | None:
+        return self._native.get(provider)
+
+    async def aclose(self) -> None:
+        for provider in self._chat.values():
+            await provider.aclose()

@@ -1,0 +1,74 @@
+"""The ASGI app: model-call routes, health, and (in later issues) GraphQL and the web apps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from adapters.persistence.migrate import schema_status
+from api.container import Container, close_container, make_container
+from api.rest import chat, messages
+from api.rest.errors import ApiError, openai_error
+from api.rest.gateway import request_id
+from api.rest.middleware import RequestIdMiddleware
+from api.settings import Settings, load_settings
+from domain.usecases.relay import wait_for_running_relays
+
+log = logging.getLogger("bizgraph")
+
+
+class SchemaNotReady(RuntimeError):
+    """The database is missing or not migrated; the message says what to run."""
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:
+    settings = settings or load_settings()
+    container = container or make_container(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        status = await schema_status(settings.database_url)
+        if not status.is_current:
+            raise SchemaNotReady(status.message)
+        app.state.gateway = container.gateway()
+        try:
+            yield
+        finally:
+            await wait_for_running_relays(settings.drain_after_disconnect_seconds)
+            await close_container(container)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/v1/chat/completions", chat.chat_completions, methods=["POST"]),
+        Route("/v1/embeddings", chat.embeddings, methods=["POST"]),
+        Route("/v1/models", chat.models, methods=["GET"]),
+        Route("/v1/messages", messages.create_message, methods=["POST"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.state.settings = settings
+    return app
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """404/405 and friends in the OpenAI error format, so SDKs show a readable message."""
+    assert isinstance(exc, HTTPException)
+    error = ApiError(exc.status_code, exc.detail, "invalid_request_error", None)
+    return openai_error(error, request_id(request))

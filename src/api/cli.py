@@ -1,0 +1,264 @@
+"""The `bizgraph` command line: migrate, serve, and manage clients, keys and models."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, TypeVar
+
+import typer
+
+from adapters.default_catalog import load_default_catalog
+from adapters.persistence.migrate import schema_status, upgrade
+from api.container import Container, close_container, make_container
+from api.settings import Settings, SettingsError, load_settings
+from domain.clients import ClientStatus
+from domain.errors import DomainError
+from domain.money import Money
+from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PricingPlan
+from domain.usecases.clients import NewClient
+from domain.usecases.keys import NewKey
+
+app = typer.Typer(help="Bizgraph: the AI billing gateway.", no_args_is_help=True)
+clients_app = typer.Typer(help="Clients and their pricing plans.", no_args_is_help=True)
+keys_app = typer.Typer(help="Client API keys.", no_args_is_help=True)
+models_app = typer.Typer(help="The model catalog.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
+app.add_typer(models_app, name="models")
+
+T = TypeVar("T")
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 1."""
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except (CliError, DomainError, SettingsError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(1)
+
+
+def _run(work: Callable[[Container], Awaitable[T]], *, needs_schema: bool = True) -> T:
+    settings = load_settings()
+
+    async def run() -> T:
+        if needs_schema:
+            status = await schema_status(settings.database_url)
+            if not status.is_current:
+                raise CliError(status.message)
+        container = make_container(settings)
+        try:
+            return await work(container)
+        finally:
+            await close_container(container)
+
+    return asyncio.run(run())
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema and add the bundled model catalog's missing rows."""
+    settings = load_settings()
+    asyncio.run(upgrade(settings.database_url))
+
+    async def seed(container: Container) -> int:
+        models, prices = load_default_catalog()
+        return await container.catalog().seed(models, prices)
+
+    added = _run(seed)
+    typer.echo(f"database is at the current schema; {added} catalog rows added")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Serve the gateway (uvloop + httptools)."""
+    import uvicorn
+
+    settings = load_settings()  # generates the secret once, before workers start
+    status = asyncio.run(schema_status(settings.database_url))
+    if not status.is_current:
+        raise CliError(status.message)
+    _warn_unsafe(settings, host)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=access_log,
+        timeout_graceful_shutdown=int(settings.drain_after_disconnect_seconds),
+        log_level="info",
+    )
+
+
+def _warn_unsafe(settings: Settings, host: str) -> None:
+    if settings.is_development and host not in ("127.0.0.1", "localhost", "::1"):
+        typer.secho("warning: development mode on a public interface", err=True, fg="yellow")
+
+
+def _plan(
+    margin: str | None, monthly_fee: str | None, monthly_price: str | None, currency: str
+) -> PricingPlan:
+    given = [v for v in (margin, monthly_fee, monthly_price) if v is not None]
+    if len(given) != 1:
+        raise CliError("give exactly one of --margin, --monthly-fee, --monthly-price")
+    if margin is not None:
+        return PercentageMargin(_decimal(margin, "--margin"))
+    if monthly_fee is not None:
+        return FixedFee(Money(_decimal(monthly_fee, "--monthly-fee"), currency))
+    assert monthly_price is not None
+    return FixedPrice(Money(_decimal(monthly_price, "--monthly-price"), currency))
+
+
+def _decimal(value: str, option: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise CliError(f"{option} must be a decimal number, not {value!r}") from None
+
+
+def _instant(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{option} must be an ISO 8601 instant, not {value!r}") from None
+    if parsed.tzinfo is None:
+        raise CliError(f"{option} needs a time zone offset, e.g. 2026-01-01T00:00:00+00:00")
+    return parsed
+
+
+Margin = Annotated[str | None, typer.Option(help="percentage_margin: percent on top of cost.")]
+Fee = Annotated[str | None, typer.Option(help="fixed_fee: monthly fee on top of cost.")]
+Price = Annotated[str | None, typer.Option(help="fixed_price: monthly price, usage included.")]
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option(help="The client's name.")],
+    margin: Margin = None,
+    monthly_fee: Fee = None,
+    monthly_price: Price = None,
+    currency: Annotated[str, typer.Option(help="ISO 4217 billing currency.")] = "USD",
+    email: Annotated[str | None, typer.Option(help="Billing email.")] = None,
+    tax_rate: Annotated[str, typer.Option(help="Tax rate in percent, e.g. 20.")] = "0",
+    plan_from: Annotated[
+        str | None, typer.Option(help="Plan start (ISO 8601), default now.")
+    ] = None,
+) -> None:
+    """Create a client with its pricing plan; prints the client id."""
+    new = NewClient(
+        name=name,
+        plan=_plan(margin, monthly_fee, monthly_price, currency),
+        currency=currency,
+        billing_email=email,
+        tax_rate=_decimal(tax_rate, "--tax-rate"),
+        plan_effective_from=_instant(plan_from, "--plan-from"),
+    )
+    client, version = _run(lambda c: c.clients().create(new))
+    typer.echo(
+        f"client {client.id} {client.name!r}: {version.plan.kind} from "
+        f"{version.effective_from.isoformat()}"
+    )
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """List clients."""
+    for client in _run(lambda c: c.clients().list()):
+        typer.echo(f"{client.id}\t{client.status}\t{client.currency}\t{client.name}")
+
+
+@clients_app.command("set-plan")
+def clients_set_plan(
+    client_id: str,
+    margin: Margin = None,
+    monthly_fee: Fee = None,
+    monthly_price: Price = None,
+    effective_from: Annotated[str | None, typer.Option(help="ISO 8601, default now.")] = None,
+) -> None:
+    """Give a client a new plan version from an instant (default now)."""
+
+    async def work(c: Container) -> str:
+        client = await c.clients().get(client_id)
+        plan = _plan(margin, monthly_fee, monthly_price, client.currency)
+        version = await c.clients().set_plan(
+            client_id, plan, _instant(effective_from, "--effective-from")
+        )
+        return f"{version.plan.kind} from {version.effective_from.isoformat()}"
+
+    typer.echo(_run(work))
+
+
+@clients_app.command("suspend")
+def clients_suspend(client_id: str) -> None:
+    """Suspend a client: its keys stop working on the next request."""
+    _run(lambda c: c.clients().set_status(client_id, ClientStatus.SUSPENDED))
+    typer.echo(f"client {client_id} suspended")
+
+
+@clients_app.command("resume")
+def clients_resume(client_id: str) -> None:
+    """Resume a suspended client."""
+    _run(lambda c: c.clients().set_status(client_id, ClientStatus.ACTIVE))
+    typer.echo(f"client {client_id} active")
+
+
+@keys_app.command("issue")
+def keys_issue(
+    client_id: str,
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+    expires_at: Annotated[str | None, typer.Option(help="Expiry (ISO 8601).")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Allowed model (repeat).")] = None,
+    rpm: Annotated[int | None, typer.Option(help="Requests per minute.")] = None,
+    tpm: Annotated[int | None, typer.Option(help="Tokens per minute.")] = None,
+) -> None:
+    """Issue an API key for a client. The key is printed once and never again."""
+    new = NewKey(
+        client_id, name, _instant(expires_at, "--expires-at"), tuple(model or ()), rpm, tpm
+    )
+    issued = _run(lambda c: c.keys().issue(new))
+    typer.echo(issued.secret)
+    typer.secho(
+        f"key {issued.key.id} ({issued.key.prefix}...): store it now, it is not shown again",
+        err=True,
+    )
+
+
+@keys_app.command("list")
+def keys_list(client_id: str) -> None:
+    """List a client's keys (prefixes only)."""
+    for key in _run(lambda c: c.keys().for_client(client_id)):
+        state = "revoked" if key.revoked_at else "active"
+        typer.echo(f"{key.id}\t{key.prefix}...\t{state}\t{key.name}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key; it stops working on the next request."""
+    _run(lambda c: c.keys().revoke(key_id))
+    typer.echo(f"key {key_id} revoked")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List the models in the catalog."""
+    for model in _run(lambda c: c.catalog().models()):
+        typer.echo(f"{model.id}\t{model.kind}\t{model.upstream_name}")

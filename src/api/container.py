@@ -1,0 +1,87 @@
+"""The composition root: the only module that names concrete adapters."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from adapters.clock import SystemClock
+from adapters.persistence.database import create_engine
+from adapters.persistence.unit_of_work import unit_of_work_factory
+from adapters.providers.anthropic import AnthropicProvider
+from adapters.providers.demo import DemoProvider
+from adapters.providers.gemini import GeminiProvider
+from adapters.providers.http import make_client
+from adapters.providers.openai import OpenAICompatibleProvider
+from adapters.providers.registry import StaticProviderRegistry
+from adapters.security import HmacKeyHasher
+from api.rest.gateway import Gateway
+from api.settings import Settings
+from domain.providers import ModelProvider, NativeMessagesProvider
+from domain.usecases.calls import ModelCalls
+from domain.usecases.catalog import CatalogUseCases
+from domain.usecases.clients import ClientUseCases
+from domain.usecases.keys import KeyUseCases
+from domain.usecases.metering import Metering
+
+OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
+ANTHROPIC_DEFAULT_BASE = "https://api.anthropic.com"
+GEMINI_DEFAULT_BASE = "https://generativelanguage.googleapis.com"
+
+
+def build_providers(settings: Settings) -> StaticProviderRegistry:
+    """The demo provider always; each real provider when its key or base URL is configured
+    (a keyless base URL serves self-hosted OpenAI-compatible servers such as vLLM or Ollama)."""
+    timeouts = settings.timeouts
+    chat: dict[str, ModelProvider] = {"demo": DemoProvider()}
+    native: dict[str, NativeMessagesProvider] = {}
+    if settings.openai.api_key or settings.openai.base_url:
+        base = settings.openai.base_url or OPENAI_DEFAULT_BASE
+        chat["openai"] = OpenAICompatibleProvider(
+            "openai", base, settings.openai.api_key, timeouts, make_client(base, timeouts)
+        )
+    if settings.anthropic.api_key or settings.anthropic.base_url:
+        base = settings.anthropic.base_url or ANTHROPIC_DEFAULT_BASE
+        anthropic = AnthropicProvider(
+            "anthropic", base, settings.anthropic.api_key, timeouts, make_client(base, timeouts)
+        )
+        chat["anthropic"] = native["anthropic"] = anthropic
+    if settings.gemini.api_key or settings.gemini.base_url:
+        base = settings.gemini.base_url or GEMINI_DEFAULT_BASE
+        chat["google"] = GeminiProvider(
+            "gemini", base, settings.gemini.api_key, timeouts, make_client(base, timeouts)
+        )
+    return StaticProviderRegistry(chat, native)
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    hasher = providers.Singleton(HmacKeyHasher, server_secret=settings.provided.secret_key)
+    engine = providers.Singleton(create_engine, settings.provided.database_url)
+    uow = providers.Singleton(unit_of_work_factory, engine)
+    provider_registry = providers.Singleton(build_providers, settings)
+
+    keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher)
+    clients = providers.Singleton(ClientUseCases, uow=uow, clock=clock)
+    catalog = providers.Singleton(CatalogUseCases, uow=uow)
+    metering = providers.Singleton(Metering, uow=uow, clock=clock, keys=keys)
+    calls = providers.Singleton(
+        ModelCalls,
+        metering=metering,
+        providers=provider_registry,
+        drain_seconds=settings.provided.drain_after_disconnect_seconds,
+    )
+    gateway = providers.Singleton(
+        Gateway, metering=metering, calls=calls, max_body_bytes=settings.provided.max_body_bytes
+    )
+
+
+def make_container(settings: Settings) -> Container:
+    return Container(settings=settings)
+
+
+async def close_container(container: Container) -> None:
+    """Release pooled connections (provider clients and the database engine)."""
+    await container.provider_registry().aclose()
+    await container.engine().dispose()

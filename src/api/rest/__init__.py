@@ -1,0 +1,1 @@
+"""The REST model-call API (OpenAI-compatible routes and Anthropic's /v1/messages)."""

@@ -1,0 +1,80 @@
+"""Reading and checking request bodies: size-capped, JSON objects, the fields we rely on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from api.rest.errors import ApiError
+from domain.providers import JSON
+
+
+async def read_json(request: Request, max_bytes: int) -> JSON:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+    try:
+        body = orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    return body
+
+
+def _too_large(max_bytes: int) -> ApiError:
+    return ApiError(413, f"the request body exceeds {max_bytes} bytes", code="request_too_large")
+
+
+def required_str(body: JSON, name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise ApiError(400, f"'{name}' is required and must be a string", code="invalid_value")
+    return value
+
+
+def required_list(body: JSON, name: str) -> list[Any]:
+    value = body.get(name)
+    if not isinstance(value, list) or not value:
+        raise ApiError(400, f"'{name}' must be a non-empty array", code="invalid_value")
+    return value
+
+
+def optional_positive_int(body: JSON, *names: str) -> int | None:
+    for name in names:
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ApiError(400, f"'{name}' must be a positive integer", code="invalid_value")
+        return value
+    return None
+
+
+def flag(body: JSON, name: str) -> bool:
+    value = body.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ApiError(400, f"'{name}' must be a boolean", code="invalid_value")
+    return value
+
+
+def text_chars(value: Any) -> int:
+    """Characters of text in message content (strings, text parts, nested blocks)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return sum(text_chars(item) for item in value)
+    if isinstance(value, dict):
+        return sum(text_chars(value[k]) for k in ("content", "text", "arguments") if k in value)
+    return 0

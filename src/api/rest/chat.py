@@ -1,0 +1,130 @@
+"""OpenAI-format routes: `/v1/chat/completions`, `/v1/embeddings`, `/v1/models`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from api.rest.bodies import (
+    flag,
+    optional_positive_int,
+    read_json,
+    required_list,
+    required_str,
+    text_chars,
+)
+from api.rest.errors import ApiError, from_provider, openai_error
+from api.rest.gateway import Gateway, answer, client_secret
+from domain.providers import JSON
+from domain.usecases.calls import CallKind, CallRequest, Streaming
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+async def chat_completions(request: Request) -> Response:
+    return await answer(request, _chat, openai_error)
+
+
+async def embeddings(request: Request) -> Response:
+    return await answer(request, _embeddings, openai_error)
+
+
+async def models(request: Request) -> Response:
+    return await answer(request, _models, openai_error)
+
+
+async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
+    key = await gw.metering.authenticate(client_secret(request))
+    body = await read_json(request, gw.max_body_bytes)
+    messages = required_list(body, "messages")
+    max_tokens = optional_positive_int(body, "max_completion_tokens", "max_tokens")
+    stream = flag(body, "stream")
+    grant = await gw.metering.authorize(key, required_str(body, "model"), rid)
+    call = CallRequest(
+        kind=CallKind.CHAT,
+        body=body,
+        max_output_tokens=max_tokens or grant.target.model.max_output_tokens,
+        prompt_chars=text_chars(messages),
+    )
+    await gw.metering.journal(grant, call.max_output_tokens)
+    if stream:
+        streaming = await gw.calls.open_stream(grant, call, chunk_chars)
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        events = _openai_events(streaming, include_usage)
+        headers = {**SSE_HEADERS, **answered_by(streaming.answered_by.model.id, rid)}
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    done = await gw.calls.complete(grant, call)
+    return json_response(done.body, done.answered_by.model.id, rid)
+
+
+async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
+    key = await gw.metering.authenticate(client_secret(request))
+    body = await read_json(request, gw.max_body_bytes)
+    if body.get("input") in (None, "", []):
+        raise ApiError(400, "'input' is required", code="invalid_value")
+    grant = await gw.metering.authorize(key, required_str(body, "model"), rid)
+    call = CallRequest(CallKind.EMBEDDING, body, 0, text_chars(body["input"]))
+    await gw.metering.journal(grant, 0)
+    done = await gw.calls.complete(grant, call)
+    return json_response(done.body, done.answered_by.model.id, rid)
+
+
+async def _models(request: Request, gw: Gateway, rid: str) -> Response:
+    key = await gw.metering.authenticate(client_secret(request))
+    listed = [
+        {"id": m.id, "object": "model", "created": 0, "owned_by": m.provider}
+        for m in await gw.metering.allowed_models(key)
+    ]
+    return Response(
+        orjson.dumps({"object": "list", "data": listed}),
+        media_type="application/json",
+        headers={"x-request-id": rid},
+    )
+
+
+def answered_by(model_id: str, rid: str) -> dict[str, str]:
+    return {"x-bizgraph-model": model_id, "x-request-id": rid}
+
+
+def json_response(body: JSON, model_id: str, rid: str) -> Response:
+    body["model"] = model_id
+    return Response(
+        orjson.dumps(body), media_type="application/json", headers=answered_by(model_id, rid)
+    )
+
+
+async def _openai_events(streaming: Streaming, include_usage: bool) -> AsyncIterator[bytes]:
+    """OpenAI SSE framing. The usage chunk Bizgraph asked for upstream is passed on only when
+    the client asked for it too."""
+    model_id = streaming.answered_by.model.id
+    relay = streaming.relay
+    async for chunk in relay:
+        if not include_usage and not chunk.get("choices") and chunk.get("usage"):
+            continue
+        chunk["model"] = model_id
+        yield b"data: " + orjson.dumps(chunk) + b"\n\n"
+    if relay.outcome.error is not None:
+        error = from_provider(relay.outcome.error)
+        payload = {"error": {"message": error.message, "type": error.type, "code": error.code}}
+        yield b"data: " + orjson.dumps(payload) + b"\n\n"
+    yield b"data: [DONE]\n\n"
+
+
+def chunk_chars(chunk: Any) -> int:
+    """Generated characters in one chat chunk (for the estimate when usage never comes)."""
+    total = 0
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        content = delta.get("content")
+        if isinstance(content, str):
+            total += len(content)
+        for call in delta.get("tool_calls") or ():
+            arguments = (call.get("function") or {}).get("arguments")
+            if isinstance(arguments, str):
+                total += len(arguments)
+    return total

@@ -1,0 +1,74 @@
+"""What the `/v1` routes share: the use cases, the request id, key extraction and the mapping of
+every failure to the route's error format."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.rest.errors import ApiError, from_domain
+from domain.errors import DomainError
+from domain.usecases.calls import ModelCalls
+from domain.usecases.metering import Metering
+
+log = logging.getLogger("bizgraph.gateway")
+
+ErrorRenderer = Callable[[ApiError, str], Response]
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    metering: Metering
+    calls: ModelCalls
+    max_body_bytes: int
+
+
+def gateway(request: Request) -> Gateway:
+    found: Gateway = request.app.state.gateway
+    return found
+
+
+def request_id(request: Request) -> str:
+    """Set by RequestIdMiddleware; every response carries it as `x-request-id`."""
+    rid: str = request.scope["state"]["request_id"]
+    return rid
+
+
+def new_request_id() -> str:
+    return f"req_{uuid.uuid4().hex}"
+
+
+def client_secret(request: Request, *, allow_x_api_key: bool = False) -> str:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if allow_x_api_key and request.headers.get("x-api-key"):
+        return request.headers["x-api-key"].strip()
+    raise ApiError(
+        401, "Missing API key: send it as 'Authorization: Bearer bzk_...'.", code="missing_api_key"
+    )
+
+
+async def answer(
+    request: Request,
+    handler: Callable[[Request, Gateway, str], Awaitable[Response]],
+    render_error: ErrorRenderer,
+) -> Response:
+    """Run a route handler; turn expected failures into the API's error body and mask the rest
+    (their details go to the log, which never holds request bodies or keys)."""
+    rid = request_id(request)
+    try:
+        return await handler(request, gateway(request), rid)
+    except ApiError as exc:
+        return render_error(exc, rid)
+    except DomainError as exc:
+        return render_error(from_domain(exc), rid)
+    except Exception:
+        log.exception("unexpected error in %s (request %s)", request.url.path, rid)
+        return render_error(ApiError(500, "internal error", "server_error", "internal_error"), rid)

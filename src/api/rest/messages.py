@@ -1,0 +1,113 @@
+"""Anthropic's native `POST /v1/messages`, so the Anthropic SDK works unchanged.
+
+Anthropic models are relayed untranslated (prompt caching and thinking blocks survive); any
+other model is reached through the OpenAI format and translated back (messages_format.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from api.rest.bodies import flag, optional_positive_int, read_json, required_list, required_str
+from api.rest.bodies import text_chars as _text_chars
+from api.rest.chat import SSE_HEADERS, answered_by, chunk_chars
+from api.rest.errors import ApiError, anthropic_error, from_provider
+from api.rest.gateway import Gateway, answer, client_secret
+from api.rest.messages_format import (
+    OpenAIToAnthropicStream,
+    anthropic_error_body,
+    anthropic_error_type,
+    anthropic_to_openai_request,
+    openai_to_anthropic_response,
+)
+from domain.usecases.calls import CallKind, CallRequest, Streaming
+
+
+async def create_message(request: Request) -> Response:
+    return await answer(request, _messages, anthropic_error)
+
+
+async def _messages(request: Request, gw: Gateway, rid: str) -> Response:
+    key = await gw.metering.authenticate(client_secret(request, allow_x_api_key=True))
+    body = await read_json(request, gw.max_body_bytes)
+    messages = required_list(body, "messages")
+    max_tokens = optional_positive_int(body, "max_tokens")
+    if max_tokens is None:
+        raise ApiError(400, "'max_tokens' is required", code="invalid_value")
+    stream = flag(body, "stream")
+    grant = await gw.metering.authorize(key, required_str(body, "model"), rid)
+    model_id = grant.target.model.id
+    prompt_chars = _text_chars(messages) + _text_chars(body.get("system"))
+    native = gw.calls.speaks_messages(grant.target.model)
+    call = CallRequest(
+        kind=CallKind.MESSAGES if native else CallKind.CHAT,
+        body=body if native else anthropic_to_openai_request(body),
+        max_output_tokens=max_tokens,
+        prompt_chars=prompt_chars,
+    )
+    await gw.metering.journal(grant, max_tokens)
+    if stream:
+        streaming = await gw.calls.open_stream(grant, call, event_chars if native else chunk_chars)
+        events = _native_events(streaming) if native else _translated_events(streaming)
+        headers = {**SSE_HEADERS, **answered_by(streaming.answered_by.model.id, rid)}
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    done = await gw.calls.complete(grant, call)
+    answered = done.answered_by.model.id
+    result = done.body if native else openai_to_anthropic_response(done.body, answered)
+    result["model"] = answered if native else result.get("model", model_id)
+    return Response(
+        orjson.dumps(result), media_type="application/json", headers=answered_by(answered, rid)
+    )
+
+
+def _sse(name: str, data: Any) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+def _events(pairs: Iterable[tuple[str, Any]]) -> bytes:
+    return b"".join(_sse(name, data) for name, data in pairs)
+
+
+def _error_event(streaming: Streaming) -> bytes:
+    error = streaming.relay.outcome.error
+    if error is None:
+        return b""
+    api_error = from_provider(error)
+    return _sse(
+        "error", anthropic_error_body(anthropic_error_type(api_error.status), api_error.message)
+    )
+
+
+async def _native_events(streaming: Streaming) -> AsyncIterator[bytes]:
+    async for name, data in streaming.relay:
+        yield _sse(name, data)
+    if streaming.relay.outcome.error is not None:
+        yield _error_event(streaming)
+
+
+async def _translated_events(streaming: Streaming) -> AsyncIterator[bytes]:
+    translator = OpenAIToAnthropicStream(streaming.answered_by.model.id)
+    async for chunk in streaming.relay:
+        yield _events(translator.feed(chunk))
+    if streaming.relay.outcome.error is not None:
+        yield _error_event(streaming)
+        return
+    yield _events(translator.finish())
+
+
+def event_chars(event: Any) -> int:
+    """Generated characters in one Anthropic stream event (text, tool input, thinking)."""
+    name, data = event
+    if name != "content_block_delta":
+        return 0
+    delta = data.get("delta") or {}
+    for field in ("text", "partial_json", "thinking"):
+        value = delta.get(field)
+        if isinstance(value, str):
+            return len(value)
+    return 0

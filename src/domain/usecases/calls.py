@@ -1,0 +1,248 @@
+"""Model calls: try the model and its fallbacks, relay the answer, settle every attempt.
+
+Every attempt that reached a provider is settled once, at its own model's price: a success with
+the provider's usage (or an estimate, flagged, when it reported none although output reached
+the client), a failure with zero usage unless the provider said what it billed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from domain.catalog import Model
+from domain.errors import ValidationError
+from domain.estimates import estimate_usage
+from domain.providers import JSON, ProviderError, ProviderFailure, ProviderRegistry
+from domain.tokens import TokenUsage
+from domain.usage import CallStatus, UsageSource
+from domain.usecases.metering import Attempt, CallGrant, Metering, PricedModel
+from domain.usecases.relay import MeteredStream, Outcome, Relay
+
+
+class CallKind(StrEnum):
+    CHAT = "chat"
+    EMBEDDING = "embedding"
+    MESSAGES = "messages"  # Anthropic-native, relayed untranslated
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    kind: CallKind
+    body: JSON
+    max_output_tokens: int  # the client's max_tokens, or the model's maximum output
+    prompt_chars: int  # size of the prompt, for the estimate when a provider reports nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    body: JSON
+    answered_by: PricedModel
+
+
+@dataclass(frozen=True, slots=True)
+class Streaming:
+    relay: Relay
+    answered_by: PricedModel
+
+
+class ModelCalls:
+    def __init__(
+        self, metering: Metering, providers: ProviderRegistry, drain_seconds: float
+    ) -> None:
+        self._metering = metering
+        self._providers = providers
+        self._drain_seconds = drain_seconds
+
+    def speaks_messages(self, model: Model) -> bool:
+        """Whether the model's provider relays Anthropic's Messages API untranslated."""
+        return self._providers.native_messages(model.provider) is not None
+
+    async def complete(self, grant: CallGrant, request: CallRequest) -> Completed:
+        attempts: list[Attempt] = []
+        last_error: ProviderError | None = None
+        try:
+            async for number, target in self._targets(grant):
+                started = time.monotonic()
+                try:
+                    response = await self._send(target, request)
+                except ProviderError as exc:
+                    attempts.append(_failed(number, target, exc, started))
+                    if not exc.triggers_fallback:
+                        raise
+                    last_error = exc
+                    continue
+                usage, source = _usage_or_estimate(response.usage, request, response.body)
+                attempts.append(_succeeded(number, target, usage, source, started))
+                return Completed(response.body, target)
+            raise last_error or _unconfigured(grant.target.model.provider)
+        finally:
+            await _shielded(self._metering.settle(grant, attempts))
+
+    async def open_stream(
+        self, grant: CallGrant, request: CallRequest, chars_of: Callable[[Any], int]
+    ) -> Streaming:
+        """Open the stream on the first target that yields a first event; fallbacks apply
+        until then, since nothing has reached the client yet."""
+        attempts: list[Attempt] = []
+        last_error: ProviderError | None = None
+        try:
+            async for number, target in self._targets(grant):
+                started = time.monotonic()
+                try:
+                    stream, first = await self._first_event(target, request)
+                except ProviderError as exc:
+                    attempts.append(_failed(number, target, exc, started))
+                    if not exc.triggers_fallback:
+                        raise
+                    last_error = exc
+                    continue
+                attempt = _OpenAttempt(number, target, started, stream)
+                settle = self._stream_settler(grant, request, attempts, attempt)
+                relay = Relay(stream, first, chars_of, settle, self._drain_seconds)
+                return Streaming(relay, target)
+            raise last_error or _unconfigured(grant.target.model.provider)
+        except BaseException:
+            await _shielded(self._metering.settle(grant, attempts))
+            raise
+
+    def _stream_settler(
+        self,
+        grant: CallGrant,
+        request: CallRequest,
+        earlier: list[Attempt],
+        attempt: _OpenAttempt,
+    ) -> Callable[[Outcome], Awaitable[None]]:
+        async def settle(outcome: Outcome) -> None:
+            reported = (outcome.error.usage if outcome.error else None) or attempt.stream.usage
+            if reported is not None:
+                usage, source = reported, UsageSource.REPORTED
+            else:
+                usage = estimate_usage(
+                    request.prompt_chars, outcome.output_chars, request.max_output_tokens
+                )
+                source = UsageSource.ESTIMATED
+            status = CallStatus.FAILED if outcome.error else CallStatus.SUCCEEDED
+            last = Attempt(
+                attempt.number, attempt.target, usage, source, status, _ms_since(attempt.started)
+            )
+            await _shielded(self._metering.settle(grant, [*earlier, last]))
+
+        return settle
+
+    async def _first_event(
+        self, target: PricedModel, request: CallRequest
+    ) -> tuple[MeteredStream, Any]:
+        stream = await self._open(target, request)
+        iterator = aiter(stream)
+        try:
+            first = await anext(iterator)
+        except StopAsyncIteration:
+            await stream.aclose()
+            raise ProviderError(
+                ProviderFailure.BAD_RESPONSE, "the provider closed the stream without output"
+            ) from None
+        except BaseException:
+            await stream.aclose()
+            raise
+        return _Resumed(stream, iterator), first
+
+    async def _targets(self, grant: CallGrant) -> AsyncIterator[tuple[int, PricedModel]]:
+        yield 0, grant.target
+        for number, model_id in enumerate(grant.target.model.fallbacks, start=1):
+            target = await self._metering.fallback(grant, model_id)
+            if target is not None:
+                yield number, target
+
+    async def _send(self, target: PricedModel, request: CallRequest) -> Any:
+        model = target.model
+        if request.kind is CallKind.MESSAGES:
+            native = self._providers.native_messages(model.provider)
+            if native is None:
+                raise ValidationError(f"{model.id} does not speak the Messages API")
+            return await native.messages(model, request.body)
+        provider = self._providers.chat(model.provider)
+        if provider is None:
+            raise _unconfigured(model.provider)
+        if request.kind is CallKind.EMBEDDING:
+            return await provider.embed(model, request.body)
+        return await provider.chat(model, request.body)
+
+    async def _open(self, target: PricedModel, request: CallRequest) -> MeteredStream:
+        model = target.model
+        if request.kind is CallKind.MESSAGES:
+            native = self._providers.native_messages(model.provider)
+            if native is None:
+                raise ValidationError(f"{model.id} does not speak the Messages API")
+            return await native.open_messages_stream(model, request.body)
+        provider = self._providers.chat(model.provider)
+        if provider is None:
+            raise _unconfigured(model.provider)
+        return await provider.open_chat_stream(model, request.body)
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenAttempt:
+    number: int
+    target: PricedModel
+    started: float
+    stream: MeteredStream
+
+
+class _Resumed:
+    """A stream whose first event was already taken; iterating continues after it."""
+
+    def __init__(self, stream: MeteredStream, iterator: AsyncIterator[Any]) -> None:
+        self._stream = stream
+        self._iterator = iterator
+
+    @property
+    def usage(self) -> TokenUsage | None:
+        return self._stream.usage
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterator
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+def _unconfigured(provider: str) -> ProviderError:
+    return ProviderError(
+        ProviderFailure.CONNECTION, f"the provider {provider!r} is not configured", status=None
+    )
+
+
+def _usage_or_estimate(
+    reported: TokenUsage | None, request: CallRequest, body: JSON
+) -> tuple[TokenUsage, UsageSource]:
+    if reported is not None:
+        return reported, UsageSource.REPORTED
+    output_chars = len(str(body.get("choices") or body.get("content") or ""))
+    estimate = estimate_usage(request.prompt_chars, output_chars, request.max_output_tokens)
+    return estimate, UsageSource.ESTIMATED
+
+
+def _failed(number: int, target: PricedModel, exc: ProviderError, started: float) -> Attempt:
+    usage = exc.usage or TokenUsage()
+    source = UsageSource.REPORTED
+    return Attempt(number, target, usage, source, CallStatus.FAILED, _ms_since(started))
+
+
+def _succeeded(
+    number: int, target: PricedModel, usage: TokenUsage, source: UsageSource, started: float
+) -> Attempt:
+    return Attempt(number, target, usage, source, CallStatus.SUCCEEDED, _ms_since(started))
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+async def _shielded(settling: Any) -> None:
+    """Settle even if the request is being cancelled (a client that went away)."""
+    await asyncio.shield(settling)

@@ -1,0 +1,160 @@
+"""Metering: who may call which model at which price, and the settlement of every attempt into
+one usage record and one ledger entry (idempotent on request id and attempt number)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.catalog import Model, PriceVersion, resolve_model_id
+from domain.clients import Client
+from domain.errors import ClientSuspended, ModelNotAllowed, UnknownModel
+from domain.ids import new_id
+from domain.journal import JournalEntry, JournalState
+from domain.keys import ApiKey
+from domain.ledger import EntryKind, LedgerEntry
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.pricing import PlanTimeline, PlanVersion
+from domain.tokens import TokenUsage
+from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.usecases.keys import KeyUseCases
+
+
+@dataclass(frozen=True, slots=True)
+class PricedModel:
+    model: Model
+    price: PriceVersion
+
+
+@dataclass(frozen=True, slots=True)
+class CallGrant:
+    """Everything a call needs, fixed when it started: the price and plan in force then."""
+
+    request_id: str
+    client: Client
+    key: ApiKey
+    target: PricedModel
+    plan: PlanVersion | None
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One provider attempt of a call (fallbacks make several)."""
+
+    number: int
+    target: PricedModel
+    usage: TokenUsage
+    source: UsageSource
+    status: CallStatus
+    latency_ms: int
+
+
+class Metering:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, keys: KeyUseCases) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._keys = keys
+
+    async def authenticate(self, secret: str) -> ApiKey:
+        return await self._keys.authenticate(secret)
+
+    async def authorize(self, key: ApiKey, requested_model: str, request_id: str) -> CallGrant:
+        """Check client status and the key's model allow-list; fix price and plan in force now."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            client = await uow.clients.get(key.client_id)
+            if client is None or not client.is_active:
+                raise ClientSuspended("this client is suspended")
+            model = await _resolve(uow, requested_model)
+            if not key.allows(model.id):
+                raise ModelNotAllowed(f"this key may not call {model.id}")
+            price = (await uow.catalog.prices(model.id)).in_force_at(now)
+            plan = PlanTimeline(await uow.plans.history(client.id)).in_force_at(now)
+        return CallGrant(request_id, client, key, PricedModel(model, price), plan, now)
+
+    async def allowed_models(self, key: ApiKey) -> Sequence[Model]:
+        async with self._uow() as uow:
+            models = await uow.catalog.models()
+        return [m for m in models if key.allows(m.id)]
+
+    async def fallback(self, grant: CallGrant, model_id: str) -> PricedModel | None:
+        """A fallback model at its own price in force when the call started, if it exists."""
+        async with self._uow() as uow:
+            model = await uow.catalog.get_model(model_id)
+            if model is None:
+                return None
+            price = (await uow.catalog.prices(model.id)).in_force_at(grant.started_at)
+        return PricedModel(model, price)
+
+    async def journal(self, grant: CallGrant, max_output_tokens: int) -> None:
+        """Written before the provider call, so a crash leaves a trace recovery can settle."""
+        entry = JournalEntry(
+            request_id=grant.request_id,
+            client_id=grant.client.id,
+            api_key_id=grant.key.id,
+            model_id=grant.target.model.id,
+            started_at=grant.started_at,
+            max_output_tokens=max_output_tokens,
+        )
+        async with self._uow() as uow:
+            await uow.journal.start(entry)
+            await uow.commit()
+
+    async def settle(self, grant: CallGrant, attempts: Sequence[Attempt]) -> list[UsageRecord]:
+        """One usage record and one ledger entry per attempt, and the journal row closed, in one
+        transaction. Settling the same attempt twice writes nothing the second time."""
+        records = [self._record(grant, a) for a in attempts]
+        async with self._uow() as uow:
+            for record in records:
+                if await uow.usage.add(record):
+                    await uow.ledger.append(_ledger_entry(record))
+            await uow.journal.finish(grant.request_id, JournalState.SETTLED)
+            await uow.commit()
+        return records
+
+    def _record(self, grant: CallGrant, attempt: Attempt) -> UsageRecord:
+        cost = attempt.target.price.cost(attempt.usage)
+        charge = grant.plan.plan.charge(cost) if grant.plan is not None else cost
+        return UsageRecord(
+            id=new_id(),
+            request_id=grant.request_id,
+            attempt=attempt.number,
+            client_id=grant.client.id,
+            api_key_id=grant.key.id,
+            model_id=attempt.target.model.id,
+            provider=attempt.target.model.provider,
+            usage=attempt.usage,
+            cost=cost,
+            charge=charge,
+            price_version_id=attempt.target.price.id,
+            plan_version_id=grant.plan.id if grant.plan is not None else None,
+            started_at=grant.started_at,
+            latency_ms=attempt.latency_ms,
+            status=attempt.status,
+            source=attempt.source,
+        )
+
+
+async def _resolve(uow: UnitOfWork, requested: str) -> Model:
+    model = await uow.catalog.get_model(requested)
+    if model is not None:
+        return model
+    model_id = resolve_model_id(requested, await uow.catalog.models())
+    model = await uow.catalog.get_model(model_id) if model_id else None
+    if model is None:
+        raise UnknownModel(f"the model {requested!r} does not exist")
+    return model
+
+
+def _ledger_entry(record: UsageRecord) -> LedgerEntry:
+    return LedgerEntry(
+        id=new_id(),
+        client_id=record.client_id,
+        kind=EntryKind.USAGE_CHARGE,
+        amount=record.charge,
+        occurred_at=record.started_at,
+        reference=f"{record.request_id}#{record.attempt}",
+        description=f"{record.model_id} ({record.status})",
+    )

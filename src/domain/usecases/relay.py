@@ -1,0 +1,110 @@
+"""Relaying a provider stream to a client while metering it.
+
+A detached task reads the upstream to its end and settles, whatever the client does: a client
+that disconnects mid-stream is still billed for what the provider billed. After a disconnect
+the task keeps reading for at most `drain_seconds` (to reach the provider's usage report),
+then closes the upstream and bills what it knows (docs/metering.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
+
+from domain.providers import ProviderError
+from domain.tokens import TokenUsage
+
+_END = object()
+
+
+class MeteredStream(Protocol):
+    @property
+    def usage(self) -> TokenUsage | None: ...
+
+    def __aiter__(self) -> AsyncIterator[Any]: ...
+    async def aclose(self) -> None: ...
+
+
+class Outcome:
+    """What the pump learned: characters relayed, whether it broke, whether it was cut short."""
+
+    def __init__(self) -> None:
+        self.output_chars = 0
+        self.error: ProviderError | None = None
+        self.cut_short = False
+
+
+class Relay:
+    """Reads `stream` in a task of its own; iterate the Relay to receive its items."""
+
+    def __init__(
+        self,
+        stream: MeteredStream,
+        first: Any,
+        chars_of: Callable[[Any], int],
+        settle: Callable[[Outcome], Awaitable[None]],
+        drain_seconds: float,
+        buffer: int = 64,
+    ) -> None:
+        self._stream = stream
+        self._chars_of = chars_of
+        self._settle = settle
+        self._drain_seconds = drain_seconds
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=buffer)
+        self._queue.put_nowait(first)
+        self._gone_at: float | None = None
+        self.outcome = Outcome()
+        self.outcome.output_chars = chars_of(first)
+        self._task = asyncio.get_running_loop().create_task(self._pump())
+        _RUNNING.add(self._task)
+        self._task.add_done_callback(_RUNNING.discard)
+
+    async def _pump(self) -> None:
+        try:
+            async for item in self._stream:
+                self.outcome.output_chars += self._chars_of(item)
+                if self._gone_at is None:
+                    await self._queue.put(item)
+                elif time.monotonic() - self._gone_at > self._drain_seconds:
+                    self.outcome.cut_short = True
+                    break
+        except ProviderError as exc:
+            self.outcome.error = exc
+        finally:
+            await self._stream.aclose()
+            try:
+                await self._settle(self.outcome)
+            finally:
+                if self._gone_at is None:
+                    await self._queue.put(_END)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[Any]:
+        try:
+            while (item := await self._queue.get()) is not _END:
+                yield item
+        finally:
+            self._client_left()
+
+    def _client_left(self) -> None:
+        if self._gone_at is None:
+            self._gone_at = time.monotonic()
+        while not self._queue.empty():  # unblock a pending put
+            self._queue.get_nowait()
+
+    async def wait_settled(self) -> None:
+        await asyncio.shield(self._task)
+
+
+# Strong references: the loop keeps only weak ones to tasks.
+_RUNNING: set[asyncio.Task[None]] = set()
+
+
+async def wait_for_running_relays(seconds: float) -> None:
+    """Let in-flight relays settle (used at shutdown)."""
+    if _RUNNING:
+        await asyncio.wait(set(_RUNNING), timeout=seconds)
