@@ -13,8 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.persistence.migrate import schema_status
-from api.container import Container, close_container, make_container
+from api.container import Container, close_container, database_status, make_container
 from api.rest import chat, messages
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
@@ -35,7 +34,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        status = await schema_status(settings.database_url)
+        status = await database_status(settings)
         if not status.is_current:
             raise SchemaNotReady(status.message)
         app.state.gateway = container.gateway()

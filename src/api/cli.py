@@ -12,9 +12,14 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from adapters.default_catalog import load_default_catalog
-from adapters.persistence.migrate import schema_status, upgrade
-from api.container import Container, close_container, make_container
+from api.container import (
+    Container,
+    close_container,
+    database_status,
+    default_catalog,
+    make_container,
+    migrate_database,
+)
 from api.settings import Settings, SettingsError, load_settings
 from domain.clients import ClientStatus
 from domain.errors import DomainError
@@ -52,7 +57,7 @@ def _run(work: Callable[[Container], Awaitable[T]], *, needs_schema: bool = True
 
     async def run() -> T:
         if needs_schema:
-            status = await schema_status(settings.database_url)
+            status = await database_status(settings)
             if not status.is_current:
                 raise CliError(status.message)
         container = make_container(settings)
@@ -68,10 +73,10 @@ def _run(work: Callable[[Container], Awaitable[T]], *, needs_schema: bool = True
 def migrate() -> None:
     """Create or upgrade the database schema and add the bundled model catalog's missing rows."""
     settings = load_settings()
-    asyncio.run(upgrade(settings.database_url))
+    asyncio.run(migrate_database(settings))
 
     async def seed(container: Container) -> int:
-        models, prices = load_default_catalog()
+        models, prices = default_catalog()
         return await container.catalog().seed(models, prices)
 
     added = _run(seed)
@@ -89,7 +94,7 @@ def serve(
     import uvicorn
 
     settings = load_settings()  # generates the secret once, before workers start
-    status = asyncio.run(schema_status(settings.database_url))
+    status = asyncio.run(database_status(settings))
     if not status.is_current:
         raise CliError(status.message)
     _warn_unsafe(settings, host)

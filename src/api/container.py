@@ -5,7 +5,9 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
+from adapters.default_catalog import load_default_catalog
 from adapters.persistence.database import create_engine
+from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.providers.anthropic import AnthropicProvider
 from adapters.providers.demo import DemoProvider
@@ -16,6 +18,7 @@ from adapters.providers.registry import StaticProviderRegistry
 from adapters.security import HmacKeyHasher
 from api.rest.gateway import Gateway
 from api.settings import Settings
+from domain.catalog import Model, PriceVersion
 from domain.providers import ModelProvider, NativeMessagesProvider
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
@@ -75,6 +78,18 @@ class Container(containers.DeclarativeContainer):
     gateway = providers.Singleton(
         Gateway, metering=metering, calls=calls, max_body_bytes=settings.provided.max_body_bytes
     )
+
+
+async def database_status(settings: Settings) -> SchemaStatus:
+    return await schema_status(settings.database_url)
+
+
+async def migrate_database(settings: Settings) -> None:
+    await upgrade(settings.database_url)
+
+
+def default_catalog() -> tuple[list[Model], list[PriceVersion]]:
+    return load_default_catalog()
 
 
 def make_container(settings: Settings) -> Container:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from adapters.providers.http import Timeouts
+from domain.providers import Timeouts
 
 log = logging.getLogger("bizgraph.settings")
 

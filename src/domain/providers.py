@@ -20,6 +20,16 @@ from domain.tokens import TokenUsage
 JSON = dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds. `idle` is the longest silence between two chunks; `total` bounds the call."""
+
+    connect: float = 10.0
+    first_byte: float = 60.0
+    idle: float = 60.0
+    total: float = 600.0
+
+
 class ProviderFailure(StrEnum):
     STATUS = "status"  # the provider answered with an error status
     TIMEOUT = "timeout"  # connect, first byte, idle or total deadline passed
@@ -68,6 +78,7 @@ class ProviderResponse:
 
     body: JSON
     usage: TokenUsage | None
+    usage_estimated: bool = False  # the provider reports no usage for this call (Gemini embeddings)
 
 
 class ChatStream(Protocol):

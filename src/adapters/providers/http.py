@@ -20,21 +20,13 @@ import httpx
 import orjson
 from httpx_aiohttp import AiohttpTransport
 
-from domain.providers import JSON, ProviderError, ProviderFailure
+from domain.providers import JSON, ProviderError, ProviderFailure, Timeouts
 
-# Headers a client may influence upstream; everything else (auth, cookies, hop-by-hop) is built
-# by the adapter itself, never copied from the inbound request.
+__all__ = ["Timeouts", "make_client", "open_stream", "outbound_headers", "post_json"]
+
+# Outbound headers are built by the adapter itself (never copied from the inbound request);
+# these characters would let a value inject headers of its own.
 _FORBIDDEN_VALUE_CHARS = ("\r", "\n", "\0")
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Seconds. `idle` is the longest silence between two chunks; `total` bounds the call."""
-
-    connect: float = 10.0
-    first_byte: float = 60.0
-    idle: float = 60.0
-    total: float = 600.0
 
 
 def make_client(base_url: str, timeouts: Timeouts, max_connections: int = 200) -> httpx.AsyncClient:

@@ -18,7 +18,7 @@ from api.rest.bodies import (
     text_chars,
 )
 from api.rest.errors import ApiError, from_provider, openai_error
-from api.rest.gateway import Gateway, answer, client_secret
+from api.rest.gateway import Gateway, answer, authorize, client_secret
 from domain.providers import JSON
 from domain.usecases.calls import CallKind, CallRequest, Streaming
 
@@ -43,7 +43,7 @@ async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
     messages = required_list(body, "messages")
     max_tokens = optional_positive_int(body, "max_completion_tokens", "max_tokens")
     stream = flag(body, "stream")
-    grant = await gw.metering.authorize(key, required_str(body, "model"), rid)
+    grant = await authorize(gw, key, required_str(body, "model"), rid)
     call = CallRequest(
         kind=CallKind.CHAT,
         body=body,
@@ -67,7 +67,7 @@ async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
     body = await read_json(request, gw.max_body_bytes)
     if body.get("input") in (None, "", []):
         raise ApiError(400, "'input' is required", code="invalid_value")
-    grant = await gw.metering.authorize(key, required_str(body, "model"), rid)
+    grant = await authorize(gw, key, required_str(body, "model"), rid)
     call = CallRequest(CallKind.EMBEDDING, body, 0, text_chars(body["input"]))
     await gw.metering.journal(grant, 0)
     done = await gw.calls.complete(grant, call)
@@ -79,6 +79,7 @@ async def _models(request: Request, gw: Gateway, rid: str) -> Response:
     listed = [
         {"id": m.id, "object": "model", "created": 0, "owned_by": m.provider}
         for m in await gw.metering.allowed_models(key)
+        if gw.calls.can_serve(m)
     ]
     return Response(
         orjson.dumps({"object": "list", "data": listed}),

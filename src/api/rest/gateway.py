@@ -13,8 +13,9 @@ from starlette.responses import Response
 
 from api.rest.errors import ApiError, from_domain
 from domain.errors import DomainError
+from domain.keys import ApiKey
 from domain.usecases.calls import ModelCalls
-from domain.usecases.metering import Metering
+from domain.usecases.metering import CallGrant, Metering
 
 log = logging.getLogger("bizgraph.gateway")
 
@@ -26,6 +27,20 @@ class Gateway:
     metering: Metering
     calls: ModelCalls
     max_body_bytes: int
+
+
+async def authorize(gw: Gateway, key: ApiKey, model: str, rid: str) -> CallGrant:
+    """The grant for a call, refused before any provider is involved if the model's provider
+    is not configured here."""
+    grant = await gw.metering.authorize(key, model, rid)
+    if not gw.calls.can_serve(grant.target.model):
+        raise ApiError(
+            503,
+            f"the provider of {grant.target.model.id} is not configured on this gateway",
+            "server_error",
+            "provider_not_configured",
+        )
+    return grant
 
 
 def gateway(request: Request) -> Gateway:

@@ -17,7 +17,7 @@ from api.rest.bodies import flag, optional_positive_int, read_json, required_lis
 from api.rest.bodies import text_chars as _text_chars
 from api.rest.chat import SSE_HEADERS, answered_by, chunk_chars
 from api.rest.errors import ApiError, anthropic_error, from_provider
-from api.rest.gateway import Gateway, answer, client_secret
+from api.rest.gateway import Gateway, answer, authorize, client_secret
 from api.rest.messages_format import (
     OpenAIToAnthropicStream,
     anthropic_error_body,
@@ -40,7 +40,7 @@ async def _messages(request: Request, gw: Gateway, rid: str) -> Response:
     if max_tokens is None:
         raise ApiError(400, "'max_tokens' is required", code="invalid_value")
     stream = flag(body, "stream")
-    grant = await gw.metering.authorize(key, required_str(body, "model"), rid)
+    grant = await authorize(gw, key, required_str(body, "model"), rid)
     model_id = grant.target.model.id
     prompt_chars = _text_chars(messages) + _text_chars(body.get("system"))
     native = gw.calls.speaks_messages(grant.target.model)

@@ -17,7 +17,13 @@ from typing import Any
 from domain.catalog import Model
 from domain.errors import ValidationError
 from domain.estimates import estimate_usage
-from domain.providers import JSON, ProviderError, ProviderFailure, ProviderRegistry
+from domain.providers import (
+    JSON,
+    ProviderError,
+    ProviderFailure,
+    ProviderRegistry,
+    ProviderResponse,
+)
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageSource
 from domain.usecases.metering import Attempt, CallGrant, Metering, PricedModel
@@ -58,6 +64,10 @@ class ModelCalls:
         self._providers = providers
         self._drain_seconds = drain_seconds
 
+    def can_serve(self, model: Model) -> bool:
+        """Whether the model's provider is configured on this gateway."""
+        return self._providers.chat(model.provider) is not None
+
     def speaks_messages(self, model: Model) -> bool:
         """Whether the model's provider relays Anthropic's Messages API untranslated."""
         return self._providers.native_messages(model.provider) is not None
@@ -76,7 +86,7 @@ class ModelCalls:
                         raise
                     last_error = exc
                     continue
-                usage, source = _usage_or_estimate(response.usage, request, response.body)
+                usage, source = _usage_or_estimate(response, request)
                 attempts.append(_succeeded(number, target, usage, source, started))
                 return Completed(response.body, target)
             raise last_error or _unconfigured(grant.target.model.provider)
@@ -152,10 +162,11 @@ class ModelCalls:
         return _Resumed(stream, iterator), first
 
     async def _targets(self, grant: CallGrant) -> AsyncIterator[tuple[int, PricedModel]]:
+        """The model asked for, then its fallbacks whose provider is configured."""
         yield 0, grant.target
         for number, model_id in enumerate(grant.target.model.fallbacks, start=1):
             target = await self._metering.fallback(grant, model_id)
-            if target is not None:
+            if target is not None and self.can_serve(target.model):
                 yield number, target
 
     async def _send(self, target: PricedModel, request: CallRequest) -> Any:
@@ -218,10 +229,12 @@ def _unconfigured(provider: str) -> ProviderError:
 
 
 def _usage_or_estimate(
-    reported: TokenUsage | None, request: CallRequest, body: JSON
+    response: ProviderResponse, request: CallRequest
 ) -> tuple[TokenUsage, UsageSource]:
-    if reported is not None:
-        return reported, UsageSource.REPORTED
+    if response.usage is not None:
+        source = UsageSource.ESTIMATED if response.usage_estimated else UsageSource.REPORTED
+        return response.usage, source
+    body = response.body
     output_chars = len(str(body.get("choices") or body.get("content") or ""))
     estimate = estimate_usage(request.prompt_chars, output_chars, request.max_output_tokens)
     return estimate, UsageSource.ESTIMATED

@@ -1,0 +1,208 @@
+"""Google Gemini behind the OpenAI-format port, over `generateContent`, `streamGenerateContent`
+(SSE) and `batchEmbedContents`.
+
+The key goes only in the `x-goog-api-key` header: a `?key=` URL leaks through library error
+messages and logs (reliability-pitfalls 2.5). Nothing from the inbound request is forwarded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from adapters.providers.gemini_translate import (
+    GeminiToOpenAIStream,
+    chat_request_to_gemini,
+    chat_response_to_openai,
+    embeddings_request_to_gemini,
+    embeddings_response_to_openai,
+    usage_from_gemini,
+)
+from adapters.providers.http import (
+    Timeouts,
+    iter_sse,
+    make_client,
+    open_stream,
+    outbound_headers,
+    post_json,
+    provider_errors,
+    sse_json,
+)
+from domain.catalog import Model
+from domain.errors import ValidationError
+from domain.providers import JSON, ChatStream, ProviderError, ProviderFailure, ProviderResponse
+from domain.tokens import TokenUsage
+
+T = TypeVar("T")
+_FORBIDDEN_IN_NAME = ("/", "?", "#", "..", "\\", "%")
+
+
+def upstream_path(model: Model) -> str:
+    """`models/{name}` for the URL, refusing names that could change the path or query. A
+    leading `models/` (Google's own resource-name spelling) is accepted and dropped."""
+    name = model.upstream_name.removeprefix("models/")
+    if (
+        not name
+        or any(bad in name for bad in _FORBIDDEN_IN_NAME)
+        or any(not char.isprintable() or char.isspace() for char in name)
+    ):
+        raise ProviderError(
+            ProviderFailure.BAD_RESPONSE, f"invalid Gemini model name for {model.id}"
+        )
+    return f"models/{quote(name, safe='')}"
+
+
+def _translated(translate: Callable[[], T]) -> T:
+    """A request Gemini cannot express is the client's error: a 400 that no fallback fixes."""
+    try:
+        return translate()
+    except ValidationError as exc:
+        body = {"error": {"message": exc.message, "type": "invalid_request_error", "code": None}}
+        raise ProviderError(ProviderFailure.STATUS, exc.message, status=400, body=body) from exc
+
+
+class GeminiProvider:
+    """One Gemini endpoint. `base_url` is the host (`https://generativelanguage.googleapis.com`);
+    `api_key` None sends no credential (a local proxy that adds its own)."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        api_key: str | None,
+        timeouts: Timeouts,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._name = name
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._timeouts = timeouts
+        self._owns_client = client is None
+        self._client = client if client is not None else make_client(self._base_url, timeouts)
+
+    def _url(self, model: Model, method: str) -> str:
+        return f"{self._base_url}/v1beta/{upstream_path(model)}:{method}"
+
+    def _headers(self, accept: str = "application/json") -> dict[str, str]:
+        credentials = {"x-goog-api-key": self._api_key} if self._api_key else {}
+        return outbound_headers(credentials, {"accept": accept})
+
+    async def chat(self, model: Model, body: JSON) -> ProviderResponse:
+        request = _translated(lambda: chat_request_to_gemini(body))
+        url = self._url(model, "generateContent")
+        raw = await post_json(
+            self._client, self._name, url, self._headers(), request, self._timeouts
+        )
+        usage = usage_from_gemini(raw.get("usageMetadata"))
+        return ProviderResponse(chat_response_to_openai(raw, model.id), usage)
+
+    async def open_chat_stream(self, model: Model, body: JSON) -> ChatStream:
+        """Returns once the first event arrived (within `first_byte`), so an upstream failing
+        before any output raises here, where a fallback can still take over."""
+        request = _translated(lambda: chat_request_to_gemini(body))
+        url = self._url(model, "streamGenerateContent") + "?alt=sse"
+        started = time.monotonic()
+        response = await open_stream(
+            self._client,
+            self._name,
+            url,
+            self._headers("text/event-stream"),
+            request,
+            self._timeouts,
+        )
+        stream = GeminiChatStream(response, self._name, self._timeouts, model.id)
+        remaining = self._timeouts.first_byte - (time.monotonic() - started)
+        await stream.prime(max(remaining, 0.0))
+        return stream
+
+    async def embed(self, model: Model, body: JSON) -> ProviderResponse:
+        """Gemini reports no embedding tokens: the usage is an estimate (ceil(chars/4) per
+        input), flagged so the usage record says so."""
+        name = upstream_path(model).removeprefix("models/")
+        request, texts = _translated(lambda: embeddings_request_to_gemini(body, name))
+        url = self._url(model, "batchEmbedContents")
+        raw = await post_json(
+            self._client, self._name, url, self._headers(), request, self._timeouts
+        )
+        out, usage = embeddings_response_to_openai(
+            raw, model.id, texts, body.get("encoding_format")
+        )
+        return ProviderResponse(out, usage, usage_estimated=True)
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+
+class GeminiChatStream:
+    """An open Gemini SSE stream relayed as OpenAI chunks (see GeminiToOpenAIStream). A failure
+    mid-stream raises ProviderError carrying the last usage Gemini reported before it."""
+
+    def __init__(
+        self, response: httpx.Response, provider: str, timeouts: Timeouts, model_id: str
+    ) -> None:
+        self._response = response
+        self._provider = provider
+        self._events = iter_sse(response, provider, timeouts)
+        self._translator = GeminiToOpenAIStream(model_id)
+        self._pending: list[JSON] = []
+        self._ended = False
+        self._closed = False
+        self.usage: TokenUsage | None = None
+
+    async def prime(self, within: float) -> None:
+        """Read up to the first event; on failure the connection is released and it raises."""
+        try:
+            with provider_errors(self._provider):
+                async with asyncio.timeout(within):
+                    self._pending = await self._next_chunks()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def _next_chunks(self) -> list[JSON]:
+        """The chunks of the next event; sets `_ended` at the end of the stream."""
+        try:
+            event = await anext(self._events)
+        except StopAsyncIteration:
+            self._ended = True
+            return []
+        data = sse_json(event, self._provider)
+        if not isinstance(data, dict):
+            raise ProviderError(ProviderFailure.BAD_RESPONSE, f"{self._provider} sent a non-object")
+        try:
+            return self._translator.feed(data)
+        finally:
+            self.usage = self._translator.usage
+
+    async def __aiter__(self) -> AsyncIterator[JSON]:
+        try:
+            pending, self._pending = self._pending, []
+            for chunk in pending:
+                yield chunk
+            while not self._ended:
+                for chunk in await self._next_chunks():
+                    yield chunk
+            for chunk in self._translator.finish():
+                yield chunk
+        except ProviderError as exc:
+            if exc.usage is None:
+                exc.usage = self.usage
+            raise
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if isinstance(self._events, AsyncGenerator):
+            with contextlib.suppress(RuntimeError):  # it may be mid-read in another task
+                await self._events.aclose()
+        await self._response.aclose()
