@@ -1,0 +1,21 @@
+"""SQLAlchemy Core repositories, one module per aggregate; each implements a domain port."""
+
+from adapters.persistence.repositories.catalog import SqlAlchemyCatalogRepository
+from adapters.persistence.repositories.clients import (
+    SqlAlchemyClientRepository,
+    SqlAlchemyPlanRepository,
+)
+from adapters.persistence.repositories.journal import SqlAlchemyJournalRepository
+from adapters.persistence.repositories.keys import SqlAlchemyApiKeyRepository
+from adapters.persistence.repositories.ledger import SqlAlchemyLedgerRepository
+from adapters.persistence.repositories.usage import SqlAlchemyUsageRepository
+
+__all__ = [
+    "SqlAlchemyApiKeyRepository",
+    "SqlAlchemyCatalogRepository",
+    "SqlAlchemyClientRepository",
+    "SqlAlchemyJournalRepository",
+    "SqlAlchemyLedgerRepository",
+    "SqlAlchemyPlanRepository",
+    "SqlAlchemyUsageRepository",
+]

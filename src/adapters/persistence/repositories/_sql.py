@@ -1,0 +1,70 @@
+"""Statements every repository needs: conflict-tolerant inserts and error translation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.errors import Conflict, NotFound
+
+_FOREIGN_KEY_SQLSTATE = "23503"
+
+
+async def insert_unless_exists(
+    conn: AsyncConnection,
+    table: Table,
+    values: Mapping[str, Any],
+    conflict_columns: Sequence[str],
+) -> bool:
+    """INSERT ... ON CONFLICT (columns) DO NOTHING; True when a row was written.
+
+    A duplicate is not an error, so the transaction stays usable on every backend (PostgreSQL
+    would abort it after a failed plain INSERT)."""
+    if conn.dialect.name == "postgresql":
+        statement: Any = postgresql.insert(table).values(**values)
+    else:
+        statement = sqlite.insert(table).values(**values)
+    statement = statement.on_conflict_do_nothing(index_elements=list(conflict_columns))
+    async with translated_errors(table.name):
+        result = await conn.execute(statement)
+    return bool(result.rowcount == 1)
+
+
+async def upsert(
+    conn: AsyncConnection, table: Table, values: Mapping[str, Any], key: Sequence[str]
+) -> None:
+    """INSERT, or UPDATE every other column when the key exists."""
+    if conn.dialect.name == "postgresql":
+        statement: Any = postgresql.insert(table).values(**values)
+    else:
+        statement = sqlite.insert(table).values(**values)
+    changes = {name: statement.excluded[name] for name in values if name not in key}
+    statement = statement.on_conflict_do_update(index_elements=list(key), set_=changes)
+    async with translated_errors(table.name):
+        await conn.execute(statement)
+
+
+def is_foreign_key_violation(exc: IntegrityError) -> bool:
+    original = exc.orig
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if sqlstate == _FOREIGN_KEY_SQLSTATE:
+        return True
+    return "FOREIGN KEY constraint failed" in str(original)
+
+
+@asynccontextmanager
+async def translated_errors(what: str) -> AsyncIterator[None]:
+    """Expected integrity failures become domain errors (a missing parent row is NotFound,
+    anything else a Conflict). On PostgreSQL the transaction is then unusable: roll back."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if is_foreign_key_violation(exc):
+            raise NotFound(f"{what}: a referenced row does not exist") from exc
+        raise Conflict(f"{what}: the row conflicts with a stored one") from exc

@@ -1,0 +1,167 @@
+"""The schema as SQLAlchemy Core tables. Alembic migrations create it; this describes it for
+queries (and a test checks that the two agree). Domain classes carry no ORM base."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from adapters.persistence.types import ExactDecimal, UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ID = 64  # identifiers are UUIDs or short opaque strings
+CURRENCY = 3
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("currency", String(CURRENCY), nullable=False),
+    Column("billing_email", String(320), nullable=True),
+    Column("tax_rate", ExactDecimal(), nullable=False),
+    Column("status", String(20), nullable=False),
+)
+
+plan_versions = Table(
+    "plan_versions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("client_id", String(ID), ForeignKey("clients.id"), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("percent", ExactDecimal(), nullable=True),
+    Column("amount", ExactDecimal(), nullable=True),
+    Column("currency", String(CURRENCY), nullable=True),
+    Column("effective_from", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint(
+        "(kind = 'percentage_margin' AND percent IS NOT NULL)"
+        " OR (kind IN ('fixed_fee', 'fixed_price') AND amount IS NOT NULL"
+        " AND currency IS NOT NULL)",
+        name="plan_terms",
+    ),
+    Index(None, "client_id", "effective_from"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("client_id", String(ID), ForeignKey("clients.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(40), nullable=False),
+    Column("digest", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("allowed_models", Text(), nullable=False),  # a JSON array of model ids
+    Column("rpm_limit", Integer(), nullable=True),
+    Column("tpm_limit", Integer(), nullable=True),
+    Index(None, "digest", unique=True),
+    Index(None, "client_id"),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("provider", String(100), nullable=False),
+    Column("upstream_name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("max_output_tokens", Integer(), nullable=False),
+    Column("context_window", Integer(), nullable=False),
+    Column("fallbacks", Text(), nullable=False),  # a JSON array of model ids, in order
+)
+
+price_versions = Table(
+    "price_versions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("model_id", String(200), ForeignKey("models.id"), nullable=False),
+    Column("effective_from", UtcDateTime(), nullable=False),
+    Column("currency", String(CURRENCY), nullable=False),
+    Column("input", ExactDecimal(), nullable=False),
+    Column("output", ExactDecimal(), nullable=False),
+    Column("cached_input", ExactDecimal(), nullable=True),
+    Column("cache_write", ExactDecimal(), nullable=True),
+    Column("reasoning", ExactDecimal(), nullable=True),
+    UniqueConstraint("model_id", "effective_from"),
+)
+
+usage_records = Table(
+    "usage_records",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("request_id", String(ID), nullable=False),
+    Column("attempt", Integer(), nullable=False),
+    Column("client_id", String(ID), ForeignKey("clients.id"), nullable=False),
+    Column("api_key_id", String(ID), ForeignKey("api_keys.id"), nullable=False),
+    Column("model_id", String(200), nullable=False),
+    Column("provider", String(100), nullable=False),
+    Column("input_tokens", BigInteger(), nullable=False),
+    Column("output_tokens", BigInteger(), nullable=False),
+    Column("cached_input_tokens", BigInteger(), nullable=False),
+    Column("cache_write_tokens", BigInteger(), nullable=False),
+    Column("reasoning_tokens", BigInteger(), nullable=False),
+    Column("cost", ExactDecimal(), nullable=False),
+    Column("cost_currency", String(CURRENCY), nullable=False),
+    Column("charge", ExactDecimal(), nullable=False),
+    Column("charge_currency", String(CURRENCY), nullable=False),
+    Column("price_version_id", String(ID), nullable=False),
+    Column("plan_version_id", String(ID), nullable=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("latency_ms", Integer(), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("source", String(20), nullable=False),
+    UniqueConstraint("request_id", "attempt"),
+    Index(None, "client_id", "started_at"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("client_id", String(ID), ForeignKey("clients.id"), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("amount", ExactDecimal(), nullable=False),
+    Column("currency", String(CURRENCY), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("description", Text(), nullable=False),
+    UniqueConstraint("client_id", "kind", "reference"),
+    Index(None, "client_id", "occurred_at"),
+)
+
+call_journal = Table(
+    "call_journal",
+    metadata,
+    Column("request_id", String(ID), primary_key=True),
+    Column("client_id", String(ID), nullable=False),
+    Column("api_key_id", String(ID), nullable=False),
+    Column("model_id", String(200), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("max_output_tokens", Integer(), nullable=False),
+    Column("state", String(20), nullable=False),
+    Index(None, "state", "started_at"),
+)

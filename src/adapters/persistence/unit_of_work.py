@@ -1,0 +1,151 @@
+"""One database transaction over every repository, as the domain's UnitOfWork port."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from functools import partial
+from types import TracebackType
+from typing import Self
+from weakref import WeakKeyDictionary
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.persistence.database import READ_ONLY_OPTION, SQLITE_BUSY_TIMEOUT_MS
+from adapters.persistence.repositories import (
+    SqlAlchemyApiKeyRepository,
+    SqlAlchemyCatalogRepository,
+    SqlAlchemyClientRepository,
+    SqlAlchemyJournalRepository,
+    SqlAlchemyLedgerRepository,
+    SqlAlchemyPlanRepository,
+    SqlAlchemyUsageRepository,
+)
+from domain.ports import (
+    ApiKeyRepository,
+    CatalogRepository,
+    ClientRepository,
+    JournalRepository,
+    LedgerRepository,
+    PlanRepository,
+    UnitOfWork,
+    UsageRepository,
+)
+
+_SQLITE_WRITERS: WeakKeyDictionary[object, asyncio.Lock] = WeakKeyDictionary()
+
+
+def _sqlite_writer_lock(engine: AsyncEngine) -> asyncio.Lock | None:
+    """One in-process queue of SQLite writers per connection pool.
+
+    SQLite allows one writer at a time and makes the others poll with growing sleeps (the busy
+    timeout); queueing this process's writers on a lock hands the database over at once and in
+    order. Other processes still wait through the busy timeout."""
+    if engine.dialect.name != "sqlite" or engine.sync_engine.get_execution_options().get(
+        READ_ONLY_OPTION
+    ):
+        return None
+    pool = engine.sync_engine.pool
+    lock = _SQLITE_WRITERS.get(pool)
+    if lock is None:
+        lock = _SQLITE_WRITERS[pool] = asyncio.Lock()
+    return lock
+
+
+class SqlAlchemyUnitOfWork(UnitOfWork):
+    """A connection and its transaction for one `async with` block.
+
+    The transaction begins at the first statement and is rolled back on leaving the block
+    unless `commit()` was called. `read_only=True` only matters on SQLite, where it takes a
+    deferred (shared) lock instead of the write lock; such a unit of work must not write.
+    On SQLite, write units of work of one process queue on an in-process lock for their whole
+    block, so never open one inside another (it would wait, then fail). A unit of work is
+    single-use and not shared between tasks.
+    """
+
+    clients: ClientRepository
+    plans: PlanRepository
+    keys: ApiKeyRepository
+    catalog: CatalogRepository
+    usage: UsageRepository
+    ledger: LedgerRepository
+    journal: JournalRepository
+
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+        self._engine = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+        self._conn: AsyncConnection | None = None
+        self._writer_lock = _sqlite_writer_lock(self._engine)
+        self._holding = False
+
+    async def __aenter__(self) -> Self:
+        if self._conn is not None:
+            raise RuntimeError("a unit of work is entered once")
+        await self._acquire()
+        try:
+            conn = await self._engine.connect()
+        except BaseException:
+            self._release()
+            raise
+        self._conn = conn
+        self.clients = SqlAlchemyClientRepository(conn)
+        self.plans = SqlAlchemyPlanRepository(conn)
+        self.keys = SqlAlchemyApiKeyRepository(conn)
+        self.catalog = SqlAlchemyCatalogRepository(conn)
+        self.usage = SqlAlchemyUsageRepository(conn)
+        self.ledger = SqlAlchemyLedgerRepository(conn)
+        self.journal = SqlAlchemyJournalRepository(conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._connection()
+        try:
+            await conn.rollback()  # a no-op after commit()
+        finally:
+            try:
+                await conn.close()
+            finally:
+                self._release()
+
+    async def commit(self) -> None:
+        await self._connection().commit()
+
+    async def rollback(self) -> None:
+        await self._connection().rollback()
+
+    async def _acquire(self) -> None:
+        if self._writer_lock is None:
+            return
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+                await self._writer_lock.acquire()
+        except TimeoutError:
+            raise OperationalError(
+                "acquire the SQLite writer queue",
+                None,
+                TimeoutError("database is busy (is a unit of work open inside another?)"),
+            ) from None
+        self._holding = True
+
+    def _release(self) -> None:
+        if self._holding and self._writer_lock is not None:
+            self._holding = False
+            self._writer_lock.release()
+
+    def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return self._conn
+
+
+def unit_of_work_factory(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> Callable[[], SqlAlchemyUnitOfWork]:
+    """A domain.ports.UnitOfWorkFactory bound to one engine (options are applied once)."""
+    bound = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    return partial(SqlAlchemyUnitOfWork, bound)

@@ -1,0 +1,1 @@
+"""Adapters against real infrastructure: SQLite, PostgreSQL, local fake upstreams."""
