@@ -12,7 +12,6 @@ from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.providers.anthropic import AnthropicProvider
 from adapters.providers.demo import DemoProvider
 from adapters.providers.gemini import GeminiProvider
-from adapters.providers.http import make_client
 from adapters.providers.openai import OpenAICompatibleProvider
 from adapters.providers.registry import StaticProviderRegistry
 from adapters.security import HmacKeyHasher
@@ -39,20 +38,14 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
     native: dict[str, NativeMessagesProvider] = {}
     if settings.openai.api_key or settings.openai.base_url:
         base = settings.openai.base_url or OPENAI_DEFAULT_BASE
-        chat["openai"] = OpenAICompatibleProvider(
-            "openai", base, settings.openai.api_key, timeouts, make_client(base, timeouts)
-        )
+        chat["openai"] = OpenAICompatibleProvider("openai", base, settings.openai.api_key, timeouts)
     if settings.anthropic.api_key or settings.anthropic.base_url:
         base = settings.anthropic.base_url or ANTHROPIC_DEFAULT_BASE
-        anthropic = AnthropicProvider(
-            "anthropic", base, settings.anthropic.api_key, timeouts, make_client(base, timeouts)
-        )
+        anthropic = AnthropicProvider("anthropic", base, settings.anthropic.api_key, timeouts)
         chat["anthropic"] = native["anthropic"] = anthropic
     if settings.gemini.api_key or settings.gemini.base_url:
         base = settings.gemini.base_url or GEMINI_DEFAULT_BASE
-        chat["google"] = GeminiProvider(
-            "gemini", base, settings.gemini.api_key, timeouts, make_client(base, timeouts)
-        )
+        chat["google"] = GeminiProvider("gemini", base, settings.gemini.api_key, timeouts)
     return StaticProviderRegistry(chat, native)
 
 
@@ -63,12 +56,13 @@ class Container(containers.DeclarativeContainer):
     hasher = providers.Singleton(HmacKeyHasher, server_secret=settings.provided.secret_key)
     engine = providers.Singleton(create_engine, settings.provided.database_url)
     uow = providers.Singleton(unit_of_work_factory, engine)
+    reads = providers.Singleton(unit_of_work_factory, engine, read_only=True)
     provider_registry = providers.Singleton(build_providers, settings)
 
-    keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher)
+    keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, reads=reads)
     clients = providers.Singleton(ClientUseCases, uow=uow, clock=clock)
     catalog = providers.Singleton(CatalogUseCases, uow=uow)
-    metering = providers.Singleton(Metering, uow=uow, clock=clock, keys=keys)
+    metering = providers.Singleton(Metering, uow=uow, clock=clock, keys=keys, reads=reads)
     calls = providers.Singleton(
         ModelCalls,
         metering=metering,
@@ -97,6 +91,7 @@ def make_container(settings: Settings) -> Container:
 
 
 async def close_container(container: Container) -> None:
-    """Release pooled connections (provider clients and the database engine)."""
+    """Release pooled connections (provider clients and the database engine). Each provider
+    owns its HTTP client, whose connection pool opens on first use only."""
     await container.provider_registry().aclose()
     await container.engine().dispose()

@@ -1,7 +1,7 @@
 """Fixtures running every persistence contract test on SQLite and on PostgreSQL.
 
 `database_url` (params "sqlite", "postgres") is a migrated, empty database per test; it only
-depends on databases.py, so it can move to tests/conftest.py for the API tests as is.
+depends on databases.py, shared with the API tests (tests/support/databases.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.database import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
-from tests.integration.persistence.databases import (
+from tests.support.databases import (
     empty_postgres,
     postgres_database,
     require_postgres,
