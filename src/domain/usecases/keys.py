@@ -24,8 +24,15 @@ class NewKey:
 
 
 class KeyUseCases:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, hasher: KeyHasher) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        hasher: KeyHasher,
+        reads: UnitOfWorkFactory | None = None,
+    ) -> None:
         self._uow = uow
+        self._reads = reads or uow  # read-only units of work do not queue behind writers
         self._clock = clock
         self._hasher = hasher
 
@@ -76,7 +83,7 @@ class KeyUseCases:
         if not looks_like_key(secret):
             raise InvalidApiKey("invalid API key")
         digest = self._hasher.digest(secret)
-        async with self._uow() as uow:
+        async with self._reads() as uow:
             key = await uow.keys.by_digest(digest)
         if key is None or not hmac.compare_digest(key.digest, digest):
             raise InvalidApiKey("invalid API key")

@@ -52,8 +52,15 @@ class Attempt:
 
 
 class Metering:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, keys: KeyUseCases) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        keys: KeyUseCases,
+        reads: UnitOfWorkFactory | None = None,
+    ) -> None:
         self._uow = uow
+        self._reads = reads or uow  # read-only units of work do not queue behind writers
         self._clock = clock
         self._keys = keys
 
@@ -63,7 +70,7 @@ class Metering:
     async def authorize(self, key: ApiKey, requested_model: str, request_id: str) -> CallGrant:
         """Check client status and the key's model allow-list; fix price and plan in force now."""
         now = self._clock.now()
-        async with self._uow() as uow:
+        async with self._reads() as uow:
             client = await uow.clients.get(key.client_id)
             if client is None or not client.is_active:
                 raise ClientSuspended("this client is suspended")
@@ -75,13 +82,13 @@ class Metering:
         return CallGrant(request_id, client, key, PricedModel(model, price), plan, now)
 
     async def allowed_models(self, key: ApiKey) -> Sequence[Model]:
-        async with self._uow() as uow:
+        async with self._reads() as uow:
             models = await uow.catalog.models()
         return [m for m in models if key.allows(m.id)]
 
     async def fallback(self, grant: CallGrant, model_id: str) -> PricedModel | None:
         """A fallback model at its own price in force when the call started, if it exists."""
-        async with self._uow() as uow:
+        async with self._reads() as uow:
             model = await uow.catalog.get_model(model_id)
             if model is None:
                 return None
