@@ -17,7 +17,7 @@ from domain.money import (
     exact_sum,
     validate_currency,
 )
-from domain.timeutil import require_aware
+from domain.timeutil import require_aware, to_utc
 from domain.tokens import TokenUsage
 
 PER_MILLION = Decimal(1_000_000)
@@ -73,7 +73,8 @@ class PriceVersion:
     id: str = ""
 
     def __post_init__(self) -> None:
-        require_aware(self.effective_from, "effective_from")
+        # In UTC, so ordering is by instant even inside a DST fold.
+        object.__setattr__(self, "effective_from", to_utc(self.effective_from, "effective_from"))
         validate_currency(self.currency)
         for name in ("input", "output", "cached_input", "cache_write", "reasoning"):
             object.__setattr__(self, name, _price(getattr(self, name), f"{name} price"))

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from domain.errors import ValidationError
 from domain.timeutil import exact_seconds, require_aware
 
-_LABEL = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_LABEL = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +43,12 @@ def _month_label(local: datetime) -> str:
 
 
 def month_period(label: str, zone: ZoneInfo) -> Period:
-    match = _LABEL.match(label)
+    match = _LABEL.fullmatch(label)
     if match is None:
         raise ValidationError(f"a period is a month 'YYYY-MM', not {label!r}")
     year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= year <= 9998:
+        raise ValidationError(f"a period's year must be between 0001 and 9998, not {year}")
     start = datetime(year, month, 1, tzinfo=zone)
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
     return Period(label=label, start=start, end=end)

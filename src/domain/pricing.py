@@ -17,7 +17,7 @@ from enum import StrEnum
 from domain.errors import ValidationError
 from domain.money import EXACT, MAX_PERCENT_DECIMALS, Money, bounded_decimal, round_to_minor
 from domain.periods import Period
-from domain.timeutil import exact_seconds, require_aware
+from domain.timeutil import exact_seconds, require_aware, to_utc
 
 
 class PlanKind(StrEnum):
@@ -97,8 +97,10 @@ class PlanVersion:
     created_at: datetime
 
     def __post_init__(self) -> None:
-        require_aware(self.effective_from, "effective_from")
-        require_aware(self.created_at, "created_at")
+        # In UTC, so ordering is by instant even inside a DST fold (same-zone datetimes compare
+        # by wall time).
+        object.__setattr__(self, "effective_from", to_utc(self.effective_from, "effective_from"))
+        object.__setattr__(self, "created_at", to_utc(self.created_at, "created_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,8 @@ class PlanTimeline:
 
     def spans(self) -> list[tuple[PlanVersion, datetime | None]]:
         """Each version with the instant it stops (None: still in force)."""
+        if not self._versions:
+            return []
         ends: list[datetime | None] = [v.effective_from for v in self._versions[1:]]
         return list(zip(self._versions, [*ends, None], strict=True))
 

@@ -14,6 +14,10 @@ def require_aware(instant: datetime, what: str) -> datetime:
     return instant
 
 
+def to_utc(instant: datetime, what: str) -> datetime:
+    return require_aware(instant, what).astimezone(UTC)
+
+
 def exact_seconds(start: datetime, end: datetime) -> Decimal:
     """Elapsed seconds between two instants, exact to the microsecond and DST-safe."""
     require_aware(start, "start")

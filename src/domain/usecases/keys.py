@@ -11,6 +11,7 @@ from domain.errors import InvalidApiKey, NotFound, ValidationError
 from domain.ids import new_id
 from domain.keys import ApiKey, IssuedKey, display_prefix, generate_secret, looks_like_key
 from domain.ports import Clock, KeyHasher, UnitOfWorkFactory
+from domain.timeutil import require_aware
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class KeyUseCases:
     async def issue(self, new: NewKey) -> IssuedKey:
         """A new key; its secret is returned here once and stored only as a digest."""
         now = self._clock.now()
-        if new.expires_at is not None and new.expires_at <= now:
+        if new.expires_at is not None and require_aware(new.expires_at, "expires_at") <= now:
             raise ValidationError("a key's expiry must be in the future")
         secret = generate_secret()
         key = ApiKey(

@@ -1,0 +1,328 @@
+"""In-memory fakes of every port in `domain.ports`, for unit tests of the core.
+
+`FakeUnitOfWorkFactory()` hands out units of work over one shared `InMemoryStore`. A unit of work
+works on a private copy of the store taken when the block is entered; `commit()` publishes that
+copy, and leaving the block (or `rollback()`) discards whatever was not committed. Repositories
+honour the contracts written in the Protocols' docstrings (idempotent `add`/`append`/`start`
+answering False on duplicates, Conflict on a second price at the same instant, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from domain import ports
+from domain.catalog import Model, PriceHistory, PriceVersion
+from domain.clients import Client
+from domain.errors import Conflict, NotFound
+from domain.journal import JournalEntry, JournalState
+from domain.keys import ApiKey
+from domain.ledger import LedgerEntry
+from domain.money import Money, exact_sum
+from domain.pricing import PlanVersion
+from domain.usage import UsageRecord
+
+# --------------------------------------------------------------------------- clock and hasher
+
+
+class FrozenClock:
+    """A clock that only moves when told to; always answers an aware UTC instant."""
+
+    def __init__(self, instant: datetime | None = None) -> None:
+        self._now = _utc(instant or datetime(2026, 3, 15, 12, 0, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, instant: datetime) -> None:
+        self._now = _utc(instant)
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        """`advance(timedelta(hours=1))` or `advance(hours=1)`; returns the new instant."""
+        self._now = self._now + (delta or timedelta()) + timedelta(**kwargs)
+        return self._now
+
+
+def _utc(instant: datetime) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("FrozenClock needs an aware instant")
+    return instant.astimezone(UTC)
+
+
+class FakeKeyHasher:
+    """HMAC-SHA256 with a fixed test secret: deterministic, keyed, hex."""
+
+    SECRET = b"bizgraph-unit-test-server-secret"
+
+    def __init__(self, secret: bytes = SECRET) -> None:
+        self._secret = secret
+
+    def digest(self, secret: str) -> str:
+        return hmac.new(self._secret, secret.encode(), hashlib.sha256).hexdigest()
+
+
+# --------------------------------------------------------------------------------- the store
+
+
+@dataclass
+class InMemoryStore:
+    """Everything the repositories hold. Values are frozen dataclasses, so copying the
+    containers is enough to snapshot the store."""
+
+    clients: dict[str, Client] = field(default_factory=dict)
+    plans: dict[str, PlanVersion] = field(default_factory=dict)
+    keys: dict[str, ApiKey] = field(default_factory=dict)
+    models: dict[str, Model] = field(default_factory=dict)
+    prices: dict[str, list[PriceVersion]] = field(default_factory=dict)
+    usage: dict[tuple[str, int], UsageRecord] = field(default_factory=dict)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    journal: dict[str, JournalEntry] = field(default_factory=dict)
+
+    def copy(self) -> InMemoryStore:
+        return InMemoryStore(
+            clients=dict(self.clients),
+            plans=dict(self.plans),
+            keys=dict(self.keys),
+            models=dict(self.models),
+            prices={model_id: list(vs) for model_id, vs in self.prices.items()},
+            usage=dict(self.usage),
+            ledger=list(self.ledger),
+            journal=dict(self.journal),
+        )
+
+    def load(self, other: InMemoryStore) -> None:
+        """Replace this store's contents with a copy of `other`'s."""
+        snapshot = other.copy()
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(snapshot, name))
+
+
+# ------------------------------------------------------------------------------ repositories
+
+
+class _Repository:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _data(self) -> InMemoryStore:
+        return self._uow.working
+
+
+class FakeClientRepository(_Repository):
+    async def add(self, client: Client) -> None:
+        if client.id in self._data.clients:
+            raise Conflict(f"client {client.id} exists")
+        self._data.clients[client.id] = client
+
+    async def get(self, client_id: str) -> Client | None:
+        return self._data.clients.get(client_id)
+
+    async def list(self) -> Sequence[Client]:
+        return sorted(self._data.clients.values(), key=lambda c: (c.created_at, c.id))
+
+    async def update(self, client: Client) -> None:
+        stored = self._data.clients.get(client.id)
+        if stored is None:
+            raise NotFound(f"no client {client.id}")
+        self._data.clients[client.id] = replace(
+            stored,
+            name=client.name,
+            status=client.status,
+            billing_email=client.billing_email,
+            tax_rate=client.tax_rate,
+        )
+
+
+class FakePlanRepository(_Repository):
+    async def add(self, version: PlanVersion) -> None:
+        if version.id in self._data.plans:
+            raise Conflict(f"plan version {version.id} exists")
+        self._data.plans[version.id] = version
+
+    async def history(self, client_id: str) -> Sequence[PlanVersion]:
+        versions = [v for v in self._data.plans.values() if v.client_id == client_id]
+        return sorted(versions, key=lambda v: (v.effective_from, v.created_at))
+
+
+class FakeApiKeyRepository(_Repository):
+    async def add(self, key: ApiKey) -> None:
+        if key.id in self._data.keys:
+            raise Conflict(f"key {key.id} exists")
+        if any(k.digest == key.digest for k in self._data.keys.values()):
+            raise Conflict("a key with that digest exists")
+        self._data.keys[key.id] = key
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        return self._data.keys.get(key_id)
+
+    async def by_digest(self, digest: str) -> ApiKey | None:
+        return next((k for k in self._data.keys.values() if k.digest == digest), None)
+
+    async def for_client(self, client_id: str) -> Sequence[ApiKey]:
+        keys = [k for k in self._data.keys.values() if k.client_id == client_id]
+        return sorted(keys, key=lambda k: (k.created_at, k.id))
+
+    async def update(self, key: ApiKey) -> None:
+        stored = self._data.keys.get(key.id)
+        if stored is None:
+            raise NotFound(f"no key {key.id}")
+        self._data.keys[key.id] = replace(
+            stored,
+            name=key.name,
+            expires_at=key.expires_at,
+            revoked_at=key.revoked_at,
+            allowed_models=key.allowed_models,
+            rpm_limit=key.rpm_limit,
+            tpm_limit=key.tpm_limit,
+        )
+
+
+class FakeCatalogRepository(_Repository):
+    async def save_model(self, model: Model) -> None:
+        self._data.models[model.id] = model
+
+    async def get_model(self, model_id: str) -> Model | None:
+        return self._data.models.get(model_id)
+
+    async def models(self) -> Sequence[Model]:
+        return sorted(self._data.models.values(), key=lambda m: m.id)
+
+    async def add_price(self, version: PriceVersion) -> None:
+        versions = self._data.prices.setdefault(version.model_id, [])
+        if any(v.effective_from == version.effective_from for v in versions):
+            raise Conflict(f"{version.model_id} already has a price from {version.effective_from}")
+        versions.append(version)
+
+    async def prices(self, model_id: str) -> PriceHistory:
+        return PriceHistory(model_id, list(self._data.prices.get(model_id, [])))
+
+
+class FakeUsageRepository(_Repository):
+    async def add(self, record: UsageRecord) -> bool:
+        key = (record.request_id, record.attempt)
+        if key in self._data.usage:
+            return False
+        self._data.usage[key] = record
+        return True
+
+    async def for_request(self, request_id: str) -> Sequence[UsageRecord]:
+        records = [r for r in self._data.usage.values() if r.request_id == request_id]
+        return sorted(records, key=lambda r: r.attempt)
+
+    async def for_client(
+        self, client_id: str, start: datetime, end: datetime
+    ) -> Sequence[UsageRecord]:
+        records = [
+            r
+            for r in self._data.usage.values()
+            if r.client_id == client_id and start <= r.started_at < end
+        ]
+        return sorted(records, key=lambda r: r.started_at)
+
+
+class FakeLedgerRepository(_Repository):
+    async def append(self, entry: LedgerEntry) -> bool:
+        key = (entry.client_id, entry.kind, entry.reference)
+        if any((e.client_id, e.kind, e.reference) == key for e in self._data.ledger):
+            return False
+        self._data.ledger.append(entry)
+        return True
+
+    async def entries(self, client_id: str) -> Sequence[LedgerEntry]:
+        return [e for e in self._data.ledger if e.client_id == client_id]
+
+    async def balance(self, client_id: str, currency: str) -> Money:
+        amounts = [
+            e.amount.amount
+            for e in self._data.ledger
+            if e.client_id == client_id and e.amount.currency == currency
+        ]
+        return Money(exact_sum(*amounts), currency)
+
+
+class FakeJournalRepository(_Repository):
+    async def start(self, entry: JournalEntry) -> bool:
+        if entry.request_id in self._data.journal:
+            return False
+        self._data.journal[entry.request_id] = entry
+        return True
+
+    async def finish(self, request_id: str, state: JournalState) -> None:
+        entry = self._data.journal.get(request_id)
+        if entry is None:
+            raise NotFound(f"no journal entry {request_id}")
+        self._data.journal[request_id] = replace(entry, state=state)
+
+    async def unsettled(self, started_before: datetime) -> Sequence[JournalEntry]:
+        entries = [
+            e
+            for e in self._data.journal.values()
+            if e.state is JournalState.STARTED and e.started_at < started_before
+        ]
+        return sorted(entries, key=lambda e: e.started_at)
+
+
+# ----------------------------------------------------------------------------- unit of work
+
+
+class FakeUnitOfWork:
+    """One "transaction" over the shared store: a private working copy, published by commit."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+        self.working = store.copy()
+        self.committed = False
+        self.clients: ports.ClientRepository = FakeClientRepository(self)
+        self.plans: ports.PlanRepository = FakePlanRepository(self)
+        self.keys: ports.ApiKeyRepository = FakeApiKeyRepository(self)
+        self.catalog: ports.CatalogRepository = FakeCatalogRepository(self)
+        self.usage: ports.UsageRepository = FakeUsageRepository(self)
+        self.ledger: ports.LedgerRepository = FakeLedgerRepository(self)
+        self.journal: ports.JournalRepository = FakeJournalRepository(self)
+
+    async def __aenter__(self) -> Self:
+        self.working = self.store.copy()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.working = self.store.copy()  # whatever was not committed is gone
+
+    async def commit(self) -> None:
+        self.store.load(self.working)
+        self.committed = True
+
+    async def rollback(self) -> None:
+        """Discard what was not committed (a no-op right after a commit)."""
+        self.working = self.store.copy()
+
+
+class FakeUnitOfWorkFactory:
+    """Every unit of work it makes shares `store`; `made` keeps them for assertions."""
+
+    def __init__(self, store: InMemoryStore | None = None) -> None:
+        self.store = store if store is not None else InMemoryStore()
+        self.made: list[FakeUnitOfWork] = []
+
+    def __call__(self) -> FakeUnitOfWork:
+        uow = FakeUnitOfWork(self.store)
+        self.made.append(uow)
+        return uow
+
+
+if TYPE_CHECKING:  # mypy checks that the fakes satisfy the ports
+    _clock: ports.Clock = FrozenClock()
+    _hasher: ports.KeyHasher = FakeKeyHasher()
+    _uow: ports.UnitOfWork = FakeUnitOfWork(InMemoryStore())
+    _factory: ports.UnitOfWorkFactory = FakeUnitOfWorkFactory()
