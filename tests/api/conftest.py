@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import anthropic
+import openai
 import pytest
 import pytest_asyncio
 
@@ -193,3 +195,29 @@ PLANS = {
     "fixed_fee": FixedFee(Money(Decimal("100"))),
     "fixed_price": FixedPrice(Money(Decimal("500"))),
 }
+
+
+@dataclass
+class Sdks:
+    """Official SDK clients pointed at the gateway, closed after the test (no leaked sockets)."""
+
+    gateway: Gateway
+    opened: list[openai.OpenAI | anthropic.Anthropic] = field(default_factory=list)
+
+    def openai(self, secret: str) -> openai.OpenAI:
+        client = openai.OpenAI(base_url=self.gateway.url + "/v1", api_key=secret, max_retries=0)
+        self.opened.append(client)
+        return client
+
+    def anthropic(self, secret: str) -> anthropic.Anthropic:
+        client = anthropic.Anthropic(base_url=self.gateway.url, api_key=secret, max_retries=0)
+        self.opened.append(client)
+        return client
+
+
+@pytest.fixture
+def sdks(gateway: Gateway) -> Iterator[Sdks]:
+    made = Sdks(gateway)
+    yield made
+    for client in made.opened:
+        client.close()

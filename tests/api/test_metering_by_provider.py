@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import anthropic
-import openai
-
 from domain.money import Money
 from domain.usage import CallStatus, UsageSource
-from tests.api.conftest import Admin, Gateway, Upstreams
+from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.upstreams.anthropic_fake import AnthropicScript
 from tests.upstreams.openai_fake import openai_usage
 
@@ -18,18 +15,14 @@ M = Decimal(1_000_000)
 MARGIN = Decimal("1.3")  # the default test plan: percentage_margin(30)
 
 
-def sdk(gateway: Gateway, secret: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=secret, max_retries=0)
-
-
 async def test_openai_cached_tokens_are_billed_at_the_cached_price(
-    gateway: Gateway, upstreams: Upstreams, admin: Admin
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
 ) -> None:
     client_id, secret = await admin.client_with_key()
     upstreams.openai.reply = "Bonjour"
     upstreams.openai.usage = openai_usage(1000, 300, cached=400, reasoning=100)
 
-    answer = sdk(gateway, secret).chat.completions.create(
+    answer = sdks.openai(secret).chat.completions.create(
         model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "Say hi"}]
     )
 
@@ -46,12 +39,12 @@ async def test_openai_cached_tokens_are_billed_at_the_cached_price(
 
 
 async def test_a_reasoning_price_replaces_the_output_price_for_reasoning_tokens(
-    gateway: Gateway, upstreams: Upstreams, admin: Admin
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
 ) -> None:
     client_id, secret = await admin.client_with_key()
     upstreams.openai.usage = openai_usage(1000, 300, cached=400, reasoning=100)
 
-    sdk(gateway, secret).chat.completions.create(
+    sdks.openai(secret).chat.completions.create(
         model="openai/reasoner", messages=[{"role": "user", "content": "Think"}]
     )
 
@@ -63,13 +56,13 @@ async def test_a_reasoning_price_replaces_the_output_price_for_reasoning_tokens(
 
 
 async def test_openai_stream_passes_the_usage_chunk_only_when_asked(
-    gateway: Gateway, upstreams: Upstreams, admin: Admin
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
 ) -> None:
     client_id, secret = await admin.client_with_key()
     upstreams.openai.reply = "one two three"
     upstreams.openai.usage = openai_usage(20, 3)
     messages = [{"role": "user", "content": "Count"}]
-    client = sdk(gateway, secret)
+    client = sdks.openai(secret)
 
     plain = list(
         client.chat.completions.create(model="openai/gpt-4o-mini", messages=messages, stream=True)
@@ -95,7 +88,7 @@ async def test_openai_stream_passes_the_usage_chunk_only_when_asked(
 
 
 async def test_anthropic_through_the_openai_format_bills_each_cache_class_once(
-    gateway: Gateway, upstreams: Upstreams, admin: Admin
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
 ) -> None:
     client_id, secret = await admin.client_with_key()
     upstreams.anthropic.enqueue(
@@ -104,7 +97,7 @@ async def test_anthropic_through_the_openai_format_bills_each_cache_class_once(
         )
     )
 
-    answer = sdk(gateway, secret).chat.completions.create(
+    answer = sdks.openai(secret).chat.completions.create(
         model="anthropic/claude-sonnet-4-5",
         messages=[{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Hi"}],
     )
@@ -122,7 +115,7 @@ async def test_anthropic_through_the_openai_format_bills_each_cache_class_once(
 
 
 async def test_gemini_stream_is_billed_from_the_last_cumulative_report(
-    gateway: Gateway, upstreams: Upstreams, admin: Admin
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
 ) -> None:
     client_id, secret = await admin.client_with_key()
     script = upstreams.gemini
@@ -131,7 +124,7 @@ async def test_gemini_stream_is_billed_from_the_last_cumulative_report(
     script.thoughts_tokens, script.cached_tokens = 5, 4
 
     chunks = list(
-        sdk(gateway, secret).chat.completions.create(
+        sdks.openai(secret).chat.completions.create(
             model="google/gemini-2.5-flash",
             messages=[{"role": "user", "content": "Letters"}],
             stream=True,
@@ -148,14 +141,14 @@ async def test_gemini_stream_is_billed_from_the_last_cumulative_report(
 
 
 async def test_the_anthropic_sdk_on_v1_messages_is_relayed_natively(
-    gateway: Gateway, upstreams: Upstreams, admin: Admin
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
 ) -> None:
     client_id, secret = await admin.client_with_key()
     upstreams.anthropic.enqueue(
         AnthropicScript(text="Native", input_tokens=30, cache_read=10, output_tokens=4),
         AnthropicScript(text="Native stream", input_tokens=30, output_tokens=6),
     )
-    client = anthropic.Anthropic(base_url=gateway.url, api_key=secret, max_retries=0)
+    client = sdks.anthropic(secret)
 
     message = client.messages.create(
         model="anthropic/claude-sonnet-4-5",
@@ -183,10 +176,10 @@ async def test_the_anthropic_sdk_on_v1_messages_is_relayed_natively(
 
 
 async def test_the_anthropic_sdk_reaches_the_demo_model_through_translation(
-    gateway: Gateway, admin: Admin
+    sdks: Sdks, gateway: Gateway, admin: Admin
 ) -> None:
     client_id, secret = await admin.client_with_key()
-    client = anthropic.Anthropic(base_url=gateway.url, api_key=secret, max_retries=0)
+    client = sdks.anthropic(secret)
 
     message = client.messages.create(
         model="demo/chat", max_tokens=200, messages=[{"role": "user", "content": "Hello"}]
@@ -204,10 +197,12 @@ async def test_the_anthropic_sdk_reaches_the_demo_model_through_translation(
     assert message.usage.output_tokens == records[0].usage.output_tokens
 
 
-async def test_embeddings_are_metered(gateway: Gateway, upstreams: Upstreams, admin: Admin) -> None:
+async def test_embeddings_are_metered(
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
     client_id, secret = await admin.client_with_key()
 
-    result = sdk(gateway, secret).embeddings.create(
+    result = sdks.openai(secret).embeddings.create(
         model="openai/text-embedding-3-small", input=["hello", "world"]
     )
 
