@@ -21,6 +21,7 @@ from domain import ports
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.errors import Conflict, NotFound
+from domain.idempotency import IdempotencyRecord
 from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
 from domain.ledger import LedgerEntry
@@ -83,6 +84,7 @@ class InMemoryStore:
     usage: dict[tuple[str, int], UsageRecord] = field(default_factory=dict)
     ledger: list[LedgerEntry] = field(default_factory=list)
     journal: dict[str, JournalEntry] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
 
     def copy(self) -> InMemoryStore:
         return InMemoryStore(
@@ -94,6 +96,7 @@ class InMemoryStore:
             usage=dict(self.usage),
             ledger=list(self.ledger),
             journal=dict(self.journal),
+            idempotency=dict(self.idempotency),
         )
 
     def load(self, other: InMemoryStore) -> None:
@@ -269,6 +272,23 @@ class FakeJournalRepository(_Repository):
         return sorted(entries, key=lambda e: e.started_at)
 
 
+class FakeIdempotencyRepository(_Repository):
+    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        existing = self._data.idempotency.get((record.client_id, record.key))
+        if existing is None:
+            self._data.idempotency[(record.client_id, record.key)] = record
+        return existing
+
+    async def get(self, client_id: str, key: str) -> IdempotencyRecord | None:
+        return self._data.idempotency.get((client_id, key))
+
+    async def put(self, record: IdempotencyRecord) -> None:
+        self._data.idempotency[(record.client_id, record.key)] = record
+
+    async def delete(self, client_id: str, key: str) -> None:
+        self._data.idempotency.pop((client_id, key), None)
+
+
 # ----------------------------------------------------------------------------- unit of work
 
 
@@ -286,6 +306,7 @@ class FakeUnitOfWork:
         self.usage: ports.UsageRepository = FakeUsageRepository(self)
         self.ledger: ports.LedgerRepository = FakeLedgerRepository(self)
         self.journal: ports.JournalRepository = FakeJournalRepository(self)
+        self.idempotency: ports.IdempotencyRepository = FakeIdempotencyRepository(self)
 
     async def __aenter__(self) -> Self:
         self.working = self.store.copy()

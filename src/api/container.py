@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
@@ -22,6 +24,7 @@ from domain.providers import ModelProvider, NativeMessagesProvider
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
+from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.keys import KeyUseCases
 from domain.usecases.metering import Metering
 
@@ -49,6 +52,11 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
     return StaticProviderRegistry(chat, native)
 
 
+def stale_claim_age(settings: Settings) -> timedelta:
+    """An idempotency claim older than the longest possible call belongs to a crashed one."""
+    return timedelta(seconds=settings.timeouts.total + settings.drain_after_disconnect_seconds)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -69,8 +77,18 @@ class Container(containers.DeclarativeContainer):
         providers=provider_registry,
         drain_seconds=settings.provided.drain_after_disconnect_seconds,
     )
+    idempotency = providers.Singleton(
+        IdempotencyUseCases,
+        uow=uow,
+        clock=clock,
+        stale_after=providers.Callable(stale_claim_age, settings),
+    )
     gateway = providers.Singleton(
-        Gateway, metering=metering, calls=calls, max_body_bytes=settings.provided.max_body_bytes
+        Gateway,
+        metering=metering,
+        calls=calls,
+        idempotency=idempotency,
+        max_body_bytes=settings.provided.max_body_bytes,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Protocol, Self
 
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
+from domain.idempotency import IdempotencyRecord
 from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
 from domain.ledger import LedgerEntry
@@ -104,6 +105,20 @@ class JournalRepository(Protocol):
     async def unsettled(self, started_before: datetime) -> Sequence[JournalEntry]: ...
 
 
+class IdempotencyRepository(Protocol):
+    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Insert the record unless (client_id, key) exists; return the existing one, or None
+        when this record was inserted."""
+        ...
+
+    async def get(self, client_id: str, key: str) -> IdempotencyRecord | None: ...
+    async def put(self, record: IdempotencyRecord) -> None:
+        """Insert or overwrite the record for (client_id, key)."""
+        ...
+
+    async def delete(self, client_id: str, key: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving the block without `commit()` rolls back."""
 
@@ -114,6 +129,7 @@ class UnitOfWork(Protocol):
     usage: UsageRepository
     ledger: LedgerRepository
     journal: JournalRepository
+    idempotency: IdempotencyRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

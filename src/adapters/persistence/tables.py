@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -164,4 +166,19 @@ call_journal = Table(
     Column("max_output_tokens", Integer(), nullable=False),
     Column("state", String(20), nullable=False),
     Index(None, "state", "started_at"),
+)
+
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("client_id", String(ID), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("body_hash", String(64), nullable=False),
+    Column("request_id", String(ID), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("streamed", Boolean(), nullable=False),
+    Column("status", Integer(), nullable=True),
+    Column("response", LargeBinary(), nullable=True),
 )

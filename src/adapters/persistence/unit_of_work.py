@@ -17,6 +17,7 @@ from adapters.persistence.repositories import (
     SqlAlchemyApiKeyRepository,
     SqlAlchemyCatalogRepository,
     SqlAlchemyClientRepository,
+    SqlAlchemyIdempotencyRepository,
     SqlAlchemyJournalRepository,
     SqlAlchemyLedgerRepository,
     SqlAlchemyPlanRepository,
@@ -26,6 +27,7 @@ from domain.ports import (
     ApiKeyRepository,
     CatalogRepository,
     ClientRepository,
+    IdempotencyRepository,
     JournalRepository,
     LedgerRepository,
     PlanRepository,
@@ -71,6 +73,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     usage: UsageRepository
     ledger: LedgerRepository
     journal: JournalRepository
+    idempotency: IdempotencyRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
@@ -95,6 +98,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.usage = SqlAlchemyUsageRepository(conn)
         self.ledger = SqlAlchemyLedgerRepository(conn)
         self.journal = SqlAlchemyJournalRepository(conn)
+        self.idempotency = SqlAlchemyIdempotencyRepository(conn)
         return self
 
     async def __aexit__(

@@ -18,7 +18,7 @@ from api.rest.bodies import (
     text_chars,
 )
 from api.rest.errors import ApiError, from_provider, openai_error
-from api.rest.gateway import Gateway, answer, authorize, client_secret
+from api.rest.gateway import Gateway, answer, authorize, client_secret, run_once
 from domain.providers import JSON
 from domain.usecases.calls import CallKind, CallRequest, Streaming
 
@@ -50,16 +50,20 @@ async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
         max_output_tokens=max_tokens or grant.target.model.max_output_tokens,
         prompt_chars=text_chars(messages),
     )
-    await gw.metering.journal(grant, call.max_output_tokens)
-    if stream:
-        streaming = await gw.calls.open_stream(grant, call, chunk_chars)
-        options = body.get("stream_options")
-        include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        events = _openai_events(streaming, include_usage)
-        headers = {**SSE_HEADERS, **answered_by(streaming.answered_by.model.id, rid)}
-        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
-    done = await gw.calls.complete(grant, call)
-    return json_response(done.body, done.answered_by.model.id, rid)
+
+    async def relay() -> Response:
+        await gw.metering.journal(grant, call.max_output_tokens)
+        if stream:
+            streaming = await gw.calls.open_stream(grant, call, chunk_chars)
+            options = body.get("stream_options")
+            include_usage = isinstance(options, dict) and options.get("include_usage") is True
+            events = _openai_events(streaming, include_usage)
+            headers = {**SSE_HEADERS, **answered_by(streaming.answered_by.model.id, rid)}
+            return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+        done = await gw.calls.complete(grant, call)
+        return json_response(done.body, done.answered_by.model.id, rid)
+
+    return await run_once(request, gw, grant, body, stream, relay)
 
 
 async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
@@ -69,9 +73,13 @@ async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
         raise ApiError(400, "'input' is required", code="invalid_value")
     grant = await authorize(gw, key, required_str(body, "model"), rid)
     call = CallRequest(CallKind.EMBEDDING, body, 0, text_chars(body["input"]))
-    await gw.metering.journal(grant, 0)
-    done = await gw.calls.complete(grant, call)
-    return json_response(done.body, done.answered_by.model.id, rid)
+
+    async def relay() -> Response:
+        await gw.metering.journal(grant, 0)
+        done = await gw.calls.complete(grant, call)
+        return json_response(done.body, done.answered_by.model.id, rid)
+
+    return await run_once(request, gw, grant, body, False, relay)
 
 
 async def _models(request: Request, gw: Gateway, rid: str) -> Response:

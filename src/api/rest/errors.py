@@ -19,6 +19,7 @@ from domain.errors import (
     NotFound,
     ValidationError,
 )
+from domain.idempotency import IdempotencyConflict
 from domain.providers import ProviderError, ProviderFailure
 
 
@@ -43,6 +44,11 @@ def from_domain(exc: DomainError) -> ApiError:
             return ApiError(503, "this model has no price in force", "server_error", exc.code)
         case ProviderError():
             return from_provider(exc)
+        case IdempotencyConflict():
+            status = 422 if exc.reason == "body_mismatch" else 409
+            return ApiError(
+                status, exc.message, "invalid_request_error", f"idempotency_{exc.reason}"
+            )
         case ValidationError():
             return ApiError(400, exc.message, "invalid_request_error", exc.code)
     return ApiError(400, exc.message, "invalid_request_error", exc.code)

@@ -3,18 +3,23 @@ every failure to the route's error format."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from api.rest.errors import ApiError, from_domain
 from domain.errors import DomainError
 from domain.keys import ApiKey
+from domain.providers import JSON
 from domain.usecases.calls import ModelCalls
+from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.metering import CallGrant, Metering
 
 log = logging.getLogger("bizgraph.gateway")
@@ -26,6 +31,7 @@ ErrorRenderer = Callable[[ApiError, str], Response]
 class Gateway:
     metering: Metering
     calls: ModelCalls
+    idempotency: IdempotencyUseCases
     max_body_bytes: int
 
 
@@ -87,3 +93,37 @@ async def answer(
     except Exception:
         log.exception("unexpected error in %s (request %s)", request.url.path, rid)
         return render_error(ApiError(500, "internal error", "server_error", "internal_error"), rid)
+
+
+async def run_once(
+    request: Request,
+    gw: Gateway,
+    grant: CallGrant,
+    body: JSON,
+    streamed: bool,
+    relay: Callable[[], Awaitable[Response]],
+) -> Response:
+    """Run the call, honouring the client's `Idempotency-Key`: the same key and body is billed
+    once; a stored answer is replayed; a failed call releases the key for a retry."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return await relay()
+    client_id = grant.client.id
+    digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    replay = await gw.idempotency.claim(client_id, key, digest, grant.request_id, streamed)
+    if replay is not None:
+        headers = {
+            "idempotent-replayed": "true",
+            "x-bizgraph-original-request-id": replay.request_id,
+        }
+        return Response(replay.response, replay.status, headers, media_type="application/json")
+    try:
+        response = await relay()
+    except BaseException:
+        await asyncio.shield(gw.idempotency.release(client_id, key))
+        raise
+    if isinstance(response, StreamingResponse):
+        await gw.idempotency.complete(client_id, key, None, None)
+    else:
+        await gw.idempotency.complete(client_id, key, response.status_code, bytes(response.body))
+    return response

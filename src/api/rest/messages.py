@@ -17,7 +17,7 @@ from api.rest.bodies import flag, optional_positive_int, read_json, required_lis
 from api.rest.bodies import text_chars as _text_chars
 from api.rest.chat import SSE_HEADERS, answered_by, chunk_chars
 from api.rest.errors import ApiError, anthropic_error, from_provider
-from api.rest.gateway import Gateway, answer, authorize, client_secret
+from api.rest.gateway import Gateway, answer, authorize, client_secret, run_once
 from api.rest.messages_format import (
     OpenAIToAnthropicStream,
     anthropic_error_body,
@@ -41,7 +41,6 @@ async def _messages(request: Request, gw: Gateway, rid: str) -> Response:
         raise ApiError(400, "'max_tokens' is required", code="invalid_value")
     stream = flag(body, "stream")
     grant = await authorize(gw, key, required_str(body, "model"), rid)
-    model_id = grant.target.model.id
     prompt_chars = _text_chars(messages) + _text_chars(body.get("system"))
     native = gw.calls.speaks_messages(grant.target.model)
     call = CallRequest(
@@ -50,19 +49,24 @@ async def _messages(request: Request, gw: Gateway, rid: str) -> Response:
         max_output_tokens=max_tokens,
         prompt_chars=prompt_chars,
     )
-    await gw.metering.journal(grant, max_tokens)
-    if stream:
-        streaming = await gw.calls.open_stream(grant, call, event_chars if native else chunk_chars)
-        events = _native_events(streaming) if native else _translated_events(streaming)
-        headers = {**SSE_HEADERS, **answered_by(streaming.answered_by.model.id, rid)}
-        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
-    done = await gw.calls.complete(grant, call)
-    answered = done.answered_by.model.id
-    result = done.body if native else openai_to_anthropic_response(done.body, answered)
-    result["model"] = answered if native else result.get("model", model_id)
-    return Response(
-        orjson.dumps(result), media_type="application/json", headers=answered_by(answered, rid)
-    )
+
+    async def relay() -> Response:
+        await gw.metering.journal(grant, max_tokens)
+        if stream:
+            chars_of = event_chars if native else chunk_chars
+            streaming = await gw.calls.open_stream(grant, call, chars_of)
+            events = _native_events(streaming) if native else _translated_events(streaming)
+            headers = {**SSE_HEADERS, **answered_by(streaming.answered_by.model.id, rid)}
+            return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+        done = await gw.calls.complete(grant, call)
+        answered = done.answered_by.model.id
+        result = done.body if native else openai_to_anthropic_response(done.body, answered)
+        result["model"] = answered
+        return Response(
+            orjson.dumps(result), media_type="application/json", headers=answered_by(answered, rid)
+        )
+
+    return await run_once(request, gw, grant, body, stream, relay)
 
 
 def _sse(name: str, data: Any) -> bytes:

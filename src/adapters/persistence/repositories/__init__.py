@@ -5,6 +5,7 @@ from adapters.persistence.repositories.clients import (
     SqlAlchemyClientRepository,
     SqlAlchemyPlanRepository,
 )
+from adapters.persistence.repositories.idempotency import SqlAlchemyIdempotencyRepository
 from adapters.persistence.repositories.journal import SqlAlchemyJournalRepository
 from adapters.persistence.repositories.keys import SqlAlchemyApiKeyRepository
 from adapters.persistence.repositories.ledger import SqlAlchemyLedgerRepository
@@ -14,6 +15,7 @@ __all__ = [
     "SqlAlchemyApiKeyRepository",
     "SqlAlchemyCatalogRepository",
     "SqlAlchemyClientRepository",
+    "SqlAlchemyIdempotencyRepository",
     "SqlAlchemyJournalRepository",
     "SqlAlchemyLedgerRepository",
     "SqlAlchemyPlanRepository",

@@ -1,4 +1,5 @@
-"""The initial schema: clients and plans, keys, the model catalog, usage, ledger, call journal.
+"""The initial schema: clients and plans, keys, the model catalog, usage, ledger, call journal,
+client idempotency keys.
 
 Amounts are NUMERIC(38, 18) on PostgreSQL and TEXT on SQLite (exact; a NUMERIC column would let
 SQLite store floats); instants are TIMESTAMP WITH TIME ZONE on PostgreSQL and UTC text on SQLite.
@@ -196,8 +197,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_call_journal_state_started_at", "call_journal", ["state", "started_at"])
 
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("client_id", sa.String(64), nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("body_hash", sa.String(64), nullable=False),
+        sa.Column("request_id", sa.String(64), nullable=False),
+        sa.Column("created_at", instant(), nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("streamed", sa.Boolean(), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("response", sa.LargeBinary(), nullable=True),
+        sa.PrimaryKeyConstraint("client_id", "key", name="pk_idempotency_keys"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("idempotency_keys")
     op.drop_index("ix_call_journal_state_started_at", table_name="call_journal")
     op.drop_table("call_journal")
     op.drop_index("ix_ledger_entries_client_id_occurred_at", table_name="ledger_entries")
