@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.container import Container, close_container, database_status, make_container
+from api.container import (
+    Container,
+    close_container,
+    database_status,
+    longest_call,
+    make_container,
+)
 from api.rest import chat, messages
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
@@ -22,6 +29,7 @@ from api.settings import Settings, load_settings
 from domain.usecases.relay import wait_for_running_relays
 
 log = logging.getLogger("bizgraph")
+RECOVERY_INTERVAL_SECONDS = 300
 
 
 class SchemaNotReady(RuntimeError):
@@ -38,9 +46,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if not status.is_current:
             raise SchemaNotReady(status.message)
         app.state.gateway = container.gateway()
+        sweeper = asyncio.create_task(_recover_unsettled_calls(container, settings))
         try:
             yield
         finally:
+            sweeper.cancel()
             await wait_for_running_relays(settings.drain_after_disconnect_seconds)
             await close_container(container)
 
@@ -60,6 +70,18 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.container = container
     app.state.settings = settings
     return app
+
+
+async def _recover_unsettled_calls(container: Container, settings: Settings) -> None:
+    """At start and every few minutes: settle calls a crashed process left in the journal."""
+    while True:
+        try:
+            cutoff = container.clock().now() - longest_call(settings)
+            if recovered := await container.metering().recover(cutoff):
+                log.warning("settled %d calls left unsettled by a crash", recovered)
+        except Exception:
+            log.exception("journal recovery failed; will retry")
+        await asyncio.sleep(RECOVERY_INTERVAL_SECONDS)
 
 
 async def healthz(request: Request) -> Response:

@@ -52,8 +52,9 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
     return StaticProviderRegistry(chat, native)
 
 
-def stale_claim_age(settings: Settings) -> timedelta:
-    """An idempotency claim older than the longest possible call belongs to a crashed one."""
+def longest_call(settings: Settings) -> timedelta:
+    """No call can run longer than this (its total deadline plus the post-disconnect drain):
+    a journal row or idempotency claim older than that belongs to a crashed process."""
     return timedelta(seconds=settings.timeouts.total + settings.drain_after_disconnect_seconds)
 
 
@@ -81,7 +82,7 @@ class Container(containers.DeclarativeContainer):
         IdempotencyUseCases,
         uow=uow,
         clock=clock,
-        stale_after=providers.Callable(stale_claim_age, settings),
+        stale_after=providers.Callable(longest_call, settings),
     )
     gateway = providers.Singleton(
         Gateway,

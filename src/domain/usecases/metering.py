@@ -109,7 +109,12 @@ class Metering:
             await uow.journal.start(entry)
             await uow.commit()
 
-    async def settle(self, grant: CallGrant, attempts: Sequence[Attempt]) -> list[UsageRecord]:
+    async def settle(
+        self,
+        grant: CallGrant,
+        attempts: Sequence[Attempt],
+        state: JournalState = JournalState.SETTLED,
+    ) -> list[UsageRecord]:
         """One usage record and one ledger entry per attempt, and the journal row closed, in one
         transaction. Settling the same attempt twice writes nothing the second time."""
         records = [self._record(grant, a) for a in attempts]
@@ -117,9 +122,39 @@ class Metering:
             for record in records:
                 if await uow.usage.add(record):
                     await uow.ledger.append(_ledger_entry(record))
-            await uow.journal.finish(grant.request_id, JournalState.SETTLED)
+            await uow.journal.finish(grant.request_id, state)
             await uow.commit()
         return records
+
+    async def recover(self, started_before: datetime) -> int:
+        """Settle calls a crash left unsettled (journal rows still `started` from before the
+        instant): each gets a failed, zero-charge usage record flagged `estimated`, so it is
+        visible to the operator, who can reconcile it with the provider's console. Safe to run
+        from several processes at once (settling is idempotent)."""
+        async with self._reads() as uow:
+            stuck = await uow.journal.unsettled(started_before)
+        for entry in stuck:
+            grant = await self._grant_for(entry)
+            if grant is None:
+                continue
+            attempt = Attempt(
+                0, grant.target, TokenUsage(), UsageSource.ESTIMATED, CallStatus.FAILED, 0
+            )
+            await self.settle(grant, [attempt], JournalState.ABANDONED)
+        return len(stuck)
+
+    async def _grant_for(self, entry: JournalEntry) -> CallGrant | None:
+        async with self._reads() as uow:
+            client = await uow.clients.get(entry.client_id)
+            key = await uow.keys.get(entry.api_key_id)
+            model = await uow.catalog.get_model(entry.model_id)
+            if client is None or key is None or model is None:
+                return None
+            price = (await uow.catalog.prices(model.id)).in_force_at(entry.started_at)
+            plans = PlanTimeline(await uow.plans.history(client.id))
+        plan = plans.in_force_at(entry.started_at)
+        target = PricedModel(model, price)
+        return CallGrant(entry.request_id, client, key, target, plan, entry.started_at)
 
     def _record(self, grant: CallGrant, attempt: Attempt) -> UsageRecord:
         cost = attempt.target.price.cost(attempt.usage)
