@@ -21,6 +21,7 @@ from api.container import (
     longest_call,
     make_container,
 )
+from api.redaction import install_redaction
 from api.rest import chat, messages
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
@@ -39,6 +40,15 @@ class SchemaNotReady(RuntimeError):
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:
     settings = settings or load_settings()
     container = container or make_container(settings)
+    install_redaction(
+        [
+            settings.secret_key,
+            settings.admin_token,
+            settings.openai.api_key,
+            settings.anthropic.api_key,
+            settings.gemini.api_key,
+        ]
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -20,6 +20,7 @@ from api.container import (
     make_container,
     migrate_database,
 )
+from api.redaction import install_redaction
 from api.settings import Settings, SettingsError, load_settings
 from domain.clients import ClientStatus
 from domain.errors import DomainError
@@ -45,6 +46,7 @@ class CliError(Exception):
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_redaction([])  # key shapes; the app adds the configured secrets when it starts
     try:
         app()
     except (CliError, DomainError, SettingsError) as exc:
