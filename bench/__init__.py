@@ -1,0 +1,1 @@
+"""The gateway benchmark: `python -m bench.gateway` (see bench/README.md)."""
