@@ -10,6 +10,7 @@ from adapters.clock import SystemClock
 from adapters.default_catalog import load_default_catalog
 from adapters.persistence.database import create_engine
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
+from adapters.persistence.revision import SqlConfigRevision
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.providers.anthropic import AnthropicProvider
 from adapters.providers.demo import DemoProvider
@@ -26,6 +27,7 @@ from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
 from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.keys import KeyUseCases
+from domain.usecases.lookups import Lookups
 from domain.usecases.metering import Metering
 
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
@@ -68,7 +70,10 @@ class Container(containers.DeclarativeContainer):
     reads = providers.Singleton(unit_of_work_factory, engine, read_only=True)
     provider_registry = providers.Singleton(build_providers, settings)
 
-    keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, reads=reads)
+    config_revision = providers.Singleton(SqlConfigRevision, engine)
+    lookups = providers.Singleton(Lookups, reads=reads, revision=config_revision)
+
+    keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, lookups=lookups)
     clients = providers.Singleton(ClientUseCases, uow=uow, clock=clock)
     catalog = providers.Singleton(CatalogUseCases, uow=uow)
     metering = providers.Singleton(Metering, uow=uow, clock=clock, keys=keys, reads=reads)

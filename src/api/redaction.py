@@ -13,9 +13,14 @@ MASK = "[redacted]"
 
 
 class RedactingFilter(logging.Filter):
-    def __init__(self, secrets: Iterable[str | None]) -> None:
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         super().__init__()
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True)
+        self._secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str | None]) -> None:
+        known = set(self._secrets) | {s for s in secrets if s and len(s) >= 8}
+        self._secrets = sorted(known, key=len, reverse=True)  # longest first: no partial masks
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -33,11 +38,14 @@ class RedactingFilter(logging.Filter):
 
 
 def install_redaction(secrets: Iterable[str | None]) -> RedactingFilter:
-    """Attach the filter to the handlers of the root and uvicorn loggers (handler filters also
-    see records propagated from child loggers)."""
-    redacting = RedactingFilter(secrets)
+    """Attach the process's one filter to the handlers of the root and uvicorn loggers (handler
+    filters also see records propagated from child loggers), adding these secrets to it."""
+    _FILTER.add(secrets)
     for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
         for handler in logging.getLogger(name).handlers:
-            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-                handler.addFilter(redacting)
-    return redacting
+            if _FILTER not in handler.filters:
+                handler.addFilter(_FILTER)
+    return _FILTER
+
+
+_FILTER = RedactingFilter()

@@ -31,6 +31,13 @@ class KeyHasher(Protocol):
         ...
 
 
+class ConfigRevision(Protocol):
+    async def current(self) -> int:
+        """The revision of keys, clients, plans and the catalog, read after the call began:
+        every committed write to any of them, from any process, changes it."""
+        ...
+
+
 class ClientRepository(Protocol):
     async def add(self, client: Client) -> None: ...
     async def get(self, client_id: str) -> Client | None: ...

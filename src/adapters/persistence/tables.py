@@ -182,3 +182,13 @@ idempotency_keys = Table(
     Column("status", Integer(), nullable=True),
     Column("response", LargeBinary(), nullable=True),
 )
+
+
+# One row per counter; `config` moves on every write to keys, clients, plans or the catalog, so
+# processes caching those can tell, with one tiny read, that their cache is stale.
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", BigInteger(), nullable=False),
+)

@@ -38,12 +38,12 @@ async def models(request: Request) -> Response:
 
 
 async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
-    key = await gw.metering.authenticate(client_secret(request))
+    caller = await gw.metering.authenticate(client_secret(request))
     body = await read_json(request, gw.max_body_bytes)
     messages = required_list(body, "messages")
     max_tokens = optional_positive_int(body, "max_completion_tokens", "max_tokens")
     stream = flag(body, "stream")
-    grant = await authorize(gw, key, required_str(body, "model"), rid)
+    grant = await authorize(gw, caller, required_str(body, "model"), rid)
     call = CallRequest(
         kind=CallKind.CHAT,
         body=body,
@@ -67,11 +67,11 @@ async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
 
 
 async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
-    key = await gw.metering.authenticate(client_secret(request))
+    caller = await gw.metering.authenticate(client_secret(request))
     body = await read_json(request, gw.max_body_bytes)
     if body.get("input") in (None, "", []):
         raise ApiError(400, "'input' is required", code="invalid_value")
-    grant = await authorize(gw, key, required_str(body, "model"), rid)
+    grant = await authorize(gw, caller, required_str(body, "model"), rid)
     call = CallRequest(CallKind.EMBEDDING, body, 0, text_chars(body["input"]))
 
     async def relay() -> Response:
@@ -83,10 +83,10 @@ async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
 
 
 async def _models(request: Request, gw: Gateway, rid: str) -> Response:
-    key = await gw.metering.authenticate(client_secret(request))
+    caller = await gw.metering.authenticate(client_secret(request))
     listed = [
         {"id": m.id, "object": "model", "created": 0, "owned_by": m.provider}
-        for m in await gw.metering.allowed_models(key)
+        for m in await gw.metering.allowed_models(caller)
         if gw.calls.can_serve(m)
     ]
     return Response(

@@ -16,10 +16,10 @@ from starlette.responses import Response, StreamingResponse
 
 from api.rest.errors import ApiError, from_domain
 from domain.errors import DomainError
-from domain.keys import ApiKey
 from domain.providers import JSON
 from domain.usecases.calls import ModelCalls
 from domain.usecases.idempotency import IdempotencyUseCases
+from domain.usecases.keys import Caller
 from domain.usecases.metering import CallGrant, Metering
 
 log = logging.getLogger("bizgraph.gateway")
@@ -35,10 +35,10 @@ class Gateway:
     max_body_bytes: int
 
 
-async def authorize(gw: Gateway, key: ApiKey, model: str, rid: str) -> CallGrant:
+async def authorize(gw: Gateway, caller: Caller, model: str, rid: str) -> CallGrant:
     """The grant for a call, refused before any provider is involved if the model's provider
     is not configured here."""
-    grant = await gw.metering.authorize(key, model, rid)
+    grant = await gw.metering.authorize(caller, model, rid)
     if not gw.calls.can_serve(grant.target.model):
         raise ApiError(
             503,

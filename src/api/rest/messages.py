@@ -33,14 +33,14 @@ async def create_message(request: Request) -> Response:
 
 
 async def _messages(request: Request, gw: Gateway, rid: str) -> Response:
-    key = await gw.metering.authenticate(client_secret(request, allow_x_api_key=True))
+    caller = await gw.metering.authenticate(client_secret(request, allow_x_api_key=True))
     body = await read_json(request, gw.max_body_bytes)
     messages = required_list(body, "messages")
     max_tokens = optional_positive_int(body, "max_tokens")
     if max_tokens is None:
         raise ApiError(400, "'max_tokens' is required", code="invalid_value")
     stream = flag(body, "stream")
-    grant = await authorize(gw, key, required_str(body, "model"), rid)
+    grant = await authorize(gw, caller, required_str(body, "model"), rid)
     prompt_chars = _text_chars(messages) + _text_chars(body.get("system"))
     native = gw.calls.speaks_messages(grant.target.model)
     call = CallRequest(

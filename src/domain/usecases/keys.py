@@ -12,6 +12,7 @@ from domain.ids import new_id
 from domain.keys import ApiKey, IssuedKey, display_prefix, generate_secret, looks_like_key
 from domain.ports import Clock, KeyHasher, UnitOfWorkFactory
 from domain.timeutil import require_aware
+from domain.usecases.lookups import Lookups, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +31,10 @@ class KeyUseCases:
         uow: UnitOfWorkFactory,
         clock: Clock,
         hasher: KeyHasher,
-        reads: UnitOfWorkFactory | None = None,
+        lookups: Lookups | None = None,
     ) -> None:
         self._uow = uow
-        self._reads = reads or uow  # read-only units of work do not queue behind writers
+        self._lookups = lookups or Lookups(uow)
         self._clock = clock
         self._hasher = hasher
 
@@ -81,13 +82,24 @@ class KeyUseCases:
 
     async def authenticate(self, secret: str) -> ApiKey:
         """The usable key behind a secret, or InvalidApiKey (never saying why, never echoing)."""
+        return (await self.caller(secret)).key
+
+    async def caller(self, secret: str) -> Caller:
+        """The usable key behind a secret and the configuration snapshot it was checked
+        against (authorization reads the same snapshot)."""
         if not looks_like_key(secret):
             raise InvalidApiKey("invalid API key")
         digest = self._hasher.digest(secret)
-        async with self._reads() as uow:
-            key = await uow.keys.by_digest(digest)
+        snapshot = await self._lookups.snapshot()
+        key = await snapshot.key(digest)
         if key is None or not hmac.compare_digest(key.digest, digest):
             raise InvalidApiKey("invalid API key")
         if not key.is_usable_at(self._clock.now()):
             raise InvalidApiKey("invalid API key")
-        return key
+        return Caller(key, snapshot)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    key: ApiKey
+    snapshot: Snapshot

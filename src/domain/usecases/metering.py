@@ -4,7 +4,7 @@ one usage record and one ledger entry (idempotent on request id and attempt numb
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.catalog import Model, PriceVersion, resolve_model_id
@@ -14,11 +14,12 @@ from domain.ids import new_id
 from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
 from domain.ledger import EntryKind, LedgerEntry
-from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWorkFactory
 from domain.pricing import PlanTimeline, PlanVersion
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageRecord, UsageSource
-from domain.usecases.keys import KeyUseCases
+from domain.usecases.keys import Caller, KeyUseCases
+from domain.usecases.lookups import Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class CallGrant:
     target: PricedModel
     plan: PlanVersion | None
     started_at: datetime
+    snapshot: Snapshot = field(repr=False, compare=False)  # what authorization read
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,35 +66,32 @@ class Metering:
         self._clock = clock
         self._keys = keys
 
-    async def authenticate(self, secret: str) -> ApiKey:
-        return await self._keys.authenticate(secret)
+    async def authenticate(self, secret: str) -> Caller:
+        return await self._keys.caller(secret)
 
-    async def authorize(self, key: ApiKey, requested_model: str, request_id: str) -> CallGrant:
+    async def authorize(self, caller: Caller, requested_model: str, request_id: str) -> CallGrant:
         """Check client status and the key's model allow-list; fix price and plan in force now."""
         now = self._clock.now()
-        async with self._reads() as uow:
-            client = await uow.clients.get(key.client_id)
-            if client is None or not client.is_active:
-                raise ClientSuspended("this client is suspended")
-            model = await _resolve(uow, requested_model)
-            if not key.allows(model.id):
-                raise ModelNotAllowed(f"this key may not call {model.id}")
-            price = (await uow.catalog.prices(model.id)).in_force_at(now)
-            plan = PlanTimeline(await uow.plans.history(client.id)).in_force_at(now)
-        return CallGrant(request_id, client, key, PricedModel(model, price), plan, now)
+        snapshot, key = caller.snapshot, caller.key
+        client = await snapshot.client(key.client_id)
+        if client is None or not client.is_active:
+            raise ClientSuspended("this client is suspended")
+        model = await _resolve(snapshot, requested_model)
+        if not key.allows(model.id):
+            raise ModelNotAllowed(f"this key may not call {model.id}")
+        price = (await snapshot.prices(model.id)).in_force_at(now)
+        plan = (await snapshot.plans(client.id)).in_force_at(now)
+        return CallGrant(request_id, client, key, PricedModel(model, price), plan, now, snapshot)
 
-    async def allowed_models(self, key: ApiKey) -> Sequence[Model]:
-        async with self._reads() as uow:
-            models = await uow.catalog.models()
-        return [m for m in models if key.allows(m.id)]
+    async def allowed_models(self, caller: Caller) -> Sequence[Model]:
+        return [m for m in await caller.snapshot.models() if caller.key.allows(m.id)]
 
     async def fallback(self, grant: CallGrant, model_id: str) -> PricedModel | None:
         """A fallback model at its own price in force when the call started, if it exists."""
-        async with self._reads() as uow:
-            model = await uow.catalog.get_model(model_id)
-            if model is None:
-                return None
-            price = (await uow.catalog.prices(model.id)).in_force_at(grant.started_at)
+        model = await grant.snapshot.model(model_id)
+        if model is None:
+            return None
+        price = (await grant.snapshot.prices(model.id)).in_force_at(grant.started_at)
         return PricedModel(model, price)
 
     async def journal(self, grant: CallGrant, max_output_tokens: int) -> None:
@@ -154,7 +153,8 @@ class Metering:
             plans = PlanTimeline(await uow.plans.history(client.id))
         plan = plans.in_force_at(entry.started_at)
         target = PricedModel(model, price)
-        return CallGrant(entry.request_id, client, key, target, plan, entry.started_at)
+        snapshot = Snapshot(self._reads, None)
+        return CallGrant(entry.request_id, client, key, target, plan, entry.started_at, snapshot)
 
     def _record(self, grant: CallGrant, attempt: Attempt) -> UsageRecord:
         cost = attempt.target.price.cost(attempt.usage)
@@ -179,12 +179,12 @@ class Metering:
         )
 
 
-async def _resolve(uow: UnitOfWork, requested: str) -> Model:
-    model = await uow.catalog.get_model(requested)
+async def _resolve(snapshot: Snapshot, requested: str) -> Model:
+    model = await snapshot.model(requested)
     if model is not None:
         return model
-    model_id = resolve_model_id(requested, await uow.catalog.models())
-    model = await uow.catalog.get_model(model_id) if model_id else None
+    model_id = resolve_model_id(requested, await snapshot.models())
+    model = await snapshot.model(model_id) if model_id else None
     if model is None:
         raise UnknownModel(f"the model {requested!r} does not exist")
     return model

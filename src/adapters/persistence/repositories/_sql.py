@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.persistence.tables import revisions
 from domain.errors import Conflict, NotFound
 
 _FOREIGN_KEY_SQLSTATE = "23503"
@@ -68,3 +69,17 @@ async def translated_errors(what: str) -> AsyncIterator[None]:
         if is_foreign_key_violation(exc):
             raise NotFound(f"{what}: a referenced row does not exist") from exc
         raise Conflict(f"{what}: the row conflicts with a stored one") from exc
+
+
+CONFIG_REVISION = "config"
+
+
+async def bump_config_revision(conn: AsyncConnection) -> None:
+    """Tell every process caching keys, clients, plans or the catalog that they changed (in
+    the writer's transaction, so the change and the bump commit together)."""
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(revisions).values(name=CONFIG_REVISION, value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"], set_={"value": revisions.c.value + 1}
+    )
+    await conn.execute(statement)

@@ -9,7 +9,11 @@ from typing import Any
 from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.persistence.repositories._sql import insert_unless_exists, upsert
+from adapters.persistence.repositories._sql import (
+    bump_config_revision,
+    insert_unless_exists,
+    upsert,
+)
 from adapters.persistence.tables import models, price_versions
 from domain.catalog import Model, ModelKind, PriceHistory, PriceVersion
 from domain.errors import Conflict, ValidationError
@@ -76,6 +80,7 @@ class SqlAlchemyCatalogRepository(CatalogRepository):
 
     async def save_model(self, model: Model) -> None:
         await upsert(self._conn, models, model_to_row(model), ["id"])
+        await bump_config_revision(self._conn)
 
     async def get_model(self, model_id: str) -> Model | None:
         result = await self._conn.execute(select(models).where(models.c.id == model_id))
@@ -97,6 +102,7 @@ class SqlAlchemyCatalogRepository(CatalogRepository):
             raise Conflict(
                 f"{version.model_id} already has a price from {version.effective_from.isoformat()}"
             )
+        await bump_config_revision(self._conn)
 
     async def prices(self, model_id: str) -> PriceHistory:
         statement = (

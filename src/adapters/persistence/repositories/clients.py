@@ -8,7 +8,11 @@ from typing import Any
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.persistence.repositories._sql import insert_unless_exists, translated_errors
+from adapters.persistence.repositories._sql import (
+    bump_config_revision,
+    insert_unless_exists,
+    translated_errors,
+)
 from adapters.persistence.tables import clients, plan_versions
 from domain.clients import Client, ClientStatus
 from domain.errors import Conflict, NotFound
@@ -57,6 +61,7 @@ class SqlAlchemyClientRepository(ClientRepository):
     async def add(self, client: Client) -> None:
         if not await insert_unless_exists(self._conn, clients, client_to_row(client), ["id"]):
             raise Conflict(f"client {client.id} already exists")
+        await bump_config_revision(self._conn)
 
     async def get(self, client_id: str) -> Client | None:
         result = await self._conn.execute(select(clients).where(clients.c.id == client_id))
@@ -75,6 +80,7 @@ class SqlAlchemyClientRepository(ClientRepository):
             result = await self._conn.execute(statement)
         if result.rowcount != 1:
             raise NotFound(f"no client {client.id}")
+        await bump_config_revision(self._conn)
 
 
 def plan_to_row(version: PlanVersion) -> dict[str, Any]:
@@ -125,6 +131,7 @@ class SqlAlchemyPlanRepository(PlanRepository):
     async def add(self, version: PlanVersion) -> None:
         if not await insert_unless_exists(self._conn, plan_versions, plan_to_row(version), ["id"]):
             raise Conflict(f"plan version {version.id} already exists")
+        await bump_config_revision(self._conn)
 
     async def history(self, client_id: str) -> Sequence[PlanVersion]:
         statement = (

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.persistence.repositories._sql import insert_unless_exists
+from adapters.persistence.repositories._sql import bump_config_revision, insert_unless_exists
 from adapters.persistence.tables import api_keys
 from domain.errors import Conflict, NotFound
 from domain.keys import ApiKey
@@ -61,6 +61,7 @@ class SqlAlchemyApiKeyRepository(ApiKeyRepository):
         # A second key with the same digest is a Conflict too (raised by the unique index).
         if not await insert_unless_exists(self._conn, api_keys, key_to_row(key), ["id"]):
             raise Conflict(f"API key {key.id} already exists")
+        await bump_config_revision(self._conn)
 
     async def get(self, key_id: str) -> ApiKey | None:
         return await self._one(api_keys.c.id == key_id)
@@ -84,6 +85,7 @@ class SqlAlchemyApiKeyRepository(ApiKeyRepository):
         result = await self._conn.execute(statement)
         if result.rowcount != 1:
             raise NotFound(f"no API key {key.id}")
+        await bump_config_revision(self._conn)
 
     async def _one(self, condition: Any) -> ApiKey | None:
         result = await self._conn.execute(select(api_keys).where(condition))

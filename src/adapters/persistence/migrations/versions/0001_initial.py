@@ -1,5 +1,5 @@
 """The initial schema: clients and plans, keys, the model catalog, usage, ledger, call journal,
-client idempotency keys.
+client idempotency keys, the configuration revision counter.
 
 Amounts are NUMERIC(38, 18) on PostgreSQL and TEXT on SQLite (exact; a NUMERIC column would let
 SQLite store floats); instants are TIMESTAMP WITH TIME ZONE on PostgreSQL and UTC text on SQLite.
@@ -211,8 +211,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("client_id", "key", name="pk_idempotency_keys"),
     )
 
+    revisions = op.create_table(
+        "revisions",
+        sa.Column("name", sa.String(40), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name="pk_revisions"),
+    )
+    op.bulk_insert(revisions, [{"name": "config", "value": 0}])
+
 
 def downgrade() -> None:
+    op.drop_table("revisions")
     op.drop_table("idempotency_keys")
     op.drop_index("ix_call_journal_state_started_at", table_name="call_journal")
     op.drop_table("call_journal")
