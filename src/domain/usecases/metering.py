@@ -14,10 +14,11 @@ from domain.ids import new_id
 from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
 from domain.ledger import EntryKind, LedgerEntry
-from domain.ports import Clock, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline, PlanVersion
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.usecases.group_commit import GroupCommit
 from domain.usecases.keys import Caller, KeyUseCases
 from domain.usecases.lookups import Snapshot
 
@@ -61,7 +62,7 @@ class Metering:
         keys: KeyUseCases,
         reads: UnitOfWorkFactory | None = None,
     ) -> None:
-        self._uow = uow
+        self._writes = GroupCommit(uow)  # concurrent calls share their journal/settle commits
         self._reads = reads or uow  # read-only units of work do not queue behind writers
         self._clock = clock
         self._keys = keys
@@ -104,9 +105,7 @@ class Metering:
             started_at=grant.started_at,
             max_output_tokens=max_output_tokens,
         )
-        async with self._uow() as uow:
-            await uow.journal.start(entry)
-            await uow.commit()
+        await self._writes.run(lambda uow: uow.journal.start(entry))
 
     async def settle(
         self,
@@ -117,12 +116,14 @@ class Metering:
         """One usage record and one ledger entry per attempt, and the journal row closed, in one
         transaction. Settling the same attempt twice writes nothing the second time."""
         records = [self._record(grant, a) for a in attempts]
-        async with self._uow() as uow:
+
+        async def write(uow: UnitOfWork) -> None:
             for record in records:
                 if await uow.usage.add(record):
                     await uow.ledger.append(_ledger_entry(record))
             await uow.journal.finish(grant.request_id, state)
-            await uow.commit()
+
+        await self._writes.run(write)
         return records
 
     async def recover(self, started_before: datetime) -> int:

@@ -1,0 +1,67 @@
+"""Group commit: concurrent jobs share a transaction; a failing job fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from domain.errors import Conflict
+from domain.journal import JournalEntry
+from domain.ports import UnitOfWork
+from domain.usecases.group_commit import GroupCommit
+from tests.fakes import FakeUnitOfWorkFactory, FrozenClock
+
+NOW = FrozenClock().now()
+
+
+def entry(request_id: str) -> JournalEntry:
+    return JournalEntry(request_id, "client", "key", "demo/chat", NOW, 10)
+
+
+async def test_jobs_queued_together_commit_in_one_transaction() -> None:
+    uow = FakeUnitOfWorkFactory()
+    writes = GroupCommit(uow)
+
+    results = await asyncio.gather(
+        *(writes.run(lambda tx, i=i: tx.journal.start(entry(f"r{i}"))) for i in range(10))
+    )
+
+    assert results == [True] * 10
+    assert len(uow.made) == 1
+    assert set(uow.store.journal) == {f"r{i}" for i in range(10)}
+
+
+async def test_a_failing_job_fails_alone_and_the_others_commit() -> None:
+    uow = FakeUnitOfWorkFactory()
+    writes = GroupCommit(uow)
+
+    async def broken(tx: UnitOfWork) -> None:
+        await tx.journal.start(entry("broken"))
+        raise Conflict("no")
+
+    outcomes = await asyncio.gather(
+        writes.run(lambda tx: tx.journal.start(entry("a"))),
+        writes.run(broken),
+        writes.run(lambda tx: tx.journal.start(entry("b"))),
+        return_exceptions=True,
+    )
+
+    assert outcomes[0] is True
+    assert outcomes[2] is True
+    assert isinstance(outcomes[1], Conflict)
+    assert set(uow.store.journal) == {"a", "b"}
+
+
+async def test_a_cancelled_caller_still_gets_its_job_committed() -> None:
+    uow = FakeUnitOfWorkFactory()
+    writes = GroupCommit(uow)
+    call = asyncio.ensure_future(writes.run(lambda tx: tx.journal.start(entry("x"))))
+    await asyncio.sleep(0)
+
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await asyncio.sleep(0.01)
+
+    assert "x" in uow.store.journal
