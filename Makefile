@@ -11,7 +11,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
 setup: $(UV)
-	$(UV) sync --frozen --python python3
+	$(UV) sync --frozen --compile-bytecode --python python3
 
 run: setup
 	BIZGRAPH_ENV=$${BIZGRAPH_ENV:-development} .venv/bin/bizgraph migrate
