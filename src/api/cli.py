@@ -228,6 +228,35 @@ def clients_resume(client_id: str) -> None:
     typer.echo(f"client {client_id} active")
 
 
+@clients_app.command("usage")
+def clients_usage(
+    client_id: str,
+    period: Annotated[
+        str | None, typer.Option(help="Month YYYY-MM, default the current one.")
+    ] = None,
+) -> None:
+    """A client's usage, cost, revenue and profit for a month so far (the draft invoice)."""
+    draft = _run(lambda c: c.clients().draft(client_id, period))
+    tokens = draft.tokens
+    rows = [
+        ("period", draft.period.label),
+        ("requests", str(draft.requests)),
+        (
+            "input tokens",
+            f"{tokens.input_tokens} ({tokens.cached_input_tokens} cached, "
+            f"{tokens.cache_write_tokens} cache write)",
+        ),
+        ("output tokens", f"{tokens.output_tokens} ({tokens.reasoning_tokens} reasoning)"),
+        ("provider cost", str(draft.usage_cost)),
+        ("usage charge", str(draft.usage_charge)),
+        *((f"{f.kind} {f.start.date()}..{f.end.date()}", str(f.amount)) for f in draft.fixed),
+        ("revenue", str(draft.revenue)),
+        ("profit", str(draft.profit) + ("  (negative)" if draft.profit.amount < 0 else "")),
+    ]
+    for label, value in rows:
+        typer.echo(f"{label:<28}{value}")
+
+
 @keys_app.command("issue")
 def keys_issue(
     client_id: str,

@@ -74,7 +74,9 @@ class Container(containers.DeclarativeContainer):
     lookups = providers.Singleton(Lookups, reads=reads, revision=config_revision)
 
     keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, lookups=lookups)
-    clients = providers.Singleton(ClientUseCases, uow=uow, clock=clock)
+    clients = providers.Singleton(
+        ClientUseCases, uow=uow, clock=clock, zone=settings.provided.timezone
+    )
     catalog = providers.Singleton(CatalogUseCases, uow=uow)
     metering = providers.Singleton(Metering, uow=uow, clock=clock, keys=keys, reads=reads)
     calls = providers.Singleton(

@@ -106,6 +106,7 @@ async def test_from_an_empty_database_to_a_demo_answer(
         answer = client.chat.completions.create(
             model="demo/chat", messages=[{"role": "user", "content": "Hello"}]
         )
+    usage = run(env, "clients", "usage", client_id)
 
     assert before.returncode == 1
     assert "bizgraph migrate" in before.stderr
@@ -120,6 +121,9 @@ async def test_from_an_empty_database_to_a_demo_answer(
     assert secret not in digest
     assert len(digest) == 64
     assert answer.choices[0].message.content
+    assert usage.returncode == 0, usage.stderr
+    assert "requests                    1" in usage.stdout
+    assert "revenue" in usage.stdout
 
 
 def test_bad_input_is_a_message_and_a_non_zero_exit(tmp_path: Path) -> None:

@@ -6,12 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from domain.billing import PeriodDraft, draft_period
 from domain.clients import Client, ClientStatus
 from domain.errors import NotFound, ValidationError
 from domain.ids import new_id
+from domain.periods import month_period, period_containing
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from domain.pricing import PlanVersion, PricingPlan
+from domain.pricing import PlanTimeline, PlanVersion, PricingPlan
 from domain.timeutil import require_aware
 
 
@@ -26,9 +29,10 @@ class NewClient:
 
 
 class ClientUseCases:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, zone: ZoneInfo | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._zone = zone or ZoneInfo("UTC")  # the agency's time zone: billing months
 
     async def create(self, new: NewClient) -> tuple[Client, PlanVersion]:
         """A client and its first plan, effective from creation unless an earlier instant is
@@ -87,6 +91,19 @@ class ClientUseCases:
             await uow.clients.update(client)
             await uow.commit()
         return client
+
+    async def draft(self, client_id: str, period_label: str | None = None) -> PeriodDraft:
+        """What the client owes for a month so far (default: the current one)."""
+        period = (
+            month_period(period_label, self._zone)
+            if period_label
+            else period_containing(self._clock.now(), self._zone)
+        )
+        async with self._uow() as uow:
+            client = await _client(uow, client_id)
+            records = await uow.usage.for_client(client.id, period.start, period.end)
+            timeline = PlanTimeline(await uow.plans.history(client.id))
+        return draft_period(period, timeline, records, client.currency)
 
 
 async def _client(uow: UnitOfWork, client_id: str) -> Client:
