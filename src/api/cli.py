@@ -297,4 +297,15 @@ def keys_revoke(key_id: str) -> None:
 def models_list() -> None:
     """List the models in the catalog."""
     for model in _run(lambda c: c.catalog().models()):
-        typer.echo(f"{model.id}\t{model.kind}\t{model.upstream_name}")
+        fallbacks = f"\tfallbacks: {','.join(model.fallbacks)}" if model.fallbacks else ""
+        typer.echo(f"{model.id}\t{model.kind}\t{model.upstream_name}{fallbacks}")
+
+
+@models_app.command("fallbacks")
+def models_fallbacks(
+    model_id: str,
+    fallback: Annotated[list[str] | None, typer.Argument(help="Fallback models, in order.")] = None,
+) -> None:
+    """Set the models tried when MODEL_ID fails before answering (none given: clear them)."""
+    model = _run(lambda c: c.catalog().set_fallbacks(model_id, fallback or []))
+    typer.echo(f"{model.id} falls back to: {', '.join(model.fallbacks) or 'nothing'}")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from domain.catalog import Model, PriceHistory, PriceVersion
-from domain.errors import UnknownModel
+from domain.errors import UnknownModel, ValidationError
 from domain.ids import new_id
 from domain.ports import UnitOfWorkFactory
 
@@ -17,6 +17,21 @@ class CatalogUseCases:
 
     async def save_model(self, model: Model) -> Model:
         async with self._uow() as uow:
+            await uow.catalog.save_model(model)
+            await uow.commit()
+        return model
+
+    async def set_fallbacks(self, model_id: str, fallbacks: Sequence[str]) -> Model:
+        """The models tried, in order, when this one fails before answering (5xx, timeout,
+        connection failure). Each must exist and differ from the model itself."""
+        async with self._uow() as uow:
+            model = await uow.catalog.get_model(model_id)
+            if model is None:
+                raise UnknownModel(f"unknown model {model_id}")
+            for fallback in fallbacks:
+                if fallback == model_id or await uow.catalog.get_model(fallback) is None:
+                    raise ValidationError(f"{fallback!r} cannot be a fallback of {model_id}")
+            model = replace(model, fallbacks=tuple(dict.fromkeys(fallbacks)))
             await uow.catalog.save_model(model)
             await uow.commit()
         return model

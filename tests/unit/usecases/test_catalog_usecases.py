@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from domain.catalog import Model, PriceVersion
-from domain.errors import Conflict, NoPriceInForce, NotFound, UnknownModel
+from domain.errors import Conflict, NoPriceInForce, NotFound, UnknownModel, ValidationError
 from domain.tokens import TokenUsage
 from domain.usecases.catalog import CatalogUseCases
 from tests.fakes import FakeUnitOfWorkFactory
@@ -96,3 +96,21 @@ class TestPrices:
             await catalog.add_price(a_price(input="0.20"))
 
         assert len((await catalog.prices(MINI.id)).versions) == 1
+
+
+async def test_fallbacks_must_exist_and_differ_from_the_model() -> None:
+    catalog = CatalogUseCases(FakeUnitOfWorkFactory())
+    for model_id in ("openai/a", "openai/b", "anthropic/c"):
+        provider = model_id.split("/")[0]
+        await catalog.save_model(Model(model_id, provider, model_id.split("/")[1]))
+
+    updated = await catalog.set_fallbacks("openai/a", ["anthropic/c", "openai/b", "anthropic/c"])
+
+    assert updated.fallbacks == ("anthropic/c", "openai/b")
+    with pytest.raises(ValidationError):
+        await catalog.set_fallbacks("openai/a", ["openai/a"])
+    with pytest.raises(ValidationError):
+        await catalog.set_fallbacks("openai/a", ["openai/zzz"])
+    with pytest.raises(UnknownModel):
+        await catalog.set_fallbacks("openai/zzz", [])
+    assert (await catalog.set_fallbacks("openai/a", [])).fallbacks == ()
