@@ -11,7 +11,6 @@ treating a missing count as "no report" both show up as wrong numbers.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import re
@@ -23,6 +22,8 @@ import orjson
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from tests.upstreams.asgi import pause, read_body
 
 JSON = dict[str, Any]
 
@@ -272,31 +273,6 @@ def _response(script: GeminiScript, model: str, pieces: list[str], last: bool, d
     return answer
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-async def _pause(receive: Receive, seconds: float) -> bool:
-    """Wait `seconds`, returning early (True) if the client went away."""
-    if seconds <= 0:
-        return False
-    try:
-        async with asyncio.timeout(seconds):
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            return True
-    except TimeoutError:
-        return False
-
-
 async def _respond(send: Send, status: int, body: JSON, retry_after: str | None = None) -> None:
     headers = [(b"content-type", b"application/json; charset=UTF-8")]
     if retry_after:
@@ -313,7 +289,7 @@ class _Endpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         script = self.script
-        raw = await _read_body(receive)
+        raw = await read_body(receive)
         try:
             body: Any = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -323,7 +299,7 @@ class _Endpoint:
         script.requests.append(
             RecordedRequest(scope["method"], scope["path"], query, headers, body)
         )
-        if await _pause(receive, script.first_byte_delay):
+        if await pause(receive, script.first_byte_delay):
             return
         params = parse_qs(query)
         if "key" in params:
@@ -381,7 +357,7 @@ class _Endpoint:
         for i, piece in enumerate(pieces):
             if script.break_after is not None and i >= script.break_after:
                 raise ConnectionAbortedError("fake Gemini drops the connection mid-stream")
-            if await _pause(receive, script.chunk_delay if i else script.first_event_delay):
+            if await pause(receive, script.chunk_delay if i else script.first_event_delay):
                 return
             last = i == len(pieces) - 1
             done = -(-script.output_tokens * (i + 1) // len(pieces))  # cumulative

@@ -8,7 +8,6 @@ answer through an `OpenAIScript` and reads back what was received in `script.req
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,8 @@ import orjson
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from tests.upstreams.asgi import pause, read_body
 
 JSON = dict[str, Any]
 
@@ -91,32 +92,6 @@ class OpenAIScript:
         return self.requests[-1]
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-async def _pause(receive: Receive, seconds: float) -> bool:
-    """Wait `seconds`, or less if the client goes away (True then), so a test that timed out
-    does not keep the server busy at shutdown."""
-    if seconds <= 0:
-        return False
-    try:
-        async with asyncio.timeout(seconds):
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            return True
-    except TimeoutError:
-        return False
-
-
 async def _respond(
     send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
@@ -173,14 +148,14 @@ class _Endpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         script = self.script
-        raw = await _read_body(receive)
+        raw = await read_body(receive)
         try:
             body: Any = orjson.loads(raw)
         except orjson.JSONDecodeError:
             body = None
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         script.requests.append(RecordedRequest(scope["method"], scope["path"], headers, body))
-        if await _pause(receive, script.first_byte_delay):
+        if await pause(receive, script.first_byte_delay):
             return
         if scope["method"] != "POST":
             await _respond(

@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from adapters.providers.openai import usage_to_openai
 from domain.errors import ValidationError
 from domain.providers import JSON
 from domain.tokens import TokenUsage
@@ -69,17 +70,6 @@ class StreamUsage:
     @property
     def usage(self) -> TokenUsage | None:
         return usage_from_anthropic(self._fields) if self._fields else None
-
-
-def openai_usage(usage: TokenUsage) -> JSON:
-    """TokenUsage in OpenAI's shape: prompt_tokens includes the cached part, as OpenAI's does."""
-    return {
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens},
-        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-    }
 
 
 # ---------------------------------------------------------------- request
@@ -333,7 +323,7 @@ def anthropic_to_openai_response(body: JSON, model_id: str) -> JSON:
     }
     usage = usage_from_anthropic(body.get("usage"))
     if usage is not None:
-        out["usage"] = openai_usage(usage)
+        out["usage"] = usage_to_openai(usage)
     return out
 
 
@@ -388,7 +378,7 @@ class AnthropicToOpenAIStream:
             if usage is None:
                 return []
             chunk = self._chunk(None)
-            chunk["usage"] = openai_usage(usage)
+            chunk["usage"] = usage_to_openai(usage)
             return [chunk]
         return []
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from adapters.providers.openai import usage_to_openai
 from domain.catalog import Model, ModelKind
 from domain.ports import Clock
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
@@ -149,16 +150,6 @@ def _seed(model: Model, body: JSON, *keys: str) -> bytes:
     return hashlib.sha256(material).digest()
 
 
-def _usage_body(prompt: int, completion: int) -> JSON:
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
-    }
-
-
 class _Completion:
     """One computed answer, rendered either whole or as chunks."""
 
@@ -192,7 +183,7 @@ class _Completion:
                     "finish_reason": self.finish_reason,
                 }
             ],
-            "usage": _usage_body(self.prompt, self.usage.output_tokens),
+            "usage": usage_to_openai(self.usage),
             "system_fingerprint": "fp_demo",
         }
 
@@ -217,7 +208,7 @@ class _Completion:
         chunks.append(self._chunk({}, self.finish_reason))
         usage_chunk = self._chunk({})
         usage_chunk["choices"] = []
-        usage_chunk["usage"] = _usage_body(self.prompt, self.usage.output_tokens)
+        usage_chunk["usage"] = usage_to_openai(self.usage)
         chunks.append(usage_chunk)
         return chunks
 

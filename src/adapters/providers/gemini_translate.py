@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from adapters.providers.openai import usage_to_openai
 from domain.errors import ValidationError
 from domain.providers import JSON, ProviderError, ProviderFailure
 from domain.tokens import TokenUsage
@@ -88,17 +89,6 @@ def usage_from_gemini(meta: Any) -> TokenUsage | None:
         raise ProviderError(
             ProviderFailure.BAD_RESPONSE, "gemini sent inconsistent token counts"
         ) from exc
-
-
-def openai_usage(usage: TokenUsage) -> JSON:
-    """OpenAI's `usage` object (prompt includes cached, completion includes reasoning)."""
-    return {
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens},
-        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-    }
 
 
 # --- request ---------------------------------------------------------------------------------
@@ -479,7 +469,7 @@ def chat_response_to_openai(
     }
     usage = usage_from_gemini(response.get("usageMetadata"))
     if usage is not None:
-        body["usage"] = openai_usage(usage)
+        body["usage"] = usage_to_openai(usage)
     return body
 
 
@@ -531,7 +521,7 @@ class GeminiToOpenAIStream:
         """The closing usage chunk, when Gemini reported any usage."""
         if self.usage is None:
             return []
-        return [{**self._envelope(), "choices": [], "usage": openai_usage(self.usage)}]
+        return [{**self._envelope(), "choices": [], "usage": usage_to_openai(self.usage)}]
 
     def _candidate(self, candidate: JSON, position: int) -> list[JSON]:
         index = _index(candidate, position)

@@ -96,6 +96,18 @@ def usage_from_openai(usage: JSON | None) -> TokenUsage | None:
     )
 
 
+def usage_to_openai(usage: TokenUsage) -> JSON:
+    """The inverse of usage_from_openai, for answers translated into OpenAI's format:
+    prompt_tokens includes the cached part and completion_tokens the reasoning, as OpenAI's do."""
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+    }
+
+
 def inband_error(provider: str, payload: JSON) -> ProviderError | None:
     """An `{"error": {...}}` object sent with a 2xx (mid-stream, or by lax compatible servers).
 

@@ -19,6 +19,8 @@ from domain.errors import ValidationError
 from domain.estimates import estimate_usage
 from domain.providers import (
     JSON,
+    ModelProvider,
+    NativeMessagesProvider,
     ProviderError,
     ProviderFailure,
     ProviderRegistry,
@@ -169,31 +171,31 @@ class ModelCalls:
             if target is not None and self.can_serve(target.model):
                 yield number, target
 
-    async def _send(self, target: PricedModel, request: CallRequest) -> Any:
-        model = target.model
+    async def _send(self, target: PricedModel, request: CallRequest) -> ProviderResponse:
+        model, body = target.model, request.body
         if request.kind is CallKind.MESSAGES:
-            native = self._providers.native_messages(model.provider)
-            if native is None:
-                raise ValidationError(f"{model.id} does not speak the Messages API")
-            return await native.messages(model, request.body)
-        provider = self._providers.chat(model.provider)
-        if provider is None:
-            raise _unconfigured(model.provider)
+            return await self._native(model).messages(model, body)
         if request.kind is CallKind.EMBEDDING:
-            return await provider.embed(model, request.body)
-        return await provider.chat(model, request.body)
+            return await self._provider(model).embed(model, body)
+        return await self._provider(model).chat(model, body)
 
     async def _open(self, target: PricedModel, request: CallRequest) -> MeteredStream:
-        model = target.model
+        model, body = target.model, request.body
         if request.kind is CallKind.MESSAGES:
-            native = self._providers.native_messages(model.provider)
-            if native is None:
-                raise ValidationError(f"{model.id} does not speak the Messages API")
-            return await native.open_messages_stream(model, request.body)
+            return await self._native(model).open_messages_stream(model, body)
+        return await self._provider(model).open_chat_stream(model, body)
+
+    def _provider(self, model: Model) -> ModelProvider:
         provider = self._providers.chat(model.provider)
         if provider is None:
             raise _unconfigured(model.provider)
-        return await provider.open_chat_stream(model, request.body)
+        return provider
+
+    def _native(self, model: Model) -> NativeMessagesProvider:
+        native = self._providers.native_messages(model.provider)
+        if native is None:
+            raise ValidationError(f"{model.id} does not speak the Messages API")
+        return native
 
 
 @dataclass(frozen=True, slots=True)
