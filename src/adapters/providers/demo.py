@@ -9,18 +9,16 @@ answer, which also makes it a stable fixture for tests.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import math
 import re
-import struct
 from collections.abc import AsyncGenerator
 from datetime import UTC
 from typing import Any
 
 import orjson
 
-from adapters.providers.openai import usage_to_openai
+from adapters.providers.openai import encode_embedding, usage_to_openai
 from domain.catalog import Model, ModelKind
 from domain.ports import Clock
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
@@ -284,12 +282,9 @@ def embedding_vector(model_id: str, item: str | list[int], dimensions: int) -> l
 
 
 def _encode(vector: list[float], encoding_format: Any) -> list[float] | str:
-    # The official SDKs ask for base64 (little-endian float32) unless told otherwise.
-    if encoding_format == "base64":
-        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-    if encoding_format in (None, "float"):
-        return vector
-    raise _bad_request("'encoding_format' must be 'float' or 'base64'", "encoding_format")
+    if encoding_format not in (None, "float", "base64"):
+        raise _bad_request("'encoding_format' must be 'float' or 'base64'", "encoding_format")
+    return encode_embedding(vector, encoding_format)
 
 
 class DemoProvider:

@@ -16,12 +16,14 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.providers.gemini_translate import (
-    GeminiToOpenAIStream,
-    chat_request_to_gemini,
-    chat_response_to_openai,
+from adapters.providers.gemini_embeddings import (
     embeddings_request_to_gemini,
     embeddings_response_to_openai,
+)
+from adapters.providers.gemini_request import chat_request_to_gemini
+from adapters.providers.gemini_translate import (
+    GeminiToOpenAIStream,
+    chat_response_to_openai,
     usage_from_gemini,
 )
 from adapters.providers.http import (

@@ -10,7 +10,9 @@ did not ask for it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import struct
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -106,6 +108,14 @@ def usage_to_openai(usage: TokenUsage) -> JSON:
         "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens},
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }
+
+
+def encode_embedding(vector: list[float], encoding_format: Any) -> list[float] | str:
+    """An embedding as OpenAI sends it: a list of floats, or with `encoding_format: base64`
+    (what the official SDKs ask for by default) little-endian float32 in base64."""
+    if encoding_format == "base64":
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return vector
 
 
 def inband_error(provider: str, payload: JSON) -> ProviderError | None:

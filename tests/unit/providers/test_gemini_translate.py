@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 
-from adapters.providers.gemini_translate import (
-    GeminiToOpenAIStream,
-    chat_request_to_gemini,
-    chat_response_to_openai,
+from adapters.providers.gemini_embeddings import (
     embeddings_request_to_gemini,
     embeddings_response_to_openai,
     estimate_embedding_tokens,
+)
+from adapters.providers.gemini_request import chat_request_to_gemini
+from adapters.providers.gemini_translate import (
+    GeminiToOpenAIStream,
+    chat_response_to_openai,
     finish_reason,
     usage_from_gemini,
 )
