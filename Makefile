@@ -31,7 +31,7 @@ bench: setup
 	.venv/bin/python -m bench.gateway
 
 schema: setup
-	UPDATE_SCHEMA=1 .venv/bin/pytest tests/api/test_schema_snapshot.py -q
+	UPDATE_SCHEMA=1 .venv/bin/pytest tests/api/test_graphql_basics.py -q -k schema_graphql
 
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .pytest_cache .ruff_cache

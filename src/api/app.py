@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from strawberry.asgi import GraphQL
 
 from api.container import (
     Container,
@@ -21,6 +22,7 @@ from api.container import (
     longest_call,
     make_container,
 )
+from api.graphql.schema import build_schema
 from api.redaction import install_redaction
 from api.rest import chat, messages
 from api.rest.errors import ApiError, openai_error
@@ -64,8 +66,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             await wait_for_running_relays(settings.drain_after_disconnect_seconds)
             await close_container(container)
 
+    graphql = GraphQL(
+        build_schema(development=settings.is_development),
+        graphql_ide="graphiql" if settings.is_development else None,
+        allow_queries_via_get=False,  # no state-changing GETs, no CSRF through simple requests
+    )
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/v1/chat/completions", chat.chat_completions, methods=["POST"]),
         Route("/v1/embeddings", chat.embeddings, methods=["POST"]),
         Route("/v1/models", chat.models, methods=["GET"]),
