@@ -66,7 +66,7 @@ class Relay:
             async for item in self._stream:
                 self.outcome.output_chars += self._chars_of(item)
                 if self._gone_at is None:
-                    await self._queue.put(item)
+                    await self._hand_over(item)
                 elif time.monotonic() - self._gone_at > self._drain_seconds:
                     self.outcome.cut_short = True
                     break
@@ -78,7 +78,20 @@ class Relay:
                 await self._settle(self.outcome)
             finally:
                 if self._gone_at is None:
-                    await self._queue.put(_END)
+                    await self._hand_over(_END)
+
+    async def _hand_over(self, item: Any) -> None:
+        """Queue an item for the client. A client that takes nothing for `drain_seconds` while
+        the buffer is full has gone without saying so (e.g. it left before the response started
+        iterating): stop waiting for it, so the call still settles."""
+        if not self._queue.full():
+            self._queue.put_nowait(item)
+            return
+        try:
+            async with asyncio.timeout(self._drain_seconds):
+                await self._queue.put(item)
+        except TimeoutError:
+            self._client_left()
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._items()
