@@ -106,7 +106,7 @@ def gateway_settings(database_url: str, fakes: Upstreams) -> Settings:
         openai=ProviderSettings(fakes.openai.api_key, fakes.urls["openai"] + "/v1"),
         anthropic=ProviderSettings(fakes.anthropic.api_key, fakes.urls["anthropic"]),
         gemini=ProviderSettings(fakes.gemini.api_key, fakes.urls["gemini"]),
-        timeouts=Timeouts(connect=2, first_byte=2, idle=2, total=15),
+        timeouts=Timeouts(connect=2, first_byte=2, idle=2, total=2.5),
         drain_after_disconnect_seconds=10,
         max_body_bytes=64 * 1024,
     )

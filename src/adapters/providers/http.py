@@ -121,10 +121,15 @@ async def post_json(
     body: JSON,
     timeouts: Timeouts,
 ) -> JSON:
-    """POST a JSON body and return the JSON answer, or raise ProviderError."""
+    """POST a JSON body and return the JSON answer, or raise ProviderError. A non-streamed
+    answer may legitimately take minutes of silence to generate, so only `connect` and `total`
+    bound it (not `first_byte` or `idle`, which are for streams)."""
+    waiting = httpx.Timeout(timeouts.total, connect=timeouts.connect, pool=timeouts.connect)
     with provider_errors(provider):
         async with asyncio.timeout(timeouts.total):
-            response = await client.post(path, content=orjson.dumps(body), headers=headers)
+            response = await client.post(
+                path, content=orjson.dumps(body), headers=headers, timeout=waiting
+            )
     if response.status_code >= 400:
         raise status_error(provider, response.status_code, response.headers, response.content)
     return parse_json(response.content, provider)

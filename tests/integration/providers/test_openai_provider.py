@@ -16,7 +16,7 @@ from domain.tokens import TokenUsage
 from tests.support.servers import serve_in_thread
 from tests.upstreams.openai_fake import OpenAIScript, error_body, openai_fake_app, openai_usage
 
-FAST = Timeouts(connect=2.0, first_byte=2.0, idle=2.0, total=10.0)
+FAST = Timeouts(connect=2.0, first_byte=1.0, idle=1.0, total=1.5)
 CHAT_MODEL = Model(id="openai/gpt-4o-mini", provider="openai", upstream_name="gpt-4o-mini")
 EMBED_MODEL = Model(
     id="openai/text-embedding-3-small",
@@ -440,9 +440,11 @@ async def test_strict_fake_rejects_what_the_adapter_should_never_send(
     assert "not_an_openai_param" in caught.value.body["error"]["message"]
 
 
-async def test_first_byte_timeout_unstreamed(base_url: str, script: OpenAIScript) -> None:
+async def test_unstreamed_calls_time_out_at_the_total_deadline(
+    base_url: str, script: OpenAIScript
+) -> None:
     script.first_byte_delay = 3.0
-    timeouts = Timeouts(connect=2.0, first_byte=0.3, idle=0.3, total=10.0)
+    timeouts = Timeouts(connect=2.0, first_byte=0.3, idle=0.3, total=1.0)
     adapter = OpenAICompatibleProvider("openai", base_url, script.api_key, timeouts)
     try:
         with pytest.raises(ProviderError) as caught:
@@ -452,6 +454,20 @@ async def test_first_byte_timeout_unstreamed(base_url: str, script: OpenAIScript
 
     assert caught.value.failure is ProviderFailure.TIMEOUT
     assert caught.value.triggers_fallback
+
+
+async def test_an_unstreamed_answer_may_be_silent_longer_than_idle(
+    base_url: str, script: OpenAIScript
+) -> None:
+    script.first_byte_delay = 0.6  # a long generation: no byte until the answer is complete
+    timeouts = Timeouts(connect=2.0, first_byte=0.2, idle=0.2, total=5.0)
+    adapter = OpenAICompatibleProvider("openai", base_url, script.api_key, timeouts)
+    try:
+        answer = await adapter.chat(CHAT_MODEL, chat_body())
+    finally:
+        await adapter.aclose()
+
+    assert answer.usage is not None
 
 
 async def test_connection_refused() -> None:
@@ -498,7 +514,7 @@ async def test_error_messages_hold_no_key_and_no_url(
     script.api_key = SECRET_KEY
     for name, value in setup.items():
         setattr(script, name, value)
-    timeouts = Timeouts(connect=1.0, first_byte=0.3, idle=0.3, total=5.0)
+    timeouts = Timeouts(connect=1.0, first_byte=0.3, idle=0.3, total=1.0)
     adapter = OpenAICompatibleProvider("openai", base_url, SECRET_KEY, timeouts)
     try:
         with pytest.raises(ProviderError) as caught:
