@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -110,6 +110,13 @@ class ClientUseCases:
             await uow.clients.update(client)
             await uow.commit()
         return client
+
+    async def plan_histories(
+        self, client_ids: Sequence[str]
+    ) -> Mapping[str, Sequence[PlanVersion]]:
+        """The plan histories of several clients in one read (unknown ids map to nothing)."""
+        async with self._uow() as uow:
+            return await uow.plans.histories(client_ids)
 
     async def set_status(self, client_id: str, status: ClientStatus) -> Client:
         async with self._uow() as uow:

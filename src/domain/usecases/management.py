@@ -8,7 +8,7 @@ cannot be forgotten.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -99,6 +99,17 @@ class Management:
 
     async def overview(self, period: str | None) -> Overview:
         return await self._uc.reports.overview(period, self._scope())
+
+    async def overview_of(self, client_ids: Sequence[str], period: str | None) -> Overview:
+        """The figures of those of `client_ids` this principal may see (one read for all)."""
+        visible = [c for c in client_ids if self.principal.may_see_client(c)]
+        return await self._uc.reports.overview(period, visible)
+
+    async def plan_histories(
+        self, client_ids: Sequence[str]
+    ) -> Mapping[str, Sequence[PlanVersion]]:
+        visible = [c for c in client_ids if self.principal.may_see_client(c)]
+        return await self._uc.clients.plan_histories(visible)
 
     async def client_draft(self, client_id: str, period: str | None) -> PeriodDraft:
         self._visible(client_id)
