@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from domain import ports
+from domain.access import PortalToken, StaffToken
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.errors import Conflict, NotFound
@@ -25,9 +26,10 @@ from domain.idempotency import IdempotencyRecord
 from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
 from domain.ledger import LedgerEntry
-from domain.money import Money, exact_sum
+from domain.money import Money, exact_sum, sum_money
 from domain.pricing import PlanVersion
-from domain.usage import UsageRecord
+from domain.tokens import TokenUsage
+from domain.usage import UsageGrouping, UsageRecord, UsageTotals
 
 # --------------------------------------------------------------------------- clock and hasher
 
@@ -85,6 +87,8 @@ class InMemoryStore:
     ledger: list[LedgerEntry] = field(default_factory=list)
     journal: dict[str, JournalEntry] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
+    staff_tokens: dict[str, StaffToken] = field(default_factory=dict)
+    portal_tokens: dict[str, PortalToken] = field(default_factory=dict)
 
     def copy(self) -> InMemoryStore:
         return InMemoryStore(
@@ -97,6 +101,8 @@ class InMemoryStore:
             ledger=list(self.ledger),
             journal=dict(self.journal),
             idempotency=dict(self.idempotency),
+            staff_tokens=dict(self.staff_tokens),
+            portal_tokens=dict(self.portal_tokens),
         )
 
     def load(self, other: InMemoryStore) -> None:
@@ -152,6 +158,9 @@ class FakePlanRepository(_Repository):
     async def history(self, client_id: str) -> Sequence[PlanVersion]:
         versions = [v for v in self._data.plans.values() if v.client_id == client_id]
         return sorted(versions, key=lambda v: (v.effective_from, v.created_at))
+
+    async def histories(self, client_ids: Sequence[str]) -> Mapping[str, Sequence[PlanVersion]]:
+        return {client_id: await self.history(client_id) for client_id in client_ids}
 
 
 class FakeApiKeyRepository(_Repository):
@@ -229,6 +238,50 @@ class FakeUsageRepository(_Repository):
         ]
         return sorted(records, key=lambda r: r.started_at)
 
+    async def totals(
+        self,
+        start: datetime,
+        end: datetime,
+        grouping: UsageGrouping,
+        client_ids: Sequence[str] | None = None,
+    ) -> Sequence[UsageTotals]:
+        groups: dict[tuple[str, str, str, str, str], list[UsageRecord]] = {}
+        for r in self._data.usage.values():
+            if not start <= r.started_at < end:
+                continue
+            if client_ids is not None and r.client_id not in client_ids:
+                continue
+            extra = ""
+            if grouping is UsageGrouping.MODEL:
+                extra = r.model_id
+            elif grouping is UsageGrouping.HOUR:
+                extra = _utc_hour(r.started_at).isoformat()
+            key = (r.client_id, extra, r.cost.currency, r.charge.currency, "")
+            groups.setdefault(key, []).append(r)
+        totals = []
+        for (client_id, extra, cost_currency, charge_currency, _), records in sorted(
+            groups.items()
+        ):
+            tokens = TokenUsage()
+            for r in records:
+                tokens = tokens + r.usage
+            totals.append(
+                UsageTotals(
+                    client_id=client_id,
+                    requests=len(records),
+                    tokens=tokens,
+                    cost=sum_money([r.cost for r in records], cost_currency),
+                    charge=sum_money([r.charge for r in records], charge_currency),
+                    model_id=extra if grouping is UsageGrouping.MODEL else None,
+                    hour=datetime.fromisoformat(extra) if grouping is UsageGrouping.HOUR else None,
+                )
+            )
+        return totals
+
+
+def _utc_hour(instant: datetime) -> datetime:
+    return instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
 
 class FakeLedgerRepository(_Repository):
     async def append(self, entry: LedgerEntry) -> bool:
@@ -289,6 +342,59 @@ class FakeIdempotencyRepository(_Repository):
         self._data.idempotency.pop((client_id, key), None)
 
 
+class FakeStaffTokenRepository(_Repository):
+    async def add(self, token: StaffToken) -> None:
+        tokens = self._data.staff_tokens
+        if token.id in tokens or any(t.digest == token.digest for t in tokens.values()):
+            raise Conflict(f"staff token {token.id} exists")
+        tokens[token.id] = token
+
+    async def get(self, token_id: str) -> StaffToken | None:
+        return self._data.staff_tokens.get(token_id)
+
+    async def by_digest(self, digest: str) -> StaffToken | None:
+        return next((t for t in self._data.staff_tokens.values() if t.digest == digest), None)
+
+    async def list(self) -> Sequence[StaffToken]:
+        return sorted(self._data.staff_tokens.values(), key=lambda t: (t.created_at, t.id))
+
+    async def update(self, token: StaffToken) -> None:
+        stored = self._data.staff_tokens.get(token.id)
+        if stored is None:
+            raise NotFound(f"no staff token {token.id}")
+        self._data.staff_tokens[token.id] = replace(
+            stored, name=token.name, role=token.role, revoked_at=token.revoked_at
+        )
+
+
+class FakePortalTokenRepository(_Repository):
+    async def add(self, token: PortalToken) -> None:
+        tokens = self._data.portal_tokens
+        if token.id in tokens or any(t.digest == token.digest for t in tokens.values()):
+            raise Conflict(f"portal token {token.id} exists")
+        if token.client_id not in self._data.clients:
+            raise NotFound(f"no client {token.client_id}")
+        tokens[token.id] = token
+
+    async def get(self, token_id: str) -> PortalToken | None:
+        return self._data.portal_tokens.get(token_id)
+
+    async def by_digest(self, digest: str) -> PortalToken | None:
+        return next((t for t in self._data.portal_tokens.values() if t.digest == digest), None)
+
+    async def for_client(self, client_id: str) -> Sequence[PortalToken]:
+        tokens = [t for t in self._data.portal_tokens.values() if t.client_id == client_id]
+        return sorted(tokens, key=lambda t: (t.created_at, t.id))
+
+    async def update(self, token: PortalToken) -> None:
+        stored = self._data.portal_tokens.get(token.id)
+        if stored is None:
+            raise NotFound(f"no portal token {token.id}")
+        self._data.portal_tokens[token.id] = replace(
+            stored, name=token.name, revoked_at=token.revoked_at
+        )
+
+
 # ----------------------------------------------------------------------------- unit of work
 
 
@@ -307,6 +413,8 @@ class FakeUnitOfWork:
         self.ledger: ports.LedgerRepository = FakeLedgerRepository(self)
         self.journal: ports.JournalRepository = FakeJournalRepository(self)
         self.idempotency: ports.IdempotencyRepository = FakeIdempotencyRepository(self)
+        self.staff_tokens: ports.StaffTokenRepository = FakeStaffTokenRepository(self)
+        self.portal_tokens: ports.PortalTokenRepository = FakePortalTokenRepository(self)
 
     async def __aenter__(self) -> Self:
         self.working = self.store.copy()

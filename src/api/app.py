@@ -1,4 +1,5 @@
-"""The ASGI app: model-call routes, health, and (in later issues) GraphQL and the web apps."""
+"""The ASGI app: model-call routes, health, the GraphQL management API (and, in later issues,
+the web apps)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from strawberry.asgi import GraphQL
 
 from api.container import (
     Container,
@@ -23,6 +23,7 @@ from api.container import (
     make_container,
 )
 from api.graphql.schema import build_schema
+from api.graphql.view import ManagementGraphQL
 from api.redaction import install_redaction
 from api.rest import chat, messages
 from api.rest.errors import ApiError, openai_error
@@ -66,8 +67,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             await wait_for_running_relays(settings.drain_after_disconnect_seconds)
             await close_container(container)
 
-    graphql = GraphQL(
+    graphql = ManagementGraphQL(
         build_schema(development=settings.is_development),
+        access=container.access,
+        use_cases=container.management,
+        clock=container.clock,
         graphql_ide="graphiql" if settings.is_development else None,
         allow_queries_via_get=False,  # no state-changing GETs, no CSRF through simple requests
     )

@@ -22,13 +22,16 @@ from api.rest.gateway import Gateway
 from api.settings import Settings
 from domain.catalog import Model, PriceVersion
 from domain.providers import ModelProvider, NativeMessagesProvider
+from domain.usecases.access import AccessUseCases
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
 from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.keys import KeyUseCases
 from domain.usecases.lookups import Lookups
+from domain.usecases.management import UseCases
 from domain.usecases.metering import Metering
+from domain.usecases.reports import ReportUseCases
 
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 ANTHROPIC_DEFAULT_BASE = "https://api.anthropic.com"
@@ -78,6 +81,20 @@ class Container(containers.DeclarativeContainer):
         ClientUseCases, uow=uow, clock=clock, zone=settings.provided.timezone
     )
     catalog = providers.Singleton(CatalogUseCases, uow=uow)
+    reports = providers.Singleton(
+        ReportUseCases, reads=reads, clock=clock, zone=settings.provided.timezone
+    )
+    access = providers.Singleton(
+        AccessUseCases,
+        uow=uow,
+        clock=clock,
+        hasher=hasher,
+        bootstrap_token=settings.provided.admin_token,
+        reads=reads,
+    )
+    management = providers.Singleton(
+        UseCases, clients=clients, keys=keys, catalog=catalog, reports=reports, access=access
+    )
     metering = providers.Singleton(Metering, uow=uow, clock=clock, keys=keys, reads=reads)
     calls = providers.Singleton(
         ModelCalls,

@@ -14,7 +14,7 @@ from domain.money import Money, sum_money
 from domain.periods import Period
 from domain.pricing import FixedCharge, PlanTimeline
 from domain.tokens import TokenUsage
-from domain.usage import UsageRecord
+from domain.usage import UsageRecord, UsageTotals
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,5 +56,25 @@ def draft_period(
         tokens=tokens,
         usage_cost=sum_money([r.cost for r in mine], currency),
         usage_charge=sum_money([r.charge for r in mine], currency),
+        fixed=tuple(timeline.fixed_charges(period)),
+    )
+
+
+def draft_from_totals(
+    period: Period, timeline: PlanTimeline, totals: Iterable[UsageTotals], currency: str
+) -> PeriodDraft:
+    """The same draft as `draft_period`, from usage the store already aggregated for this
+    client and period (any grouping). Every amount must be in `currency`."""
+    rows = list(totals)
+    tokens = TokenUsage()
+    for row in rows:
+        tokens = tokens + row.tokens
+    return PeriodDraft(
+        period=period,
+        currency=currency,
+        requests=sum(row.requests for row in rows),
+        tokens=tokens,
+        usage_cost=sum_money([row.cost for row in rows], currency),
+        usage_charge=sum_money([row.charge for row in rows], currency),
         fixed=tuple(timeline.fixed_charges(period)),
     )

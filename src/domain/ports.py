@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.access import PortalToken, StaffToken
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.idempotency import IdempotencyRecord
@@ -15,7 +16,7 @@ from domain.keys import ApiKey
 from domain.ledger import LedgerEntry
 from domain.money import Money
 from domain.pricing import PlanVersion
-from domain.usage import UsageRecord
+from domain.usage import UsageGrouping, UsageRecord, UsageTotals
 
 
 class Clock(Protocol):
@@ -51,6 +52,11 @@ class PlanRepository(Protocol):
     async def add(self, version: PlanVersion) -> None: ...
     async def history(self, client_id: str) -> Sequence[PlanVersion]:
         """Every plan version of a client, in effective order."""
+        ...
+
+    async def histories(self, client_ids: Sequence[str]) -> Mapping[str, Sequence[PlanVersion]]:
+        """The plan histories of several clients in one read, each in effective order; a
+        client with no version maps to an empty sequence."""
         ...
 
 
@@ -90,6 +96,19 @@ class UsageRepository(Protocol):
         """The client's records with start <= started_at < end, oldest first."""
         ...
 
+    async def totals(
+        self,
+        start: datetime,
+        end: datetime,
+        grouping: UsageGrouping,
+        client_ids: Sequence[str] | None = None,
+    ) -> Sequence[UsageTotals]:
+        """Records with start <= started_at < end (of `client_ids`, or of every client when
+        None) aggregated by the store, one row per client and currency pair, and per model or
+        per UTC hour as `grouping` asks. Amounts are exact sums (never through a float);
+        rows are ordered by client, then model or hour."""
+        ...
+
 
 class LedgerRepository(Protocol):
     async def append(self, entry: LedgerEntry) -> bool:
@@ -126,6 +145,39 @@ class IdempotencyRepository(Protocol):
     async def delete(self, client_id: str, key: str) -> None: ...
 
 
+class StaffTokenRepository(Protocol):
+    async def add(self, token: StaffToken) -> None:
+        """Store a token; a second token with the same id or digest is a Conflict."""
+        ...
+
+    async def get(self, token_id: str) -> StaffToken | None: ...
+    async def by_digest(self, digest: str) -> StaffToken | None: ...
+    async def list(self) -> Sequence[StaffToken]:
+        """Every staff token, oldest first."""
+        ...
+
+    async def update(self, token: StaffToken) -> None:
+        """Overwrite name, role and revocation of a stored token (NotFound otherwise)."""
+        ...
+
+
+class PortalTokenRepository(Protocol):
+    async def add(self, token: PortalToken) -> None:
+        """Store a token; a second token with the same id or digest is a Conflict, an unknown
+        client is NotFound."""
+        ...
+
+    async def get(self, token_id: str) -> PortalToken | None: ...
+    async def by_digest(self, digest: str) -> PortalToken | None: ...
+    async def for_client(self, client_id: str) -> Sequence[PortalToken]:
+        """The client's portal tokens, oldest first."""
+        ...
+
+    async def update(self, token: PortalToken) -> None:
+        """Overwrite name and revocation of a stored token (NotFound otherwise)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving the block without `commit()` rolls back."""
 
@@ -137,6 +189,8 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     journal: JournalRepository
     idempotency: IdempotencyRepository
+    staff_tokens: StaffTokenRepository
+    portal_tokens: PortalTokenRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -44,3 +44,26 @@ class UsageRecord:
 
     def __post_init__(self) -> None:
         require_aware(self.started_at, "started_at")
+
+
+class UsageGrouping(StrEnum):
+    CLIENT = "client"
+    MODEL = "model"  # per client and model
+    HOUR = "hour"  # per client and UTC hour
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    """Usage records aggregated by the store: one group's counts and exact sums."""
+
+    client_id: str
+    requests: int
+    tokens: TokenUsage
+    cost: Money
+    charge: Money
+    model_id: str | None = None  # grouping MODEL
+    hour: datetime | None = None  # grouping HOUR: the UTC hour's start
+
+    def __post_init__(self) -> None:
+        if self.hour is not None:
+            require_aware(self.hour, "hour")

@@ -33,6 +33,7 @@ from tests.upstreams.gemini_fake import GeminiScript, gemini_fake_app
 from tests.upstreams.openai_fake import OpenAIScript, openai_fake_app
 
 SINCE = datetime(2025, 1, 1, tzinfo=UTC)
+ADMIN_TOKEN = "test-bootstrap-owner-token-" + "o" * 24
 # Test models with prices chosen so every class has a distinct price.
 EXTRA_MODELS = [
     (
@@ -102,6 +103,7 @@ def gateway_settings(database_url: str, fakes: Upstreams) -> Settings:
     return Settings(
         database_url=database_url,
         secret_key="test-server-secret-" + "x" * 32,
+        admin_token=ADMIN_TOKEN,
         env=Environment.DEVELOPMENT,
         openai=ProviderSettings(fakes.openai.api_key, fakes.urls["openai"] + "/v1"),
         anthropic=ProviderSettings(fakes.anthropic.api_key, fakes.urls["anthropic"]),

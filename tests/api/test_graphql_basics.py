@@ -9,7 +9,7 @@ import httpx
 from strawberry.printer import print_schema
 
 from api.graphql.schema import MAX_DEPTH, build_schema, schema
-from tests.api.conftest import Gateway
+from tests.api.conftest import ADMIN_TOKEN, Gateway
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
@@ -48,7 +48,8 @@ async def test_deep_and_alias_heavy_documents_are_refused() -> None:
 
 
 def test_graphql_is_served_over_post_only_with_graphiql_in_development(gateway: Gateway) -> None:
-    posted = httpx.post(gateway.url + "/graphql", json={"query": "{ version }"})
+    owner = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    posted = httpx.post(gateway.url + "/graphql", json={"query": "{ version }"}, headers=owner)
     got = httpx.get(gateway.url + "/graphql", params={"query": "{ version }"})
     ide = httpx.get(gateway.url + "/graphql", headers={"accept": "text/html"})
 

@@ -192,3 +192,32 @@ revisions = Table(
     Column("name", String(40), primary_key=True),
     Column("value", BigInteger(), nullable=False),
 )
+
+
+staff_tokens = Table(
+    "staff_tokens",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("prefix", String(40), nullable=False),
+    Column("digest", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    CheckConstraint("role IN ('owner', 'admin', 'viewer')", name="role"),
+    Index(None, "digest", unique=True),
+)
+
+portal_tokens = Table(
+    "portal_tokens",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("client_id", String(ID), ForeignKey("clients.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(40), nullable=False),
+    Column("digest", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index(None, "digest", unique=True),
+    Index(None, "client_id"),
+)

@@ -21,6 +21,8 @@ from adapters.persistence.repositories import (
     SqlAlchemyJournalRepository,
     SqlAlchemyLedgerRepository,
     SqlAlchemyPlanRepository,
+    SqlAlchemyPortalTokenRepository,
+    SqlAlchemyStaffTokenRepository,
     SqlAlchemyUsageRepository,
 )
 from domain.ports import (
@@ -31,6 +33,8 @@ from domain.ports import (
     JournalRepository,
     LedgerRepository,
     PlanRepository,
+    PortalTokenRepository,
+    StaffTokenRepository,
     UnitOfWork,
     UsageRepository,
 )
@@ -74,6 +78,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     ledger: LedgerRepository
     journal: JournalRepository
     idempotency: IdempotencyRepository
+    staff_tokens: StaffTokenRepository
+    portal_tokens: PortalTokenRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
@@ -99,6 +105,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.ledger = SqlAlchemyLedgerRepository(conn)
         self.journal = SqlAlchemyJournalRepository(conn)
         self.idempotency = SqlAlchemyIdempotencyRepository(conn)
+        self.staff_tokens = SqlAlchemyStaffTokenRepository(conn)
+        self.portal_tokens = SqlAlchemyPortalTokenRepository(conn)
         return self
 
     async def __aexit__(

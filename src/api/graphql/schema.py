@@ -1,14 +1,14 @@
-"""The GraphQL management API (starting small: the management operations come with their own
-issue). Importing this module has no side effects, so `schema.graphql` can be exported from it."""
+"""The GraphQL management API's schema. Importing this module has no side effects, so
+`schema.graphql` can be exported from it (`print_schema(schema)`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from importlib.metadata import PackageNotFoundError, version
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -17,37 +17,29 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
-MAX_DEPTH = 10
+from api.graphql.errors import should_mask_error
+from api.graphql.limits import MAX_DEPTH, ExpandedSizeRule
+from api.graphql.mutations import Mutation
+from api.graphql.queries import Query
+
 MAX_TOKENS = 2000
 MAX_ALIASES = 15
 
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "build_schema", "schema"]
 
-def _version() -> str:
-    try:
-        return version("bizgraph")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "unknown"
-
-
-@strawberry.type
-class Query:
-    version: str = strawberry.field(
-        resolver=_version, description="The version of Bizgraph serving this API."
-    )
-
-
-schema = strawberry.Schema(query=Query)
+schema = strawberry.Schema(query=Query, mutation=Mutation)
 
 
 def build_schema(*, development: bool) -> strawberry.Schema:
-    """The served schema: depth, token and alias limits always; introspection only in
-    development; unexpected errors masked (their details go to the server log)."""
+    """The served schema: token, depth, alias and expanded-size limits always; introspection
+    only in development; unexpected errors masked (their details go to the server log)."""
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
-        MaskErrors,
+        partial(AddValidationRules, [ExpandedSizeRule]),
+        partial(MaskErrors, should_mask_error=should_mask_error),
     ]
     if not development:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, extensions=extensions)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)

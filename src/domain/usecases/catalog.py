@@ -65,6 +65,10 @@ class CatalogUseCases:
             await uow.commit()
         return added
 
+    async def get_model(self, model_id: str) -> Model | None:
+        async with self._uow() as uow:
+            return await uow.catalog.get_model(model_id)
+
     async def models(self) -> Sequence[Model]:
         async with self._uow() as uow:
             return await uow.catalog.models()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -26,6 +26,17 @@ class NewClient:
     billing_email: str | None = None
     tax_rate: Decimal = Decimal(0)
     plan_effective_from: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientChanges:
+    """The billing details to change; None leaves a field as it is (clear_billing_email
+    removes the address)."""
+
+    name: str | None = None
+    billing_email: str | None = None
+    tax_rate: Decimal | None = None
+    clear_billing_email: bool = False
 
 
 class ClientUseCases:
@@ -84,6 +95,28 @@ class ClientUseCases:
         async with self._uow() as uow:
             await _client(uow, client_id)
             return await uow.plans.history(client_id)
+
+    async def update(self, client_id: str, changes: ClientChanges) -> Client:
+        """Change name, billing email or tax rate (validated like a new client)."""
+        async with self._uow() as uow:
+            client = await _client(uow, client_id)
+            email = None if changes.clear_billing_email else client.billing_email
+            client = replace(
+                client,
+                name=client.name if changes.name is None else changes.name.strip(),
+                billing_email=changes.billing_email or email,
+                tax_rate=client.tax_rate if changes.tax_rate is None else changes.tax_rate,
+            )
+            await uow.clients.update(client)
+            await uow.commit()
+        return client
+
+    async def plan_histories(
+        self, client_ids: Sequence[str]
+    ) -> Mapping[str, Sequence[PlanVersion]]:
+        """The plan histories of several clients in one read (unknown ids map to nothing)."""
+        async with self._uow() as uow:
+            return await uow.plans.histories(client_ids)
 
     async def set_status(self, client_id: str, status: ClientStatus) -> Client:
         async with self._uow() as uow:

@@ -11,7 +11,7 @@ from domain.clients import ClientStatus
 from domain.errors import InvalidAmount, NotFound, ValidationError
 from domain.money import Money
 from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PlanTimeline, PricingPlan
-from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
@@ -228,3 +228,28 @@ class TestStatus:
             await clients.get("nobody")
         with pytest.raises(NotFound):
             await clients.plan_history("nobody")
+
+
+async def test_update_changes_billing_details_and_validates_them() -> None:
+    factory, clock = FakeUnitOfWorkFactory(), FrozenClock(NOW)
+    clients = ClientUseCases(factory, clock)
+    created, _ = await clients.create(
+        NewClient("Acme", PercentageMargin(Decimal(30)), billing_email="a@acme.test")
+    )
+
+    updated = await clients.update(
+        created.id, ClientChanges(name=" Acme Ltd ", tax_rate=Decimal("20"))
+    )
+    cleared = await clients.update(created.id, ClientChanges(clear_billing_email=True))
+
+    assert (updated.name, updated.tax_rate, updated.billing_email) == (
+        "Acme Ltd",
+        Decimal(20),
+        "a@acme.test",
+    )
+    assert cleared.billing_email is None
+    assert (await clients.get(created.id)) == cleared
+    with pytest.raises(ValidationError):
+        await clients.update(created.id, ClientChanges(tax_rate=Decimal(101)))
+    with pytest.raises(NotFound):
+        await clients.update("nobody", ClientChanges(name="x"))

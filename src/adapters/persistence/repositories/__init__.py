@@ -1,5 +1,9 @@
 """SQLAlchemy Core repositories, one module per aggregate; each implements a domain port."""
 
+from adapters.persistence.repositories.access import (
+    SqlAlchemyPortalTokenRepository,
+    SqlAlchemyStaffTokenRepository,
+)
 from adapters.persistence.repositories.catalog import SqlAlchemyCatalogRepository
 from adapters.persistence.repositories.clients import (
     SqlAlchemyClientRepository,
@@ -19,5 +23,7 @@ __all__ = [
     "SqlAlchemyJournalRepository",
     "SqlAlchemyLedgerRepository",
     "SqlAlchemyPlanRepository",
+    "SqlAlchemyPortalTokenRepository",
+    "SqlAlchemyStaffTokenRepository",
     "SqlAlchemyUsageRepository",
 ]

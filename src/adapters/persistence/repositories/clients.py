@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import RowMapping, select, update
@@ -143,3 +143,18 @@ class SqlAlchemyPlanRepository(PlanRepository):
         )
         result = await self._conn.execute(statement)
         return [plan_from_row(row) for row in result.mappings()]
+
+    async def histories(self, client_ids: Sequence[str]) -> Mapping[str, Sequence[PlanVersion]]:
+        found: dict[str, list[PlanVersion]] = {client_id: [] for client_id in client_ids}
+        if not found:
+            return found
+        column = plan_versions.c
+        statement = (
+            select(plan_versions)
+            .where(column.client_id.in_(list(found)))
+            .order_by(column.client_id, column.effective_from, column.created_at, column.id)
+        )
+        result = await self._conn.execute(statement)
+        for row in result.mappings():
+            found[row["client_id"]].append(plan_from_row(row))
+        return found

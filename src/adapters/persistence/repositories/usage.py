@@ -10,12 +10,13 @@ from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists
+from adapters.persistence.repositories.usage_totals import usage_totals
 from adapters.persistence.tables import usage_records
 from domain.money import Money
 from domain.ports import UsageRepository
 from domain.timeutil import require_aware
 from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.usage import CallStatus, UsageGrouping, UsageRecord, UsageSource, UsageTotals
 
 
 def usage_to_row(record: UsageRecord) -> dict[str, Any]:
@@ -106,3 +107,12 @@ class SqlAlchemyUsageRepository(UsageRepository):
         )
         result = await self._conn.execute(statement)
         return [usage_from_row(row) for row in result.mappings()]
+
+    async def totals(
+        self,
+        start: datetime,
+        end: datetime,
+        grouping: UsageGrouping,
+        client_ids: Sequence[str] | None = None,
+    ) -> Sequence[UsageTotals]:
+        return await usage_totals(self._conn, start, end, grouping, client_ids)

@@ -1,0 +1,60 @@
+"""The typed per-request context: who is calling, what they may use, fresh DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from domain.access import Principal
+from domain.billing import PeriodDraft
+from domain.errors import NotFound
+from domain.pricing import PlanVersion
+from domain.usecases.management import Management
+
+DraftKey = tuple[str, str | None]  # (client id, period label or None for the current month)
+
+
+def _draft_loader(management: Management) -> DataLoader[DraftKey, PeriodDraft]:
+    async def load(keys: list[DraftKey]) -> Sequence[PeriodDraft | BaseException]:
+        found: dict[DraftKey, PeriodDraft] = {}
+        for period in {period for _, period in keys}:
+            ids = [client_id for client_id, p in keys if p == period]
+            overview = await management.overview_of(ids, period)
+            found.update({(row.client.id, period): row.draft for row in overview.rows})
+        return [found.get(key) or NotFound(f"no client {key[0]}") for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _plans_loader(management: Management) -> DataLoader[str, Sequence[PlanVersion]]:
+    async def load(client_ids: list[str]) -> Sequence[Sequence[PlanVersion]]:
+        histories = await management.plan_histories(client_ids)
+        return [histories.get(client_id, ()) for client_id in client_ids]
+
+    return DataLoader(load_fn=load)
+
+
+@dataclass
+class Loaders:
+    drafts: DataLoader[DraftKey, PeriodDraft]
+    plans: DataLoader[str, Sequence[PlanVersion]]
+
+
+@dataclass
+class Context:
+    principal: Principal
+    management: Management
+    now: datetime
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(
+            drafts=_draft_loader(self.management), plans=_plans_loader(self.management)
+        )
+
+
+Info = strawberry.Info[Context, None]

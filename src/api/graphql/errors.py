@@ -1,0 +1,81 @@
+"""Expected failures as types a caller branches on, and the errors that may show their message.
+
+Mutations return result unions (`CreateClientSuccess | ValidationError | NotFoundError`, ...);
+queries raise `PublicError` for expected failures (a bad period, say). Everything else is
+masked by MaskErrors (`should_mask_error`): the caller sees "Unexpected error.", the server log
+has the details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TypeVar
+
+import strawberry
+from graphql import GraphQLError
+
+from domain.access import NotAllowed
+from domain.errors import Conflict, DomainError, NotFound
+
+T = TypeVar("T")
+
+
+class PublicError(GraphQLError):
+    """An expected error whose message is safe to show."""
+
+
+def should_mask_error(error: GraphQLError) -> bool:
+    """Show syntax, validation and limit errors (no original exception) and deliberate public
+    errors (permission refusals among them); mask everything else."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+@strawberry.type
+class ValidationError:
+    message: str
+    code: str = "validation_error"
+
+
+@strawberry.type
+class NotFoundError:
+    message: str
+    code: str = "not_found"
+
+
+@strawberry.type
+class ConflictError:
+    message: str
+    code: str = "conflict"
+
+
+@strawberry.type
+class NotAllowedError:
+    message: str
+    code: str = "not_allowed"
+
+
+Failure = ValidationError | NotFoundError | ConflictError | NotAllowedError
+
+
+def failure(exc: DomainError) -> Failure:
+    """The typed error for an expected domain failure."""
+    if isinstance(exc, NotFound):
+        return NotFoundError(message=exc.message, code=exc.code)
+    if isinstance(exc, Conflict):
+        return ConflictError(message=exc.message, code=exc.code)
+    if isinstance(exc, NotAllowed):
+        return NotAllowedError(message=exc.message, code=exc.code)
+    return ValidationError(message=exc.message, code=exc.code)
+
+
+def public(exc: DomainError) -> PublicError:
+    return PublicError(exc.message, extensions={"code": exc.code})
+
+
+async def visible(awaitable: Awaitable[T]) -> T:
+    """Await a use case in a query: an expected failure becomes a visible error."""
+    try:
+        return await awaitable
+    except DomainError as exc:
+        raise public(exc) from exc

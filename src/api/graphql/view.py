@@ -1,0 +1,100 @@
+"""/graphql over HTTP: a bearer token on every POST (401 JSON without a valid one), a body
+size limit, and a typed context per request (the principal, its scoped use cases, fresh
+DataLoaders). GET only serves GraphiQL in development: queries over GET are refused and
+mutations only run over POST."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.graphql.context import Context
+from domain.access import Principal, Unauthenticated
+from domain.ports import Clock
+from domain.usecases.access import AccessUseCases
+from domain.usecases.management import Management, UseCases
+
+MAX_BODY_BYTES = 256 * 1024
+_PRINCIPAL = "bizgraph.principal"
+
+
+def _json(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response:
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def bearer_token(headers: Headers) -> str | None:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+class ManagementGraphQL(GraphQL[Context, None]):
+    def __init__(
+        self,
+        schema: Any,
+        *,
+        access: Callable[[], AccessUseCases],
+        use_cases: Callable[[], UseCases],
+        clock: Callable[[], Clock],
+        max_body_bytes: int = MAX_BODY_BYTES,
+        **options: Any,
+    ) -> None:
+        super().__init__(schema, **options)
+        self._access = access
+        self._use_cases = use_cases
+        self._clock = clock
+        self._max_body = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The route is HTTP only (no subscriptions, so no WebSocket).
+        if scope["method"] == "POST":
+            refusal = await self._admit(scope)
+        elif self.graphql_ide and "query" not in Request(scope).query_params:
+            # The GraphiQL page (development only); it runs nothing itself.
+            refusal = await self.render_graphql_ide(Request(scope))
+        else:
+            refusal = _json(400, "operations are served over POST only", "post_only")
+        if refusal is not None:  # answered here: refused, or the IDE page
+            await refusal(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def _admit(self, scope: Scope) -> Response | None:
+        headers = Headers(scope=scope)
+        length = headers.get("content-length", "")
+        if not length.isdigit() or int(length) > self._max_body:
+            message = f"the request needs a Content-Length of at most {self._max_body} bytes"
+            return _json(413, message, "payload_too_large")
+        token = bearer_token(headers)
+        try:
+            if token is None:
+                raise Unauthenticated("missing token")
+            principal = await self._access().authenticate(token)
+        except Unauthenticated:
+            return _json(
+                401,
+                "authentication required: send Authorization: Bearer <token>",
+                "unauthenticated",
+                {"www-authenticate": "Bearer"},
+            )
+        scope.setdefault("state", {})[_PRINCIPAL] = principal
+        return None
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        principal: Principal | None = request.scope.get("state", {}).get(_PRINCIPAL)
+        if principal is None:  # unreachable: every operation is a POST that passed _admit
+            raise RuntimeError("a GraphQL operation without an authenticated principal")
+        return Context(
+            principal=principal,
+            management=Management(principal, self._use_cases()),
+            now=self._clock().now(),
+        )

@@ -1,0 +1,118 @@
+"""Figures for dashboards: a client's draft for a period as revenue, cost, profit and margin,
+and usage over time. Revenue is the draft invoice's (usage charges + prorated fixed amounts),
+so a dashboard never disagrees with the invoice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from domain.billing import PeriodDraft
+from domain.clients import Client
+from domain.money import EXACT, Money, sum_money
+from domain.periods import Period
+from domain.tokens import TokenUsage
+from domain.usage import UsageTotals
+
+# Margin is a ratio, not money: shown with 6 decimals (0.123456 = 12.3456 %), half-even.
+MARGIN_PLACES = Decimal("0.000001")
+
+
+def margin(profit: Money, revenue: Money) -> Decimal | None:
+    """profit / revenue, or None when there is no revenue to divide by."""
+    if revenue.amount == 0:
+        return None
+    ratio = EXACT.divide(profit.amount, revenue.amount)
+    return ratio.quantize(MARGIN_PLACES, rounding=ROUND_HALF_EVEN, context=EXACT)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFigures:
+    client: Client
+    draft: PeriodDraft
+
+    @property
+    def margin(self) -> Decimal | None:
+        return margin(self.draft.profit, self.draft.revenue)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """Every visible client's figures for a period, and the totals when they share one
+    currency (None otherwise: amounts in different currencies are never added)."""
+
+    period: Period
+    rows: tuple[ClientFigures, ...]
+
+    @property
+    def currency(self) -> str | None:
+        currencies = {row.draft.currency for row in self.rows}
+        return currencies.pop() if len(currencies) == 1 else None
+
+    @property
+    def requests(self) -> int:
+        return sum(row.draft.requests for row in self.rows)
+
+    def _total(self, amounts: Sequence[Money]) -> Money | None:
+        currency = self.currency
+        return None if currency is None else sum_money(list(amounts), currency)
+
+    @property
+    def cost(self) -> Money | None:
+        return self._total([row.draft.usage_cost for row in self.rows])
+
+    @property
+    def revenue(self) -> Money | None:
+        return self._total([row.draft.revenue for row in self.rows])
+
+    @property
+    def profit(self) -> Money | None:
+        return self._total([row.draft.profit for row in self.rows])
+
+    @property
+    def margin(self) -> Decimal | None:
+        profit, revenue = self.profit, self.revenue
+        return None if profit is None or revenue is None else margin(profit, revenue)
+
+
+class Bucket(StrEnum):
+    HOUR = "hour"
+    DAY = "day"  # a calendar day in the agency's time zone
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    start: datetime
+    requests: int
+    tokens: TokenUsage
+    cost: Money
+    charge: Money
+
+
+def series(hours: Iterable[UsageTotals], bucket: Bucket, zone: ZoneInfo) -> list[SeriesPoint]:
+    """Hourly totals (UTC hours from the store) as a series of hours or local days, oldest
+    first; a bucket with no usage is absent."""
+    points: dict[datetime, SeriesPoint] = {}
+    for row in hours:
+        assert row.hour is not None, "series needs totals grouped by hour"
+        local = row.hour.astimezone(zone)
+        if bucket is Bucket.DAY:
+            start = datetime(local.year, local.month, local.day, tzinfo=zone)
+        else:
+            start = local
+        point = points.get(start)
+        if point is None:
+            points[start] = SeriesPoint(start, row.requests, row.tokens, row.cost, row.charge)
+        else:
+            points[start] = SeriesPoint(
+                start,
+                point.requests + row.requests,
+                point.tokens + row.tokens,
+                point.cost + row.cost,
+                point.charge + row.charge,
+            )
+    return [points[key] for key in sorted(points)]

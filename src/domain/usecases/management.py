@@ -1,0 +1,178 @@
+"""The management API's use cases as one principal may use them.
+
+Built per request from the authenticated principal: reads are scoped to what the principal
+may see (a portal token sees its own client and nothing else, whatever ids it sends), writes
+need a role that may write. The GraphQL layer checks permissions too; this is where they
+cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.access import (
+    IssuedPortalToken,
+    IssuedStaffToken,
+    NotAllowed,
+    Principal,
+    Role,
+    StaffToken,
+)
+from domain.billing import PeriodDraft
+from domain.catalog import Model, PriceHistory, PriceVersion
+from domain.clients import Client, ClientStatus
+from domain.errors import NotFound
+from domain.keys import ApiKey, IssuedKey
+from domain.pricing import PlanVersion, PricingPlan
+from domain.reports import Bucket, Overview, SeriesPoint
+from domain.usage import UsageTotals
+from domain.usecases.access import AccessUseCases
+from domain.usecases.catalog import CatalogUseCases
+from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
+from domain.usecases.keys import KeyUseCases, NewKey
+from domain.usecases.reports import ReportUseCases
+
+
+@dataclass(frozen=True, slots=True)
+class UseCases:
+    """What the management API may call (never the container, never a repository)."""
+
+    clients: ClientUseCases
+    keys: KeyUseCases
+    catalog: CatalogUseCases
+    reports: ReportUseCases
+    access: AccessUseCases
+
+
+class Management:
+    def __init__(self, principal: Principal, use_cases: UseCases) -> None:
+        self.principal = principal
+        self._uc = use_cases
+
+    # ------------------------------------------------------------------ guards
+
+    def _require_write(self) -> None:
+        if not self.principal.can_mutate:
+            raise NotAllowed("this token may not change anything")
+
+    def _require_owner(self) -> None:
+        if not self.principal.can_manage_staff:
+            raise NotAllowed("only an owner manages staff tokens")
+
+    def _require_costs(self) -> None:
+        if not self.principal.can_read_costs:
+            raise NotAllowed("provider cost and profit are not visible to this token")
+
+    def _visible(self, client_id: str) -> None:
+        if not self.principal.may_see_client(client_id):
+            raise NotFound(f"no client {client_id}")  # the same answer as an unknown id
+
+    def _scope(self) -> list[str] | None:
+        own = self.principal.client_id
+        return None if own is None else [own]
+
+    # ------------------------------------------------------------------- reads
+
+    async def clients(self) -> Sequence[Client]:
+        own = self.principal.client_id
+        if own is None:
+            return await self._uc.clients.list()
+        return [await self._uc.clients.get(own)]
+
+    async def client(self, client_id: str) -> Client | None:
+        if not self.principal.may_see_client(client_id):
+            return None
+        try:
+            return await self._uc.clients.get(client_id)
+        except NotFound:
+            return None
+
+    async def api_keys(self, client_id: str) -> Sequence[ApiKey]:
+        self._visible(client_id)
+        return await self._uc.keys.for_client(client_id)
+
+    async def plan_history(self, client_id: str) -> Sequence[PlanVersion]:
+        self._visible(client_id)
+        return await self._uc.clients.plan_history(client_id)
+
+    async def overview(self, period: str | None) -> Overview:
+        return await self._uc.reports.overview(period, self._scope())
+
+    async def overview_of(self, client_ids: Sequence[str], period: str | None) -> Overview:
+        """The figures of those of `client_ids` this principal may see (one read for all)."""
+        visible = [c for c in client_ids if self.principal.may_see_client(c)]
+        return await self._uc.reports.overview(period, visible)
+
+    async def plan_histories(
+        self, client_ids: Sequence[str]
+    ) -> Mapping[str, Sequence[PlanVersion]]:
+        visible = [c for c in client_ids if self.principal.may_see_client(c)]
+        return await self._uc.clients.plan_histories(visible)
+
+    async def client_draft(self, client_id: str, period: str | None) -> PeriodDraft:
+        self._visible(client_id)
+        return await self._uc.reports.client_draft(client_id, period)
+
+    async def by_model(self, client_id: str, period: str | None) -> list[UsageTotals]:
+        self._visible(client_id)
+        return await self._uc.reports.by_model(client_id, period)
+
+    async def series(self, client_id: str, bucket: Bucket, period: str | None) -> list[SeriesPoint]:
+        self._visible(client_id)
+        return await self._uc.reports.series(client_id, bucket, period)
+
+    async def models(self) -> Sequence[Model]:
+        return await self._uc.catalog.models()
+
+    async def prices(self, model_id: str) -> PriceHistory:
+        self._require_costs()
+        return await self._uc.catalog.prices(model_id)
+
+    async def staff_tokens(self) -> Sequence[StaffToken]:
+        self._require_owner()
+        return await self._uc.access.staff_tokens()
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_client(self, new: NewClient) -> tuple[Client, PlanVersion]:
+        self._require_write()
+        return await self._uc.clients.create(new)
+
+    async def update_client(self, client_id: str, changes: ClientChanges) -> Client:
+        self._require_write()
+        return await self._uc.clients.update(client_id, changes)
+
+    async def set_status(self, client_id: str, status: ClientStatus) -> Client:
+        self._require_write()
+        return await self._uc.clients.set_status(client_id, status)
+
+    async def set_plan(
+        self, client_id: str, plan: PricingPlan, effective_from: datetime | None
+    ) -> PlanVersion:
+        self._require_write()
+        return await self._uc.clients.set_plan(client_id, plan, effective_from)
+
+    async def issue_key(self, new: NewKey) -> IssuedKey:
+        self._require_write()
+        return await self._uc.keys.issue(new)
+
+    async def revoke_key(self, key_id: str) -> ApiKey:
+        self._require_write()
+        return await self._uc.keys.revoke(key_id)
+
+    async def set_model_price(self, model: Model, price: PriceVersion) -> PriceVersion:
+        """A new price version; the model is added first when its id is new."""
+        self._require_write()
+        if await self._uc.catalog.get_model(model.id) is None:
+            await self._uc.catalog.save_model(model)
+        return await self._uc.catalog.add_price(price)
+
+    async def create_staff_token(self, name: str, role: Role) -> IssuedStaffToken:
+        self._require_owner()
+        return await self._uc.access.create_staff_token(name, role)
+
+    async def create_portal_token(self, client_id: str, name: str) -> IssuedPortalToken:
+        self._require_write()
+        return await self._uc.access.create_portal_token(client_id, name)

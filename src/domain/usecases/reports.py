@@ -1,0 +1,87 @@
+"""Read-side use cases for dashboards: overview and per-client usage for a billing month.
+
+Usage is aggregated by the store (UsageRepository.totals), plans are read in one query for
+every client, so an overview costs three reads whatever the number of clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from domain.billing import PeriodDraft, draft_from_totals
+from domain.clients import Client
+from domain.errors import NotFound
+from domain.periods import Period, month_period, period_containing
+from domain.ports import Clock, UnitOfWorkFactory
+from domain.pricing import PlanTimeline
+from domain.reports import Bucket, ClientFigures, Overview, SeriesPoint, series
+from domain.usage import UsageGrouping, UsageTotals
+
+
+class ReportUseCases:
+    def __init__(self, reads: UnitOfWorkFactory, clock: Clock, zone: ZoneInfo | None = None):
+        self._reads = reads
+        self._clock = clock
+        self._zone = zone or ZoneInfo("UTC")
+
+    def period(self, label: str | None = None) -> Period:
+        """The month `label` ("YYYY-MM") in the agency's time zone, default the current one."""
+        if label:
+            return month_period(label, self._zone)
+        return period_containing(self._clock.now(), self._zone)
+
+    async def overview(
+        self, label: str | None = None, client_ids: Sequence[str] | None = None
+    ) -> Overview:
+        """Figures of `client_ids` (every client when None) for the month."""
+        period = self.period(label)
+        async with self._reads() as uow:
+            clients: Sequence[Client] = await uow.clients.list()
+            if client_ids is not None:
+                wanted = set(client_ids)
+                clients = [c for c in clients if c.id in wanted]
+            ids = [c.id for c in clients]
+            totals = await uow.usage.totals(period.start, period.end, UsageGrouping.CLIENT, ids)
+            plans = await uow.plans.histories(ids)
+        by_client: dict[str, list[UsageTotals]] = {}
+        for row in totals:
+            by_client.setdefault(row.client_id, []).append(row)
+        rows = tuple(
+            ClientFigures(
+                client,
+                draft_from_totals(
+                    period,
+                    PlanTimeline(plans.get(client.id, ())),
+                    by_client.get(client.id, ()),
+                    client.currency,
+                ),
+            )
+            for client in clients
+        )
+        return Overview(period, rows)
+
+    async def client_draft(self, client_id: str, label: str | None = None) -> PeriodDraft:
+        """One client's figures for the month (the draft invoice so far)."""
+        overview = await self.overview(label, [client_id])
+        if not overview.rows:
+            raise NotFound(f"no client {client_id}")
+        return overview.rows[0].draft
+
+    async def by_model(self, client_id: str, label: str | None = None) -> list[UsageTotals]:
+        period = self.period(label)
+        async with self._reads() as uow:
+            rows = await uow.usage.totals(
+                period.start, period.end, UsageGrouping.MODEL, [client_id]
+            )
+        return list(rows)
+
+    async def series(
+        self, client_id: str, bucket: Bucket, label: str | None = None
+    ) -> list[SeriesPoint]:
+        period = self.period(label)
+        async with self._reads() as uow:
+            hours = await uow.usage.totals(
+                period.start, period.end, UsageGrouping.HOUR, [client_id]
+            )
+        return series(hours, bucket, self._zone)
