@@ -47,6 +47,14 @@ MUTATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         "mutation($id: ID!) { createPortalToken(clientId: $id) { __typename } }",
         {"id": "B"},
     ),
+    "revokeStaffToken": (
+        "mutation($id: ID!) { revokeStaffToken(id: $id) { __typename } }",
+        {"id": "nothing"},
+    ),
+    "revokePortalToken": (
+        "mutation($id: ID!) { revokePortalToken(id: $id) { __typename } }",
+        {"id": "nothing"},
+    ),
 }
 
 QUERIES: dict[str, tuple[str, dict[str, Any]]] = {

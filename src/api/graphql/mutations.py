@@ -83,6 +83,16 @@ class CreatePortalTokenSuccess:
     portal_token: PortalToken
 
 
+@strawberry.type
+class RevokeStaffTokenSuccess:
+    staff_token: StaffToken
+
+
+@strawberry.type
+class RevokePortalTokenSuccess:
+    portal_token: PortalToken
+
+
 CreateClientResult = Annotated[
     ClientSuccess | ValidationError, strawberry.union("CreateClientResult")
 ]
@@ -108,6 +118,13 @@ CreateStaffTokenResult = Annotated[
 CreatePortalTokenResult = Annotated[
     CreatePortalTokenSuccess | ValidationError | NotFoundError,
     strawberry.union("CreatePortalTokenResult"),
+]
+
+RevokeStaffTokenResult = Annotated[
+    RevokeStaffTokenSuccess | NotFoundError, strawberry.union("RevokeStaffTokenResult")
+]
+RevokePortalTokenResult = Annotated[
+    RevokePortalTokenSuccess | NotFoundError, strawberry.union("RevokePortalTokenResult")
 ]
 
 
@@ -271,6 +288,22 @@ class Mutation:
             )
 
         return await attempt(run, _VN)  # type: ignore[return-value]
+
+    @mutation(permissions=[IsOwner])
+    async def revoke_staff_token(self, info: Info, id: strawberry.ID) -> RevokeStaffTokenResult:
+        async def run() -> RevokeStaffTokenSuccess:
+            token = await info.context.management.revoke_staff_token(str(id))
+            return RevokeStaffTokenSuccess(staff_token=StaffToken.of(token))
+
+        return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
+
+    @mutation(permissions=WRITE)
+    async def revoke_portal_token(self, info: Info, id: strawberry.ID) -> RevokePortalTokenResult:
+        async def run() -> RevokePortalTokenSuccess:
+            token = await info.context.management.revoke_portal_token(str(id))
+            return RevokePortalTokenSuccess(portal_token=PortalToken.of(token))
+
+        return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
 
 
 async def _set_status(info: Info, client_id: str, status: ClientStatus) -> ClientResult:

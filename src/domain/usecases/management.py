@@ -16,6 +16,7 @@ from domain.access import (
     IssuedPortalToken,
     IssuedStaffToken,
     NotAllowed,
+    PortalToken,
     Principal,
     Role,
     StaffToken,
@@ -176,3 +177,13 @@ class Management:
     async def create_portal_token(self, client_id: str, name: str) -> IssuedPortalToken:
         self._require_write()
         return await self._uc.access.create_portal_token(client_id, name)
+
+    async def revoke_staff_token(self, token_id: str) -> StaffToken:
+        """Takes effect on the token's next request."""
+        self._require_owner()
+        return await self._uc.access.revoke_staff_token(token_id)
+
+    async def revoke_portal_token(self, token_id: str) -> PortalToken:
+        """Takes effect on the token's next request."""
+        self._require_write()
+        return await self._uc.access.revoke_portal_token(token_id)

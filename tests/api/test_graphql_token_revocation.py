@@ -1,0 +1,48 @@
+"""Revoking a staff or portal token takes effect on its next request."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Gateway
+from tests.api.graphql_support import create_client, owner, staff
+
+REVOKE_STAFF = """mutation($id: ID!) { revokeStaffToken(id: $id) {
+  __typename ... on RevokeStaffTokenSuccess { staffToken { id revokedAt } } } }"""
+REVOKE_PORTAL = """mutation($id: ID!) { revokePortalToken(id: $id) {
+  __typename ... on RevokePortalTokenSuccess { portalToken { id revokedAt } } } }"""
+
+
+def test_a_revoked_staff_token_is_refused_at_once(gateway: Gateway) -> None:
+    created = owner(gateway).data(
+        """mutation { createStaffToken(input: {name: "leaving", role: VIEWER}) {
+             ... on CreateStaffTokenSuccess { secret staffToken { id } } } }"""
+    )["createStaffToken"]
+    viewer = owner(gateway).as_token(created["secret"])
+    assert viewer.data("{ me { role } }")["me"]["role"] == "VIEWER"
+    refused_viewer = staff(gateway, "VIEWER").run(REVOKE_STAFF, id=created["staffToken"]["id"])
+
+    done = owner(gateway).data(REVOKE_STAFF, id=created["staffToken"]["id"])["revokeStaffToken"]
+    missing = owner(gateway).data(REVOKE_STAFF, id="no-such-token")["revokeStaffToken"]
+
+    assert "not allowed" in refused_viewer["errors"][0]["message"]
+    assert done["__typename"] == "RevokeStaffTokenSuccess"
+    assert done["staffToken"]["revokedAt"] is not None
+    assert viewer.post("{ me { role } }").status_code == 401
+    assert missing["__typename"] == "NotFoundError"
+
+
+def test_a_revoked_portal_token_is_refused_at_once(gateway: Gateway) -> None:
+    admin = owner(gateway)
+    client_id = create_client(admin, "Portal revocation", {"percentageMargin": {"percent": "5"}})
+    created = admin.data(
+        """mutation($id: ID!) { createPortalToken(clientId: $id) {
+             ... on CreatePortalTokenSuccess { secret portalToken { id } } } }""",
+        id=client_id,
+    )["createPortalToken"]
+    portal = admin.as_token(created["secret"])
+    assert portal.post("{ me { kind } }").status_code == 200
+
+    done = admin.data(REVOKE_PORTAL, id=created["portalToken"]["id"])["revokePortalToken"]
+
+    assert done["__typename"] == "RevokePortalTokenSuccess"
+    assert done["portalToken"]["revokedAt"] is not None
+    assert portal.post("{ me { kind } }").status_code == 401
