@@ -178,7 +178,10 @@ class FakeApiKeyRepository(_Repository):
         return next((k for k in self._data.keys.values() if k.digest == digest), None)
 
     async def for_client(self, client_id: str) -> Sequence[ApiKey]:
-        keys = [k for k in self._data.keys.values() if k.client_id == client_id]
+        return await self.for_clients([client_id])
+
+    async def for_clients(self, client_ids: Sequence[str]) -> Sequence[ApiKey]:
+        keys = [k for k in self._data.keys.values() if k.client_id in client_ids]
         return sorted(keys, key=lambda k: (k.created_at, k.id))
 
     async def update(self, key: ApiKey) -> None:

@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from domain.access import Principal
 from domain.billing import PeriodDraft
 from domain.errors import NotFound
+from domain.keys import ApiKey
 from domain.pricing import PlanVersion
 from domain.usecases.management import Management
 
@@ -38,10 +39,19 @@ def _plans_loader(management: Management) -> DataLoader[str, Sequence[PlanVersio
     return DataLoader(load_fn=load)
 
 
+def _keys_loader(management: Management) -> DataLoader[str, Sequence[ApiKey]]:
+    async def load(client_ids: list[str]) -> Sequence[Sequence[ApiKey] | BaseException]:
+        found = await management.api_keys_of(client_ids)
+        return [found.get(c, NotFound(f"no client {c}")) for c in client_ids]
+
+    return DataLoader(load_fn=load)
+
+
 @dataclass
 class Loaders:
     drafts: DataLoader[DraftKey, PeriodDraft]
     plans: DataLoader[str, Sequence[PlanVersion]]
+    keys: DataLoader[str, Sequence[ApiKey]]
 
 
 @dataclass
@@ -53,7 +63,9 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(
-            drafts=_draft_loader(self.management), plans=_plans_loader(self.management)
+            drafts=_draft_loader(self.management),
+            plans=_plans_loader(self.management),
+            keys=_keys_loader(self.management),
         )
 
 

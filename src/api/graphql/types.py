@@ -261,7 +261,7 @@ class Client:
 
     @strawberry.field
     async def api_keys(self, info: Info) -> list[ApiKey]:
-        found = await visible(info.context.management.api_keys(self.id))
+        found = await visible(info.context.loaders.keys.load(self.id))
         return [ApiKey.of(key) for key in found]
 
     @field(description="The plan in force now (null before the first version).")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,6 +79,15 @@ class KeyUseCases:
     async def for_client(self, client_id: str) -> Sequence[ApiKey]:
         async with self._uow() as uow:
             return await uow.keys.for_client(client_id)
+
+    async def for_clients(self, client_ids: Sequence[str]) -> Mapping[str, Sequence[ApiKey]]:
+        """Each client's keys, read at once (for lists of clients)."""
+        async with self._uow() as uow:
+            keys = await uow.keys.for_clients(client_ids)
+        found: dict[str, list[ApiKey]] = {client_id: [] for client_id in client_ids}
+        for key in keys:
+            found[key.client_id].append(key)
+        return found
 
     async def authenticate(self, secret: str) -> ApiKey:
         """The usable key behind a secret, or InvalidApiKey (never saying why, never echoing)."""

@@ -90,9 +90,10 @@ class Management:
         except NotFound:
             return None
 
-    async def api_keys(self, client_id: str) -> Sequence[ApiKey]:
-        self._visible(client_id)
-        return await self._uc.keys.for_client(client_id)
+    async def api_keys_of(self, client_ids: Sequence[str]) -> Mapping[str, Sequence[ApiKey]]:
+        """The keys of those of `client_ids` this principal may see (one read for all)."""
+        visible = [c for c in client_ids if self.principal.may_see_client(c)]
+        return await self._uc.keys.for_clients(visible)
 
     async def plan_history(self, client_id: str) -> Sequence[PlanVersion]:
         self._visible(client_id)

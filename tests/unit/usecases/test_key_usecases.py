@@ -232,3 +232,19 @@ class TestRevoke:
         keys, _, _, _ = await setup()
         with pytest.raises(NotFound):
             await keys.revoke("nope")
+
+
+async def test_keys_of_many_clients_come_from_one_read() -> None:
+    uow, clock = FakeUnitOfWorkFactory(), FrozenClock(datetime(2026, 3, 1, tzinfo=UTC))
+    clients, keys = ClientUseCases(uow, clock), KeyUseCases(uow, clock, FakeKeyHasher())
+    a, _ = await clients.create(NewClient("A", PercentageMargin(Decimal(1))))
+    b, _ = await clients.create(NewClient("B", PercentageMargin(Decimal(1))))
+    first = await keys.issue(NewKey(a.id, "one"))
+    second = await keys.issue(NewKey(a.id, "two"))
+    made_before = len(uow.made)
+
+    found = await keys.for_clients([a.id, b.id])
+
+    assert len(uow.made) == made_before + 1
+    assert [k.id for k in found[a.id]] == [first.key.id, second.key.id]
+    assert found[b.id] == []

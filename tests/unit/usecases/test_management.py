@@ -47,8 +47,8 @@ async def test_a_portal_principal_sees_its_client_only() -> None:
     assert [c.id for c in await portal.clients()] == [a]
     assert await portal.client(b) is None
     assert [row.client.id for row in (await portal.overview(None)).rows] == [a]
+    assert await portal.api_keys_of([a, b]) == {a: []}
     for read in (
-        portal.api_keys(b),
         portal.plan_history(b),
         portal.client_draft(b, None),
         portal.by_model(b, None),
@@ -69,7 +69,7 @@ async def test_viewers_read_admins_write_owners_manage_staff() -> None:
     owner = Management(StaffPrincipal("o", Role.OWNER), use_cases)
 
     assert [c.id for c in await viewer.clients()] == [a, b]
-    assert len(await viewer.api_keys(b)) == 1
+    assert len((await viewer.api_keys_of([b]))[b]) == 1
     with pytest.raises(NotAllowed):
         await viewer.set_status(a, ClientStatus.SUSPENDED)
     with pytest.raises(NotAllowed):

@@ -70,9 +70,14 @@ class SqlAlchemyApiKeyRepository(ApiKeyRepository):
         return await self._one(api_keys.c.digest == digest)
 
     async def for_client(self, client_id: str) -> Sequence[ApiKey]:
+        return await self.for_clients([client_id])
+
+    async def for_clients(self, client_ids: Sequence[str]) -> Sequence[ApiKey]:
+        if not client_ids:
+            return []
         statement = (
             select(api_keys)
-            .where(api_keys.c.client_id == client_id)
+            .where(api_keys.c.client_id.in_(client_ids))
             .order_by(api_keys.c.created_at, api_keys.c.id)
         )
         result = await self._conn.execute(statement)
