@@ -56,7 +56,8 @@ def _check_name(name: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class StaffToken:
-    """A staff member's token; `name` says whose it is (e.g. "Ada, laptop")."""
+    """A staff member's token: whose it is (`name`, `email`), with which role. A person with
+    several devices holds several tokens, each revocable on its own."""
 
     id: str
     name: str
@@ -65,9 +66,12 @@ class StaffToken:
     digest: str = field(repr=False)
     created_at: datetime
     revoked_at: datetime | None = None
+    email: str | None = None
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        if self.email is not None and ("@" not in self.email or len(self.email) > 320):
+            raise ValidationError(f"not an email address: {self.email!r}")
         require_aware(self.created_at, "created_at")
         object.__setattr__(self, "role", Role(self.role))
 

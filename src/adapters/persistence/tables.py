@@ -204,6 +204,7 @@ staff_tokens = Table(
     Column("digest", String(128), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("email", String(320), nullable=True),
     CheckConstraint("role IN ('owner', 'admin', 'viewer')", name="role"),
     Index(None, "digest", unique=True),
 )

@@ -81,3 +81,4 @@ class SetModelPriceInput:
 class CreateStaffTokenInput:
     name: str
     role: Role  # type: ignore[valid-type]
+    email: str | None = None

@@ -269,7 +269,7 @@ class Mutation:
     ) -> CreateStaffTokenResult:
         async def run() -> CreateStaffTokenSuccess:
             issued = await info.context.management.create_staff_token(
-                input.name, access.Role(input.role)
+                input.name, access.Role(input.role), input.email
             )
             return CreateStaffTokenSuccess(
                 secret=issued.secret, staff_token=StaffToken.of(issued.token)

@@ -429,12 +429,14 @@ class StaffToken:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    email: str | None
 
     @classmethod
     def of(cls, token: access.StaffToken) -> StaffToken:
         return cls(
             id=strawberry.ID(token.id),
             name=token.name,
+            email=token.email,
             role=token.role,
             prefix=token.prefix,
             created_at=token.created_at,

@@ -71,7 +71,9 @@ class AccessUseCases:
                 return PortalPrincipal(client_id=portal.client_id, token_id=portal.id)
         raise Unauthenticated("invalid or missing token")
 
-    async def create_staff_token(self, name: str, role: Role) -> IssuedStaffToken:
+    async def create_staff_token(
+        self, name: str, role: Role, email: str | None = None
+    ) -> IssuedStaffToken:
         secret = generate_secret(STAFF_PREFIX)
         token = StaffToken(
             id=new_id(),
@@ -80,6 +82,7 @@ class AccessUseCases:
             prefix=display_prefix(secret, STAFF_PREFIX),
             digest=self._hasher.digest(secret),
             created_at=self._clock.now(),
+            email=email.strip() if email else None,
         )
         async with self._uow() as uow:
             await uow.staff_tokens.add(token)

@@ -171,9 +171,11 @@ class Management:
             await self._uc.catalog.save_model(model)
         return await self._uc.catalog.add_price(price)
 
-    async def create_staff_token(self, name: str, role: Role) -> IssuedStaffToken:
+    async def create_staff_token(
+        self, name: str, role: Role, email: str | None = None
+    ) -> IssuedStaffToken:
         self._require_owner()
-        return await self._uc.access.create_staff_token(name, role)
+        return await self._uc.access.create_staff_token(name, role, email)
 
     async def create_portal_token(self, client_id: str, name: str) -> IssuedPortalToken:
         self._require_write()

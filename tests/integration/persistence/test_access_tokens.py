@@ -42,7 +42,7 @@ def portal(client_id: str, **overrides: object) -> PortalToken:
 
 
 async def test_staff_tokens_round_trip_by_digest_and_list_in_order(uow: UowFactory) -> None:
-    first = staff(role=Role.OWNER)
+    first = staff(role=Role.OWNER, email="ada@agency.example")
     second = staff(name="Bob", role=Role.VIEWER, created_at=T0 + timedelta(seconds=1))
     async with uow() as tx:
         await tx.staff_tokens.add(second)
@@ -60,6 +60,7 @@ async def test_staff_tokens_round_trip_by_digest_and_list_in_order(uow: UowFacto
     assert by_digest.role is Role.VIEWER
     assert by_id == first
     assert by_id is not None
+    assert by_id.email == "ada@agency.example"
     assert by_id.created_at == T0_UTC
     assert by_id.created_at.tzinfo is UTC
     assert [t.id for t in listed] == [first.id, second.id]

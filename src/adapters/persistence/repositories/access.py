@@ -24,6 +24,7 @@ def staff_to_row(token: StaffToken) -> dict[str, Any]:
         "digest": token.digest,
         "created_at": token.created_at,
         "revoked_at": token.revoked_at,
+        "email": token.email,
     }
 
 
@@ -36,6 +37,7 @@ def staff_from_row(row: RowMapping) -> StaffToken:
         digest=row["digest"],
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        email=row["email"],
     )
 
 

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("digest", sa.String(128), nullable=False),
         sa.Column("created_at", instant(), nullable=False),
         sa.Column("revoked_at", instant(), nullable=True),
+        sa.Column("email", sa.String(320), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_staff_tokens"),
         sa.CheckConstraint("role IN ('owner', 'admin', 'viewer')", name="ck_staff_tokens_role"),
     )

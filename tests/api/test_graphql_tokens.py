@@ -1,4 +1,4 @@
-"""Revoking a staff or portal token takes effect on its next request."""
+"""Staff and portal tokens: who they are, and revocation on the next request."""
 
 from __future__ import annotations
 
@@ -46,3 +46,23 @@ def test_a_revoked_portal_token_is_refused_at_once(gateway: Gateway) -> None:
     assert done["__typename"] == "RevokePortalTokenSuccess"
     assert done["portalToken"]["revokedAt"] is not None
     assert portal.post("{ me { kind } }").status_code == 401
+
+
+def test_staff_tokens_carry_name_email_and_role(gateway: Gateway) -> None:
+    create = """mutation($input: CreateStaffTokenInput!) { createStaffToken(input: $input) {
+      __typename
+      ... on CreateStaffTokenSuccess { staffToken { id name email role } }
+      ... on ValidationError { message } } }"""
+
+    made = owner(gateway).data(
+        create, input={"name": "Ada", "email": "ada@agency.example", "role": "ADMIN"}
+    )["createStaffToken"]
+    bad = owner(gateway).data(create, input={"name": "Bob", "email": "nope", "role": "VIEWER"})[
+        "createStaffToken"
+    ]
+    listed = owner(gateway).data("{ staffTokens { id email } }")["staffTokens"]
+
+    assert made["staffToken"]["email"] == "ada@agency.example"
+    assert made["staffToken"]["role"] == "ADMIN"
+    assert bad["__typename"] == "ValidationError"
+    assert {"id": made["staffToken"]["id"], "email": "ada@agency.example"} in listed
