@@ -240,6 +240,7 @@ async def test_keys_of_many_clients_come_from_one_read() -> None:
     a, _ = await clients.create(NewClient("A", PercentageMargin(Decimal(1))))
     b, _ = await clients.create(NewClient("B", PercentageMargin(Decimal(1))))
     first = await keys.issue(NewKey(a.id, "one"))
+    clock.advance(timedelta(seconds=1))  # keys list oldest first
     second = await keys.issue(NewKey(a.id, "two"))
     made_before = len(uow.made)
 
