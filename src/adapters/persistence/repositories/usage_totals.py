@@ -94,6 +94,10 @@ async def usage_totals(
     )
     if client_ids is not None:
         statement = statement.where(column.client_id.in_(list(client_ids)))
+    if dialect == "postgresql":
+        # asyncpg keeps statements prepared; after five runs PostgreSQL would switch this one to
+        # a generic plan (an index scan of the whole month, 2x slower than a parallel seq scan).
+        await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     result = await conn.execute(statement)
     return [_totals(row, grouping) for row in result.mappings()]
 
