@@ -22,6 +22,7 @@ from api.container import (
 )
 from api.redaction import install_redaction
 from api.settings import Settings, SettingsError, load_settings
+from domain.access import Role
 from domain.clients import ClientStatus
 from domain.errors import DomainError
 from domain.money import Money
@@ -33,9 +34,11 @@ app = typer.Typer(help="Bizgraph: the AI billing gateway.", no_args_is_help=True
 clients_app = typer.Typer(help="Clients and their pricing plans.", no_args_is_help=True)
 keys_app = typer.Typer(help="Client API keys.", no_args_is_help=True)
 models_app = typer.Typer(help="The model catalog.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff tokens for the management API.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
+app.add_typer(staff_app, name="staff")
 
 T = TypeVar("T")
 
@@ -309,3 +312,34 @@ def models_fallbacks(
     """Set the models tried when MODEL_ID fails before answering (none given: clear them)."""
     model = _run(lambda c: c.catalog().set_fallbacks(model_id, fallback or []))
     typer.echo(f"{model.id} falls back to: {', '.join(model.fallbacks) or 'nothing'}")
+
+
+@staff_app.command("issue")
+def staff_issue(
+    name: Annotated[str, typer.Option(help="Whose token it is.")],
+    role: Annotated[Role, typer.Option(help="owner, admin or viewer.")] = Role.OWNER,
+    email: Annotated[str | None, typer.Option(help="The staff member's email.")] = None,
+) -> None:
+    """Issue a staff token for /graphql (and the admin web app). Printed once, never again."""
+    issued = _run(lambda c: c.access().create_staff_token(name, role, email))
+    typer.echo(issued.secret)
+    typer.secho(
+        f"staff token {issued.token.id} ({issued.token.prefix}..., {issued.token.role}): "
+        "store it now, it is not shown again",
+        err=True,
+    )
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """List staff tokens (prefixes only)."""
+    for token in _run(lambda c: c.access().staff_tokens()):
+        state = "revoked" if token.revoked_at else "active"
+        typer.echo(f"{token.id}\t{token.prefix}...\t{token.role}\t{state}\t{token.name}")
+
+
+@staff_app.command("revoke")
+def staff_revoke(token_id: str) -> None:
+    """Revoke a staff token; it stops working on its next request."""
+    _run(lambda c: c.access().revoke_staff_token(token_id))
+    typer.echo(f"staff token {token_id} revoked")

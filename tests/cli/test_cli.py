@@ -107,6 +107,12 @@ async def test_from_an_empty_database_to_a_demo_answer(
             model="demo/chat", messages=[{"role": "user", "content": "Hello"}]
         )
     usage = run(env, "clients", "usage", client_id)
+    staff_token = run(env, "staff", "issue", "--name", "Ada", "--role", "viewer").stdout.strip()
+    me = httpx.post(
+        url + "/graphql",
+        json={"query": "{ me { role } }"},
+        headers={"authorization": f"Bearer {staff_token}"},
+    )
 
     assert before.returncode == 1
     assert "bizgraph migrate" in before.stderr
@@ -124,6 +130,8 @@ async def test_from_an_empty_database_to_a_demo_answer(
     assert usage.returncode == 0, usage.stderr
     assert "requests                    1" in usage.stdout
     assert "revenue" in usage.stdout
+    assert staff_token.startswith("bzs_")
+    assert me.json()["data"]["me"]["role"] == "VIEWER"
 
 
 def test_bad_input_is_a_message_and_a_non_zero_exit(tmp_path: Path) -> None:
