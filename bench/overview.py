@@ -50,7 +50,9 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from adapters.persistence.database import create_engine
 from adapters.persistence.migrate import upgrade
+from adapters.persistence.repositories.usage_totals import rebuild_usage_daily
 from api.container import Container, close_container, default_catalog, make_container
 from api.settings import Settings
 from bench.procs import VENV_BIN, Children, free_port
@@ -438,6 +440,7 @@ async def seed(
             copied += len(batch)
             if copied % (BATCH * 4) == 0 or copied == records:
                 log(f"  {copied:,} records copied ({time.perf_counter() - started:.0f} s)")
+        await rebuild_rollup(url)  # COPY bypassed the repository that keeps it
         await connection.execute("VACUUM (ANALYZE) usage_records")
         await connection.execute("ANALYZE")
         in_period = await connection.fetchval(
@@ -553,6 +556,15 @@ def sql_literal(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise TypeError(f"no literal for {type(value).__name__}")
+
+
+async def rebuild_rollup(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await rebuild_usage_daily(conn)
+    finally:
+        await engine.dispose()
 
 
 async def explain(url: str, statement: str, params: Sequence[Any]) -> dict[str, list[str]]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from adapters.persistence.repositories.usage_totals import rebuild_usage_daily
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from domain.money import EXACT, Money, exact_sum
+from domain.periods import month_period
 from domain.pricing import PercentageMargin, PlanVersion
 from domain.tokens import TokenUsage
 from domain.usage import UsageGrouping
@@ -111,3 +114,65 @@ async def test_plan_histories_of_several_clients_in_one_read(uow: UowFactory) ->
         acme.id: ["p1", "p2"],
         lonely.id: [],
     }
+
+
+async def test_client_totals_over_a_non_utc_month_match_the_records_exactly(
+    uow: UowFactory,
+) -> None:
+    """A Paris month starts and ends inside UTC days: whole days come from the rollup (on
+    PostgreSQL), the edges from the records, and nothing is counted twice or missed."""
+    period = month_period("2025-03", ZoneInfo("Europe/Paris"))  # [Feb 28 23:00Z, Mar 31 22:00Z)
+    client = builders.client()
+    key = builders.key(client.id)
+    instants = [
+        period.start - timedelta(microseconds=1),  # outside
+        period.start,  # the partial first UTC day
+        period.start + timedelta(minutes=59, seconds=59),
+        datetime(2025, 3, 1, tzinfo=UTC),  # the first whole UTC day
+        datetime(2025, 3, 15, 12, tzinfo=UTC),
+        datetime(2025, 3, 30, 23, 59, 59, tzinfo=UTC),  # the last whole UTC day
+        datetime(2025, 3, 31, tzinfo=UTC),  # the partial last UTC day
+        period.end - timedelta(microseconds=1),
+        period.end,  # outside
+    ]
+    async with uow() as tx:
+        await tx.clients.add(client)
+        await tx.keys.add(key)
+        for i, instant in enumerate(instants):
+            cost = Money(Decimal(COSTS[i % len(COSTS)]) + TINY * i, "USD")
+            record = builders.usage(
+                client.id,
+                key.id,
+                started_at=instant,
+                cost=cost,
+                charge=Money(cost.amount * 3, "USD"),
+                usage=TokenUsage(input_tokens=100 + i, output_tokens=i, cached_input_tokens=i),
+            )
+            assert await tx.usage.add(record)
+        await tx.commit()
+
+    async with uow() as tx:
+        [totals] = await tx.usage.totals(period.start, period.end, UsageGrouping.CLIENT)
+        inside = await tx.usage.for_client(client.id, period.start, period.end)
+
+    assert len(inside) == 7
+    assert totals.requests == 7
+    assert totals.cost == Money(exact_sum(*(r.cost.amount for r in inside)), "USD")
+    assert totals.charge == Money(exact_sum(*(r.charge.amount for r in inside)), "USD")
+    assert totals.tokens.input_tokens == sum(r.usage.input_tokens for r in inside)
+    assert totals.tokens.cached_input_tokens == sum(r.usage.cached_input_tokens for r in inside)
+
+
+async def test_rebuilding_the_rollup_gives_the_same_totals(uow: UowFactory) -> None:
+    await seeded(uow)
+    async with uow() as tx:
+        before = await tx.usage.totals(START, END, UsageGrouping.CLIENT)
+    async with uow() as tx:
+        connection = tx._connection()  # the repositories' connection, for a maintenance call
+        if connection.dialect.name == "postgresql":
+            await rebuild_usage_daily(connection)
+            await tx.commit()
+    async with uow() as tx:
+        after = await tx.usage.totals(START, END, UsageGrouping.CLIENT)
+
+    assert after == before

@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists
-from adapters.persistence.repositories.usage_totals import usage_totals
+from adapters.persistence.repositories.usage_totals import add_to_daily, usage_totals
 from adapters.persistence.tables import usage_records
 from domain.money import Money
 from domain.ports import UsageRepository
@@ -82,7 +82,12 @@ class SqlAlchemyUsageRepository(UsageRepository):
 
     async def add(self, record: UsageRecord) -> bool:
         row = usage_to_row(record)
-        return await insert_unless_exists(self._conn, usage_records, row, ["request_id", "attempt"])
+        added = await insert_unless_exists(
+            self._conn, usage_records, row, ["request_id", "attempt"]
+        )
+        if added and self._conn.dialect.name == "postgresql":
+            await add_to_daily(self._conn, row)
+        return added
 
     async def for_request(self, request_id: str) -> Sequence[UsageRecord]:
         statement = (
