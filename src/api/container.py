@@ -57,6 +57,11 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
     return StaticProviderRegistry(chat, native)
 
 
+# One currency for prices and clients until exchange rates come with invoicing (issue 6): the
+# bundled catalog is in USD, and sums across currencies would be meaningless.
+BILLING_CURRENCIES = frozenset({"USD"})
+
+
 def longest_call(settings: Settings) -> timedelta:
     """No call can run longer than this (its total deadline plus the post-disconnect drain):
     a journal row or idempotency claim older than that belongs to a crashed process."""
@@ -78,9 +83,13 @@ class Container(containers.DeclarativeContainer):
 
     keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, lookups=lookups)
     clients = providers.Singleton(
-        ClientUseCases, uow=uow, clock=clock, zone=settings.provided.timezone
+        ClientUseCases,
+        uow=uow,
+        clock=clock,
+        zone=settings.provided.timezone,
+        currencies=BILLING_CURRENCIES,
     )
-    catalog = providers.Singleton(CatalogUseCases, uow=uow)
+    catalog = providers.Singleton(CatalogUseCases, uow=uow, currencies=BILLING_CURRENCIES)
     reports = providers.Singleton(
         ReportUseCases, reads=reads, clock=clock, zone=settings.provided.timezone
     )

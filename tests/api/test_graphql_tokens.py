@@ -1,4 +1,4 @@
-"""Staff and portal tokens: who they are, and revocation on the next request."""
+"""Staff and portal tokens, revocation on the next request, and the billing currency."""
 
 from __future__ import annotations
 
@@ -66,3 +66,24 @@ def test_staff_tokens_carry_name_email_and_role(gateway: Gateway) -> None:
     assert made["staffToken"]["role"] == "ADMIN"
     assert bad["__typename"] == "ValidationError"
     assert {"id": made["staffToken"]["id"], "email": "ada@agency.example"} in listed
+
+
+def test_clients_and_prices_in_another_currency_are_refused_with_a_typed_error(
+    gateway: Gateway,
+) -> None:
+    client = owner(gateway).data(
+        """mutation { createClient(input: {name: "Acme GmbH", currency: "EUR",
+             pricing: {percentageMargin: {percent: "10"}}}) {
+             __typename ... on ValidationError { message } } }"""
+    )["createClient"]
+    price = owner(gateway).data(
+        """mutation { setModelPrice(input: {model: "demo/eur", provider: "demo", currency: "EUR",
+             inputPerMillion: "1", outputPerMillion: "2"}) {
+             __typename ... on ValidationError { message } } }"""
+    )["setModelPrice"]
+
+    assert client["__typename"] == "ValidationError"
+    assert "USD only" in client["message"]
+    assert price["__typename"] == "ValidationError"
+    models = owner(gateway).data("{ models { id } }")["models"]
+    assert "demo/eur" not in [m["id"] for m in models]  # nothing half-written

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.errors import UnknownModel, ValidationError
 from domain.ids import new_id
 from domain.ports import UnitOfWorkFactory
+from domain.usecases.clients import check_currency
 
 
 class CatalogUseCases:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, currencies: Collection[str] | None = None) -> None:
         self._uow = uow
+        self._currencies = currencies  # the price currencies accepted (None: any)
 
     async def save_model(self, model: Model) -> Model:
         async with self._uow() as uow:
@@ -36,14 +38,20 @@ class CatalogUseCases:
             await uow.commit()
         return model
 
-    async def add_price(self, version: PriceVersion) -> PriceVersion:
+    async def add_price(
+        self, version: PriceVersion, new_model: Model | None = None
+    ) -> PriceVersion:
         """A new price version from its `effective_from`; calls keep the version in force when
-        they started."""
+        they started. `new_model` is added first, in the same transaction, when its id is not
+        in the catalog yet (a model never exists without a price)."""
+        check_currency(version.currency, self._currencies, "a price")
         if not version.id:
             version = _with_id(version)
         async with self._uow() as uow:
             if await uow.catalog.get_model(version.model_id) is None:
-                raise UnknownModel(f"unknown model {version.model_id}")
+                if new_model is None or new_model.id != version.model_id:
+                    raise UnknownModel(f"unknown model {version.model_id}")
+                await uow.catalog.save_model(new_model)
             await uow.catalog.add_price(version)
             await uow.commit()
         return version

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -40,15 +40,23 @@ class ClientChanges:
 
 
 class ClientUseCases:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, zone: ZoneInfo | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        zone: ZoneInfo | None = None,
+        currencies: Collection[str] | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._zone = zone or ZoneInfo("UTC")  # the agency's time zone: billing months
+        self._currencies = currencies  # the billing currencies accepted (None: any)
 
     async def create(self, new: NewClient) -> tuple[Client, PlanVersion]:
         """A client and its first plan, effective from creation unless an earlier instant is
         given (e.g. the 1st, to bill a full month)."""
         now = self._clock.now()
+        check_currency(new.currency, self._currencies, "a client")
         client = Client(
             id=new_id(),
             name=new.name.strip(),
@@ -137,6 +145,16 @@ class ClientUseCases:
             records = await uow.usage.for_client(client.id, period.start, period.end)
             timeline = PlanTimeline(await uow.plans.history(client.id))
         return draft_period(period, timeline, records, client.currency)
+
+
+def check_currency(currency: str, accepted: Collection[str] | None, what: str) -> None:
+    """Usage is accrued in the price's currency and fixed amounts in the client's: until
+    exchange rates exist (invoicing), one currency keeps every sum meaningful."""
+    if accepted is not None and currency not in accepted:
+        raise ValidationError(
+            f"{what} in {currency}: this gateway bills in {', '.join(sorted(accepted))} only "
+            "(other currencies need the exchange rates that come with invoicing)"
+        )
 
 
 async def _client(uow: UnitOfWork, client_id: str) -> Client:

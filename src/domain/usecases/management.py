@@ -167,9 +167,7 @@ class Management:
     async def set_model_price(self, model: Model, price: PriceVersion) -> PriceVersion:
         """A new price version; the model is added first when its id is new."""
         self._require_write()
-        if await self._uc.catalog.get_model(model.id) is None:
-            await self._uc.catalog.save_model(model)
-        return await self._uc.catalog.add_price(price)
+        return await self._uc.catalog.add_price(price, new_model=model)
 
     async def create_staff_token(
         self, name: str, role: Role, email: str | None = None

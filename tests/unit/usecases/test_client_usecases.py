@@ -7,10 +7,12 @@ from decimal import Decimal
 
 import pytest
 
+from domain.catalog import Model, PriceVersion
 from domain.clients import ClientStatus
 from domain.errors import InvalidAmount, NotFound, ValidationError
 from domain.money import Money
 from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PlanTimeline, PricingPlan
+from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock
 
@@ -253,3 +255,21 @@ async def test_update_changes_billing_details_and_validates_them() -> None:
         await clients.update(created.id, ClientChanges(tax_rate=Decimal(101)))
     with pytest.raises(NotFound):
         await clients.update("nobody", ClientChanges(name="x"))
+
+
+async def test_a_gateway_billing_in_one_currency_refuses_clients_and_prices_in_another() -> None:
+    uow = FakeUnitOfWorkFactory()
+    clients = ClientUseCases(uow, FrozenClock(), currencies={"USD"})
+    catalog = CatalogUseCases(uow, currencies={"USD"})
+    await catalog.save_model(Model("openai/x", "openai", "x"))
+
+    with pytest.raises(ValidationError, match="bills in USD only"):
+        await clients.create(NewClient("Acme GmbH", PercentageMargin(Decimal(10)), currency="EUR"))
+    with pytest.raises(ValidationError, match="bills in USD only"):
+        await catalog.add_price(
+            PriceVersion(
+                "openai/x", FrozenClock().now(), input=Decimal(1), output=Decimal(2), currency="EUR"
+            )
+        )
+    created, _ = await clients.create(NewClient("Acme Inc", PercentageMargin(Decimal(10))))
+    assert created.currency == "USD"
