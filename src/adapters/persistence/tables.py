@@ -32,6 +32,13 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+
+def token_columns() -> list[Column[int]]:
+    """Token counts by class (domain.tokens), in usage records and in the daily rollup."""
+    names = ("input", "output", "cached_input", "cache_write", "reasoning")
+    return [Column(f"{name}_tokens", BigInteger(), nullable=False) for name in names]
+
+
 ID = 64  # identifiers are UUIDs or short opaque strings
 CURRENCY = 3
 
@@ -122,11 +129,7 @@ usage_records = Table(
     Column("api_key_id", String(ID), ForeignKey("api_keys.id"), nullable=False),
     Column("model_id", String(200), nullable=False),
     Column("provider", String(100), nullable=False),
-    Column("input_tokens", BigInteger(), nullable=False),
-    Column("output_tokens", BigInteger(), nullable=False),
-    Column("cached_input_tokens", BigInteger(), nullable=False),
-    Column("cache_write_tokens", BigInteger(), nullable=False),
-    Column("reasoning_tokens", BigInteger(), nullable=False),
+    *token_columns(),
     Column("cost", ExactDecimal(), nullable=False),
     Column("cost_currency", String(CURRENCY), nullable=False),
     Column("charge", ExactDecimal(), nullable=False),
@@ -152,11 +155,7 @@ usage_daily = Table(
     Column("cost_currency", String(CURRENCY), primary_key=True),
     Column("charge_currency", String(CURRENCY), primary_key=True),
     Column("requests", BigInteger(), nullable=False),
-    Column("input_tokens", BigInteger(), nullable=False),
-    Column("output_tokens", BigInteger(), nullable=False),
-    Column("cached_input_tokens", BigInteger(), nullable=False),
-    Column("cache_write_tokens", BigInteger(), nullable=False),
-    Column("reasoning_tokens", BigInteger(), nullable=False),
+    *token_columns(),
     Column("cost", ExactDecimal(), nullable=False),
     Column("charge", ExactDecimal(), nullable=False),
 )

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.catalog import Model
 from domain.errors import ValidationError
@@ -30,6 +30,8 @@ from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageSource
 from domain.usecases.metering import Attempt, CallGrant, Metering, PricedModel
 from domain.usecases.relay import MeteredStream, Outcome, Relay
+
+T = TypeVar("T")
 
 
 class CallKind(StrEnum):
@@ -76,22 +78,13 @@ class ModelCalls:
 
     async def complete(self, grant: CallGrant, request: CallRequest) -> Completed:
         attempts: list[Attempt] = []
-        last_error: ProviderError | None = None
         try:
-            async for number, target in self._targets(grant):
-                started = time.monotonic()
-                try:
-                    response = await self._send(target, request)
-                except ProviderError as exc:
-                    attempts.append(_failed(number, target, exc, started))
-                    if not exc.triggers_fallback:
-                        raise
-                    last_error = exc
-                    continue
-                usage, source = _usage_or_estimate(response, request)
-                attempts.append(_succeeded(number, target, usage, source, started))
-                return Completed(response.body, target)
-            raise last_error or _unconfigured(grant.target.model.provider)
+            number, target, started, response = await self._first_answer(
+                grant, attempts, lambda target: self._send(target, request)
+            )
+            usage, source = _usage_or_estimate(response, request)
+            attempts.append(_succeeded(number, target, usage, source, started))
+            return Completed(response.body, target)
         finally:
             await _shielded(self._metering.settle(grant, attempts))
 
@@ -101,26 +94,37 @@ class ModelCalls:
         """Open the stream on the first target that yields a first event; fallbacks apply
         until then, since nothing has reached the client yet."""
         attempts: list[Attempt] = []
-        last_error: ProviderError | None = None
         try:
-            async for number, target in self._targets(grant):
-                started = time.monotonic()
-                try:
-                    stream, first = await self._first_event(target, request)
-                except ProviderError as exc:
-                    attempts.append(_failed(number, target, exc, started))
-                    if not exc.triggers_fallback:
-                        raise
-                    last_error = exc
-                    continue
-                attempt = _OpenAttempt(number, target, started, stream)
-                settle = self._stream_settler(grant, request, attempts, attempt)
-                relay = Relay(stream, first, chars_of, settle, self._drain_seconds)
-                return Streaming(relay, target)
-            raise last_error or _unconfigured(grant.target.model.provider)
+            number, target, started, (stream, first) = await self._first_answer(
+                grant, attempts, lambda target: self._first_event(target, request)
+            )
         except BaseException:
             await _shielded(self._metering.settle(grant, attempts))
             raise
+        attempt = _OpenAttempt(number, target, started, stream)
+        settle = self._stream_settler(grant, request, attempts, attempt)
+        relay = Relay(stream, first, chars_of, settle, self._drain_seconds)
+        return Streaming(relay, target)
+
+    async def _first_answer(
+        self,
+        grant: CallGrant,
+        attempts: list[Attempt],
+        call: Callable[[PricedModel], Awaitable[T]],
+    ) -> tuple[int, PricedModel, float, T]:
+        """Try the model, then its fallbacks, until one answers. Every failed attempt is
+        appended to `attempts`; a failure no fallback can help is raised at once."""
+        last_error: ProviderError | None = None
+        async for number, target in self._targets(grant):
+            started = time.monotonic()
+            try:
+                return number, target, started, await call(target)
+            except ProviderError as exc:
+                attempts.append(_failed(number, target, exc, started))
+                if not exc.triggers_fallback:
+                    raise
+                last_error = exc
+        raise last_error or _unconfigured(grant.target.model.provider)
 
     def _stream_settler(
         self,
