@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from api.auth import presented_token
 from api.graphql.context import Context
 from domain.access import Principal, Unauthenticated
 from domain.ports import Clock
@@ -29,12 +30,6 @@ _PRINCIPAL = "bizgraph.principal"
 def _json(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response:
     body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
     return Response(body, status_code=status, media_type="application/json", headers=headers)
-
-
-def bearer_token(headers: Headers) -> str | None:
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
 
 
 class ManagementGraphQL(GraphQL[Context, None]):
@@ -74,7 +69,7 @@ class ManagementGraphQL(GraphQL[Context, None]):
         if not length.isdigit() or int(length) > self._max_body:
             message = f"the request needs a Content-Length of at most {self._max_body} bytes"
             return _json(413, message, "payload_too_large")
-        token = bearer_token(headers)
+        token = presented_token(headers)
         try:
             if token is None:
                 raise Unauthenticated("missing token")
