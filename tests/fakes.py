@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Self
 
 from domain import ports
 from domain.access import PortalToken, StaffToken
+from domain.alerts import Alert
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.errors import Conflict, NotFound
@@ -89,6 +90,7 @@ class InMemoryStore:
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     staff_tokens: dict[str, StaffToken] = field(default_factory=dict)
     portal_tokens: dict[str, PortalToken] = field(default_factory=dict)
+    alerts: dict[str, Alert] = field(default_factory=dict)
 
     def copy(self) -> InMemoryStore:
         return InMemoryStore(
@@ -103,6 +105,7 @@ class InMemoryStore:
             idempotency=dict(self.idempotency),
             staff_tokens=dict(self.staff_tokens),
             portal_tokens=dict(self.portal_tokens),
+            alerts=dict(self.alerts),
         )
 
     def load(self, other: InMemoryStore) -> None:
@@ -398,6 +401,51 @@ class FakePortalTokenRepository(_Repository):
         )
 
 
+class FakeAlertRepository(_Repository):
+    async def raise_once(self, alert: Alert) -> bool:
+        if any(a.dedupe_key == alert.dedupe_key for a in self._data.alerts.values()):
+            return False
+        self._data.alerts[alert.id] = alert
+        return True
+
+    async def get(self, alert_id: str) -> Alert | None:
+        return self._data.alerts.get(alert_id)
+
+    async def recent(
+        self,
+        *,
+        client_ids: Sequence[str] | None = None,
+        unacknowledged_only: bool = False,
+        limit: int = 100,
+    ) -> list[Alert]:
+        chosen = [
+            a
+            for a in self._data.alerts.values()
+            if (client_ids is None or a.client_id in client_ids)
+            and not (unacknowledged_only and a.acknowledged)
+        ]
+        chosen.sort(key=lambda a: (a.created_at, a.id), reverse=True)
+        return chosen[:limit]
+
+    async def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
+        alert = self._data.alerts.get(alert_id)
+        if alert is not None and not alert.acknowledged:
+            alert = self._data.alerts[alert_id] = replace(
+                alert, acknowledged_at=at, acknowledged_by=by
+            )
+        return alert
+
+    async def undispatched(self, limit: int) -> list[Alert]:
+        pending = [a for a in self._data.alerts.values() if a.dispatched_at is None]
+        return sorted(pending, key=lambda a: (a.created_at, a.id))[:limit]
+
+    async def mark_dispatched(self, alert_ids: Sequence[str], at: datetime) -> None:
+        for alert_id in alert_ids:
+            alert = self._data.alerts.get(alert_id)
+            if alert is not None and alert.dispatched_at is None:
+                self._data.alerts[alert_id] = replace(alert, dispatched_at=at)
+
+
 # ----------------------------------------------------------------------------- unit of work
 
 
@@ -418,6 +466,7 @@ class FakeUnitOfWork:
         self.idempotency: ports.IdempotencyRepository = FakeIdempotencyRepository(self)
         self.staff_tokens: ports.StaffTokenRepository = FakeStaffTokenRepository(self)
         self.portal_tokens: ports.PortalTokenRepository = FakePortalTokenRepository(self)
+        self.alerts: ports.AlertRepository = FakeAlertRepository(self)
 
     async def __aenter__(self) -> Self:
         self.working = self.store.copy()

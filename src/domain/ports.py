@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from domain.access import PortalToken, StaffToken
+from domain.alerts import Alert
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.idempotency import IdempotencyRecord
@@ -182,6 +183,35 @@ class PortalTokenRepository(Protocol):
         ...
 
 
+class AlertRepository(Protocol):
+    async def raise_once(self, alert: Alert) -> bool:
+        """Store the alert unless one with its dedupe key exists (in any process): True when
+        stored. Never fails on a duplicate, so it can run inside a settlement transaction."""
+        ...
+
+    async def get(self, alert_id: str) -> Alert | None: ...
+
+    async def recent(
+        self,
+        *,
+        client_ids: Sequence[str] | None = None,
+        unacknowledged_only: bool = False,
+        limit: int = 100,
+    ) -> list[Alert]:
+        """Newest first; `client_ids=None` means every client."""
+        ...
+
+    async def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
+        """Acknowledge once (a second call keeps the first acknowledgement); None if unknown."""
+        ...
+
+    async def undispatched(self, limit: int) -> list[Alert]:
+        """Alerts not yet fanned out to webhooks, oldest first."""
+        ...
+
+    async def mark_dispatched(self, alert_ids: Sequence[str], at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving the block without `commit()` rolls back."""
 
@@ -195,6 +225,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     staff_tokens: StaffTokenRepository
     portal_tokens: PortalTokenRepository
+    alerts: AlertRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -242,3 +242,22 @@ portal_tokens = Table(
     Index(None, "digest", unique=True),
     Index(None, "client_id"),
 )
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("client_id", String(ID), ForeignKey("clients.id"), nullable=False),
+    Column("key_id", String(ID), nullable=True),
+    Column("dedupe_key", String(300), nullable=False),
+    Column("message", Text(), nullable=False),
+    Column("details", Text(), nullable=False),  # a JSON object of strings
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("acknowledged_at", UtcDateTime(), nullable=True),
+    Column("acknowledged_by", String(200), nullable=True),
+    Column("dispatched_at", UtcDateTime(), nullable=True),
+    Index(None, "dedupe_key", unique=True),
+    Index(None, "client_id", "created_at"),
+    Index(None, "dispatched_at", "created_at"),
+)

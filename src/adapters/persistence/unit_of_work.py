@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.database import READ_ONLY_OPTION, SQLITE_BUSY_TIMEOUT_MS
 from adapters.persistence.repositories import (
+    SqlAlchemyAlertRepository,
     SqlAlchemyApiKeyRepository,
     SqlAlchemyCatalogRepository,
     SqlAlchemyClientRepository,
@@ -26,6 +27,7 @@ from adapters.persistence.repositories import (
     SqlAlchemyUsageRepository,
 )
 from domain.ports import (
+    AlertRepository,
     ApiKeyRepository,
     CatalogRepository,
     ClientRepository,
@@ -80,6 +82,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     idempotency: IdempotencyRepository
     staff_tokens: StaffTokenRepository
     portal_tokens: PortalTokenRepository
+    alerts: AlertRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
@@ -107,6 +110,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.idempotency = SqlAlchemyIdempotencyRepository(conn)
         self.staff_tokens = SqlAlchemyStaffTokenRepository(conn)
         self.portal_tokens = SqlAlchemyPortalTokenRepository(conn)
+        self.alerts = SqlAlchemyAlertRepository(conn)
         return self
 
     async def __aexit__(

@@ -4,6 +4,7 @@ from adapters.persistence.repositories.access import (
     SqlAlchemyPortalTokenRepository,
     SqlAlchemyStaffTokenRepository,
 )
+from adapters.persistence.repositories.alerts import SqlAlchemyAlertRepository
 from adapters.persistence.repositories.catalog import SqlAlchemyCatalogRepository
 from adapters.persistence.repositories.clients import (
     SqlAlchemyClientRepository,
@@ -16,6 +17,7 @@ from adapters.persistence.repositories.ledger import SqlAlchemyLedgerRepository
 from adapters.persistence.repositories.usage import SqlAlchemyUsageRepository
 
 __all__ = [
+    "SqlAlchemyAlertRepository",
     "SqlAlchemyApiKeyRepository",
     "SqlAlchemyCatalogRepository",
     "SqlAlchemyClientRepository",

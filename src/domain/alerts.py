@@ -1,0 +1,40 @@
+"""Alerts: budget thresholds crossed, calls refused by a hard limit, spending spikes.
+
+An alert is stored in the same transaction as what raised it, and that stored row is the
+webhook outbox: a dispatcher fans undispatched alerts out to the webhooks configured then and
+marks them dispatched (at-least-once; the alert id is the stable event id receivers dedupe on)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class AlertKind(StrEnum):
+    BUDGET_THRESHOLD = "budget_threshold"  # period spend crossed one of the budget's thresholds
+    HARD_LIMIT_REFUSED = "hard_limit_refused"  # a hard budget refused a call
+    SPEND_SPIKE = "spend_spike"  # the last hour's spend far above the recent hourly average
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: str
+    kind: AlertKind
+    client_id: str
+    key_id: str | None
+    # At most one alert per dedupe key, e.g. "budget_threshold:<client>:<key or ->:<period>:80":
+    # that is how "once per threshold per period" holds across processes.
+    dedupe_key: str
+    message: str
+    created_at: datetime
+    # Figures behind the alert as strings (amounts are Decimal strings), sent in webhook bodies.
+    details: Mapping[str, str] = field(default_factory=dict)
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    dispatched_at: datetime | None = None  # fanned out to webhooks
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
