@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api import alerting
 from api.container import (
     Container,
     close_container,
@@ -60,10 +61,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             raise SchemaNotReady(status.message)
         app.state.gateway = container.gateway()
         sweeper = asyncio.create_task(_recover_unsettled_calls(container, settings))
+        alerting_tasks = alerting.start(container, settings)
         try:
             yield
         finally:
             sweeper.cancel()
+            for task in alerting_tasks:
+                task.cancel()
+            await asyncio.gather(*alerting_tasks, return_exceptions=True)
             await wait_for_running_relays(settings.drain_after_disconnect_seconds)
             await close_container(container)
 

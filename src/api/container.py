@@ -8,6 +8,7 @@ from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
 from adapters.default_catalog import load_default_catalog
+from adapters.notifications.webhooks import HttpxWebhookSender
 from adapters.persistence.database import create_engine
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
 from adapters.persistence.revision import SqlConfigRevision
@@ -22,7 +23,9 @@ from api.rest.gateway import Gateway
 from api.settings import Settings
 from domain.catalog import Model, PriceVersion
 from domain.providers import ModelProvider, NativeMessagesProvider
+from domain.spikes import SpikeRule
 from domain.usecases.access import AccessUseCases
+from domain.usecases.alerts import AlertUseCases
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
@@ -32,6 +35,9 @@ from domain.usecases.lookups import Lookups
 from domain.usecases.management import UseCases
 from domain.usecases.metering import Metering
 from domain.usecases.reports import ReportUseCases
+from domain.usecases.spikes import SpikeEvaluator
+from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
+from domain.webhooks import RetryPolicy
 
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 ANTHROPIC_DEFAULT_BASE = "https://api.anthropic.com"
@@ -68,6 +74,25 @@ def longest_call(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.timeouts.total + settings.drain_after_disconnect_seconds)
 
 
+def retry_policy(settings: Settings) -> RetryPolicy:
+    webhooks = settings.webhooks
+    return RetryPolicy(
+        max_attempts=webhooks.max_attempts,
+        base_seconds=webhooks.retry_base_seconds,
+        cap_seconds=webhooks.retry_cap_seconds,
+    )
+
+
+def delivery_lease(settings: Settings) -> timedelta:
+    """How long a claimed delivery is a sender's: well beyond one POST's timeout."""
+    return timedelta(seconds=max(60.0, 4 * settings.webhooks.timeout_seconds))
+
+
+def spike_rule(settings: Settings) -> SpikeRule:
+    spikes = settings.spikes
+    return SpikeRule(spikes.factor, spikes.floor, spikes.baseline_days)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -101,8 +126,40 @@ class Container(containers.DeclarativeContainer):
         bootstrap_token=settings.provided.admin_token,
         reads=reads,
     )
+    alerts = providers.Singleton(AlertUseCases, uow=uow, clock=clock)
+    webhooks = providers.Singleton(
+        WebhookUseCases,
+        uow=uow,
+        clock=clock,
+        hasher=hasher,
+        allow_private=settings.provided.allow_private_urls,
+    )
+    webhook_sender = providers.Singleton(
+        HttpxWebhookSender,
+        timeout_seconds=settings.provided.webhooks.timeout_seconds,
+        allow_private=settings.provided.allow_private_urls,
+    )
+    webhook_dispatcher = providers.Singleton(
+        WebhookDispatcher,
+        uow=uow,
+        clock=clock,
+        hasher=hasher,
+        sender=webhook_sender,
+        policy=providers.Callable(retry_policy, settings),
+        lease=providers.Callable(delivery_lease, settings),
+    )
+    spike_evaluator = providers.Singleton(
+        SpikeEvaluator, uow=uow, clock=clock, rule=providers.Callable(spike_rule, settings)
+    )
     management = providers.Singleton(
-        UseCases, clients=clients, keys=keys, catalog=catalog, reports=reports, access=access
+        UseCases,
+        clients=clients,
+        keys=keys,
+        catalog=catalog,
+        reports=reports,
+        access=access,
+        alerts=alerts,
+        webhooks=webhooks,
     )
     metering = providers.Singleton(Metering, uow=uow, clock=clock, keys=keys, reads=reads)
     calls = providers.Singleton(
@@ -146,4 +203,5 @@ async def close_container(container: Container) -> None:
     """Release pooled connections (provider clients and the database engine). Each provider
     owns its HTTP client, whose connection pool opens on first use only."""
     await container.provider_registry().aclose()
+    await container.webhook_sender().aclose()
     await container.engine().dispose()

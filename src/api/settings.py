@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +33,27 @@ class ProviderSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Delivery of alerts to webhooks (docs/webhooks.md)."""
+
+    timeout_seconds: float = 5.0
+    max_attempts: int = 8
+    retry_base_seconds: float = 10.0
+    retry_cap_seconds: float = 3600.0
+    poll_seconds: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeSettings:
+    """The spend-spike rule (docs/alerts.md)."""
+
+    factor: Decimal = Decimal(5)
+    floor: Decimal = Decimal(10)
+    baseline_days: int = 7
+    interval_seconds: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str
     secret_key: str = field(repr=False)
@@ -45,6 +67,9 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_body_bytes: int = 10 * 1024 * 1024
     drain_after_disconnect_seconds: float = 120.0
+    allow_private_urls: bool = False
+    webhooks: WebhookSettings = WebhookSettings()
+    spikes: SpikeSettings = SpikeSettings()
 
     @property
     def is_development(self) -> bool:
@@ -72,7 +97,45 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         max_body_bytes=int(_positive(env, "BIZGRAPH_MAX_BODY_BYTES", 10 * 1024 * 1024)),
         drain_after_disconnect_seconds=_positive(env, "BIZGRAPH_DRAIN_AFTER_DISCONNECT", 120),
+        allow_private_urls=_flag(env, "BIZGRAPH_ALLOW_PRIVATE_URLS"),
+        webhooks=WebhookSettings(
+            timeout_seconds=_positive(env, "BIZGRAPH_WEBHOOK_TIMEOUT", 5),
+            max_attempts=int(_positive(env, "BIZGRAPH_WEBHOOK_MAX_ATTEMPTS", 8)),
+            retry_base_seconds=_positive(env, "BIZGRAPH_WEBHOOK_RETRY_BASE", 10),
+            retry_cap_seconds=_positive(env, "BIZGRAPH_WEBHOOK_RETRY_CAP", 3600),
+            poll_seconds=_positive(env, "BIZGRAPH_WEBHOOK_POLL_INTERVAL", 2),
+        ),
+        spikes=SpikeSettings(
+            factor=_decimal(env, "BIZGRAPH_SPIKE_FACTOR", Decimal(5)),
+            floor=_decimal(env, "BIZGRAPH_SPIKE_FLOOR", Decimal(10), allow_zero=True),
+            baseline_days=int(_positive(env, "BIZGRAPH_SPIKE_BASELINE_DAYS", 7)),
+            interval_seconds=_positive(env, "BIZGRAPH_SPIKE_INTERVAL", 300),
+        ),
     )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _decimal(
+    env: Mapping[str, str], name: str, default: Decimal, *, allow_zero: bool = False
+) -> Decimal:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise SettingsError(f"{name} must be a decimal number, not {raw!r}") from exc
+    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
+        raise SettingsError(f"{name} must be {'zero or ' if allow_zero else ''}positive")
+    return value
 
 
 def _provider(env: Mapping[str, str], prefix: str) -> ProviderSettings:

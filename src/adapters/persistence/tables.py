@@ -261,3 +261,38 @@ alerts = Table(
     Index(None, "client_id", "created_at"),
     Index(None, "dispatched_at", "created_at"),
 )
+
+# Webhooks: the signing secret is derived (HMAC of the server secret and this salt), never kept.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("client_id", String(ID), ForeignKey("clients.id"), nullable=True),  # null: agency
+    Column("events", Text(), nullable=False),  # a JSON list of alert kinds
+    Column("secret_salt", String(100), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+)
+
+# One row per (alert, webhook); `locked_until` and `claim` are the lease a sender holds.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("alert_id", String(ID), ForeignKey("alerts.id"), nullable=False),
+    Column("webhook_id", String(ID), ForeignKey("webhooks.id"), nullable=False),
+    Column("payload", Text(), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+    Column("claim", String(ID), nullable=True),
+    Column("last_status_code", Integer(), nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("alert_id", "webhook_id"),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "webhook_id", "created_at"),
+)

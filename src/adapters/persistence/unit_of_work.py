@@ -25,6 +25,7 @@ from adapters.persistence.repositories import (
     SqlAlchemyPortalTokenRepository,
     SqlAlchemyStaffTokenRepository,
     SqlAlchemyUsageRepository,
+    SqlAlchemyWebhookRepository,
 )
 from domain.ports import (
     AlertRepository,
@@ -39,6 +40,7 @@ from domain.ports import (
     StaffTokenRepository,
     UnitOfWork,
     UsageRepository,
+    WebhookRepository,
 )
 
 _SQLITE_WRITERS: WeakKeyDictionary[object, asyncio.Lock] = WeakKeyDictionary()
@@ -83,6 +85,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     staff_tokens: StaffTokenRepository
     portal_tokens: PortalTokenRepository
     alerts: AlertRepository
+    webhooks: WebhookRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
@@ -111,6 +114,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.staff_tokens = SqlAlchemyStaffTokenRepository(conn)
         self.portal_tokens = SqlAlchemyPortalTokenRepository(conn)
         self.alerts = SqlAlchemyAlertRepository(conn)
+        self.webhooks = SqlAlchemyWebhookRepository(conn)
         return self
 
     async def __aexit__(

@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 
 import strawberry
 
+from api.graphql.alerting import AlertMutations
 from api.graphql.context import Info
 from api.graphql.errors import ConflictError, NotFoundError, ValidationError, failure
 from api.graphql.fields import mutation
@@ -154,7 +155,7 @@ _VN = (ValidationError, NotFoundError)
 
 
 @strawberry.type
-class Mutation:
+class Mutation(AlertMutations):
     @mutation(permissions=WRITE)
     async def create_client(self, info: Info, input: CreateClientInput) -> CreateClientResult:
         async def run() -> ClientSuccess:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from api.graphql.alerting import AlertQueries
 from api.graphql.context import Info
 from api.graphql.errors import visible
 from api.graphql.fields import field
@@ -13,7 +14,7 @@ from api.graphql.types import Client, Me, Model, Overview, StaffToken, clients_o
 
 
 @strawberry.type
-class Query:
+class Query(AlertQueries):
     version: str = strawberry.field(
         resolver=version, description="The version of Bizgraph serving this API."
     )

@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 import strawberry
 
+from api.graphql.alerting import Alert, alerts_of
 from api.graphql.context import Info
 from api.graphql.errors import visible
 from api.graphql.fields import field
@@ -274,6 +275,12 @@ class Client:
     async def pricing_history(self, info: Info) -> list[PlanVersion]:
         versions = await info.context.loaders.plans.load(self.id)
         return [PlanVersion.of(v) for v in versions]
+
+    @field(description="The client's alerts, newest first.")
+    async def alerts(
+        self, info: Info, unacknowledged_only: bool = False, first: int = 50
+    ) -> list[Alert]:
+        return await alerts_of(info, str(self.id), unacknowledged_only, first)
 
     @field(description='Usage and figures for a month "YYYY-MM" (default: now).')
     async def usage(self, info: Info, period: str | None = None) -> ClientUsage:

@@ -9,7 +9,7 @@ cannot be forgotten.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.access import (
@@ -21,6 +21,7 @@ from domain.access import (
     Role,
     StaffToken,
 )
+from domain.alerts import Alert
 from domain.billing import PeriodDraft
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client, ClientStatus
@@ -30,10 +31,13 @@ from domain.pricing import PlanVersion, PricingPlan
 from domain.reports import Bucket, Overview, SeriesPoint
 from domain.usage import UsageTotals
 from domain.usecases.access import AccessUseCases
+from domain.usecases.alerts import AlertUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.reports import ReportUseCases
+from domain.usecases.webhooks import NewWebhook, WebhookUseCases
+from domain.webhooks import Delivery, IssuedWebhook, Webhook
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class UseCases:
     catalog: CatalogUseCases
     reports: ReportUseCases
     access: AccessUseCases
+    alerts: AlertUseCases | None = None
+    webhooks: WebhookUseCases | None = None
 
 
 class Management:
@@ -69,6 +75,20 @@ class Management:
     def _visible(self, client_id: str) -> None:
         if not self.principal.may_see_client(client_id):
             raise NotFound(f"no client {client_id}")  # the same answer as an unknown id
+
+    def _require_staff(self) -> None:
+        if self.principal.client_id is not None:
+            raise NotAllowed("webhooks are managed by staff only")
+
+    def _alerts(self) -> AlertUseCases:
+        if self._uc.alerts is None:
+            raise RuntimeError("alerts are not configured")
+        return self._uc.alerts
+
+    def _webhooks(self) -> WebhookUseCases:
+        if self._uc.webhooks is None:
+            raise RuntimeError("webhooks are not configured")
+        return self._uc.webhooks
 
     def _scope(self) -> list[str] | None:
         own = self.principal.client_id
@@ -132,6 +152,24 @@ class Management:
         self._require_costs()
         return await self._uc.catalog.prices(model_id)
 
+    async def alerts(
+        self, client_id: str | None, unacknowledged_only: bool, first: int
+    ) -> list[Alert]:
+        """Newest first: of `client_id`, or of every visible client when None."""
+        if client_id is not None and not self.principal.may_see_client(client_id):
+            return []
+        scope = self._scope() if client_id is None else [client_id]
+        found = await self._alerts().recent(scope, unacknowledged_only, first)
+        return found if self.principal.can_read_costs else [_without_cost(a) for a in found]
+
+    async def webhooks(self, client_id: str | None) -> list[Webhook]:
+        self._require_staff()
+        return await self._webhooks().webhooks(client_id)
+
+    async def deliveries(self, webhook_ids: Sequence[str], first: int) -> list[Delivery]:
+        self._require_staff()
+        return await self._webhooks().deliveries(webhook_ids, first)
+
     async def staff_tokens(self) -> Sequence[StaffToken]:
         self._require_owner()
         return await self._uc.access.staff_tokens()
@@ -179,6 +217,19 @@ class Management:
         self._require_write()
         return await self._uc.access.create_portal_token(client_id, name)
 
+    async def acknowledge_alert(self, alert_id: str) -> Alert:
+        self._require_write()
+        return await self._alerts().acknowledge(alert_id, self.principal.name)
+
+    async def create_webhook(self, new: NewWebhook) -> IssuedWebhook:
+        self._require_write()
+        return await self._webhooks().create(new)
+
+    async def delete_webhook(self, webhook_id: str) -> Webhook:
+        """Disables it (its delivery history stays); pending deliveries are cancelled."""
+        self._require_write()
+        return await self._webhooks().disable(webhook_id)
+
     async def revoke_staff_token(self, token_id: str) -> StaffToken:
         """Takes effect on the token's next request."""
         self._require_owner()
@@ -188,3 +239,11 @@ class Management:
         """Takes effect on the token's next request."""
         self._require_write()
         return await self._uc.access.revoke_portal_token(token_id)
+
+
+def _without_cost(alert: Alert) -> Alert:
+    """An alert as a portal may see it: figures measured in provider cost (a fixed-price
+    client's spend) are the agency's business, so they are left out."""
+    if alert.details.get("basis") != "cost":
+        return alert
+    return replace(alert, message="Usage well above its recent level.", details={})

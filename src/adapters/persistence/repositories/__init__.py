@@ -15,6 +15,7 @@ from adapters.persistence.repositories.journal import SqlAlchemyJournalRepositor
 from adapters.persistence.repositories.keys import SqlAlchemyApiKeyRepository
 from adapters.persistence.repositories.ledger import SqlAlchemyLedgerRepository
 from adapters.persistence.repositories.usage import SqlAlchemyUsageRepository
+from adapters.persistence.repositories.webhooks import SqlAlchemyWebhookRepository
 
 __all__ = [
     "SqlAlchemyAlertRepository",
@@ -28,4 +29,5 @@ __all__ = [
     "SqlAlchemyPortalTokenRepository",
     "SqlAlchemyStaffTokenRepository",
     "SqlAlchemyUsageRepository",
+    "SqlAlchemyWebhookRepository",
 ]
