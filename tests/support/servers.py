@@ -9,9 +9,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 
 @contextmanager
@@ -36,3 +41,46 @@ def serve_in_thread(app: Any, *, lifespan: str = "auto") -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@dataclass(frozen=True)
+class Received:
+    event_id: str
+    signature: str
+    body: bytes
+    answered: int  # the status code the receiver answered with
+
+
+@dataclass
+class WebhookReceiver:
+    """A webhook receiver to serve with `serve_in_thread(receiver.app)`: it answers 503 to
+    the first `fail_first` attempts of each event, then 200; with `hang_seconds` it sleeps
+    that long before answering. Every request is kept in `received` (thread-safe)."""
+
+    fail_first: int = 0
+    hang_seconds: float = 0.0
+    received: list[Received] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
+
+    async def _hook(self, request: Request) -> Response:
+        body = await request.body()
+        if self.hang_seconds:
+            await asyncio.sleep(self.hang_seconds)
+        event_id = request.headers.get("x-bizgraph-event-id", "")
+        with self._lock:
+            earlier = sum(1 for r in self.received if r.event_id == event_id)
+            status = 503 if earlier < self.fail_first else 200
+            signature = request.headers.get("x-bizgraph-signature", "")
+            self.received.append(Received(event_id, signature, body, status))
+        return Response(status_code=status)
+
+    def requests(self) -> list[Received]:
+        with self._lock:
+            return list(self.received)
+
+    def delivered(self) -> list[Received]:
+        return [r for r in self.requests() if r.answered == 200]
