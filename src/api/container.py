@@ -147,6 +147,7 @@ class Container(containers.DeclarativeContainer):
         sender=webhook_sender,
         policy=providers.Callable(retry_policy, settings),
         lease=providers.Callable(delivery_lease, settings),
+        reads=reads,
     )
     spike_evaluator = providers.Singleton(
         SpikeEvaluator, uow=uow, clock=clock, rule=providers.Callable(spike_rule, settings)

@@ -241,6 +241,10 @@ class WebhookRepository(Protocol):
         until `lease_until`, in any process."""
         ...
 
+    async def any_due(self, now: datetime) -> bool:
+        """Whether `claim_due` would find something now (a cheap read before a write)."""
+        ...
+
     async def record(self, delivery: Delivery, claim: str) -> bool:
         """Store an attempt's outcome and release the lease, if `claim` still holds it."""
         ...

@@ -60,6 +60,7 @@ class WebhookReceiver:
     fail_first: int = 0
     hang_seconds: float = 0.0
     received: list[Received] = field(default_factory=list)
+    arrived: int = 0  # requests that reached the receiver, answered or not yet
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -68,6 +69,8 @@ class WebhookReceiver:
 
     async def _hook(self, request: Request) -> Response:
         body = await request.body()
+        with self._lock:
+            self.arrived += 1
         if self.hang_seconds:
             await asyncio.sleep(self.hang_seconds)
         event_id = request.headers.get("x-bizgraph-event-id", "")

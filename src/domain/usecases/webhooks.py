@@ -108,11 +108,13 @@ class WebhookDispatcher:
         policy: RetryPolicy,
         *,
         lease: timedelta,
+        reads: UnitOfWorkFactory | None = None,
         batch: int = 50,
         concurrency: int = 10,
         spread: Callable[[], float] = random.random,
     ) -> None:
         self._uow = uow
+        self._reads = reads or uow
         self._clock = clock
         self._hasher = hasher
         self._sender = sender
@@ -131,6 +133,9 @@ class WebhookDispatcher:
         """One delivery per (undispatched alert, matching webhook), and the alerts marked
         dispatched, in one transaction. Two processes doing it at once create each delivery
         once (unique per alert and webhook)."""
+        async with self._reads() as peek:  # most cycles find nothing: no write lock for that
+            if not await peek.alerts.undispatched(1):
+                return 0
         created = 0
         async with self._uow() as uow:
             alerts = await uow.alerts.undispatched(self._batch)
@@ -161,6 +166,9 @@ class WebhookDispatcher:
     async def deliver_due(self) -> int:
         claim = new_id()
         now = self._clock.now()
+        async with self._reads() as peek:
+            if not await peek.webhooks.any_due(now):
+                return 0
         async with self._uow() as uow:
             claimed = await uow.webhooks.claim_due(now, now + self._lease, claim, self._batch)
             webhooks = {w.id: w for w in await uow.webhooks.find(include_disabled=True)}

@@ -117,10 +117,12 @@ async def test_claims_take_due_deliveries_once_count_the_attempt_and_expire(
         [delivery(due, hook.id), delivery(later, hook.id, next_attempt_at=T0 + timedelta(hours=1))],
     )
     async with uow() as tx:
+        assert await tx.webhooks.any_due(T0)
         (claimed,) = await tx.webhooks.claim_due(T0, T0 + LEASE, "first", 10)
         await tx.commit()
     assert (claimed.alert_id, claimed.attempts) == (due, 1)
     async with uow() as tx:
+        assert not await tx.webhooks.any_due(T0 + timedelta(seconds=59))
         assert await tx.webhooks.claim_due(T0 + timedelta(seconds=59), T0 + LEASE, "x", 10) == []
         # The lease expired (the claimer died): the next claimer gets it, a second attempt.
         again = await tx.webhooks.claim_due(T0 + LEASE, T0 + 2 * LEASE, "second", 10)
@@ -177,6 +179,7 @@ async def test_disabling_cancels_pending_deliveries_and_stops_claims(uow: UowFac
         await tx.webhooks.disable(hook.id, T0)
         await tx.commit()
     async with uow() as tx:
+        assert not await tx.webhooks.any_due(T0 + timedelta(days=1))
         assert await tx.webhooks.claim_due(T0 + timedelta(days=1), T0 + LEASE * 9, "c", 10) == []
         (cancelled,) = await tx.webhooks.deliveries([hook.id], 10)
     assert cancelled.status is DeliveryStatus.CANCELLED

@@ -21,7 +21,7 @@ from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases
 from domain.usecases.management import Management, UseCases
 from domain.usecases.reports import ReportUseCases
-from domain.usecases.webhooks import NewWebhook
+from domain.usecases.webhooks import NewWebhook, WebhookUseCases
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
 
 NOW = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
@@ -117,3 +117,13 @@ async def test_webhooks_are_refused_to_portals_and_to_viewers_for_writes() -> No
             await refused.create_webhook(NewWebhook("https://hooks.example.com/x"))
         with pytest.raises(NotAllowed):
             await refused.delete_webhook("w")
+
+
+async def test_private_webhook_urls_are_refused_unless_allowed() -> None:
+    factory, clock, hasher = FakeUnitOfWorkFactory(), FrozenClock(NOW), FakeKeyHasher()
+    strict = WebhookUseCases(factory, clock, hasher, allow_private=False)
+    for url in ("http://127.0.0.1:8080/hook", "http://10.0.0.1/x", "http://localhost/x"):
+        with pytest.raises(ValidationError, match="BIZGRAPH_ALLOW_PRIVATE_URLS"):
+            await strict.create(NewWebhook(url))
+    with pytest.raises(ValidationError, match="http"):
+        await strict.create(NewWebhook("gopher://hooks.example.com/x"))

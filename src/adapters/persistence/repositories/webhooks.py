@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import RowMapping, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists, translated_errors
@@ -78,6 +78,26 @@ def _delivery(row: RowMapping) -> Delivery:
     )
 
 
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Pending, due, and not leased to a live sender."""
+    d = webhook_deliveries
+    return and_(
+        d.c.status == DeliveryStatus.PENDING.value,
+        d.c.next_attempt_at <= now,
+        or_(d.c.locked_until.is_(None), d.c.locked_until <= now),
+    )
+
+
+def _due(now: datetime) -> Select[tuple[str]]:
+    """Ids of claimable deliveries of active webhooks."""
+    d = webhook_deliveries
+    return (
+        select(d.c.id)
+        .join(webhooks, webhooks.c.id == d.c.webhook_id)
+        .where(_claimable(now), webhooks.c.disabled_at.is_(None))
+    )
+
+
 class SqlAlchemyWebhookRepository(WebhookRepository):
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -122,22 +142,15 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             self._conn, webhook_deliveries, _delivery_row(delivery), ["alert_id", "webhook_id"]
         )
 
+    async def any_due(self, now: datetime) -> bool:
+        return (await self._conn.execute(_due(now).limit(1))).first() is not None
+
     async def claim_due(
         self, now: datetime, lease_until: datetime, claim: str, limit: int
     ) -> list[Delivery]:
         d = webhook_deliveries
-        claimable = and_(
-            d.c.status == DeliveryStatus.PENDING.value,
-            d.c.next_attempt_at <= now,
-            or_(d.c.locked_until.is_(None), d.c.locked_until <= now),
-        )
-        candidates = (
-            select(d.c.id)
-            .join(webhooks, webhooks.c.id == d.c.webhook_id)
-            .where(claimable, webhooks.c.disabled_at.is_(None))
-            .order_by(d.c.next_attempt_at, d.c.id)
-            .limit(limit)
-        )
+        claimable = _claimable(now)
+        candidates = _due(now).order_by(d.c.next_attempt_at, d.c.id).limit(limit)
         ids = list((await self._conn.execute(candidates)).scalars())
         if not ids:
             return []
