@@ -9,7 +9,7 @@ cannot be forgotten.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from domain.access import (
@@ -21,6 +21,7 @@ from domain.access import (
     Role,
     StaffToken,
 )
+from domain.alert_visibility import client_view
 from domain.alerts import Alert
 from domain.billing import PeriodDraft
 from domain.catalog import Model, PriceHistory, PriceVersion
@@ -160,7 +161,7 @@ class Management:
             return []
         scope = self._scope() if client_id is None else [client_id]
         found = await self._alerts().recent(scope, unacknowledged_only, first)
-        return found if self.principal.can_read_costs else [_without_cost(a) for a in found]
+        return found if self.principal.can_read_costs else [client_view(a) for a in found]
 
     async def webhooks(self, client_id: str | None) -> list[Webhook]:
         self._require_staff()
@@ -239,11 +240,3 @@ class Management:
         """Takes effect on the token's next request."""
         self._require_write()
         return await self._uc.access.revoke_portal_token(token_id)
-
-
-def _without_cost(alert: Alert) -> Alert:
-    """An alert as a portal may see it: figures measured in provider cost (a fixed-price
-    client's spend) are the agency's business, so they are left out."""
-    if alert.details.get("basis") != "cost":
-        return alert
-    return replace(alert, message="Usage well above its recent level.", details={})

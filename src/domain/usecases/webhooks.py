@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from domain.alert_visibility import client_view
 from domain.alerts import AlertKind
 from domain.errors import NotFound
 from domain.ids import new_id
@@ -150,11 +151,13 @@ class WebhookDispatcher:
                     client = await uow.clients.get(alert.client_id)
                     names[alert.client_id] = client.name if client else ""
                 for webhook in targets:
+                    # A client's webhook may be the client's own system: no provider cost.
+                    shown = alert if webhook.client_id is None else client_view(alert)
                     delivery = Delivery(
                         id=new_id(),
                         alert_id=alert.id,
                         webhook_id=webhook.id,
-                        payload=payload(alert, names[alert.client_id]),
+                        payload=payload(shown, names[alert.client_id]),
                         created_at=now,
                         next_attempt_at=now,
                     )
@@ -173,7 +176,16 @@ class WebhookDispatcher:
             claimed = await uow.webhooks.claim_due(now, now + self._lease, claim, self._batch)
             webhooks = {w.id: w for w in await uow.webhooks.find(include_disabled=True)}
             await uow.commit()
-        await asyncio.gather(*(self._attempt(d, webhooks[d.webhook_id], claim) for d in claimed))
+        outcomes = await asyncio.gather(
+            *(self._attempt(d, webhooks[d.webhook_id], claim) for d in claimed),
+            return_exceptions=True,
+        )
+        for delivery, outcome in zip(claimed, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                # Left claimed: the lease expires and the delivery is attempted again.
+                log.error("delivery %s failed unexpectedly", delivery.id, exc_info=outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
         return len(claimed)
 
     async def _attempt(self, delivery: Delivery, webhook: Webhook, claim: str) -> None:

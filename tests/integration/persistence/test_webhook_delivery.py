@@ -149,8 +149,7 @@ async def test_a_crash_between_sending_and_recording_resends_the_same_event(
             await rig.sender.send(url, body, headers)
             raise RuntimeError("the process died here")
 
-    with pytest.raises(RuntimeError):
-        await rig.dispatcher(CrashAfterSending()).run_once()
+    assert await rig.dispatcher(CrashAfterSending()).run_once() == 1  # logged, not recorded
     assert len(hook.delivered()) == 1
     dispatcher = rig.dispatcher()
     assert await dispatcher.run_once() == 0  # the dead process's lease still holds
@@ -223,3 +222,25 @@ async def test_two_dispatchers_at_once_send_each_alert_once(
             await sender.aclose()
         for engine in engines:
             await engine.dispose()
+
+
+async def test_a_client_webhook_never_gets_figures_measured_in_provider_cost(
+    rig: Rig, receiver: tuple[WebhookReceiver, str]
+) -> None:
+    hook, url = receiver
+    hook.fail_first = 0
+    client_id = await rig.client()
+    await rig.webhooks.create(NewWebhook(url + "?agency", None))
+    await rig.webhooks.create(NewWebhook(url + "?client", client_id))
+    raised = alert(
+        client_id, new_id(), details={"basis": "cost", "last_hour": "25"}, message="spent 25"
+    )
+    async with rig.uow() as tx:
+        await tx.alerts.raise_once(raised)
+        await tx.commit()
+    assert await rig.dispatcher().run_once() == 2
+    bodies = sorted((json.loads(r.body)["data"] for r in hook.delivered()), key=len)
+    details = [b["details"] for b in bodies]
+    assert {"basis": "cost", "last_hour": "25"} in details  # the agency's webhook
+    assert {} in details  # the client's webhook
+    assert sum("25" in b["message"] for b in bodies) == 1
