@@ -83,9 +83,15 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
+DISPATCH_BATCH = 50  # deliveries claimed at once by one process
+DISPATCH_CONCURRENCY = 10  # POSTs in flight at once per process
+
+
 def delivery_lease(settings: Settings) -> timedelta:
-    """How long a claimed delivery is a sender's: well beyond one POST's timeout."""
-    return timedelta(seconds=max(60.0, 4 * settings.webhooks.timeout_seconds))
+    """How long a claimed delivery is its sender's: longer than a whole batch can take (every
+    POST timing out), so a live sender never loses its lease to another process."""
+    rounds = -(-DISPATCH_BATCH // DISPATCH_CONCURRENCY) + 2
+    return timedelta(seconds=max(60.0, rounds * settings.webhooks.timeout_seconds))
 
 
 def spike_rule(settings: Settings) -> SpikeRule:
@@ -148,6 +154,8 @@ class Container(containers.DeclarativeContainer):
         policy=providers.Callable(retry_policy, settings),
         lease=providers.Callable(delivery_lease, settings),
         reads=reads,
+        batch=DISPATCH_BATCH,
+        concurrency=DISPATCH_CONCURRENCY,
     )
     spike_evaluator = providers.Singleton(
         SpikeEvaluator, uow=uow, clock=clock, rule=providers.Callable(spike_rule, settings)
