@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             settings.openai.api_key,
             settings.anthropic.api_key,
             settings.gemini.api_key,
+            settings.email.password if settings.email else None,
         ]
     )
 

@@ -8,6 +8,7 @@ from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
 from adapters.default_catalog import load_default_catalog
+from adapters.notifications.email import ChannelSender, SmtpEmailSender, SmtpSettings
 from adapters.notifications.webhooks import HttpxWebhookSender
 from adapters.persistence.database import create_engine
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
@@ -20,7 +21,7 @@ from adapters.providers.openai import OpenAICompatibleProvider
 from adapters.providers.registry import StaticProviderRegistry
 from adapters.security import HmacKeyHasher
 from api.rest.gateway import Gateway
-from api.settings import Settings
+from api.settings import Settings, SmtpSecurity
 from domain.catalog import Model, PriceVersion
 from domain.providers import ModelProvider, NativeMessagesProvider
 from domain.spikes import SpikeRule
@@ -83,6 +84,29 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
+def build_sender(settings: Settings) -> ChannelSender:
+    """HTTP webhooks always; email for `mailto:` webhooks when SMTP is configured."""
+    timeout = settings.webhooks.timeout_seconds
+    http = HttpxWebhookSender(timeout_seconds=timeout, allow_private=settings.allow_private_urls)
+    email = settings.email
+    if email is None:
+        return ChannelSender(http, None)
+    smtp = SmtpSettings(
+        host=email.host,
+        port=email.port,
+        sender=email.sender,
+        username=email.username,
+        password=email.password,
+        starttls=email.security is SmtpSecurity.STARTTLS,
+        tls=email.security is SmtpSecurity.TLS,
+    )
+    return ChannelSender(http, SmtpEmailSender(smtp, timeout_seconds=timeout))
+
+
+def email_enabled(settings: Settings) -> bool:
+    return settings.email is not None
+
+
 DISPATCH_BATCH = 50  # deliveries claimed at once by one process
 DISPATCH_CONCURRENCY = 10  # POSTs in flight at once per process
 
@@ -139,12 +163,9 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         hasher=hasher,
         allow_private=settings.provided.allow_private_urls,
+        allow_email=providers.Callable(email_enabled, settings),
     )
-    webhook_sender = providers.Singleton(
-        HttpxWebhookSender,
-        timeout_seconds=settings.provided.webhooks.timeout_seconds,
-        allow_private=settings.provided.allow_private_urls,
-    )
+    webhook_sender = providers.Singleton(build_sender, settings)
     webhook_dispatcher = providers.Singleton(
         WebhookDispatcher,
         uow=uow,

@@ -43,6 +43,24 @@ class WebhookSettings:
     poll_seconds: float = 2.0
 
 
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"  # upgrade a plain connection (port 587)
+    TLS = "tls"  # TLS from the first byte (port 465)
+    NONE = "none"  # a local relay only
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    """SMTP for alert emails (`mailto:` webhooks); off unless BIZGRAPH_SMTP_HOST is set."""
+
+    host: str
+    port: int = 587
+    sender: str = "bizgraph@localhost"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+
+
 @dataclass(frozen=True, slots=True)
 class SpikeSettings:
     """The spend-spike rule (docs/alerts.md)."""
@@ -70,6 +88,7 @@ class Settings:
     allow_private_urls: bool = False
     webhooks: WebhookSettings = WebhookSettings()
     spikes: SpikeSettings = SpikeSettings()
+    email: EmailSettings | None = None
 
     @property
     def is_development(self) -> bool:
@@ -111,6 +130,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             baseline_days=int(_positive(env, "BIZGRAPH_SPIKE_BASELINE_DAYS", 7)),
             interval_seconds=_positive(env, "BIZGRAPH_SPIKE_INTERVAL", 300),
         ),
+        email=_email(env),
+    )
+
+
+def _email(env: Mapping[str, str]) -> EmailSettings | None:
+    host = env.get("BIZGRAPH_SMTP_HOST", "").strip()
+    if not host:
+        return None
+    raw_security = env.get("BIZGRAPH_SMTP_SECURITY", "starttls").strip().lower()
+    try:
+        security = SmtpSecurity(raw_security)
+    except ValueError as exc:
+        raise SettingsError("BIZGRAPH_SMTP_SECURITY must be starttls, tls or none") from exc
+    default_port = 465 if security is SmtpSecurity.TLS else 587
+    return EmailSettings(
+        host=host,
+        port=int(_positive(env, "BIZGRAPH_SMTP_PORT", default_port)),
+        sender=env.get("BIZGRAPH_SMTP_FROM") or f"bizgraph@{host}",
+        username=env.get("BIZGRAPH_SMTP_USERNAME") or None,
+        password=env.get("BIZGRAPH_SMTP_PASSWORD") or None,
+        security=security,
     )
 
 

@@ -182,13 +182,16 @@ def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) ->
     )
 
 
-def validate_url(url: str, *, allow_private: bool) -> str:
+def validate_url(url: str, *, allow_private: bool, allow_email: bool = False) -> str:
     """An http(s) URL with a host; unless `allow_private`, a host that is not a loopback,
     private, link-local or unspecified address or a local name. Names are resolved and
-    checked again at delivery time (the adapter), since DNS can change."""
+    checked again at delivery time (the adapter), since DNS can change. With `allow_email`
+    (SMTP configured), `mailto:<one address>` too."""
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
         raise ValidationError(f"a webhook URL has at most {MAX_URL_LENGTH} characters")
+    if url.lower().startswith("mailto:"):
+        return _mailto(url, allow_email)
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -196,7 +199,7 @@ def validate_url(url: str, *, allow_private: bool) -> str:
     except ValueError as exc:
         raise ValidationError(f"not a valid URL: {exc}") from exc
     if parts.scheme not in ("http", "https"):
-        raise ValidationError("a webhook URL must start with http:// or https://")
+        raise ValidationError("a webhook URL must start with http:// or https:// (or mailto:)")
     if not host:
         raise ValidationError("a webhook URL needs a host")
     if parts.username or parts.password:
@@ -207,6 +210,20 @@ def validate_url(url: str, *, allow_private: bool) -> str:
             "public host (BIZGRAPH_ALLOW_PRIVATE_URLS=true allows private ones)"
         )
     return url
+
+
+def _mailto(url: str, allow_email: bool) -> str:
+    """`mailto:<one address>`, without headers or a second recipient."""
+    if not allow_email:
+        raise ValidationError("email delivery needs SMTP configured (BIZGRAPH_SMTP_HOST)")
+    address = url[len("mailto:") :]
+    local, at, domain = address.partition("@")
+    forbidden = set(' ,;?<>()[]\\"\r\n\t')
+    if not (local and at and "." in domain) or "@" in domain or forbidden & set(address):
+        raise ValidationError(f"not a single email address: {address!r}")
+    if len(address) > 320:
+        raise ValidationError("an email address has at most 320 characters")
+    return "mailto:" + address
 
 
 def host_may_be_public(host: str) -> bool:

@@ -54,3 +54,25 @@ def test_values_are_read_exactly() -> None:
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings(BASE | {name: value})
+
+
+def test_email_is_off_without_a_host_and_read_with_one() -> None:
+    assert load_settings(BASE).email is None
+    email = load_settings(
+        BASE
+        | {
+            "BIZGRAPH_SMTP_HOST": "smtp.agency.test",
+            "BIZGRAPH_SMTP_SECURITY": "tls",
+            "BIZGRAPH_SMTP_USERNAME": "bizgraph",
+            "BIZGRAPH_SMTP_PASSWORD": "hunter2-long-password",
+        }
+    ).email
+    assert email is not None
+    assert (email.host, email.port, email.sender) == (
+        "smtp.agency.test",
+        465,
+        "bizgraph@smtp.agency.test",
+    )
+    assert "hunter2" not in repr(email)
+    with pytest.raises(SettingsError, match="BIZGRAPH_SMTP_SECURITY"):
+        load_settings(BASE | {"BIZGRAPH_SMTP_HOST": "h", "BIZGRAPH_SMTP_SECURITY": "ssl3"})

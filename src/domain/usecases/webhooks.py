@@ -55,16 +55,25 @@ def signing_secret(hasher: KeyHasher, webhook: Webhook) -> str:
 
 class WebhookUseCases:
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, hasher: KeyHasher, *, allow_private: bool
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        hasher: KeyHasher,
+        *,
+        allow_private: bool,
+        allow_email: bool = False,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._hasher = hasher
         self._allow_private = allow_private
+        self._allow_email = allow_email
 
     async def create(self, new: NewWebhook) -> IssuedWebhook:
         """A webhook and its signing secret, returned once (only a salt is stored)."""
-        url = validate_url(new.url, allow_private=self._allow_private)
+        url = validate_url(
+            new.url, allow_private=self._allow_private, allow_email=self._allow_email
+        )
         webhook = Webhook(
             id=new_id(),
             url=url,

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.notifications.email import ChannelSender, SmtpEmailSender, SmtpSettings
 from adapters.notifications.webhooks import HttpxWebhookSender
 from adapters.persistence.database import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
@@ -27,7 +28,12 @@ from tests.fakes import FakeKeyHasher, FrozenClock
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0
 from tests.integration.persistence.test_alerts import alert
-from tests.support.servers import WebhookReceiver, serve_in_thread
+from tests.support.servers import (
+    SmtpCatcher,
+    WebhookReceiver,
+    serve_in_thread,
+    serve_smtp_in_thread,
+)
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 POLICY = RetryPolicy(max_attempts=4, base_seconds=10, cap_seconds=60, jitter=0.25)
@@ -244,3 +250,27 @@ async def test_a_client_webhook_never_gets_figures_measured_in_provider_cost(
     assert {"basis": "cost", "last_hour": "25"} in details  # the agency's webhook
     assert {} in details  # the client's webhook
     assert sum("25" in b["message"] for b in bodies) == 1
+
+
+async def test_a_mailto_webhook_is_emailed_with_the_same_retries_and_status(rig: Rig) -> None:
+    catcher = SmtpCatcher(fail_first=1)
+    with serve_smtp_in_thread(catcher) as port:
+        smtp = SmtpSettings("127.0.0.1", port, sender="alerts@agency.test", starttls=False)
+        channels = ChannelSender(rig.sender, SmtpEmailSender(smtp, timeout_seconds=5))
+        webhooks = WebhookUseCases(
+            rig.uow, rig.clock, rig.hasher, allow_private=False, allow_email=True
+        )
+        client_id = await rig.client("Mailed")
+        issued = await webhooks.create(NewWebhook("mailto:ops@agency.test", client_id))
+        alert_id = await rig.raise_alert(client_id)
+        dispatcher = rig.dispatcher(channels)
+
+        assert await dispatcher.run_once() == 1  # 451: try again later
+        (pending,) = await rig.deliveries(issued.webhook.id)
+        assert (pending.status, pending.last_status_code) == (DeliveryStatus.PENDING, 451)
+        rig.clock.advance(minutes=1)
+        assert await dispatcher.run_once() == 1
+    (done,) = await rig.deliveries(issued.webhook.id)
+    assert (done.status, done.attempts, done.last_status_code) == (DeliveryStatus.DELIVERED, 2, 250)
+    (raw,) = catcher.received()
+    assert f"event id: {alert_id}".encode() in raw

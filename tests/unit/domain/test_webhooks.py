@@ -181,3 +181,22 @@ def test_a_2xx_is_delivered_anything_else_retries_until_the_last_attempt_fails()
     failed = after_attempt(_delivery(3), SendResult(status_code=302), later, policy, 0)
     assert failed.status is DeliveryStatus.FAILED
     assert failed.delivered_at is None
+
+
+def test_mailto_needs_smtp_and_one_plain_address() -> None:
+    with pytest.raises(ValidationError, match="SMTP"):
+        validate_url("mailto:ops@agency.test", allow_private=False)
+    assert (
+        validate_url("mailto:ops@agency.test", allow_private=False, allow_email=True)
+        == "mailto:ops@agency.test"
+    )
+    for bad in (
+        "mailto:ops",
+        "mailto:ops@agency",
+        "mailto:a@b.test,c@d.test",
+        "mailto:ops@agency.test?bcc=x@y.test",
+        "mailto:ops@agency.test\r\nBcc: x@y.test",
+        "mailto:a@b@c.test",
+    ):
+        with pytest.raises(ValidationError):
+            validate_url(bad, allow_private=True, allow_email=True)
