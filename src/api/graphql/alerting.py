@@ -146,7 +146,9 @@ class Webhook:
 
 @strawberry.input
 class CreateWebhookInput:
-    url: str = strawberry.field(description="http(s); no private addresses (see docs).")
+    url: str = strawberry.field(
+        description="http(s), no private addresses; or mailto: when SMTP is configured."
+    )
     client_id: strawberry.ID | None = strawberry.field(
         default=None, description="null: every client's alerts (the agency's webhook)."
     )
