@@ -20,11 +20,18 @@ from adapters.providers.gemini import GeminiProvider
 from adapters.providers.openai import OpenAICompatibleProvider
 from adapters.providers.registry import StaticProviderRegistry
 from adapters.security import HmacKeyHasher
+from api.alerting_settings import (
+    DISPATCH_BATCH,
+    DISPATCH_CONCURRENCY,
+    delivery_lease,
+    email_enabled,
+    retry_policy,
+    spike_rule,
+)
 from api.rest.gateway import Gateway
 from api.settings import Settings, SmtpSecurity
 from domain.catalog import Model, PriceVersion
 from domain.providers import ModelProvider, NativeMessagesProvider
-from domain.spikes import SpikeRule
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.calls import ModelCalls
@@ -38,7 +45,6 @@ from domain.usecases.metering import Metering
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
 from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
-from domain.webhooks import RetryPolicy
 
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 ANTHROPIC_DEFAULT_BASE = "https://api.anthropic.com"
@@ -75,15 +81,6 @@ def longest_call(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.timeouts.total + settings.drain_after_disconnect_seconds)
 
 
-def retry_policy(settings: Settings) -> RetryPolicy:
-    webhooks = settings.webhooks
-    return RetryPolicy(
-        max_attempts=webhooks.max_attempts,
-        base_seconds=webhooks.retry_base_seconds,
-        cap_seconds=webhooks.retry_cap_seconds,
-    )
-
-
 def build_sender(settings: Settings) -> ChannelSender:
     """HTTP webhooks always; email for `mailto:` webhooks when SMTP is configured."""
     timeout = settings.webhooks.timeout_seconds
@@ -101,26 +98,6 @@ def build_sender(settings: Settings) -> ChannelSender:
         tls=email.security is SmtpSecurity.TLS,
     )
     return ChannelSender(http, SmtpEmailSender(smtp, timeout_seconds=timeout))
-
-
-def email_enabled(settings: Settings) -> bool:
-    return settings.email is not None
-
-
-DISPATCH_BATCH = 50  # deliveries claimed at once by one process
-DISPATCH_CONCURRENCY = 10  # POSTs in flight at once per process
-
-
-def delivery_lease(settings: Settings) -> timedelta:
-    """How long a claimed delivery is its sender's: longer than a whole batch can take (every
-    POST timing out), so a live sender never loses its lease to another process."""
-    rounds = -(-DISPATCH_BATCH // DISPATCH_CONCURRENCY) + 2
-    return timedelta(seconds=max(60.0, rounds * settings.webhooks.timeout_seconds))
-
-
-def spike_rule(settings: Settings) -> SpikeRule:
-    spikes = settings.spikes
-    return SpikeRule(spikes.factor, spikes.floor, spikes.baseline_days)
 
 
 class Container(containers.DeclarativeContainer):
