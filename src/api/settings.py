@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from domain.providers import Timeouts
 
 log = logging.getLogger("bizgraph.settings")
+# The built web apps (`make web`): <repo>/web/dist next to src/ in a checkout.
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
 
 
 class Environment(StrEnum):
@@ -45,6 +47,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_body_bytes: int = 10 * 1024 * 1024
     drain_after_disconnect_seconds: float = 120.0
+    web_dir: Path = field(default_factory=lambda: DEFAULT_WEB_DIR)
 
     @property
     def is_development(self) -> bool:
@@ -72,6 +75,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         max_body_bytes=int(_positive(env, "BIZGRAPH_MAX_BODY_BYTES", 10 * 1024 * 1024)),
         drain_after_disconnect_seconds=_positive(env, "BIZGRAPH_DRAIN_AFTER_DISCONNECT", 120),
+        web_dir=Path(env.get("BIZGRAPH_WEB_DIR") or DEFAULT_WEB_DIR),
     )
 
 

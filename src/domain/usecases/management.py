@@ -76,6 +76,9 @@ class Management:
 
     # ------------------------------------------------------------------- reads
 
+    def time_zone(self) -> str:
+        return self._uc.reports.zone_name
+
     async def clients(self) -> Sequence[Client]:
         own = self.principal.client_id
         if own is None:

@@ -25,6 +25,11 @@ class ReportUseCases:
         self._clock = clock
         self._zone = zone or ZoneInfo("UTC")
 
+    @property
+    def zone_name(self) -> str:
+        """The agency's time zone (IANA name): billing months and days are counted in it."""
+        return self._zone.key
+
     def period(self, label: str | None = None) -> Period:
         """The month `label` ("YYYY-MM") in the agency's time zone, default the current one."""
         if label:
