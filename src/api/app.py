@@ -31,7 +31,7 @@ from api.rest.gateway import request_id
 from api.rest.middleware import RequestIdMiddleware
 from api.session import SessionRoutes
 from api.settings import Settings, load_settings
-from api.web import WebApps
+from api.web import ANY_METHOD, WebApps
 from domain.usecases.relay import wait_for_running_relays
 
 log = logging.getLogger("bizgraph")
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         Route("/v1/models", chat.models, methods=["GET"]),
         Route("/v1/messages", messages.create_message, methods=["POST"]),
         # Last: the web apps' files and pages (their own 404s keep API paths in JSON).
-        Route("/{path:path}", WebApps(settings.web_dir)),
+        Route("/{path:path}", WebApps(settings.web_dir).page, methods=ANY_METHOD),
     ]
     app = Starlette(
         routes=routes,

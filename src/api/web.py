@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 API_PREFIXES = ("/v1/", "/graphql", "/auth/", "/healthz")
 PORTAL = "/portal"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -43,7 +44,7 @@ class WebApps:
     def __init__(self, root: Path) -> None:
         self._root = root.resolve()
 
-    async def __call__(self, request: Request) -> Response:
+    async def page(self, request: Request) -> Response:
         path = request.url.path
         if request.method not in ("GET", "HEAD") or path.startswith(API_PREFIXES):
             raise HTTPException(404, f"no route {path}")

@@ -9,7 +9,7 @@ import { isUnauthenticated, signOut } from "../shared/api";
 import { Figure } from "../shared/Figure";
 import { formatDateTime, formatInteger, formatMoney, periodOf } from "../shared/format";
 import { PeriodPicker } from "../shared/PeriodPicker";
-import { describePlan } from "../shared/plans";
+import { describePlanForClient } from "../shared/plans";
 import { SignIn } from "../shared/SignIn";
 import { ErrorState, Loading } from "../shared/states";
 import { UsageCharts } from "../shared/UsageCharts";
@@ -116,7 +116,7 @@ function PortalPage({
               <Figure label="Usage" value={formatMoney(usage.charge.amount, currency)} testId="portal-usage"
                 note={`${formatInteger(usage.requests)} requests`} />
               <Figure label="Fixed charges" value={formatMoney(usage.fixedCharges.amount, currency)}
-                note={describePlan(client.pricing)} />
+                note={describePlanForClient(client.pricing)} />
             </SimpleGrid>
             <UsageCharts series={usage.series} byModel={usage.byModel} currency={currency} zone={zone} showCost={false} />
             <Paper withBorder p="md">

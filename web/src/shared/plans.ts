@@ -17,3 +17,11 @@ export function describePlan(plan: PlanView | null | undefined): string {
     return `Provider cost + ${formatMoney(plan.monthlyFee.amount, plan.monthlyFee.currency)} a month`;
   return `Fixed price: ${formatMoney(plan.monthlyPrice.amount, plan.monthlyPrice.currency)} a month`;
 }
+
+/** The plan as the client portal words it: the fixed part only, never the agency's margin. */
+export function describePlanForClient(plan: PlanView | null | undefined): string {
+  if (!plan || "percent" in plan) return "usage-based, no fixed charge";
+  if ("monthlyFee" in plan)
+    return `usage + ${formatMoney(plan.monthlyFee.amount, plan.monthlyFee.currency)} a month`;
+  return `${formatMoney(plan.monthlyPrice.amount, plan.monthlyPrice.currency)} a month, usage included`;
+}
