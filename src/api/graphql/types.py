@@ -354,6 +354,16 @@ class Overview:
     def margin(self) -> Decimal | None:
         return self.overview.margin
 
+    @field(
+        description="The rows' usage summed per hour or day (spend over time; one read for "
+        "all clients); null when they bill in several currencies."
+    )
+    async def series(self, info: Info, bucket: Bucket) -> list[UsagePoint] | None:
+        points = await visible(
+            info.context.management.total_series(reports.Bucket(bucket.value), self.period)
+        )
+        return None if points is None else [UsagePoint.of(point) for point in points]
+
     @classmethod
     def of(cls, overview: reports.Overview) -> Overview:
         return cls(

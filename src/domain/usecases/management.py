@@ -128,6 +128,10 @@ class Management:
         self._visible(client_id)
         return await self._uc.reports.series(client_id, bucket, period)
 
+    async def total_series(self, bucket: Bucket, period: str | None) -> list[SeriesPoint] | None:
+        """The visible clients' usage summed per bucket (the overview's spend over time)."""
+        return await self._uc.reports.total_series(bucket, period, self._scope())
+
     async def models(self) -> Sequence[Model]:
         return await self._uc.catalog.models()
 

@@ -16,13 +16,12 @@ import {
   formatRatio,
   isNegative,
   periodOf,
-  sum,
 } from "../shared/format";
 import { PeriodPicker } from "../shared/PeriodPicker";
 import { Empty, ErrorState, Loading } from "../shared/states";
 import { canWrite, useSession } from "./session";
 
-// One request for the page: totals, rows and every client's daily series together.
+// One request for the page: totals, rows and the summed daily series (one read on the server).
 const OverviewQuery = graphql(`
   query OverviewPage($period: String!) {
     overview(period: $period) {
@@ -33,6 +32,7 @@ const OverviewQuery = graphql(`
       cost { amount currency }
       profit { amount currency }
       margin
+      series(bucket: DAY) { start charge { amount } cost { amount } }
       rows {
         requests
         revenue { amount currency }
@@ -40,12 +40,6 @@ const OverviewQuery = graphql(`
         profit { amount currency }
         margin
         client { id name status currency }
-      }
-    }
-    clients {
-      id
-      usage(period: $period) {
-        series(bucket: DAY) { start charge { amount } cost { amount } }
       }
     }
   }
@@ -133,23 +127,11 @@ function OverviewBody({ data, zone, writable }: { data: OverviewPageQuery; zone:
 }
 
 function SpendChart({ data, currency, zone }: { data: OverviewPageQuery; currency: string; zone: string }) {
-  // Sum the clients' days exactly (decimal strings), then draw.
-  const days = new Map<string, { charge: string[]; cost: string[] }>();
-  for (const client of data.clients) {
-    for (const point of client.usage.series) {
-      const day = days.get(point.start) ?? { charge: [], cost: [] };
-      day.charge.push(point.charge.amount);
-      if (point.cost) day.cost.push(point.cost.amount);
-      days.set(point.start, day);
-    }
-  }
-  const points = [...days.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([start, day]) => ({
-      day: formatDay(start, zone),
-      charge: chartNumber(sum(day.charge)),
-      cost: chartNumber(sum(day.cost)),
-    }));
+  const points = (data.overview.series ?? []).map((point) => ({
+    day: formatDay(point.start, zone),
+    charge: chartNumber(point.charge.amount),
+    cost: chartNumber(point.cost?.amount ?? "0"),
+  }));
   return (
     <Paper withBorder p="md">
       <Title order={4} mb="sm">
