@@ -2,7 +2,7 @@
 import { Alert, Button, Center, Loader, Paper, Stack, Text, Title } from "@mantine/core";
 import type { ReactNode } from "react";
 import type { CombinedError } from "urql";
-import { describeError } from "./api";
+import { describeError, isUnauthenticated } from "./api";
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -16,6 +16,16 @@ export function Loading({ what }: { what: string }) {
 }
 
 export function ErrorState({ error, retry }: { error: CombinedError; retry?: () => void }) {
+  if (isUnauthenticated(error)) {
+    // The token was revoked or the session ran out while the page was open.
+    return (
+      <Alert color="yellow" title="Your session has ended" role="alert">
+        <Button size="xs" variant="light" onClick={() => window.location.reload()}>
+          Sign in again
+        </Button>
+      </Alert>
+    );
+  }
   return (
     <Alert color="red" title="Could not load this page" role="alert">
       <Stack gap="xs" align="flex-start">
