@@ -21,9 +21,14 @@ $(WEB_DEPS): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	touch $(WEB_DEPS)
 
-# Types generated from schema.graphql, type-check, build into web/dist (served at / and /portal).
-web: $(WEB_DEPS)
+# Types generated from schema.graphql, type-check, build into web/dist (served at / and /portal);
+# rebuilt only when a source, the config or the schema changed.
+WEB_SOURCES := $(shell find web/src web/portal -type f -not -path 'web/src/gql/*' 2>/dev/null) \
+	web/index.html web/package.json web/vite.config.ts web/codegen.ts web/tsconfig.json schema.graphql
+web/dist/index.html: $(WEB_DEPS) $(WEB_SOURCES)
 	cd web && npm run build
+
+web: web/dist/index.html
 
 # The web apps' type-check and unit tests (Vitest).
 webcheck: $(WEB_DEPS)
