@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
@@ -43,6 +44,15 @@ def portal_token(app: App, client_id: str) -> str:
     )["createPortalToken"]
     secret: str = created["secret"]
     return secret
+
+
+def portal_login(app: App, token: str) -> int:
+    response = httpx.post(
+        app.url + "/auth/login",
+        json={"token": token, "app": "portal"},
+        headers={"x-bizgraph-request": "1"},
+    )
+    return response.status_code
 
 
 async def sign_in(page: Page, url: str, token: str) -> None:
@@ -182,10 +192,21 @@ async def test_clients_keys_and_calls_show_the_apis_figures(app: App, page: Page
     await screenshot(page, "06-client-page")
 
     # Revoking in the UI stops the key on its next call.
-    await page.get_by_role("button", name="Revoke").click()
+    await page.get_by_role("button", name="Revoke", exact=True).click()
     await expect(page.get_by_test_id("keys")).to_contain_text("revoked")
     with pytest.raises(openai.AuthenticationError):
         await call(app, margin_key, "demo/chat")
+
+    # A portal token made in the UI opens the portal until it is revoked in the UI.
+    await field(page, "Portal token name").fill("finance team")
+    await page.get_by_role("button", name="Create a portal token").click()
+    portal_secret = (await page.get_by_test_id("secret").inner_text()).strip()
+    await page.get_by_role("button", name="Done").click()
+    await expect(page.get_by_test_id("portal-tokens")).to_contain_text("finance team")
+    assert portal_login(app, portal_secret) == 200
+    await page.get_by_role("button", name=re.compile("^Revoke portal token")).click()
+    await expect(page.get_by_test_id("portal-tokens")).to_contain_text("revoked")
+    assert portal_login(app, portal_secret) == 401
 
     # A new plan version from the edit page, in the plan history.
     await page.get_by_role("link", name="Edit client and plan").click()

@@ -15,7 +15,7 @@ import strawberry
 from api.graphql.context import Info
 from api.graphql.errors import visible
 from api.graphql.fields import field
-from api.graphql.permissions import CanReadCosts
+from api.graphql.permissions import CanReadCosts, IsStaff
 from domain import access, catalog, clients, keys, reports
 from domain import pricing as plans
 from domain.billing import PeriodDraft
@@ -274,6 +274,14 @@ class Client:
     async def pricing_history(self, info: Info) -> list[PlanVersion]:
         versions = await info.context.loaders.plans.load(self.id)
         return [PlanVersion.of(v) for v in versions]
+
+    @field(
+        description="The client's portal tokens (prefixes only), oldest first; staff only.",
+        permissions=[IsStaff],
+    )
+    async def portal_tokens(self, info: Info) -> list[PortalToken]:
+        tokens = await visible(info.context.management.portal_tokens(self.id))
+        return [PortalToken.of(token) for token in tokens]
 
     @field(description='Usage and figures for a month "YYYY-MM" (default: now).')
     async def usage(self, info: Info, period: str | None = None) -> ClientUsage:

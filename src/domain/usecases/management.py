@@ -182,6 +182,13 @@ class Management:
         self._require_owner()
         return await self._uc.access.create_staff_token(name, role, email)
 
+    async def portal_tokens(self, client_id: str) -> Sequence[PortalToken]:
+        """A client's portal tokens, for staff (viewers included: they read everything)."""
+        if self.principal.client_id is not None:
+            raise NotAllowed("portal tokens are listed for staff only")
+        self._visible(client_id)
+        return await self._uc.access.portal_tokens(client_id)
+
     async def create_portal_token(self, client_id: str, name: str) -> IssuedPortalToken:
         self._require_write()
         return await self._uc.access.create_portal_token(client_id, name)

@@ -41,6 +41,7 @@ const ClientQuery = graphql(`
         }
       }
       apiKeys { id name prefix createdAt expiresAt revokedAt allowedModels }
+      portalTokens { id name prefix createdAt revokedAt }
       usage(period: $period) {
         requests
         inputTokens
@@ -180,7 +181,8 @@ export function ClientPage() {
             </Table.Tbody>
           </Table>
         </Paper>
-        <PortalAccess clientId={client.id} writable={writable} />
+        <PortalAccess clientId={client.id} tokens={client.portalTokens} writable={writable}
+          zone={session.timeZone} onChange={refresh} />
       </SimpleGrid>
       <KeysPanel clientId={client.id} keys={client.apiKeys} writable={writable} zone={session.timeZone} onChange={refresh} />
       {/* Budget gauge, alerts and invoices (issues 5 and 6) slot in here. */}

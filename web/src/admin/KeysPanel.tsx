@@ -28,6 +28,16 @@ const RevokeKey = graphql(`
   }
 `);
 
+const RevokePortalToken = graphql(`
+  mutation RevokePortalToken($id: ID!) {
+    revokePortalToken(id: $id) {
+      __typename
+      ... on RevokePortalTokenSuccess { portalToken { id revokedAt } }
+      ... on NotFoundError { message }
+    }
+  }
+`);
+
 const CreatePortalToken = graphql(`
   mutation CreatePortalToken($clientId: ID!, $name: String!) {
     createPortalToken(clientId: $clientId, name: $name) {
@@ -165,18 +175,54 @@ export function KeysPanel({
   );
 }
 
-export function PortalAccess({ clientId, writable }: { clientId: string; writable: boolean }) {
+interface PortalTokenRow {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  revokedAt?: string | null;
+}
+
+export function PortalAccess({
+  clientId,
+  tokens,
+  writable,
+  zone,
+  onChange,
+}: {
+  clientId: string;
+  tokens: readonly PortalTokenRow[];
+  writable: boolean;
+  zone: string;
+  onChange: () => void;
+}) {
+  const [name, setName] = useState("");
   const [secret, setSecret] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [state, create] = useMutation(CreatePortalToken);
+  const [, revoke] = useMutation(RevokePortalToken);
 
-  async function createToken() {
+  async function createToken(event: FormEvent) {
+    event.preventDefault();
     setProblem(null);
-    const result = await create({ clientId, name: "portal" });
+    const result = await create({ clientId, name: name.trim() || "portal" });
     const answer = result.data?.createPortalToken;
     if (result.error) setProblem(result.error.message);
-    else if (answer?.__typename === "CreatePortalTokenSuccess") setSecret(answer.secret);
-    else if (answer) setProblem(answer.message);
+    else if (answer?.__typename === "CreatePortalTokenSuccess") {
+      setSecret(answer.secret);
+      setName("");
+      onChange();
+    } else if (answer) setProblem(answer.message);
+  }
+
+  async function revokeToken(token: PortalTokenRow) {
+    if (!window.confirm(`Revoke the portal token ${token.prefix}…? Its holder is signed out at once.`)) return;
+    setProblem(null);
+    const result = await revoke({ id: token.id });
+    const answer = result.data?.revokePortalToken;
+    if (result.error) setProblem(result.error.message);
+    else if (answer && answer.__typename !== "RevokePortalTokenSuccess") setProblem(answer.message);
+    else onChange();
   }
 
   return (
@@ -187,10 +233,41 @@ export function PortalAccess({ clientId, writable }: { clientId: string; writabl
           A portal token lets someone at this client open <code>/portal</code> and see this client's usage, charges
           and key prefixes, at the client's price (never your cost or profit).
         </Text>
+        {tokens.length > 0 && (
+          <Table data-testid="portal-tokens">
+            <Table.Tbody>
+              {tokens.map((token) => (
+                <Table.Tr key={token.id}>
+                  <Table.Td ff="monospace">{token.prefix}…</Table.Td>
+                  <Table.Td>{token.name}</Table.Td>
+                  <Table.Td>{formatDateTime(token.createdAt, zone)}</Table.Td>
+                  <Table.Td>
+                    {token.revokedAt ? (
+                      <Badge color="gray">revoked</Badge>
+                    ) : writable ? (
+                      <Button size="xs" variant="subtle" color="red" onClick={() => revokeToken(token)}
+                        aria-label={`Revoke portal token ${token.prefix}`}>
+                        Revoke
+                      </Button>
+                    ) : (
+                      <Badge color="green">active</Badge>
+                    )}
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        )}
         {writable ? (
-          <Button variant="light" onClick={createToken} loading={state.fetching} w="fit-content">
-            Create a portal token
-          </Button>
+          <form onSubmit={createToken}>
+            <Group align="flex-end">
+              <TextInput label="Portal token name" placeholder="finance team" value={name}
+                onChange={(e) => setName(e.currentTarget.value)} />
+              <Button type="submit" variant="light" loading={state.fetching}>
+                Create a portal token
+              </Button>
+            </Group>
+          </form>
         ) : (
           <Text size="sm" c="dimmed">An owner or admin can create portal tokens.</Text>
         )}
