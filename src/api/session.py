@@ -76,7 +76,8 @@ class SessionRoutes:
             )
         if (mismatch := _wrong_app(principal, app)) is not None:
             return _error(403, mismatch, "wrong_app")
-        response = _json(200, describe(principal))
+        # The app warns when the browser will drop a Secure cookie (plain http, not localhost).
+        response = _json(200, {**describe(principal), "secureCookie": self._secure})
         response.set_cookie(
             SESSION_COOKIE,
             token.strip(),

@@ -47,6 +47,7 @@ def test_login_sets_an_httponly_strict_cookie_that_graphql_accepts(gateway: Gate
         "name": "test VIEWER",
         "role": "viewer",
         "clientId": None,
+        "secureCookie": False,
     }
     cookie = signed_in.headers["set-cookie"].lower()
     assert cookie.startswith(f"{SESSION_COOKIE}=")
@@ -116,6 +117,7 @@ def test_each_app_takes_its_own_kind_of_token(gateway: Gateway) -> None:
         "name": "portal",
         "role": None,
         "clientId": client_id,
+        "secureCookie": False,
     }
     assert me.json()["data"]["me"]["clientId"] == client_id
 
@@ -188,5 +190,6 @@ def test_the_cookie_is_secure_outside_development(secure: bool) -> None:
         logout = http.post("/auth/logout", headers=CSRF)
 
     assert login.status_code == 200
+    assert login.json()["secureCookie"] is secure
     assert ("secure" in login.headers["set-cookie"].lower()) is secure
     assert ("secure" in logout.headers["set-cookie"].lower()) is secure

@@ -284,7 +284,8 @@ async def test_a_viewer_reads_everything_and_changes_nothing(
     for action in ("Issue key", "Revoke", "Suspend", "Create a portal token"):
         await expect(page.get_by_role("button", name=action)).to_have_count(0)
     await expect(page.get_by_role("link", name="Staff and tokens")).to_have_count(0)
-    await page.goto(app.url + "/models")
+    await page.get_by_role("button", name="Menu").click()  # tablets: navigation behind a menu
+    await page.get_by_role("link", name="Model catalog").click()
     await expect(page.get_by_test_id("models")).to_contain_text("openai/gpt-4o-mini")
     await expect(page.get_by_role("button", name="Save price")).to_have_count(0)
 

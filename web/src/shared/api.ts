@@ -21,6 +21,8 @@ export interface SignedIn {
   name: string;
   role: string | null;
   clientId: string | null;
+  /** The session cookie is Secure: a browser keeps it over HTTPS (or on localhost) only. */
+  secureCookie: boolean;
 }
 
 export class SignInError extends Error {}
@@ -37,6 +39,12 @@ export async function signIn(token: string, app: AppName): Promise<SignedIn> {
     | null;
   if (!response.ok || body === null) {
     throw new SignInError(body?.error?.message ?? `sign-in failed (HTTP ${response.status})`);
+  }
+  if (body.secureCookie && !window.isSecureContext) {
+    throw new SignInError(
+      "The token is valid, but this browser will not keep the secure session cookie over plain http. " +
+        "Open Bizgraph over HTTPS (or, on your own machine, run it with BIZGRAPH_ENV=development).",
+    );
   }
   return body;
 }
