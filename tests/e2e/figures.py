@@ -13,6 +13,9 @@ def usd(amount: str) -> str:
     value = Decimal(amount)
     if value != 0 and abs(value) < CENT:
         shown = value.quantize(SMALL, rounding=ROUND_HALF_EVEN)
+        if shown == 0:  # below a millionth: two significant digits
+            exponent = value.adjusted() - 1
+            shown = value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN)
         exponent = shown.normalize().as_tuple().exponent
         places = max(2, -exponent if isinstance(exponent, int) else 2)
     else:

@@ -24,6 +24,7 @@ describe("formatMoney", () => {
   it("shows sub-cent amounts with up to six decimals", () => {
     expect(formatMoney("0.000123456", "USD", "en-US")).toBe("$0.000123");
     expect(formatMoney("0.0000000042", "USD", "en-US")).toBe("$0.0000000042");
+    expect(formatMoney("0.00000000425", "USD", "en-US")).toBe("$0.0000000042");
     expect(formatMoney("0", "USD", "en-US")).toBe("$0.00");
   });
 
