@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from api.settings import DEFAULT_WEB_DIR, load_settings
 from api.web import ANY_METHOD, WebApps
 from tests.api.conftest import Gateway
 
@@ -98,3 +99,12 @@ def test_the_gateway_keeps_openai_404s_next_to_the_apps(gateway: Gateway) -> Non
     assert posted.status_code == 404
     assert home.status_code == 200
     assert home.headers["content-type"].startswith("text/html")
+
+
+def test_the_build_location_is_a_setting(tmp_path: Path) -> None:
+    chosen = load_settings({"BIZGRAPH_WEB_DIR": str(tmp_path), "BIZGRAPH_SECRET_KEY": "s" * 40})
+    default = load_settings({"BIZGRAPH_SECRET_KEY": "s" * 40})
+
+    assert chosen.web_dir == tmp_path
+    assert default.web_dir == DEFAULT_WEB_DIR
+    assert Path(__file__).resolve().parents[2] / "web" / "dist" == DEFAULT_WEB_DIR
