@@ -6,6 +6,7 @@ client, a viewer's read-only screens. Screenshots of the main pages go to test-o
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -123,6 +124,8 @@ async def test_clients_keys_and_calls_show_the_apis_figures(app: App, page: Page
             await expect(page.get_by_role("alert")).to_contain_text("minor units")
             await screenshot(page, "03-new-client-validation")
         await amount_field.fill(amount)
+        if name == "Fee client":  # bill the whole month: the plan from the 1st, agency's zone
+            await page.get_by_label(re.compile("^Bill the whole of")).check()
         await page.get_by_role("button", name="Create client").click()
         await expect(page.get_by_test_id("client-name")).to_have_text(name)
         client_id = page.url.rstrip("/").rsplit("/", 1)[1]
@@ -138,6 +141,18 @@ async def test_clients_keys_and_calls_show_the_apis_figures(app: App, page: Page
         await expect(page.get_by_test_id("keys")).to_contain_text(secret[:10])
         made[name] = (client_id, secret)
         await page.get_by_role("link", name="Overview").click()
+
+    fee_id = made["Fee client"][0]
+    fee = app.gql().data(
+        "query($id: ID!) { client(id: $id) { pricingHistory { effectiveFrom } "
+        "usage { fixedCharges { amount } } } }",
+        id=fee_id,
+    )["client"]
+    now = datetime.now(UTC)
+    assert fee["usage"]["fixedCharges"]["amount"] == "100.00"  # the whole month, not prorated
+    assert datetime.fromisoformat(fee["pricingHistory"][0]["effectiveFrom"]) == now.replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
 
     await call(app, made["Margin client"][1], "openai/gpt-4o-mini", times=3)
     await call(app, made["Margin client"][1], "demo/chat")

@@ -1,11 +1,12 @@
 // Create a client with its plan; edit a client's details; set a new plan version. Validation is
 // the API's: its messages are shown as they come.
-import { Anchor, Button, Group, Paper, SegmentedControl, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Anchor, Button, Checkbox, Group, Paper, SegmentedControl, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { useMutation, useQuery } from "urql";
 import { graphql } from "../gql";
 import type { PricingInput } from "../gql/graphql";
+import { periodLabel, periodOf, startOfPeriod } from "../shared/format";
 import { describePlan } from "../shared/plans";
 import { Empty, ErrorState, Loading, MutationError } from "../shared/states";
 import { canWrite, useSession } from "./session";
@@ -131,8 +132,10 @@ export function NewClientPage() {
   const [taxRate, setTaxRate] = useState("0");
   const [kind, setKind] = useState<PlanKind>("percentageMargin");
   const [value, setValue] = useState("");
+  const [wholeMonth, setWholeMonth] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [state, create] = useMutation(CreateClient);
+  const month = periodOf(new Date(), session.timeZone);
 
   if (!canWrite(session)) return <Text>Your role is read-only: ask an owner or admin to create clients.</Text>;
 
@@ -146,6 +149,8 @@ export function NewClientPage() {
         billingEmail: email.trim() || null,
         taxRate: taxRate.trim() || "0",
         pricing: pricingInput(kind, value),
+        // From midnight on the 1st in the agency's zone: bills the month's fixed amount whole.
+        pricingEffectiveFrom: wholeMonth ? startOfPeriod(month, session.timeZone) : null,
       },
     });
     const answer = result.data?.createClient;
@@ -169,6 +174,12 @@ export function NewClientPage() {
           <TextInput label="Billing email (optional)" type="email" value={email}
             onChange={(e) => setEmail(e.currentTarget.value)} />
           <PlanFields kind={kind} value={value} onKind={setKind} onValue={setValue} currency={currency || "USD"} />
+          <Checkbox
+            label={`Bill the whole of ${periodLabel(month)}: the plan applies from the 1st`}
+            description="Otherwise it applies from now, and a monthly amount is prorated."
+            checked={wholeMonth}
+            onChange={(e) => setWholeMonth(e.currentTarget.checked)}
+          />
           <MutationError message={problem} />
           <Group>
             <Button type="submit" loading={state.fetching}>

@@ -7,6 +7,7 @@ import {
   isNegative,
   periodOf,
   shiftPeriod,
+  startOfPeriod,
   sum,
 } from "./format";
 
@@ -67,6 +68,14 @@ describe("dates and periods", () => {
     const instant = new Date("2026-01-31T23:30:00Z");
     expect(periodOf(instant, "UTC")).toBe("2026-01");
     expect(periodOf(instant, "Asia/Tokyo")).toBe("2026-02");
+  });
+
+  it("finds when a month starts in the agency's zone", () => {
+    expect(startOfPeriod("2026-02", "UTC")).toBe("2026-02-01T00:00:00.000Z");
+    expect(startOfPeriod("2026-02", "Europe/Paris")).toBe("2026-01-31T23:00:00.000Z");
+    expect(startOfPeriod("2026-04", "America/New_York")).toBe("2026-04-01T04:00:00.000Z");
+    expect(startOfPeriod("2026-11", "America/New_York")).toBe("2026-11-01T04:00:00.000Z");
+    expect(startOfPeriod("2026-03", "Asia/Kolkata")).toBe("2026-02-28T18:30:00.000Z");
   });
 
   it("steps months across years", () => {

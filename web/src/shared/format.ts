@@ -124,3 +124,30 @@ export function periodLabel(period: string, locale?: string): string {
     new Date(Date.UTC(year, month - 1, 1)),
   );
 }
+
+/** Minutes `zone` is ahead of UTC at `instant`. */
+function zoneOffsetMinutes(instant: Date, zone: string): number {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  }).formatToParts(instant);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const wall = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+  return Math.round((wall - instant.getTime()) / 60000);
+}
+
+/** The instant the month "YYYY-MM" starts in `zone` (midnight on the 1st there), as ISO. */
+export function startOfPeriod(period: string, zone: string): string {
+  const [year, month] = period.split("-").map(Number) as [number, number];
+  const wall = Date.UTC(year, month - 1, 1);
+  // Two passes: the offset at the guess can differ from the offset at the answer (DST).
+  let instant = wall - zoneOffsetMinutes(new Date(wall), zone) * 60000;
+  instant = wall - zoneOffsetMinutes(new Date(instant), zone) * 60000;
+  return new Date(instant).toISOString();
+}
