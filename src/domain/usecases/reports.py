@@ -105,5 +105,5 @@ class ReportUseCases:
             if len({c.currency for c in clients}) > 1:
                 return None
             ids = [c.id for c in clients]
-            hours = await uow.usage.totals(period.start, period.end, UsageGrouping.HOUR, ids)
+            hours = await uow.usage.totals(period.start, period.end, UsageGrouping.HOUR_ALL, ids)
         return series(hours, bucket, self._zone)

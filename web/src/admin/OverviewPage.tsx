@@ -3,9 +3,9 @@ import { AreaChart } from "@mantine/charts";
 import { Anchor, Badge, Button, Group, Paper, SimpleGrid, Stack, Table, Text, Title, UnstyledButton } from "@mantine/core";
 import { useState } from "react";
 import { Link } from "react-router-dom";
-import { useQuery } from "urql";
+import { useQuery, type UseQueryState } from "urql";
 import { graphql } from "../gql";
-import type { OverviewPageQuery } from "../gql/graphql";
+import type { OverviewPageQuery, OverviewSpendQuery } from "../gql/graphql";
 import { Figure } from "../shared/Figure";
 import {
   chartNumber,
@@ -21,7 +21,8 @@ import { PeriodPicker } from "../shared/PeriodPicker";
 import { Empty, ErrorState, Loading } from "../shared/states";
 import { canWrite, useSession } from "./session";
 
-// One request for the page: totals, rows and the summed daily series (one read on the server).
+// Two requests, sent together (no waterfall): the figures, and the spend chart, which scans the
+// month's usage per hour (about 0.8 s at a million calls) and so must not hold up the table.
 const OverviewQuery = graphql(`
   query OverviewPage($period: String!) {
     overview(period: $period) {
@@ -32,7 +33,6 @@ const OverviewQuery = graphql(`
       cost { amount currency }
       profit { amount currency }
       margin
-      series(bucket: DAY) { start charge { amount } cost { amount } }
       rows {
         requests
         revenue { amount currency }
@@ -41,6 +41,14 @@ const OverviewQuery = graphql(`
         margin
         client { id name status currency }
       }
+    }
+  }
+`);
+
+const SpendQuery = graphql(`
+  query OverviewSpend($period: String!) {
+    overview(period: $period) {
+      series(bucket: DAY) { start charge { amount } cost { amount } }
     }
   }
 `);
@@ -62,6 +70,8 @@ export function OverviewPage() {
   const current = periodOf(new Date(), session.timeZone);
   const [period, setPeriod] = useState(current);
   const [{ data, fetching, error }, reload] = useQuery({ query: OverviewQuery, variables: { period } });
+  const [spend, reloadSpend] = useQuery({ query: SpendQuery, variables: { period } });
+  const retrySpend = () => reloadSpend({ requestPolicy: "network-only" });
 
   return (
     <Stack>
@@ -78,12 +88,28 @@ export function OverviewPage() {
       </Group>
       {fetching && !data && <Loading what="the overview" />}
       {error && !data && <ErrorState error={error} retry={() => reload({ requestPolicy: "network-only" })} />}
-      {data && <OverviewBody data={data} zone={session.timeZone} writable={canWrite(session)} />}
+      {data && (
+        <OverviewBody data={data} zone={session.timeZone} writable={canWrite(session)} spend={spend} retrySpend={retrySpend} />
+      )}
     </Stack>
   );
 }
 
-function OverviewBody({ data, zone, writable }: { data: OverviewPageQuery; zone: string; writable: boolean }) {
+type Spend = UseQueryState<OverviewSpendQuery, { period: string }>;
+
+function OverviewBody({
+  data,
+  zone,
+  writable,
+  spend,
+  retrySpend,
+}: {
+  data: OverviewPageQuery;
+  zone: string;
+  writable: boolean;
+  spend: Spend;
+  retrySpend: () => void;
+}) {
   const overview = data.overview;
   if (overview.rows.length === 0) {
     return (
@@ -120,13 +146,25 @@ function OverviewBody({ data, zone, writable }: { data: OverviewPageQuery; zone:
             tone={loss ? "loss" : undefined} note="profit / revenue" />
         </SimpleGrid>
       )}
-      {currency !== null && <SpendChart data={data} currency={currency} zone={zone} />}
+      {currency !== null && <SpendChart spend={spend} retry={retrySpend} currency={currency} zone={zone} />}
       <ClientTable rows={overview.rows} />
     </Stack>
   );
 }
 
-function SpendChart({ data, currency, zone }: { data: OverviewPageQuery; currency: string; zone: string }) {
+function SpendChart({
+  spend: { data, error },
+  retry,
+  currency,
+  zone,
+}: {
+  spend: Spend;
+  retry: () => void;
+  currency: string;
+  zone: string;
+}) {
+  if (error && !data) return <ErrorState error={error} retry={retry} />;
+  if (!data) return <Loading what="spend over time" />;
   const points = (data.overview.series ?? []).map((point) => ({
     day: formatDay(point.start, zone),
     charge: chartNumber(point.charge.amount),
