@@ -267,9 +267,10 @@ class FakeUsageRepository(_Repository):
             extra = ""
             if grouping is UsageGrouping.MODEL:
                 extra = r.model_id
-            elif grouping is UsageGrouping.HOUR:
+            elif grouping in (UsageGrouping.HOUR, UsageGrouping.HOUR_ALL):
                 extra = _utc_hour(r.started_at).isoformat()
-            key = (r.client_id, extra, r.cost.currency, r.charge.currency, "")
+            client = "" if grouping is UsageGrouping.HOUR_ALL else r.client_id
+            key = (client, extra, r.cost.currency, r.charge.currency, "")
             groups.setdefault(key, []).append(r)
         totals = []
         for (client_id, extra, cost_currency, charge_currency, _), records in sorted(
@@ -286,7 +287,9 @@ class FakeUsageRepository(_Repository):
                     cost=sum_money([r.cost for r in records], cost_currency),
                     charge=sum_money([r.charge for r in records], charge_currency),
                     model_id=extra if grouping is UsageGrouping.MODEL else None,
-                    hour=datetime.fromisoformat(extra) if grouping is UsageGrouping.HOUR else None,
+                    hour=datetime.fromisoformat(extra)
+                    if extra and grouping is not UsageGrouping.MODEL
+                    else None,
                 )
             )
         return totals

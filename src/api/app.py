@@ -1,5 +1,5 @@
-"""The ASGI app: model-call routes, health, the GraphQL management API (and, in later issues,
-the web apps)."""
+"""The ASGI app: model-call routes, health, the GraphQL management API, the web apps' sign-in
+and their built files."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ from api.rest import chat, messages
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
 from api.rest.middleware import RequestIdMiddleware
+from api.session import SessionRoutes
 from api.settings import Settings, load_settings
+from api.web import ANY_METHOD, WebApps
 from domain.usecases.relay import wait_for_running_relays
 
 log = logging.getLogger("bizgraph")
@@ -81,13 +83,18 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         graphql_ide="graphiql" if settings.is_development else None,
         allow_queries_via_get=False,  # no state-changing GETs, no CSRF through simple requests
     )
+    session = SessionRoutes(container.access, secure=not settings.is_development)
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/auth/login", session.login, methods=["POST"]),
+        Route("/auth/logout", session.logout, methods=["POST"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/v1/chat/completions", chat.chat_completions, methods=["POST"]),
         Route("/v1/embeddings", chat.embeddings, methods=["POST"]),
         Route("/v1/models", chat.models, methods=["GET"]),
         Route("/v1/messages", messages.create_message, methods=["POST"]),
+        # Last: the web apps' files and pages (their own 404s keep API paths in JSON).
+        Route("/{path:path}", WebApps(settings.web_dir).page, methods=ANY_METHOD),
     ]
     app = Starlette(
         routes=routes,

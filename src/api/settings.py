@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from domain.providers import Timeouts
 
 log = logging.getLogger("bizgraph.settings")
+# The built web apps (`make web`): <repo>/web/dist next to src/ in a checkout.
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
 
 
 class Environment(StrEnum):
@@ -89,6 +91,7 @@ class Settings:
     webhooks: WebhookSettings = WebhookSettings()
     spikes: SpikeSettings = SpikeSettings()
     email: EmailSettings | None = None
+    web_dir: Path = field(default_factory=lambda: DEFAULT_WEB_DIR)
 
     @property
     def is_development(self) -> bool:
@@ -131,6 +134,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             interval_seconds=_positive(env, "BIZGRAPH_SPIKE_INTERVAL", 300),
         ),
         email=_email(env),
+        web_dir=Path(env.get("BIZGRAPH_WEB_DIR") or DEFAULT_WEB_DIR),
     )
 
 

@@ -23,6 +23,13 @@ class Query(AlertQueries):
     def me(self, info: Info) -> Me:
         return Me.of(info.context.principal)
 
+    @field(
+        description="The agency's time zone (IANA name, e.g. Europe/Paris): periods and days "
+        "are counted in it, and the web apps show dates in it."
+    )
+    def time_zone(self, info: Info) -> str:
+        return info.context.management.time_zone()
+
     @field(description="The clients this token may see (a portal token: its own).")
     async def clients(self, info: Info) -> list[Client]:
         return clients_of(await info.context.management.clients())

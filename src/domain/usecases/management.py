@@ -97,6 +97,9 @@ class Management:
 
     # ------------------------------------------------------------------- reads
 
+    def time_zone(self) -> str:
+        return self._uc.reports.zone_name
+
     async def clients(self) -> Sequence[Client]:
         own = self.principal.client_id
         if own is None:
@@ -145,6 +148,10 @@ class Management:
     async def series(self, client_id: str, bucket: Bucket, period: str | None) -> list[SeriesPoint]:
         self._visible(client_id)
         return await self._uc.reports.series(client_id, bucket, period)
+
+    async def total_series(self, bucket: Bucket, period: str | None) -> list[SeriesPoint] | None:
+        """The visible clients' usage summed per bucket (the overview's spend over time)."""
+        return await self._uc.reports.total_series(bucket, period, self._scope())
 
     async def models(self) -> Sequence[Model]:
         return await self._uc.catalog.models()
@@ -213,6 +220,13 @@ class Management:
     ) -> IssuedStaffToken:
         self._require_owner()
         return await self._uc.access.create_staff_token(name, role, email)
+
+    async def portal_tokens(self, client_id: str) -> Sequence[PortalToken]:
+        """A client's portal tokens, for staff (viewers included: they read everything)."""
+        if self.principal.client_id is not None:
+            raise NotAllowed("portal tokens are listed for staff only")
+        self._visible(client_id)
+        return await self._uc.access.portal_tokens(client_id)
 
     async def create_portal_token(self, client_id: str, name: str) -> IssuedPortalToken:
         self._require_write()

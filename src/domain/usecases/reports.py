@@ -25,6 +25,11 @@ class ReportUseCases:
         self._clock = clock
         self._zone = zone or ZoneInfo("UTC")
 
+    @property
+    def zone_name(self) -> str:
+        """The agency's time zone (IANA name): billing months and days are counted in it."""
+        return self._zone.key
+
     def period(self, label: str | None = None) -> Period:
         """The month `label` ("YYYY-MM") in the agency's time zone, default the current one."""
         if label:
@@ -84,4 +89,21 @@ class ReportUseCases:
             hours = await uow.usage.totals(
                 period.start, period.end, UsageGrouping.HOUR, [client_id]
             )
+        return series(hours, bucket, self._zone)
+
+    async def total_series(
+        self, bucket: Bucket, label: str | None = None, client_ids: Sequence[str] | None = None
+    ) -> list[SeriesPoint] | None:
+        """The usage of `client_ids` (every client when None) summed per hour or local day, one
+        read for all; None when they bill in several currencies (never added across them)."""
+        period = self.period(label)
+        async with self._reads() as uow:
+            clients: Sequence[Client] = await uow.clients.list()
+            if client_ids is not None:
+                wanted = set(client_ids)
+                clients = [c for c in clients if c.id in wanted]
+            if len({c.currency for c in clients}) > 1:
+                return None
+            ids = [c.id for c in clients]
+            hours = await uow.usage.totals(period.start, period.end, UsageGrouping.HOUR_ALL, ids)
         return series(hours, bucket, self._zone)
