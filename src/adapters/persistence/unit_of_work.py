@@ -25,6 +25,8 @@ from adapters.persistence.repositories import (
     SqlAlchemyStaffTokenRepository,
     SqlAlchemyUsageRepository,
 )
+from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
+from domain.invoicing_ports import InvoiceRepository, InvoicingUnitOfWork
 from domain.ports import (
     ApiKeyRepository,
     CatalogRepository,
@@ -35,7 +37,6 @@ from domain.ports import (
     PlanRepository,
     PortalTokenRepository,
     StaffTokenRepository,
-    UnitOfWork,
     UsageRepository,
 )
 
@@ -59,7 +60,7 @@ def _sqlite_writer_lock(engine: AsyncEngine) -> asyncio.Lock | None:
     return lock
 
 
-class SqlAlchemyUnitOfWork(UnitOfWork):
+class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
     """A connection and its transaction for one `async with` block.
 
     The transaction begins at the first statement and is rolled back on leaving the block
@@ -80,6 +81,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     idempotency: IdempotencyRepository
     staff_tokens: StaffTokenRepository
     portal_tokens: PortalTokenRepository
+    invoices: InvoiceRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
@@ -107,6 +109,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.idempotency = SqlAlchemyIdempotencyRepository(conn)
         self.staff_tokens = SqlAlchemyStaffTokenRepository(conn)
         self.portal_tokens = SqlAlchemyPortalTokenRepository(conn)
+        self.invoices = SqlAlchemyInvoiceRepository(conn)
         return self
 
     async def __aexit__(

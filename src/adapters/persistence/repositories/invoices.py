@@ -1,0 +1,379 @@
+"""Invoices, lines, credit notes, counters and closed periods (domain.invoicing_ports).
+
+Races are decided by the database: the partial unique index on live (client, period) pairs
+(INSERT ... ON CONFLICT DO NOTHING waits for a concurrent claim, then skips), an atomic counter
+increment held until commit, and status changes conditional on the current status.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import RowMapping, and_, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.persistence.repositories._sql import insert_unless_exists, translated_errors
+from adapters.persistence.repositories.usage import usage_from_row
+from adapters.persistence.tables import (
+    closed_periods,
+    credit_notes,
+    document_counters,
+    invoice_lines,
+    invoices,
+    usage_records,
+)
+from adapters.persistence.types import ExactDecimal, canonical
+from domain.invoices import (
+    BillingDetails,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    UsageGroup,
+)
+from domain.invoicing_ports import InvoiceClaim, InvoiceFilter, InvoiceRepository
+from domain.money import Money, exact_sum, round_to_minor
+from domain.periods import Period
+from domain.tokens import TokenUsage
+from domain.usage import UsageRecord
+
+_TOKENS = ("input", "output", "cached_input", "cache_write", "reasoning")
+_LIVE = text("status <> 'void'")
+
+
+def _cents(amount: Decimal, currency: str) -> Money:
+    """A stored invoice amount as written: in whole minor units (0.50, not 0.5)."""
+    return Money(round_to_minor(amount, currency), currency)
+
+
+def _tokens_of(row: RowMapping) -> TokenUsage:
+    return TokenUsage(*(int(row[f"{name}_tokens"]) for name in _TOKENS))
+
+
+def _token_values(tokens: TokenUsage) -> dict[str, int]:
+    return {
+        "input_tokens": tokens.input_tokens,
+        "output_tokens": tokens.output_tokens,
+        "cached_input_tokens": tokens.cached_input_tokens,
+        "cache_write_tokens": tokens.cache_write_tokens,
+        "reasoning_tokens": tokens.reasoning_tokens,
+    }
+
+
+def _line_row(invoice_id: str, line: InvoiceLine) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice_id,
+        "position": line.position,
+        "kind": line.kind.value,
+        "description": line.description,
+        "model_id": line.model_id,
+        "usage_period": line.usage_period,
+        "requests": line.requests,
+        **_token_values(line.tokens),
+        "amount": line.amount.amount,
+        "exact_amount": line.exact_amount,
+    }
+
+
+def _line_of(row: RowMapping, currency: str) -> InvoiceLine:
+    return InvoiceLine(
+        position=row["position"],
+        kind=LineKind(row["kind"]),
+        description=row["description"],
+        amount=_cents(row["amount"], currency),
+        exact_amount=row["exact_amount"],
+        model_id=row["model_id"],
+        usage_period=row["usage_period"],
+        requests=row["requests"],
+        tokens=_tokens_of(row),
+    )
+
+
+def _invoice_of(row: RowMapping, lines: Sequence[InvoiceLine]) -> Invoice:
+    currency = row["currency"]
+    return Invoice(
+        id=row["id"],
+        client_id=row["client_id"],
+        period=Period(row["period"], row["period_start"], row["period_end"]),
+        number=row["number"],
+        status=InvoiceStatus(row["status"]),
+        currency=currency,
+        tax_rate=row["tax_rate"],
+        lines=tuple(lines),
+        subtotal=_cents(row["subtotal"], currency),
+        tax=_cents(row["tax"], currency),
+        total=_cents(row["total"], currency),
+        issued_at=row["issued_at"],
+        due_at=row["due_at"],
+        bill_to=BillingDetails(row["bill_to_name"], row["bill_to_email"]),
+        early=row["early"],
+        paid_at=row["paid_at"],
+        voided_at=row["voided_at"],
+        void_reason=row["void_reason"],
+    )
+
+
+def _note_of(row: RowMapping) -> CreditNote:
+    return CreditNote(
+        id=row["id"],
+        invoice_id=row["invoice_id"],
+        client_id=row["client_id"],
+        number=row["number"],
+        amount=_cents(row["amount"], row["currency"]),
+        reason=row["reason"],
+        issued_at=row["issued_at"],
+    )
+
+
+class SqlAlchemyInvoiceRepository(InvoiceRepository):
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    @property
+    def _postgres(self) -> bool:
+        return self._conn.dialect.name == "postgresql"
+
+    async def claim(self, claim: InvoiceClaim) -> bool:
+        insert: Any = postgresql.insert if self._postgres else sqlite.insert
+        values = {
+            "id": claim.id,
+            "client_id": claim.client_id,
+            "period": claim.period.label,
+            "period_start": claim.period.start,
+            "period_end": claim.period.end,
+            "status": InvoiceStatus.DRAFT.value,
+            "early": False,
+            "created_at": claim.created_at,
+        }
+        statement = (
+            insert(invoices)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["client_id", "period"], index_where=_LIVE)
+        )
+        async with translated_errors("invoices"):
+            result = await self._conn.execute(statement)
+        return bool(result.rowcount == 1)
+
+    async def take_usage(self, invoice_id: str, client_id: str, before: datetime) -> None:
+        column = usage_records.c
+        await self._conn.execute(
+            update(usage_records)
+            .where(column.client_id == client_id, column.invoice_id.is_(None))
+            .where(column.started_at < before)
+            .values(invoice_id=invoice_id)
+        )
+
+    async def usage_groups(self, invoice_id: str, period: Period) -> Sequence[UsageGroup]:
+        column = usage_records.c
+        mine = (
+            column.invoice_id == invoice_id,
+            column.started_at >= period.start,
+            column.started_at < period.end,
+        )
+        if not self._postgres:  # SQLite would sum TEXT amounts as floats: add them here
+            rows = await self._conn.execute(select(usage_records).where(*mine))
+            return _grouped(period.label, [usage_from_row(r) for r in rows.mappings()])
+        sums = [func.sum(column[f"{n}_tokens"]).label(f"{n}_tokens") for n in _TOKENS]
+        statement = (
+            select(
+                column.model_id,
+                column.charge_currency,
+                func.count().label("requests"),
+                func.sum(column.charge, type_=ExactDecimal()).label("charge"),
+                *sums,
+            )
+            .where(*mine)
+            .group_by(column.model_id, column.charge_currency)
+            .order_by(column.model_id)
+        )
+        result = await self._conn.execute(statement)
+        return [
+            UsageGroup(
+                period.label,
+                row["model_id"],
+                int(row["requests"]),
+                _tokens_of(row),
+                Money(canonical(row["charge"]), row["charge_currency"]),
+            )
+            for row in result.mappings()
+        ]
+
+    async def usage_records(
+        self, invoice_id: str, started_before: datetime | None = None
+    ) -> Sequence[UsageRecord]:
+        column = usage_records.c
+        statement = select(usage_records).where(column.invoice_id == invoice_id)
+        if started_before is not None:
+            statement = statement.where(column.started_at < started_before)
+        statement = statement.order_by(column.started_at, column.request_id, column.attempt)
+        result = await self._conn.execute(statement)
+        return [usage_from_row(row) for row in result.mappings()]
+
+    async def finalize(self, invoice: Invoice) -> None:
+        if invoice.lines:
+            rows = [_line_row(invoice.id, line) for line in invoice.lines]
+            async with translated_errors("invoice_lines"):
+                await self._conn.execute(invoice_lines.insert(), rows)
+        values = {
+            "status": invoice.status.value,
+            "number": invoice.number,
+            "currency": invoice.currency,
+            "tax_rate": invoice.tax_rate,
+            "subtotal": invoice.subtotal.amount,
+            "tax": invoice.tax.amount,
+            "total": invoice.total.amount,
+            "issued_at": invoice.issued_at,
+            "due_at": invoice.due_at,
+            "bill_to_name": invoice.bill_to.name,
+            "bill_to_email": invoice.bill_to.email,
+            "early": invoice.early,
+        }
+        statement = (
+            update(invoices)
+            .where(invoices.c.id == invoice.id, invoices.c.status == InvoiceStatus.DRAFT.value)
+            .values(**values)
+        )
+        async with translated_errors("invoices"):
+            result = await self._conn.execute(statement)
+        if result.rowcount != 1:
+            raise RuntimeError(f"invoice {invoice.id} is not a claimed draft")
+
+    async def next_number(self, counter: str) -> int:
+        insert: Any = postgresql.insert if self._postgres else sqlite.insert
+        statement = (
+            insert(document_counters)
+            .values(name=counter, value=1)
+            .on_conflict_do_update(
+                index_elements=["name"], set_={"value": document_counters.c.value + 1}
+            )
+            .returning(document_counters.c.value)
+        )
+        return int((await self._conn.execute(statement)).scalar_one())
+
+    async def get(self, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
+        statement = select(invoices).where(
+            invoices.c.id == invoice_id, invoices.c.status != InvoiceStatus.DRAFT.value
+        )
+        if for_update and self._postgres:  # SQLite's write transaction is already exclusive
+            statement = statement.with_for_update()
+        found = await self._load(statement)
+        return found[0] if found else None
+
+    async def find(self, where: InvoiceFilter) -> Sequence[Invoice]:
+        column = invoices.c
+        statement = select(invoices).where(column.status != InvoiceStatus.DRAFT.value)
+        if where.client_ids is not None:
+            statement = statement.where(column.client_id.in_(list(where.client_ids)))
+        if where.period is not None:
+            statement = statement.where(column.period == where.period)
+        if where.status is not None:
+            statement = statement.where(column.status == where.status.value)
+        return await self._load(statement.order_by(column.period.desc(), column.number))
+
+    async def _load(self, statement: Any) -> list[Invoice]:
+        rows = list((await self._conn.execute(statement)).mappings())
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        currency = {row["id"]: row["currency"] for row in rows}
+        result = await self._conn.execute(
+            select(invoice_lines)
+            .where(invoice_lines.c.invoice_id.in_(ids))
+            .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
+        )
+        lines: dict[str, list[InvoiceLine]] = defaultdict(list)
+        for line in result.mappings():
+            lines[line["invoice_id"]].append(_line_of(line, currency[line["invoice_id"]]))
+        return [_invoice_of(row, lines[row["id"]]) for row in rows]
+
+    async def change_status(
+        self, invoice_id: str, status: InvoiceStatus, at: datetime, reason: str | None = None
+    ) -> bool:
+        if status is InvoiceStatus.PAID:
+            values: dict[str, Any] = {"status": status.value, "paid_at": at}
+        elif status is InvoiceStatus.VOID:
+            values = {"status": status.value, "voided_at": at, "void_reason": reason}
+        else:
+            raise ValueError(f"an invoice cannot become {status} after finalizing")
+        statement = (
+            update(invoices)
+            .where(and_(invoices.c.id == invoice_id, invoices.c.status == "finalized"))
+            .values(**values)
+        )
+        async with translated_errors("invoices"):
+            result = await self._conn.execute(statement)
+        return bool(result.rowcount == 1)
+
+    async def release_usage(self, invoice_id: str) -> None:
+        await self._conn.execute(
+            update(usage_records)
+            .where(usage_records.c.invoice_id == invoice_id)
+            .values(invoice_id=None)
+        )
+
+    async def uninvoiced_charge(self, client_id: str, currency: str) -> Money:
+        column = usage_records.c
+        mine = (
+            column.client_id == client_id,
+            column.charge_currency == currency,
+            column.invoice_id.is_(None),
+        )
+        if self._postgres:
+            total = select(func.sum(column.charge, type_=ExactDecimal())).where(*mine)
+            amount = (await self._conn.execute(total)).scalar_one()
+            return Money(canonical(amount) if amount is not None else Decimal(0), currency)
+        result = await self._conn.execute(select(column.charge).where(*mine))
+        return Money(canonical(exact_sum(*result.scalars())), currency)
+
+    async def add_credit_note(self, note: CreditNote) -> None:
+        values = {
+            "id": note.id,
+            "invoice_id": note.invoice_id,
+            "client_id": note.client_id,
+            "number": note.number,
+            "amount": note.amount.amount,
+            "currency": note.amount.currency,
+            "reason": note.reason,
+            "issued_at": note.issued_at,
+        }
+        async with translated_errors("credit_notes"):
+            await self._conn.execute(credit_notes.insert().values(**values))
+
+    async def credit_notes(self, invoice_id: str) -> Sequence[CreditNote]:
+        result = await self._conn.execute(
+            select(credit_notes)
+            .where(credit_notes.c.invoice_id == invoice_id)
+            .order_by(credit_notes.c.issued_at, credit_notes.c.number)
+        )
+        return [_note_of(row) for row in result.mappings()]
+
+    async def mark_closed(self, label: str, at: datetime, early: bool) -> None:
+        values = {"period": label, "closed_at": at, "early": early}
+        await insert_unless_exists(self._conn, closed_periods, values, ["period"])
+
+    async def closed(self, label: str) -> bool:
+        statement = select(closed_periods.c.period).where(closed_periods.c.period == label)
+        return (await self._conn.execute(statement)).first() is not None
+
+
+def _grouped(label: str, records: Sequence[UsageRecord]) -> list[UsageGroup]:
+    groups: dict[str, UsageGroup] = {}
+    for r in records:
+        seen = groups.get(r.model_id)
+        if seen is None:
+            groups[r.model_id] = UsageGroup(label, r.model_id, 1, r.usage, r.charge)
+        else:
+            groups[r.model_id] = UsageGroup(
+                label,
+                r.model_id,
+                seen.requests + 1,
+                seen.tokens + r.usage,
+                seen.charge + r.charge,
+            )
+    return [groups[m] for m in sorted(groups)]

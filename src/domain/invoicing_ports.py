@@ -1,0 +1,107 @@
+"""Ports for invoicing: the invoice store, and a unit of work that holds it next to the others.
+
+Every write here runs inside the caller's transaction, and the database decides races (a
+unique live invoice per client and period, conditional status updates, a counter row taken
+with an atomic increment), so closing is safe from several processes at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from domain.invoices import CreditNote, Invoice, InvoiceStatus, UsageGroup
+from domain.money import Money
+from domain.periods import Period
+from domain.ports import UnitOfWork
+from domain.usage import UsageRecord
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceClaim:
+    """The draft row that reserves (client, period) inside a closing transaction."""
+
+    id: str
+    client_id: str
+    period: Period
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceFilter:
+    client_ids: Sequence[str] | None = None  # None: every client
+    period: str | None = None
+    status: InvoiceStatus | None = None
+
+
+class InvoiceRepository(Protocol):
+    async def claim(self, claim: InvoiceClaim) -> bool:
+        """Insert a draft invoice for (client, period) unless a non-void one exists (then
+        False, nothing written). Waits for a concurrent claim of the same pair to end."""
+        ...
+
+    async def take_usage(self, invoice_id: str, client_id: str, before: datetime) -> None:
+        """Put every record of the client that started before `before` and is on no invoice
+        onto this one (records committed later stay free for the next invoice)."""
+        ...
+
+    async def usage_groups(self, invoice_id: str, period: Period) -> Sequence[UsageGroup]:
+        """The invoice's records that started in `period`, summed exactly per model."""
+        ...
+
+    async def usage_records(
+        self, invoice_id: str, started_before: datetime | None = None
+    ) -> Sequence[UsageRecord]:
+        """The invoice's records (only those started before the instant, when given), oldest
+        first."""
+        ...
+
+    async def finalize(self, invoice: Invoice) -> None:
+        """Write the lines and turn the claimed draft into the finalized invoice. After
+        this the database refuses any change to its amounts and lines."""
+        ...
+
+    async def next_number(self, counter: str) -> int:
+        """Increment and return the named counter (1 first); held until the transaction ends,
+        and rolled back with it, so numbers have no gaps."""
+        ...
+
+    async def get(self, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
+        """An invoice with its lines (`for_update` locks its row until the transaction ends)."""
+        ...
+
+    async def find(self, where: InvoiceFilter) -> Sequence[Invoice]:
+        """Invoices with their lines, newest period first, then by number."""
+        ...
+
+    async def change_status(
+        self, invoice_id: str, status: InvoiceStatus, at: datetime, reason: str | None = None
+    ) -> bool:
+        """finalized -> paid or void, only from finalized (False when it was not)."""
+        ...
+
+    async def release_usage(self, invoice_id: str) -> None:
+        """Free the records of a voided invoice for the next invoice of their client."""
+        ...
+
+    async def uninvoiced_charge(self, client_id: str, currency: str) -> Money:
+        """The exact sum of the client's usage charges that are on no invoice."""
+        ...
+
+    async def add_credit_note(self, note: CreditNote) -> None: ...
+    async def credit_notes(self, invoice_id: str) -> Sequence[CreditNote]: ...
+    async def mark_closed(self, label: str, at: datetime, early: bool) -> None:
+        """Remember that a period was closed (idempotent: the first close is kept)."""
+        ...
+
+    async def closed(self, label: str) -> bool: ...
+
+
+class InvoicingUnitOfWork(UnitOfWork, Protocol):
+    invoices: InvoiceRepository
+
+
+class InvoicingUnitOfWorkFactory(Protocol):
+    def __call__(self) -> InvoicingUnitOfWork: ...
