@@ -17,16 +17,20 @@ from adapters.providers.demo import DemoProvider
 from adapters.providers.gemini import GeminiProvider
 from adapters.providers.openai import OpenAICompatibleProvider
 from adapters.providers.registry import StaticProviderRegistry
+from adapters.rendering import InvoiceFiles
 from adapters.security import HmacKeyHasher
 from api.rest.gateway import Gateway
 from api.settings import Settings
 from domain.catalog import Model, PriceVersion
+from domain.invoicing_ports import AgencyDetails
 from domain.providers import ModelProvider, NativeMessagesProvider
 from domain.usecases.access import AccessUseCases
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
 from domain.usecases.idempotency import IdempotencyUseCases
+from domain.usecases.invoice_desk import Documents
+from domain.usecases.invoicing import InvoiceTerms, InvoiceUseCases
 from domain.usecases.keys import KeyUseCases
 from domain.usecases.lookups import Lookups
 from domain.usecases.management import UseCases
@@ -68,6 +72,16 @@ def longest_call(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.timeouts.total + settings.drain_after_disconnect_seconds)
 
 
+def invoice_terms(settings: Settings) -> InvoiceTerms:
+    given = settings.invoices
+    return InvoiceTerms(due_days=given.due_days, grace=timedelta(hours=given.grace_hours))
+
+
+def agency_details(settings: Settings) -> AgencyDetails:
+    given = settings.invoices
+    return AgencyDetails(given.agency_name, given.agency_address, given.agency_logo_url)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -90,8 +104,25 @@ class Container(containers.DeclarativeContainer):
         currencies=BILLING_CURRENCIES,
     )
     catalog = providers.Singleton(CatalogUseCases, uow=uow, currencies=BILLING_CURRENCIES)
+    invoicing = providers.Singleton(
+        InvoiceUseCases,
+        uow=uow,
+        clock=clock,
+        zone=settings.provided.timezone,
+        terms=providers.Callable(invoice_terms, settings),
+        reads=reads,
+    )
+    documents = providers.Singleton(
+        Documents,
+        renderer=providers.Singleton(InvoiceFiles),
+        agency=providers.Callable(agency_details, settings),
+    )
     reports = providers.Singleton(
-        ReportUseCases, reads=reads, clock=clock, zone=settings.provided.timezone
+        ReportUseCases,
+        reads=reads,
+        clock=clock,
+        zone=settings.provided.timezone,
+        invoiced=invoicing.provided.invoiced_revenue,
     )
     access = providers.Singleton(
         AccessUseCases,
@@ -102,7 +133,14 @@ class Container(containers.DeclarativeContainer):
         reads=reads,
     )
     management = providers.Singleton(
-        UseCases, clients=clients, keys=keys, catalog=catalog, reports=reports, access=access
+        UseCases,
+        clients=clients,
+        keys=keys,
+        catalog=catalog,
+        reports=reports,
+        access=access,
+        invoices=invoicing,
+        documents=documents,
     )
     metering = providers.Singleton(Metering, uow=uow, clock=clock, keys=keys, reads=reads)
     calls = providers.Singleton(

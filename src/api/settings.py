@@ -32,6 +32,19 @@ class ProviderSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class InvoiceSettings:
+    """Invoicing (docs/invoices.md): when ended periods close by themselves, payment terms,
+    and the agency details printed on every invoice."""
+
+    auto_close: bool = True
+    grace_hours: float = 24.0
+    due_days: int = 30
+    agency_name: str = "Bizgraph"
+    agency_address: tuple[str, ...] = ()
+    agency_logo_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str
     secret_key: str = field(repr=False)
@@ -45,6 +58,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_body_bytes: int = 10 * 1024 * 1024
     drain_after_disconnect_seconds: float = 120.0
+    invoices: InvoiceSettings = InvoiceSettings()
 
     @property
     def is_development(self) -> bool:
@@ -72,7 +86,36 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         max_body_bytes=int(_positive(env, "BIZGRAPH_MAX_BODY_BYTES", 10 * 1024 * 1024)),
         drain_after_disconnect_seconds=_positive(env, "BIZGRAPH_DRAIN_AFTER_DISCONNECT", 120),
+        invoices=_invoices(env),
     )
+
+
+def _invoices(env: Mapping[str, str]) -> InvoiceSettings:
+    address = env.get("BIZGRAPH_AGENCY_ADDRESS", "")
+    grace = (
+        _positive(env, "BIZGRAPH_INVOICE_GRACE_HOURS", 24)
+        if env.get("BIZGRAPH_INVOICE_GRACE_HOURS") not in ("0", "0.0")
+        else 0.0
+    )
+    return InvoiceSettings(
+        auto_close=_flag(env, "BIZGRAPH_INVOICE_AUTO_CLOSE", True),
+        grace_hours=grace,
+        due_days=int(_positive(env, "BIZGRAPH_INVOICE_DUE_DAYS", 30)),
+        agency_name=env.get("BIZGRAPH_AGENCY_NAME") or "Bizgraph",
+        agency_address=tuple(part.strip() for part in address.split("|") if part.strip()),
+        agency_logo_url=env.get("BIZGRAPH_AGENCY_LOGO_URL") or None,
+    )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
 def _provider(env: Mapping[str, str], prefix: str) -> ProviderSettings:

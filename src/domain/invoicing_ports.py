@@ -105,3 +105,33 @@ class InvoicingUnitOfWork(UnitOfWork, Protocol):
 
 class InvoicingUnitOfWorkFactory(Protocol):
     def __call__(self) -> InvoicingUnitOfWork: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyDetails:
+    """Who issues the invoices (from settings)."""
+
+    name: str
+    address: tuple[str, ...] = ()
+    logo_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDocument:
+    invoice: Invoice
+    agency: AgencyDetails
+    credit_notes: Sequence[CreditNote] = ()
+
+
+class InvoiceRenderer(Protocol):
+    def html(self, document: InvoiceDocument) -> str:
+        """A printable HTML page; every value from the database is escaped."""
+        ...
+
+    def pdf(self, document: InvoiceDocument) -> bytes:
+        """The same invoice as a PDF: number, lines and totals as on the HTML page."""
+        ...
+
+    def usage_csv(self, invoice: Invoice, records: Sequence[UsageRecord]) -> str:
+        """The usage records behind an invoice, amounts as exact decimal strings."""
+        ...
