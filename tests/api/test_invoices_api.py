@@ -149,7 +149,8 @@ async def test_invoicing_over_http(billing: Gateway) -> None:
     refused = gql.data(CLOSE, period=period, early=False)["closePeriod"]
     assert refused["code"] == "period_not_ended"
     viewer = staff(billing, "VIEWER").run(CLOSE, period=period, early=True)
-    assert viewer["data"] is None and "not allowed" in viewer["errors"][0]["message"]
+    assert viewer["data"] is None
+    assert "not allowed" in viewer["errors"][0]["message"]
 
     closed = gql.data(CLOSE, period=period, early=True)["closePeriod"]
     assert closed["__typename"] == "ClosePeriodSuccess"
@@ -206,9 +207,12 @@ def _check_downloads(
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "script-src" not in page.headers["content-security-policy"]
-    assert "<script>" not in page.text and "&lt;script&gt;" in page.text
-    assert "<b>One</b>" not in page.text and "javascript:" not in page.text
-    assert mine["number"] in page.text and mine["total"]["amount"] in page.text
+    assert "<script>" not in page.text
+    assert "&lt;script&gt;" in page.text
+    assert "<b>One</b>" not in page.text
+    assert "javascript:" not in page.text
+    assert mine["number"] in page.text
+    assert mine["total"]["amount"] in page.text
 
     pdf = download(gateway, mine["pdfUrl"], ADMIN_TOKEN)
     assert pdf.headers["content-type"] == "application/pdf"

@@ -35,7 +35,8 @@ def test_close_list_and_verify_then_a_tampered_ledger_fails(tmp_path: Path) -> N
     assert not_ended.returncode == 1
     assert "has not ended" in not_ended.stderr
     bad = run(env, "invoices", "close", "--period", "2026-13")
-    assert bad.returncode == 1 and "YYYY-MM" in bad.stderr
+    assert bad.returncode == 1
+    assert "YYYY-MM" in bad.stderr
 
     closed = run(env, "invoices", "close", "--period", period, "--early")
     assert closed.returncode == 0, closed.stderr
@@ -43,7 +44,8 @@ def test_close_list_and_verify_then_a_tampered_ledger_fails(tmp_path: Path) -> N
     assert number == f"INV-{period[:4]}-0001"
     assert total == "132.00 USD"
     again = run(env, "invoices", "close", "--period", period, "--early")
-    assert again.stdout == "" and "0 invoices" in again.stderr
+    assert again.stdout == ""
+    assert "0 invoices" in again.stderr
     listed = run(env, "invoices", "list", "--period", period)
     assert listed.stdout.startswith(number)
 
