@@ -23,7 +23,7 @@ from domain.invoicing_ports import InvoiceFilter
 from domain.ledger import EntryKind
 from domain.money import Money
 from domain.pricing import FixedFee, PercentageMargin, PlanVersion, PricingPlan
-from domain.usecases.invoicing import InvoiceUseCases
+from domain.usecases.invoicing import InvoiceTerms, InvoiceUseCases
 from tests.fakes import FrozenClock
 from tests.integration.persistence import builders
 
@@ -259,3 +259,23 @@ async def test_six_concurrent_closes_make_one_invoice_per_client_and_consecutive
     assert sorted(i.client_id for i in stored) == sorted(clients)
     assert sorted(i.number for i in stored) == [f"INV-2026-{n:04d}" for n in range(1, 9)]
     assert {i.total for i in stored} == {Money("3.75")}
+
+
+async def test_ended_periods_close_by_themselves_after_the_grace_time(uow: UowFactory) -> None:
+    client, key = await add_client(uow, PercentageMargin(Decimal(0)), tax="0")
+    await call(uow, client, key, APRIL_START + timedelta(days=2), "4")
+    await call(uow, client, key, MAY_START + timedelta(days=2), "6")
+    clock = FrozenClock(MAY_START + timedelta(hours=23))
+    invoices = InvoiceUseCases(uow, clock, terms=InvoiceTerms(grace=timedelta(hours=24)))
+
+    assert await invoices.close_due() == []  # April ended, but the grace time has not passed
+    clock.set(datetime(2026, 6, 1, 1, tzinfo=UTC))
+    [april] = await invoices.close_due()  # May's grace has not passed yet either
+    assert april.period.label == "2026-04"
+    assert [i.total for i in april.created] == [Money("4.00")]
+    clock.set(datetime(2026, 7, 15, tzinfo=UTC))  # a process down for weeks catches up
+    [may, june] = await invoices.close_due()
+    assert [r.period.label for r in (may, june)] == ["2026-05", "2026-06"]
+    assert [i.total for i in may.created] == [Money("6.00")]
+    assert june.created == ()
+    assert await invoices.close_due() == []
