@@ -92,14 +92,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def _invoices(env: Mapping[str, str]) -> InvoiceSettings:
     address = env.get("BIZGRAPH_AGENCY_ADDRESS", "")
-    grace = (
-        _positive(env, "BIZGRAPH_INVOICE_GRACE_HOURS", 24)
-        if env.get("BIZGRAPH_INVOICE_GRACE_HOURS") not in ("0", "0.0")
-        else 0.0
-    )
     return InvoiceSettings(
         auto_close=_flag(env, "BIZGRAPH_INVOICE_AUTO_CLOSE", True),
-        grace_hours=grace,
+        grace_hours=_positive(env, "BIZGRAPH_INVOICE_GRACE_HOURS", 24, allow_zero=True),
         due_days=int(_positive(env, "BIZGRAPH_INVOICE_DUE_DAYS", 30)),
         agency_name=env.get("BIZGRAPH_AGENCY_NAME") or "Bizgraph",
         agency_address=tuple(part.strip() for part in address.split("|") if part.strip()),
@@ -139,7 +134,9 @@ def _environment(value: str) -> Environment:
         raise SettingsError("BIZGRAPH_ENV must be 'development' or 'production'") from exc
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive(
+    env: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False
+) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -147,8 +144,8 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a number, not {raw!r}") from exc
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive")
+    if not value >= 0 or (value == 0 and not allow_zero) or value == float("inf"):
+        raise SettingsError(f"{name} must be {'zero or more' if allow_zero else 'positive'}")
     return value
 
 
