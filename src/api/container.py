@@ -96,13 +96,7 @@ class Container(containers.DeclarativeContainer):
     lookups = providers.Singleton(Lookups, reads=reads, revision=config_revision)
 
     keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, lookups=lookups)
-    clients = providers.Singleton(
-        ClientUseCases,
-        uow=uow,
-        clock=clock,
-        zone=settings.provided.timezone,
-        currencies=BILLING_CURRENCIES,
-    )
+
     catalog = providers.Singleton(CatalogUseCases, uow=uow, currencies=BILLING_CURRENCIES)
     invoicing = providers.Singleton(
         InvoiceUseCases,
@@ -116,6 +110,14 @@ class Container(containers.DeclarativeContainer):
         Documents,
         renderer=providers.Singleton(InvoiceFiles),
         agency=providers.Callable(agency_details, settings),
+    )
+    clients = providers.Singleton(
+        ClientUseCases,
+        uow=uow,
+        clock=clock,
+        zone=settings.provided.timezone,
+        currencies=BILLING_CURRENCIES,
+        in_closed_period=invoicing.provided.in_closed_period,
     )
     reports = providers.Singleton(
         ReportUseCases,

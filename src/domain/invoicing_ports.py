@@ -97,6 +97,9 @@ class InvoiceRepository(Protocol):
         ...
 
     async def closed(self, label: str) -> bool: ...
+    async def latest_closed(self) -> str | None:
+        """The label of the latest closed period, if any."""
+        ...
 
 
 class InvoicingUnitOfWork(UnitOfWork, Protocol):

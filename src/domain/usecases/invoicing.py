@@ -281,6 +281,13 @@ class InvoiceUseCases:
         async with self._reads() as uow:
             return await uow.clients.get(invoice.client_id)
 
+    async def in_closed_period(self, instant: datetime) -> bool:
+        """Whether the instant lies in a closed period or before one (a plan version may not
+        start there: product.md)."""
+        async with self._reads() as uow:
+            latest = await uow.invoices.latest_closed()
+        return latest is not None and period_containing(instant, self._zone).label <= latest
+
     async def invoiced_revenue(
         self, period: Period, client_ids: Sequence[str]
     ) -> dict[str, Money] | None:

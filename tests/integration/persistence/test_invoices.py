@@ -23,6 +23,7 @@ from domain.invoicing_ports import InvoiceFilter
 from domain.ledger import EntryKind
 from domain.money import Money
 from domain.pricing import FixedFee, PercentageMargin, PlanVersion, PricingPlan
+from domain.usecases.clients import ClientUseCases
 from domain.usecases.invoicing import InvoiceTerms, InvoiceUseCases
 from tests.fakes import FrozenClock
 from tests.integration.persistence import builders
@@ -279,3 +280,18 @@ async def test_ended_periods_close_by_themselves_after_the_grace_time(uow: UowFa
     assert [i.total for i in may.created] == [Money("6.00")]
     assert june.created == ()
     assert await invoices.close_due() == []
+
+
+async def test_a_plan_version_cannot_start_inside_a_closed_period(uow: UowFactory) -> None:
+    client, _ = await add_client(uow, FixedFee(Money("10.00")))
+    clock = FrozenClock(AFTER_APRIL)
+    invoices = invoicing(uow, clock)
+    clients = ClientUseCases(uow, clock, in_closed_period=invoices.in_closed_period)
+    await clients.set_plan(client, FixedFee(Money("20.00")), APRIL_START + timedelta(days=9))
+    await invoices.close_period("2026-04")
+
+    for inside in (APRIL_START + timedelta(days=20), APRIL_START - timedelta(days=3)):
+        with pytest.raises(ValidationError, match="closed billing period"):
+            await clients.set_plan(client, FixedFee(Money("30.00")), inside)
+    may = await clients.set_plan(client, FixedFee(Money("30.00")), MAY_START)
+    assert may.effective_from == MAY_START

@@ -361,6 +361,11 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
         statement = select(closed_periods.c.period).where(closed_periods.c.period == label)
         return (await self._conn.execute(statement)).first() is not None
 
+    async def latest_closed(self) -> str | None:
+        statement = select(func.max(closed_periods.c.period))
+        latest = (await self._conn.execute(statement)).scalar_one()
+        return None if latest is None else str(latest)
+
 
 def _grouped(label: str, records: Sequence[UsageRecord]) -> list[UsageGroup]:
     groups: dict[str, UsageGroup] = {}
