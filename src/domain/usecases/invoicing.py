@@ -11,7 +11,7 @@ invoice per client and consecutive numbers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -199,11 +199,13 @@ class InvoiceUseCases:
             invoice = await self._require(uow, invoice_id)
             if invoice.status is InvoiceStatus.PAID:
                 return invoice
-            if not await uow.invoices.change_status(invoice.id, InvoiceStatus.PAID, now):
-                raise Conflict(f"invoice {invoice.number} is {invoice.status}: it cannot be paid")
-            await uow.ledger.append(payment_entry(invoice, now))
-            await uow.commit()
-        return await self.get(invoice_id)
+            if await uow.invoices.change_status(invoice.id, InvoiceStatus.PAID, now):
+                await uow.ledger.append(payment_entry(invoice, now))
+                await uow.commit()
+        paid = await self.get(invoice_id)  # a concurrent call may have paid it meanwhile
+        if paid.status is not InvoiceStatus.PAID:
+            raise Conflict(f"invoice {paid.number} is {paid.status}: it cannot be paid")
+        return paid
 
     async def void(self, invoice_id: str, reason: str) -> Invoice:
         """finalized -> void with a reason: its usage returns to unbilled and the period can
@@ -215,12 +217,14 @@ class InvoiceUseCases:
             invoice = await self._require(uow, invoice_id)
             if invoice.status is InvoiceStatus.VOID:
                 return invoice
-            if not await uow.invoices.change_status(invoice.id, InvoiceStatus.VOID, now, why):
-                raise Conflict(f"invoice {invoice.number} is {invoice.status}: it cannot be void")
-            await uow.invoices.release_usage(invoice.id)
-            await uow.ledger.append(void_entry(invoice, now))
-            await uow.commit()
-        return await self.get(invoice_id)
+            if await uow.invoices.change_status(invoice.id, InvoiceStatus.VOID, now, why):
+                await uow.invoices.release_usage(invoice.id)
+                await uow.ledger.append(void_entry(invoice, now))
+                await uow.commit()
+        voided = await self.get(invoice_id)  # a concurrent call may have voided it meanwhile
+        if voided.status is not InvoiceStatus.VOID:
+            raise Conflict(f"invoice {voided.number} is {voided.status}: it cannot be void")
+        return voided
 
     async def issue_credit_note(
         self, invoice_id: str, amount: Decimal | str, reason: str
@@ -247,14 +251,18 @@ class InvoiceUseCases:
             await uow.commit()
         return note
 
-    @staticmethod
     async def _require(
-        uow: InvoicingUnitOfWork, invoice_id: str, *, for_update: bool = False
+        self, uow: InvoicingUnitOfWork, invoice_id: str, *, for_update: bool = False
     ) -> Invoice:
         invoice = await uow.invoices.get(invoice_id, for_update=for_update)
         if invoice is None:
             raise NotFound(f"no invoice {invoice_id}")
-        return invoice
+        return self._local(invoice)
+
+    def _local(self, invoice: Invoice) -> Invoice:
+        """The period in the agency's zone (the store keeps its bounds in UTC), so dates on
+        documents are the agency's."""
+        return replace(invoice, period=month_period(invoice.period.label, self._zone))
 
     # ------------------------------------------------------------------------------ reads
 
@@ -266,7 +274,8 @@ class InvoiceUseCases:
         if where.period is not None:
             month_period(where.period, self._zone)  # a clear error for a malformed label
         async with self._reads() as uow:
-            return await uow.invoices.find(where)
+            found = await uow.invoices.find(where)
+        return [self._local(invoice) for invoice in found]
 
     async def credit_notes(self, invoice_id: str) -> Sequence[CreditNote]:
         async with self._reads() as uow:

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -295,3 +296,30 @@ async def test_a_plan_version_cannot_start_inside_a_closed_period(uow: UowFactor
             await clients.set_plan(client, FixedFee(Money("30.00")), inside)
     may = await clients.set_plan(client, FixedFee(Money("30.00")), MAY_START)
     assert may.effective_from == MAY_START
+
+
+async def test_concurrent_payments_pay_once_and_periods_read_back_in_the_agency_zone(
+    database_url: str, uow: UowFactory
+) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    client, key = await add_client(uow, PercentageMargin(Decimal(0)), tax="0")
+    # 22:30 UTC on 30 April is 1 May in Paris: May's usage there.
+    await call(uow, client, key, datetime(2026, 4, 30, 22, 30, tzinfo=UTC), "3")
+    clock = FrozenClock(datetime(2026, 6, 2, tzinfo=UTC))
+    [may] = (await InvoiceUseCases(uow, clock, paris).close_period("2026-05")).created
+    engines = [create_engine(database_url) for _ in range(3)]
+    try:
+        payers = [InvoiceUseCases(unit_of_work_factory(e), clock, paris) for e in engines]
+        paid = await asyncio.gather(*(p.mark_paid(may.id) for p in payers))
+    finally:
+        for e in engines:
+            await e.dispose()
+
+    assert {p.status for p in paid} == {InvoiceStatus.PAID}
+    async with uow() as tx:
+        payments = [e for e in await tx.ledger.entries(client) if e.kind is EntryKind.PAYMENT]
+    assert [e.amount for e in payments] == [-Money("3.00")]
+    stored = await InvoiceUseCases(uow, clock, paris).get(may.id)
+    assert stored.period == may.period
+    assert stored.period.start == datetime(2026, 5, 1, tzinfo=paris)
+    assert await InvoiceUseCases(uow, clock, paris).verify() == []
