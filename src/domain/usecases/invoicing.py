@@ -10,6 +10,7 @@ invoice per client and consecutive numbers.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -98,7 +99,10 @@ class InvoiceUseCases:
         if now < period.end and not early:
             raise PeriodNotEnded(f"{label} has not ended: close it early only on purpose")
         async with self._reads() as uow:
-            clients = await uow.clients.list()
+            clients = list(await uow.clients.list())
+        # Concurrent closers (several processes) walk the clients in different orders, so they
+        # share the work instead of queueing one behind another on each client's claim.
+        random.shuffle(clients)
         created = []
         for client in clients:
             invoice = await self._close_client(client.id, period, now, early and now < period.end)
