@@ -34,6 +34,7 @@ from bench.overview import (
     seed,
 )
 from domain.invoice_ledger import check_sums, check_usage
+from domain.invoices import group_usage
 from domain.invoicing_ports import InvoiceFilter
 from domain.usecases.invoicing import InvoiceUseCases
 
@@ -76,7 +77,7 @@ async def check(url: str, label: str, count: int) -> list[str]:
             for invoice in invoices:
                 problems += check_sums(invoice)
                 records = await uow.invoices.usage_records(invoice.id)
-                problems += check_usage(invoice, _groups(records, invoice.period.label))
+                problems += check_usage(invoice, group_usage(records, UTC_ZONE))
         log(
             f"every invoice re-checked against its records in {time.perf_counter() - started:.1f} s"
         )
