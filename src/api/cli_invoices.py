@@ -44,6 +44,16 @@ def invoice_commands(run: Runner) -> tuple[typer.Typer, typer.Typer]:
                 f"{i.number}\t{i.period.label}\t{i.client_id}\t{i.status}\t{i.total}\t{i.id}"
             )
 
+    @invoices_app.command("grant-credit")
+    def grant_credit(
+        client_id: str,
+        amount: Annotated[str, typer.Option(help="The credit, e.g. 25.00.")],
+        reason: Annotated[str, typer.Option(help="Why (printed on the invoice).")],
+    ) -> None:
+        """Grant an account credit, applied as a negative line on the client's next invoices."""
+        credit = run(lambda c: c.invoicing().grant_credit(client_id, amount, reason))
+        typer.echo(f"credit {credit.id}: {credit.amount} for {client_id}")
+
     @ledger_app.command("verify")
     def verify() -> None:
         """Check that every invoice equals the sum of its lines, that lines equal the usage

@@ -5,7 +5,7 @@ totals of finalized (unpaid) invoices, minus credit notes. Usage charges are pos
 finalizing posts each fixed line as a fee and one invoice entry for the rest (tax and the
 rounding of the usage lines), so an invoice's entries add up to its total. A payment posts
 -total; a void posts the reversal of the invoice's own entries (its usage returns to unbilled);
-a credit note posts -amount.
+a credit note posts -amount; an account credit posts when an invoice applies it (a credit line).
 """
 
 from __future__ import annotations
@@ -35,21 +35,21 @@ def _entry(
 
 
 def finalization_entries(invoice: Invoice) -> list[LedgerEntry]:
-    fees = [line for line in invoice.lines if line.kind not in USAGE_KINDS]
+    """A fee per fixed line, a credit per credit line, and the invoice entry for the rest."""
+    others = [line for line in invoice.lines if line.kind not in USAGE_KINDS]
     entries = [
         _entry(
             invoice,
-            EntryKind.FEE,
+            EntryKind.CREDIT if line.kind is LineKind.CREDIT else EntryKind.FEE,
             line.amount,
             f"{invoice.id}#{line.position}",
             invoice.issued_at,
             f"{invoice.number}: {line.description}",
         )
-        for line in fees
+        for line in others
     ]
-    rest = (
-        invoice.total - usage_exact(invoice) - sum_money([f.amount for f in fees], invoice.currency)
-    )
+    fixed = sum_money([line.amount for line in others], invoice.currency)
+    rest = invoice.total - usage_exact(invoice) - fixed
     text = f"{invoice.number}: tax and the rounding of usage lines"
     entries.append(_entry(invoice, EntryKind.INVOICE, rest, invoice.id, invoice.issued_at, text))
     return entries
@@ -149,7 +149,8 @@ def check_books(client_id: str, books: ClientBooks) -> list[str]:
             *(
                 e.amount.amount
                 for e in entries
-                if e.kind is EntryKind.FEE and e.reference.startswith(f"{invoice.id}#")
+                if e.kind in (EntryKind.FEE, EntryKind.CREDIT)
+                and e.reference.startswith(f"{invoice.id}#")
             )
         )
         posted = exact_sum(fees, _posted(entries, EntryKind.INVOICE, invoice.id))

@@ -35,6 +35,7 @@ class LineKind(StrEnum):
     PRIOR_USAGE = "prior_usage"  # usage of an earlier period recorded after it was invoiced
     FIXED_FEE = "fixed_fee"
     FIXED_PRICE = "fixed_price"
+    CREDIT = "credit"  # an account credit applied to this invoice (negative)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,53 @@ def compose_lines(
     groups.sort(key=lambda g: (g.period_label != period.label, g.period_label, g.model_id))
     lines = [_usage_line(g, period) for g in groups] + [_fixed_line(f) for f in fixed]
     return [replace(line, position=i) for i, line in enumerate(lines, start=1)]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCredit:
+    """Credit granted to a client, applied as negative lines on its next invoices."""
+
+    id: str
+    client_id: str
+    amount: Money  # in whole minor units
+    reason: str
+    granted_at: datetime
+    remaining: Money  # what no live invoice has used yet
+
+
+@dataclass(frozen=True, slots=True)
+class CreditUse:
+    credit_id: str
+    amount: Money
+
+
+def apply_credits(
+    lines: Sequence[InvoiceLine], credits: Sequence[AccountCredit], currency: str
+) -> tuple[list[InvoiceLine], list[CreditUse]]:
+    """Credits oldest first, each as a negative line, never taking the subtotal below zero
+    (what a credit cannot use now stays for the next invoice)."""
+    left = sum_money([line.amount for line in lines], currency)
+    result, uses = list(lines), []
+    for credit in sorted(credits, key=lambda c: (c.granted_at, c.id)):
+        if left.amount <= 0:
+            break
+        if credit.remaining.currency != currency:
+            raise ValidationError(f"a {credit.remaining.currency} credit on a {currency} invoice")
+        used = credit.remaining if credit.remaining <= left else left
+        if used.amount <= 0:
+            continue
+        left = left - used
+        uses.append(CreditUse(credit.id, used))
+        result.append(
+            InvoiceLine(
+                position=len(result) + 1,
+                kind=LineKind.CREDIT,
+                description=f"Credit: {credit.reason}",
+                amount=-used,
+                exact_amount=-used.amount,
+            )
+        )
+    return result, uses
 
 
 def owes_nothing(lines: Sequence[InvoiceLine]) -> bool:

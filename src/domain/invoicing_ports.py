@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from domain.invoices import CreditNote, Invoice, InvoiceStatus, UsageGroup
+from domain.invoices import (
+    AccountCredit,
+    CreditNote,
+    CreditUse,
+    Invoice,
+    InvoiceStatus,
+    UsageGroup,
+)
 from domain.money import Money
 from domain.periods import Period
 from domain.ports import UnitOfWork
@@ -91,6 +98,19 @@ class InvoiceRepository(Protocol):
         ...
 
     async def add_credit_note(self, note: CreditNote) -> None: ...
+    async def grant_credit(self, credit: AccountCredit) -> None:
+        """Store an account credit (NotFound for an unknown client)."""
+        ...
+
+    async def available_credits(self, client_id: str) -> Sequence[AccountCredit]:
+        """The client's credits with something left (uses on void invoices do not count),
+        oldest first; locked until the transaction ends."""
+        ...
+
+    async def use_credits(self, invoice_id: str, uses: Sequence[CreditUse]) -> None:
+        """Record what an invoice took of each credit (in the finalizing transaction)."""
+        ...
+
     async def credit_notes(self, invoice_id: str) -> Sequence[CreditNote]: ...
     async def mark_closed(self, label: str, at: datetime, early: bool) -> None:
         """Remember that a period was closed (idempotent: the first close is kept)."""

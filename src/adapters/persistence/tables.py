@@ -335,3 +335,25 @@ closed_periods = Table(
     Column("closed_at", UtcDateTime(), nullable=False),
     Column("early", Boolean(), nullable=False),
 )
+
+# Account credits, applied as negative lines on the next invoices; what each invoice took is a
+# row of credit_uses (uses by void invoices do not count, so a void gives the credit back).
+account_credits = Table(
+    "account_credits",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("client_id", String(ID), ForeignKey("clients.id"), nullable=False),
+    Column("amount", ExactDecimal(), nullable=False),
+    Column("currency", String(CURRENCY), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("granted_at", UtcDateTime(), nullable=False),
+    Index(None, "client_id"),
+)
+
+credit_uses = Table(
+    "credit_uses",
+    metadata,
+    Column("credit_id", String(ID), ForeignKey("account_credits.id"), primary_key=True),
+    Column("invoice_id", String(ID), ForeignKey("invoices.id"), primary_key=True),
+    Column("amount", ExactDecimal(), nullable=False),
+)

@@ -81,6 +81,27 @@ class CreditNote:
 
 
 @strawberry.type
+class AccountCredit:
+    id: strawberry.ID
+    client_id: strawberry.ID
+    amount: Money
+    remaining: Money = strawberry.field(description="What no invoice has applied yet.")
+    reason: str
+    granted_at: datetime
+
+    @classmethod
+    def of(cls, credit: domain.AccountCredit) -> AccountCredit:
+        return cls(
+            id=strawberry.ID(credit.id),
+            client_id=strawberry.ID(credit.client_id),
+            amount=Money.of(credit.amount),
+            remaining=Money.of(credit.remaining),
+            reason=credit.reason,
+            granted_at=credit.granted_at,
+        )
+
+
+@strawberry.type
 class Invoice:
     id: strawberry.ID
     client_id: strawberry.ID
@@ -159,6 +180,11 @@ class InvoiceQueries:
         )
         return [Invoice.of(i) for i in found]
 
+    @field(description="A client's account credits with something left to apply.")
+    async def credits(self, info: Info, client_id: strawberry.ID) -> list[AccountCredit]:
+        found = await visible(info.context.management.invoices.credits(str(client_id)))
+        return [AccountCredit.of(c) for c in found]
+
     @field(description="An invoice, or null when it does not exist or is not visible.")
     async def invoice(self, info: Info, id: strawberry.ID) -> Invoice | None:
         try:
@@ -186,6 +212,14 @@ class IssueCreditNoteSuccess:
     invoice: Invoice
 
 
+@strawberry.type
+class GrantCreditSuccess:
+    credit: AccountCredit
+
+
+GrantCreditResult = Annotated[
+    GrantCreditSuccess | ValidationError | NotFoundError, strawberry.union("GrantCreditResult")
+]
 ClosePeriodResult = Annotated[
     ClosePeriodSuccess | ValidationError, strawberry.union("ClosePeriodResult")
 ]
@@ -247,3 +281,18 @@ class InvoiceMutations:
             )
 
         return await attempt(run, _ALL)  # type: ignore[return-value]
+
+    @mutation(
+        permissions=[CanMutate],
+        description="An account credit, applied as a negative line on the client's next "
+        "invoices (never below zero; the rest carries over).",
+    )
+    async def grant_credit(
+        self, info: Info, client_id: strawberry.ID, amount: Decimal, reason: str
+    ) -> GrantCreditResult:
+        async def run() -> GrantCreditSuccess:
+            desk = info.context.management.invoices
+            credit = await desk.grant_credit(str(client_id), str(amount), reason)
+            return GrantCreditSuccess(credit=AccountCredit.of(credit))
+
+        return await attempt(run, (ValidationError, NotFoundError))  # type: ignore[return-value]

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from domain.access import NotAllowed, Principal
 from domain.errors import NotFound
-from domain.invoices import CreditNote, Invoice, InvoiceStatus
+from domain.invoices import AccountCredit, CreditNote, Invoice, InvoiceStatus
 from domain.invoicing_ports import AgencyDetails, InvoiceDocument, InvoiceFilter, InvoiceRenderer
 from domain.usecases.invoicing import CloseResult, InvoiceUseCases
 
@@ -92,6 +92,19 @@ class InvoiceDesk:
         return await self._invoices.issue_credit_note(
             (await self.get(invoice_id)).id, amount, reason
         )
+
+    async def grant_credit(self, client_id: str, amount: str, reason: str) -> AccountCredit:
+        self._require_write()
+        self._visible(client_id)
+        return await self._invoices.grant_credit(client_id, amount, reason)
+
+    async def credits(self, client_id: str) -> Sequence[AccountCredit]:
+        self._visible(client_id)
+        return await self._invoices.credits(client_id)
+
+    def _visible(self, client_id: str) -> None:
+        if not self._principal.may_see_client(client_id):
+            raise NotFound(f"no client {client_id}")
 
     async def render(self, invoice_id: str, fmt: DocumentFormat) -> Rendered:
         invoice = await self.get(invoice_id)

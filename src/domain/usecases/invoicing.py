@@ -31,12 +31,14 @@ from domain.invoice_ledger import (
     void_entry,
 )
 from domain.invoices import (
+    AccountCredit,
     BillingDetails,
     CreditNote,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
     UsageGroup,
+    apply_credits,
     check_reason,
     compose_lines,
     document_number,
@@ -147,8 +149,11 @@ class InvoiceUseCases:
             lines = compose_lines(period, usage, timeline.fixed_charges(period), client.currency)
             if owes_nothing(lines):
                 return None  # rolled back: no invoice, the usage stays free
+            credits = await uow.invoices.available_credits(client.id)
+            lines, uses = apply_credits(lines, credits, client.currency)
             invoice = await self._finalized(uow, claim, client, lines, early)
             await uow.invoices.finalize(invoice)
+            await uow.invoices.use_credits(invoice.id, uses)
             for entry in finalization_entries(invoice):
                 await uow.ledger.append(entry)
             await uow.commit()
@@ -239,9 +244,7 @@ class InvoiceUseCases:
         now = self._clock.now()
         async with self._uow() as uow:
             invoice = await self._require(uow, invoice_id, for_update=True)
-            value = Money(to_decimal(amount), invoice.currency)
-            if value.amount <= 0 or round_to_minor(value.amount, value.currency) != value.amount:
-                raise ValidationError("a credit note is a positive amount in whole minor units")
+            value = _positive_cents(amount, invoice.currency, "a credit note")
             if invoice.status not in (InvoiceStatus.FINALIZED, InvoiceStatus.PAID):
                 raise Conflict(f"invoice {invoice.number} is {invoice.status}: nothing to credit")
             earlier = await uow.invoices.credit_notes(invoice.id)
@@ -254,6 +257,28 @@ class InvoiceUseCases:
             await uow.ledger.append(credit_entry(note))
             await uow.commit()
         return note
+
+    async def grant_credit(
+        self, client_id: str, amount: Decimal | str, reason: str
+    ) -> AccountCredit:
+        """An account credit in the client's currency, applied as a negative line on its next
+        invoices (never taking one below zero; the rest carries over)."""
+        why = check_reason(reason, "a credit")
+        async with self._uow() as uow:
+            client = await uow.clients.get(client_id)
+            if client is None:
+                raise NotFound(f"no client {client_id}")
+            value = _positive_cents(amount, client.currency, "a credit")
+            now = self._clock.now()
+            credit = AccountCredit(new_id(), client.id, value, why, now, value)
+            await uow.invoices.grant_credit(credit)
+            await uow.commit()
+        return credit
+
+    async def credits(self, client_id: str) -> Sequence[AccountCredit]:
+        """The client's credits with something left to apply, oldest first."""
+        async with self._reads() as uow:
+            return await uow.invoices.available_credits(client_id)
 
     async def _require(
         self, uow: InvoicingUnitOfWork, invoice_id: str, *, for_update: bool = False
@@ -343,3 +368,10 @@ class InvoiceUseCases:
                 )
                 problems += check_books(client.id, books)
         return problems
+
+
+def _positive_cents(amount: Decimal | str, currency: str, what: str) -> Money:
+    value = Money(to_decimal(amount), currency)
+    if value.amount <= 0 or round_to_minor(value.amount, currency) != value.amount:
+        raise ValidationError(f"{what} is a positive amount in whole minor units")
+    return value

@@ -323,3 +323,40 @@ async def test_concurrent_payments_pay_once_and_periods_read_back_in_the_agency_
     assert stored.period == may.period
     assert stored.period.start == datetime(2026, 5, 1, tzinfo=paris)
     assert await InvoiceUseCases(uow, clock, paris).verify() == []
+
+
+async def test_account_credits_become_lines_carry_over_and_come_back_on_void(
+    uow: UowFactory,
+) -> None:
+    client, key = await add_client(uow, PercentageMargin(Decimal(0)), tax="10")
+    await call(uow, client, key, APRIL_START + timedelta(days=2), "10")
+    await call(uow, client, key, MAY_START + timedelta(days=2), "30")
+    clock = FrozenClock(AFTER_APRIL)
+    invoices = invoicing(uow, clock)
+    with pytest.raises(ValidationError):
+        await invoices.grant_credit(client, "0.001", "sub-cent")
+    await invoices.grant_credit(client, "4.00", "outage in March")
+    clock.advance(seconds=1)
+    await invoices.grant_credit(client, "20.00", "goodwill")
+
+    [april] = (await invoices.close_period("2026-04")).created
+    assert [(line.kind, line.amount) for line in april.lines] == [
+        (LineKind.USAGE, Money("10.00")),
+        (LineKind.CREDIT, Money("-4.00")),
+        (LineKind.CREDIT, Money("-6.00")),
+    ]
+    assert (april.subtotal, april.tax, april.total) == (Money("0.00"), Money("0.00"), Money("0.00"))
+    assert [c.remaining for c in await invoices.credits(client)] == [Money("14.00")]
+
+    clock.set(datetime(2026, 6, 2, tzinfo=UTC))
+    [may] = (await invoices.close_period("2026-05")).created
+    assert [line.amount for line in may.lines] == [Money("30.00"), Money("-14.00")]
+    assert may.total == Money("17.60")
+    assert await invoices.credits(client) == []
+    assert await invoices.verify() == []
+
+    await invoices.void(may.id, "wrong")
+    assert [c.remaining for c in await invoices.credits(client)] == [Money("14.00")]
+    [again] = (await invoices.close_period("2026-05")).created
+    assert again.total == may.total
+    assert await invoices.verify() == []

@@ -10,8 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.invoices import (
+    AccountCredit,
     LineKind,
     UsageGroup,
+    apply_credits,
     compose_lines,
     document_number,
     group_usage,
@@ -246,3 +248,57 @@ def test_tax_is_rounded_half_even_on_the_rounded_subtotal() -> None:
     assert tax_on(Money("0.25"), Decimal(10)) == Money("0.02")  # 0.025 -> 0.02
     assert tax_on(Money("0.35"), Decimal(10)) == Money("0.04")  # 0.035 -> 0.04
     assert tax_on(Money("100.00"), Decimal("20.5")) == Money("20.50")
+
+
+credit_amounts = st.integers(min_value=1, max_value=10**6).map(lambda n: Decimal(n).scaleb(-2))
+
+
+class TestCredits:
+    @PROPERTY
+    @given(
+        st.lists(st.tuples(st.sampled_from(MODELS), charges), max_size=10),
+        st.lists(credit_amounts, max_size=4),
+        tax_rates,
+    )
+    def test_credits_never_take_an_invoice_below_zero_and_it_still_adds_up(
+        self, usage: list[tuple[str, Decimal]], credits: list[Decimal], rate: Decimal
+    ) -> None:
+        records = [
+            record(APRIL.start + timedelta(hours=i), m, Decimal(0), c)
+            for i, (m, c) in enumerate(usage)
+        ]
+        lines = compose_lines(APRIL, group_usage(records, PARIS), [], "USD")
+        before = totals(lines, rate, "USD").subtotal
+        granted = [
+            AccountCredit(f"c{i}", "c", Money(a), "r", APRIL.start + timedelta(days=i), Money(a))
+            for i, a in enumerate(credits)
+        ]
+
+        with_credits, uses = apply_credits(lines, granted, "USD")
+        result = totals(with_credits, rate, "USD")
+
+        offered = sum(credits, Decimal(0))
+        assert result.subtotal.amount == max(Decimal(0), before.amount - offered)
+        assert result.total == result.subtotal + tax_on(result.subtotal, rate)
+        credit_lines = [line for line in with_credits if line.kind is LineKind.CREDIT]
+        assert [line.amount for line in credit_lines] == [-use.amount for use in uses]
+        remaining = {c.id: c.remaining for c in granted}
+        for use in uses:
+            assert Money(0) < use.amount <= remaining[use.credit_id]
+        assert [line.position for line in with_credits] == list(range(1, len(with_credits) + 1))
+
+
+def test_credits_apply_oldest_first_and_the_rest_carries_over() -> None:
+    lines = compose_lines(
+        APRIL, [UsageGroup("2026-04", MODELS[0], 1, TokenUsage(), Money("10.004"))], [], "USD"
+    )
+    old = AccountCredit("old", "c", Money("4.00"), "old", APRIL.start, Money("4.00"))
+    new = AccountCredit("new", "c", Money("50.00"), "new", APRIL.end, Money("50.00"))
+
+    with_credits, uses = apply_credits(lines, [new, old], "USD")
+
+    assert [(u.credit_id, u.amount) for u in uses] == [
+        ("old", Money("4.00")),
+        ("new", Money("6.00")),
+    ]
+    assert totals(with_credits, Decimal(0), "USD").subtotal == Money("0.00")

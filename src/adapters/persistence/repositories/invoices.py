@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.persistence.repositories._sql import insert_unless_exists, translated_errors
 from adapters.persistence.repositories.usage import usage_from_row
 from adapters.persistence.tables import (
+    account_credits,
     closed_periods,
     credit_notes,
+    credit_uses,
     document_counters,
     invoice_lines,
     invoices,
@@ -29,8 +31,10 @@ from adapters.persistence.tables import (
 )
 from adapters.persistence.types import ExactDecimal, canonical
 from domain.invoices import (
+    AccountCredit,
     BillingDetails,
     CreditNote,
+    CreditUse,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -352,6 +356,65 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
             .order_by(credit_notes.c.issued_at, credit_notes.c.number)
         )
         return [_note_of(row) for row in result.mappings()]
+
+    async def grant_credit(self, credit: AccountCredit) -> None:
+        values = {
+            "id": credit.id,
+            "client_id": credit.client_id,
+            "amount": credit.amount.amount,
+            "currency": credit.amount.currency,
+            "reason": credit.reason,
+            "granted_at": credit.granted_at,
+        }
+        async with translated_errors("account_credits"):
+            await self._conn.execute(account_credits.insert().values(**values))
+
+    async def available_credits(self, client_id: str) -> Sequence[AccountCredit]:
+        statement = (
+            select(account_credits)
+            .where(account_credits.c.client_id == client_id)
+            .order_by(account_credits.c.granted_at, account_credits.c.id)
+        )
+        if self._postgres:  # two closes of one client take its credits one after the other
+            statement = statement.with_for_update()
+        credits = list((await self._conn.execute(statement)).mappings())
+        if not credits:
+            return []
+        uses = await self._conn.execute(
+            select(credit_uses.c.credit_id, credit_uses.c.amount)
+            .join(invoices, invoices.c.id == credit_uses.c.invoice_id)
+            .where(credit_uses.c.credit_id.in_([c["id"] for c in credits]))
+            .where(invoices.c.status != InvoiceStatus.VOID.value)
+        )
+        used: dict[str, list[Decimal]] = defaultdict(list)
+        for credit_id, amount in uses:
+            used[credit_id].append(amount)
+        available = []
+        for row in credits:
+            amount = _cents(row["amount"], row["currency"])
+            left = amount.amount - exact_sum(*used[row["id"]])
+            if left > 0:
+                available.append(
+                    AccountCredit(
+                        id=row["id"],
+                        client_id=row["client_id"],
+                        amount=amount,
+                        reason=row["reason"],
+                        granted_at=row["granted_at"],
+                        remaining=_cents(left, row["currency"]),
+                    )
+                )
+        return available
+
+    async def use_credits(self, invoice_id: str, uses: Sequence[CreditUse]) -> None:
+        if not uses:
+            return
+        rows = [
+            {"credit_id": u.credit_id, "invoice_id": invoice_id, "amount": u.amount.amount}
+            for u in uses
+        ]
+        async with translated_errors("credit_uses"):
+            await self._conn.execute(credit_uses.insert(), rows)
 
     async def mark_closed(self, label: str, at: datetime, early: bool) -> None:
         values = {"period": label, "closed_at": at, "early": early}

@@ -151,6 +151,33 @@ def _tables() -> None:
         sa.PrimaryKeyConstraint("name", name="pk_document_counters"),
     )
     op.create_table(
+        "account_credits",
+        sa.Column("id", sa.String(64), nullable=False),
+        sa.Column("client_id", sa.String(64), nullable=False),
+        sa.Column("amount", amount(), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("granted_at", instant(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["clients.id"], name="fk_account_credits_client_id_clients"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_account_credits"),
+    )
+    op.create_index("ix_account_credits_client_id", "account_credits", ["client_id"])
+    op.create_table(
+        "credit_uses",
+        sa.Column("credit_id", sa.String(64), nullable=False),
+        sa.Column("invoice_id", sa.String(64), nullable=False),
+        sa.Column("amount", amount(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["credit_id"], ["account_credits.id"], name="fk_credit_uses_credit_id_account_credits"
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name="fk_credit_uses_invoice_id_invoices"
+        ),
+        sa.PrimaryKeyConstraint("credit_id", "invoice_id", name="pk_credit_uses"),
+    )
+    op.create_table(
         "closed_periods",
         sa.Column("period", sa.String(7), nullable=False),
         sa.Column("closed_at", instant(), nullable=False),
@@ -263,6 +290,13 @@ def downgrade() -> None:
     with op.batch_alter_table("usage_records") as batch:
         batch.drop_index("ix_usage_records_invoice_id")
         batch.drop_column("invoice_id")
-    for table in ("closed_periods", "document_counters", "credit_notes", "invoice_lines"):
+    for table in (
+        "credit_uses",
+        "account_credits",
+        "closed_periods",
+        "document_counters",
+        "credit_notes",
+        "invoice_lines",
+    ):
         op.drop_table(table)
     op.drop_table("invoices")
