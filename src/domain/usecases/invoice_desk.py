@@ -99,7 +99,8 @@ class InvoiceDesk:
         return await self._invoices.grant_credit(client_id, amount, reason)
 
     async def credits(self, client_id: str) -> Sequence[AccountCredit]:
-        self._visible(client_id)
+        if not self._principal.may_see_client(client_id):
+            return []  # as for an unknown client
         return await self._invoices.credits(client_id)
 
     def _visible(self, client_id: str) -> None:
