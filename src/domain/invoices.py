@@ -230,6 +230,20 @@ class Invoice:
 
 
 @dataclass(frozen=True, slots=True)
+class DraftInvoice:
+    """What closing the period would bill the client now (nothing is stored or numbered)."""
+
+    client_id: str
+    period: Period
+    currency: str
+    tax_rate: Decimal
+    lines: tuple[InvoiceLine, ...]
+    subtotal: Money
+    tax: Money
+    total: Money
+
+
+@dataclass(frozen=True, slots=True)
 class CreditNote:
     id: str
     invoice_id: str

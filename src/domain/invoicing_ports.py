@@ -58,6 +58,15 @@ class InvoiceRepository(Protocol):
         """The invoice's records that started in `period`, summed exactly per model."""
         ...
 
+    async def unbilled_groups(self, client_id: str, period: Period) -> Sequence[UsageGroup]:
+        """The client's records on no invoice that started in `period`, summed exactly per
+        model (what a close would take now)."""
+        ...
+
+    async def unbilled_records(self, client_id: str, before: datetime) -> Sequence[UsageRecord]:
+        """The client's records on no invoice that started before the instant, oldest first."""
+        ...
+
     async def usage_records(
         self, invoice_id: str, started_before: datetime | None = None
     ) -> Sequence[UsageRecord]:

@@ -67,6 +67,9 @@ mutation($id: ID!, $amount: Decimal!, $reason: String!) {
     ... on ConflictError { message code }
   }
 }"""
+DRAFT = """
+query($id: ID!, $period: String!) { draftInvoice(clientId: $id, period: $period) {
+  clientId total { amount } lines { kind amount { amount } } } }"""
 PORTAL = """
 mutation($id: ID!) { createPortalToken(clientId: $id) {
   ... on CreatePortalTokenSuccess { secret } } }"""
@@ -152,12 +155,18 @@ async def test_invoicing_over_http(billing: Gateway) -> None:
     assert viewer["data"] is None
     assert "not allowed" in viewer["errors"][0]["message"]
 
+    draft = gql.data(DRAFT, id=margin, period=period)["draftInvoice"]
+    assert portal(gql, fee).data(DRAFT, id=margin, period=period)["draftInvoice"] is None
     closed = gql.data(CLOSE, period=period, early=True)["closePeriod"]
     assert closed["__typename"] == "ClosePeriodSuccess"
     by_client = {i["clientId"]: i for i in closed["invoices"]}
     assert set(by_client) == {margin, fee}
     assert gql.data(CLOSE, period=period, early=True)["closePeriod"]["invoices"] == []
     mine, theirs = by_client[margin], by_client[fee]
+    assert draft["total"] == mine["total"]
+    assert [line["amount"]["amount"] for line in draft["lines"]] == [
+        line["amount"]["amount"] for line in mine["lines"]
+    ]
     assert mine["early"] is True
     assert sorted([mine["number"], theirs["number"]]) == [
         f"INV-{period[:4]}-0001",

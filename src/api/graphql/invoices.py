@@ -161,6 +161,33 @@ class Invoice:
 
 
 @strawberry.type
+class DraftInvoice:
+    """What closing the period would bill the client now (nothing stored, no number)."""
+
+    client_id: strawberry.ID
+    period: str
+    currency: str
+    lines: list[InvoiceLine]
+    subtotal: Money
+    tax_rate: Decimal
+    tax: Money
+    total: Money
+
+    @classmethod
+    def of(cls, draft: domain.DraftInvoice) -> DraftInvoice:
+        return cls(
+            client_id=strawberry.ID(draft.client_id),
+            period=draft.period.label,
+            currency=draft.currency,
+            lines=[InvoiceLine.of(line) for line in draft.lines],
+            subtotal=Money.of(draft.subtotal),
+            tax_rate=draft.tax_rate,
+            tax=Money.of(draft.tax),
+            total=Money.of(draft.total),
+        )
+
+
+@strawberry.type
 class InvoiceQueries:
     @field(description="Invoices, newest period first (a portal token: its client's only).")
     async def invoices(
@@ -179,6 +206,16 @@ class InvoiceQueries:
             )
         )
         return [Invoice.of(i) for i in found]
+
+    @field(
+        description="The invoice closing the month would finalize for the client now; null "
+        "for a client that does not exist or is not visible."
+    )
+    async def draft_invoice(
+        self, info: Info, client_id: strawberry.ID, period: str
+    ) -> DraftInvoice | None:
+        found = await visible(info.context.management.invoices.draft(str(client_id), period))
+        return None if found is None else DraftInvoice.of(found)
 
     @field(description="A client's account credits with something left to apply.")
     async def credits(self, info: Info, client_id: strawberry.ID) -> list[AccountCredit]:

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from domain.access import NotAllowed, Principal
 from domain.errors import NotFound
-from domain.invoices import AccountCredit, CreditNote, Invoice, InvoiceStatus
+from domain.invoices import AccountCredit, CreditNote, DraftInvoice, Invoice, InvoiceStatus
 from domain.invoicing_ports import AgencyDetails, InvoiceDocument, InvoiceFilter, InvoiceRenderer
 from domain.usecases.invoicing import CloseResult, InvoiceUseCases
 
@@ -97,6 +97,16 @@ class InvoiceDesk:
         self._require_write()
         self._visible(client_id)
         return await self._invoices.grant_credit(client_id, amount, reason)
+
+    async def draft(self, client_id: str, period: str) -> DraftInvoice | None:
+        """None for a client this principal may not see (as for an unknown one); a Conflict
+        when the period is invoiced for the client already."""
+        if not self._principal.may_see_client(client_id):
+            return None
+        try:
+            return await self._invoices.draft(client_id, period)
+        except NotFound:
+            return None
 
     async def credits(self, client_id: str) -> Sequence[AccountCredit]:
         if not self._principal.may_see_client(client_id):

@@ -34,6 +34,7 @@ from domain.invoices import (
     AccountCredit,
     BillingDetails,
     CreditNote,
+    DraftInvoice,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -257,6 +258,39 @@ class InvoiceUseCases:
             await uow.ledger.append(credit_entry(note))
             await uow.commit()
         return note
+
+    async def draft(self, client_id: str, label: str) -> DraftInvoice:
+        """The invoice closing `label` would finalize for the client now: its unbilled usage
+        that started before the period's end (earlier months as prior-period lines), the
+        fixed amounts and its credits. Nothing is written."""
+        period = month_period(label, self._zone)
+        async with self._reads() as uow:
+            client = await uow.clients.get(client_id)
+            if client is None:
+                raise NotFound(f"no client {client_id}")
+            issued = await uow.invoices.find(InvoiceFilter([client.id], period.label))
+            live = [i for i in issued if i.status is not InvoiceStatus.VOID]
+            if live:
+                raise Conflict(f"{period.label} is invoiced for this client: {live[0].number}")
+            current = await uow.invoices.unbilled_groups(client.id, period)
+            late = await uow.invoices.unbilled_records(client.id, period.start)
+            timeline = PlanTimeline(await uow.plans.history(client.id))
+            credits = await uow.invoices.available_credits(client.id)
+        usage = [*current, *group_usage(late, self._zone)]
+        lines = compose_lines(period, usage, timeline.fixed_charges(period), client.currency)
+        if not owes_nothing(lines):
+            lines, _ = apply_credits(lines, credits, client.currency)
+        sums = totals(lines, client.tax_rate, client.currency)
+        return DraftInvoice(
+            client.id,
+            period,
+            client.currency,
+            client.tax_rate,
+            tuple(lines),
+            sums.subtotal,
+            sums.tax,
+            sums.total,
+        )
 
     async def grant_credit(
         self, client_id: str, amount: Decimal | str, reason: str

@@ -360,3 +360,46 @@ async def test_account_credits_become_lines_carry_over_and_come_back_on_void(
     [again] = (await invoices.close_period("2026-05")).created
     assert again.total == may.total
     assert await invoices.verify() == []
+
+
+async def test_the_draft_is_the_invoice_closing_would_finalize(uow: UowFactory) -> None:
+    client, key = await add_client(uow, FixedFee(Money("25.00")), tax="19")
+    async with uow() as tx:
+        await tx.plans.add(
+            PlanVersion(
+                new_id(),
+                client,
+                FixedFee(Money("40.00")),
+                MAY_START - timedelta(days=9),
+                APRIL_START,
+            )
+        )
+        await tx.commit()
+    await call(uow, client, key, APRIL_START - timedelta(days=2), "1.115")  # March, never billed
+    await call(uow, client, key, APRIL_START + timedelta(days=2), "2.225", model="m/b")
+    await call(uow, client, key, APRIL_START + timedelta(days=3), "0.001", model="m/a")
+    clock = FrozenClock(AFTER_APRIL)
+    invoices = invoicing(uow, clock)
+    await invoices.grant_credit(client, "3.00", "sorry")
+
+    draft = await invoices.draft(client, "2026-04")
+    [invoice] = (await invoices.close_period("2026-04")).created
+
+    assert draft.lines == invoice.lines
+    assert (draft.subtotal, draft.tax, draft.total) == (
+        invoice.subtotal,
+        invoice.tax,
+        invoice.total,
+    )
+    assert [line.kind for line in invoice.lines] == [
+        LineKind.USAGE,
+        LineKind.USAGE,
+        LineKind.PRIOR_USAGE,
+        LineKind.FIXED_FEE,
+        LineKind.FIXED_FEE,
+        LineKind.CREDIT,
+    ]
+    with pytest.raises(Conflict, match="INV-2026-0001"):
+        await invoices.draft(client, "2026-04")
+    may = await invoices.draft(client, "2026-05")
+    assert [line.amount for line in may.lines] == [Money("40.00")]

@@ -174,12 +174,27 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
         )
 
     async def usage_groups(self, invoice_id: str, period: Period) -> Sequence[UsageGroup]:
+        return await self._groups(usage_records.c.invoice_id == invoice_id, period)
+
+    async def unbilled_groups(self, client_id: str, period: Period) -> Sequence[UsageGroup]:
         column = usage_records.c
-        mine = (
-            column.invoice_id == invoice_id,
-            column.started_at >= period.start,
-            column.started_at < period.end,
+        free = and_(column.client_id == client_id, column.invoice_id.is_(None))
+        return await self._groups(free, period)
+
+    async def unbilled_records(self, client_id: str, before: datetime) -> Sequence[UsageRecord]:
+        column = usage_records.c
+        statement = (
+            select(usage_records)
+            .where(column.client_id == client_id, column.invoice_id.is_(None))
+            .where(column.started_at < before)
+            .order_by(column.started_at, column.request_id, column.attempt)
         )
+        result = await self._conn.execute(statement)
+        return [usage_from_row(row) for row in result.mappings()]
+
+    async def _groups(self, which: Any, period: Period) -> Sequence[UsageGroup]:
+        column = usage_records.c
+        mine = (which, column.started_at >= period.start, column.started_at < period.end)
         if not self._postgres:  # SQLite would sum TEXT amounts as floats: add them here
             rows = await self._conn.execute(select(usage_records).where(*mine))
             return _grouped(period.label, [usage_from_row(r) for r in rows.mappings()])
