@@ -13,11 +13,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, func, select, text, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists, translated_errors
+from adapters.persistence.repositories.invoice_rows import (
+    TOKENS,
+    cents,
+    grouped,
+    invoice_of,
+    line_of,
+    line_row,
+    note_of,
+    tokens_of,
+)
 from adapters.persistence.repositories.usage import usage_from_row
 from adapters.persistence.tables import (
     account_credits,
@@ -32,107 +42,19 @@ from adapters.persistence.tables import (
 from adapters.persistence.types import ExactDecimal, canonical
 from domain.invoices import (
     AccountCredit,
-    BillingDetails,
     CreditNote,
     CreditUse,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
-    LineKind,
     UsageGroup,
 )
 from domain.invoicing_ports import InvoiceClaim, InvoiceFilter, InvoiceRepository
-from domain.money import Money, exact_sum, round_to_minor
+from domain.money import Money, exact_sum
 from domain.periods import Period
-from domain.tokens import TokenUsage
 from domain.usage import UsageRecord
 
-_TOKENS = ("input", "output", "cached_input", "cache_write", "reasoning")
 _LIVE = text("status <> 'void'")
-
-
-def _cents(amount: Decimal, currency: str) -> Money:
-    """A stored invoice amount as written: in whole minor units (0.50, not 0.5)."""
-    return Money(round_to_minor(amount, currency), currency)
-
-
-def _tokens_of(row: RowMapping) -> TokenUsage:
-    return TokenUsage(*(int(row[f"{name}_tokens"]) for name in _TOKENS))
-
-
-def _token_values(tokens: TokenUsage) -> dict[str, int]:
-    return {
-        "input_tokens": tokens.input_tokens,
-        "output_tokens": tokens.output_tokens,
-        "cached_input_tokens": tokens.cached_input_tokens,
-        "cache_write_tokens": tokens.cache_write_tokens,
-        "reasoning_tokens": tokens.reasoning_tokens,
-    }
-
-
-def _line_row(invoice_id: str, line: InvoiceLine) -> dict[str, Any]:
-    return {
-        "invoice_id": invoice_id,
-        "position": line.position,
-        "kind": line.kind.value,
-        "description": line.description,
-        "model_id": line.model_id,
-        "usage_period": line.usage_period,
-        "requests": line.requests,
-        **_token_values(line.tokens),
-        "amount": line.amount.amount,
-        "exact_amount": line.exact_amount,
-    }
-
-
-def _line_of(row: RowMapping, currency: str) -> InvoiceLine:
-    return InvoiceLine(
-        position=row["position"],
-        kind=LineKind(row["kind"]),
-        description=row["description"],
-        amount=_cents(row["amount"], currency),
-        exact_amount=row["exact_amount"],
-        model_id=row["model_id"],
-        usage_period=row["usage_period"],
-        requests=row["requests"],
-        tokens=_tokens_of(row),
-    )
-
-
-def _invoice_of(row: RowMapping, lines: Sequence[InvoiceLine]) -> Invoice:
-    currency = row["currency"]
-    return Invoice(
-        id=row["id"],
-        client_id=row["client_id"],
-        period=Period(row["period"], row["period_start"], row["period_end"]),
-        number=row["number"],
-        status=InvoiceStatus(row["status"]),
-        currency=currency,
-        tax_rate=row["tax_rate"],
-        lines=tuple(lines),
-        subtotal=_cents(row["subtotal"], currency),
-        tax=_cents(row["tax"], currency),
-        total=_cents(row["total"], currency),
-        issued_at=row["issued_at"],
-        due_at=row["due_at"],
-        bill_to=BillingDetails(row["bill_to_name"], row["bill_to_email"]),
-        early=row["early"],
-        paid_at=row["paid_at"],
-        voided_at=row["voided_at"],
-        void_reason=row["void_reason"],
-    )
-
-
-def _note_of(row: RowMapping) -> CreditNote:
-    return CreditNote(
-        id=row["id"],
-        invoice_id=row["invoice_id"],
-        client_id=row["client_id"],
-        number=row["number"],
-        amount=_cents(row["amount"], row["currency"]),
-        reason=row["reason"],
-        issued_at=row["issued_at"],
-    )
 
 
 class SqlAlchemyInvoiceRepository(InvoiceRepository):
@@ -197,8 +119,8 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
         mine = (which, column.started_at >= period.start, column.started_at < period.end)
         if not self._postgres:  # SQLite would sum TEXT amounts as floats: add them here
             rows = await self._conn.execute(select(usage_records).where(*mine))
-            return _grouped(period.label, [usage_from_row(r) for r in rows.mappings()])
-        sums = [func.sum(column[f"{n}_tokens"]).label(f"{n}_tokens") for n in _TOKENS]
+            return grouped(period.label, [usage_from_row(r) for r in rows.mappings()])
+        sums = [func.sum(column[f"{n}_tokens"]).label(f"{n}_tokens") for n in TOKENS]
         statement = (
             select(
                 column.model_id,
@@ -217,7 +139,7 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
                 period.label,
                 row["model_id"],
                 int(row["requests"]),
-                _tokens_of(row),
+                tokens_of(row),
                 Money(canonical(row["charge"]), row["charge_currency"]),
             )
             for row in result.mappings()
@@ -236,7 +158,7 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
 
     async def finalize(self, invoice: Invoice) -> None:
         if invoice.lines:
-            rows = [_line_row(invoice.id, line) for line in invoice.lines]
+            rows = [line_row(invoice.id, line) for line in invoice.lines]
             async with translated_errors("invoice_lines"):
                 await self._conn.execute(invoice_lines.insert(), rows)
         values = {
@@ -308,8 +230,8 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
         )
         lines: dict[str, list[InvoiceLine]] = defaultdict(list)
         for line in result.mappings():
-            lines[line["invoice_id"]].append(_line_of(line, currency[line["invoice_id"]]))
-        return [_invoice_of(row, lines[row["id"]]) for row in rows]
+            lines[line["invoice_id"]].append(line_of(line, currency[line["invoice_id"]]))
+        return [invoice_of(row, lines[row["id"]]) for row in rows]
 
     async def change_status(
         self, invoice_id: str, status: InvoiceStatus, at: datetime, reason: str | None = None
@@ -370,7 +292,7 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
             .where(credit_notes.c.invoice_id == invoice_id)
             .order_by(credit_notes.c.issued_at, credit_notes.c.number)
         )
-        return [_note_of(row) for row in result.mappings()]
+        return [note_of(row) for row in result.mappings()]
 
     async def grant_credit(self, credit: AccountCredit) -> None:
         values = {
@@ -406,7 +328,7 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
             used[credit_id].append(amount)
         available = []
         for row in credits:
-            amount = _cents(row["amount"], row["currency"])
+            amount = cents(row["amount"], row["currency"])
             left = amount.amount - exact_sum(*used[row["id"]])
             if left > 0:
                 available.append(
@@ -416,7 +338,7 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
                         amount=amount,
                         reason=row["reason"],
                         granted_at=row["granted_at"],
-                        remaining=_cents(left, row["currency"]),
+                        remaining=cents(left, row["currency"]),
                     )
                 )
         return available
@@ -443,20 +365,3 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
         statement = select(func.max(closed_periods.c.period))
         latest = (await self._conn.execute(statement)).scalar_one()
         return None if latest is None else str(latest)
-
-
-def _grouped(label: str, records: Sequence[UsageRecord]) -> list[UsageGroup]:
-    groups: dict[str, UsageGroup] = {}
-    for r in records:
-        seen = groups.get(r.model_id)
-        if seen is None:
-            groups[r.model_id] = UsageGroup(label, r.model_id, 1, r.usage, r.charge)
-        else:
-            groups[r.model_id] = UsageGroup(
-                label,
-                r.model_id,
-                seen.requests + 1,
-                seen.tokens + r.usage,
-                seen.charge + r.charge,
-            )
-    return [groups[m] for m in sorted(groups)]
