@@ -122,10 +122,14 @@ class InvoiceRepository(Protocol):
 
     async def credit_notes(self, invoice_id: str) -> Sequence[CreditNote]: ...
     async def mark_closed(self, label: str, at: datetime, early: bool) -> None:
-        """Remember that a period was closed (idempotent: the first close is kept)."""
+        """Remember that a period was closed (idempotent; a close after its end clears the
+        `early` mark of an earlier close)."""
         ...
 
-    async def closed(self, label: str) -> bool: ...
+    async def closed(self, label: str, *, after_its_end: bool = False) -> bool:
+        """Whether the period was closed (only by a close after its end, when asked)."""
+        ...
+
     async def latest_closed(self) -> str | None:
         """The label of the latest closed period, if any."""
         ...

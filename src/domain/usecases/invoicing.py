@@ -128,7 +128,9 @@ class InvoiceUseCases:
             due: list[Period] = []
             period = latest
             while period.end > first and len(due) < MAX_CATCH_UP:
-                if await uow.invoices.closed(period.label):
+                # A period closed early closes again after its end: clients that joined (or
+                # owed nothing) then get their invoice; the others are skipped.
+                if await uow.invoices.closed(period.label, after_its_end=True):
                     break
                 due.append(period)
                 period = period.previous()

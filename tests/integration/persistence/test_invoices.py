@@ -403,3 +403,30 @@ async def test_the_draft_is_the_invoice_closing_would_finalize(uow: UowFactory) 
         await invoices.draft(client, "2026-04")
     may = await invoices.draft(client, "2026-05")
     assert [line.amount for line in may.lines] == [Money("40.00")]
+
+
+async def test_a_period_closed_early_closes_again_after_its_end_for_the_others(
+    uow: UowFactory,
+) -> None:
+    leaving, key = await add_client(uow, PercentageMargin(Decimal(0)), tax="0")
+    await call(uow, leaving, key, APRIL_START + timedelta(days=1), "5")
+    clock = FrozenClock(APRIL_START + timedelta(days=10))
+    invoices = InvoiceUseCases(uow, clock, terms=InvoiceTerms(grace=timedelta(hours=1)))
+    [early] = (await invoices.close_period("2026-04", early=True)).created
+    await call(uow, leaving, key, APRIL_START + timedelta(days=12), "1")  # after the close
+    joined, joined_key = await add_client(uow, FixedFee(Money("30.00")), tax="0")
+    await call(uow, joined, joined_key, APRIL_START + timedelta(days=15), "2")
+
+    clock.set(MAY_START + timedelta(hours=2))
+    [april] = await invoices.close_due()
+
+    assert [i.client_id for i in april.created] == [joined]
+    assert april.created[0].total == Money("32.00")
+    assert early.client_id == leaving
+    assert await invoices.close_due() == []
+    clock.set(datetime(2026, 6, 1, 3, tzinfo=UTC))
+    [may] = await invoices.close_due()
+    [late] = [i for i in may.created if i.client_id == leaving]
+    assert [(line.kind, line.amount) for line in late.lines] == [
+        (LineKind.PRIOR_USAGE, Money("1.00"))
+    ]

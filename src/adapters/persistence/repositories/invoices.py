@@ -355,10 +355,16 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
 
     async def mark_closed(self, label: str, at: datetime, early: bool) -> None:
         values = {"period": label, "closed_at": at, "early": early}
-        await insert_unless_exists(self._conn, closed_periods, values, ["period"])
+        if await insert_unless_exists(self._conn, closed_periods, values, ["period"]) or early:
+            return
+        await self._conn.execute(
+            update(closed_periods).where(closed_periods.c.period == label).values(early=False)
+        )
 
-    async def closed(self, label: str) -> bool:
+    async def closed(self, label: str, *, after_its_end: bool = False) -> bool:
         statement = select(closed_periods.c.period).where(closed_periods.c.period == label)
+        if after_its_end:
+            statement = statement.where(closed_periods.c.early.is_(False))
         return (await self._conn.execute(statement)).first() is not None
 
     async def latest_closed(self) -> str | None:
