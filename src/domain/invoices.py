@@ -223,11 +223,6 @@ class Invoice:
     voided_at: datetime | None = None
     void_reason: str | None = None
 
-    @property
-    def is_open(self) -> bool:
-        """Finalized and neither paid nor void: payments and voids apply."""
-        return self.status is InvoiceStatus.FINALIZED
-
 
 @dataclass(frozen=True, slots=True)
 class DraftInvoice:

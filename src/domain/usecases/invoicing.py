@@ -99,6 +99,8 @@ class InvoiceUseCases:
         on the next invoice as a prior-period line."""
         period = month_period(label, self._zone)
         now = self._clock.now()
+        if now < period.start:
+            raise ValidationError(f"{label} has not started: only a current or past month closes")
         if now < period.end and not early:
             raise PeriodNotEnded(f"{label} has not ended: close it early only on purpose")
         async with self._reads() as uow:

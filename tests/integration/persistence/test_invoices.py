@@ -119,6 +119,8 @@ async def test_a_period_that_has_not_ended_closes_only_early(uow: UowFactory, ea
             await invoices.close_period("2026-04")
         assert await invoices.find(InvoiceFilter()) == []
         return
+    with pytest.raises(ValidationError, match="has not started"):
+        await invoices.close_period("2026-05", early=True)
     [invoice] = (await invoices.close_period("2026-04", early=True)).created
     assert invoice.early
     # Usage after the early close, in April, lands on May's invoice as a prior-period line.
