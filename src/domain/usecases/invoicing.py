@@ -21,10 +21,6 @@ from domain.clients import Client
 from domain.errors import Conflict, NotFound, PeriodNotEnded, ValidationError
 from domain.ids import new_id
 from domain.invoice_ledger import (
-    ClientBooks,
-    check_books,
-    check_sums,
-    check_usage,
     credit_entry,
     finalization_entries,
     payment_entry,
@@ -38,12 +34,10 @@ from domain.invoices import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
-    UsageGroup,
     apply_credits,
     check_reason,
     compose_lines,
     document_number,
-    group_usage,
     owes_nothing,
     totals,
 )
@@ -58,6 +52,7 @@ from domain.periods import Period, month_period, period_containing
 from domain.ports import Clock
 from domain.pricing import PlanTimeline
 from domain.usage import UsageRecord
+from domain.usecases.invoice_reads import books_problems, draft_invoice, invoice_usage
 
 INVOICE_PREFIX = "INV"
 CREDIT_NOTE_PREFIX = "CN"
@@ -149,7 +144,7 @@ class InvoiceUseCases:
             if not await uow.invoices.claim(claim):
                 return None  # closed already (or by a concurrent closer)
             await uow.invoices.take_usage(claim.id, client.id, period.end)
-            usage = await self._usage(uow, claim.id, period)
+            usage = await invoice_usage(uow, claim.id, period, self._zone)
             timeline = PlanTimeline(await uow.plans.history(client.id))
             lines = compose_lines(period, usage, timeline.fixed_charges(period), client.currency)
             if owes_nothing(lines):
@@ -163,13 +158,6 @@ class InvoiceUseCases:
                 await uow.ledger.append(entry)
             await uow.commit()
             return invoice
-
-    async def _usage(
-        self, uow: InvoicingUnitOfWork, invoice_id: str, period: Period
-    ) -> list[UsageGroup]:
-        current = await uow.invoices.usage_groups(invoice_id, period)
-        late = await uow.invoices.usage_records(invoice_id, started_before=period.start)
-        return [*current, *group_usage(late, self._zone)]
 
     async def _finalized(
         self,
@@ -264,37 +252,10 @@ class InvoiceUseCases:
         return note
 
     async def draft(self, client_id: str, label: str) -> DraftInvoice:
-        """The invoice closing `label` would finalize for the client now: its unbilled usage
-        that started before the period's end (earlier months as prior-period lines), the
-        fixed amounts and its credits. Nothing is written."""
+        """The invoice closing `label` would finalize for the client now (nothing written)."""
         period = month_period(label, self._zone)
         async with self._reads() as uow:
-            client = await uow.clients.get(client_id)
-            if client is None:
-                raise NotFound(f"no client {client_id}")
-            issued = await uow.invoices.find(InvoiceFilter([client.id], period.label))
-            live = [i for i in issued if i.status is not InvoiceStatus.VOID]
-            if live:
-                raise Conflict(f"{period.label} is invoiced for this client: {live[0].number}")
-            current = await uow.invoices.unbilled_groups(client.id, period)
-            late = await uow.invoices.unbilled_records(client.id, period.start)
-            timeline = PlanTimeline(await uow.plans.history(client.id))
-            credits = await uow.invoices.available_credits(client.id)
-        usage = [*current, *group_usage(late, self._zone)]
-        lines = compose_lines(period, usage, timeline.fixed_charges(period), client.currency)
-        if not owes_nothing(lines):
-            lines, _ = apply_credits(lines, credits, client.currency)
-        sums = totals(lines, client.tax_rate, client.currency)
-        return DraftInvoice(
-            client.id,
-            period,
-            client.currency,
-            client.tax_rate,
-            tuple(lines),
-            sums.subtotal,
-            sums.tax,
-            sums.total,
-        )
+            return await draft_invoice(uow, client_id, period, self._zone)
 
     async def grant_credit(
         self, client_id: str, amount: Decimal | str, reason: str
@@ -383,29 +344,9 @@ class InvoiceUseCases:
     # ----------------------------------------------------------------------------- checks
 
     async def verify(self) -> list[str]:
-        """Every invoice adds up, its usage lines equal the records behind them, its ledger
-        entries add up to its total, and every balance is the sum of its entries and what the
-        client owes. Returns the problems found (none: the books are consistent)."""
-        problems: list[str] = []
+        """The problems `bizgraph ledger verify` reports (none: the books are consistent)."""
         async with self._reads() as uow:
-            for client in await uow.clients.list():
-                invoices = await uow.invoices.find(InvoiceFilter([client.id]))
-                notes: list[CreditNote] = []
-                for invoice in invoices:
-                    problems += check_sums(invoice)
-                    usage = await self._usage(uow, invoice.id, invoice.period)
-                    problems += check_usage(invoice, usage)
-                    notes += await uow.invoices.credit_notes(invoice.id)
-                books = ClientBooks(
-                    currency=client.currency,
-                    entries=await uow.ledger.entries(client.id),
-                    stored_balance=await uow.ledger.balance(client.id, client.currency),
-                    uninvoiced=await uow.invoices.uninvoiced_charge(client.id, client.currency),
-                    invoices=invoices,
-                    notes=notes,
-                )
-                problems += check_books(client.id, books)
-        return problems
+            return await books_problems(uow, self._zone)
 
 
 def _positive_cents(amount: Decimal | str, currency: str, what: str) -> Money:
