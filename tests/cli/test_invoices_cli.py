@@ -38,11 +38,17 @@ def test_close_list_and_verify_then_a_tampered_ledger_fails(tmp_path: Path) -> N
     assert bad.returncode == 1
     assert "YYYY-MM" in bad.stderr
 
+    client_id = created.stdout.split()[1]
+    bad_credit = run(env, "invoices", "grant-credit", client_id, "--amount", "-1", "--reason", "x")
+    assert bad_credit.returncode == 1
+    assert "positive" in bad_credit.stderr
+    credit = run(env, "invoices", "grant-credit", client_id, "--amount", "2", "--reason", "sorry")
+    assert credit.returncode == 0, credit.stderr
     closed = run(env, "invoices", "close", "--period", period, "--early")
     assert closed.returncode == 0, closed.stderr
     number, _, total = closed.stdout.strip().split("\t")
     assert number == f"INV-{period[:4]}-0001"
-    assert total == "132.00 USD"
+    assert total == "129.80 USD"  # (120.00 - 2.00 credit) + 10 % tax
     again = run(env, "invoices", "close", "--period", period, "--early")
     assert again.stdout == ""
     assert "0 invoices" in again.stderr
@@ -52,7 +58,6 @@ def test_close_list_and_verify_then_a_tampered_ledger_fails(tmp_path: Path) -> N
     verified = run(env, "ledger", "verify")
     assert verified.returncode == 0, verified.stderr
     with sqlite3.connect(db) as conn:
-        client_id = conn.execute("SELECT id FROM clients").fetchone()[0]
         conn.execute(
             "INSERT INTO ledger_entries VALUES (?, ?, 'fee', '5', 'USD', ?, ?, 'stray')",
             (str(uuid.uuid4()), client_id, datetime.now(UTC).isoformat(), "stray"),
