@@ -19,6 +19,7 @@ from adapters.providers.demo import DemoProvider
 from adapters.providers.gemini import GeminiProvider
 from adapters.providers.openai import OpenAICompatibleProvider
 from adapters.providers.registry import StaticProviderRegistry
+from adapters.rendering import InvoiceFiles
 from adapters.security import HmacKeyHasher
 from api.alerting_settings import (
     DISPATCH_BATCH,
@@ -31,6 +32,7 @@ from api.alerting_settings import (
 from api.rest.gateway import Gateway
 from api.settings import Settings, SmtpSecurity
 from domain.catalog import Model, PriceVersion
+from domain.invoicing_ports import AgencyDetails
 from domain.providers import ModelProvider, NativeMessagesProvider
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
@@ -38,6 +40,8 @@ from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
 from domain.usecases.idempotency import IdempotencyUseCases
+from domain.usecases.invoice_desk import Documents
+from domain.usecases.invoicing import InvoiceTerms, InvoiceUseCases
 from domain.usecases.keys import KeyUseCases
 from domain.usecases.lookups import Lookups
 from domain.usecases.management import UseCases
@@ -100,6 +104,16 @@ def build_sender(settings: Settings) -> ChannelSender:
     return ChannelSender(http, SmtpEmailSender(smtp, timeout_seconds=timeout))
 
 
+def invoice_terms(settings: Settings) -> InvoiceTerms:
+    given = settings.invoices
+    return InvoiceTerms(due_days=given.due_days, grace=timedelta(hours=given.grace_hours))
+
+
+def agency_details(settings: Settings) -> AgencyDetails:
+    given = settings.invoices
+    return AgencyDetails(given.agency_name, given.agency_address, given.agency_logo_url)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -114,16 +128,35 @@ class Container(containers.DeclarativeContainer):
     lookups = providers.Singleton(Lookups, reads=reads, revision=config_revision)
 
     keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, lookups=lookups)
+
+    catalog = providers.Singleton(CatalogUseCases, uow=uow, currencies=BILLING_CURRENCIES)
+    invoicing = providers.Singleton(
+        InvoiceUseCases,
+        uow=uow,
+        clock=clock,
+        zone=settings.provided.timezone,
+        terms=providers.Callable(invoice_terms, settings),
+        reads=reads,
+    )
+    documents = providers.Singleton(
+        Documents,
+        renderer=providers.Singleton(InvoiceFiles),
+        agency=providers.Callable(agency_details, settings),
+    )
     clients = providers.Singleton(
         ClientUseCases,
         uow=uow,
         clock=clock,
         zone=settings.provided.timezone,
         currencies=BILLING_CURRENCIES,
+        in_closed_period=invoicing.provided.in_closed_period,
     )
-    catalog = providers.Singleton(CatalogUseCases, uow=uow, currencies=BILLING_CURRENCIES)
     reports = providers.Singleton(
-        ReportUseCases, reads=reads, clock=clock, zone=settings.provided.timezone
+        ReportUseCases,
+        reads=reads,
+        clock=clock,
+        zone=settings.provided.timezone,
+        invoiced=invoicing.provided.invoiced_revenue,
     )
     access = providers.Singleton(
         AccessUseCases,
@@ -167,6 +200,8 @@ class Container(containers.DeclarativeContainer):
         access=access,
         alerts=alerts,
         webhooks=webhooks,
+        invoices=invoicing,
+        documents=documents,
     )
     metering = providers.Singleton(Metering, uow=uow, clock=clock, keys=keys, reads=reads)
     calls = providers.Singleton(

@@ -74,6 +74,19 @@ class SpikeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class InvoiceSettings:
+    """Invoicing (docs/invoices.md): when ended periods close by themselves, payment terms,
+    and the agency details printed on every invoice."""
+
+    auto_close: bool = True
+    grace_hours: float = 24.0
+    due_days: int = 30
+    agency_name: str = "Bizgraph"
+    agency_address: tuple[str, ...] = ()
+    agency_logo_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str
     secret_key: str = field(repr=False)
@@ -92,6 +105,7 @@ class Settings:
     spikes: SpikeSettings = SpikeSettings()
     email: EmailSettings | None = None
     web_dir: Path = field(default_factory=lambda: DEFAULT_WEB_DIR)
+    invoices: InvoiceSettings = InvoiceSettings()
 
     @property
     def is_development(self) -> bool:
@@ -135,6 +149,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         email=_email(env),
         web_dir=Path(env.get("BIZGRAPH_WEB_DIR") or DEFAULT_WEB_DIR),
+        invoices=_invoices(env),
     )
 
 
@@ -158,12 +173,14 @@ def _email(env: Mapping[str, str]) -> EmailSettings | None:
     )
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
+    if raw == "":
+        return default
     if raw in ("1", "true", "yes", "on"):
         return True
+    if raw in ("0", "false", "no", "off"):
+        return False
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
@@ -180,6 +197,18 @@ def _decimal(
     if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
         raise SettingsError(f"{name} must be {'zero or ' if allow_zero else ''}positive")
     return value
+
+
+def _invoices(env: Mapping[str, str]) -> InvoiceSettings:
+    address = env.get("BIZGRAPH_AGENCY_ADDRESS", "")
+    return InvoiceSettings(
+        auto_close=_flag(env, "BIZGRAPH_INVOICE_AUTO_CLOSE", True),
+        grace_hours=_positive(env, "BIZGRAPH_INVOICE_GRACE_HOURS", 24, allow_zero=True),
+        due_days=int(_positive(env, "BIZGRAPH_INVOICE_DUE_DAYS", 30)),
+        agency_name=env.get("BIZGRAPH_AGENCY_NAME") or "Bizgraph",
+        agency_address=tuple(part.strip() for part in address.split("|") if part.strip()),
+        agency_logo_url=env.get("BIZGRAPH_AGENCY_LOGO_URL") or None,
+    )
 
 
 def _provider(env: Mapping[str, str], prefix: str) -> ProviderSettings:
@@ -203,7 +232,9 @@ def _environment(value: str) -> Environment:
         raise SettingsError("BIZGRAPH_ENV must be 'development' or 'production'") from exc
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive(
+    env: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False
+) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -211,8 +242,8 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a number, not {raw!r}") from exc
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive")
+    if not value >= 0 or (value == 0 and not allow_zero) or value == float("inf"):
+        raise SettingsError(f"{name} must be {'zero or more' if allow_zero else 'positive'}")
     return value
 
 

@@ -49,3 +49,7 @@ class ModelNotAllowed(DomainError):
 
 class ClientSuspended(DomainError):
     code = "client_suspended"
+
+
+class PeriodNotEnded(ValidationError):
+    code = "period_not_ended"

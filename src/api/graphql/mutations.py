@@ -4,7 +4,6 @@ Role checks are field permissions (CanMutate, IsOwner) and again in the use case
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -12,7 +11,7 @@ import strawberry
 
 from api.graphql.alerting import AlertMutations
 from api.graphql.context import Info
-from api.graphql.errors import ConflictError, NotFoundError, ValidationError, failure
+from api.graphql.errors import ConflictError, NotFoundError, ValidationError, attempt
 from api.graphql.fields import mutation
 from api.graphql.inputs import (
     CreateClientInput,
@@ -22,6 +21,7 @@ from api.graphql.inputs import (
     SetModelPriceInput,
     UpdateClientInput,
 )
+from api.graphql.invoices import InvoiceMutations
 from api.graphql.permissions import CanMutate, IsOwner
 from api.graphql.types import (
     ApiKey,
@@ -34,7 +34,7 @@ from api.graphql.types import (
 )
 from domain import access, catalog
 from domain.clients import ClientStatus
-from domain.errors import DomainError, NotFound
+from domain.errors import NotFound
 from domain.money import Money
 from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PricingPlan
 from domain.usecases.clients import ClientChanges, NewClient
@@ -129,18 +129,6 @@ RevokePortalTokenResult = Annotated[
 ]
 
 
-async def attempt(run: Callable[[], Awaitable[S]], allowed: tuple[type, ...]) -> S | object:
-    """Run a use case; an expected failure becomes its typed error when the operation's union
-    holds that type. Anything else propagates (and is masked)."""
-    try:
-        return await run()
-    except DomainError as exc:
-        typed = failure(exc)
-        if isinstance(typed, allowed):
-            return typed
-        raise
-
-
 def plan_of(given: PricingInput, currency: str) -> PricingPlan:
     if given.percentage_margin:
         return PercentageMargin(given.percentage_margin.percent)
@@ -155,7 +143,7 @@ _VN = (ValidationError, NotFoundError)
 
 
 @strawberry.type
-class Mutation(AlertMutations):
+class Mutation(AlertMutations, InvoiceMutations):
     @mutation(permissions=WRITE)
     async def create_client(self, info: Info, input: CreateClientInput) -> CreateClientResult:
         async def run() -> ClientSuccess:

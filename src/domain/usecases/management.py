@@ -35,6 +35,8 @@ from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
+from domain.usecases.invoice_desk import Documents, InvoiceDesk
+from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases
@@ -50,6 +52,8 @@ class UseCases:
     catalog: CatalogUseCases
     reports: ReportUseCases
     access: AccessUseCases
+    invoices: InvoiceUseCases
+    documents: Documents
     alerts: AlertUseCases | None = None
     webhooks: WebhookUseCases | None = None
 
@@ -58,6 +62,7 @@ class Management:
     def __init__(self, principal: Principal, use_cases: UseCases) -> None:
         self.principal = principal
         self._uc = use_cases
+        self.invoices = InvoiceDesk(principal, use_cases.invoices, use_cases.documents)
 
     # ------------------------------------------------------------------ guards
 

@@ -6,24 +6,36 @@ every client, so an overview costs three reads whatever the number of clients.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from domain.billing import PeriodDraft, draft_from_totals
 from domain.clients import Client
 from domain.errors import NotFound
+from domain.money import Money
 from domain.periods import Period, month_period, period_containing
 from domain.ports import Clock, UnitOfWorkFactory
 from domain.pricing import PlanTimeline
 from domain.reports import Bucket, ClientFigures, Overview, SeriesPoint, series
 from domain.usage import UsageGrouping, UsageTotals
 
+# For a closed period: each client's invoiced revenue (absent: no invoice); None while open.
+InvoicedRevenue = Callable[[Period, Sequence[str]], Awaitable[Mapping[str, Money] | None]]
+
 
 class ReportUseCases:
-    def __init__(self, reads: UnitOfWorkFactory, clock: Clock, zone: ZoneInfo | None = None):
+    def __init__(
+        self,
+        reads: UnitOfWorkFactory,
+        clock: Clock,
+        zone: ZoneInfo | None = None,
+        invoiced: InvoicedRevenue | None = None,
+    ):
         self._reads = reads
         self._clock = clock
         self._zone = zone or ZoneInfo("UTC")
+        self._invoiced = invoiced
 
     @property
     def zone_name(self) -> str:
@@ -64,7 +76,27 @@ class ReportUseCases:
             )
             for client in clients
         )
-        return Overview(period, rows)
+        return Overview(period, await self._with_invoices(period, rows))
+
+    async def _with_invoices(
+        self, period: Period, rows: tuple[ClientFigures, ...]
+    ) -> tuple[ClientFigures, ...]:
+        """A closed period's revenue is what its invoices billed (zero without one)."""
+        if self._invoiced is None or not rows:
+            return rows
+        billed = await self._invoiced(period, [row.client.id for row in rows])
+        if billed is None:
+            return rows
+        return tuple(
+            ClientFigures(
+                row.client,
+                replace(
+                    row.draft,
+                    invoiced=billed.get(row.client.id, Money.zero(row.draft.currency)),
+                ),
+            )
+            for row in rows
+        )
 
     async def client_draft(self, client_id: str, label: str | None = None) -> PeriodDraft:
         """One client's figures for the month (the draft invoice so far)."""

@@ -7,14 +7,18 @@ from decimal import Decimal
 
 import pytest
 
+from adapters.rendering import InvoiceFiles
 from domain.access import NotAllowed, PortalPrincipal, Role, StaffPrincipal
 from domain.clients import ClientStatus
 from domain.errors import NotFound
+from domain.invoicing_ports import AgencyDetails
 from domain.pricing import PercentageMargin
 from domain.reports import Bucket
 from domain.usecases.access import AccessUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.invoice_desk import Documents
+from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.management import Management, UseCases
 from domain.usecases.reports import ReportUseCases
@@ -32,6 +36,9 @@ async def setup() -> tuple[UseCases, str, str]:
         catalog=CatalogUseCases(factory),
         reports=ReportUseCases(factory, clock),
         access=AccessUseCases(factory, clock, hasher),
+        # Invoicing is covered on real databases (tests/integration, tests/api).
+        invoices=InvoiceUseCases(factory, clock),  # type: ignore[arg-type]
+        documents=Documents(renderer=InvoiceFiles(), agency=AgencyDetails("Agency")),
     )
     a, _ = await use_cases.clients.create(NewClient("A", PercentageMargin(Decimal(1))))
     clock.advance(seconds=1)
