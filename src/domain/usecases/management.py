@@ -54,8 +54,8 @@ class UseCases:
     access: AccessUseCases
     invoices: InvoiceUseCases
     documents: Documents
-    alerts: AlertUseCases | None = None
-    webhooks: WebhookUseCases | None = None
+    alerts: AlertUseCases
+    webhooks: WebhookUseCases
 
 
 class Management:
@@ -85,16 +85,6 @@ class Management:
     def _require_staff(self) -> None:
         if self.principal.client_id is not None:
             raise NotAllowed("webhooks are managed by staff only")
-
-    def _alerts(self) -> AlertUseCases:
-        if self._uc.alerts is None:
-            raise RuntimeError("alerts are not configured")
-        return self._uc.alerts
-
-    def _webhooks(self) -> WebhookUseCases:
-        if self._uc.webhooks is None:
-            raise RuntimeError("webhooks are not configured")
-        return self._uc.webhooks
 
     def _scope(self) -> list[str] | None:
         own = self.principal.client_id
@@ -172,16 +162,16 @@ class Management:
         if client_id is not None and not self.principal.may_see_client(client_id):
             return []
         scope = self._scope() if client_id is None else [client_id]
-        found = await self._alerts().recent(scope, unacknowledged_only, first)
+        found = await self._uc.alerts.recent(scope, unacknowledged_only, first)
         return found if self.principal.can_read_costs else [client_view(a) for a in found]
 
     async def webhooks(self, client_id: str | None) -> list[Webhook]:
         self._require_staff()
-        return await self._webhooks().webhooks(client_id)
+        return await self._uc.webhooks.webhooks(client_id)
 
     async def deliveries(self, webhook_ids: Sequence[str], first: int) -> list[Delivery]:
         self._require_staff()
-        return await self._webhooks().deliveries(webhook_ids, first)
+        return await self._uc.webhooks.deliveries(webhook_ids, first)
 
     async def staff_tokens(self) -> Sequence[StaffToken]:
         self._require_owner()
@@ -239,16 +229,16 @@ class Management:
 
     async def acknowledge_alert(self, alert_id: str) -> Alert:
         self._require_write()
-        return await self._alerts().acknowledge(alert_id, self.principal.name)
+        return await self._uc.alerts.acknowledge(alert_id, self.principal.name)
 
     async def create_webhook(self, new: NewWebhook) -> IssuedWebhook:
         self._require_write()
-        return await self._webhooks().create(new)
+        return await self._uc.webhooks.create(new)
 
     async def delete_webhook(self, webhook_id: str) -> Webhook:
         """Disables it (its delivery history stays); pending deliveries are cancelled."""
         self._require_write()
-        return await self._webhooks().disable(webhook_id)
+        return await self._uc.webhooks.disable(webhook_id)
 
     async def revoke_staff_token(self, token_id: str) -> StaffToken:
         """Takes effect on the token's next request."""

@@ -14,29 +14,18 @@ from domain.alerts import Alert, AlertKind
 from domain.errors import NotFound, ValidationError
 from domain.ids import new_id
 from domain.pricing import PercentageMargin
-from domain.usecases.access import AccessUseCases
-from domain.usecases.alerts import AlertUseCases
-from domain.usecases.catalog import CatalogUseCases
-from domain.usecases.clients import ClientUseCases, NewClient
-from domain.usecases.keys import KeyUseCases
+from domain.usecases.clients import NewClient
 from domain.usecases.management import Management, UseCases
-from domain.usecases.reports import ReportUseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
+from tests.unit.usecases.wiring import fake_use_cases
 
 NOW = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
 
 
 async def setup() -> tuple[UseCases, FakeUnitOfWorkFactory, str, str]:
     factory, clock, hasher = FakeUnitOfWorkFactory(), FrozenClock(NOW), FakeKeyHasher()
-    use_cases = UseCases(
-        clients=ClientUseCases(factory, clock),
-        keys=KeyUseCases(factory, clock, hasher),
-        catalog=CatalogUseCases(factory),
-        reports=ReportUseCases(factory, clock),
-        access=AccessUseCases(factory, clock, hasher),
-        alerts=AlertUseCases(factory, clock),
-    )
+    use_cases = fake_use_cases(factory, clock, hasher)
     a, _ = await use_cases.clients.create(NewClient("A", PercentageMargin(Decimal(1))))
     b, _ = await use_cases.clients.create(NewClient("B", PercentageMargin(Decimal(2))))
     return use_cases, factory, a.id, b.id

@@ -7,22 +7,16 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.rendering import InvoiceFiles
 from domain.access import NotAllowed, PortalPrincipal, Role, StaffPrincipal
 from domain.clients import ClientStatus
 from domain.errors import NotFound
-from domain.invoicing_ports import AgencyDetails
 from domain.pricing import PercentageMargin
 from domain.reports import Bucket
-from domain.usecases.access import AccessUseCases
-from domain.usecases.catalog import CatalogUseCases
-from domain.usecases.clients import ClientUseCases, NewClient
-from domain.usecases.invoice_desk import Documents
-from domain.usecases.invoicing import InvoiceUseCases
-from domain.usecases.keys import KeyUseCases, NewKey
+from domain.usecases.clients import NewClient
+from domain.usecases.keys import NewKey
 from domain.usecases.management import Management, UseCases
-from domain.usecases.reports import ReportUseCases
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
+from tests.unit.usecases.wiring import fake_use_cases
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 
@@ -30,16 +24,7 @@ NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 async def setup() -> tuple[UseCases, str, str]:
     factory, clock = FakeUnitOfWorkFactory(), FrozenClock(NOW)
     hasher = FakeKeyHasher()
-    use_cases = UseCases(
-        clients=ClientUseCases(factory, clock),
-        keys=KeyUseCases(factory, clock, hasher),
-        catalog=CatalogUseCases(factory),
-        reports=ReportUseCases(factory, clock),
-        access=AccessUseCases(factory, clock, hasher),
-        # Invoicing is covered on real databases (tests/integration, tests/api).
-        invoices=InvoiceUseCases(factory, clock),  # type: ignore[arg-type]
-        documents=Documents(renderer=InvoiceFiles(), agency=AgencyDetails("Agency")),
-    )
+    use_cases = fake_use_cases(factory, clock, hasher)
     a, _ = await use_cases.clients.create(NewClient("A", PercentageMargin(Decimal(1))))
     clock.advance(seconds=1)
     b, _ = await use_cases.clients.create(NewClient("B", PercentageMargin(Decimal(2))))
