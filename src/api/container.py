@@ -23,6 +23,7 @@ from api.settings import Settings
 from domain.catalog import Model, PriceVersion
 from domain.providers import ModelProvider, NativeMessagesProvider
 from domain.usecases.access import AccessUseCases
+from domain.usecases.budgets import BudgetUseCases
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
@@ -101,10 +102,21 @@ class Container(containers.DeclarativeContainer):
         bootstrap_token=settings.provided.admin_token,
         reads=reads,
     )
-    management = providers.Singleton(
-        UseCases, clients=clients, keys=keys, catalog=catalog, reports=reports, access=access
+    budgets = providers.Singleton(
+        BudgetUseCases, uow=uow, clock=clock, zone=settings.provided.timezone, reads=reads
     )
-    metering = providers.Singleton(Metering, uow=uow, clock=clock, keys=keys, reads=reads)
+    management = providers.Singleton(
+        UseCases,
+        clients=clients,
+        keys=keys,
+        catalog=catalog,
+        reports=reports,
+        access=access,
+        budgets=budgets,
+    )
+    metering = providers.Singleton(
+        Metering, uow=uow, clock=clock, keys=keys, reads=reads, zone=settings.provided.timezone
+    )
     calls = providers.Singleton(
         ModelCalls,
         metering=metering,

@@ -49,3 +49,25 @@ class ModelNotAllowed(DomainError):
 
 class ClientSuspended(DomainError):
     code = "client_suspended"
+
+
+class BudgetExceeded(DomainError):
+    """A hard budget refused the call before it reached a provider."""
+
+    code = "insufficient_quota"
+
+
+class BudgetUnavailable(DomainError):
+    """The budget store could not reserve (fail closed: the call is refused)."""
+
+    code = "budget_unavailable"
+
+
+class RateLimited(DomainError):
+    """A key's requests- or tokens-per-minute limit is used up; retry after `retry_after`."""
+
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

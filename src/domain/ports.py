@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
 from domain.access import PortalToken, StaffToken
 from domain.alerts import Alert
+from domain.budgets import Budget, BudgetBasis, CounterMove, Hold, Refusal, Spend
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.idempotency import IdempotencyRecord
@@ -16,6 +18,7 @@ from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
 from domain.ledger import LedgerEntry
 from domain.money import Money
+from domain.periods import Period
 from domain.pricing import PlanVersion
 from domain.usage import UsageGrouping, UsageRecord, UsageTotals
 
@@ -212,6 +215,39 @@ class AlertRepository(Protocol):
     async def mark_dispatched(self, alert_ids: Sequence[str], at: datetime) -> None: ...
 
 
+class BudgetRepository(Protocol):
+    async def put(self, budget: Budget) -> None:
+        """Insert the budget of its scope, or replace it (counters are kept)."""
+        ...
+
+    async def remove(self, scope: str) -> bool:
+        """Delete the budget of a scope; False if there was none."""
+        ...
+
+    async def all(self) -> Sequence[Budget]:
+        """Every budget (one read, cached per configuration revision by the gateway)."""
+        ...
+
+    async def reserve(self, request_id: str, holds: Sequence[Hold], at: datetime) -> Refusal | None:
+        """Hold every amount or none, atomically with respect to other processes: a hold under
+        a hard limit succeeds only if spent + reserved + amount <= limit. The first refused
+        hold undoes the earlier ones and is returned. A counter missing for a period starts
+        with the spend already recorded for its scope in that period."""
+        ...
+
+    async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:
+        """Release every hold of the request (once: a second settle releases nothing) and add
+        each spend to its counter; the counters' spend before and after."""
+        ...
+
+    async def status(
+        self, budget: Budget, period: Period, basis: BudgetBasis
+    ) -> tuple[Decimal, Decimal]:
+        """(spent, reserved) of the budget's counter for the period; with no counter yet, the
+        spend recorded for its scope in the period and nothing reserved."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving the block without `commit()` rolls back."""
 
@@ -226,6 +262,7 @@ class UnitOfWork(Protocol):
     staff_tokens: StaffTokenRepository
     portal_tokens: PortalTokenRepository
     alerts: AlertRepository
+    budgets: BudgetRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -16,6 +16,7 @@ from adapters.persistence.database import READ_ONLY_OPTION, SQLITE_BUSY_TIMEOUT_
 from adapters.persistence.repositories import (
     SqlAlchemyAlertRepository,
     SqlAlchemyApiKeyRepository,
+    SqlAlchemyBudgetRepository,
     SqlAlchemyCatalogRepository,
     SqlAlchemyClientRepository,
     SqlAlchemyIdempotencyRepository,
@@ -29,6 +30,7 @@ from adapters.persistence.repositories import (
 from domain.ports import (
     AlertRepository,
     ApiKeyRepository,
+    BudgetRepository,
     CatalogRepository,
     ClientRepository,
     IdempotencyRepository,
@@ -83,6 +85,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     staff_tokens: StaffTokenRepository
     portal_tokens: PortalTokenRepository
     alerts: AlertRepository
+    budgets: BudgetRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
@@ -111,6 +114,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.staff_tokens = SqlAlchemyStaffTokenRepository(conn)
         self.portal_tokens = SqlAlchemyPortalTokenRepository(conn)
         self.alerts = SqlAlchemyAlertRepository(conn)
+        self.budgets = SqlAlchemyBudgetRepository(conn)
         return self
 
     async def __aexit__(

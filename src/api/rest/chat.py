@@ -52,7 +52,7 @@ async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
     )
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, call.max_output_tokens)
+        await gw.metering.journal(grant, call.max_output_tokens, call.prompt_chars)
         if stream:
             streaming = await gw.calls.open_stream(grant, call, chunk_chars)
             options = body.get("stream_options")
@@ -75,7 +75,7 @@ async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
     call = CallRequest(CallKind.EMBEDDING, body, 0, text_chars(body["input"]))
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, 0)
+        await gw.metering.journal(grant, 0, call.prompt_chars)
         done = await gw.calls.complete(grant, call)
         return json_response(done.body, done.answered_by.model.id, rid)
 

@@ -4,6 +4,7 @@ status codes the official SDKs map to their exception classes; Anthropic's body 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import orjson
@@ -11,12 +12,15 @@ from starlette.responses import Response
 
 from api.rest.messages_format import anthropic_error_body, anthropic_error_type
 from domain.errors import (
+    BudgetExceeded,
+    BudgetUnavailable,
     ClientSuspended,
     DomainError,
     InvalidApiKey,
     ModelNotAllowed,
     NoPriceInForce,
     NotFound,
+    RateLimited,
     ValidationError,
 )
 from domain.idempotency import IdempotencyConflict
@@ -38,6 +42,13 @@ def from_domain(exc: DomainError) -> ApiError:
             return ApiError(401, "Invalid API key.", "invalid_request_error", "invalid_api_key")
         case ClientSuspended() | ModelNotAllowed():
             return ApiError(403, exc.message, "permission_error", exc.code)
+        case BudgetExceeded():  # OpenAI's own shape for an exhausted quota
+            return ApiError(429, exc.message, "insufficient_quota", "insufficient_quota")
+        case BudgetUnavailable():
+            return ApiError(503, exc.message, "server_error", exc.code)
+        case RateLimited():
+            retry = str(max(1, math.ceil(exc.retry_after)))
+            return ApiError(429, exc.message, "rate_limit_error", exc.code, retry)
         case NotFound():
             return ApiError(404, exc.message, "invalid_request_error", exc.code)
         case NoPriceInForce():

@@ -51,7 +51,7 @@ async def _messages(request: Request, gw: Gateway, rid: str) -> Response:
     )
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, max_tokens)
+        await gw.metering.journal(grant, max_tokens, prompt_chars)
         if stream:
             chars_of = event_chars if native else chunk_chars
             streaming = await gw.calls.open_stream(grant, call, chars_of)

@@ -22,6 +22,7 @@ from domain.access import (
     StaffToken,
 )
 from domain.billing import PeriodDraft
+from domain.budgets import BudgetStatus
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client, ClientStatus
 from domain.errors import NotFound
@@ -30,6 +31,7 @@ from domain.pricing import PlanVersion, PricingPlan
 from domain.reports import Bucket, Overview, SeriesPoint
 from domain.usage import UsageTotals
 from domain.usecases.access import AccessUseCases
+from domain.usecases.budgets import BudgetInput, BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
@@ -45,6 +47,7 @@ class UseCases:
     catalog: CatalogUseCases
     reports: ReportUseCases
     access: AccessUseCases
+    budgets: BudgetUseCases
 
 
 class Management:
@@ -132,6 +135,14 @@ class Management:
         self._require_costs()
         return await self._uc.catalog.prices(model_id)
 
+    async def client_budget(self, client_id: str) -> BudgetStatus | None:
+        self._visible(client_id)
+        return await self._uc.budgets.of_client(client_id)
+
+    async def key_budget(self, key: ApiKey) -> BudgetStatus | None:
+        self._visible(key.client_id)
+        return await self._uc.budgets.of_key(key.client_id, key.id)
+
     async def staff_tokens(self) -> Sequence[StaffToken]:
         self._require_owner()
         return await self._uc.access.staff_tokens()
@@ -163,6 +174,27 @@ class Management:
     async def revoke_key(self, key_id: str) -> ApiKey:
         self._require_write()
         return await self._uc.keys.revoke(key_id)
+
+    async def set_client_budget(self, client_id: str, new: BudgetInput) -> BudgetStatus:
+        self._require_write()
+        return await self._uc.budgets.set_for_client(client_id, new)
+
+    async def set_key_budget(self, key_id: str, new: BudgetInput) -> BudgetStatus:
+        self._require_write()
+        return await self._uc.budgets.set_for_key(key_id, new)
+
+    async def remove_client_budget(self, client_id: str) -> bool:
+        self._require_write()
+        return await self._uc.budgets.remove_for_client(client_id)
+
+    async def remove_key_budget(self, key_id: str) -> bool:
+        self._require_write()
+        return await self._uc.budgets.remove_for_key(key_id)
+
+    async def set_key_rate_limits(self, key_id: str, rpm: int | None, tpm: int | None) -> ApiKey:
+        """Effective on the key's next request, in every process."""
+        self._require_write()
+        return await self._uc.keys.set_rate_limits(key_id, rpm, tpm)
 
     async def set_model_price(self, model: Model, price: PriceVersion) -> PriceVersion:
         """A new price version; the model is added first when its id is new."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,6 +14,7 @@ from domain.errors import NotFound
 from domain.pricing import PercentageMargin
 from domain.reports import Bucket
 from domain.usecases.access import AccessUseCases
+from domain.usecases.budgets import BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
@@ -32,6 +34,7 @@ async def setup() -> tuple[UseCases, str, str]:
         catalog=CatalogUseCases(factory),
         reports=ReportUseCases(factory, clock),
         access=AccessUseCases(factory, clock, hasher),
+        budgets=BudgetUseCases(factory, clock, ZoneInfo("UTC")),
     )
     a, _ = await use_cases.clients.create(NewClient("A", PercentageMargin(Decimal(1))))
     clock.advance(seconds=1)
