@@ -107,4 +107,4 @@ class BudgetUseCases:
 
 
 def _limit(value: Decimal) -> Decimal:
-    return bounded_decimal(value, places=6, what="a budget limit")
+    return bounded_decimal(value, places=12, what="a budget limit")
