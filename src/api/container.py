@@ -17,6 +17,8 @@ from adapters.providers.demo import DemoProvider
 from adapters.providers.gemini import GeminiProvider
 from adapters.providers.openai import OpenAICompatibleProvider
 from adapters.providers.registry import StaticProviderRegistry
+from adapters.ratelimits.memory import InMemoryRateLimiter
+from adapters.ratelimits.redis import RedisRateLimiter
 from adapters.security import HmacKeyHasher
 from api.rest.gateway import Gateway
 from api.settings import Settings
@@ -32,6 +34,7 @@ from domain.usecases.keys import KeyUseCases
 from domain.usecases.lookups import Lookups
 from domain.usecases.management import UseCases
 from domain.usecases.metering import Metering
+from domain.usecases.ratelimits import RateLimits
 from domain.usecases.reports import ReportUseCases
 
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
@@ -61,6 +64,14 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
 # One currency for prices and clients until exchange rates come with invoicing (issue 6): the
 # bundled catalog is in USD, and sums across currencies would be meaningless.
 BILLING_CURRENCIES = frozenset({"USD"})
+
+
+def build_rate_limits(settings: Settings) -> RateLimits:
+    """Shared buckets in Redis when configured (per-process buckets while it is down), else
+    this process's own."""
+    if settings.redis_url:
+        return RateLimits(RedisRateLimiter(settings.redis_url), fallback=InMemoryRateLimiter())
+    return RateLimits(InMemoryRateLimiter())
 
 
 def longest_call(settings: Settings) -> timedelta:
@@ -129,8 +140,10 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         stale_after=providers.Callable(longest_call, settings),
     )
+    rate_limits = providers.Singleton(build_rate_limits, settings)
     gateway = providers.Singleton(
         Gateway,
+        rate_limits=rate_limits,
         metering=metering,
         calls=calls,
         idempotency=idempotency,
@@ -158,4 +171,5 @@ async def close_container(container: Container) -> None:
     """Release pooled connections (provider clients and the database engine). Each provider
     owns its HTTP client, whose connection pool opens on first use only."""
     await container.provider_registry().aclose()
+    await container.rate_limits().aclose()
     await container.engine().dispose()

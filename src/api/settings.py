@@ -45,6 +45,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_body_bytes: int = 10 * 1024 * 1024
     drain_after_disconnect_seconds: float = 120.0
+    redis_url: str | None = field(default=None, repr=False)  # shared rate limits
 
     @property
     def is_development(self) -> bool:
@@ -72,6 +73,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         max_body_bytes=int(_positive(env, "BIZGRAPH_MAX_BODY_BYTES", 10 * 1024 * 1024)),
         drain_after_disconnect_seconds=_positive(env, "BIZGRAPH_DRAIN_AFTER_DISCONNECT", 120),
+        redis_url=env.get("BIZGRAPH_REDIS_URL") or None,
     )
 
 

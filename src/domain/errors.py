@@ -61,13 +61,3 @@ class BudgetUnavailable(DomainError):
     """The budget store could not reserve (fail closed: the call is refused)."""
 
     code = "budget_unavailable"
-
-
-class RateLimited(DomainError):
-    """A key's requests- or tokens-per-minute limit is used up; retry after `retry_after`."""
-
-    code = "rate_limit_exceeded"
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after

@@ -20,6 +20,7 @@ from domain.ledger import LedgerEntry
 from domain.money import Money
 from domain.periods import Period
 from domain.pricing import PlanVersion
+from domain.ratelimits import Admission
 from domain.usage import UsageGrouping, UsageRecord, UsageTotals
 
 
@@ -246,6 +247,15 @@ class BudgetRepository(Protocol):
         """(spent, reserved) of the budget's counter for the period; with no counter yet, the
         spend recorded for its scope in the period and nothing reserved."""
         ...
+
+
+class RateLimiter(Protocol):
+    async def admit(self, key_id: str, rpm: int | None, tpm: int | None, tokens: int) -> Admission:
+        """Take one request and `tokens` tokens from the key's minute buckets, or nothing
+        (domain.ratelimits.admit), atomically for every process sharing the limiter."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 class UnitOfWork(Protocol):

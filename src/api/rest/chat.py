@@ -18,7 +18,7 @@ from api.rest.bodies import (
     text_chars,
 )
 from api.rest.errors import ApiError, from_provider, openai_error
-from api.rest.gateway import Gateway, answer, authorize, client_secret, run_once
+from api.rest.gateway import Gateway, answer, authorize, client_secret, limit_rate, run_once
 from domain.providers import JSON
 from domain.usecases.calls import CallKind, CallRequest, Streaming
 
@@ -50,6 +50,7 @@ async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
         max_output_tokens=max_tokens or grant.target.model.max_output_tokens,
         prompt_chars=text_chars(messages),
     )
+    await limit_rate(request, gw, grant, call.prompt_chars, call.max_output_tokens)
 
     async def relay() -> Response:
         await gw.metering.journal(grant, call.max_output_tokens, call.prompt_chars)
@@ -73,6 +74,7 @@ async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
         raise ApiError(400, "'input' is required", code="invalid_value")
     grant = await authorize(gw, caller, required_str(body, "model"), rid)
     call = CallRequest(CallKind.EMBEDDING, body, 0, text_chars(body["input"]))
+    await limit_rate(request, gw, grant, call.prompt_chars, 0)
 
     async def relay() -> Response:
         await gw.metering.journal(grant, 0, call.prompt_chars)

@@ -4,7 +4,6 @@ status codes the official SDKs map to their exception classes; Anthropic's body 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import orjson
@@ -20,7 +19,6 @@ from domain.errors import (
     ModelNotAllowed,
     NoPriceInForce,
     NotFound,
-    RateLimited,
     ValidationError,
 )
 from domain.idempotency import IdempotencyConflict
@@ -46,9 +44,6 @@ def from_domain(exc: DomainError) -> ApiError:
             return ApiError(429, exc.message, "insufficient_quota", "insufficient_quota")
         case BudgetUnavailable():
             return ApiError(503, exc.message, "server_error", exc.code)
-        case RateLimited():
-            retry = str(max(1, math.ceil(exc.retry_after)))
-            return ApiError(429, exc.message, "rate_limit_error", exc.code, retry)
         case NotFound():
             return ApiError(404, exc.message, "invalid_request_error", exc.code)
         case NoPriceInForce():
