@@ -11,8 +11,8 @@ import httpx
 
 from domain.alerts import AlertKind
 from domain.budgets import BudgetBasis, BudgetMode, BudgetStatus
-from domain.pricing import FixedPrice
 from domain.money import Money
+from domain.pricing import FixedPrice
 from domain.usage import CallStatus
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Upstreams
@@ -61,7 +61,8 @@ async def test_a_hard_budget_holds_under_100_concurrent_calls(
 
     ok = [r for r in responses if r.status_code == 200]
     refused = [r for r in responses if r.status_code != 200]
-    assert ok and refused
+    assert ok
+    assert refused
     for response in refused:
         assert response.status_code == 429
         error = response.json()["error"]
@@ -90,7 +91,8 @@ async def test_a_failing_provider_releases_every_reservation(
     after = await status(admin, client_id)
     assert (after.spent, after.reserved) == (0, 0)
     records = await admin.usage(client_id)
-    assert records and all(r.status is CallStatus.FAILED for r in records)
+    assert records
+    assert all(r.status is CallStatus.FAILED for r in records)
     upstreams.openai.status = None
     assert (await fire(gateway, secret, 1))[0].status_code == 200  # no phantom refusal
 
@@ -146,7 +148,8 @@ async def test_soft_budgets_let_calls_through_and_alert_once_per_threshold(
     alerts = [a for a in await _alerts(admin, client_id) if a.kind is AlertKind.BUDGET_THRESHOLD]
     assert sorted(a.details["percent"] for a in alerts) == ["100", "50"]
     fifty = next(a for a in alerts if a.details["percent"] == "50")
-    assert fifty.details["spent"] == str(CHARGE) and fifty.details["basis"] == "charge"
+    assert fifty.details["spent"] == str(CHARGE)
+    assert fifty.details["basis"] == "charge"
     assert fifty.dedupe_key.endswith(f":{after.period.label}:50")
 
 

@@ -45,7 +45,8 @@ async def test_tokens_per_minute_count_the_prompt_and_max_tokens(
         assert (await _call(http, secret, max_tokens=60)).status_code == 200
         refused = await _call(http, secret, max_tokens=60)
         too_big = await _call(http, secret, max_tokens=500)
-    assert refused.status_code == 429 and refused.json()["error"]["type"] == "tokens"
+    assert refused.status_code == 429
+    assert refused.json()["error"]["type"] == "tokens"
     assert "x-ratelimit-limit-requests" not in refused.headers
     assert too_big.status_code == 429
 

@@ -31,11 +31,13 @@ async def test_two_limiters_share_the_buckets_of_a_key() -> None:
         results = [await (one if i % 2 else two).admit(key, 5, None, 0) for i in range(8)]
         assert [r.allowed for r in results] == [True] * 5 + [False] * 3
         assert results[-1].retry_after > 0
-        assert results[4].requests is not None and results[4].requests.remaining == 0
+        assert results[4].requests is not None
+        assert results[4].requests.remaining == 0
         tokens = f"key-{uuid.uuid4()}"
         assert (await one.admit(tokens, None, 100, 60)).allowed
         refused = await two.admit(tokens, None, 100, 60)
-        assert not refused.allowed and refused.tokens is not None
+        assert not refused.allowed
+        assert refused.tokens is not None
         assert refused.tokens.remaining == 40
     finally:
         await one.aclose()

@@ -16,7 +16,8 @@ def test_a_full_bucket_admits_then_refuses_with_the_wait() -> None:
     admission, requests, tokens = admit(requests, tokens, 0.0, 3, None, 0)
     assert not admission.allowed
     assert admission.retry_after == pytest.approx(20.0)  # one request refills in 60/3 s
-    assert admission.requests is not None and admission.requests.remaining == 0
+    assert admission.requests is not None
+    assert admission.requests.remaining == 0
     later, _, _ = admit(requests, tokens, 20.0, 3, None, 0)
     assert later.allowed
 
@@ -26,12 +27,14 @@ def test_both_buckets_must_fit_and_a_refusal_takes_nothing() -> None:
     admission, new_requests, new_tokens = admit(requests, tokens, 0.0, 10, 1000, 200)
     assert not admission.allowed
     assert admission.retry_after == pytest.approx(6.0)  # 100 tokens at 1000/min
-    assert new_requests == Level(10, 0.0) and new_tokens == Level(100, 0.0)
+    assert new_requests == Level(10, 0.0)
+    assert new_tokens == Level(100, 0.0)
 
 
 def test_a_request_larger_than_the_minute_never_fits() -> None:
     admission, _, _ = admit(None, None, 0.0, None, 100, 101)
-    assert not admission.allowed and admission.retry_after == float("inf")
+    assert not admission.allowed
+    assert admission.retry_after == float("inf")
 
 
 def test_headers_in_openai_format() -> None:
