@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from domain.catalog import Model, PriceVersion
@@ -27,6 +27,7 @@ MAX_THRESHOLD = 1000  # percent; thresholds above 100 make sense for soft budget
 # are counted in the text); generous, since the hold is an upper bound.
 PROMPT_OVERHEAD_TOKENS = 64
 _PER_MILLION = Decimal(1_000_000)
+PERCENT_PLACES = Decimal("0.0001")
 
 
 class BudgetMode(StrEnum):
@@ -150,7 +151,9 @@ class BudgetStatus:
 
     @property
     def used_percent(self) -> Decimal:
-        return EXACT.divide(EXACT.multiply(self.spent, Decimal(100)), self.budget.limit.amount)
+        """For display: to 4 decimals (half-even); thresholds compare exact amounts."""
+        share = EXACT.divide(EXACT.multiply(self.spent, Decimal(100)), self.budget.limit.amount)
+        return share.quantize(PERCENT_PLACES, rounding=ROUND_HALF_EVEN)
 
 
 def input_token_bound(model: Model, prompt_chars: int) -> int:
