@@ -93,24 +93,24 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
     async def reserve(self, request_id: str, holds: Sequence[Hold], at: datetime) -> Refusal | None:
         taken: list[Hold] = []
         for hold in holds:
-            await self._ensure_counter(hold.budget, hold.period, hold.basis)
-            if not await self._hold(hold):
+            refusal = await self._hold(hold)
+            if refusal is not None:
                 for earlier in taken:  # all or nothing, in this transaction
-                    await self._add(earlier.scope, earlier.period.start, reserved=-earlier.amount)
-                found = await self._counter(hold.scope, hold.period.start)
-                spent, reserved = found or (Decimal(0), Decimal(0))
-                return Refusal(hold, spent, reserved)
+                    await self._move(earlier.scope, earlier.period.start, reserved=-earlier.amount)
+                return refusal
             taken.append(hold)
-            row = {
-                "request_id": request_id,
-                "scope": hold.scope,
-                "period_start": hold.period.start,
-                "amount": hold.amount,
-                "created_at": at,
-            }
-            await insert_unless_exists(
-                self._conn, budget_reservations, row, ["request_id", "scope"]
-            )
+        if taken:
+            rows = [
+                {
+                    "request_id": request_id,
+                    "scope": hold.scope,
+                    "period_start": hold.period.start,
+                    "amount": hold.amount,
+                    "created_at": at,
+                }
+                for hold in taken
+            ]
+            await self._conn.execute(budget_reservations.insert(), rows)
         return None
 
     async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:
@@ -125,15 +125,21 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
                 )
             )
         ).all()
+        # One counter update per (scope, period): the release and the spend together.
+        changes: dict[tuple[str, datetime], list[Decimal]] = {}
         for scope, period_start, amount in released:
-            await self._add(scope, period_start, reserved=-Decimal(amount))
-        moves = []
+            changes.setdefault((scope, period_start), [Decimal(0), Decimal(0)])[1] -= amount
         for spend in spends:
-            if spend.amount == 0:
+            changes.setdefault((spend.scope, spend.period_start), [Decimal(0), Decimal(0)])[0] += (
+                spend.amount
+            )
+        moves = []
+        for (scope, period_start), (spent, reserved) in changes.items():
+            if spent == 0 and reserved == 0:
                 continue
-            after = await self._add(spend.scope, spend.period_start, spent=spend.amount)
-            if after is not None:
-                moves.append(CounterMove(spend.scope, after - spend.amount, after))
+            after = await self._move(scope, period_start, spent=spent, reserved=reserved)
+            if after is not None and spent != 0:
+                moves.append(CounterMove(scope, after - spent, after))
         return moves
 
     async def status(
@@ -144,36 +150,47 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
             return found
         return await self._recorded(budget, period, basis), Decimal(0)
 
-    async def _hold(self, hold: Hold) -> bool:
+    async def _hold(self, hold: Hold) -> Refusal | None:
+        """Add the hold to its counter if it fits (always, under a soft budget)."""
         limit = hold.budget.hard_limit()
-        if limit is None:
-            await self._add(hold.scope, hold.period.start, reserved=hold.amount)
-            return True
+        where = (_COUNTER.scope == hold.scope, _COUNTER.period_start == hold.period.start)
         if self._postgres:
-            statement = (
-                update(budget_counters)
-                .where(_COUNTER.scope == hold.scope, _COUNTER.period_start == hold.period.start)
-                .where(_COUNTER.spent + _COUNTER.reserved + hold.amount <= limit)
-                .values(reserved=_COUNTER.reserved + hold.amount)
-            )
-            return bool((await self._conn.execute(statement)).rowcount == 1)
+            # The conditional update first: one statement on the common path.
+            statement = update(budget_counters).where(*where)
+            if limit is not None:
+                statement = statement.where(
+                    _COUNTER.spent + _COUNTER.reserved + hold.amount <= limit
+                )
+            statement = statement.values(reserved=_COUNTER.reserved + hold.amount)
+            if (await self._conn.execute(statement)).rowcount == 1:
+                return None
+            found = await self._counter(hold.scope, hold.period.start)
+            if found is not None:
+                return Refusal(hold, *found)
+            await self._create_counter(hold)
+            return await self._hold(hold)
         found = await self._counter(hold.scope, hold.period.start)
-        spent, reserved = found or (Decimal(0), Decimal(0))
-        if exact_sum(spent, reserved, hold.amount) > limit:
-            return False
-        await self._add(hold.scope, hold.period.start, reserved=hold.amount)
-        return True
+        if found is None:
+            found = await self._create_counter(hold)
+        spent, reserved = found
+        if limit is not None and exact_sum(spent, reserved, hold.amount) > limit:
+            return Refusal(hold, spent, reserved)
+        await self._conn.execute(
+            update(budget_counters).where(*where).values(reserved=exact_sum(reserved, hold.amount))
+        )
+        return None
 
-    async def _ensure_counter(self, budget: Budget, period: Period, basis: BudgetBasis) -> None:
-        if await self._counter(budget.scope, period.start) is not None:
-            return
+    async def _create_counter(self, hold: Hold) -> tuple[Decimal, Decimal]:
+        """A period's first counter starts from the spend already recorded for the scope."""
+        spent = await self._recorded(hold.budget, hold.period, hold.basis)
         row = {
-            "scope": budget.scope,
-            "period_start": period.start,
-            "spent": await self._recorded(budget, period, basis),
+            "scope": hold.scope,
+            "period_start": hold.period.start,
+            "spent": spent,
             "reserved": Decimal(0),
         }
         await insert_unless_exists(self._conn, budget_counters, row, ["scope", "period_start"])
+        return spent, Decimal(0)
 
     async def _counter(self, scope: str, period_start: datetime) -> tuple[Decimal, Decimal] | None:
         row = (
@@ -185,7 +202,7 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
         ).first()
         return (row[0], row[1]) if row is not None else None
 
-    async def _add(
+    async def _move(
         self,
         scope: str,
         period_start: datetime,
@@ -202,8 +219,8 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
                 .values(spent=_COUNTER.spent + spent, reserved=_COUNTER.reserved + reserved)
                 .returning(_COUNTER.spent)
             )
-            value = (await self._conn.execute(statement)).scalar()
-            return value if value is not None else None
+            value: Decimal | None = (await self._conn.execute(statement)).scalar()
+            return value
         current = await self._counter(scope, period_start)
         if current is None:
             return None
