@@ -76,6 +76,11 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
         self._postgres = conn.dialect.name == "postgresql"
+        # SQLite only: counters as this transaction last read or wrote them. A SQLite write
+        # transaction holds the database's write lock from its BEGIN IMMEDIATE to its end, so
+        # no one else can change them meanwhile, and the calls sharing a group commit need
+        # one read of their counter between them instead of one each.
+        self._known: dict[tuple[str, datetime], tuple[Decimal, Decimal]] = {}
 
     async def put(self, budget: Budget) -> None:
         await upsert(self._conn, budgets, _to_row(budget), ["scope"])
@@ -175,9 +180,9 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
         spent, reserved = found
         if limit is not None and exact_sum(spent, reserved, hold.amount) > limit:
             return Refusal(hold, spent, reserved)
-        await self._conn.execute(
-            update(budget_counters).where(*where).values(reserved=exact_sum(reserved, hold.amount))
-        )
+        reserved = exact_sum(reserved, hold.amount)
+        await self._conn.execute(update(budget_counters).where(*where).values(reserved=reserved))
+        self._known[(hold.scope, hold.period.start)] = (spent, reserved)
         return None
 
     async def _create_counter(self, hold: Hold) -> tuple[Decimal, Decimal]:
@@ -189,10 +194,15 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
             "spent": spent,
             "reserved": Decimal(0),
         }
-        await insert_unless_exists(self._conn, budget_counters, row, ["scope", "period_start"])
-        return spent, Decimal(0)
+        if await insert_unless_exists(self._conn, budget_counters, row, ["scope", "period_start"]):
+            return spent, Decimal(0)
+        found = await self._counter(hold.scope, hold.period.start)  # created meanwhile
+        assert found is not None
+        return found
 
     async def _counter(self, scope: str, period_start: datetime) -> tuple[Decimal, Decimal] | None:
+        if (scope, period_start) in self._known:
+            return self._known[(scope, period_start)]
         row = (
             await self._conn.execute(
                 select(_COUNTER.spent, _COUNTER.reserved).where(
@@ -200,7 +210,11 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
                 )
             )
         ).first()
-        return (row[0], row[1]) if row is not None else None
+        if row is None:
+            return None
+        if not self._postgres:
+            self._known[(scope, period_start)] = (row[0], row[1])
+        return row[0], row[1]
 
     async def _move(
         self,
@@ -229,6 +243,7 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
         await self._conn.execute(
             update(budget_counters).where(*where).values(spent=new_spent, reserved=new_reserved)
         )
+        self._known[(scope, period_start)] = (new_spent, new_reserved)
         return new_spent
 
     async def _recorded(self, budget: Budget, period: Period, basis: BudgetBasis) -> Decimal:
