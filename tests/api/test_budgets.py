@@ -184,3 +184,34 @@ async def test_a_crashed_call_is_swept_by_recovery(gateway: Gateway, admin: Admi
 async def _alerts(admin: Admin, client_id: str) -> list:  # type: ignore[type-arg]
     async with admin.container.uow()() as uow:
         return await uow.alerts.recent(client_ids=[client_id])
+
+
+async def test_an_idempotent_replay_is_held_and_billed_once(gateway: Gateway, admin: Admin) -> None:
+    client_id, secret = await admin.client_with_key()
+    await admin.container.budgets().set_for_client(client_id, BudgetInput(Decimal("0.001")))
+    request = call(secret)
+    request["headers"] = {**request["headers"], "idempotency-key": "budget-replay-1"}  # type: ignore[dict-item]
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+        first = await http.post(**request)  # type: ignore[arg-type]
+        second = await http.post(**request)  # type: ignore[arg-type]
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.headers["idempotent-replayed"] == "true"
+    after = await status(admin, client_id)
+    assert (after.spent, after.reserved) == (CHARGE, 0)
+    assert len(await admin.usage(client_id)) == 1
+
+
+async def test_the_messages_route_refuses_in_anthropic_format(
+    gateway: Gateway, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    await admin.container.budgets().set_for_client(client_id, BudgetInput(Decimal("0.000001")))
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+        refused = await http.post(
+            "/v1/messages",
+            json={"model": "anthropic/claude-haiku-4-5", "max_tokens": 100, "messages": HI},
+            headers={"x-api-key": secret, "anthropic-version": "2023-06-01"},
+        )
+    assert refused.status_code == 429
+    assert refused.json()["error"]["type"] == "rate_limit_error"
+    assert "budget" in refused.json()["error"]["message"]
