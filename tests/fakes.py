@@ -458,10 +458,19 @@ class FakeAlertRepository(_Repository):
 
 class FakeBudgetRepository(_Repository):
     async def put(self, budget: Budget) -> None:
+        stored = self._data.budgets.get(budget.scope)
+        if stored is not None and stored.basis != budget.basis:
+            self._forget(budget.scope)
         self._data.budgets[budget.scope] = budget
 
     async def remove(self, scope: str) -> bool:
+        self._forget(scope)
         return self._data.budgets.pop(scope, None) is not None
+
+    def _forget(self, scope: str) -> None:
+        data = self._data
+        data.counters = {k: v for k, v in data.counters.items() if k[0] != scope}
+        data.holds = {k: v for k, v in data.holds.items() if k[1] != scope}
 
     async def all(self) -> Sequence[Budget]:
         return list(self._data.budgets.values())

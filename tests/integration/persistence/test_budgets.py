@@ -143,3 +143,31 @@ async def test_concurrent_holds_never_pass_the_limit_together(uow: UowFactory) -
 
     assert sum(result is None for result in results) == 3
     assert await _status(uow, mine) == (0, Decimal("0.9"))
+
+
+async def test_removing_a_budget_or_changing_its_basis_recounts_from_the_records(
+    uow: UowFactory,
+) -> None:
+    client_id, key_id = await _client_and_key(uow)
+    mine = budget(client_id, "10")
+    await _reserve(uow, "r1", hold(mine, "1"))
+    async with uow() as tx:
+        await tx.budgets.put(mine)
+        await tx.budgets.remove(mine.scope)
+        await tx.usage.add(builders.usage(client_id, key_id, charge=Money(Decimal("2"), "USD")))
+        await tx.budgets.put(mine)
+        await tx.commit()
+    assert await _status(uow, mine) == (Decimal(2), 0)  # spend while it was gone, no old hold
+    async with uow() as tx:
+        assert await tx.budgets.settle("r1", []) == []  # the old hold is gone, nothing moves
+        await tx.commit()
+    await _reserve(uow, "r2", hold(mine, "1"))
+    async with uow() as tx:
+        await tx.budgets.put(budget(client_id, "10"))  # same basis: counters kept
+        await tx.commit()
+    assert await _status(uow, mine) == (Decimal(2), Decimal(1))
+    async with uow() as tx:
+        await tx.budgets.put(budget(client_id, "10", basis=BudgetBasis.COST))
+        await tx.commit()
+        status = await tx.budgets.status(mine, PERIOD, BudgetBasis.COST)
+    assert status == (Decimal("0.000123456789012"), 0)

@@ -83,13 +83,30 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
         self._known: dict[tuple[str, datetime], tuple[Decimal, Decimal]] = {}
 
     async def put(self, budget: Budget) -> None:
+        stored = (
+            await self._conn.execute(select(budgets.c.basis).where(budgets.c.scope == budget.scope))
+        ).first()
+        if stored is not None and stored[0] != _to_row(budget)["basis"]:
+            await self._forget_counters(budget.scope)  # measured on another basis
         await upsert(self._conn, budgets, _to_row(budget), ["scope"])
         await bump_config_revision(self._conn)  # gateways cache budgets with the config
 
     async def remove(self, scope: str) -> bool:
         result = await self._conn.execute(delete(budgets).where(budgets.c.scope == scope))
+        await self._forget_counters(scope)
         await bump_config_revision(self._conn)
         return bool(result.rowcount)
+
+    async def _forget_counters(self, scope: str) -> None:
+        """Counters (and holds) of a scope start again from the recorded spend when next
+        needed: spend settled while a budget was absent, or measured on another basis, is
+        then counted right. Calls in flight settle their spend on the new counter and have
+        no hold left to release."""
+        await self._conn.execute(delete(budget_counters).where(_COUNTER.scope == scope))
+        await self._conn.execute(
+            delete(budget_reservations).where(budget_reservations.c.scope == scope)
+        )
+        self._known = {k: v for k, v in self._known.items() if k[0] != scope}
 
     async def all(self) -> Sequence[Budget]:
         rows = (await self._conn.execute(select(budgets))).mappings()
