@@ -168,9 +168,9 @@ class ApiKey:
 
     @field(description="This key's own budget (null when it has none).")
     async def budget(self, info: Info) -> Budget | None:
-        return await budget_of(
-            info, await visible(info.context.management.key_budget(self.domain_key))
-        )
+        key = self.domain_key
+        status = await info.context.loaders.budgets.load((key.client_id, key.id))
+        return await budget_of(info, status)
 
 
 @strawberry.interface
@@ -326,7 +326,7 @@ class Client:
 
     @field(description="The client's budget (null when it has none).")
     async def budget(self, info: Info) -> Budget | None:
-        status = await visible(info.context.management.client_budget(self.id))
+        status = await info.context.loaders.budgets.load((self.id, None))
         return await budget_of(info, status)
 
     @field(description='Usage and figures for a month "YYYY-MM" (default: now).')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -67,6 +68,21 @@ class BudgetUseCases:
 
     async def of_key(self, client_id: str, key_id: str) -> BudgetStatus | None:
         return await self._status(budget_scope(client_id, key_id))
+
+    async def of_scopes(
+        self, wanted: Sequence[tuple[str, str | None]]
+    ) -> dict[tuple[str, str | None], BudgetStatus]:
+        """The budgets of several (client, key or None) pairs in one unit of work: one read of
+        the budgets, then reads only for the pairs that have one."""
+        scopes = {
+            budget_scope(client_id, key_id): (client_id, key_id) for client_id, key_id in wanted
+        }
+        found: dict[tuple[str, str | None], BudgetStatus] = {}
+        async with self._reads() as uow:
+            for budget in await uow.budgets.all():
+                if budget.scope in scopes:
+                    found[scopes[budget.scope]] = await self._status_in(uow, budget)
+        return found
 
     async def _set(self, client_id: str, key_id: str | None, new: BudgetInput) -> BudgetStatus:
         async with self._uow() as uow:

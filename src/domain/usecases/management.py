@@ -135,13 +135,12 @@ class Management:
         self._require_costs()
         return await self._uc.catalog.prices(model_id)
 
-    async def client_budget(self, client_id: str) -> BudgetStatus | None:
-        self._visible(client_id)
-        return await self._uc.budgets.of_client(client_id)
-
-    async def key_budget(self, key: ApiKey) -> BudgetStatus | None:
-        self._visible(key.client_id)
-        return await self._uc.budgets.of_key(key.client_id, key.id)
+    async def budgets_of(
+        self, wanted: Sequence[tuple[str, str | None]]
+    ) -> Mapping[tuple[str, str | None], BudgetStatus]:
+        """Budgets of (client, key or None) pairs this principal may see, in one read."""
+        visible = [pair for pair in wanted if self.principal.may_see_client(pair[0])]
+        return await self._uc.budgets.of_scopes(visible)
 
     async def staff_tokens(self) -> Sequence[StaffToken]:
         self._require_owner()
