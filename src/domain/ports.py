@@ -250,9 +250,12 @@ class BudgetRepository(Protocol):
 
 
 class RateLimiter(Protocol):
-    async def admit(self, key_id: str, rpm: int | None, tpm: int | None, tokens: int) -> Admission:
+    async def admit(
+        self, key_id: str, rpm: int | None, tpm: int | None, tokens: int, take: bool = True
+    ) -> Admission:
         """Take one request and `tokens` tokens from the key's minute buckets, or nothing
-        (domain.ratelimits.admit), atomically for every process sharing the limiter."""
+        (domain.ratelimits.admit), atomically for every process sharing the limiter;
+        `take=False` only reports the levels."""
         ...
 
     async def aclose(self) -> None: ...

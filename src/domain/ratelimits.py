@@ -63,8 +63,10 @@ def admit(
     rpm: int | None,
     tpm: int | None,
     cost: int,
+    take: bool = True,
 ) -> tuple[Admission, Level | None, Level | None]:
-    """Take one request and `cost` tokens, or nothing; the new levels to store."""
+    """Take one request and `cost` tokens, or nothing; the new levels to store. With
+    `take=False` only report the levels (for responses that use nothing, like /v1/models)."""
     req = level_now(requests, rpm, now) if rpm else 0.0
     tok = level_now(tokens, tpm, now) if tpm else 0.0
     waits = []
@@ -74,7 +76,7 @@ def admit(
         waits.append(wait_for(tok, cost, tpm))
     retry = max(waits, default=0.0)
     allowed = retry == 0.0
-    if allowed:
+    if allowed and take:
         req, tok = req - 1, tok - cost
     admission = Admission(
         allowed,

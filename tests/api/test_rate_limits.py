@@ -35,6 +35,15 @@ async def test_requests_per_minute_with_headers_and_retry_after(
     assert error["code"] == "rate_limit_exceeded"
     assert int(third.headers["retry-after"]) >= 1
     assert third.headers["x-ratelimit-remaining-requests"] == "0"
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+        listed = [
+            await http.get("/v1/models", headers={"authorization": f"Bearer {secret}"})
+            for _ in range(2)
+        ]
+    for response in listed:  # reported, never taken
+        assert response.status_code == 200
+        assert response.headers["x-ratelimit-remaining-requests"] == "0"
+        assert response.headers["x-ratelimit-limit-tokens"] == "10000"
 
 
 async def test_tokens_per_minute_count_the_prompt_and_max_tokens(

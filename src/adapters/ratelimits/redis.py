@@ -18,6 +18,7 @@ _SCRIPT = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
 local rpm, tpm, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local take = ARGV[4] == '1'
 
 local function level(key, limit)
   local stored = redis.call('HMGET', key, 'u', 'at')
@@ -42,15 +43,15 @@ if tpm > 0 then
   if w < 0 or retry < 0 then retry = -1 else retry = math.max(retry, w) end
 end
 local allowed = retry == 0
-if allowed then
+if allowed and take then
   req = req - 1
   tok = tok - cost
 end
-if rpm > 0 then
+if take and rpm > 0 then
   redis.call('HSET', KEYS[1], 'u', tostring(req), 'at', tostring(now))
   redis.call('EXPIRE', KEYS[1], 120)
 end
-if tpm > 0 then
+if take and tpm > 0 then
   redis.call('HSET', KEYS[2], 'u', tostring(tok), 'at', tostring(now))
   redis.call('EXPIRE', KEYS[2], 120)
 end
@@ -65,9 +66,12 @@ class RedisRateLimiter(RateLimiter):
         self._script: Any = self._redis.register_script(_SCRIPT)
         self._prefix = prefix
 
-    async def admit(self, key_id: str, rpm: int | None, tpm: int | None, tokens: int) -> Admission:
+    async def admit(
+        self, key_id: str, rpm: int | None, tpm: int | None, tokens: int, take: bool = True
+    ) -> Admission:
         keys = [f"{self._prefix}{key_id}:req", f"{self._prefix}{key_id}:tok"]
-        allowed, retry, req, tok = await self._script(keys=keys, args=[rpm or 0, tpm or 0, tokens])
+        args = [rpm or 0, tpm or 0, tokens, 1 if take else 0]
+        allowed, retry, req, tok = await self._script(keys=keys, args=args)
         retry_after = float(retry)
         return Admission(
             allowed=bool(allowed),

@@ -18,7 +18,15 @@ from api.rest.bodies import (
     text_chars,
 )
 from api.rest.errors import ApiError, from_provider, openai_error
-from api.rest.gateway import Gateway, answer, authorize, client_secret, limit_rate, run_once
+from api.rest.gateway import (
+    Gateway,
+    answer,
+    authorize,
+    client_secret,
+    limit_rate,
+    report_rate,
+    run_once,
+)
 from domain.providers import JSON
 from domain.usecases.calls import CallKind, CallRequest, Streaming
 
@@ -86,6 +94,7 @@ async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
 
 async def _models(request: Request, gw: Gateway, rid: str) -> Response:
     caller = await gw.metering.authenticate(client_secret(request))
+    await report_rate(request, gw, caller.key)
     listed = [
         {"id": m.id, "object": "model", "created": 0, "owned_by": m.provider}
         for m in await gw.metering.allowed_models(caller)

@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from api.rest.errors import ApiError, from_domain
 from api.rest.ratelimit_headers import RATE_HEADERS, rate_limit_headers
 from domain.errors import DomainError
+from domain.keys import ApiKey
 from domain.providers import JSON
 from domain.usecases.calls import ModelCalls
 from domain.usecases.idempotency import IdempotencyUseCases
@@ -72,6 +73,13 @@ async def limit_rate(
             "rate_limit_exceeded",
             str(max(1, math.ceil(admission.retry_after))),
         )
+
+
+async def report_rate(request: Request, gw: Gateway, key: ApiKey) -> None:
+    """The `x-ratelimit-*` headers for a response that uses nothing (GET /v1/models)."""
+    admission = await gw.rate_limits.admit(key, 0, 0, take=False)
+    if admission is not None:
+        request.scope["state"][RATE_HEADERS] = rate_limit_headers(admission)
 
 
 def gateway(request: Request) -> Gateway:

@@ -28,7 +28,7 @@ class RateLimits:
         self._logged_at = -math.inf
 
     async def admit(
-        self, key: ApiKey, prompt_chars: int, max_output_tokens: int
+        self, key: ApiKey, prompt_chars: int, max_output_tokens: int, take: bool = True
     ) -> Admission | None:
         """None for a key without limits (no I/O at all). The token cost is OpenAI's: the
         prompt estimate plus the most the call may generate."""
@@ -36,12 +36,16 @@ class RateLimits:
             return None
         tokens = tokens_in(prompt_chars) + max_output_tokens
         try:
-            admission = await self._limiter.admit(key.id, key.rpm_limit, key.tpm_limit, tokens)
+            admission = await self._limiter.admit(
+                key.id, key.rpm_limit, key.tpm_limit, tokens, take
+            )
         except Exception:
             if self._fallback is None:
                 raise
             self._log_fallback()
-            admission = await self._fallback.admit(key.id, key.rpm_limit, key.tpm_limit, tokens)
+            admission = await self._fallback.admit(
+                key.id, key.rpm_limit, key.tpm_limit, tokens, take
+            )
         if math.isinf(admission.retry_after):
             return Admission(False, _NEVER, admission.requests, admission.tokens)
         return admission
