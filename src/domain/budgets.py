@@ -147,7 +147,12 @@ class BudgetStatus:
 
     @property
     def remaining(self) -> Decimal:
-        return max(Decimal(0), self.budget.limit.amount - self.spent - self.reserved)
+        return max(
+            Decimal(0),
+            exact_sum(
+                self.budget.limit.amount, self.spent.copy_negate(), self.reserved.copy_negate()
+            ),
+        )
 
     @property
     def used_percent(self) -> Decimal:

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from domain.alerts import Alert
@@ -34,6 +33,7 @@ from domain.ids import new_id
 from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
 from domain.ledger import EntryKind, LedgerEntry
+from domain.money import exact_sum
 from domain.periods import Period, period_containing
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline, PlanVersion
@@ -213,7 +213,7 @@ class Metering:
             Spend(
                 budget.scope,
                 start,
-                sum((budget.measure(r.cost, r.charge, grant.plan) for r in added), Decimal(0)),
+                exact_sum(*(budget.measure(r.cost, r.charge, grant.plan) for r in added)),
             )
             for budget in grant.budgets
         ]

@@ -171,3 +171,16 @@ async def test_removing_a_budget_or_changing_its_basis_recounts_from_the_records
         await tx.commit()
         status = await tx.budgets.status(mine, PERIOD, BudgetBasis.COST)
     assert status == (Decimal("0.000123456789012"), 0)
+
+
+async def test_counters_stay_exact_past_28_digits(uow: UowFactory) -> None:
+    client_id, _ = await _client_and_key(uow)
+    mine = budget(client_id, "99999999999999999")
+    big = "12345678901234567.123456789012345678"  # 35 significant digits
+    await _reserve(uow, "r1", hold(mine, big))
+    async with uow() as tx:
+        [move] = await tx.budgets.settle("r1", [Spend(mine.scope, PERIOD.start, Decimal(big))])
+        await tx.commit()
+    assert move.spent_after == Decimal(big)
+    assert move.spent_before == 0
+    assert await _status(uow, mine) == (Decimal(big), 0)

@@ -118,7 +118,9 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
             refusal = await self._hold(hold)
             if refusal is not None:
                 for earlier in taken:  # all or nothing, in this transaction
-                    await self._move(earlier.scope, earlier.period.start, reserved=-earlier.amount)
+                    await self._move(
+                        earlier.scope, earlier.period.start, reserved=earlier.amount.copy_negate()
+                    )
                 return refusal
             taken.append(hold)
         if taken:
@@ -148,20 +150,22 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
             )
         ).all()
         # One counter update per (scope, period): the release and the spend together.
-        changes: dict[tuple[str, datetime], list[Decimal]] = {}
+        spent_by: dict[tuple[str, datetime], Decimal] = {}
+        released_by: dict[tuple[str, datetime], Decimal] = {}
         for scope, period_start, amount in released:
-            changes.setdefault((scope, period_start), [Decimal(0), Decimal(0)])[1] -= amount
+            key = (scope, period_start)
+            released_by[key] = exact_sum(released_by.get(key, Decimal(0)), amount)
         for spend in spends:
-            changes.setdefault((spend.scope, spend.period_start), [Decimal(0), Decimal(0)])[0] += (
-                spend.amount
-            )
+            key = (spend.scope, spend.period_start)
+            spent_by[key] = exact_sum(spent_by.get(key, Decimal(0)), spend.amount)
         moves = []
-        for (scope, period_start), (spent, reserved) in changes.items():
-            if spent == 0 and reserved == 0:
+        for key in {**released_by, **spent_by}:
+            spent, freed = spent_by.get(key, Decimal(0)), released_by.get(key, Decimal(0))
+            if spent == 0 and freed == 0:
                 continue
-            after = await self._move(scope, period_start, spent=spent, reserved=reserved)
+            after = await self._move(*key, spent=spent, reserved=freed.copy_negate())
             if after is not None and spent != 0:
-                moves.append(CounterMove(scope, after - spent, after))
+                moves.append(CounterMove(key[0], exact_sum(after, spent.copy_negate()), after))
         return moves
 
     async def status(
