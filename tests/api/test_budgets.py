@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import httpx
+from sqlalchemy import event
 
 from domain.alerts import AlertKind
 from domain.budgets import BudgetBasis, BudgetMode, BudgetStatus
@@ -215,3 +216,27 @@ async def test_the_messages_route_refuses_in_anthropic_format(
     assert refused.status_code == 429
     assert refused.json()["error"]["type"] == "rate_limit_error"
     assert "budget" in refused.json()["error"]["message"]
+
+
+async def test_calls_without_a_budget_touch_no_budget_table(admin: Admin) -> None:
+    client_id, secret = await admin.client_with_key()
+    metering = admin.container.metering()
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        statements.append(statement)
+
+    engine = admin.container.engine().sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for number in range(3):
+            grant = await metering.authorize(
+                await metering.authenticate(secret), MODEL, f"req_plain_{client_id}_{number}"
+            )
+            await metering.journal(grant, 10, 2)
+            await metering.settle(grant, [])
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    budget_reads = [s for s in statements if "budget" in s]
+    assert len(budget_reads) <= 1  # the list of budgets, once per configuration revision
+    assert all(s.lstrip().upper().startswith("SELECT") for s in budget_reads)
