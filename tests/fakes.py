@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Self
 from domain import ports
 from domain.access import PortalToken, StaffToken
 from domain.alerts import Alert
-from domain.budgets import Budget, BudgetBasis, CounterMove, Hold, Refusal, Spend
+from domain.budgets import Budget, BudgetBasis, CounterMove, Hold, Refusal, Reservation, Spend
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.errors import Conflict, NotFound
@@ -475,22 +475,26 @@ class FakeBudgetRepository(_Repository):
     async def all(self) -> Sequence[Budget]:
         return list(self._data.budgets.values())
 
-    async def reserve(self, request_id: str, holds: Sequence[Hold], at: datetime) -> Refusal | None:
+    async def reserve(self, request_id: str, holds: Sequence[Hold], at: datetime) -> Reservation:
         counters = self._data.counters
-        for hold in holds:  # check every hold first: a refusal writes nothing
+        opened = []
+        for hold in holds:  # check every hold first: a refusal writes nothing else
             key = (hold.scope, hold.period.start)
             if key not in counters:
-                counters[key] = (self._recorded(hold.budget, hold.period, hold.basis), Decimal(0))
+                recorded = self._recorded(hold.budget, hold.period, hold.basis)
+                counters[key] = (recorded, Decimal(0))
+                if recorded:
+                    opened.append(CounterMove(hold.scope, Decimal(0), recorded))
             spent, reserved = counters[key]
             limit = hold.budget.hard_limit()
             if limit is not None and spent + reserved + hold.amount > limit:
-                return Refusal(hold, spent, reserved)
+                return Reservation(Refusal(hold, spent, reserved), tuple(opened))
         for hold in holds:
             key = (hold.scope, hold.period.start)
             spent, reserved = counters[key]
             counters[key] = (spent, reserved + hold.amount)
             self._data.holds[(request_id, hold.scope)] = (hold.period.start, hold.amount)
-        return None
+        return Reservation(None, tuple(opened))
 
     async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:
         counters = self._data.counters

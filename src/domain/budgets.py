@@ -119,6 +119,16 @@ class Refusal:
 
 
 @dataclass(frozen=True, slots=True)
+class Reservation:
+    """What a reservation did: refused (nothing held), or held; either way, the counters it
+    opened for a new period with the spend already recorded (from 0 to that spend, so the
+    thresholds that spend passed alert too)."""
+
+    refusal: Refusal | None
+    opened: tuple[CounterMove, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Spend:
     """Settled spend of one call on one budget's counter."""
 

@@ -10,7 +10,7 @@ from typing import Protocol, Self
 
 from domain.access import PortalToken, StaffToken
 from domain.alerts import Alert
-from domain.budgets import Budget, BudgetBasis, CounterMove, Hold, Refusal, Spend
+from domain.budgets import Budget, BudgetBasis, CounterMove, Hold, Reservation, Spend
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.idempotency import IdempotencyRecord
@@ -229,11 +229,11 @@ class BudgetRepository(Protocol):
         """Every budget (one read, cached per configuration revision by the gateway)."""
         ...
 
-    async def reserve(self, request_id: str, holds: Sequence[Hold], at: datetime) -> Refusal | None:
+    async def reserve(self, request_id: str, holds: Sequence[Hold], at: datetime) -> Reservation:
         """Hold every amount or none, atomically with respect to other processes: a hold under
         a hard limit succeeds only if spent + reserved + amount <= limit. The first refused
         hold undoes the earlier ones and is returned. A counter missing for a period starts
-        with the spend already recorded for its scope in that period."""
+        with the spend already recorded for its scope in that period (reported as opened)."""
         ...
 
     async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:

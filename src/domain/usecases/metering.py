@@ -143,10 +143,12 @@ class Metering:
         holds = await self._holds(grant, max_output_tokens, prompt_chars)
 
         async def reserve_and_start(uow: UnitOfWork) -> Refusal | None:
-            refusal = await uow.budgets.reserve(grant.request_id, holds, grant.started_at)
-            if refusal is not None:
-                await uow.alerts.raise_once(refusal_alert(refusal, self._clock.now()))
-                return refusal
+            reservation = await uow.budgets.reserve(grant.request_id, holds, grant.started_at)
+            for alert in self._threshold_alerts(grant, reservation.opened):
+                await uow.alerts.raise_once(alert)  # spend recorded before the budget counted
+            if reservation.refusal is not None:
+                await uow.alerts.raise_once(refusal_alert(reservation.refusal, self._clock.now()))
+                return reservation.refusal
             await uow.journal.start(entry)
             return None
 

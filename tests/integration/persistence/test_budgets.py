@@ -11,7 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from domain.budgets import Budget, BudgetBasis, BudgetMode, Hold, Spend
+from domain.budgets import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Refusal, Spend
 from domain.ids import new_id
 from domain.money import Money
 from domain.periods import month_period
@@ -47,11 +47,11 @@ async def _client_and_key(uow: UowFactory) -> tuple[str, str]:
     return client.id, key.id
 
 
-async def _reserve(uow: UowFactory, request_id: str, *holds: Hold) -> object:
+async def _reserve(uow: UowFactory, request_id: str, *holds: Hold) -> Refusal | None:
     async with uow() as tx:
-        refusal = await tx.budgets.reserve(request_id, holds, NOW)
+        reservation = await tx.budgets.reserve(request_id, holds, NOW)
         await tx.commit()
-    return refusal
+    return reservation.refusal
 
 
 async def _status(uow: UowFactory, of: Budget) -> tuple[Decimal, Decimal]:
@@ -87,7 +87,7 @@ async def test_a_hard_hold_fits_or_is_refused_with_the_counter(uow: UowFactory) 
     assert await _reserve(uow, "r1", hold(mine, "0.6")) is None
     refusal = await _reserve(uow, "r2", hold(mine, "0.400000000000000001"))
     assert refusal is not None
-    assert (refusal.spent, refusal.reserved) == (0, Decimal("0.6"))  # type: ignore[attr-defined]
+    assert (refusal.spent, refusal.reserved) == (0, Decimal("0.6"))
     assert await _reserve(uow, "r3", hold(mine, "0.4")) is None  # exactly the limit fits
     assert await _status(uow, mine) == (0, 1)
 
@@ -126,8 +126,11 @@ async def test_a_new_counter_starts_from_the_recorded_spend(uow: UowFactory) -> 
         await tx.commit()
     mine = budget(client_id, "1")
     assert await _status(uow, mine) == (Decimal("0.75"), 0)  # before any counter
-    refusal = await _reserve(uow, "r1", hold(mine, "0.3"))
-    assert refusal is not None
+    async with uow() as tx:
+        reservation = await tx.budgets.reserve("r1", [hold(mine, "0.3")], NOW)
+        await tx.commit()
+    assert reservation.refusal is not None
+    assert reservation.opened == (CounterMove(mine.scope, Decimal(0), Decimal("0.75")),)
     assert await _reserve(uow, "r2", hold(mine, "0.25")) is None
     assert await _status(uow, mine) == (Decimal("0.75"), Decimal("0.25"))
 

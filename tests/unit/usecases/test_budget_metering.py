@@ -185,3 +185,21 @@ async def test_interleaved_calls_never_take_a_hard_budget_past_its_limit(
         settled += await settle_oldest()
     assert await world.counter() == (settled, 0)
     assert settled <= limit
+
+
+async def test_a_budget_set_mid_period_alerts_for_the_thresholds_already_passed() -> None:
+    world = World()
+    await world.setup("1")
+    await world.budgets.remove_for_client(world.client_id)
+    grant = await world.grant()
+    await world.metering.journal(grant, 10, 10)
+    [record] = await world.metering.settle(grant, [attempt(grant, 100_000, 100_000)])
+    spent = record.charge.amount  # 0.44 (1 + 3 per million, +10%)
+    await world.budgets.set_for_client(world.client_id, BudgetInput(Decimal("0.5")))
+
+    await world.metering.journal(await world.grant(), 1, 1)
+
+    async with world.uow() as tx:
+        alerts = await tx.alerts.recent()
+    assert sorted(a.details["percent"] for a in alerts) == ["50", "80"]
+    assert {a.details["spent"] for a in alerts} == {str(spent)}

@@ -37,6 +37,7 @@ from domain.budgets import (
     CounterMove,
     Hold,
     Refusal,
+    Reservation,
     Spend,
 )
 from domain.money import Money, exact_sum
@@ -81,6 +82,7 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
         # no one else can change them meanwhile, and the calls sharing a group commit need
         # one read of their counter between them instead of one each.
         self._known: dict[tuple[str, datetime], tuple[Decimal, Decimal]] = {}
+        self._opened: list[CounterMove] = []  # counters the current reserve() created
 
     async def put(self, budget: Budget) -> None:
         stored = (
@@ -112,8 +114,9 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
         rows = (await self._conn.execute(select(budgets))).mappings()
         return [_from_row(row) for row in rows]
 
-    async def reserve(self, request_id: str, holds: Sequence[Hold], at: datetime) -> Refusal | None:
+    async def reserve(self, request_id: str, holds: Sequence[Hold], at: datetime) -> Reservation:
         taken: list[Hold] = []
+        self._opened = []
         for hold in holds:
             refusal = await self._hold(hold)
             if refusal is not None:
@@ -121,7 +124,7 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
                     await self._move(
                         earlier.scope, earlier.period.start, reserved=earlier.amount.copy_negate()
                     )
-                return refusal
+                return Reservation(refusal, tuple(self._opened))
             taken.append(hold)
         if taken:
             rows = [
@@ -135,7 +138,7 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
                 for hold in taken
             ]
             await self._conn.execute(budget_reservations.insert(), rows)
-        return None
+        return Reservation(None, tuple(self._opened))
 
     async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:
         released = (
@@ -216,6 +219,8 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
             "reserved": Decimal(0),
         }
         if await insert_unless_exists(self._conn, budget_counters, row, ["scope", "period_start"]):
+            if spent:
+                self._opened.append(CounterMove(hold.scope, Decimal(0), spent))
             return spent, Decimal(0)
         found = await self._counter(hold.scope, hold.period.start)  # created meanwhile
         assert found is not None
