@@ -34,6 +34,7 @@ from domain.periods import Period
 from domain.pricing import PlanVersion
 from domain.tokens import TokenUsage
 from domain.usage import UsageGrouping, UsageRecord, UsageTotals
+from domain.webhooks import Delivery, DeliveryStatus, Webhook
 
 # --------------------------------------------------------------------------- clock and hasher
 
@@ -98,6 +99,9 @@ class InMemoryStore:
     # (scope, period_start) -> [spent, reserved]; (request_id, scope) -> (period_start, amount)
     counters: dict[tuple[str, datetime], tuple[Decimal, Decimal]] = field(default_factory=dict)
     holds: dict[tuple[str, str], tuple[datetime, Decimal]] = field(default_factory=dict)
+    webhooks: dict[str, Webhook] = field(default_factory=dict)
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
+    leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # delivery: claim, until
 
     def copy(self) -> InMemoryStore:
         return InMemoryStore(
@@ -116,6 +120,9 @@ class InMemoryStore:
             budgets=dict(self.budgets),
             counters=dict(self.counters),
             holds=dict(self.holds),
+            webhooks=dict(self.webhooks),
+            deliveries=dict(self.deliveries),
+            leases=dict(self.leases),
         )
 
     def load(self, other: InMemoryStore) -> None:
@@ -270,9 +277,10 @@ class FakeUsageRepository(_Repository):
             extra = ""
             if grouping is UsageGrouping.MODEL:
                 extra = r.model_id
-            elif grouping is UsageGrouping.HOUR:
+            elif grouping in (UsageGrouping.HOUR, UsageGrouping.HOUR_ALL):
                 extra = _utc_hour(r.started_at).isoformat()
-            key = (r.client_id, extra, r.cost.currency, r.charge.currency, "")
+            client = "" if grouping is UsageGrouping.HOUR_ALL else r.client_id
+            key = (client, extra, r.cost.currency, r.charge.currency, "")
             groups.setdefault(key, []).append(r)
         totals = []
         for (client_id, extra, cost_currency, charge_currency, _), records in sorted(
@@ -289,7 +297,9 @@ class FakeUsageRepository(_Repository):
                     cost=sum_money([r.cost for r in records], cost_currency),
                     charge=sum_money([r.charge for r in records], charge_currency),
                     model_id=extra if grouping is UsageGrouping.MODEL else None,
-                    hour=datetime.fromisoformat(extra) if grouping is UsageGrouping.HOUR else None,
+                    hour=datetime.fromisoformat(extra)
+                    if extra and grouping is not UsageGrouping.MODEL
+                    else None,
                 )
             )
         return totals
@@ -531,6 +541,88 @@ class FakeBudgetRepository(_Repository):
         return total
 
 
+class FakeWebhookRepository(_Repository):
+    async def add(self, webhook: Webhook) -> None:
+        if webhook.client_id is not None and webhook.client_id not in self._data.clients:
+            raise NotFound(f"no client {webhook.client_id}")
+        self._data.webhooks[webhook.id] = webhook
+
+    async def get(self, webhook_id: str) -> Webhook | None:
+        return self._data.webhooks.get(webhook_id)
+
+    async def find(
+        self, *, client_id: str | None = None, include_disabled: bool = False
+    ) -> list[Webhook]:
+        chosen = [
+            w
+            for w in self._data.webhooks.values()
+            if (client_id is None or w.client_id == client_id) and (include_disabled or w.is_active)
+        ]
+        return sorted(chosen, key=lambda w: (w.created_at, w.id))
+
+    async def disable(self, webhook_id: str, at: datetime) -> Webhook | None:
+        webhook = self._data.webhooks.get(webhook_id)
+        if webhook is None:
+            return None
+        if webhook.is_active:
+            webhook = self._data.webhooks[webhook_id] = replace(webhook, disabled_at=at)
+        for d in list(self._data.deliveries.values()):
+            if d.webhook_id == webhook_id and d.status is DeliveryStatus.PENDING:
+                self._data.deliveries[d.id] = replace(d, status=DeliveryStatus.CANCELLED)
+                self._data.leases.pop(d.id, None)
+        return webhook
+
+    async def add_delivery(self, delivery: Delivery) -> bool:
+        pair = (delivery.alert_id, delivery.webhook_id)
+        if any((d.alert_id, d.webhook_id) == pair for d in self._data.deliveries.values()):
+            return False
+        self._data.deliveries[delivery.id] = delivery
+        return True
+
+    def _due(self, now: datetime) -> list[Delivery]:
+        due = [
+            d
+            for d in self._data.deliveries.values()
+            if d.status is DeliveryStatus.PENDING
+            and d.next_attempt_at <= now
+            and (d.id not in self._data.leases or self._data.leases[d.id][1] <= now)
+            and self._data.webhooks[d.webhook_id].is_active
+        ]
+        return sorted(due, key=lambda d: (d.next_attempt_at, d.id))
+
+    async def any_due(self, now: datetime) -> bool:
+        return bool(self._due(now))
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, claim: str, limit: int
+    ) -> list[Delivery]:
+        claimed = []
+        for d in self._due(now)[:limit]:
+            d = self._data.deliveries[d.id] = replace(d, attempts=d.attempts + 1)
+            self._data.leases[d.id] = (claim, lease_until)
+            claimed.append(d)
+        return claimed
+
+    async def record(self, delivery: Delivery, claim: str) -> bool:
+        lease = self._data.leases.get(delivery.id)
+        if lease is None or lease[0] != claim:
+            return False
+        del self._data.leases[delivery.id]
+        self._data.deliveries[delivery.id] = delivery
+        return True
+
+    async def deliveries(self, webhook_ids: Sequence[str], limit: int) -> list[Delivery]:
+        newest = sorted(
+            (d for d in self._data.deliveries.values() if d.webhook_id in webhook_ids),
+            key=lambda d: (d.created_at, d.id),
+            reverse=True,
+        )
+        kept: list[Delivery] = []
+        for webhook_id in dict.fromkeys(d.webhook_id for d in newest):
+            kept += [d for d in newest if d.webhook_id == webhook_id][:limit]
+        return sorted(kept, key=lambda d: (d.created_at, d.id), reverse=True)
+
+
 # ----------------------------------------------------------------------------- unit of work
 
 
@@ -553,6 +645,7 @@ class FakeUnitOfWork:
         self.portal_tokens: ports.PortalTokenRepository = FakePortalTokenRepository(self)
         self.alerts: ports.AlertRepository = FakeAlertRepository(self)
         self.budgets: ports.BudgetRepository = FakeBudgetRepository(self)
+        self.webhooks: ports.WebhookRepository = FakeWebhookRepository(self)
 
     async def __aenter__(self) -> Self:
         self.working = self.store.copy()

@@ -1,5 +1,5 @@
-"""The ASGI app: model-call routes, health, the GraphQL management API (and, in later issues,
-the web apps)."""
+"""The ASGI app: model-call routes, health, the GraphQL management API, the web apps' sign-in
+and their built files."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api import alerting
 from api.container import (
     Container,
     close_container,
@@ -25,15 +26,18 @@ from api.container import (
 from api.graphql.schema import build_schema
 from api.graphql.view import ManagementGraphQL
 from api.redaction import install_redaction
-from api.rest import chat, messages
+from api.rest import chat, invoices, messages
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
 from api.rest.middleware import RequestIdMiddleware
+from api.session import SessionRoutes
 from api.settings import Settings, load_settings
+from api.web import ANY_METHOD, WebApps
 from domain.usecases.relay import wait_for_running_relays
 
 log = logging.getLogger("bizgraph")
 RECOVERY_INTERVAL_SECONDS = 300
+CLOSE_INTERVAL_SECONDS = 300
 
 
 class SchemaNotReady(RuntimeError):
@@ -50,6 +54,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             settings.openai.api_key,
             settings.anthropic.api_key,
             settings.gemini.api_key,
+            settings.email.password if settings.email else None,
         ]
     )
 
@@ -60,10 +65,19 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             raise SchemaNotReady(status.message)
         app.state.gateway = container.gateway()
         sweeper = asyncio.create_task(_recover_unsettled_calls(container, settings))
+        alerting_tasks = alerting.start(container, settings)
+        closer = None
+        if settings.invoices.auto_close:
+            closer = asyncio.create_task(_close_ended_periods(container))
         try:
             yield
         finally:
             sweeper.cancel()
+            for task in alerting_tasks:
+                task.cancel()
+            await asyncio.gather(*alerting_tasks, return_exceptions=True)
+            if closer is not None:
+                closer.cancel()
             await wait_for_running_relays(settings.drain_after_disconnect_seconds)
             await close_container(container)
 
@@ -75,13 +89,19 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         graphql_ide="graphiql" if settings.is_development else None,
         allow_queries_via_get=False,  # no state-changing GETs, no CSRF through simple requests
     )
+    session = SessionRoutes(container.access, secure=not settings.is_development)
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/auth/login", session.login, methods=["POST"]),
+        Route("/auth/logout", session.logout, methods=["POST"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/v1/chat/completions", chat.chat_completions, methods=["POST"]),
         Route("/v1/embeddings", chat.embeddings, methods=["POST"]),
         Route("/v1/models", chat.models, methods=["GET"]),
         Route("/v1/messages", messages.create_message, methods=["POST"]),
+        Route("/invoices/{invoice_id}.{fmt}", invoices.download, methods=["GET"]),
+        # Last: the web apps' files and pages (their own 404s keep API paths in JSON).
+        Route("/{path:path}", WebApps(settings.web_dir).page, methods=ANY_METHOD),
     ]
     app = Starlette(
         routes=routes,
@@ -104,6 +124,18 @@ async def _recover_unsettled_calls(container: Container, settings: Settings) -> 
         except Exception:
             log.exception("journal recovery failed; will retry")
         await asyncio.sleep(RECOVERY_INTERVAL_SECONDS)
+
+
+async def _close_ended_periods(container: Container) -> None:
+    """At start and every few minutes: close each period that ended more than the grace time
+    ago. Every process runs it; the database lets exactly one invoice per client through."""
+    while True:
+        try:
+            for result in await container.invoicing().close_due():
+                log.info("closed %s: %d invoices", result.period.label, len(result.created))
+        except Exception:
+            log.exception("closing ended periods failed; will retry")
+        await asyncio.sleep(CLOSE_INTERVAL_SECONDS)
 
 
 async def healthz(request: Request) -> Response:

@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from api.cli_invoices import invoice_commands
 from api.container import (
     Container,
     close_container,
@@ -76,6 +77,11 @@ def _run(work: Callable[[Container], Awaitable[T]], *, needs_schema: bool = True
             await close_container(container)
 
     return asyncio.run(run())
+
+
+invoices_app, ledger_app = invoice_commands(_run)
+app.add_typer(invoices_app, name="invoices")
+app.add_typer(ledger_app, name="ledger")
 
 
 @app.command()

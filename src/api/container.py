@@ -8,6 +8,8 @@ from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
 from adapters.default_catalog import load_default_catalog
+from adapters.notifications.email import ChannelSender, SmtpEmailSender, SmtpSettings
+from adapters.notifications.webhooks import HttpxWebhookSender
 from adapters.persistence.database import create_engine
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
 from adapters.persistence.revision import SqlConfigRevision
@@ -19,23 +21,38 @@ from adapters.providers.openai import OpenAICompatibleProvider
 from adapters.providers.registry import StaticProviderRegistry
 from adapters.ratelimits.memory import InMemoryRateLimiter
 from adapters.ratelimits.redis import RedisRateLimiter
+from adapters.rendering import InvoiceFiles
 from adapters.security import HmacKeyHasher
+from api.alerting_settings import (
+    DISPATCH_BATCH,
+    DISPATCH_CONCURRENCY,
+    delivery_lease,
+    email_enabled,
+    retry_policy,
+    spike_rule,
+)
 from api.rest.gateway import Gateway
-from api.settings import Settings
+from api.settings import Settings, SmtpSecurity
 from domain.catalog import Model, PriceVersion
+from domain.invoicing_ports import AgencyDetails
 from domain.providers import ModelProvider, NativeMessagesProvider
 from domain.usecases.access import AccessUseCases
+from domain.usecases.alerts import AlertUseCases
 from domain.usecases.budgets import BudgetUseCases
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
 from domain.usecases.idempotency import IdempotencyUseCases
+from domain.usecases.invoice_desk import Documents
+from domain.usecases.invoicing import InvoiceTerms, InvoiceUseCases
 from domain.usecases.keys import KeyUseCases
 from domain.usecases.lookups import Lookups
 from domain.usecases.management import UseCases
 from domain.usecases.metering import Metering
 from domain.usecases.ratelimits import RateLimits
 from domain.usecases.reports import ReportUseCases
+from domain.usecases.spikes import SpikeEvaluator
+from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
 
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 ANTHROPIC_DEFAULT_BASE = "https://api.anthropic.com"
@@ -80,6 +97,35 @@ def longest_call(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.timeouts.total + settings.drain_after_disconnect_seconds)
 
 
+def build_sender(settings: Settings) -> ChannelSender:
+    """HTTP webhooks always; email for `mailto:` webhooks when SMTP is configured."""
+    timeout = settings.webhooks.timeout_seconds
+    http = HttpxWebhookSender(timeout_seconds=timeout, allow_private=settings.allow_private_urls)
+    email = settings.email
+    if email is None:
+        return ChannelSender(http, None)
+    smtp = SmtpSettings(
+        host=email.host,
+        port=email.port,
+        sender=email.sender,
+        username=email.username,
+        password=email.password,
+        starttls=email.security is SmtpSecurity.STARTTLS,
+        tls=email.security is SmtpSecurity.TLS,
+    )
+    return ChannelSender(http, SmtpEmailSender(smtp, timeout_seconds=timeout))
+
+
+def invoice_terms(settings: Settings) -> InvoiceTerms:
+    given = settings.invoices
+    return InvoiceTerms(due_days=given.due_days, grace=timedelta(hours=given.grace_hours))
+
+
+def agency_details(settings: Settings) -> AgencyDetails:
+    given = settings.invoices
+    return AgencyDetails(given.agency_name, given.agency_address, given.agency_logo_url)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -94,16 +140,35 @@ class Container(containers.DeclarativeContainer):
     lookups = providers.Singleton(Lookups, reads=reads, revision=config_revision)
 
     keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, lookups=lookups)
+
+    catalog = providers.Singleton(CatalogUseCases, uow=uow, currencies=BILLING_CURRENCIES)
+    invoicing = providers.Singleton(
+        InvoiceUseCases,
+        uow=uow,
+        clock=clock,
+        zone=settings.provided.timezone,
+        terms=providers.Callable(invoice_terms, settings),
+        reads=reads,
+    )
+    documents = providers.Singleton(
+        Documents,
+        renderer=providers.Singleton(InvoiceFiles),
+        agency=providers.Callable(agency_details, settings),
+    )
     clients = providers.Singleton(
         ClientUseCases,
         uow=uow,
         clock=clock,
         zone=settings.provided.timezone,
         currencies=BILLING_CURRENCIES,
+        in_closed_period=invoicing.provided.in_closed_period,
     )
-    catalog = providers.Singleton(CatalogUseCases, uow=uow, currencies=BILLING_CURRENCIES)
     reports = providers.Singleton(
-        ReportUseCases, reads=reads, clock=clock, zone=settings.provided.timezone
+        ReportUseCases,
+        reads=reads,
+        clock=clock,
+        zone=settings.provided.timezone,
+        invoiced=invoicing.provided.invoiced_revenue,
     )
     access = providers.Singleton(
         AccessUseCases,
@@ -116,6 +181,31 @@ class Container(containers.DeclarativeContainer):
     budgets = providers.Singleton(
         BudgetUseCases, uow=uow, clock=clock, zone=settings.provided.timezone, reads=reads
     )
+    alerts = providers.Singleton(AlertUseCases, uow=uow, clock=clock)
+    webhooks = providers.Singleton(
+        WebhookUseCases,
+        uow=uow,
+        clock=clock,
+        hasher=hasher,
+        allow_private=settings.provided.allow_private_urls,
+        allow_email=providers.Callable(email_enabled, settings),
+    )
+    webhook_sender = providers.Singleton(build_sender, settings)
+    webhook_dispatcher = providers.Singleton(
+        WebhookDispatcher,
+        uow=uow,
+        clock=clock,
+        hasher=hasher,
+        sender=webhook_sender,
+        policy=providers.Callable(retry_policy, settings),
+        lease=providers.Callable(delivery_lease, settings),
+        reads=reads,
+        batch=DISPATCH_BATCH,
+        concurrency=DISPATCH_CONCURRENCY,
+    )
+    spike_evaluator = providers.Singleton(
+        SpikeEvaluator, uow=uow, clock=clock, rule=providers.Callable(spike_rule, settings)
+    )
     management = providers.Singleton(
         UseCases,
         clients=clients,
@@ -123,6 +213,10 @@ class Container(containers.DeclarativeContainer):
         catalog=catalog,
         reports=reports,
         access=access,
+        alerts=alerts,
+        webhooks=webhooks,
+        invoices=invoicing,
+        documents=documents,
         budgets=budgets,
     )
     metering = providers.Singleton(
@@ -171,5 +265,6 @@ async def close_container(container: Container) -> None:
     """Release pooled connections (provider clients and the database engine). Each provider
     owns its HTTP client, whose connection pool opens on first use only."""
     await container.provider_registry().aclose()
+    await container.webhook_sender().aclose()
     await container.rate_limits().aclose()
     await container.engine().dispose()

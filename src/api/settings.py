@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from domain.providers import Timeouts
 
 log = logging.getLogger("bizgraph.settings")
+# The built web apps (`make web`): <repo>/web/dist next to src/ in a checkout.
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
 
 
 class Environment(StrEnum):
@@ -32,6 +35,58 @@ class ProviderSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Delivery of alerts to webhooks (docs/webhooks.md)."""
+
+    timeout_seconds: float = 5.0
+    max_attempts: int = 8
+    retry_base_seconds: float = 10.0
+    retry_cap_seconds: float = 3600.0
+    poll_seconds: float = 2.0
+
+
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"  # upgrade a plain connection (port 587)
+    TLS = "tls"  # TLS from the first byte (port 465)
+    NONE = "none"  # a local relay only
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    """SMTP for alert emails (`mailto:` webhooks); off unless BIZGRAPH_SMTP_HOST is set."""
+
+    host: str
+    port: int = 587
+    sender: str = "bizgraph@localhost"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeSettings:
+    """The spend-spike rule (docs/alerts.md)."""
+
+    factor: Decimal = Decimal(5)
+    floor: Decimal = Decimal(10)
+    baseline_days: int = 7
+    interval_seconds: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceSettings:
+    """Invoicing (docs/invoices.md): when ended periods close by themselves, payment terms,
+    and the agency details printed on every invoice."""
+
+    auto_close: bool = True
+    grace_hours: float = 24.0
+    due_days: int = 30
+    agency_name: str = "Bizgraph"
+    agency_address: tuple[str, ...] = ()
+    agency_logo_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str
     secret_key: str = field(repr=False)
@@ -46,6 +101,12 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     drain_after_disconnect_seconds: float = 120.0
     redis_url: str | None = field(default=None, repr=False)  # shared rate limits
+    allow_private_urls: bool = False
+    webhooks: WebhookSettings = WebhookSettings()
+    spikes: SpikeSettings = SpikeSettings()
+    email: EmailSettings | None = None
+    web_dir: Path = field(default_factory=lambda: DEFAULT_WEB_DIR)
+    invoices: InvoiceSettings = InvoiceSettings()
 
     @property
     def is_development(self) -> bool:
@@ -74,6 +135,81 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=int(_positive(env, "BIZGRAPH_MAX_BODY_BYTES", 10 * 1024 * 1024)),
         drain_after_disconnect_seconds=_positive(env, "BIZGRAPH_DRAIN_AFTER_DISCONNECT", 120),
         redis_url=env.get("BIZGRAPH_REDIS_URL") or None,
+        allow_private_urls=_flag(env, "BIZGRAPH_ALLOW_PRIVATE_URLS"),
+        webhooks=WebhookSettings(
+            timeout_seconds=_positive(env, "BIZGRAPH_WEBHOOK_TIMEOUT", 5),
+            max_attempts=int(_positive(env, "BIZGRAPH_WEBHOOK_MAX_ATTEMPTS", 8)),
+            retry_base_seconds=_positive(env, "BIZGRAPH_WEBHOOK_RETRY_BASE", 10),
+            retry_cap_seconds=_positive(env, "BIZGRAPH_WEBHOOK_RETRY_CAP", 3600),
+            poll_seconds=_positive(env, "BIZGRAPH_WEBHOOK_POLL_INTERVAL", 2),
+        ),
+        spikes=SpikeSettings(
+            factor=_decimal(env, "BIZGRAPH_SPIKE_FACTOR", Decimal(5)),
+            floor=_decimal(env, "BIZGRAPH_SPIKE_FLOOR", Decimal(10), allow_zero=True),
+            baseline_days=int(_positive(env, "BIZGRAPH_SPIKE_BASELINE_DAYS", 7)),
+            interval_seconds=_positive(env, "BIZGRAPH_SPIKE_INTERVAL", 300),
+        ),
+        email=_email(env),
+        web_dir=Path(env.get("BIZGRAPH_WEB_DIR") or DEFAULT_WEB_DIR),
+        invoices=_invoices(env),
+    )
+
+
+def _email(env: Mapping[str, str]) -> EmailSettings | None:
+    host = env.get("BIZGRAPH_SMTP_HOST", "").strip()
+    if not host:
+        return None
+    raw_security = env.get("BIZGRAPH_SMTP_SECURITY", "starttls").strip().lower()
+    try:
+        security = SmtpSecurity(raw_security)
+    except ValueError as exc:
+        raise SettingsError("BIZGRAPH_SMTP_SECURITY must be starttls, tls or none") from exc
+    default_port = 465 if security is SmtpSecurity.TLS else 587
+    return EmailSettings(
+        host=host,
+        port=int(_positive(env, "BIZGRAPH_SMTP_PORT", default_port)),
+        sender=env.get("BIZGRAPH_SMTP_FROM") or f"bizgraph@{host}",
+        username=env.get("BIZGRAPH_SMTP_USERNAME") or None,
+        password=env.get("BIZGRAPH_SMTP_PASSWORD") or None,
+        security=security,
+    )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _decimal(
+    env: Mapping[str, str], name: str, default: Decimal, *, allow_zero: bool = False
+) -> Decimal:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise SettingsError(f"{name} must be a decimal number, not {raw!r}") from exc
+    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
+        raise SettingsError(f"{name} must be {'zero or ' if allow_zero else ''}positive")
+    return value
+
+
+def _invoices(env: Mapping[str, str]) -> InvoiceSettings:
+    address = env.get("BIZGRAPH_AGENCY_ADDRESS", "")
+    return InvoiceSettings(
+        auto_close=_flag(env, "BIZGRAPH_INVOICE_AUTO_CLOSE", True),
+        grace_hours=_positive(env, "BIZGRAPH_INVOICE_GRACE_HOURS", 24, allow_zero=True),
+        due_days=int(_positive(env, "BIZGRAPH_INVOICE_DUE_DAYS", 30)),
+        agency_name=env.get("BIZGRAPH_AGENCY_NAME") or "Bizgraph",
+        agency_address=tuple(part.strip() for part in address.split("|") if part.strip()),
+        agency_logo_url=env.get("BIZGRAPH_AGENCY_LOGO_URL") or None,
     )
 
 
@@ -98,7 +234,9 @@ def _environment(value: str) -> Environment:
         raise SettingsError("BIZGRAPH_ENV must be 'development' or 'production'") from exc
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive(
+    env: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False
+) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -106,8 +244,8 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a number, not {raw!r}") from exc
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive")
+    if not value >= 0 or (value == 0 and not allow_zero) or value == float("inf"):
+        raise SettingsError(f"{name} must be {'zero or more' if allow_zero else 'positive'}")
     return value
 
 

@@ -26,6 +26,8 @@ class PeriodDraft:
     usage_cost: Money  # exact, what the providers charge the agency
     usage_charge: Money  # exact, what the client owes for usage
     fixed: tuple[FixedCharge, ...]
+    # A closed period's revenue: the sum of its invoices' subtotals (product.md).
+    invoiced: Money | None = None
 
     @property
     def fixed_total(self) -> Money:
@@ -33,6 +35,8 @@ class PeriodDraft:
 
     @property
     def revenue(self) -> Money:
+        if self.invoiced is not None:
+            return self.invoiced
         return self.usage_charge + self.fixed_total
 
     @property

@@ -41,7 +41,7 @@ def threshold_alert(
             "spent": str(spent),
             "percent": str(percent),
             "period": period.label,
-            "basis": basis.value,
+            "basis": basis.value,  # "cost": hidden from the client's portal
             "currency": limit.currency,
         },
     )
@@ -68,6 +68,7 @@ def refusal_alert(refusal: Refusal, at: datetime) -> Alert:
             "reserved": str(refusal.reserved),
             "requested": str(refusal.hold.amount),
             "period": period.label,
+            "basis": refusal.hold.basis.value,  # "cost": hidden from the client's portal
             "currency": budget.limit.currency,
         },
     )

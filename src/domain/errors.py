@@ -61,3 +61,7 @@ class BudgetUnavailable(DomainError):
     """The budget store could not reserve (fail closed: the call is refused)."""
 
     code = "budget_unavailable"
+
+
+class PeriodNotEnded(ValidationError):
+    code = "period_not_ended"

@@ -22,6 +22,7 @@ from domain.periods import Period
 from domain.pricing import PlanVersion
 from domain.ratelimits import Admission
 from domain.usage import UsageGrouping, UsageRecord, UsageTotals
+from domain.webhooks import Delivery, SendResult, Webhook
 
 
 class Clock(Protocol):
@@ -261,6 +262,54 @@ class RateLimiter(Protocol):
     async def aclose(self) -> None: ...
 
 
+class WebhookRepository(Protocol):
+    async def add(self, webhook: Webhook) -> None:
+        """Store a webhook (an unknown client is NotFound)."""
+        ...
+
+    async def get(self, webhook_id: str) -> Webhook | None: ...
+    async def find(
+        self, *, client_id: str | None = None, include_disabled: bool = False
+    ) -> list[Webhook]:
+        """Oldest first; `client_id` None means every webhook, else that client's only."""
+        ...
+
+    async def disable(self, webhook_id: str, at: datetime) -> Webhook | None:
+        """Disable once (its pending deliveries are cancelled); None if unknown."""
+        ...
+
+    async def add_delivery(self, delivery: Delivery) -> bool:
+        """Store the delivery unless one exists for its (alert, webhook): True when stored."""
+        ...
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, claim: str, limit: int
+    ) -> list[Delivery]:
+        """Atomically claim pending deliveries due at `now` of active webhooks whose lease
+        has expired (or was never taken), counting the attempt: no other claimer gets them
+        until `lease_until`, in any process."""
+        ...
+
+    async def any_due(self, now: datetime) -> bool:
+        """Whether `claim_due` would find something now (a cheap read before a write)."""
+        ...
+
+    async def record(self, delivery: Delivery, claim: str) -> bool:
+        """Store an attempt's outcome and release the lease, if `claim` still holds it."""
+        ...
+
+    async def deliveries(self, webhook_ids: Sequence[str], limit: int) -> list[Delivery]:
+        """The newest `limit` deliveries of each webhook, newest first."""
+        ...
+
+
+class WebhookSender(Protocol):
+    async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        """POST the body once with short timeouts; never raises for a network failure or a
+        refused (non-public) destination, which come back as `SendResult.error`."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving the block without `commit()` rolls back."""
 
@@ -276,6 +325,7 @@ class UnitOfWork(Protocol):
     portal_tokens: PortalTokenRepository
     alerts: AlertRepository
     budgets: BudgetRepository
+    webhooks: WebhookRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -50,6 +50,7 @@ class UsageGrouping(StrEnum):
     CLIENT = "client"
     MODEL = "model"  # per client and model
     HOUR = "hour"  # per client and UTC hour
+    HOUR_ALL = "hour_all"  # the asked clients together, per UTC hour (client_id "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import pytest_asyncio
 
 from api.app import create_app
 from api.container import Container, close_container, default_catalog, make_container
-from api.settings import Environment, ProviderSettings, Settings
+from api.settings import Environment, ProviderSettings, Settings, WebhookSettings
 from domain.catalog import Model, PriceVersion
 from domain.ledger import LedgerEntry
 from domain.money import Money
@@ -111,6 +111,10 @@ def gateway_settings(database_url: str, fakes: Upstreams) -> Settings:
         timeouts=Timeouts(connect=2, first_byte=2, idle=2, total=2.5),
         drain_after_disconnect_seconds=10,
         max_body_bytes=64 * 1024,
+        allow_private_urls=True,  # webhook receivers in the tests listen on loopback
+        webhooks=WebhookSettings(
+            timeout_seconds=1, max_attempts=5, retry_base_seconds=0.2, poll_seconds=0.1
+        ),
     )
 
 

@@ -76,6 +76,28 @@ MUTATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         "mutation($id: ID!) { revokePortalToken(id: $id) { __typename } }",
         {"id": "nothing"},
     ),
+    "closePeriod": (
+        'mutation { closePeriod(period: "2025-01", early: true) { __typename } }',
+        {},
+    ),
+    "voidInvoice": (
+        'mutation($id: ID!) { voidInvoice(id: $id, reason: "x") { __typename } }',
+        {"id": "nothing"},
+    ),
+    "markInvoicePaid": (
+        "mutation($id: ID!) { markInvoicePaid(id: $id) { __typename } }",
+        {"id": "nothing"},
+    ),
+    "issueCreditNote": (
+        """mutation($id: ID!) { issueCreditNote(invoiceId: $id, amount: "1", reason: "x") {
+             __typename } }""",
+        {"id": "nothing"},
+    ),
+    "grantCredit": (
+        """mutation($id: ID!) { grantCredit(clientId: $id, amount: "1", reason: "x") {
+             __typename } }""",
+        {"id": "B"},
+    ),
 }
 
 QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -101,6 +123,12 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
              apiKeys { budget { limit { amount } } } } }""",
         {"id": "B"},
     ),
+    "invoices": ("{ invoices { id clientId } }", {}),
+    "invoicesOfB": (
+        "query($id: ID!) { invoices(clientId: $id) { id clientId } }",
+        {"id": "B"},
+    ),
+    "credits": ("query($id: ID!) { credits(clientId: $id) { id clientId } }", {"id": "B"}),
 }
 
 # Fields that reveal the agency's cost: refused for a portal token wherever they appear.
@@ -255,6 +283,8 @@ def test_a_portal_token_sees_its_client_only_and_never_the_cost(world: World) ->
     for name in ("usage", "apiKeys", "pricing", "budget"):
         assert answers[name]["data"]["client"] is None, name
     assert refused(answers["staffTokens"])
+    assert answers["invoicesOfB"]["data"]["invoices"] == []
+    assert answers["credits"]["data"]["credits"] == []
 
     mine = portal.data(
         "query($id: ID!) { client(id: $id) { usage { requests revenue { amount } } } }",

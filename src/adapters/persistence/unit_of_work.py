@@ -26,7 +26,10 @@ from adapters.persistence.repositories import (
     SqlAlchemyPortalTokenRepository,
     SqlAlchemyStaffTokenRepository,
     SqlAlchemyUsageRepository,
+    SqlAlchemyWebhookRepository,
 )
+from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
+from domain.invoicing_ports import InvoiceRepository, InvoicingUnitOfWork
 from domain.ports import (
     AlertRepository,
     ApiKeyRepository,
@@ -39,8 +42,8 @@ from domain.ports import (
     PlanRepository,
     PortalTokenRepository,
     StaffTokenRepository,
-    UnitOfWork,
     UsageRepository,
+    WebhookRepository,
 )
 
 _SQLITE_WRITERS: WeakKeyDictionary[object, asyncio.Lock] = WeakKeyDictionary()
@@ -63,7 +66,7 @@ def _sqlite_writer_lock(engine: AsyncEngine) -> asyncio.Lock | None:
     return lock
 
 
-class SqlAlchemyUnitOfWork(UnitOfWork):
+class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
     """A connection and its transaction for one `async with` block.
 
     The transaction begins at the first statement and is rolled back on leaving the block
@@ -86,6 +89,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     portal_tokens: PortalTokenRepository
     alerts: AlertRepository
     budgets: BudgetRepository
+    webhooks: WebhookRepository
+    invoices: InvoiceRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
@@ -115,6 +120,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.portal_tokens = SqlAlchemyPortalTokenRepository(conn)
         self.alerts = SqlAlchemyAlertRepository(conn)
         self.budgets = SqlAlchemyBudgetRepository(conn)
+        self.webhooks = SqlAlchemyWebhookRepository(conn)
+        self.invoices = SqlAlchemyInvoiceRepository(conn)
         return self
 
     async def __aexit__(

@@ -8,7 +8,7 @@ has the details.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import strawberry
@@ -79,3 +79,15 @@ async def visible(awaitable: Awaitable[T]) -> T:
         return await awaitable
     except DomainError as exc:
         raise public(exc) from exc
+
+
+async def attempt(run: Callable[[], Awaitable[T]], allowed: tuple[type, ...]) -> T | object:
+    """Run a use case in a mutation; an expected failure becomes its typed error when the
+    operation's union holds that type. Anything else propagates (and is masked)."""
+    try:
+        return await run()
+    except DomainError as exc:
+        typed = failure(exc)
+        if isinstance(typed, allowed):
+            return typed
+        raise

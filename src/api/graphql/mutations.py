@@ -4,14 +4,14 @@ Role checks are field permissions (CanMutate, IsOwner) and again in the use case
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
 
 import strawberry
 
+from api.graphql.alerting import AlertMutations
 from api.graphql.context import Info
-from api.graphql.errors import ConflictError, NotFoundError, ValidationError, failure
+from api.graphql.errors import ConflictError, NotFoundError, ValidationError, attempt
 from api.graphql.fields import mutation
 from api.graphql.inputs import (
     BudgetInput,
@@ -23,6 +23,7 @@ from api.graphql.inputs import (
     SetModelPriceInput,
     UpdateClientInput,
 )
+from api.graphql.invoices import InvoiceMutations
 from api.graphql.permissions import CanMutate, IsOwner
 from api.graphql.types import (
     ApiKey,
@@ -38,7 +39,7 @@ from api.graphql.types import (
 from domain import access, catalog
 from domain.budgets import BudgetStatus
 from domain.clients import ClientStatus
-from domain.errors import DomainError, NotFound
+from domain.errors import NotFound
 from domain.money import Money
 from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PricingPlan
 from domain.usecases import budgets
@@ -158,18 +159,6 @@ RevokePortalTokenResult = Annotated[
 ]
 
 
-async def attempt(run: Callable[[], Awaitable[S]], allowed: tuple[type, ...]) -> S | object:
-    """Run a use case; an expected failure becomes its typed error when the operation's union
-    holds that type. Anything else propagates (and is masked)."""
-    try:
-        return await run()
-    except DomainError as exc:
-        typed = failure(exc)
-        if isinstance(typed, allowed):
-            return typed
-        raise
-
-
 def plan_of(given: PricingInput, currency: str) -> PricingPlan:
     if given.percentage_margin:
         return PercentageMargin(given.percentage_margin.percent)
@@ -184,7 +173,7 @@ _VN = (ValidationError, NotFoundError)
 
 
 @strawberry.type
-class Mutation:
+class Mutation(AlertMutations, InvoiceMutations):
     @mutation(permissions=WRITE)
     async def create_client(self, info: Info, input: CreateClientInput) -> CreateClientResult:
         async def run() -> ClientSuccess:

@@ -31,3 +31,12 @@ class IsOwner(BasePermission):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return info.context.principal.can_manage_staff
+
+
+class IsStaff(BasePermission):
+    """Staff of any role (viewers read); never a portal token."""
+
+    message = "not allowed: staff only"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.principal.client_id is None

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import strawberry
 
+from api.graphql.alerting import AlertQueries
 from api.graphql.context import Info
 from api.graphql.errors import visible
 from api.graphql.fields import field
+from api.graphql.invoices import InvoiceQueries
 from api.graphql.permissions import IsOwner
 from api.graphql.schema_version import version
 from api.graphql.types import Client, Me, Model, Overview, StaffToken, clients_of
 
 
 @strawberry.type
-class Query:
+class Query(AlertQueries, InvoiceQueries):
     version: str = strawberry.field(
         resolver=version, description="The version of Bizgraph serving this API."
     )
@@ -21,6 +23,13 @@ class Query:
     @field(description="Who this token is.")
     def me(self, info: Info) -> Me:
         return Me.of(info.context.principal)
+
+    @field(
+        description="The agency's time zone (IANA name, e.g. Europe/Paris): periods and days "
+        "are counted in it, and the web apps show dates in it."
+    )
+    def time_zone(self, info: Info) -> str:
+        return info.context.management.time_zone()
 
     @field(description="The clients this token may see (a portal token: its own).")
     async def clients(self, info: Info) -> list[Client]:

@@ -12,10 +12,11 @@ from typing import Annotated, TypeVar
 
 import strawberry
 
+from api.graphql.alerting import Alert, alerts_of
 from api.graphql.context import Info
 from api.graphql.errors import visible
 from api.graphql.fields import field
-from api.graphql.permissions import CanReadCosts
+from api.graphql.permissions import CanReadCosts, IsStaff
 from domain import access, budgets, catalog, clients, keys, reports
 from domain import pricing as plans
 from domain.billing import PeriodDraft
@@ -329,6 +330,20 @@ class Client:
         status = await info.context.loaders.budgets.load((self.id, None))
         return await budget_of(info, status)
 
+    @field(description="The client's alerts, newest first.")
+    async def alerts(
+        self, info: Info, unacknowledged_only: bool = False, first: int = 50
+    ) -> list[Alert]:
+        return await alerts_of(info, str(self.id), unacknowledged_only, first)
+
+    @field(
+        description="The client's portal tokens (prefixes only), oldest first; staff only.",
+        permissions=[IsStaff],
+    )
+    async def portal_tokens(self, info: Info) -> list[PortalToken]:
+        tokens = await visible(info.context.management.portal_tokens(self.id))
+        return [PortalToken.of(token) for token in tokens]
+
     @field(description='Usage and figures for a month "YYYY-MM" (default: now).')
     async def usage(self, info: Info, period: str | None = None) -> ClientUsage:
         draft = await visible(info.context.loaders.drafts.load((self.id, period)))
@@ -407,6 +422,16 @@ class Overview:
     @costs
     def margin(self) -> Decimal | None:
         return self.overview.margin
+
+    @field(
+        description="The rows' usage summed per hour or day (spend over time; one read for "
+        "all clients); null when they bill in several currencies."
+    )
+    async def series(self, info: Info, bucket: Bucket) -> list[UsagePoint] | None:
+        points = await visible(
+            info.context.management.total_series(reports.Bucket(bucket.value), self.period)
+        )
+        return None if points is None else [UsagePoint.of(point) for point in points]
 
     @classmethod
     def of(cls, overview: reports.Overview) -> Overview:

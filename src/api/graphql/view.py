@@ -69,7 +69,7 @@ class ManagementGraphQL(GraphQL[Context, None]):
         if not length.isdigit() or int(length) > self._max_body:
             message = f"the request needs a Content-Length of at most {self._max_body} bytes"
             return _json(413, message, "payload_too_large")
-        token = presented_token(headers)
+        token = presented_token(headers, scope["method"])
         try:
             if token is None:
                 raise Unauthenticated("missing token")

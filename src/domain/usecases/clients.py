@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -46,11 +46,14 @@ class ClientUseCases:
         clock: Clock,
         zone: ZoneInfo | None = None,
         currencies: Collection[str] | None = None,
+        in_closed_period: Callable[[datetime], Awaitable[bool]] | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._zone = zone or ZoneInfo("UTC")  # the agency's time zone: billing months
         self._currencies = currencies  # the billing currencies accepted (None: any)
+        # Whether an instant lies in (or before) a closed billing period (invoicing).
+        self._in_closed_period = in_closed_period
 
     async def create(self, new: NewClient) -> tuple[Client, PlanVersion]:
         """A client and its first plan, effective from creation unless an earlier instant is
@@ -91,6 +94,8 @@ class ClientUseCases:
         stay in force from their own instants."""
         now = self._clock.now()
         effective = require_aware(effective_from or now, "effective_from")
+        if self._in_closed_period is not None and await self._in_closed_period(effective):
+            raise ValidationError("a plan version cannot start inside a closed billing period")
         async with self._uow() as uow:
             client = await _client(uow, client_id)
             _check_plan_currency(client, plan)

@@ -21,6 +21,8 @@ from domain.access import (
     Role,
     StaffToken,
 )
+from domain.alert_visibility import client_view
+from domain.alerts import Alert
 from domain.billing import PeriodDraft
 from domain.budgets import BudgetStatus
 from domain.catalog import Model, PriceHistory, PriceVersion
@@ -31,11 +33,16 @@ from domain.pricing import PlanVersion, PricingPlan
 from domain.reports import Bucket, Overview, SeriesPoint
 from domain.usage import UsageTotals
 from domain.usecases.access import AccessUseCases
+from domain.usecases.alerts import AlertUseCases
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
+from domain.usecases.invoice_desk import Documents, InvoiceDesk
+from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.reports import ReportUseCases
+from domain.usecases.webhooks import NewWebhook, WebhookUseCases
+from domain.webhooks import Delivery, IssuedWebhook, Webhook
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +55,17 @@ class UseCases:
     reports: ReportUseCases
     access: AccessUseCases
     budgets: BudgetUseCases
+    invoices: InvoiceUseCases
+    documents: Documents
+    alerts: AlertUseCases | None = None
+    webhooks: WebhookUseCases | None = None
 
 
 class Management:
     def __init__(self, principal: Principal, use_cases: UseCases) -> None:
         self.principal = principal
         self._uc = use_cases
+        self.invoices = InvoiceDesk(principal, use_cases.invoices, use_cases.documents)
 
     # ------------------------------------------------------------------ guards
 
@@ -73,11 +85,28 @@ class Management:
         if not self.principal.may_see_client(client_id):
             raise NotFound(f"no client {client_id}")  # the same answer as an unknown id
 
+    def _require_staff(self) -> None:
+        if self.principal.client_id is not None:
+            raise NotAllowed("webhooks are managed by staff only")
+
+    def _alerts(self) -> AlertUseCases:
+        if self._uc.alerts is None:
+            raise RuntimeError("alerts are not configured")
+        return self._uc.alerts
+
+    def _webhooks(self) -> WebhookUseCases:
+        if self._uc.webhooks is None:
+            raise RuntimeError("webhooks are not configured")
+        return self._uc.webhooks
+
     def _scope(self) -> list[str] | None:
         own = self.principal.client_id
         return None if own is None else [own]
 
     # ------------------------------------------------------------------- reads
+
+    def time_zone(self) -> str:
+        return self._uc.reports.zone_name
 
     async def clients(self) -> Sequence[Client]:
         own = self.principal.client_id
@@ -128,6 +157,10 @@ class Management:
         self._visible(client_id)
         return await self._uc.reports.series(client_id, bucket, period)
 
+    async def total_series(self, bucket: Bucket, period: str | None) -> list[SeriesPoint] | None:
+        """The visible clients' usage summed per bucket (the overview's spend over time)."""
+        return await self._uc.reports.total_series(bucket, period, self._scope())
+
     async def models(self) -> Sequence[Model]:
         return await self._uc.catalog.models()
 
@@ -141,6 +174,24 @@ class Management:
         """Budgets of (client, key or None) pairs this principal may see, in one read."""
         visible = [pair for pair in wanted if self.principal.may_see_client(pair[0])]
         return await self._uc.budgets.of_scopes(visible)
+
+    async def alerts(
+        self, client_id: str | None, unacknowledged_only: bool, first: int
+    ) -> list[Alert]:
+        """Newest first: of `client_id`, or of every visible client when None."""
+        if client_id is not None and not self.principal.may_see_client(client_id):
+            return []
+        scope = self._scope() if client_id is None else [client_id]
+        found = await self._alerts().recent(scope, unacknowledged_only, first)
+        return found if self.principal.can_read_costs else [client_view(a) for a in found]
+
+    async def webhooks(self, client_id: str | None) -> list[Webhook]:
+        self._require_staff()
+        return await self._webhooks().webhooks(client_id)
+
+    async def deliveries(self, webhook_ids: Sequence[str], first: int) -> list[Delivery]:
+        self._require_staff()
+        return await self._webhooks().deliveries(webhook_ids, first)
 
     async def staff_tokens(self) -> Sequence[StaffToken]:
         self._require_owner()
@@ -206,9 +257,29 @@ class Management:
         self._require_owner()
         return await self._uc.access.create_staff_token(name, role, email)
 
+    async def portal_tokens(self, client_id: str) -> Sequence[PortalToken]:
+        """A client's portal tokens, for staff (viewers included: they read everything)."""
+        if self.principal.client_id is not None:
+            raise NotAllowed("portal tokens are listed for staff only")
+        self._visible(client_id)
+        return await self._uc.access.portal_tokens(client_id)
+
     async def create_portal_token(self, client_id: str, name: str) -> IssuedPortalToken:
         self._require_write()
         return await self._uc.access.create_portal_token(client_id, name)
+
+    async def acknowledge_alert(self, alert_id: str) -> Alert:
+        self._require_write()
+        return await self._alerts().acknowledge(alert_id, self.principal.name)
+
+    async def create_webhook(self, new: NewWebhook) -> IssuedWebhook:
+        self._require_write()
+        return await self._webhooks().create(new)
+
+    async def delete_webhook(self, webhook_id: str) -> Webhook:
+        """Disables it (its delivery history stays); pending deliveries are cancelled."""
+        self._require_write()
+        return await self._webhooks().disable(webhook_id)
 
     async def revoke_staff_token(self, token_id: str) -> StaffToken:
         """Takes effect on the token's next request."""

@@ -6,24 +6,41 @@ every client, so an overview costs three reads whatever the number of clients.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from domain.billing import PeriodDraft, draft_from_totals
 from domain.clients import Client
 from domain.errors import NotFound
+from domain.money import Money
 from domain.periods import Period, month_period, period_containing
 from domain.ports import Clock, UnitOfWorkFactory
 from domain.pricing import PlanTimeline
 from domain.reports import Bucket, ClientFigures, Overview, SeriesPoint, series
 from domain.usage import UsageGrouping, UsageTotals
 
+# For a closed period: each client's invoiced revenue (absent: no invoice); None while open.
+InvoicedRevenue = Callable[[Period, Sequence[str]], Awaitable[Mapping[str, Money] | None]]
+
 
 class ReportUseCases:
-    def __init__(self, reads: UnitOfWorkFactory, clock: Clock, zone: ZoneInfo | None = None):
+    def __init__(
+        self,
+        reads: UnitOfWorkFactory,
+        clock: Clock,
+        zone: ZoneInfo | None = None,
+        invoiced: InvoicedRevenue | None = None,
+    ):
         self._reads = reads
         self._clock = clock
         self._zone = zone or ZoneInfo("UTC")
+        self._invoiced = invoiced
+
+    @property
+    def zone_name(self) -> str:
+        """The agency's time zone (IANA name): billing months and days are counted in it."""
+        return self._zone.key
 
     def period(self, label: str | None = None) -> Period:
         """The month `label` ("YYYY-MM") in the agency's time zone, default the current one."""
@@ -59,7 +76,27 @@ class ReportUseCases:
             )
             for client in clients
         )
-        return Overview(period, rows)
+        return Overview(period, await self._with_invoices(period, rows))
+
+    async def _with_invoices(
+        self, period: Period, rows: tuple[ClientFigures, ...]
+    ) -> tuple[ClientFigures, ...]:
+        """A closed period's revenue is what its invoices billed (zero without one)."""
+        if self._invoiced is None or not rows:
+            return rows
+        billed = await self._invoiced(period, [row.client.id for row in rows])
+        if billed is None:
+            return rows
+        return tuple(
+            ClientFigures(
+                row.client,
+                replace(
+                    row.draft,
+                    invoiced=billed.get(row.client.id, Money.zero(row.draft.currency)),
+                ),
+            )
+            for row in rows
+        )
 
     async def client_draft(self, client_id: str, label: str | None = None) -> PeriodDraft:
         """One client's figures for the month (the draft invoice so far)."""
@@ -84,4 +121,21 @@ class ReportUseCases:
             hours = await uow.usage.totals(
                 period.start, period.end, UsageGrouping.HOUR, [client_id]
             )
+        return series(hours, bucket, self._zone)
+
+    async def total_series(
+        self, bucket: Bucket, label: str | None = None, client_ids: Sequence[str] | None = None
+    ) -> list[SeriesPoint] | None:
+        """The usage of `client_ids` (every client when None) summed per hour or local day, one
+        read for all; None when they bill in several currencies (never added across them)."""
+        period = self.period(label)
+        async with self._reads() as uow:
+            clients: Sequence[Client] = await uow.clients.list()
+            if client_ids is not None:
+                wanted = set(client_ids)
+                clients = [c for c in clients if c.id in wanted]
+            if len({c.currency for c in clients}) > 1:
+                return None
+            ids = [c.id for c in clients]
+            hours = await uow.usage.totals(period.start, period.end, UsageGrouping.HOUR_ALL, ids)
         return series(hours, bucket, self._zone)

@@ -96,6 +96,27 @@ async def test_per_model_and_per_hour_totals(uow: UowFactory) -> None:
     ]
 
 
+async def test_hourly_totals_of_several_clients_together(uow: UowFactory) -> None:
+    acme, globex, _ = await seeded(uow)
+    async with uow() as tx:
+        together = await tx.usage.totals(START, END, UsageGrouping.HOUR_ALL, [acme, globex])
+        per_client = await tx.usage.totals(START, END, UsageGrouping.HOUR, [acme, globex])
+        only_acme = await tx.usage.totals(START, END, UsageGrouping.HOUR_ALL, [acme])
+
+    expected: dict[datetime, tuple[int, Decimal]] = {}
+    for row in per_client:
+        assert row.hour is not None
+        requests, cost = expected.get(row.hour, (0, Decimal(0)))
+        expected[row.hour] = (requests + row.requests, EXACT.add(cost, row.cost.amount))
+    assert {h.hour: (h.requests, h.cost.amount) for h in together} == expected
+    assert {h.client_id for h in together} == {""}
+    assert [(h.hour, h.requests) for h in together] == [(START, 3), (START + timedelta(hours=1), 2)]
+    assert [(h.hour, h.cost.amount) for h in only_acme] == [
+        (START, exact(COSTS[0], COSTS[1])),
+        (START + timedelta(hours=1), exact(COSTS[2], COSTS[3])),
+    ]
+
+
 async def test_plan_histories_of_several_clients_in_one_read(uow: UowFactory) -> None:
     acme, globex, lonely = builders.client(), builders.client(), builders.client()
     first = PlanVersion("p1", acme.id, PercentageMargin(Decimal(10)), START, START)

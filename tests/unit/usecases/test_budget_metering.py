@@ -99,6 +99,7 @@ async def test_a_refusal_raises_stores_one_alert_and_journals_nothing() -> None:
     [alert] = alerts
     assert alert.kind is AlertKind.HARD_LIMIT_REFUSED
     assert alert.details["limit"] == "0.0001"
+    assert alert.details["basis"] == "charge"
     assert alert.dedupe_key.endswith(":2026-03:2026-03-15T12")
     assert await world.counter() == (0, 0)
 

@@ -8,15 +8,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from adapters.rendering import InvoiceFiles
 from domain.access import NotAllowed, PortalPrincipal, Role, StaffPrincipal
 from domain.budgets import BudgetBasis
 from domain.errors import NotFound
+from domain.invoicing_ports import AgencyDetails
 from domain.money import Money
 from domain.pricing import FixedPrice, PercentageMargin
 from domain.usecases.access import AccessUseCases
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.invoice_desk import Documents
+from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.management import Management, UseCases
 from domain.usecases.reports import ReportUseCases
@@ -36,6 +40,8 @@ async def test_budgets_of_many_clients_in_one_unit_of_work_and_scoped() -> None:
         reports=ReportUseCases(factory, clock),
         access=AccessUseCases(factory, clock, hasher),
         budgets=budgets,
+        invoices=InvoiceUseCases(factory, clock),  # type: ignore[arg-type]
+        documents=Documents(renderer=InvoiceFiles(), agency=AgencyDetails("Agency")),
     )
     a, _ = await use_cases.clients.create(NewClient("A", PercentageMargin(Decimal(1))))
     b, _ = await use_cases.clients.create(NewClient("B", FixedPrice(Money(Decimal(9)))))

@@ -8,15 +8,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from adapters.rendering import InvoiceFiles
 from domain.access import NotAllowed, PortalPrincipal, Role, StaffPrincipal
 from domain.clients import ClientStatus
 from domain.errors import NotFound
+from domain.invoicing_ports import AgencyDetails
 from domain.pricing import PercentageMargin
 from domain.reports import Bucket
 from domain.usecases.access import AccessUseCases
 from domain.usecases.budgets import BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.invoice_desk import Documents
+from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.management import Management, UseCases
 from domain.usecases.reports import ReportUseCases
@@ -35,6 +39,9 @@ async def setup() -> tuple[UseCases, str, str]:
         reports=ReportUseCases(factory, clock),
         access=AccessUseCases(factory, clock, hasher),
         budgets=BudgetUseCases(factory, clock, ZoneInfo("UTC")),
+        # Invoicing is covered on real databases (tests/integration, tests/api).
+        invoices=InvoiceUseCases(factory, clock),  # type: ignore[arg-type]
+        documents=Documents(renderer=InvoiceFiles(), agency=AgencyDetails("Agency")),
     )
     a, _ = await use_cases.clients.create(NewClient("A", PercentageMargin(Decimal(1))))
     clock.advance(seconds=1)

@@ -116,3 +116,29 @@ async def test_series_by_hour_and_by_local_day() -> None:
     assert [p.requests for p in days] == [2, 1]
     assert days[0].cost == Money(Decimal("0.000003"))
     assert [(m.model_id, m.requests) for m in by_model] == [("demo/chat", 1), ("demo/other", 2)]
+
+
+async def test_total_series_sums_the_clients_per_local_day() -> None:
+    reports, _, ids = await setup()
+
+    together = await reports.total_series(Bucket.DAY, "2026-03")
+    two = await reports.total_series(Bucket.DAY, "2026-03", ids[:2])
+    each = [await reports.series(client_id, Bucket.DAY, "2026-03") for client_id in ids[:2]]
+
+    assert sum(p.requests for p in together or []) == 9
+    assert [p.start for p in two or []] == [
+        datetime(2026, 3, 1, tzinfo=PARIS),
+        datetime(2026, 3, 2, tzinfo=PARIS),
+    ]
+    for day in two or []:
+        points = [p for series in each for p in series if p.start == day.start]
+        assert day.requests == sum(p.requests for p in points)
+        assert day.charge.amount == sum(p.charge.amount for p in points)
+
+
+async def test_total_series_is_none_across_currencies() -> None:
+    reports, factory, _ = await setup()
+    clients = ClientUseCases(factory, FrozenClock(NOW), PARIS)
+    await clients.create(NewClient("euro", PercentageMargin(Decimal(5)), currency="EUR"))
+
+    assert await reports.total_series(Bucket.DAY, "2026-03") is None

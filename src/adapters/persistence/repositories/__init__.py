@@ -16,6 +16,7 @@ from adapters.persistence.repositories.journal import SqlAlchemyJournalRepositor
 from adapters.persistence.repositories.keys import SqlAlchemyApiKeyRepository
 from adapters.persistence.repositories.ledger import SqlAlchemyLedgerRepository
 from adapters.persistence.repositories.usage import SqlAlchemyUsageRepository
+from adapters.persistence.repositories.webhooks import SqlAlchemyWebhookRepository
 
 __all__ = [
     "SqlAlchemyAlertRepository",
@@ -30,4 +31,5 @@ __all__ = [
     "SqlAlchemyPortalTokenRepository",
     "SqlAlchemyStaffTokenRepository",
     "SqlAlchemyUsageRepository",
+    "SqlAlchemyWebhookRepository",
 ]

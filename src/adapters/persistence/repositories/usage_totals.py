@@ -93,10 +93,11 @@ async def _record_totals(
 ) -> list[UsageTotals]:
     dialect = conn.dialect.name
     column = usage_records.c
-    keys: list[ColumnElement[Any]] = [column.client_id]
+    together = grouping is UsageGrouping.HOUR_ALL  # one group per hour, not per client
+    keys: list[ColumnElement[Any]] = [] if together else [column.client_id]
     if grouping is UsageGrouping.MODEL:
         keys.append(column.model_id.label("model_id"))
-    elif grouping is UsageGrouping.HOUR:
+    elif grouping in (UsageGrouping.HOUR, UsageGrouping.HOUR_ALL):
         keys.append(_hour(dialect).label("hour"))
     keys += [column.cost_currency, column.charge_currency]
     statement = (
@@ -123,10 +124,10 @@ async def _record_totals(
 
 def _totals(row: RowMapping, grouping: UsageGrouping) -> UsageTotals:
     hour = None
-    if grouping is UsageGrouping.HOUR:
+    if grouping in (UsageGrouping.HOUR, UsageGrouping.HOUR_ALL):
         hour = datetime.strptime(row["hour"], "%Y-%m-%d %H").replace(tzinfo=UTC)
     return UsageTotals(
-        client_id=row["client_id"],
+        client_id="" if grouping is UsageGrouping.HOUR_ALL else row["client_id"],
         requests=int(row["requests"]),
         tokens=TokenUsage(**{name: int(row[name]) for name in _TOKENS}),
         cost=Money(_exact(row["cost"]), row["cost_currency"]),

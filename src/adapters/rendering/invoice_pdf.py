@@ -1,0 +1,67 @@
+"""The invoice as a PDF with fpdf2 (core fonts: text outside Latin-1 is shown as '?')."""
+
+from __future__ import annotations
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from adapters.rendering.text import STATUS_NOTE, day, line_detail, money
+from domain.invoicing_ports import InvoiceDocument
+
+WIDTH = 180  # usable width in mm on A4 with 15 mm margins
+AMOUNT = 40
+
+
+def _latin1(text: str) -> str:
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _row(pdf: FPDF, left: str, right: str, *, bold: bool = False) -> None:
+    pdf.set_font("Helvetica", "B" if bold else "", 10)
+    pdf.cell(WIDTH - AMOUNT, 7, _latin1(left))
+    pdf.cell(AMOUNT, 7, _latin1(right), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def invoice_pdf(document: InvoiceDocument) -> bytes:
+    invoice, agency = document.invoice, document.agency
+    cur = invoice.currency
+    pdf = FPDF(format="A4")
+    pdf.set_margins(15, 15, 15)
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_title(_latin1(f"Invoice {invoice.number}"))
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.cell(WIDTH, 10, _latin1(f"Invoice {invoice.number}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("Helvetica", "", 10)
+    header = [
+        agency.name,
+        *agency.address,
+        "",
+        f"Period {invoice.period.label}",
+        f"Issued {day(invoice, 'issued')}, due {day(invoice, 'due')}",
+        STATUS_NOTE[invoice.status.value],
+        "",
+        "Bill to: " + invoice.bill_to.name,
+        invoice.bill_to.email or "",
+    ]
+    for text in header:
+        pdf.cell(WIDTH, 5, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if invoice.void_reason:
+        pdf.cell(
+            WIDTH, 5, _latin1(f"Void: {invoice.void_reason}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+    pdf.ln(4)
+    _row(pdf, "Description", "Amount", bold=True)
+    for line in invoice.lines:
+        _row(pdf, line.description, money(line.amount.amount, cur))
+        detail = line_detail(line)
+        if detail:
+            pdf.set_font("Helvetica", "", 8)
+            pdf.multi_cell(WIDTH - AMOUNT, 4, _latin1(detail), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
+    _row(pdf, "Subtotal", money(invoice.subtotal.amount, cur))
+    _row(pdf, f"Tax ({invoice.tax_rate}%)", money(invoice.tax.amount, cur))
+    _row(pdf, "Total", money(invoice.total.amount, cur), bold=True)
+    for note in document.credit_notes:
+        _row(pdf, f"Credit note {note.number}: {note.reason}", money(-note.amount.amount, cur))
+    return bytes(pdf.output())

@@ -1,0 +1,335 @@
+"""Invoices in the management API: the `invoices`/`invoice` queries (a portal token sees only
+its client's) and the closing, void, payment and credit-note mutations (owner or admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from api.graphql.context import Info
+from api.graphql.errors import (
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+    attempt,
+    visible,
+)
+from api.graphql.fields import field, mutation
+from api.graphql.permissions import CanMutate
+from api.graphql.types import Money, TokenCounts
+from domain import invoices as domain
+from domain.errors import DomainError
+
+InvoiceStatus = strawberry.enum(domain.InvoiceStatus, name="InvoiceStatus")
+InvoiceLineKind = strawberry.enum(domain.LineKind, name="InvoiceLineKind")
+
+
+@strawberry.type
+class InvoiceLine(TokenCounts):
+    position: int
+    kind: InvoiceLineKind  # type: ignore[valid-type]
+    description: str
+    model_id: str | None
+    usage_period: str | None = strawberry.field(
+        description="The month the usage started in (earlier than the invoice's: late usage)."
+    )
+    amount: Money = strawberry.field(description="Rounded once, half-even.")
+    exact_amount: Decimal = strawberry.field(description="What was rounded.")
+
+    @classmethod
+    def of(cls, line: domain.InvoiceLine) -> InvoiceLine:
+        t = line.tokens
+        return cls(
+            position=line.position,
+            kind=line.kind,
+            description=line.description,
+            model_id=line.model_id,
+            usage_period=line.usage_period,
+            amount=Money.of(line.amount),
+            exact_amount=line.exact_amount,
+            requests=line.requests,
+            input_tokens=t.input_tokens,
+            cached_input_tokens=t.cached_input_tokens,
+            cache_write_tokens=t.cache_write_tokens,
+            output_tokens=t.output_tokens,
+            reasoning_tokens=t.reasoning_tokens,
+        )
+
+
+@strawberry.type
+class CreditNote:
+    id: strawberry.ID
+    invoice_id: strawberry.ID
+    number: str
+    amount: Money
+    reason: str
+    issued_at: datetime
+
+    @classmethod
+    def of(cls, note: domain.CreditNote) -> CreditNote:
+        return cls(
+            id=strawberry.ID(note.id),
+            invoice_id=strawberry.ID(note.invoice_id),
+            number=note.number,
+            amount=Money.of(note.amount),
+            reason=note.reason,
+            issued_at=note.issued_at,
+        )
+
+
+@strawberry.type
+class AccountCredit:
+    id: strawberry.ID
+    client_id: strawberry.ID
+    amount: Money
+    remaining: Money = strawberry.field(description="What no invoice has applied yet.")
+    reason: str
+    granted_at: datetime
+
+    @classmethod
+    def of(cls, credit: domain.AccountCredit) -> AccountCredit:
+        return cls(
+            id=strawberry.ID(credit.id),
+            client_id=strawberry.ID(credit.client_id),
+            amount=Money.of(credit.amount),
+            remaining=Money.of(credit.remaining),
+            reason=credit.reason,
+            granted_at=credit.granted_at,
+        )
+
+
+@strawberry.type
+class Invoice:
+    id: strawberry.ID
+    client_id: strawberry.ID
+    number: str
+    period: str
+    status: InvoiceStatus  # type: ignore[valid-type]
+    currency: str
+    lines: list[InvoiceLine]
+    subtotal: Money
+    tax_rate: Decimal
+    tax: Money
+    total: Money
+    issued_at: datetime
+    due_at: datetime
+    bill_to_name: str
+    bill_to_email: str | None
+    early: bool = strawberry.field(description="Closed before its period ended.")
+    paid_at: datetime | None
+    voided_at: datetime | None
+    void_reason: str | None
+    html_url: str
+    pdf_url: str
+    csv_url: str = strawberry.field(description="The usage records behind the invoice.")
+
+    @field(description="Credit notes issued against this invoice.")
+    async def credit_notes(self, info: Info) -> list[CreditNote]:
+        notes = await visible(info.context.management.invoices.credit_notes(str(self.id)))
+        return [CreditNote.of(n) for n in notes]
+
+    @classmethod
+    def of(cls, invoice: domain.Invoice) -> Invoice:
+        base = f"/invoices/{invoice.id}"
+        return cls(
+            id=strawberry.ID(invoice.id),
+            client_id=strawberry.ID(invoice.client_id),
+            number=invoice.number,
+            period=invoice.period.label,
+            status=invoice.status,
+            currency=invoice.currency,
+            lines=[InvoiceLine.of(line) for line in invoice.lines],
+            subtotal=Money.of(invoice.subtotal),
+            tax_rate=invoice.tax_rate,
+            tax=Money.of(invoice.tax),
+            total=Money.of(invoice.total),
+            issued_at=invoice.issued_at,
+            due_at=invoice.due_at,
+            bill_to_name=invoice.bill_to.name,
+            bill_to_email=invoice.bill_to.email,
+            early=invoice.early,
+            paid_at=invoice.paid_at,
+            voided_at=invoice.voided_at,
+            void_reason=invoice.void_reason,
+            html_url=f"{base}.html",
+            pdf_url=f"{base}.pdf",
+            csv_url=f"{base}.csv",
+        )
+
+
+@strawberry.type
+class DraftInvoice:
+    """What closing the period would bill the client now (nothing stored, no number)."""
+
+    client_id: strawberry.ID
+    period: str
+    currency: str
+    lines: list[InvoiceLine]
+    subtotal: Money
+    tax_rate: Decimal
+    tax: Money
+    total: Money
+
+    @classmethod
+    def of(cls, draft: domain.DraftInvoice) -> DraftInvoice:
+        return cls(
+            client_id=strawberry.ID(draft.client_id),
+            period=draft.period.label,
+            currency=draft.currency,
+            lines=[InvoiceLine.of(line) for line in draft.lines],
+            subtotal=Money.of(draft.subtotal),
+            tax_rate=draft.tax_rate,
+            tax=Money.of(draft.tax),
+            total=Money.of(draft.total),
+        )
+
+
+@strawberry.type
+class InvoiceQueries:
+    @field(description="Invoices, newest period first (a portal token: its client's only).")
+    async def invoices(
+        self,
+        info: Info,
+        client_id: strawberry.ID | None = None,
+        period: str | None = None,
+        status: InvoiceStatus | None = None,  # type: ignore[valid-type]
+    ) -> list[Invoice]:
+        desk = info.context.management.invoices
+        found = await visible(
+            desk.list(
+                None if client_id is None else str(client_id),
+                period,
+                None if status is None else domain.InvoiceStatus(status),
+            )
+        )
+        return [Invoice.of(i) for i in found]
+
+    @field(
+        description="The invoice closing the month would finalize for the client now; null "
+        "for a client that does not exist or is not visible."
+    )
+    async def draft_invoice(
+        self, info: Info, client_id: strawberry.ID, period: str
+    ) -> DraftInvoice | None:
+        found = await visible(info.context.management.invoices.draft(str(client_id), period))
+        return None if found is None else DraftInvoice.of(found)
+
+    @field(description="A client's account credits with something left to apply.")
+    async def credits(self, info: Info, client_id: strawberry.ID) -> list[AccountCredit]:
+        found = await visible(info.context.management.invoices.credits(str(client_id)))
+        return [AccountCredit.of(c) for c in found]
+
+    @field(description="An invoice, or null when it does not exist or is not visible.")
+    async def invoice(self, info: Info, id: strawberry.ID) -> Invoice | None:
+        try:
+            return Invoice.of(await info.context.management.invoices.get(str(id)))
+        except DomainError:
+            return None
+
+
+@strawberry.type
+class ClosePeriodSuccess:
+    period: str
+    invoices: list[Invoice] = strawberry.field(
+        description="The invoices this call finalized (none when the period was closed)."
+    )
+
+
+@strawberry.type
+class InvoiceSuccess:
+    invoice: Invoice
+
+
+@strawberry.type
+class IssueCreditNoteSuccess:
+    credit_note: CreditNote
+    invoice: Invoice
+
+
+@strawberry.type
+class GrantCreditSuccess:
+    credit: AccountCredit
+
+
+GrantCreditResult = Annotated[
+    GrantCreditSuccess | ValidationError | NotFoundError, strawberry.union("GrantCreditResult")
+]
+ClosePeriodResult = Annotated[
+    ClosePeriodSuccess | ValidationError, strawberry.union("ClosePeriodResult")
+]
+InvoiceResult = Annotated[
+    InvoiceSuccess | ValidationError | NotFoundError | ConflictError,
+    strawberry.union("InvoiceResult"),
+]
+IssueCreditNoteResult = Annotated[
+    IssueCreditNoteSuccess | ValidationError | NotFoundError | ConflictError,
+    strawberry.union("IssueCreditNoteResult"),
+]
+_ALL = (ValidationError, NotFoundError, ConflictError)
+
+
+@strawberry.type
+class InvoiceMutations:
+    @mutation(
+        permissions=[CanMutate],
+        description="Finalize one invoice per client for a month; idempotent. A month that "
+        "has not ended closes only with early: true.",
+    )
+    async def close_period(self, info: Info, period: str, early: bool = False) -> ClosePeriodResult:
+        async def run() -> ClosePeriodSuccess:
+            result = await info.context.management.invoices.close_period(period, early)
+            invoices = [Invoice.of(i) for i in result.created]
+            return ClosePeriodSuccess(period=result.period.label, invoices=invoices)
+
+        return await attempt(run, (ValidationError,))  # type: ignore[return-value]
+
+    @mutation(permissions=[CanMutate], description="finalized -> void, with a reason.")
+    async def void_invoice(self, info: Info, id: strawberry.ID, reason: str) -> InvoiceResult:
+        async def run() -> InvoiceSuccess:
+            invoice = await info.context.management.invoices.void(str(id), reason)
+            return InvoiceSuccess(invoice=Invoice.of(invoice))
+
+        return await attempt(run, _ALL)  # type: ignore[return-value]
+
+    @mutation(permissions=[CanMutate], description="finalized -> paid (again: no change).")
+    async def mark_invoice_paid(self, info: Info, id: strawberry.ID) -> InvoiceResult:
+        async def run() -> InvoiceSuccess:
+            invoice = await info.context.management.invoices.mark_paid(str(id))
+            return InvoiceSuccess(invoice=Invoice.of(invoice))
+
+        return await attempt(run, _ALL)  # type: ignore[return-value]
+
+    @mutation(
+        permissions=[CanMutate],
+        description="A numbered credit note against a finalized or paid invoice.",
+    )
+    async def issue_credit_note(
+        self, info: Info, invoice_id: strawberry.ID, amount: Decimal, reason: str
+    ) -> IssueCreditNoteResult:
+        async def run() -> IssueCreditNoteSuccess:
+            desk = info.context.management.invoices
+            note = await desk.issue_credit_note(str(invoice_id), str(amount), reason)
+            invoice = await desk.get(note.invoice_id)
+            return IssueCreditNoteSuccess(
+                credit_note=CreditNote.of(note), invoice=Invoice.of(invoice)
+            )
+
+        return await attempt(run, _ALL)  # type: ignore[return-value]
+
+    @mutation(
+        permissions=[CanMutate],
+        description="An account credit, applied as a negative line on the client's next "
+        "invoices (never below zero; the rest carries over).",
+    )
+    async def grant_credit(
+        self, info: Info, client_id: strawberry.ID, amount: Decimal, reason: str
+    ) -> GrantCreditResult:
+        async def run() -> GrantCreditSuccess:
+            desk = info.context.management.invoices
+            credit = await desk.grant_credit(str(client_id), str(amount), reason)
+            return GrantCreditSuccess(credit=AccountCredit.of(credit))
+
+        return await attempt(run, (ValidationError, NotFoundError))  # type: ignore[return-value]

@@ -1,0 +1,92 @@
+"""What invoicing reads without writing: the usage behind an invoice, the draft of the invoice
+a close would finalize, and the books check behind `bizgraph ledger verify`."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from domain.errors import Conflict, NotFound
+from domain.invoice_ledger import ClientBooks, check_books, check_sums, check_usage
+from domain.invoices import (
+    CreditNote,
+    DraftInvoice,
+    InvoiceStatus,
+    UsageGroup,
+    apply_credits,
+    compose_lines,
+    group_usage,
+    owes_nothing,
+    totals,
+)
+from domain.invoicing_ports import InvoiceFilter, InvoicingUnitOfWork
+from domain.periods import Period
+from domain.pricing import PlanTimeline
+
+
+async def invoice_usage(
+    uow: InvoicingUnitOfWork, invoice_id: str, period: Period, zone: ZoneInfo
+) -> list[UsageGroup]:
+    """The records an invoice took, summed per model (this period's, aggregated by the store)
+    and per earlier month and model (late usage)."""
+    current = await uow.invoices.usage_groups(invoice_id, period)
+    late = await uow.invoices.usage_records(invoice_id, started_before=period.start)
+    return [*current, *group_usage(late, zone)]
+
+
+async def draft_invoice(
+    uow: InvoicingUnitOfWork, client_id: str, period: Period, zone: ZoneInfo
+) -> DraftInvoice:
+    """The client's unbilled usage that started before the period's end (earlier months as
+    prior-period lines), the fixed amounts and its credits, as a close would bill them now.
+    A period already invoiced for the client is a Conflict naming the invoice."""
+    client = await uow.clients.get(client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    issued = await uow.invoices.find(InvoiceFilter([client.id], period.label))
+    live = [i for i in issued if i.status is not InvoiceStatus.VOID]
+    if live:
+        raise Conflict(f"{period.label} is invoiced for this client: {live[0].number}")
+    current = await uow.invoices.unbilled_groups(client.id, period)
+    late = await uow.invoices.unbilled_records(client.id, period.start)
+    timeline = PlanTimeline(await uow.plans.history(client.id))
+    usage = [*current, *group_usage(late, zone)]
+    lines = compose_lines(period, usage, timeline.fixed_charges(period), client.currency)
+    if not owes_nothing(lines):
+        credits = await uow.invoices.available_credits(client.id)
+        lines, _ = apply_credits(lines, credits, client.currency)
+    sums = totals(lines, client.tax_rate, client.currency)
+    return DraftInvoice(
+        client.id,
+        period,
+        client.currency,
+        client.tax_rate,
+        tuple(lines),
+        sums.subtotal,
+        sums.tax,
+        sums.total,
+    )
+
+
+async def books_problems(uow: InvoicingUnitOfWork, zone: ZoneInfo) -> list[str]:
+    """Every invoice adds up, its usage lines equal the records behind them, its ledger
+    entries add up to its total, and every balance is the sum of its entries and what the
+    client owes (docs/invoices.md "Ledger")."""
+    problems: list[str] = []
+    for client in await uow.clients.list():
+        invoices = await uow.invoices.find(InvoiceFilter([client.id]))
+        notes: list[CreditNote] = []
+        for invoice in invoices:
+            problems += check_sums(invoice)
+            usage = await invoice_usage(uow, invoice.id, invoice.period, zone)
+            problems += check_usage(invoice, usage)
+            notes += await uow.invoices.credit_notes(invoice.id)
+        books = ClientBooks(
+            currency=client.currency,
+            entries=await uow.ledger.entries(client.id),
+            stored_balance=await uow.ledger.balance(client.id, client.currency),
+            uninvoiced=await uow.invoices.uninvoiced_charge(client.id, client.currency),
+            invoices=invoices,
+            notes=notes,
+        )
+        problems += check_books(client.id, books)
+    return problems

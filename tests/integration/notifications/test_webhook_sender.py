@@ -1,0 +1,83 @@
+"""The outbound POST: destinations checked after DNS resolution (unless private URLs are
+allowed), redirects not followed, a hanging receiver cut off by the timeout."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import httpx
+
+from adapters.notifications.webhooks import HttpxWebhookSender
+from tests.support.servers import WebhookReceiver, serve_in_thread
+
+
+def resolving_to(*addresses: str) -> object:
+    async def resolve(host: str, port: int) -> Sequence[str]:
+        return list(addresses)
+
+    return resolve
+
+
+def recording(status: int, seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, headers={"location": "http://127.0.0.1/next"})
+
+    return httpx.MockTransport(handle)
+
+
+async def test_a_name_resolving_to_a_private_address_is_refused_before_any_request() -> None:
+    for private in ("127.0.0.1", "10.0.0.7", "169.254.169.254", "::1", "fe80::1%eth0"):
+        seen: list[httpx.Request] = []
+        sender = HttpxWebhookSender(
+            timeout_seconds=1,
+            allow_private=False,
+            resolver=resolving_to("93.184.216.34", private),  # type: ignore[arg-type]
+            transport=recording(200, seen),
+        )
+        result = await sender.send("https://hooks.example.test/x", b"{}", {})
+        await sender.aclose()
+        assert not result.delivered
+        assert result.error is not None
+        assert "non-public" in result.error
+        assert seen == []
+
+
+async def test_a_public_destination_is_posted_and_redirects_are_not_followed() -> None:
+    seen: list[httpx.Request] = []
+    sender = HttpxWebhookSender(
+        timeout_seconds=1,
+        allow_private=False,
+        resolver=resolving_to("93.184.216.34"),  # type: ignore[arg-type]
+        transport=recording(302, seen),
+    )
+    result = await sender.send("https://hooks.example.test/x", b'{"a":1}', {"x-test": "1"})
+    await sender.aclose()
+    assert result.status_code == 302
+    assert not result.delivered
+    assert [(r.url.host, r.content, r.headers["x-test"]) for r in seen] == [
+        ("hooks.example.test", b'{"a":1}', "1")
+    ]
+
+
+async def test_an_unresolvable_name_is_an_error_not_an_exception() -> None:
+    async def fail(host: str, port: int) -> Sequence[str]:
+        raise OSError("no such host")
+
+    sender = HttpxWebhookSender(timeout_seconds=1, allow_private=False, resolver=fail)
+    result = await sender.send("https://nowhere.invalid/x", b"{}", {})
+    await sender.aclose()
+    assert result.error == "could not resolve nowhere.invalid"
+
+
+async def test_a_hanging_receiver_is_cut_off_by_the_timeout() -> None:
+    receiver = WebhookReceiver(hang_seconds=5)
+    sender = HttpxWebhookSender(timeout_seconds=0.5, allow_private=True)
+    with serve_in_thread(receiver.app) as url:
+        started = time.monotonic()
+        result = await sender.send(url + "/hook", b"{}", {})
+        elapsed = time.monotonic() - started
+        await sender.aclose()
+    assert result.error == "timed out"
+    assert elapsed < 4  # generous: the point is that it does not wait for the receiver

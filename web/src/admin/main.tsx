@@ -1,0 +1,29 @@
+import "@mantine/core/styles.css";
+import "@mantine/charts/styles.css";
+import { MantineProvider } from "@mantine/core";
+import { StrictMode, useMemo } from "react";
+import { createRoot } from "react-dom/client";
+import { BrowserRouter } from "react-router-dom";
+import { Provider } from "urql";
+import { makeClient } from "../shared/api";
+import { theme } from "../shared/theme";
+import { AdminApp } from "./AdminApp";
+
+function Root() {
+  const client = useMemo(makeClient, []);
+  return (
+    <MantineProvider theme={theme}>
+      <Provider value={client}>
+        <BrowserRouter>
+          <AdminApp />
+        </BrowserRouter>
+      </Provider>
+    </MantineProvider>
+  );
+}
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <Root />
+  </StrictMode>,
+);

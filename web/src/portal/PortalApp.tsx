@@ -1,0 +1,159 @@
+// The client portal: one client's month at its own price (usage, charges, plan, key prefixes).
+// It never asks for provider cost, profit or other clients (the API would refuse anyway).
+import { AppShell, Badge, Button, Container, Group, Paper, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { useState } from "react";
+import { useQuery } from "urql";
+import { graphql } from "../gql";
+import type { PortalPageQuery } from "../gql/graphql";
+import { isUnauthenticated, signOut } from "../shared/api";
+import { Figure } from "../shared/Figure";
+import { formatDateTime, formatInteger, formatMoney, periodOf } from "../shared/format";
+import { PeriodPicker } from "../shared/PeriodPicker";
+import { describePlanForClient } from "../shared/plans";
+import { SignIn } from "../shared/SignIn";
+import { ErrorState, Loading } from "../shared/states";
+import { UsageCharts } from "../shared/UsageCharts";
+
+const PortalQuery = graphql(`
+  query PortalPage($period: String) {
+    me { kind }
+    timeZone
+    clients {
+      id
+      name
+      currency
+      pricing {
+        __typename
+        ... on PercentageMargin { percent }
+        ... on FixedFee { monthlyFee { amount currency } }
+        ... on FixedPrice { monthlyPrice { amount currency } }
+      }
+      apiKeys { id name prefix createdAt expiresAt revokedAt }
+      usage(period: $period) {
+        period
+        requests
+        inputTokens
+        outputTokens
+        charge { amount currency }
+        fixedCharges { amount currency }
+        revenue { amount currency }
+        byModel { model requests inputTokens outputTokens charge { amount } }
+        series(bucket: DAY) { start requests charge { amount } }
+      }
+    }
+  }
+`);
+
+export function PortalApp() {
+  const [period, setPeriod] = useState<string | null>(null);
+  const [{ data, fetching, error }, reload] = useQuery({
+    query: PortalQuery,
+    variables: { period },
+    requestPolicy: "network-only",
+  });
+  const again = () => reload({ requestPolicy: "network-only" });
+
+  if (fetching && !data) return <Loading what="your usage" />;
+  const signIn = (
+    <SignIn
+      app="portal"
+      title="Client portal"
+      help={<Text size="sm">Sign in with the portal token your provider sent you (it starts with bzp_).</Text>}
+      onSignedIn={again}
+    />
+  );
+  if (isUnauthenticated(error)) return signIn;
+  if (error && !data) return <ErrorState error={error} retry={again} />;
+  if (!data) return null;
+  if (data.me.kind !== "PORTAL") return signIn; // a staff session belongs to the admin app
+  const client = data.clients[0];
+  if (!client) return <Text p="xl">This portal token no longer has a client. Ask your provider for a new one.</Text>;
+  return (
+    <PortalPage
+      client={client}
+      zone={data.timeZone}
+      current={periodOf(new Date(), data.timeZone)}
+      onPeriod={setPeriod}
+    />
+  );
+}
+
+type PortalClient = PortalPageQuery["clients"][number];
+
+function PortalPage({
+  client,
+  zone,
+  current,
+  onPeriod,
+}: {
+  client: PortalClient;
+  zone: string;
+  current: string;
+  onPeriod: (period: string) => void;
+}) {
+  const usage = client.usage;
+  const currency = client.currency;
+  return (
+    <AppShell header={{ height: 56 }} padding="md">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Title order={3} data-testid="portal-client">{client.name}</Title>
+          <Button variant="default" size="xs" onClick={() => void signOut().then(() => window.location.assign("/portal"))}>
+            Sign out
+          </Button>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Main>
+        <Container size="lg">
+          <Stack>
+            <Group justify="space-between">
+              <Title order={2}>Your usage</Title>
+              <PeriodPicker period={usage.period} current={current} onChange={onPeriod} />
+            </Group>
+            <SimpleGrid cols={{ base: 1, sm: 3 }}>
+              <Figure label="Charges so far" value={formatMoney(usage.revenue.amount, currency)} testId="portal-total"
+                note="this month's draft, before tax" />
+              <Figure label="Usage" value={formatMoney(usage.charge.amount, currency)} testId="portal-usage"
+                note={`${formatInteger(usage.requests)} requests`} />
+              <Figure label="Fixed charges" value={formatMoney(usage.fixedCharges.amount, currency)}
+                note={describePlanForClient(client.pricing)} />
+            </SimpleGrid>
+            <UsageCharts series={usage.series} byModel={usage.byModel} currency={currency} zone={zone} showCost={false} />
+            <Paper withBorder p="md">
+              <Title order={4} mb="sm">API keys</Title>
+              {client.apiKeys.length === 0 ? (
+                <Text c="dimmed">No keys yet. Your provider issues them.</Text>
+              ) : (
+                <Table.ScrollContainer minWidth={480}>
+                  <Table data-testid="portal-keys">
+                    <Table.Thead>
+                      <Table.Tr>
+                        <Table.Th>Key</Table.Th>
+                        <Table.Th>Name</Table.Th>
+                        <Table.Th>Created</Table.Th>
+                        <Table.Th>Status</Table.Th>
+                      </Table.Tr>
+                    </Table.Thead>
+                    <Table.Tbody>
+                      {client.apiKeys.map((key) => (
+                        <Table.Tr key={key.id}>
+                          <Table.Td ff="monospace">{key.prefix}…</Table.Td>
+                          <Table.Td>{key.name}</Table.Td>
+                          <Table.Td>{formatDateTime(key.createdAt, zone)}</Table.Td>
+                          <Table.Td>
+                            {key.revokedAt ? <Badge color="gray">revoked</Badge> : <Badge color="green">active</Badge>}
+                          </Table.Td>
+                        </Table.Tr>
+                      ))}
+                    </Table.Tbody>
+                  </Table>
+                </Table.ScrollContainer>
+              )}
+            </Paper>
+            {/* Budget and invoices (issues 5 and 6) slot in here. */}
+          </Stack>
+        </Container>
+      </AppShell.Main>
+    </AppShell>
+  );
+}

@@ -1,0 +1,44 @@
+// A secret the API returns once (key or token): shown in a dialog with a copy button.
+import { Alert, Button, Code, CopyButton, Group, Modal, Stack, Text } from "@mantine/core";
+
+export function SecretOnce({
+  title,
+  secret,
+  onClose,
+  usage,
+}: {
+  title: string;
+  secret: string | null;
+  onClose: () => void;
+  usage?: string;
+}) {
+  return (
+    <Modal opened={secret !== null} onClose={onClose} title={title} size="lg" closeOnClickOutside={false}>
+      <Stack>
+        <Alert color="yellow">
+          Copy it now: it is shown only this once. Bizgraph keeps only a digest and cannot show it again.
+        </Alert>
+        <Code block data-testid="secret" style={{ wordBreak: "break-all" }}>
+          {secret}
+        </Code>
+        {usage && (
+          <Text size="sm" c="dimmed">
+            {usage}
+          </Text>
+        )}
+        <Group justify="flex-end">
+          <CopyButton value={secret ?? ""}>
+            {({ copied, copy }) => (
+              <Button color={copied ? "teal" : "indigo"} onClick={copy}>
+                {copied ? "Copied" : "Copy"}
+              </Button>
+            )}
+          </CopyButton>
+          <Button variant="default" onClick={onClose}>
+            Done
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
