@@ -219,11 +219,12 @@ class AlertRepository(Protocol):
 
 class BudgetRepository(Protocol):
     async def put(self, budget: Budget) -> None:
-        """Insert the budget of its scope, or replace it (counters are kept)."""
+        """Insert the budget of its scope, or replace it; its counters are kept unless the
+        basis changed (then they, and their holds, are forgotten and recounted when needed)."""
         ...
 
     async def remove(self, scope: str) -> bool:
-        """Delete the budget of a scope; False if there was none."""
+        """Delete the budget of a scope, its counters and holds; False if there was none."""
         ...
 
     async def all(self) -> Sequence[Budget]:
