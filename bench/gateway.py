@@ -80,8 +80,11 @@ class Comparison:
     latency_met: bool
 
 
-def prepare_gateway(workdir: Path, upstream_port: int, base_env: dict[str, str]) -> GatewaySetup:
-    """A migrated SQLite database with one client (20% margin) and one API key, via the CLI."""
+def prepare_gateway(
+    workdir: Path, upstream_port: int, base_env: dict[str, str], budget: str | None = None
+) -> GatewaySetup:
+    """A migrated SQLite database with one client (20% margin) and one API key, via the CLI;
+    with `budget`, the client gets a hard budget of that limit (reserve/settle on every call)."""
     database = workdir / "bench.db"
     env = {
         **base_env,
@@ -98,6 +101,8 @@ def prepare_gateway(workdir: Path, upstream_port: int, base_env: dict[str, str])
     created = run_cli([bizgraph, "clients", "create", "--name", "bench", "--margin", "20"], env)
     client_id = created.split()[1]  # "client <id> 'bench': percentage_margin from ..."
     api_key = run_cli([bizgraph, "keys", "issue", client_id, "--name", "bench"], env).strip()
+    if budget is not None:
+        run_cli([bizgraph, "budgets", "set", client_id, "--limit", budget], env)
     return GatewaySetup(env, api_key, database)
 
 
@@ -265,6 +270,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-workers2", dest="workers2", action="store_false", help="skip `--workers 2`"
     )
+    parser.add_argument("--budget", help="give the client a hard budget of this limit (USD)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     return parser.parse_args(argv)
 
@@ -292,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ],
         )
         passthrough.wait_for_port(passthrough_port)
-        setup = prepare_gateway(workdir, upstream_port, children.env)
+        setup = prepare_gateway(workdir, upstream_port, children.env, args.budget)
         targets = [
             Target("upstream", upstream_root + CHAT_PATH, UPSTREAM_KEY),
             Target(BASELINE, f"http://127.0.0.1:{passthrough_port}{CHAT_PATH}", UPSTREAM_KEY),

@@ -14,12 +14,14 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from domain import ports
 from domain.access import PortalToken, StaffToken
 from domain.alerts import Alert
+from domain.budgets import Budget, BudgetBasis, CounterMove, Hold, Refusal, Reservation, Spend
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.errors import Conflict, NotFound
@@ -28,6 +30,7 @@ from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
 from domain.ledger import LedgerEntry
 from domain.money import Money, exact_sum, sum_money
+from domain.periods import Period
 from domain.pricing import PlanVersion
 from domain.tokens import TokenUsage
 from domain.usage import UsageGrouping, UsageRecord, UsageTotals
@@ -92,6 +95,10 @@ class InMemoryStore:
     staff_tokens: dict[str, StaffToken] = field(default_factory=dict)
     portal_tokens: dict[str, PortalToken] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
+    budgets: dict[str, Budget] = field(default_factory=dict)
+    # (scope, period_start) -> [spent, reserved]; (request_id, scope) -> (period_start, amount)
+    counters: dict[tuple[str, datetime], tuple[Decimal, Decimal]] = field(default_factory=dict)
+    holds: dict[tuple[str, str], tuple[datetime, Decimal]] = field(default_factory=dict)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # delivery: claim, until
@@ -110,6 +117,9 @@ class InMemoryStore:
             staff_tokens=dict(self.staff_tokens),
             portal_tokens=dict(self.portal_tokens),
             alerts=dict(self.alerts),
+            budgets=dict(self.budgets),
+            counters=dict(self.counters),
+            holds=dict(self.holds),
             webhooks=dict(self.webhooks),
             deliveries=dict(self.deliveries),
             leases=dict(self.leases),
@@ -456,6 +466,81 @@ class FakeAlertRepository(_Repository):
                 self._data.alerts[alert_id] = replace(alert, dispatched_at=at)
 
 
+class FakeBudgetRepository(_Repository):
+    async def put(self, budget: Budget) -> None:
+        stored = self._data.budgets.get(budget.scope)
+        if stored is not None and stored.basis != budget.basis:
+            self._forget(budget.scope)
+        self._data.budgets[budget.scope] = budget
+
+    async def remove(self, scope: str) -> bool:
+        self._forget(scope)
+        return self._data.budgets.pop(scope, None) is not None
+
+    def _forget(self, scope: str) -> None:
+        data = self._data
+        data.counters = {k: v for k, v in data.counters.items() if k[0] != scope}
+        data.holds = {k: v for k, v in data.holds.items() if k[1] != scope}
+
+    async def all(self) -> Sequence[Budget]:
+        return list(self._data.budgets.values())
+
+    async def reserve(self, request_id: str, holds: Sequence[Hold], at: datetime) -> Reservation:
+        counters = self._data.counters
+        opened = []
+        for hold in holds:  # check every hold first: a refusal writes nothing else
+            key = (hold.scope, hold.period.start)
+            if key not in counters:
+                recorded = self._recorded(hold.budget, hold.period, hold.basis)
+                counters[key] = (recorded, Decimal(0))
+                if recorded:
+                    opened.append(CounterMove(hold.scope, Decimal(0), recorded))
+            spent, reserved = counters[key]
+            limit = hold.budget.hard_limit()
+            if limit is not None and spent + reserved + hold.amount > limit:
+                return Reservation(Refusal(hold, spent, reserved), tuple(opened))
+        for hold in holds:
+            key = (hold.scope, hold.period.start)
+            spent, reserved = counters[key]
+            counters[key] = (spent, reserved + hold.amount)
+            self._data.holds[(request_id, hold.scope)] = (hold.period.start, hold.amount)
+        return Reservation(None, tuple(opened))
+
+    async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:
+        counters = self._data.counters
+        for request, scope in [k for k in self._data.holds if k[0] == request_id]:
+            start, amount = self._data.holds.pop((request, scope))
+            spent, reserved = counters[(scope, start)]
+            counters[(scope, start)] = (spent, reserved - amount)
+        moves = []
+        for spend in spends:
+            key = (spend.scope, spend.period_start)
+            if spend.amount == 0 or key not in counters:
+                continue
+            spent, reserved = counters[key]
+            counters[key] = (spent + spend.amount, reserved)
+            moves.append(CounterMove(spend.scope, spent, spent + spend.amount))
+        return moves
+
+    async def status(
+        self, budget: Budget, period: Period, basis: BudgetBasis
+    ) -> tuple[Decimal, Decimal]:
+        found = self._data.counters.get((budget.scope, period.start))
+        return found or (self._recorded(budget, period, basis), Decimal(0))
+
+    def _recorded(self, budget: Budget, period: Period, basis: BudgetBasis) -> Decimal:
+        total = Decimal(0)
+        for record in self._data.usage.values():
+            mine = (
+                record.api_key_id == budget.key_id
+                if budget.key_id
+                else record.client_id == budget.client_id
+            )
+            if mine and period.contains(record.started_at):
+                total += record.cost.amount if basis is BudgetBasis.COST else record.charge.amount
+        return total
+
+
 class FakeWebhookRepository(_Repository):
     async def add(self, webhook: Webhook) -> None:
         if webhook.client_id is not None and webhook.client_id not in self._data.clients:
@@ -559,6 +644,7 @@ class FakeUnitOfWork:
         self.staff_tokens: ports.StaffTokenRepository = FakeStaffTokenRepository(self)
         self.portal_tokens: ports.PortalTokenRepository = FakePortalTokenRepository(self)
         self.alerts: ports.AlertRepository = FakeAlertRepository(self)
+        self.budgets: ports.BudgetRepository = FakeBudgetRepository(self)
         self.webhooks: ports.WebhookRepository = FakeWebhookRepository(self)
 
     async def __aenter__(self) -> Self:

@@ -24,10 +24,12 @@ from api.container import (
 from api.redaction import install_redaction
 from api.settings import Settings, SettingsError, load_settings
 from domain.access import Role
+from domain.budgets import BudgetBasis, BudgetMode, BudgetStatus
 from domain.clients import ClientStatus
 from domain.errors import DomainError
 from domain.money import Money
 from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PricingPlan
+from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 
@@ -36,10 +38,12 @@ clients_app = typer.Typer(help="Clients and their pricing plans.", no_args_is_he
 keys_app = typer.Typer(help="Client API keys.", no_args_is_help=True)
 models_app = typer.Typer(help="The model catalog.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff tokens for the management API.", no_args_is_help=True)
+budgets_app = typer.Typer(help="Budgets per client or key.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 app.add_typer(staff_app, name="staff")
+app.add_typer(budgets_app, name="budgets")
 
 T = TypeVar("T")
 
@@ -300,6 +304,80 @@ def keys_revoke(key_id: str) -> None:
     """Revoke a key; it stops working on the next request."""
     _run(lambda c: c.keys().revoke(key_id))
     typer.echo(f"key {key_id} revoked")
+
+
+@keys_app.command("limits")
+def keys_limits(
+    key_id: str,
+    rpm: Annotated[int | None, typer.Option(help="Requests per minute (omit: none).")] = None,
+    tpm: Annotated[int | None, typer.Option(help="Tokens per minute (omit: none).")] = None,
+) -> None:
+    """Set a key's rate limits; effective on its next request."""
+    key = _run(lambda c: c.keys().set_rate_limits(key_id, rpm, tpm))
+    typer.echo(f"key {key.id}: rpm {key.rpm_limit or '-'}, tpm {key.tpm_limit or '-'}")
+
+
+@budgets_app.command("set")
+def budgets_set(
+    client_id: str,
+    limit: Annotated[str, typer.Option(help="Per billing month, in the client's currency.")],
+    key: Annotated[str | None, typer.Option(help="A key's own budget instead.")] = None,
+    mode: Annotated[BudgetMode, typer.Option(help="hard refuses, soft alerts.")] = BudgetMode.HARD,
+    basis: Annotated[
+        BudgetBasis | None, typer.Option(help="charge or cost (default: by the plan).")
+    ] = None,
+    threshold: Annotated[list[int] | None, typer.Option(help="Alert percent (repeat).")] = None,
+) -> None:
+    """Set (or replace) the budget of a client, or of one of its keys with --key."""
+    new = BudgetInput(_decimal(limit, "--limit"), mode, basis, tuple(threshold or (50, 80, 100)))
+
+    async def work(c: Container) -> BudgetStatus:
+        if key is None:
+            return await c.budgets().set_for_client(client_id, new)
+        return await c.budgets().set_for_key(key, new)
+
+    _print_budget(_run(work))
+
+
+@budgets_app.command("show")
+def budgets_show(
+    client_id: str, key: Annotated[str | None, typer.Option(help="A key's budget.")] = None
+) -> None:
+    """Where a budget stands this period."""
+
+    async def work(c: Container) -> BudgetStatus | None:
+        if key is None:
+            return await c.budgets().of_client(client_id)
+        return await c.budgets().of_key(client_id, key)
+
+    found = _run(work)
+    if found is None:
+        raise CliError("no budget")
+    _print_budget(found)
+
+
+@budgets_app.command("remove")
+def budgets_remove(
+    client_id: str, key: Annotated[str | None, typer.Option(help="A key's budget.")] = None
+) -> None:
+    """Remove a budget."""
+
+    async def work(c: Container) -> bool:
+        if key is None:
+            return await c.budgets().remove_for_client(client_id)
+        return await c.budgets().remove_for_key(key)
+
+    removed = _run(work)
+    typer.echo("budget removed" if removed else "there was no budget")
+
+
+def _print_budget(status: BudgetStatus) -> None:
+    budget = status.budget
+    typer.echo(
+        f"{budget.scope} {budget.mode} {budget.limit} for {status.period.label}: "
+        f"spent {status.spent}, reserved {status.reserved}, remaining {status.remaining} "
+        f"({status.used_percent}%), thresholds {','.join(map(str, budget.thresholds))}"
+    )
 
 
 @models_app.command("list")

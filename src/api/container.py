@@ -19,6 +19,8 @@ from adapters.providers.demo import DemoProvider
 from adapters.providers.gemini import GeminiProvider
 from adapters.providers.openai import OpenAICompatibleProvider
 from adapters.providers.registry import StaticProviderRegistry
+from adapters.ratelimits.memory import InMemoryRateLimiter
+from adapters.ratelimits.redis import RedisRateLimiter
 from adapters.rendering import InvoiceFiles
 from adapters.security import HmacKeyHasher
 from api.alerting_settings import (
@@ -36,6 +38,7 @@ from domain.invoicing_ports import AgencyDetails
 from domain.providers import ModelProvider, NativeMessagesProvider
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
+from domain.usecases.budgets import BudgetUseCases
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
@@ -46,6 +49,7 @@ from domain.usecases.keys import KeyUseCases
 from domain.usecases.lookups import Lookups
 from domain.usecases.management import UseCases
 from domain.usecases.metering import Metering
+from domain.usecases.ratelimits import RateLimits
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
 from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
@@ -77,6 +81,14 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
 # One currency for prices and clients until exchange rates come with invoicing (issue 6): the
 # bundled catalog is in USD, and sums across currencies would be meaningless.
 BILLING_CURRENCIES = frozenset({"USD"})
+
+
+def build_rate_limits(settings: Settings) -> RateLimits:
+    """Shared buckets in Redis when configured (per-process buckets while it is down), else
+    this process's own."""
+    if settings.redis_url:
+        return RateLimits(RedisRateLimiter(settings.redis_url), fallback=InMemoryRateLimiter())
+    return RateLimits(InMemoryRateLimiter())
 
 
 def longest_call(settings: Settings) -> timedelta:
@@ -166,6 +178,9 @@ class Container(containers.DeclarativeContainer):
         bootstrap_token=settings.provided.admin_token,
         reads=reads,
     )
+    budgets = providers.Singleton(
+        BudgetUseCases, uow=uow, clock=clock, zone=settings.provided.timezone, reads=reads
+    )
     alerts = providers.Singleton(AlertUseCases, uow=uow, clock=clock)
     webhooks = providers.Singleton(
         WebhookUseCases,
@@ -202,8 +217,11 @@ class Container(containers.DeclarativeContainer):
         webhooks=webhooks,
         invoices=invoicing,
         documents=documents,
+        budgets=budgets,
     )
-    metering = providers.Singleton(Metering, uow=uow, clock=clock, keys=keys, reads=reads)
+    metering = providers.Singleton(
+        Metering, uow=uow, clock=clock, keys=keys, reads=reads, zone=settings.provided.timezone
+    )
     calls = providers.Singleton(
         ModelCalls,
         metering=metering,
@@ -216,8 +234,10 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         stale_after=providers.Callable(longest_call, settings),
     )
+    rate_limits = providers.Singleton(build_rate_limits, settings)
     gateway = providers.Singleton(
         Gateway,
+        rate_limits=rate_limits,
         metering=metering,
         calls=calls,
         idempotency=idempotency,
@@ -246,4 +266,5 @@ async def close_container(container: Container) -> None:
     owns its HTTP client, whose connection pool opens on first use only."""
     await container.provider_registry().aclose()
     await container.webhook_sender().aclose()
+    await container.rate_limits().aclose()
     await container.engine().dispose()

@@ -100,6 +100,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_body_bytes: int = 10 * 1024 * 1024
     drain_after_disconnect_seconds: float = 120.0
+    redis_url: str | None = field(default=None, repr=False)  # shared rate limits
     allow_private_urls: bool = False
     webhooks: WebhookSettings = WebhookSettings()
     spikes: SpikeSettings = SpikeSettings()
@@ -133,6 +134,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         max_body_bytes=int(_positive(env, "BIZGRAPH_MAX_BODY_BYTES", 10 * 1024 * 1024)),
         drain_after_disconnect_seconds=_positive(env, "BIZGRAPH_DRAIN_AFTER_DISCONNECT", 120),
+        redis_url=env.get("BIZGRAPH_REDIS_URL") or None,
         allow_private_urls=_flag(env, "BIZGRAPH_ALLOW_PRIVATE_URLS"),
         webhooks=WebhookSettings(
             timeout_seconds=_positive(env, "BIZGRAPH_WEBHOOK_TIMEOUT", 5),

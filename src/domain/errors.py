@@ -51,5 +51,17 @@ class ClientSuspended(DomainError):
     code = "client_suspended"
 
 
+class BudgetExceeded(DomainError):
+    """A hard budget refused the call before it reached a provider."""
+
+    code = "insufficient_quota"
+
+
+class BudgetUnavailable(DomainError):
+    """The budget store could not reserve (fail closed: the call is refused)."""
+
+    code = "budget_unavailable"
+
+
 class PeriodNotEnded(ValidationError):
     code = "period_not_ended"

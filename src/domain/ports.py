@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
 from domain.access import PortalToken, StaffToken
 from domain.alerts import Alert
+from domain.budgets import Budget, BudgetBasis, CounterMove, Hold, Reservation, Spend
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.idempotency import IdempotencyRecord
@@ -16,7 +18,9 @@ from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
 from domain.ledger import LedgerEntry
 from domain.money import Money
+from domain.periods import Period
 from domain.pricing import PlanVersion
+from domain.ratelimits import Admission
 from domain.usage import UsageGrouping, UsageRecord, UsageTotals
 from domain.webhooks import Delivery, SendResult, Webhook
 
@@ -213,6 +217,52 @@ class AlertRepository(Protocol):
     async def mark_dispatched(self, alert_ids: Sequence[str], at: datetime) -> None: ...
 
 
+class BudgetRepository(Protocol):
+    async def put(self, budget: Budget) -> None:
+        """Insert the budget of its scope, or replace it; its counters are kept unless the
+        basis changed (then they, and their holds, are forgotten and recounted when needed)."""
+        ...
+
+    async def remove(self, scope: str) -> bool:
+        """Delete the budget of a scope, its counters and holds; False if there was none."""
+        ...
+
+    async def all(self) -> Sequence[Budget]:
+        """Every budget (one read, cached per configuration revision by the gateway)."""
+        ...
+
+    async def reserve(self, request_id: str, holds: Sequence[Hold], at: datetime) -> Reservation:
+        """Hold every amount or none, atomically with respect to other processes: a hold under
+        a hard limit succeeds only if spent + reserved + amount <= limit. The first refused
+        hold undoes the earlier ones and is returned. A counter missing for a period starts
+        with the spend already recorded for its scope in that period (reported as opened)."""
+        ...
+
+    async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:
+        """Release every hold of the request (once: a second settle releases nothing) and add
+        each spend to its counter; the counters' spend before and after."""
+        ...
+
+    async def status(
+        self, budget: Budget, period: Period, basis: BudgetBasis
+    ) -> tuple[Decimal, Decimal]:
+        """(spent, reserved) of the budget's counter for the period; with no counter yet, the
+        spend recorded for its scope in the period and nothing reserved."""
+        ...
+
+
+class RateLimiter(Protocol):
+    async def admit(
+        self, key_id: str, rpm: int | None, tpm: int | None, tokens: int, take: bool = True
+    ) -> Admission:
+        """Take one request and `tokens` tokens from the key's minute buckets, or nothing
+        (domain.ratelimits.admit), atomically for every process sharing the limiter;
+        `take=False` only reports the levels."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
 class WebhookRepository(Protocol):
     async def add(self, webhook: Webhook) -> None:
         """Store a webhook (an unknown client is NotFound)."""
@@ -275,6 +325,7 @@ class UnitOfWork(Protocol):
     staff_tokens: StaffTokenRepository
     portal_tokens: PortalTokenRepository
     alerts: AlertRepository
+    budgets: BudgetRepository
     webhooks: WebhookRepository
 
     async def __aenter__(self) -> Self: ...

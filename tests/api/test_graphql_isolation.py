@@ -43,6 +43,27 @@ MUTATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         'mutation { createStaffToken(input: {name: "x", role: OWNER}) { __typename } }',
         {},
     ),
+    "setBudget": (
+        'mutation($id: ID!) { setBudget(clientId: $id, input: {limit: "1"}) { __typename } }',
+        {"id": "B"},
+    ),
+    "setKeyBudget": (
+        'mutation($id: ID!) { setKeyBudget(keyId: $id, input: {limit: "1"}) { __typename } }',
+        {"id": "BKEY"},
+    ),
+    "removeBudget": (
+        "mutation($id: ID!) { removeBudget(clientId: $id) { __typename } }",
+        {"id": "B"},
+    ),
+    "removeKeyBudget": (
+        "mutation($id: ID!) { removeKeyBudget(keyId: $id) { __typename } }",
+        {"id": "BKEY"},
+    ),
+    "setKeyRateLimits": (
+        """mutation($id: ID!) { setKeyRateLimits(keyId: $id, input: {rpmLimit: 1})
+             { __typename } }""",
+        {"id": "BKEY"},
+    ),
     "createPortalToken": (
         "mutation($id: ID!) { createPortalToken(clientId: $id) { __typename } }",
         {"id": "B"},
@@ -97,6 +118,11 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
         {"id": "B"},
     ),
     "staffTokens": ("{ staffTokens { id } }", {}),
+    "budget": (
+        """query($id: ID!) { client(id: $id) { budget { limit { amount } spent { amount } }
+             apiKeys { budget { limit { amount } } } } }""",
+        {"id": "B"},
+    ),
     "invoices": ("{ invoices { id clientId } }", {}),
     "invoicesOfB": (
         "query($id: ID!) { invoices(clientId: $id) { id clientId } }",
@@ -254,7 +280,7 @@ def test_a_portal_token_sees_its_client_only_and_never_the_cost(world: World) ->
     assert [c["id"] for c in answers["clients"]["data"]["clients"]] == [world.a]
     assert answers["client"]["data"]["client"] is None
     assert [r["client"]["id"] for r in answers["overview"]["data"]["overview"]["rows"]] == [world.a]
-    for name in ("usage", "apiKeys", "pricing"):
+    for name in ("usage", "apiKeys", "pricing", "budget"):
         assert answers[name]["data"]["client"] is None, name
     assert refused(answers["staffTokens"])
     assert answers["invoicesOfB"]["data"]["invoices"] == []

@@ -16,6 +16,7 @@ from adapters.persistence.database import READ_ONLY_OPTION, SQLITE_BUSY_TIMEOUT_
 from adapters.persistence.repositories import (
     SqlAlchemyAlertRepository,
     SqlAlchemyApiKeyRepository,
+    SqlAlchemyBudgetRepository,
     SqlAlchemyCatalogRepository,
     SqlAlchemyClientRepository,
     SqlAlchemyIdempotencyRepository,
@@ -32,6 +33,7 @@ from domain.invoicing_ports import InvoiceRepository, InvoicingUnitOfWork
 from domain.ports import (
     AlertRepository,
     ApiKeyRepository,
+    BudgetRepository,
     CatalogRepository,
     ClientRepository,
     IdempotencyRepository,
@@ -86,6 +88,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
     staff_tokens: StaffTokenRepository
     portal_tokens: PortalTokenRepository
     alerts: AlertRepository
+    budgets: BudgetRepository
     webhooks: WebhookRepository
     invoices: InvoiceRepository
 
@@ -116,6 +119,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         self.staff_tokens = SqlAlchemyStaffTokenRepository(conn)
         self.portal_tokens = SqlAlchemyPortalTokenRepository(conn)
         self.alerts = SqlAlchemyAlertRepository(conn)
+        self.budgets = SqlAlchemyBudgetRepository(conn)
         self.webhooks = SqlAlchemyWebhookRepository(conn)
         self.invoices = SqlAlchemyInvoiceRepository(conn)
         return self

@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from domain.access import Principal
 from domain.billing import PeriodDraft
+from domain.budgets import BudgetStatus
 from domain.errors import NotFound
 from domain.keys import ApiKey
 from domain.pricing import PlanVersion
@@ -47,11 +48,23 @@ def _keys_loader(management: Management) -> DataLoader[str, Sequence[ApiKey]]:
     return DataLoader(load_fn=load)
 
 
+BudgetKey = tuple[str, str | None]  # (client id, key id or None for the client's own)
+
+
+def _budgets_loader(management: Management) -> DataLoader[BudgetKey, BudgetStatus | None]:
+    async def load(keys: list[BudgetKey]) -> Sequence[BudgetStatus | None]:
+        found = await management.budgets_of(keys)
+        return [found.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
 @dataclass
 class Loaders:
     drafts: DataLoader[DraftKey, PeriodDraft]
     plans: DataLoader[str, Sequence[PlanVersion]]
     keys: DataLoader[str, Sequence[ApiKey]]
+    budgets: DataLoader[BudgetKey, BudgetStatus | None]
 
 
 @dataclass
@@ -66,6 +79,7 @@ class Context:
             drafts=_draft_loader(self.management),
             plans=_plans_loader(self.management),
             keys=_keys_loader(self.management),
+            budgets=_budgets_loader(self.management),
         )
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
-from api.graphql.types import Role
+from api.graphql.types import BudgetBasis, BudgetMode, Role
 
 
 @strawberry.input
@@ -59,6 +59,24 @@ class IssueApiKeyInput:
     allowed_models: list[str] = strawberry.field(default_factory=list)
     rpm_limit: int | None = None
     tpm_limit: int | None = None
+
+
+@strawberry.input
+class BudgetInput:
+    limit: Decimal = strawberry.field(description="Per billing period, in the client's currency.")
+    mode: BudgetMode = BudgetMode.HARD  # type: ignore[valid-type]
+    basis: BudgetBasis | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Default: provider cost for fixed_price, the charge otherwise."
+    )
+    thresholds: list[int] = strawberry.field(
+        default_factory=lambda: [50, 80, 100], description="Alert thresholds, percents."
+    )
+
+
+@strawberry.input
+class RateLimitsInput:
+    rpm_limit: int | None = strawberry.field(default=None, description="Requests per minute.")
+    tpm_limit: int | None = strawberry.field(default=None, description="Tokens per minute.")
 
 
 @strawberry.input

@@ -14,10 +14,12 @@ from api.graphql.context import Info
 from api.graphql.errors import ConflictError, NotFoundError, ValidationError, attempt
 from api.graphql.fields import mutation
 from api.graphql.inputs import (
+    BudgetInput,
     CreateClientInput,
     CreateStaffTokenInput,
     IssueApiKeyInput,
     PricingInput,
+    RateLimitsInput,
     SetModelPriceInput,
     UpdateClientInput,
 )
@@ -25,18 +27,22 @@ from api.graphql.invoices import InvoiceMutations
 from api.graphql.permissions import CanMutate, IsOwner
 from api.graphql.types import (
     ApiKey,
+    Budget,
     Client,
     Model,
     ModelPrice,
     PlanVersion,
     PortalToken,
     StaffToken,
+    budget_of,
 )
 from domain import access, catalog
+from domain.budgets import BudgetStatus
 from domain.clients import ClientStatus
 from domain.errors import NotFound
 from domain.money import Money
 from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PricingPlan
+from domain.usecases import budgets
 from domain.usecases.clients import ClientChanges, NewClient
 from domain.usecases.keys import NewKey
 
@@ -64,6 +70,21 @@ class IssueApiKeySuccess:
 @strawberry.type
 class RevokeApiKeySuccess:
     api_key: ApiKey
+
+
+@strawberry.type
+class ApiKeySuccess:
+    api_key: ApiKey
+
+
+@strawberry.type
+class SetBudgetSuccess:
+    budget: Budget
+
+
+@strawberry.type
+class RemoveBudgetSuccess:
+    removed: bool = strawberry.field(description="False when there was no budget.")
 
 
 @strawberry.type
@@ -121,6 +142,15 @@ CreatePortalTokenResult = Annotated[
     strawberry.union("CreatePortalTokenResult"),
 ]
 
+SetKeyRateLimitsResult = Annotated[
+    ApiKeySuccess | ValidationError | NotFoundError, strawberry.union("SetKeyRateLimitsResult")
+]
+SetBudgetResult = Annotated[
+    SetBudgetSuccess | ValidationError | NotFoundError, strawberry.union("SetBudgetResult")
+]
+RemoveBudgetResult = Annotated[
+    RemoveBudgetSuccess | NotFoundError, strawberry.union("RemoveBudgetResult")
+]
 RevokeStaffTokenResult = Annotated[
     RevokeStaffTokenSuccess | NotFoundError, strawberry.union("RevokeStaffTokenResult")
 ]
@@ -229,6 +259,56 @@ class Mutation(AlertMutations, InvoiceMutations):
 
         return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
 
+    @mutation(permissions=WRITE, description="Set (or replace) the client's budget.")
+    async def set_budget(
+        self, info: Info, client_id: strawberry.ID, input: BudgetInput
+    ) -> SetBudgetResult:
+        async def run() -> SetBudgetSuccess:
+            status = await info.context.management.set_client_budget(
+                str(client_id), _budget_input(input)
+            )
+            return SetBudgetSuccess(budget=await _budget(info, status))
+
+        return await attempt(run, _VN)  # type: ignore[return-value]
+
+    @mutation(permissions=WRITE, description="Set (or replace) a key's own budget.")
+    async def set_key_budget(
+        self, info: Info, key_id: strawberry.ID, input: BudgetInput
+    ) -> SetBudgetResult:
+        async def run() -> SetBudgetSuccess:
+            status = await info.context.management.set_key_budget(str(key_id), _budget_input(input))
+            return SetBudgetSuccess(budget=await _budget(info, status))
+
+        return await attempt(run, _VN)  # type: ignore[return-value]
+
+    @mutation(permissions=WRITE)
+    async def remove_budget(self, info: Info, client_id: strawberry.ID) -> RemoveBudgetResult:
+        async def run() -> RemoveBudgetSuccess:
+            removed = await info.context.management.remove_client_budget(str(client_id))
+            return RemoveBudgetSuccess(removed=removed)
+
+        return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
+
+    @mutation(permissions=WRITE)
+    async def remove_key_budget(self, info: Info, key_id: strawberry.ID) -> RemoveBudgetResult:
+        async def run() -> RemoveBudgetSuccess:
+            removed = await info.context.management.remove_key_budget(str(key_id))
+            return RemoveBudgetSuccess(removed=removed)
+
+        return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
+
+    @mutation(permissions=WRITE, description="Effective on the key's next request.")
+    async def set_key_rate_limits(
+        self, info: Info, key_id: strawberry.ID, input: RateLimitsInput
+    ) -> SetKeyRateLimitsResult:
+        async def run() -> ApiKeySuccess:
+            key = await info.context.management.set_key_rate_limits(
+                str(key_id), input.rpm_limit, input.tpm_limit
+            )
+            return ApiKeySuccess(api_key=ApiKey.of(key))
+
+        return await attempt(run, _VN)  # type: ignore[return-value]
+
     @mutation(permissions=WRITE)
     async def set_model_price(self, info: Info, input: SetModelPriceInput) -> SetModelPriceResult:
         async def run() -> SetModelPriceSuccess:
@@ -301,3 +381,18 @@ async def _set_status(info: Info, client_id: str, status: ClientStatus) -> Clien
         return ClientSuccess(client=Client.of(client))
 
     return await attempt(run, _VN)  # type: ignore[return-value]
+
+
+def _budget_input(given: BudgetInput) -> budgets.BudgetInput:
+    return budgets.BudgetInput(
+        limit=given.limit,
+        mode=given.mode,
+        basis=given.basis,
+        thresholds=tuple(given.thresholds),
+    )
+
+
+async def _budget(info: Info, status: BudgetStatus) -> Budget:
+    found = await budget_of(info, status)
+    assert found is not None  # a status was given
+    return found

@@ -17,7 +17,7 @@ from api.graphql.context import Info
 from api.graphql.errors import visible
 from api.graphql.fields import field
 from api.graphql.permissions import CanReadCosts, IsStaff
-from domain import access, catalog, clients, keys, reports
+from domain import access, budgets, catalog, clients, keys, reports
 from domain import pricing as plans
 from domain.billing import PeriodDraft
 from domain.money import Money as DomainMoney
@@ -28,6 +28,8 @@ R = TypeVar("R")
 Role = strawberry.enum(access.Role, name="Role")
 ClientStatus = strawberry.enum(clients.ClientStatus, name="ClientStatus")
 ModelKind = strawberry.enum(catalog.ModelKind, name="ModelKind")
+BudgetMode = strawberry.enum(budgets.BudgetMode, name="BudgetMode")
+BudgetBasis = strawberry.enum(budgets.BudgetBasis, name="BudgetBasis")
 
 
 @strawberry.enum
@@ -96,6 +98,44 @@ class PlanVersion:
         )
 
 
+@strawberry.type(description="A budget and where it stands in the current billing period.")
+class Budget:
+    limit: Money
+    spent: Money = strawberry.field(description="Settled spend this period, on `basis`.")
+    reserved: Money = strawberry.field(description="Held for calls in flight.")
+    remaining: Money = strawberry.field(description="limit - spent - reserved, at least 0.")
+    used_percent: Decimal = strawberry.field(description="spent / limit x 100, exact.")
+    mode: BudgetMode  # type: ignore[valid-type]
+    basis: BudgetBasis  # type: ignore[valid-type]
+    basis_is_default: bool = strawberry.field(description="The basis follows the plan in force.")
+    thresholds: list[int]
+    period: str = strawberry.field(description='The billing period, "YYYY-MM".')
+
+    @classmethod
+    def of(cls, status: budgets.BudgetStatus, basis: budgets.BudgetBasis) -> Budget:
+        budget, currency = status.budget, status.budget.limit.currency
+        return cls(
+            limit=Money.of(budget.limit),
+            spent=Money(amount=status.spent, currency=currency),
+            reserved=Money(amount=status.reserved, currency=currency),
+            remaining=Money(amount=status.remaining, currency=currency),
+            used_percent=status.used_percent,
+            mode=budget.mode,
+            basis=basis,
+            basis_is_default=budget.basis is None,
+            thresholds=list(budget.thresholds),
+            period=status.period.label,
+        )
+
+
+async def budget_of(info: Info, status: budgets.BudgetStatus | None) -> Budget | None:
+    if status is None:
+        return None
+    versions = await info.context.loaders.plans.load(status.budget.client_id)
+    plan = plans.PlanTimeline(versions).in_force_at(info.context.now)
+    return Budget.of(status, status.budget.basis_under(plan))
+
+
 @strawberry.type
 class ApiKey:
     id: strawberry.ID
@@ -122,7 +162,16 @@ class ApiKey:
             allowed_models=list(key.allowed_models),
             rpm_limit=key.rpm_limit,
             tpm_limit=key.tpm_limit,
+            domain_key=key,
         )
+
+    domain_key: strawberry.Private[keys.ApiKey]
+
+    @field(description="This key's own budget (null when it has none).")
+    async def budget(self, info: Info) -> Budget | None:
+        key = self.domain_key
+        status = await info.context.loaders.budgets.load((key.client_id, key.id))
+        return await budget_of(info, status)
 
 
 @strawberry.interface
@@ -275,6 +324,11 @@ class Client:
     async def pricing_history(self, info: Info) -> list[PlanVersion]:
         versions = await info.context.loaders.plans.load(self.id)
         return [PlanVersion.of(v) for v in versions]
+
+    @field(description="The client's budget (null when it has none).")
+    async def budget(self, info: Info) -> Budget | None:
+        status = await info.context.loaders.budgets.load((self.id, None))
+        return await budget_of(info, status)
 
     @field(description="The client's alerts, newest first.")
     async def alerts(

@@ -18,7 +18,15 @@ from api.rest.bodies import (
     text_chars,
 )
 from api.rest.errors import ApiError, from_provider, openai_error
-from api.rest.gateway import Gateway, answer, authorize, client_secret, run_once
+from api.rest.gateway import (
+    Gateway,
+    answer,
+    authorize,
+    client_secret,
+    limit_rate,
+    report_rate,
+    run_once,
+)
 from domain.providers import JSON
 from domain.usecases.calls import CallKind, CallRequest, Streaming
 
@@ -50,9 +58,10 @@ async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
         max_output_tokens=max_tokens or grant.target.model.max_output_tokens,
         prompt_chars=text_chars(messages),
     )
+    await limit_rate(request, gw, grant, call.prompt_chars, call.max_output_tokens)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, call.max_output_tokens)
+        await gw.metering.journal(grant, call.max_output_tokens, call.prompt_chars)
         if stream:
             streaming = await gw.calls.open_stream(grant, call, chunk_chars)
             options = body.get("stream_options")
@@ -73,9 +82,10 @@ async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
         raise ApiError(400, "'input' is required", code="invalid_value")
     grant = await authorize(gw, caller, required_str(body, "model"), rid)
     call = CallRequest(CallKind.EMBEDDING, body, 0, text_chars(body["input"]))
+    await limit_rate(request, gw, grant, call.prompt_chars, 0)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, 0)
+        await gw.metering.journal(grant, 0, call.prompt_chars)
         done = await gw.calls.complete(grant, call)
         return json_response(done.body, done.answered_by.model.id, rid)
 
@@ -84,6 +94,7 @@ async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
 
 async def _models(request: Request, gw: Gateway, rid: str) -> Response:
     caller = await gw.metering.authenticate(client_secret(request))
+    await report_rate(request, gw, caller.key)
     listed = [
         {"id": m.id, "object": "model", "created": 0, "owned_by": m.provider}
         for m in await gw.metering.allowed_models(caller)

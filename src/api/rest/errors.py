@@ -11,6 +11,8 @@ from starlette.responses import Response
 
 from api.rest.messages_format import anthropic_error_body, anthropic_error_type
 from domain.errors import (
+    BudgetExceeded,
+    BudgetUnavailable,
     ClientSuspended,
     DomainError,
     InvalidApiKey,
@@ -38,6 +40,10 @@ def from_domain(exc: DomainError) -> ApiError:
             return ApiError(401, "Invalid API key.", "invalid_request_error", "invalid_api_key")
         case ClientSuspended() | ModelNotAllowed():
             return ApiError(403, exc.message, "permission_error", exc.code)
+        case BudgetExceeded():  # OpenAI's own shape for an exhausted quota
+            return ApiError(429, exc.message, "insufficient_quota", "insufficient_quota")
+        case BudgetUnavailable():
+            return ApiError(503, exc.message, "server_error", exc.code)
         case NotFound():
             return ApiError(404, exc.message, "invalid_request_error", exc.code)
         case NoPriceInForce():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,12 +16,15 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from api.rest.errors import ApiError, from_domain
+from api.rest.ratelimit_headers import RATE_HEADERS, rate_limit_headers
 from domain.errors import DomainError
+from domain.keys import ApiKey
 from domain.providers import JSON
 from domain.usecases.calls import ModelCalls
 from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.keys import Caller
 from domain.usecases.metering import CallGrant, Metering
+from domain.usecases.ratelimits import RateLimits
 
 log = logging.getLogger("bizgraph.gateway")
 
@@ -33,6 +37,7 @@ class Gateway:
     calls: ModelCalls
     idempotency: IdempotencyUseCases
     max_body_bytes: int
+    rate_limits: RateLimits
 
 
 async def authorize(gw: Gateway, caller: Caller, model: str, rid: str) -> CallGrant:
@@ -47,6 +52,34 @@ async def authorize(gw: Gateway, caller: Caller, model: str, rid: str) -> CallGr
             "provider_not_configured",
         )
     return grant
+
+
+async def limit_rate(
+    request: Request, gw: Gateway, grant: CallGrant, prompt_chars: int, max_output_tokens: int
+) -> None:
+    """Admit the call under its key's rate limits; the `x-ratelimit-*` headers go on the
+    response, whatever it turns out to be (added by `answer`)."""
+    admission = await gw.rate_limits.admit(grant.key, prompt_chars, max_output_tokens)
+    if admission is None:
+        return
+    request.scope["state"][RATE_HEADERS] = rate_limit_headers(admission)
+    if not admission.allowed:
+        which = "requests" if admission.requests and admission.requests.remaining < 1 else "tokens"
+        raise ApiError(
+            429,
+            f"Rate limit reached for this key ({which} per minute). "
+            f"Retry after {admission.retry_after:.1f}s.",
+            which,  # OpenAI's type for these: "requests" or "tokens"
+            "rate_limit_exceeded",
+            str(max(1, math.ceil(admission.retry_after))),
+        )
+
+
+async def report_rate(request: Request, gw: Gateway, key: ApiKey) -> None:
+    """The `x-ratelimit-*` headers for a response that uses nothing (GET /v1/models)."""
+    admission = await gw.rate_limits.admit(key, 0, 0, take=False)
+    if admission is not None:
+        request.scope["state"][RATE_HEADERS] = rate_limit_headers(admission)
 
 
 def gateway(request: Request) -> Gateway:
@@ -85,14 +118,17 @@ async def answer(
     (their details go to the log, which never holds request bodies or keys)."""
     rid = request_id(request)
     try:
-        return await handler(request, gateway(request), rid)
+        response = await handler(request, gateway(request), rid)
     except ApiError as exc:
-        return render_error(exc, rid)
+        response = render_error(exc, rid)
     except DomainError as exc:
-        return render_error(from_domain(exc), rid)
+        response = render_error(from_domain(exc), rid)
     except Exception:
         log.exception("unexpected error in %s (request %s)", request.url.path, rid)
-        return render_error(ApiError(500, "internal error", "server_error", "internal_error"), rid)
+        error = ApiError(500, "internal error", "server_error", "internal_error")
+        response = render_error(error, rid)
+    response.headers.update(request.scope["state"].get(RATE_HEADERS, {}))
+    return response
 
 
 async def run_once(

@@ -17,7 +17,7 @@ from api.rest.bodies import flag, optional_positive_int, read_json, required_lis
 from api.rest.bodies import text_chars as _text_chars
 from api.rest.chat import SSE_HEADERS, answered_by, chunk_chars
 from api.rest.errors import ApiError, anthropic_error, from_provider
-from api.rest.gateway import Gateway, answer, authorize, client_secret, run_once
+from api.rest.gateway import Gateway, answer, authorize, client_secret, limit_rate, run_once
 from api.rest.messages_format import (
     OpenAIToAnthropicStream,
     anthropic_error_body,
@@ -49,9 +49,10 @@ async def _messages(request: Request, gw: Gateway, rid: str) -> Response:
         max_output_tokens=max_tokens,
         prompt_chars=prompt_chars,
     )
+    await limit_rate(request, gw, grant, prompt_chars, max_tokens)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, max_tokens)
+        await gw.metering.journal(grant, max_tokens, prompt_chars)
         if stream:
             chars_of = event_chars if native else chunk_chars
             streaming = await gw.calls.open_stream(grant, call, chars_of)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.errors import InvalidApiKey, NotFound, ValidationError
@@ -72,6 +72,17 @@ class KeyUseCases:
             if key is None:
                 raise NotFound(f"no key {key_id}")
             key = key.revoked(self._clock.now())
+            await uow.keys.update(key)
+            await uow.commit()
+        return key
+
+    async def set_rate_limits(self, key_id: str, rpm: int | None, tpm: int | None) -> ApiKey:
+        """Requests and tokens per minute (None: no limit); effective on the next request."""
+        async with self._uow() as uow:
+            key = await uow.keys.get(key_id)
+            if key is None:
+                raise NotFound(f"no key {key_id}")
+            key = replace(key, rpm_limit=rpm, tpm_limit=tpm)
             await uow.keys.update(key)
             await uow.commit()
         return key

@@ -8,9 +8,10 @@ every process, while the hot path does no other reads.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
+from domain.budgets import Budget
 from domain.catalog import Model, PriceHistory
 from domain.clients import Client
 from domain.keys import ApiKey
@@ -32,6 +33,7 @@ class Snapshot:
         self._all_models: list[Model] | None = None
         self._prices: dict[str, PriceHistory] = {}
         self._timelines: dict[str, PlanTimeline] = {}
+        self._budgets: dict[str, Budget] | None = None
 
     async def _load(self, read: Callable[[UnitOfWork], Awaitable[T]]) -> T:
         async with self._reads() as uow:
@@ -74,6 +76,14 @@ class Snapshot:
             history = await self._load(lambda uow: uow.plans.history(client_id))
             self._timelines[client_id] = PlanTimeline(history)
         return self._timelines[client_id]
+
+    async def budgets(self) -> Mapping[str, Budget]:
+        """Every budget by scope: one read per revision, so calls of clients without a budget
+        cost no query at all."""
+        if self._budgets is None:
+            stored = await self._load(lambda uow: uow.budgets.all())
+            self._budgets = {budget.scope: budget for budget in stored}
+        return self._budgets
 
 
 class Lookups:

@@ -24,6 +24,7 @@ from domain.access import (
 from domain.alert_visibility import client_view
 from domain.alerts import Alert
 from domain.billing import PeriodDraft
+from domain.budgets import BudgetStatus
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client, ClientStatus
 from domain.errors import NotFound
@@ -33,6 +34,7 @@ from domain.reports import Bucket, Overview, SeriesPoint
 from domain.usage import UsageTotals
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
+from domain.usecases.budgets import BudgetInput, BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from domain.usecases.invoice_desk import Documents, InvoiceDesk
@@ -52,6 +54,7 @@ class UseCases:
     catalog: CatalogUseCases
     reports: ReportUseCases
     access: AccessUseCases
+    budgets: BudgetUseCases
     invoices: InvoiceUseCases
     documents: Documents
     alerts: AlertUseCases
@@ -155,6 +158,13 @@ class Management:
         self._require_costs()
         return await self._uc.catalog.prices(model_id)
 
+    async def budgets_of(
+        self, wanted: Sequence[tuple[str, str | None]]
+    ) -> Mapping[tuple[str, str | None], BudgetStatus]:
+        """Budgets of (client, key or None) pairs this principal may see, in one read."""
+        visible = [pair for pair in wanted if self.principal.may_see_client(pair[0])]
+        return await self._uc.budgets.of_scopes(visible)
+
     async def alerts(
         self, client_id: str | None, unacknowledged_only: bool, first: int
     ) -> list[Alert]:
@@ -204,6 +214,27 @@ class Management:
     async def revoke_key(self, key_id: str) -> ApiKey:
         self._require_write()
         return await self._uc.keys.revoke(key_id)
+
+    async def set_client_budget(self, client_id: str, new: BudgetInput) -> BudgetStatus:
+        self._require_write()
+        return await self._uc.budgets.set_for_client(client_id, new)
+
+    async def set_key_budget(self, key_id: str, new: BudgetInput) -> BudgetStatus:
+        self._require_write()
+        return await self._uc.budgets.set_for_key(key_id, new)
+
+    async def remove_client_budget(self, client_id: str) -> bool:
+        self._require_write()
+        return await self._uc.budgets.remove_for_client(client_id)
+
+    async def remove_key_budget(self, key_id: str) -> bool:
+        self._require_write()
+        return await self._uc.budgets.remove_for_key(key_id)
+
+    async def set_key_rate_limits(self, key_id: str, rpm: int | None, tpm: int | None) -> ApiKey:
+        """Effective on the key's next request, in every process."""
+        self._require_write()
+        return await self._uc.keys.set_rate_limits(key_id, rpm, tpm)
 
     async def set_model_price(self, model: Model, price: PriceVersion) -> PriceVersion:
         """A new price version; the model is added first when its id is new."""

@@ -3,17 +3,38 @@ one usage record and one ledger entry (idempotent on request id and attempt numb
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from domain.alerts import Alert
+from domain.budget_alerts import refusal_alert, threshold_alert
+from domain.budgets import (
+    Budget,
+    CounterMove,
+    Hold,
+    Refusal,
+    Spend,
+    budget_scope,
+    hold_amount,
+)
 from domain.catalog import Model, PriceVersion, resolve_model_id
 from domain.clients import Client
-from domain.errors import ClientSuspended, ModelNotAllowed, UnknownModel
+from domain.errors import (
+    BudgetExceeded,
+    BudgetUnavailable,
+    ClientSuspended,
+    ModelNotAllowed,
+    UnknownModel,
+)
 from domain.ids import new_id
 from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
 from domain.ledger import EntryKind, LedgerEntry
+from domain.money import exact_sum
+from domain.periods import Period, period_containing
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline, PlanVersion
 from domain.tokens import TokenUsage
@@ -21,6 +42,8 @@ from domain.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.group_commit import GroupCommit
 from domain.usecases.keys import Caller, KeyUseCases
 from domain.usecases.lookups import Snapshot
+
+log = logging.getLogger("bizgraph.metering")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +63,7 @@ class CallGrant:
     plan: PlanVersion | None
     started_at: datetime
     snapshot: Snapshot = field(repr=False, compare=False)  # what authorization read
+    budgets: tuple[Budget, ...] = ()  # the client's, then the key's, in force at the start
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +85,13 @@ class Metering:
         clock: Clock,
         keys: KeyUseCases,
         reads: UnitOfWorkFactory | None = None,
+        zone: ZoneInfo | None = None,
     ) -> None:
         self._writes = GroupCommit(uow)  # concurrent calls share their journal/settle commits
         self._reads = reads or uow  # read-only units of work do not queue behind writers
         self._clock = clock
         self._keys = keys
+        self._zone = zone or ZoneInfo("UTC")  # billing periods are months in this zone
 
     async def authenticate(self, secret: str) -> Caller:
         return await self._keys.caller(secret)
@@ -82,7 +108,9 @@ class Metering:
             raise ModelNotAllowed(f"this key may not call {model.id}")
         price = (await snapshot.prices(model.id)).in_force_at(now)
         plan = (await snapshot.plans(client.id)).in_force_at(now)
-        return CallGrant(request_id, client, key, PricedModel(model, price), plan, now, snapshot)
+        budgets = _budgets_of(await snapshot.budgets(), client.id, key.id)
+        target = PricedModel(model, price)
+        return CallGrant(request_id, client, key, target, plan, now, snapshot, budgets)
 
     async def allowed_models(self, caller: Caller) -> Sequence[Model]:
         return [m for m in await caller.snapshot.models() if caller.key.allows(m.id)]
@@ -95,8 +123,12 @@ class Metering:
         price = (await grant.snapshot.prices(model.id)).in_force_at(grant.started_at)
         return PricedModel(model, price)
 
-    async def journal(self, grant: CallGrant, max_output_tokens: int) -> None:
-        """Written before the provider call, so a crash leaves a trace recovery can settle."""
+    async def journal(
+        self, grant: CallGrant, max_output_tokens: int, prompt_chars: int = 0
+    ) -> None:
+        """Written before the provider call, so a crash leaves a trace recovery can settle;
+        with budgets, the call's maximum amount is held in the same transaction, or the call
+        is refused (BudgetExceeded, with an alert) and nothing is journaled."""
         entry = JournalEntry(
             request_id=grant.request_id,
             client_id=grant.client.id,
@@ -105,7 +137,50 @@ class Metering:
             started_at=grant.started_at,
             max_output_tokens=max_output_tokens,
         )
-        await self._writes.run(lambda uow: uow.journal.start(entry))
+        if not grant.budgets:
+            await self._writes.run(lambda uow: uow.journal.start(entry))
+            return
+        holds = await self._holds(grant, max_output_tokens, prompt_chars)
+
+        async def reserve_and_start(uow: UnitOfWork) -> Refusal | None:
+            reservation = await uow.budgets.reserve(grant.request_id, holds, grant.started_at)
+            for alert in self._threshold_alerts(grant, reservation.opened):
+                await uow.alerts.raise_once(alert)  # spend recorded before the budget counted
+            if reservation.refusal is not None:
+                await uow.alerts.raise_once(refusal_alert(reservation.refusal, self._clock.now()))
+                return reservation.refusal
+            await uow.journal.start(entry)
+            return None
+
+        try:
+            refusal = await self._writes.run(reserve_and_start)
+        except Exception as exc:  # fail closed: no hold, no call
+            log.exception("could not reserve budget for request %s", grant.request_id)
+            raise BudgetUnavailable("the budget store is unavailable; try again") from exc
+        if refusal is not None:
+            raise BudgetExceeded(_refusal_message(refusal))
+
+    async def _holds(
+        self, grant: CallGrant, max_output_tokens: int, prompt_chars: int
+    ) -> list[Hold]:
+        targets = [grant.target]
+        for model_id in grant.target.model.fallbacks:  # a fallback may cost more
+            if (fallback := await self.fallback(grant, model_id)) is not None:
+                targets.append(fallback)
+        pairs = [(t.model, t.price) for t in targets]
+        period = self._period(grant)
+        return [
+            Hold(
+                budget,
+                period,
+                hold_amount(budget, grant.plan, pairs, prompt_chars, max_output_tokens),
+                budget.basis_under(grant.plan),
+            )
+            for budget in grant.budgets
+        ]
+
+    def _period(self, grant: CallGrant) -> Period:
+        return period_containing(grant.started_at, self._zone)
 
     async def settle(
         self,
@@ -116,15 +191,47 @@ class Metering:
         """One usage record and one ledger entry per attempt, and the journal row closed, in one
         transaction. Settling the same attempt twice writes nothing the second time."""
         records = [self._record(grant, a) for a in attempts]
+        release = bool(grant.budgets) or state is JournalState.ABANDONED
 
         async def write(uow: UnitOfWork) -> None:
+            added = []
             for record in records:
                 if await uow.usage.add(record):
                     await uow.ledger.append(_ledger_entry(record))
+                    added.append(record)
+            if release:  # same transaction as the usage records: spend and hold move together
+                spends = self._spends(grant, added)
+                moves = await uow.budgets.settle(grant.request_id, spends)
+                for alert in self._threshold_alerts(grant, moves):
+                    await uow.alerts.raise_once(alert)
             await uow.journal.finish(grant.request_id, state)
 
         await self._writes.run(write)
         return records
+
+    def _spends(self, grant: CallGrant, added: Sequence[UsageRecord]) -> list[Spend]:
+        start = self._period(grant).start
+        return [
+            Spend(
+                budget.scope,
+                start,
+                exact_sum(*(budget.measure(r.cost, r.charge, grant.plan) for r in added)),
+            )
+            for budget in grant.budgets
+        ]
+
+    def _threshold_alerts(self, grant: CallGrant, moves: Sequence[CounterMove]) -> list[Alert]:
+        by_scope = {budget.scope: budget for budget in grant.budgets}
+        period, now = self._period(grant), self._clock.now()
+        alerts = []
+        for move in moves:
+            budget = by_scope[move.scope]
+            basis = budget.basis_under(grant.plan)
+            for percent in budget.crossed(move.spent_before, move.spent_after):
+                alerts.append(
+                    threshold_alert(budget, period, basis, percent, move.spent_after, now)
+                )
+        return alerts
 
     async def recover(self, started_before: datetime) -> int:
         """Settle calls a crash left unsettled (journal rows still `started` from before the
@@ -152,10 +259,14 @@ class Metering:
                 return None
             price = (await uow.catalog.prices(model.id)).in_force_at(entry.started_at)
             plans = PlanTimeline(await uow.plans.history(client.id))
+            stored = {budget.scope: budget for budget in await uow.budgets.all()}
         plan = plans.in_force_at(entry.started_at)
         target = PricedModel(model, price)
         snapshot = Snapshot(self._reads, None)
-        return CallGrant(entry.request_id, client, key, target, plan, entry.started_at, snapshot)
+        budgets = _budgets_of(stored, client.id, key.id)
+        return CallGrant(
+            entry.request_id, client, key, target, plan, entry.started_at, snapshot, budgets
+        )
 
     def _record(self, grant: CallGrant, attempt: Attempt) -> UsageRecord:
         cost = attempt.target.price.cost(attempt.usage)
@@ -178,6 +289,22 @@ class Metering:
             status=attempt.status,
             source=attempt.source,
         )
+
+
+def _budgets_of(stored: Mapping[str, Budget], client_id: str, key_id: str) -> tuple[Budget, ...]:
+    """The client's budget, then the key's: always in this order, so transactions lock the
+    counters in one order and cannot deadlock each other."""
+    found = (stored.get(budget_scope(client_id, None)), stored.get(budget_scope(client_id, key_id)))
+    return tuple(budget for budget in found if budget is not None)
+
+
+def _refusal_message(refusal: Refusal) -> str:
+    budget = refusal.hold.budget
+    whose = "this key's" if budget.key_id else "this client's"
+    return (
+        f"You exceeded {whose} budget of {budget.limit} for {refusal.hold.period.label}: "
+        "this call could cost more than what remains."
+    )
 
 
 async def _resolve(snapshot: Snapshot, requested: str) -> Model:

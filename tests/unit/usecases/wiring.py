@@ -4,10 +4,13 @@ wired here, and exercised in tests/integration and tests/api."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from adapters.rendering import InvoiceFiles
 from domain.invoicing_ports import AgencyDetails
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
+from domain.usecases.budgets import BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
 from domain.usecases.invoice_desk import Documents
@@ -28,6 +31,7 @@ def fake_use_cases(
         catalog=CatalogUseCases(factory),
         reports=ReportUseCases(factory, clock),
         access=AccessUseCases(factory, clock, hasher),
+        budgets=BudgetUseCases(factory, clock, ZoneInfo("UTC")),
         invoices=InvoiceUseCases(factory, clock),  # type: ignore[arg-type]
         documents=Documents(renderer=InvoiceFiles(), agency=AgencyDetails("Agency")),
         alerts=AlertUseCases(factory, clock),

@@ -5,6 +5,7 @@ from adapters.persistence.repositories.access import (
     SqlAlchemyStaffTokenRepository,
 )
 from adapters.persistence.repositories.alerts import SqlAlchemyAlertRepository
+from adapters.persistence.repositories.budgets import SqlAlchemyBudgetRepository
 from adapters.persistence.repositories.catalog import SqlAlchemyCatalogRepository
 from adapters.persistence.repositories.clients import (
     SqlAlchemyClientRepository,
@@ -20,6 +21,7 @@ from adapters.persistence.repositories.webhooks import SqlAlchemyWebhookReposito
 __all__ = [
     "SqlAlchemyAlertRepository",
     "SqlAlchemyApiKeyRepository",
+    "SqlAlchemyBudgetRepository",
     "SqlAlchemyCatalogRepository",
     "SqlAlchemyClientRepository",
     "SqlAlchemyIdempotencyRepository",

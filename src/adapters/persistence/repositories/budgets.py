@@ -1,0 +1,290 @@
+"""Budgets and their counters: the conditional hold that keeps a hard limit across processes.
+
+PostgreSQL: a hold is one conditional UPDATE (`... WHERE spent + reserved + :amount <= :limit`),
+exact NUMERIC arithmetic under the row lock, so concurrent transactions in any process queue on
+the counter row and never both pass a check only one of them fits. SQLite stores amounts as
+text (no exact SQL arithmetic): the compare runs in Python, inside the write transaction every
+SQLite writer takes up front (`BEGIN IMMEDIATE`), which serializes writers just as the row lock
+does, so the read and the write cannot interleave with another writer's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import RowMapping, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.persistence.repositories._sql import (
+    bump_config_revision,
+    insert_unless_exists,
+    upsert,
+)
+from adapters.persistence.tables import (
+    budget_counters,
+    budget_reservations,
+    budgets,
+    usage_records,
+)
+from domain.budgets import (
+    Budget,
+    BudgetBasis,
+    BudgetMode,
+    CounterMove,
+    Hold,
+    Refusal,
+    Reservation,
+    Spend,
+)
+from domain.money import Money, exact_sum
+from domain.periods import Period
+from domain.ports import BudgetRepository
+
+_COUNTER = budget_counters.c
+
+
+def _to_row(budget: Budget) -> dict[str, Any]:
+    return {
+        "scope": budget.scope,
+        "client_id": budget.client_id,
+        "key_id": budget.key_id,
+        "limit_amount": budget.limit.amount,
+        "currency": budget.limit.currency,
+        "mode": budget.mode.value,
+        "basis": budget.basis.value if budget.basis is not None else None,
+        "thresholds": orjson.dumps(list(budget.thresholds)).decode(),
+        "updated_at": budget.updated_at,
+    }
+
+
+def _from_row(row: RowMapping) -> Budget:
+    return Budget(
+        client_id=row["client_id"],
+        key_id=row["key_id"],
+        limit=Money(row["limit_amount"], row["currency"]),
+        mode=BudgetMode(row["mode"]),
+        updated_at=row["updated_at"],
+        basis=BudgetBasis(row["basis"]) if row["basis"] is not None else None,
+        thresholds=tuple(orjson.loads(row["thresholds"])),
+    )
+
+
+class SqlAlchemyBudgetRepository(BudgetRepository):
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._postgres = conn.dialect.name == "postgresql"
+        # SQLite only: counters as this transaction last read or wrote them. A SQLite write
+        # transaction holds the database's write lock from its BEGIN IMMEDIATE to its end, so
+        # no one else can change them meanwhile, and the calls sharing a group commit need
+        # one read of their counter between them instead of one each.
+        self._known: dict[tuple[str, datetime], tuple[Decimal, Decimal]] = {}
+        self._opened: list[CounterMove] = []  # counters the current reserve() created
+
+    async def put(self, budget: Budget) -> None:
+        stored = (
+            await self._conn.execute(select(budgets.c.basis).where(budgets.c.scope == budget.scope))
+        ).first()
+        if stored is not None and stored[0] != _to_row(budget)["basis"]:
+            await self._forget_counters(budget.scope)  # measured on another basis
+        await upsert(self._conn, budgets, _to_row(budget), ["scope"])
+        await bump_config_revision(self._conn)  # gateways cache budgets with the config
+
+    async def remove(self, scope: str) -> bool:
+        result = await self._conn.execute(delete(budgets).where(budgets.c.scope == scope))
+        await self._forget_counters(scope)
+        await bump_config_revision(self._conn)
+        return bool(result.rowcount)
+
+    async def _forget_counters(self, scope: str) -> None:
+        """Counters (and holds) of a scope start again from the recorded spend when next
+        needed: spend settled while a budget was absent, or measured on another basis, is
+        then counted right. Calls in flight settle their spend on the new counter and have
+        no hold left to release."""
+        await self._conn.execute(delete(budget_counters).where(_COUNTER.scope == scope))
+        await self._conn.execute(
+            delete(budget_reservations).where(budget_reservations.c.scope == scope)
+        )
+        self._known = {k: v for k, v in self._known.items() if k[0] != scope}
+
+    async def all(self) -> Sequence[Budget]:
+        rows = (await self._conn.execute(select(budgets))).mappings()
+        return [_from_row(row) for row in rows]
+
+    async def reserve(self, request_id: str, holds: Sequence[Hold], at: datetime) -> Reservation:
+        taken: list[Hold] = []
+        self._opened = []
+        for hold in holds:
+            refusal = await self._hold(hold)
+            if refusal is not None:
+                for earlier in taken:  # all or nothing, in this transaction
+                    await self._move(
+                        earlier.scope, earlier.period.start, reserved=earlier.amount.copy_negate()
+                    )
+                return Reservation(refusal, tuple(self._opened))
+            taken.append(hold)
+        if taken:
+            rows = [
+                {
+                    "request_id": request_id,
+                    "scope": hold.scope,
+                    "period_start": hold.period.start,
+                    "amount": hold.amount,
+                    "created_at": at,
+                }
+                for hold in taken
+            ]
+            await self._conn.execute(budget_reservations.insert(), rows)
+        return Reservation(None, tuple(self._opened))
+
+    async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:
+        released = (
+            await self._conn.execute(
+                delete(budget_reservations)
+                .where(budget_reservations.c.request_id == request_id)
+                .returning(
+                    budget_reservations.c.scope,
+                    budget_reservations.c.period_start,
+                    budget_reservations.c.amount,
+                )
+            )
+        ).all()
+        # One counter update per (scope, period): the release and the spend together.
+        spent_by: dict[tuple[str, datetime], Decimal] = {}
+        released_by: dict[tuple[str, datetime], Decimal] = {}
+        for scope, period_start, amount in released:
+            key = (scope, period_start)
+            released_by[key] = exact_sum(released_by.get(key, Decimal(0)), amount)
+        for spend in spends:
+            key = (spend.scope, spend.period_start)
+            spent_by[key] = exact_sum(spent_by.get(key, Decimal(0)), spend.amount)
+        moves = []
+        for key in {**released_by, **spent_by}:
+            spent, freed = spent_by.get(key, Decimal(0)), released_by.get(key, Decimal(0))
+            if spent == 0 and freed == 0:
+                continue
+            after = await self._move(*key, spent=spent, reserved=freed.copy_negate())
+            if after is not None and spent != 0:
+                moves.append(CounterMove(key[0], exact_sum(after, spent.copy_negate()), after))
+        return moves
+
+    async def status(
+        self, budget: Budget, period: Period, basis: BudgetBasis
+    ) -> tuple[Decimal, Decimal]:
+        found = await self._counter(budget.scope, period.start)
+        if found is not None:
+            return found
+        return await self._recorded(budget, period, basis), Decimal(0)
+
+    async def _hold(self, hold: Hold) -> Refusal | None:
+        """Add the hold to its counter if it fits (always, under a soft budget)."""
+        limit = hold.budget.hard_limit()
+        where = (_COUNTER.scope == hold.scope, _COUNTER.period_start == hold.period.start)
+        if self._postgres:
+            # The conditional update first: one statement on the common path.
+            statement = update(budget_counters).where(*where)
+            if limit is not None:
+                statement = statement.where(
+                    _COUNTER.spent + _COUNTER.reserved + hold.amount <= limit
+                )
+            statement = statement.values(reserved=_COUNTER.reserved + hold.amount)
+            if (await self._conn.execute(statement)).rowcount == 1:
+                return None
+            found = await self._counter(hold.scope, hold.period.start)
+            if found is not None:
+                return Refusal(hold, *found)
+            await self._create_counter(hold)
+            return await self._hold(hold)
+        found = await self._counter(hold.scope, hold.period.start)
+        if found is None:
+            found = await self._create_counter(hold)
+        spent, reserved = found
+        if limit is not None and exact_sum(spent, reserved, hold.amount) > limit:
+            return Refusal(hold, spent, reserved)
+        reserved = exact_sum(reserved, hold.amount)
+        await self._conn.execute(update(budget_counters).where(*where).values(reserved=reserved))
+        self._known[(hold.scope, hold.period.start)] = (spent, reserved)
+        return None
+
+    async def _create_counter(self, hold: Hold) -> tuple[Decimal, Decimal]:
+        """A period's first counter starts from the spend already recorded for the scope."""
+        spent = await self._recorded(hold.budget, hold.period, hold.basis)
+        row = {
+            "scope": hold.scope,
+            "period_start": hold.period.start,
+            "spent": spent,
+            "reserved": Decimal(0),
+        }
+        if await insert_unless_exists(self._conn, budget_counters, row, ["scope", "period_start"]):
+            if spent:
+                self._opened.append(CounterMove(hold.scope, Decimal(0), spent))
+            return spent, Decimal(0)
+        found = await self._counter(hold.scope, hold.period.start)  # created meanwhile
+        assert found is not None
+        return found
+
+    async def _counter(self, scope: str, period_start: datetime) -> tuple[Decimal, Decimal] | None:
+        if (scope, period_start) in self._known:
+            return self._known[(scope, period_start)]
+        row = (
+            await self._conn.execute(
+                select(_COUNTER.spent, _COUNTER.reserved).where(
+                    _COUNTER.scope == scope, _COUNTER.period_start == period_start
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        if not self._postgres:
+            self._known[(scope, period_start)] = (row[0], row[1])
+        return row[0], row[1]
+
+    async def _move(
+        self,
+        scope: str,
+        period_start: datetime,
+        *,
+        spent: Decimal = Decimal(0),
+        reserved: Decimal = Decimal(0),
+    ) -> Decimal | None:
+        """Move a counter by the amounts; its spend afterwards (None if there is no counter)."""
+        where = (_COUNTER.scope == scope, _COUNTER.period_start == period_start)
+        if self._postgres:
+            statement = (
+                update(budget_counters)
+                .where(*where)
+                .values(spent=_COUNTER.spent + spent, reserved=_COUNTER.reserved + reserved)
+                .returning(_COUNTER.spent)
+            )
+            value: Decimal | None = (await self._conn.execute(statement)).scalar()
+            return value
+        current = await self._counter(scope, period_start)
+        if current is None:
+            return None
+        new_spent = exact_sum(current[0], spent)
+        new_reserved = exact_sum(current[1], reserved)
+        await self._conn.execute(
+            update(budget_counters).where(*where).values(spent=new_spent, reserved=new_reserved)
+        )
+        self._known[(scope, period_start)] = (new_spent, new_reserved)
+        return new_spent
+
+    async def _recorded(self, budget: Budget, period: Period, basis: BudgetBasis) -> Decimal:
+        """The spend already recorded for the budget's scope in the period (a new counter)."""
+        column = usage_records.c.cost if basis is BudgetBasis.COST else usage_records.c.charge
+        where = [
+            usage_records.c.started_at >= period.start,
+            usage_records.c.started_at < period.end,
+        ]
+        if budget.key_id is not None:
+            where.append(usage_records.c.api_key_id == budget.key_id)
+        else:
+            where.append(usage_records.c.client_id == budget.client_id)
+        if self._postgres:
+            total = (await self._conn.execute(select(func.sum(column)).where(*where))).scalar()
+            return Decimal(total) if total is not None else Decimal(0)
+        amounts = (await self._conn.execute(select(column).where(*where))).scalars()
+        return exact_sum(*amounts)

@@ -1,0 +1,1 @@
+"""Rate limiters: in memory (one process) or in Redis (shared by every process)."""

@@ -1,0 +1,189 @@
+"""Budgets and counters on SQLite and PostgreSQL: holds are conditional and all-or-nothing,
+concurrent holds never pass a hard limit together, settling releases once, a new counter
+starts from the spend already recorded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from domain.budgets import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Refusal, Spend
+from domain.ids import new_id
+from domain.money import Money
+from domain.periods import month_period
+from tests.integration.persistence import builders
+
+UowFactory = Callable[[], SqlAlchemyUnitOfWork]
+PERIOD = month_period("2025-03", ZoneInfo("UTC"))
+NOW = datetime(2025, 3, 10, tzinfo=UTC)
+
+
+def budget(client_id: str, limit: str, key_id: str | None = None, **more: object) -> Budget:
+    values: dict[str, object] = {
+        "client_id": client_id,
+        "key_id": key_id,
+        "limit": Money(Decimal(limit), "EUR"),
+        "mode": BudgetMode.HARD,
+        "updated_at": NOW,
+    }
+    return Budget(**(values | more))  # type: ignore[arg-type]
+
+
+def hold(of: Budget, amount: str) -> Hold:
+    return Hold(of, PERIOD, Decimal(amount), BudgetBasis.CHARGE)
+
+
+async def _client_and_key(uow: UowFactory) -> tuple[str, str]:
+    client = builders.client()
+    key = builders.key(client.id)
+    async with uow() as tx:
+        await tx.clients.add(client)
+        await tx.keys.add(key)
+        await tx.commit()
+    return client.id, key.id
+
+
+async def _reserve(uow: UowFactory, request_id: str, *holds: Hold) -> Refusal | None:
+    async with uow() as tx:
+        reservation = await tx.budgets.reserve(request_id, holds, NOW)
+        await tx.commit()
+    return reservation.refusal
+
+
+async def _status(uow: UowFactory, of: Budget) -> tuple[Decimal, Decimal]:
+    async with uow() as tx:
+        return await tx.budgets.status(of, PERIOD, BudgetBasis.CHARGE)
+
+
+async def test_budgets_are_stored_replaced_and_removed(uow: UowFactory) -> None:
+    client_id, key_id = await _client_and_key(uow)
+    mine = budget(client_id, "10.5", basis=BudgetBasis.COST, thresholds=(90, 25))
+    async with uow() as tx:
+        await tx.budgets.put(mine)
+        await tx.budgets.put(budget(client_id, "3", key_id))
+        await tx.commit()
+    async with uow() as tx:
+        stored = {b.scope: b for b in await tx.budgets.all()}
+    assert stored[f"client:{client_id}"] == mine
+    assert stored[f"client:{client_id}"].thresholds == (25, 90)
+    assert stored[f"key:{key_id}"].limit == Money(Decimal(3), "EUR")
+    async with uow() as tx:
+        await tx.budgets.put(budget(client_id, "20", mode=BudgetMode.SOFT))
+        assert await tx.budgets.remove(f"key:{key_id}")
+        assert not await tx.budgets.remove(f"key:{key_id}")
+        await tx.commit()
+    async with uow() as tx:
+        [only] = await tx.budgets.all()
+    assert (only.limit.amount, only.mode) == (Decimal(20), BudgetMode.SOFT)
+
+
+async def test_a_hard_hold_fits_or_is_refused_with_the_counter(uow: UowFactory) -> None:
+    client_id, _ = await _client_and_key(uow)
+    mine = budget(client_id, "1")
+    assert await _reserve(uow, "r1", hold(mine, "0.6")) is None
+    refusal = await _reserve(uow, "r2", hold(mine, "0.400000000000000001"))
+    assert refusal is not None
+    assert (refusal.spent, refusal.reserved) == (0, Decimal("0.6"))
+    assert await _reserve(uow, "r3", hold(mine, "0.4")) is None  # exactly the limit fits
+    assert await _status(uow, mine) == (0, 1)
+
+
+async def test_holds_are_all_or_nothing_across_client_and_key(uow: UowFactory) -> None:
+    client_id, key_id = await _client_and_key(uow)
+    client_budget, key_budget = budget(client_id, "5"), budget(client_id, "1", key_id)
+    refused = await _reserve(uow, "r1", hold(client_budget, "2"), hold(key_budget, "2"))
+    assert refused is not None
+    assert await _status(uow, client_budget) == (0, 0)
+    assert await _reserve(uow, "r2", hold(client_budget, "1"), hold(key_budget, "1")) is None
+    assert await _status(uow, client_budget) == (0, 1)
+    assert await _status(uow, key_budget) == (0, 1)
+
+
+async def test_settling_moves_the_hold_into_spend_once(uow: UowFactory) -> None:
+    client_id, _ = await _client_and_key(uow)
+    mine = budget(client_id, "1")
+    await _reserve(uow, "r1", hold(mine, "0.5"))
+    spend = [Spend(mine.scope, PERIOD.start, Decimal("0.123456789012345678"))]
+    async with uow() as tx:
+        [move] = await tx.budgets.settle("r1", spend)
+        assert await tx.budgets.settle("r1", []) == []  # nothing left to release
+        await tx.commit()
+    assert (move.spent_before, move.spent_after) == (0, Decimal("0.123456789012345678"))
+    assert await _status(uow, mine) == (Decimal("0.123456789012345678"), 0)
+
+
+async def test_a_new_counter_starts_from_the_recorded_spend(uow: UowFactory) -> None:
+    client_id, key_id = await _client_and_key(uow)
+    async with uow() as tx:
+        for charge in ("0.25", "0.5"):
+            await tx.usage.add(
+                builders.usage(client_id, key_id, charge=Money(Decimal(charge), "USD"))
+            )
+        await tx.commit()
+    mine = budget(client_id, "1")
+    assert await _status(uow, mine) == (Decimal("0.75"), 0)  # before any counter
+    async with uow() as tx:
+        reservation = await tx.budgets.reserve("r1", [hold(mine, "0.3")], NOW)
+        await tx.commit()
+    assert reservation.refusal is not None
+    assert reservation.opened == (CounterMove(mine.scope, Decimal(0), Decimal("0.75")),)
+    assert await _reserve(uow, "r2", hold(mine, "0.25")) is None
+    assert await _status(uow, mine) == (Decimal("0.75"), Decimal("0.25"))
+
+
+async def test_concurrent_holds_never_pass_the_limit_together(uow: UowFactory) -> None:
+    client_id, _ = await _client_and_key(uow)
+    mine = budget(client_id, "1")
+
+    async def one(i: int) -> object:
+        return await _reserve(uow, new_id(), hold(mine, "0.3"))
+
+    results = await asyncio.gather(*(one(i) for i in range(12)))
+
+    assert sum(result is None for result in results) == 3
+    assert await _status(uow, mine) == (0, Decimal("0.9"))
+
+
+async def test_removing_a_budget_or_changing_its_basis_recounts_from_the_records(
+    uow: UowFactory,
+) -> None:
+    client_id, key_id = await _client_and_key(uow)
+    mine = budget(client_id, "10")
+    await _reserve(uow, "r1", hold(mine, "1"))
+    async with uow() as tx:
+        await tx.budgets.put(mine)
+        await tx.budgets.remove(mine.scope)
+        await tx.usage.add(builders.usage(client_id, key_id, charge=Money(Decimal("2"), "USD")))
+        await tx.budgets.put(mine)
+        await tx.commit()
+    assert await _status(uow, mine) == (Decimal(2), 0)  # spend while it was gone, no old hold
+    async with uow() as tx:
+        assert await tx.budgets.settle("r1", []) == []  # the old hold is gone, nothing moves
+        await tx.commit()
+    await _reserve(uow, "r2", hold(mine, "1"))
+    async with uow() as tx:
+        await tx.budgets.put(budget(client_id, "10"))  # same basis: counters kept
+        await tx.commit()
+    assert await _status(uow, mine) == (Decimal(2), Decimal(1))
+    async with uow() as tx:
+        await tx.budgets.put(budget(client_id, "10", basis=BudgetBasis.COST))
+        await tx.commit()
+        status = await tx.budgets.status(mine, PERIOD, BudgetBasis.COST)
+    assert status == (Decimal("0.000123456789012"), 0)
+
+
+async def test_counters_stay_exact_past_28_digits(uow: UowFactory) -> None:
+    client_id, _ = await _client_and_key(uow)
+    mine = budget(client_id, "99999999999999999")
+    big = "12345678901234567.123456789012345678"  # 35 significant digits
+    await _reserve(uow, "r1", hold(mine, big))
+    async with uow() as tx:
+        [move] = await tx.budgets.settle("r1", [Spend(mine.scope, PERIOD.start, Decimal(big))])
+        await tx.commit()
+    assert move.spent_after == Decimal(big)
+    assert move.spent_before == 0
+    assert await _status(uow, mine) == (Decimal(big), 0)

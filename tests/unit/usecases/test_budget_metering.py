@@ -1,0 +1,206 @@
+"""Metering with budgets (in-memory ports): holds, settlement into spend, refusal alerts,
+fail-closed reservation, and a hypothesis run of interleaved calls that never takes a hard
+budget past its limit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.alerts import AlertKind
+from domain.budgets import BudgetMode, Hold, Refusal
+from domain.catalog import Model, PriceVersion
+from domain.errors import BudgetExceeded, BudgetUnavailable
+from domain.pricing import PercentageMargin
+from domain.tokens import TokenUsage
+from domain.usage import CallStatus, UsageSource
+from domain.usecases.budgets import BudgetInput, BudgetUseCases
+from domain.usecases.catalog import CatalogUseCases
+from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.keys import KeyUseCases, NewKey
+from domain.usecases.metering import Attempt, CallGrant, Metering
+from tests.fakes import (
+    FakeBudgetRepository,
+    FakeKeyHasher,
+    FakeUnitOfWorkFactory,
+    FrozenClock,
+)
+
+T0 = datetime(2026, 3, 15, 12, tzinfo=UTC)
+UTC_ZONE = ZoneInfo("UTC")
+MODEL = Model("demo/chat", "demo", "chat", max_output_tokens=500, context_window=4000)
+
+
+class World:
+    def __init__(self) -> None:
+        self.uow, self.clock = FakeUnitOfWorkFactory(), FrozenClock(T0)
+        self.keys = KeyUseCases(self.uow, self.clock, FakeKeyHasher())
+        self.metering = Metering(self.uow, self.clock, self.keys, zone=UTC_ZONE)
+        self.budgets = BudgetUseCases(self.uow, self.clock, UTC_ZONE)
+        self.requests = 0
+
+    async def setup(self, limit: str, mode: BudgetMode = BudgetMode.HARD) -> None:
+        catalog = CatalogUseCases(self.uow)
+        await catalog.save_model(MODEL)
+        await catalog.add_price(
+            PriceVersion("demo/chat", T0 - timedelta(days=1), input=Decimal(1), output=Decimal(3))
+        )
+        client, _ = await ClientUseCases(self.uow, self.clock).create(
+            NewClient("Acme", PercentageMargin(Decimal(10)))
+        )
+        self.client_id = client.id
+        self.secret = (await self.keys.issue(NewKey(client.id))).secret
+        await self.budgets.set_for_client(client.id, BudgetInput(Decimal(limit), mode))
+
+    async def grant(self) -> CallGrant:
+        self.requests += 1
+        caller = await self.metering.authenticate(self.secret)
+        return await self.metering.authorize(caller, "demo/chat", f"req_{self.requests}")
+
+    async def counter(self) -> tuple[Decimal, Decimal]:
+        status = await self.budgets.of_client(self.client_id)
+        assert status is not None
+        return status.spent, status.reserved
+
+
+def attempt(grant: CallGrant, tokens_in: int, tokens_out: int, ok: bool = True) -> Attempt:
+    usage = TokenUsage(input_tokens=tokens_in, output_tokens=tokens_out)
+    status = CallStatus.SUCCEEDED if ok else CallStatus.FAILED
+    return Attempt(0, grant.target, usage, UsageSource.REPORTED, status, 5)
+
+
+async def test_a_call_holds_its_maximum_then_settles_to_its_charge() -> None:
+    world = World()
+    await world.setup("1")
+    grant = await world.grant()
+    await world.metering.journal(grant, 100, 40)  # 40 chars -> at most 104 input tokens
+    hold = (Decimal(104) * 1 + 100 * 3) / 1_000_000 * Decimal("1.1")
+    assert await world.counter() == (0, hold)
+
+    [record] = await world.metering.settle(grant, [attempt(grant, 10, 20)])
+
+    assert await world.counter() == (record.charge.amount, 0)
+
+
+async def test_a_refusal_raises_stores_one_alert_and_journals_nothing() -> None:
+    world = World()
+    await world.setup("0.0001")
+    for _ in range(3):
+        with pytest.raises(BudgetExceeded):
+            await world.metering.journal(await world.grant(), 500, 1000)
+    async with world.uow() as tx:
+        alerts = await tx.alerts.recent()
+        assert tx.working.journal == {}  # type: ignore[attr-defined]
+    [alert] = alerts
+    assert alert.kind is AlertKind.HARD_LIMIT_REFUSED
+    assert alert.details["limit"] == "0.0001"
+    assert alert.details["basis"] == "charge"
+    assert alert.dedupe_key.endswith(":2026-03:2026-03-15T12")
+    assert await world.counter() == (0, 0)
+
+
+async def test_a_soft_budget_never_refuses() -> None:
+    world = World()
+    await world.setup("0.0001", BudgetMode.SOFT)
+    await world.metering.journal(await world.grant(), 500, 1000)
+    assert (await world.counter())[1] > Decimal("0.0001")
+
+
+async def test_the_reservation_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World()
+    await world.setup("1")
+
+    async def broken(self: object, request_id: str, holds: list[Hold], at: datetime) -> Refusal:
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(FakeBudgetRepository, "reserve", broken)
+    with pytest.raises(BudgetUnavailable):
+        await world.metering.journal(await world.grant(), 10, 10)
+
+
+async def test_without_a_budget_nothing_is_held_or_released() -> None:
+    world = World()
+    await world.setup("1")
+    await world.budgets.remove_for_client(world.client_id)
+    grant = await world.grant()
+    assert grant.budgets == ()
+    await world.metering.journal(grant, 10, 10)
+    await world.metering.settle(grant, [attempt(grant, 1, 1)])
+    async with world.uow() as tx:
+        assert tx.working.counters == {}  # type: ignore[attr-defined]
+
+
+Call = tuple[int, int, int, int, bool]  # prompt chars, max tokens, input used, output used, ok
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2000),
+            st.integers(1, 500),
+            st.integers(0, 3000),
+            st.integers(0, 500),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.integers(1, 6),
+)
+async def test_interleaved_calls_never_take_a_hard_budget_past_its_limit(
+    calls: list[Call], in_flight: int
+) -> None:
+    world = World()
+    await world.setup("0.005")
+    limit = Decimal("0.005")
+    open_calls: list[tuple[CallGrant, Call]] = []
+    settled = Decimal(0)
+
+    async def settle_oldest() -> Decimal:
+        grant, (chars, max_out, used_in, used_out, ok) = open_calls.pop(0)
+        # what a provider can report: within the prompt bound and max_tokens
+        used = attempt(grant, min(used_in, chars + 64), min(used_out, max_out), ok)
+        [record] = await world.metering.settle(grant, [used if ok else attempt(grant, 0, 0, False)])
+        return record.charge.amount
+
+    for call in calls:
+        grant = await world.grant()
+        try:
+            await world.metering.journal(grant, call[1], call[0])
+            open_calls.append((grant, call))
+        except BudgetExceeded:
+            pass
+        spent, reserved = await world.counter()
+        assert spent + reserved <= limit
+        if len(open_calls) >= in_flight:
+            settled += await settle_oldest()
+            spent, reserved = await world.counter()
+            assert spent + reserved <= limit
+    while open_calls:
+        settled += await settle_oldest()
+    assert await world.counter() == (settled, 0)
+    assert settled <= limit
+
+
+async def test_a_budget_set_mid_period_alerts_for_the_thresholds_already_passed() -> None:
+    world = World()
+    await world.setup("1")
+    await world.budgets.remove_for_client(world.client_id)
+    grant = await world.grant()
+    await world.metering.journal(grant, 10, 10)
+    [record] = await world.metering.settle(grant, [attempt(grant, 100_000, 100_000)])
+    spent = record.charge.amount  # 0.44 (1 + 3 per million, +10%)
+    await world.budgets.set_for_client(world.client_id, BudgetInput(Decimal("0.5")))
+
+    await world.metering.journal(await world.grant(), 1, 1)
+
+    async with world.uow() as tx:
+        alerts = await tx.alerts.recent()
+    assert sorted(a.details["percent"] for a in alerts) == ["50", "80"]
+    assert {a.details["spent"] for a in alerts} == {str(spent)}

@@ -1,0 +1,67 @@
+"""Budget use cases: set, read many in one unit of work, scoped for a portal principal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from adapters.rendering import InvoiceFiles
+from domain.access import NotAllowed, PortalPrincipal, Role, StaffPrincipal
+from domain.budgets import BudgetBasis
+from domain.errors import NotFound
+from domain.invoicing_ports import AgencyDetails
+from domain.money import Money
+from domain.pricing import FixedPrice, PercentageMargin
+from domain.usecases.access import AccessUseCases
+from domain.usecases.budgets import BudgetInput, BudgetUseCases
+from domain.usecases.catalog import CatalogUseCases
+from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.invoice_desk import Documents
+from domain.usecases.invoicing import InvoiceUseCases
+from domain.usecases.keys import KeyUseCases, NewKey
+from domain.usecases.management import Management, UseCases
+from domain.usecases.reports import ReportUseCases
+from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
+
+NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
+
+
+async def test_budgets_of_many_clients_in_one_unit_of_work_and_scoped() -> None:
+    factory, clock = FakeUnitOfWorkFactory(), FrozenClock(NOW)
+    hasher = FakeKeyHasher()
+    budgets = BudgetUseCases(factory, clock, ZoneInfo("UTC"))
+    use_cases = UseCases(
+        clients=ClientUseCases(factory, clock),
+        keys=KeyUseCases(factory, clock, hasher),
+        catalog=CatalogUseCases(factory),
+        reports=ReportUseCases(factory, clock),
+        access=AccessUseCases(factory, clock, hasher),
+        budgets=budgets,
+        invoices=InvoiceUseCases(factory, clock),  # type: ignore[arg-type]
+        documents=Documents(renderer=InvoiceFiles(), agency=AgencyDetails("Agency")),
+    )
+    a, _ = await use_cases.clients.create(NewClient("A", PercentageMargin(Decimal(1))))
+    b, _ = await use_cases.clients.create(NewClient("B", FixedPrice(Money(Decimal(9)))))
+    c, _ = await use_cases.clients.create(NewClient("C", PercentageMargin(Decimal(1))))
+    key = (await use_cases.keys.issue(NewKey(b.id))).key
+    staff = Management(StaffPrincipal("ops", Role.ADMIN, "t"), use_cases)
+    await staff.set_client_budget(a.id, BudgetInput(Decimal(5)))
+    await staff.set_client_budget(b.id, BudgetInput(Decimal(7)))
+    await staff.set_key_budget(key.id, BudgetInput(Decimal(1), basis=BudgetBasis.CHARGE))
+    before = len(factory.made)
+
+    found = await staff.budgets_of([(a.id, None), (b.id, None), (c.id, None), (b.id, key.id)])
+
+    assert len(factory.made) == before + 1
+    assert set(found) == {(a.id, None), (b.id, None), (b.id, key.id)}
+    assert found[(b.id, None)].budget.basis_under(None) is BudgetBasis.CHARGE
+    assert found[(b.id, key.id)].budget.limit.amount == 1
+    portal = Management(PortalPrincipal(client_id=a.id, token_id="p"), use_cases)
+    assert set(await portal.budgets_of([(a.id, None), (b.id, None)])) == {(a.id, None)}
+    with pytest.raises(NotAllowed):
+        await portal.set_client_budget(a.id, BudgetInput(Decimal(50)))
+    with pytest.raises(NotFound):
+        await staff.set_key_budget("no-such-key", BudgetInput(Decimal(1)))
