@@ -4,27 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.rendering import InvoiceFiles
 from domain.access import NotAllowed, PortalPrincipal, Role, StaffPrincipal
 from domain.budgets import BudgetBasis
 from domain.errors import NotFound
-from domain.invoicing_ports import AgencyDetails
 from domain.money import Money
 from domain.pricing import FixedPrice, PercentageMargin
-from domain.usecases.access import AccessUseCases
-from domain.usecases.budgets import BudgetInput, BudgetUseCases
-from domain.usecases.catalog import CatalogUseCases
-from domain.usecases.clients import ClientUseCases, NewClient
-from domain.usecases.invoice_desk import Documents
-from domain.usecases.invoicing import InvoiceUseCases
-from domain.usecases.keys import KeyUseCases, NewKey
-from domain.usecases.management import Management, UseCases
-from domain.usecases.reports import ReportUseCases
+from domain.usecases.budgets import BudgetInput
+from domain.usecases.clients import NewClient
+from domain.usecases.keys import NewKey
+from domain.usecases.management import Management
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
+from tests.unit.usecases.wiring import fake_use_cases
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
 
@@ -32,17 +25,7 @@ NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
 async def test_budgets_of_many_clients_in_one_unit_of_work_and_scoped() -> None:
     factory, clock = FakeUnitOfWorkFactory(), FrozenClock(NOW)
     hasher = FakeKeyHasher()
-    budgets = BudgetUseCases(factory, clock, ZoneInfo("UTC"))
-    use_cases = UseCases(
-        clients=ClientUseCases(factory, clock),
-        keys=KeyUseCases(factory, clock, hasher),
-        catalog=CatalogUseCases(factory),
-        reports=ReportUseCases(factory, clock),
-        access=AccessUseCases(factory, clock, hasher),
-        budgets=budgets,
-        invoices=InvoiceUseCases(factory, clock),  # type: ignore[arg-type]
-        documents=Documents(renderer=InvoiceFiles(), agency=AgencyDetails("Agency")),
-    )
+    use_cases = fake_use_cases(factory, clock, hasher)
     a, _ = await use_cases.clients.create(NewClient("A", PercentageMargin(Decimal(1))))
     b, _ = await use_cases.clients.create(NewClient("B", FixedPrice(Money(Decimal(9)))))
     c, _ = await use_cases.clients.create(NewClient("C", PercentageMargin(Decimal(1))))
