@@ -63,7 +63,8 @@ describe("describeDetails", () => {
 describe("describeLastAttempt", () => {
   it("says the status code and error, or that nothing was tried", () => {
     expect(describeLastAttempt(200, null)).toBe("status 200");
-    expect(describeLastAttempt(503, "HTTP 503")).toBe("status 503: HTTP 503");
+    expect(describeLastAttempt(503, null)).toBe("status 503");
+    expect(describeLastAttempt(null, "timed out")).toBe("timed out");
     expect(describeLastAttempt(null, "connection refused")).toBe("connection refused");
     expect(describeLastAttempt(null, null)).toBe("not tried yet");
   });
