@@ -23,7 +23,7 @@ from api.container import close_container, make_container
 from domain.alerts import Alert, AlertKind
 from domain.ids import new_id
 from tests.api.graphql_support import create_client
-from tests.e2e.conftest import App, screenshot
+from tests.e2e.conftest import TABLET, App, screenshot
 from tests.e2e.test_web_apps import field, portal_token, sign_in, staff_token
 from tests.support.servers import WebhookReceiver, serve_in_thread
 
@@ -213,18 +213,23 @@ async def test_a_viewer_reads_alerts_and_webhooks_without_changing_them(
         input={"url": "https://hooks.example.com/watched", "clientId": client_id},
     )["createWebhook"]
     try:
+        await page.set_viewport_size(TABLET)
         await sign_in(page, app.url + "/alerts", staff_token(app, "Val", "VIEWER"))
         row = page.get_by_test_id(f"alert-row-{alert_id}")
         await expect(row).to_contain_text("Watched Co spiked")
         await expect(row).to_contain_text("open")
         await expect(page.get_by_role("button", name=re.compile("^Acknowledge"))).to_have_count(0)
 
+        await screenshot(page, "16-alerts-viewer-tablet")
+
+        await page.get_by_role("button", name="Menu").click()  # tablets: navigation behind a menu
         await page.get_by_role("link", name="Webhooks", exact=True).click()
         card = page.get_by_test_id(f"webhook-{created['webhook']['id']}")
         await expect(card).to_contain_text("https://hooks.example.com/watched")
         await expect(card).to_contain_text("every alert kind")
         for action in ("Add webhook", re.compile("^Disable")):
             await expect(page.get_by_role("button", name=action)).to_have_count(0)
+        await screenshot(page, "17-webhooks-viewer-tablet")
     finally:
         app.gql().data(
             "mutation($id: ID!) { deleteWebhook(id: $id) { __typename } }",

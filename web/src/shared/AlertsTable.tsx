@@ -57,7 +57,8 @@ export function AlertsTable({
             <Table.Tr key={alert.id} data-testid={`alert-row-${alert.id}`}>
               <Table.Td style={{ whiteSpace: "nowrap" }}>{formatDateTime(alert.createdAt, zone)}</Table.Td>
               <Table.Td>
-                <Badge variant="light" color={KIND_COLORS[alert.kind] ?? "gray"}>
+                {/* max-content: the table narrows the message column, never the kind's name */}
+                <Badge variant="light" color={KIND_COLORS[alert.kind] ?? "gray"} style={{ minWidth: "max-content" }}>
                   {alertKindLabel(alert.kind)}
                 </Badge>
               </Table.Td>
