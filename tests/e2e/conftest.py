@@ -20,7 +20,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from api.app import create_app
 from api.container import migrate_database
-from api.settings import DEFAULT_WEB_DIR
+from api.settings import DEFAULT_WEB_DIR, Settings
 from tests.api.conftest import ADMIN_TOKEN, Upstreams, _seed, gateway_settings, upstreams
 from tests.api.graphql_support import Gql
 from tests.support.servers import serve_in_thread
@@ -56,6 +56,7 @@ def _web_ready() -> None:
 @dataclass
 class App:
     url: str
+    settings: Settings  # for seeding what the API cannot make yet (alerts), as the API tests do
 
     def gql(self, token: str = ADMIN_TOKEN) -> Gql:
         return Gql(self.url + "/graphql", token)
@@ -73,7 +74,7 @@ def app(
     asyncio.run(migrate_database(settings))
     asyncio.run(_seed(settings))
     with serve_in_thread(create_app(settings)) as base_url:
-        yield App(base_url)
+        yield App(base_url, settings)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

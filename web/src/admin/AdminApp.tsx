@@ -7,12 +7,14 @@ import { graphql } from "../gql";
 import { isUnauthenticated, signOut } from "../shared/api";
 import { SignIn, StaffSignInHelp } from "../shared/SignIn";
 import { ErrorState, Loading } from "../shared/states";
+import { AlertsPage, OpenAlertCount } from "./AlertsPage";
 import { ClientPage } from "./ClientPage";
 import { EditClientPage, NewClientPage } from "./ClientForm";
 import { ModelsPage } from "./ModelsPage";
 import { OverviewPage } from "./OverviewPage";
 import { SessionContext, isOwner, type Session } from "./session";
 import { StaffPage } from "./StaffPage";
+import { WebhooksPage } from "./WebhooksPage";
 
 const SessionQuery = graphql(`
   query AdminSession {
@@ -55,6 +57,8 @@ function Shell({ session }: { session: Session }) {
   const location = useLocation();
   const nav = [
     { to: "/", label: "Overview", active: location.pathname === "/" || location.pathname.startsWith("/clients") },
+    { to: "/alerts", label: "Alerts", active: location.pathname.startsWith("/alerts"), count: <OpenAlertCount /> },
+    { to: "/webhooks", label: "Webhooks", active: location.pathname.startsWith("/webhooks") },
     { to: "/models", label: "Model catalog", active: location.pathname.startsWith("/models") },
     ...(isOwner(session)
       ? [{ to: "/staff", label: "Staff and tokens", active: location.pathname.startsWith("/staff") }]
@@ -87,9 +91,10 @@ function Shell({ session }: { session: Session }) {
       </AppShell.Header>
       <AppShell.Navbar p="xs" component="nav" aria-label="Main">
         {nav.map((item) => (
-          <NavLink key={item.to} component={Link} to={item.to} label={item.label} active={item.active} onClick={close} />
+          <NavLink key={item.to} component={Link} to={item.to} label={item.label} active={item.active} onClick={close}
+            rightSection={"count" in item ? item.count : undefined} />
         ))}
-        {/* Budgets, alerts and invoices (issues 5 and 6) slot in here once their API exists. */}
+        {/* Budgets and invoices (issues 5 and 6) slot in here once their API exists. */}
       </AppShell.Navbar>
       <AppShell.Main>
         <Routes>
@@ -97,6 +102,8 @@ function Shell({ session }: { session: Session }) {
           <Route path="/clients/new" element={<NewClientPage />} />
           <Route path="/clients/:id" element={<ClientPage />} />
           <Route path="/clients/:id/edit" element={<EditClientPage />} />
+          <Route path="/alerts" element={<AlertsPage />} />
+          <Route path="/webhooks" element={<WebhooksPage />} />
           <Route path="/models" element={<ModelsPage />} />
           <Route path="/staff" element={isOwner(session) ? <StaffPage /> : <NotFound />} />
           <Route path="*" element={<NotFound />} />

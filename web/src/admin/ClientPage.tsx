@@ -10,6 +10,7 @@ import { PeriodPicker } from "../shared/PeriodPicker";
 import { describePlan } from "../shared/plans";
 import { Empty, ErrorState, Loading, MutationError } from "../shared/states";
 import { UsageCharts } from "../shared/UsageCharts";
+import { ClientAlerts } from "./AlertsPage";
 import { KeysPanel, PortalAccess } from "./KeysPanel";
 import { canWrite, useSession } from "./session";
 
@@ -42,6 +43,7 @@ const ClientQuery = graphql(`
       }
       apiKeys { id name prefix createdAt expiresAt revokedAt allowedModels }
       portalTokens { id name prefix createdAt revokedAt }
+      alerts(first: 20) { id kind clientId message details { name value } createdAt acknowledgedAt acknowledgedBy }
       usage(period: $period) {
         requests
         inputTokens
@@ -185,7 +187,8 @@ export function ClientPage() {
           zone={session.timeZone} onChange={refresh} />
       </SimpleGrid>
       <KeysPanel clientId={client.id} keys={client.apiKeys} writable={writable} zone={session.timeZone} onChange={refresh} />
-      {/* Budget gauge, alerts and invoices (issues 5 and 6) slot in here. */}
+      <ClientAlerts alerts={client.alerts} zone={session.timeZone} writable={writable} onChange={refresh} />
+      {/* Budget gauge and invoices (issues 5 and 6) slot in here. */}
     </Stack>
   );
 }

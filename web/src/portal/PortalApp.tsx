@@ -12,6 +12,7 @@ import { PeriodPicker } from "../shared/PeriodPicker";
 import { describePlanForClient } from "../shared/plans";
 import { SignIn } from "../shared/SignIn";
 import { ErrorState, Loading } from "../shared/states";
+import { AlertsTable } from "../shared/AlertsTable";
 import { UsageCharts } from "../shared/UsageCharts";
 
 const PortalQuery = graphql(`
@@ -29,6 +30,7 @@ const PortalQuery = graphql(`
         ... on FixedPrice { monthlyPrice { amount currency } }
       }
       apiKeys { id name prefix createdAt expiresAt revokedAt }
+      alerts(first: 20) { id kind clientId message details { name value } createdAt }
       usage(period: $period) {
         period
         requests
@@ -148,6 +150,14 @@ function PortalPage({
                     </Table.Tbody>
                   </Table>
                 </Table.ScrollContainer>
+              )}
+            </Paper>
+            <Paper withBorder p="md">
+              <Title order={4} mb="sm">Alerts</Title>
+              {client.alerts.length === 0 ? (
+                <Text c="dimmed">No alerts. You will see one here if your spending crosses a budget or rises unusually fast.</Text>
+              ) : (
+                <AlertsTable alerts={client.alerts} zone={zone} showAcknowledgement={false} testId="portal-alerts" />
               )}
             </Paper>
             {/* Budget and invoices (issues 5 and 6) slot in here. */}

@@ -1,5 +1,6 @@
 // A secret the API returns once (key or token): shown in a dialog with a copy button.
 import { Alert, Button, Code, CopyButton, Group, Modal, Stack, Text } from "@mantine/core";
+import type { ReactNode } from "react";
 
 export function SecretOnce({
   title,
@@ -10,7 +11,7 @@ export function SecretOnce({
   title: string;
   secret: string | null;
   onClose: () => void;
-  usage?: string;
+  usage?: ReactNode;
 }) {
   return (
     <Modal opened={secret !== null} onClose={onClose} title={title} size="lg" closeOnClickOutside={false}>
@@ -21,10 +22,12 @@ export function SecretOnce({
         <Code block data-testid="secret" style={{ wordBreak: "break-all" }}>
           {secret}
         </Code>
-        {usage && (
+        {typeof usage === "string" ? (
           <Text size="sm" c="dimmed">
             {usage}
           </Text>
+        ) : (
+          usage
         )}
         <Group justify="flex-end">
           <CopyButton value={secret ?? ""}>
