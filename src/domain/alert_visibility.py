@@ -1,18 +1,28 @@
 """What a client may see of an alert: the agency's provider cost is never shown to a client,
-so an alert measured in it (a fixed-price client's spend) reaches portals and client webhooks
-without its figures."""
+so an alert measured in it (a fixed-price client's spend, or a budget on the cost basis)
+reaches portals and client webhooks with a message of its own kind and no figures but the
+percentage of the budget used."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from domain.alerts import Alert
+from domain.alerts import Alert, AlertKind
 
 COST_BASIS = "cost"
-WITHOUT_FIGURES = "Usage well above its recent level."
 
 
 def client_view(alert: Alert) -> Alert:
     if alert.details.get("basis") != COST_BASIS:
         return alert
-    return replace(alert, message=WITHOUT_FIGURES, details={})
+    period = alert.details.get("period", "this period")
+    match alert.kind:
+        case AlertKind.BUDGET_THRESHOLD:
+            percent = alert.details.get("percent", "")
+            message = f"Usage reached {percent}% of the budget for {period}."
+            return replace(alert, message=message, details={"percent": percent, "period": period})
+        case AlertKind.HARD_LIMIT_REFUSED:
+            message = f"Calls were refused: the budget for {period} is used up."
+            return replace(alert, message=message, details={"period": period})
+        case AlertKind.SPEND_SPIKE:
+            return replace(alert, message="Usage well above its recent level.", details={})

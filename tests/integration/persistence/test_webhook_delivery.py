@@ -239,7 +239,11 @@ async def test_a_client_webhook_never_gets_figures_measured_in_provider_cost(
     await rig.webhooks.create(NewWebhook(url + "?agency", None))
     await rig.webhooks.create(NewWebhook(url + "?client", client_id))
     raised = alert(
-        client_id, new_id(), details={"basis": "cost", "last_hour": "25"}, message="spent 25"
+        client_id,
+        new_id(),
+        kind=AlertKind.SPEND_SPIKE,
+        details={"basis": "cost", "last_hour": "25"},
+        message="spent 25",
     )
     async with rig.uow() as tx:
         await tx.alerts.raise_once(raised)
