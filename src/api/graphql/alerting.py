@@ -7,22 +7,19 @@ have no access. The signing secret is returned once, by `createWebhook`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.permission import BasePermission
 
 from api.graphql.context import Info
-from api.graphql.errors import NotFoundError, ValidationError, failure, visible
+from api.graphql.errors import NotFoundError, ValidationError, attempt, visible
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
 from domain import alerts, webhooks
-from domain.errors import DomainError
 from domain.usecases.webhooks import NewWebhook
 
-S = TypeVar("S")
 AlertKind = strawberry.enum(alerts.AlertKind, name="AlertKind")
 DeliveryStatus = strawberry.enum(webhooks.DeliveryStatus, name="DeliveryStatus")
 DEFAULT_ALERTS = 50
@@ -186,17 +183,6 @@ AcknowledgeAlertResult = Annotated[
 ]
 
 
-async def _typed(run: Callable[[], Awaitable[S]], allowed: tuple[type, ...]) -> S | object:
-    """An expected failure becomes its typed error when the union holds it."""
-    try:
-        return await run()
-    except DomainError as exc:
-        typed = failure(exc)
-        if isinstance(typed, allowed):
-            return typed
-        raise
-
-
 @strawberry.type
 class AlertQueries:
     @field(description="Alerts, newest first (a portal token: its client's only).")
@@ -226,7 +212,7 @@ class AlertMutations:
             alert = await info.context.management.acknowledge_alert(str(id))
             return AcknowledgeAlertSuccess(alert=Alert.of(alert))
 
-        return await _typed(run, (NotFoundError,))  # type: ignore[return-value]
+        return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
 
     @mutation(
         permissions=[CanMutate],
@@ -242,7 +228,7 @@ class AlertMutations:
             issued = await info.context.management.create_webhook(new)
             return CreateWebhookSuccess(secret=issued.secret, webhook=Webhook.of(issued.webhook))
 
-        return await _typed(run, (ValidationError, NotFoundError))  # type: ignore[return-value]
+        return await attempt(run, (ValidationError, NotFoundError))  # type: ignore[return-value]
 
     @mutation(
         permissions=[CanMutate],
@@ -253,4 +239,4 @@ class AlertMutations:
             webhook = await info.context.management.delete_webhook(str(id))
             return DeleteWebhookSuccess(webhook=Webhook.of(webhook))
 
-        return await _typed(run, (NotFoundError,))  # type: ignore[return-value]
+        return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
