@@ -170,6 +170,7 @@ export function ClientPage() {
         <Figure label="Margin" value={formatRatio(usage.margin)} testId="client-margin" tone={loss ? "loss" : undefined}
           note={`${formatInteger(usage.inputTokens)} in / ${formatInteger(usage.outputTokens)} out tokens`} />
       </SimpleGrid>
+      <BudgetPanel clientId={client.id} currency={currency} budget={client.budget} writable={writable} onChange={refresh} />
       <UsageCharts series={usage.series} byModel={usage.byModel} currency={currency} zone={session.timeZone} showCost />
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <Paper withBorder p="md">
@@ -199,7 +200,6 @@ export function ClientPage() {
         <PortalAccess clientId={client.id} tokens={client.portalTokens} writable={writable}
           zone={session.timeZone} onChange={refresh} />
       </SimpleGrid>
-      <BudgetPanel clientId={client.id} currency={currency} budget={client.budget} writable={writable} onChange={refresh} />
       <KeysPanel clientId={client.id} currency={currency} keys={client.apiKeys} writable={writable} zone={session.timeZone} onChange={refresh} />
       <ClientAlerts alerts={client.alerts} zone={session.timeZone} writable={writable} onChange={refresh} />
       <ClientInvoices invoices={data.invoices} draft={data.draftInvoice} zone={session.timeZone} />

@@ -250,7 +250,7 @@ export function InvoicePage() {
         </Paper>
       </SimpleGrid>
       <Paper withBorder p="md">
-        <InvoiceLines lines={invoice.lines} currency={invoice.currency} />
+        <InvoiceLines lines={invoice.lines} currency={invoice.currency} period={invoice.period} />
         <Totals subtotal={invoice.subtotal.amount} taxRate={invoice.taxRate} tax={invoice.tax.amount} total={invoice.total.amount}
           currency={invoice.currency} />
       </Paper>

@@ -115,7 +115,17 @@ const LINE_KIND: Record<string, string> = {
   CREDIT: "credit",
 };
 
-export function InvoiceLines({ lines, currency, testId = "invoice-lines" }: { lines: readonly InvoiceLineFieldsFragment[]; currency: string; testId?: string }) {
+export function InvoiceLines({
+  lines,
+  currency,
+  period,
+  testId = "invoice-lines",
+}: {
+  lines: readonly InvoiceLineFieldsFragment[];
+  currency: string;
+  period: string;
+  testId?: string;
+}) {
   return (
     <Table.ScrollContainer minWidth={640}>
       <Table data-testid={testId}>
@@ -134,7 +144,7 @@ export function InvoiceLines({ lines, currency, testId = "invoice-lines" }: { li
             <Table.Tr key={line.position} data-testid="invoice-line">
               <Table.Td data-col="description">
                 {line.description}
-                {line.usagePeriod ? ` (${periodLabel(line.usagePeriod)})` : ""}
+                {line.usagePeriod && line.usagePeriod !== period ? ` (usage of ${periodLabel(line.usagePeriod)})` : ""}
               </Table.Td>
               <Table.Td>{LINE_KIND[line.kind] ?? line.kind.toLowerCase()}</Table.Td>
               <Table.Td ta="right">{line.requests ? formatInteger(line.requests) : ""}</Table.Td>
@@ -192,7 +202,7 @@ export function DraftInvoice({ draft }: { draft: Draft | null | undefined }) {
       {draft.lines.length === 0 ? (
         <Text c="dimmed">Nothing to invoice yet for this month.</Text>
       ) : (
-        <InvoiceLines lines={draft.lines} currency={draft.currency} testId="draft-lines" />
+        <InvoiceLines lines={draft.lines} currency={draft.currency} period={draft.period} testId="draft-lines" />
       )}
       <Totals subtotal={draft.subtotal.amount} taxRate={draft.taxRate} tax={draft.tax.amount} total={draft.total.amount}
         currency={draft.currency} testId="draft-totals" />
