@@ -246,6 +246,21 @@ async def test_closing_the_month_early_in_the_ui_gives_the_apis_invoice(
     paid = app.gql().data(INVOICES, id=fee)["invoices"][0]
     assert paid["status"] == "PAID"
 
+    await expect(page.get_by_role("button", name="Issue credit note")).to_be_visible()
+
+    # A viewer reads the same invoice without the controls that change things.
+    viewer = await browser.new_context(viewport=LAPTOP, locale="en-US", timezone_id="UTC")
+    try:
+        read_only = await viewer.new_page()
+        await sign_in(read_only, page.url, staff_token(app, "Vic", "VIEWER"))
+        await expect(read_only.get_by_test_id("invoice-number")).to_have_text(invoice["number"])
+        await expect(read_only.get_by_role("button", name="Issue credit note")).to_have_count(0)
+        await read_only.get_by_role("link", name="Invoices").click()
+        await expect(read_only.get_by_test_id("invoices")).to_contain_text(invoice["number"])
+        await expect(read_only.get_by_role("button", name=re.compile("^Close "))).to_have_count(0)
+    finally:
+        await viewer.close()
+
     # The portal: its client's invoices only, with their links.
     others = app.gql().data(INVOICES, id=other)["invoices"]
     portal = await browser.new_context(viewport=LAPTOP, locale="en-US", timezone_id="UTC")
