@@ -202,7 +202,7 @@ export function ClientPage() {
       </SimpleGrid>
       <KeysPanel clientId={client.id} currency={currency} keys={client.apiKeys} writable={writable} zone={session.timeZone} onChange={refresh} />
       <ClientAlerts alerts={client.alerts} zone={session.timeZone} writable={writable} onChange={refresh} />
-      <ClientInvoices invoices={data.invoices} draft={data.draftInvoice} zone={session.timeZone} />
+      <ClientInvoices invoices={data.invoices} draft={data.draftInvoice} period={period} zone={session.timeZone} />
     </Stack>
   );
 }

@@ -339,7 +339,17 @@ function InvoiceActions({ invoice, onChange }: { invoice: { id: string; number: 
 }
 
 /** The client page's section: its invoices, and what closing the shown month would invoice now. */
-export function ClientInvoices({ invoices, draft, zone }: { invoices: readonly InvoiceRowFieldsFragment[]; draft: Draft | null | undefined; zone: string }) {
+export function ClientInvoices({
+  invoices,
+  draft,
+  period,
+  zone,
+}: {
+  invoices: readonly InvoiceRowFieldsFragment[];
+  draft: Draft | null | undefined;
+  period: string;
+  zone: string;
+}) {
   return (
     <Paper withBorder p="md">
       <Stack>
@@ -349,7 +359,7 @@ export function ClientInvoices({ invoices, draft, zone }: { invoices: readonly I
         ) : (
           <InvoiceList invoices={invoices} zone={zone} number={numberLink} testId="client-invoices" />
         )}
-        <DraftInvoice draft={draft} />
+        <DraftInvoice draft={draft} period={period} invoices={invoices} />
       </Stack>
     </Paper>
   );

@@ -201,7 +201,12 @@ function SpendChart({
 
 function ClientTable({ rows }: { rows: readonly Row[] }) {
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: "revenue", descending: true });
-  const sorted = [...rows].sort((a, b) => (sort.descending ? -1 : 1) * sorters[sort.key](a, b));
+  const sorted = [...rows].sort((a, b) => {
+    if (sort.key === "budget" && !a.client.budget !== !b.client.budget) {
+      return a.client.budget ? -1 : 1; // clients without a budget last, either way
+    }
+    return (sort.descending ? -1 : 1) * sorters[sort.key](a, b);
+  });
   const header = (key: SortKey, label: string, right = true) => {
     const active = sort.key === key;
     return (

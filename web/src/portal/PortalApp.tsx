@@ -197,7 +197,7 @@ function PortalPage({
                 <AlertsTable alerts={client.alerts} zone={zone} showAcknowledgement={false} testId="portal-alerts" />
               )}
             </Paper>
-            <PortalBudgetAndDraft client={client} period={usage.period} />
+            <PortalBudgetAndDraft client={client} period={usage.period} invoices={invoices} />
             <Paper withBorder p="md">
               <Title order={4} mb="sm">Invoices</Title>
               {invoices.length === 0 ? (
@@ -213,7 +213,15 @@ function PortalPage({
   );
 }
 
-function PortalBudgetAndDraft({ client, period }: { client: PortalClient; period: string }) {
+function PortalBudgetAndDraft({
+  client,
+  period,
+  invoices,
+}: {
+  client: PortalClient;
+  period: string;
+  invoices: PortalPageQuery["invoices"];
+}) {
   const byCharge = client.budget?.basis === "CHARGE";
   const [{ data, error }, reload] = useQuery({
     query: PortalBillingQuery,
@@ -232,7 +240,7 @@ function PortalBudgetAndDraft({ client, period }: { client: PortalClient; period
             Your provider keeps a monthly budget for your account on their own figures
             {client.budget.mode === "HARD" ? "; calls past it are refused" : ""}. Ask them where it stands.
           </Text>
-        ) : error && !data ? (
+        ) : error && !data?.client ? (
           <ErrorState error={error} retry={() => reload({ requestPolicy: "network-only" })} />
         ) : budget ? (
           <BudgetGauge budget={budget} showDetails={false} testId="portal-budget" />
@@ -242,7 +250,7 @@ function PortalBudgetAndDraft({ client, period }: { client: PortalClient; period
       </Paper>
       <Paper withBorder p="md">
         <Title order={4} mb="sm">This month so far</Title>
-        {data ? <DraftInvoice draft={data.draftInvoice} /> : error ? <Text c="dimmed">The draft could not be loaded.</Text> : <Loading what="the draft invoice" />}
+        {data ? <DraftInvoice draft={data.draftInvoice} period={period} invoices={invoices} /> : error ? <Text c="dimmed">The draft could not be loaded.</Text> : <Loading what="the draft invoice" />}
       </Paper>
     </SimpleGrid>
   );

@@ -193,9 +193,29 @@ export interface Draft {
   total: { amount: string };
 }
 
-/** What closing the month would invoice now (draftInvoice). */
-export function DraftInvoice({ draft }: { draft: Draft | null | undefined }) {
-  if (!draft) return null;
+/**
+ * What closing the month would invoice now (draftInvoice). The API answers null (with an
+ * error naming the invoice) for a month already invoiced: then the invoice is named instead.
+ */
+export function DraftInvoice({
+  draft,
+  period,
+  invoices,
+}: {
+  draft: Draft | null | undefined;
+  period: string;
+  invoices: readonly Pick<InvoiceRowFieldsFragment, "number" | "period" | "status">[];
+}) {
+  if (!draft) {
+    const invoiced = invoices.find((i) => i.period === period && i.status !== "VOID");
+    return (
+      <Text c="dimmed" data-testid="draft-invoice">
+        {invoiced
+          ? `${periodLabel(period)} is invoiced (${invoiced.number}); later usage goes on the next invoice.`
+          : `No draft for ${periodLabel(period)}.`}
+      </Text>
+    );
+  }
   return (
     <Stack gap="xs" data-testid="draft-invoice">
       <Title order={5}>Draft for {periodLabel(draft.period)} (if the month closed now)</Title>
