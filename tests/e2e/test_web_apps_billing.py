@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.api.graphql_support import create_client, issue_key
-from tests.e2e.conftest import LAPTOP, App, screenshot
+from tests.e2e.conftest import LAPTOP, TABLET, App, screenshot
 from tests.e2e.figures import usd
 from tests.e2e.test_web_apps import field, portal_token, sign_in, staff_token
 
@@ -126,6 +126,10 @@ async def test_a_hard_budget_set_in_the_ui_refuses_and_the_pages_show_the_apis_f
     first = page.get_by_test_id("client-table").locator("tbody tr").first
     await expect(first).to_have_attribute("data-testid", f"client-row-{client_id}")
     await screenshot(page, "21-overview-budget-column")
+    await page.set_viewport_size(TABLET)
+    await page.goto(f"{app.url}/clients/{client_id}")
+    await expect(page.get_by_test_id("budget-used")).to_be_visible()
+    await screenshot(page, "21-client-budget-tablet")
 
     # The portal: limit, spent, remaining and used % at the client's price; nothing held back.
     portal = await browser.new_context(viewport=LAPTOP, locale="en-US", timezone_id="UTC")

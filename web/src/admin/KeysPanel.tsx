@@ -140,7 +140,7 @@ export function KeysPanel({
                     <Table.Td>{key.allowedModels.length ? key.allowedModels.join(", ") : "all"}</Table.Td>
                     <Table.Td>{formatDateTime(key.createdAt, zone)}</Table.Td>
                     <Table.Td>
-                      {key.revokedAt ? <Badge color="gray">revoked</Badge> : <Badge color="green">active</Badge>}
+                      {key.revokedAt ? <Badge color="gray" style={{ minWidth: "max-content" }}>revoked</Badge> : <Badge color="green" style={{ minWidth: "max-content" }}>active</Badge>}
                     </Table.Td>
                     <Table.Td data-col="limits"><KeyLimitsText apiKey={key} /></Table.Td>
                     <Table.Td data-col="budget"><KeyBudgetCell budget={key.budget} /></Table.Td>

@@ -41,8 +41,15 @@ export const InvoiceLineFields = graphql(`
   }
 `);
 
+// Numbers and status badges stay whole on narrow screens (the table scrolls instead).
+const NOWRAP = { whiteSpace: "nowrap" } as const;
+
 export function StatusBadge({ status }: { status: string }) {
-  return <Badge color={STATUS_COLOR[status] ?? "gray"} variant="light">{statusLabel(status)}</Badge>;
+  return (
+    <Badge color={STATUS_COLOR[status] ?? "gray"} variant="light" style={{ minWidth: "max-content" }}>
+      {statusLabel(status)}
+    </Badge>
+  );
 }
 
 /** HTML and PDF open in a new tab; the CSV downloads. The session cookie authenticates GETs. */
@@ -89,13 +96,13 @@ export function InvoiceList({
         <Table.Tbody>
           {invoices.map((invoice) => (
             <Table.Tr key={invoice.id} data-testid={`invoice-row-${invoice.number}`}>
-              <Table.Td ff="monospace" data-col="number">{number ? number(invoice) : invoice.number}</Table.Td>
+              <Table.Td ff="monospace" data-col="number" style={NOWRAP}>{number ? number(invoice) : invoice.number}</Table.Td>
               {clientName && <Table.Td data-col="client">{clientName(invoice.clientId)}</Table.Td>}
               <Table.Td data-col="period">{periodLabel(invoice.period)}{invoice.early ? " (closed early)" : ""}</Table.Td>
-              <Table.Td data-col="status"><StatusBadge status={invoice.status} /></Table.Td>
+              <Table.Td data-col="status" style={NOWRAP}><StatusBadge status={invoice.status} /></Table.Td>
               <Table.Td ta="right" data-col="subtotal">{formatMoney(invoice.subtotal.amount, invoice.currency)}</Table.Td>
               <Table.Td ta="right" data-col="tax">{formatMoney(invoice.tax.amount, invoice.currency)}</Table.Td>
-              <Table.Td ta="right" data-col="total" fw={600}>{formatMoney(invoice.total.amount, invoice.currency)}</Table.Td>
+              <Table.Td ta="right" data-col="total" fw={600} style={NOWRAP}>{formatMoney(invoice.total.amount, invoice.currency)}</Table.Td>
               <Table.Td data-col="issued">{formatDateTime(invoice.issuedAt, zone)}</Table.Td>
               <Table.Td data-col="due">{formatDateTime(invoice.dueAt, zone)}</Table.Td>
               <Table.Td><DownloadLinks invoice={invoice} /></Table.Td>
