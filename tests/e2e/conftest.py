@@ -62,12 +62,9 @@ class App:
         return Gql(self.url + "/graphql", token)
 
 
-@pytest.fixture(scope="session")
-def app(
-    _web_ready: None, upstreams: Upstreams, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[App]:
-    """One server for the whole session on a fresh SQLite file; tests isolate by client."""
-    database = tmp_path_factory.mktemp("e2e") / "bizgraph.db"
+def _serve_fresh(upstreams: Upstreams, directory: Path) -> Iterator[App]:
+    """A server on a new SQLite file, seeded with the staff token only (no clients)."""
+    database = directory / "bizgraph.db"
     settings = replace(
         gateway_settings(f"sqlite:///{database}", upstreams), web_dir=DEFAULT_WEB_DIR
     )
@@ -75,6 +72,21 @@ def app(
     asyncio.run(_seed(settings))
     with serve_in_thread(create_app(settings)) as base_url:
         yield App(base_url, settings)
+
+
+@pytest.fixture(scope="session")
+def app(
+    _web_ready: None, upstreams: Upstreams, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[App]:
+    """One server for the whole session on a fresh SQLite file; tests isolate by client."""
+    yield from _serve_fresh(upstreams, tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture
+def empty_app(_web_ready: None, upstreams: Upstreams, tmp_path: Path) -> Iterator[App]:
+    """A server of its own with no clients, for what a fresh install shows, whatever other
+    tests (in any file, in any order) put in the shared one."""
+    yield from _serve_fresh(upstreams, tmp_path)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

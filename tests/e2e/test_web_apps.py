@@ -84,8 +84,8 @@ async def cell(row: Any, column: str) -> str:
     return text.splitlines()[0].strip()  # the figure, without a "loss" badge under it
 
 
-async def test_a_newcomer_sees_how_to_sign_in_then_how_to_start(app: App, page: Page) -> None:
-    await page.goto(app.url + "/")
+async def test_a_newcomer_sees_how_to_sign_in_then_how_to_start(empty_app: App, page: Page) -> None:
+    await page.goto(empty_app.url + "/")
     await expect(page.get_by_role("heading", name="Sign in to Bizgraph")).to_be_visible()
     await expect(page.get_by_text("bizgraph staff issue")).to_be_visible()
     await screenshot(page, "01-sign-in")
@@ -94,7 +94,7 @@ async def test_a_newcomer_sees_how_to_sign_in_then_how_to_start(app: App, page: 
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("alert")).to_contain_text("not valid")
 
-    await sign_in(page, app.url + "/", staff_token(app, "Newcomer", "OWNER"))
+    await sign_in(page, empty_app.url + "/", staff_token(empty_app, "Newcomer", "OWNER"))
     await expect(page.get_by_role("heading", name="No clients yet")).to_be_visible()
     await expect(page.get_by_role("link", name="Create your first client")).to_be_visible()
     await screenshot(page, "02-overview-empty")

@@ -10,6 +10,7 @@ import { ErrorState, Loading } from "../shared/states";
 import { AlertsPage, OpenAlertCount } from "./AlertsPage";
 import { ClientPage } from "./ClientPage";
 import { EditClientPage, NewClientPage } from "./ClientForm";
+import { InvoicePage, InvoicesPage } from "./InvoicesPage";
 import { ModelsPage } from "./ModelsPage";
 import { OverviewPage } from "./OverviewPage";
 import { SessionContext, isOwner, type Session } from "./session";
@@ -58,6 +59,7 @@ function Shell({ session }: { session: Session }) {
   const nav = [
     { to: "/", label: "Overview", active: location.pathname === "/" || location.pathname.startsWith("/clients") },
     { to: "/alerts", label: "Alerts", active: location.pathname.startsWith("/alerts"), count: <OpenAlertCount /> },
+    { to: "/invoices", label: "Invoices", active: location.pathname.startsWith("/invoices") },
     { to: "/webhooks", label: "Webhooks", active: location.pathname.startsWith("/webhooks") },
     { to: "/models", label: "Model catalog", active: location.pathname.startsWith("/models") },
     ...(isOwner(session)
@@ -94,7 +96,6 @@ function Shell({ session }: { session: Session }) {
           <NavLink key={item.to} component={Link} to={item.to} label={item.label} active={item.active} onClick={close}
             rightSection={"count" in item ? item.count : undefined} />
         ))}
-        {/* Budgets and invoices (issues 5 and 6) slot in here once their API exists. */}
       </AppShell.Navbar>
       <AppShell.Main>
         <Routes>
@@ -103,6 +104,8 @@ function Shell({ session }: { session: Session }) {
           <Route path="/clients/:id" element={<ClientPage />} />
           <Route path="/clients/:id/edit" element={<EditClientPage />} />
           <Route path="/alerts" element={<AlertsPage />} />
+          <Route path="/invoices" element={<InvoicesPage />} />
+          <Route path="/invoices/:id" element={<InvoicePage />} />
           <Route path="/webhooks" element={<WebhooksPage />} />
           <Route path="/models" element={<ModelsPage />} />
           <Route path="/staff" element={isOwner(session) ? <StaffPage /> : <NotFound />} />

@@ -11,6 +11,8 @@ import { describePlan } from "../shared/plans";
 import { Empty, ErrorState, Loading, MutationError } from "../shared/states";
 import { UsageCharts } from "../shared/UsageCharts";
 import { ClientAlerts } from "./AlertsPage";
+import { BudgetPanel } from "./BudgetPanel";
+import { ClientInvoices } from "./InvoicesPage";
 import { KeysPanel, PortalAccess } from "./KeysPanel";
 import { canWrite, useSession } from "./session";
 
@@ -41,7 +43,8 @@ const ClientQuery = graphql(`
           ... on FixedPrice { monthlyPrice { amount currency } }
         }
       }
-      apiKeys { id name prefix createdAt expiresAt revokedAt allowedModels }
+      apiKeys { id name prefix createdAt expiresAt revokedAt allowedModels rpmLimit tpmLimit budget { ...BudgetGaugeFields } }
+      budget { ...BudgetGaugeFields }
       portalTokens { id name prefix createdAt revokedAt }
       alerts(first: 20) { id kind clientId message details { name value } createdAt acknowledgedAt acknowledgedBy }
       usage(period: $period) {
@@ -57,6 +60,16 @@ const ClientQuery = graphql(`
         byModel { model requests inputTokens outputTokens charge { amount } cost { amount } }
         series(bucket: DAY) { start requests charge { amount } cost { amount } }
       }
+    }
+    invoices(clientId: $id) { ...InvoiceRowFields }
+    draftInvoice(clientId: $id, period: $period) {
+      period
+      currency
+      lines { ...InvoiceLineFields }
+      subtotal { amount }
+      taxRate
+      tax { amount }
+      total { amount }
     }
   }
 `);
@@ -157,6 +170,7 @@ export function ClientPage() {
         <Figure label="Margin" value={formatRatio(usage.margin)} testId="client-margin" tone={loss ? "loss" : undefined}
           note={`${formatInteger(usage.inputTokens)} in / ${formatInteger(usage.outputTokens)} out tokens`} />
       </SimpleGrid>
+      <BudgetPanel clientId={client.id} currency={currency} budget={client.budget} writable={writable} onChange={refresh} />
       <UsageCharts series={usage.series} byModel={usage.byModel} currency={currency} zone={session.timeZone} showCost />
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <Paper withBorder p="md">
@@ -186,9 +200,9 @@ export function ClientPage() {
         <PortalAccess clientId={client.id} tokens={client.portalTokens} writable={writable}
           zone={session.timeZone} onChange={refresh} />
       </SimpleGrid>
-      <KeysPanel clientId={client.id} keys={client.apiKeys} writable={writable} zone={session.timeZone} onChange={refresh} />
+      <KeysPanel clientId={client.id} currency={currency} keys={client.apiKeys} writable={writable} zone={session.timeZone} onChange={refresh} />
       <ClientAlerts alerts={client.alerts} zone={session.timeZone} writable={writable} onChange={refresh} />
-      {/* Budget gauge and invoices (issues 5 and 6) slot in here. */}
+      <ClientInvoices invoices={data.invoices} draft={data.draftInvoice} period={period} zone={session.timeZone} />
     </Stack>
   );
 }

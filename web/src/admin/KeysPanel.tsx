@@ -6,6 +6,7 @@ import { graphql } from "../gql";
 import { formatDateTime } from "../shared/format";
 import { SecretOnce } from "../shared/SecretOnce";
 import { MutationError } from "../shared/states";
+import { KeyBudgetCell, KeyLimitsDialog, KeyLimitsText, type LimitedKey } from "./KeyLimits";
 
 const IssueKey = graphql(`
   mutation IssueKey($clientId: ID!, $input: IssueApiKeyInput!) {
@@ -49,7 +50,7 @@ const CreatePortalToken = graphql(`
   }
 `);
 
-interface Key {
+interface Key extends LimitedKey {
   id: string;
   name: string;
   prefix: string;
@@ -61,12 +62,14 @@ interface Key {
 
 export function KeysPanel({
   clientId,
+  currency,
   keys,
   writable,
   zone,
   onChange,
 }: {
   clientId: string;
+  currency: string;
   keys: readonly Key[];
   writable: boolean;
   zone: string;
@@ -78,6 +81,8 @@ export function KeysPanel({
   const [problem, setProblem] = useState<string | null>(null);
   const [issueState, issue] = useMutation(IssueKey);
   const [, revoke] = useMutation(RevokeKey);
+  const [limitingId, setLimitingId] = useState<string | null>(null);
+  const limiting = keys.find((k) => k.id === limitingId) ?? null; // fresh after each reload
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -113,7 +118,7 @@ export function KeysPanel({
             No keys yet. {writable ? "Issue one below and give it to the client's app." : ""}
           </Text>
         ) : (
-          <Table.ScrollContainer minWidth={560}>
+          <Table.ScrollContainer minWidth={760}>
             <Table data-testid="keys">
               <Table.Thead>
                 <Table.Tr>
@@ -122,6 +127,8 @@ export function KeysPanel({
                   <Table.Th>Models</Table.Th>
                   <Table.Th>Created</Table.Th>
                   <Table.Th>Status</Table.Th>
+                  <Table.Th>Rate limits</Table.Th>
+                  <Table.Th>Budget</Table.Th>
                   {writable && <Table.Th />}
                 </Table.Tr>
               </Table.Thead>
@@ -133,14 +140,22 @@ export function KeysPanel({
                     <Table.Td>{key.allowedModels.length ? key.allowedModels.join(", ") : "all"}</Table.Td>
                     <Table.Td>{formatDateTime(key.createdAt, zone)}</Table.Td>
                     <Table.Td>
-                      {key.revokedAt ? <Badge color="gray">revoked</Badge> : <Badge color="green">active</Badge>}
+                      {key.revokedAt ? <Badge color="gray" style={{ minWidth: "max-content" }}>revoked</Badge> : <Badge color="green" style={{ minWidth: "max-content" }}>active</Badge>}
                     </Table.Td>
+                    <Table.Td data-col="limits"><KeyLimitsText apiKey={key} /></Table.Td>
+                    <Table.Td data-col="budget"><KeyBudgetCell budget={key.budget} /></Table.Td>
                     {writable && (
                       <Table.Td>
                         {!key.revokedAt && (
-                          <Button size="xs" variant="subtle" color="red" onClick={() => revokeKey(key)}>
-                            Revoke
-                          </Button>
+                          <Group gap={4} wrap="nowrap">
+                            <Button size="xs" variant="subtle" onClick={() => setLimitingId(key.id)}
+                              aria-label={`Limits of key ${key.prefix}`}>
+                              Limits
+                            </Button>
+                            <Button size="xs" variant="subtle" color="red" onClick={() => revokeKey(key)}>
+                              Revoke
+                            </Button>
+                          </Group>
                         )}
                       </Table.Td>
                     )}
@@ -171,6 +186,7 @@ export function KeysPanel({
         onClose={() => setSecret(null)}
         usage="Use it as the API key of any OpenAI SDK with base URL http(s)://<this server>/v1."
       />
+      <KeyLimitsDialog apiKey={limiting} currency={currency} onClose={() => setLimitingId(null)} onChange={onChange} />
     </Paper>
   );
 }

@@ -17,6 +17,7 @@ import {
   isNegative,
   periodOf,
 } from "../shared/format";
+import { formatUsedPercent, gaugeLevel, LEVEL_COLOR } from "../shared/budgets";
 import { PeriodPicker } from "../shared/PeriodPicker";
 import { Empty, ErrorState, Loading } from "../shared/states";
 import { canWrite, useSession } from "./session";
@@ -39,7 +40,7 @@ const OverviewQuery = graphql(`
         cost { amount currency }
         profit { amount currency }
         margin
-        client { id name status currency }
+        client { id name status currency budget { limit { amount currency } spent { amount } reserved { amount } usedPercent thresholds } }
       }
     }
   }
@@ -54,7 +55,7 @@ const SpendQuery = graphql(`
 `);
 
 type Row = OverviewPageQuery["overview"]["rows"][number];
-type SortKey = "name" | "cost" | "revenue" | "profit" | "margin" | "requests";
+type SortKey = "name" | "cost" | "revenue" | "profit" | "margin" | "requests" | "budget";
 
 const sorters: Record<SortKey, (a: Row, b: Row) => number> = {
   name: (a, b) => a.client.name.localeCompare(b.client.name),
@@ -63,6 +64,7 @@ const sorters: Record<SortKey, (a: Row, b: Row) => number> = {
   profit: (a, b) => compareDecimals(a.profit?.amount, b.profit?.amount),
   margin: (a, b) => compareDecimals(a.margin, b.margin),
   requests: (a, b) => a.requests - b.requests,
+  budget: (a, b) => compareDecimals(a.client.budget?.usedPercent, b.client.budget?.usedPercent),
 };
 
 export function OverviewPage() {
@@ -199,7 +201,12 @@ function SpendChart({
 
 function ClientTable({ rows }: { rows: readonly Row[] }) {
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: "revenue", descending: true });
-  const sorted = [...rows].sort((a, b) => (sort.descending ? -1 : 1) * sorters[sort.key](a, b));
+  const sorted = [...rows].sort((a, b) => {
+    if (sort.key === "budget" && !a.client.budget !== !b.client.budget) {
+      return a.client.budget ? -1 : 1; // clients without a budget last, either way
+    }
+    return (sort.descending ? -1 : 1) * sorters[sort.key](a, b);
+  });
   const header = (key: SortKey, label: string, right = true) => {
     const active = sort.key === key;
     return (
@@ -215,7 +222,7 @@ function ClientTable({ rows }: { rows: readonly Row[] }) {
     );
   };
   return (
-    <Table.ScrollContainer minWidth={720}>
+    <Table.ScrollContainer minWidth={820}>
       <Table highlightOnHover data-testid="client-table">
         <Table.Thead>
           <Table.Tr>
@@ -225,6 +232,7 @@ function ClientTable({ rows }: { rows: readonly Row[] }) {
             {header("profit", "Profit")}
             {header("margin", "Margin")}
             {header("requests", "Requests")}
+            {header("budget", "Budget use")}
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -247,11 +255,27 @@ function ClientTable({ rows }: { rows: readonly Row[] }) {
                 </Table.Td>
                 <Table.Td ta="right" data-col="margin" c={loss ? "red.7" : undefined}>{formatRatio(row.margin)}</Table.Td>
                 <Table.Td ta="right" data-col="requests">{formatInteger(row.requests)}</Table.Td>
+                <BudgetUseCell budget={row.client.budget} />
               </Table.Tr>
             );
           })}
         </Table.Tbody>
       </Table>
     </Table.ScrollContainer>
+  );
+}
+
+/** The current month's budget use (budgets are per current period whatever month is shown). */
+function BudgetUseCell({ budget }: { budget: Row["client"]["budget"] }) {
+  if (!budget) {
+    return <Table.Td ta="right" data-col="budget" c="dimmed">no budget</Table.Td>;
+  }
+  const level = gaugeLevel({ limit: budget.limit.amount, spent: budget.spent.amount, reserved: budget.reserved.amount, thresholds: budget.thresholds });
+  return (
+    <Table.Td ta="right" data-col="budget" data-level={level} c={level === "ok" ? undefined : `${LEVEL_COLOR[level]}.7`}
+      title={`of ${formatMoney(budget.limit.amount, budget.limit.currency)}`}>
+      {formatUsedPercent(budget.usedPercent)}
+      {level !== "ok" && <Badge color={LEVEL_COLOR[level]} size="xs" ml={6}>{level === "over" ? "limit" : "near"}</Badge>}
+    </Table.Td>
   );
 }

@@ -14,15 +14,49 @@ import { SignIn } from "../shared/SignIn";
 import { ErrorState, Loading } from "../shared/states";
 import { AlertsTable } from "../shared/AlertsTable";
 import { UsageCharts } from "../shared/UsageCharts";
+import { BudgetGauge } from "../shared/BudgetGauge";
+import { DraftInvoice, InvoiceList } from "../shared/InvoiceParts";
+
+// The budget's figures and the draft come in a second query, sent once the first names the
+// client: the figures only for a budget measured on the client's charge (a budget on the
+// provider's cost would reveal that cost, so the portal never asks for its figures).
+const PortalBillingQuery = graphql(`
+  query PortalBilling($clientId: ID!, $period: String!, $byCharge: Boolean!) {
+    client(id: $clientId) {
+      id
+      budget @include(if: $byCharge) {
+        limit { amount currency }
+        spent { amount }
+        remaining { amount }
+        usedPercent
+        mode
+        basis
+        thresholds
+        period
+      }
+    }
+    draftInvoice(clientId: $clientId, period: $period) {
+      period
+      currency
+      lines { ...InvoiceLineFields }
+      subtotal { amount }
+      taxRate
+      tax { amount }
+      total { amount }
+    }
+  }
+`);
 
 const PortalQuery = graphql(`
   query PortalPage($period: String) {
     me { kind }
     timeZone
+    invoices { ...InvoiceRowFields }
     clients {
       id
       name
       currency
+      budget { basis mode }
       pricing {
         __typename
         ... on PercentageMargin { percent }
@@ -73,6 +107,7 @@ export function PortalApp() {
   return (
     <PortalPage
       client={client}
+      invoices={data.invoices}
       zone={data.timeZone}
       current={periodOf(new Date(), data.timeZone)}
       onPeriod={setPeriod}
@@ -84,11 +119,13 @@ type PortalClient = PortalPageQuery["clients"][number];
 
 function PortalPage({
   client,
+  invoices,
   zone,
   current,
   onPeriod,
 }: {
   client: PortalClient;
+  invoices: PortalPageQuery["invoices"];
   zone: string;
   current: string;
   onPeriod: (period: string) => void;
@@ -160,10 +197,61 @@ function PortalPage({
                 <AlertsTable alerts={client.alerts} zone={zone} showAcknowledgement={false} testId="portal-alerts" />
               )}
             </Paper>
-            {/* Budget and invoices (issues 5 and 6) slot in here. */}
+            <PortalBudgetAndDraft client={client} period={usage.period} invoices={invoices} />
+            <Paper withBorder p="md">
+              <Title order={4} mb="sm">Invoices</Title>
+              {invoices.length === 0 ? (
+                <Text c="dimmed">No invoices yet. Each month's invoice appears here once your provider closes the month.</Text>
+              ) : (
+                <InvoiceList invoices={invoices} zone={zone} testId="portal-invoices" />
+              )}
+            </Paper>
           </Stack>
         </Container>
       </AppShell.Main>
     </AppShell>
+  );
+}
+
+function PortalBudgetAndDraft({
+  client,
+  period,
+  invoices,
+}: {
+  client: PortalClient;
+  period: string;
+  invoices: PortalPageQuery["invoices"];
+}) {
+  const byCharge = client.budget?.basis === "CHARGE";
+  const [{ data, error }, reload] = useQuery({
+    query: PortalBillingQuery,
+    variables: { clientId: client.id, period, byCharge },
+    requestPolicy: "network-only",
+  });
+  const budget = data?.client?.budget;
+  return (
+    <SimpleGrid cols={{ base: 1, md: 2 }}>
+      <Paper withBorder p="md">
+        <Title order={4} mb="sm">Budget</Title>
+        {!client.budget ? (
+          <Text c="dimmed" data-testid="portal-no-budget">No spending budget is set for your account.</Text>
+        ) : !byCharge ? (
+          <Text data-testid="portal-budget-cost">
+            Your provider keeps a monthly budget for your account on their own figures
+            {client.budget.mode === "HARD" ? "; calls past it are refused" : ""}. Ask them where it stands.
+          </Text>
+        ) : error && !data?.client ? (
+          <ErrorState error={error} retry={() => reload({ requestPolicy: "network-only" })} />
+        ) : budget ? (
+          <BudgetGauge budget={budget} showDetails={false} testId="portal-budget" />
+        ) : (
+          <Loading what="your budget" />
+        )}
+      </Paper>
+      <Paper withBorder p="md">
+        <Title order={4} mb="sm">This month so far</Title>
+        {data ? <DraftInvoice draft={data.draftInvoice} period={period} invoices={invoices} /> : error ? <Text c="dimmed">The draft could not be loaded.</Text> : <Loading what="the draft invoice" />}
+      </Paper>
+    </SimpleGrid>
   );
 }
