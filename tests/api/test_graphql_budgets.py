@@ -115,3 +115,34 @@ def test_the_portal_token_reads_its_own_budget(gateway: Gateway) -> None:
 
     assert mine["budget"]["limit"]["amount"] == "10"
     assert mine["budget"]["basis"] == "CHARGE"
+
+
+def test_a_portal_is_refused_the_amounts_of_a_budget_on_provider_cost(gateway: Gateway) -> None:
+    admin = staff(gateway, "ADMIN")
+    client_id = create_client(admin, "Flat budget", {"fixedPrice": {"monthlyPrice": "100"}})
+    admin.data(SET_BUDGET, id=client_id, input={"limit": "7", "mode": "HARD"})
+    portal = admin.as_token(
+        admin.data(
+            """mutation($id: ID!) { createPortalToken(clientId: $id) {
+                 ... on CreatePortalTokenSuccess { secret } } }""",
+            id=client_id,
+        )["createPortalToken"]["secret"]
+    )
+    shape = "query($id: ID!) { client(id: $id) { budget { %s } } }"
+
+    # What says how the budget stands, without the agency's cost.
+    seen = portal.data(shape % "usedPercent mode basis period", id=client_id)["client"]
+    assert seen["budget"] == {
+        "usedPercent": "0.0000",
+        "mode": "HARD",
+        "basis": "COST",
+        "period": seen["budget"]["period"],
+    }
+
+    for amount in ("limit", "spent", "reserved", "remaining"):
+        answer = portal.run(shape % f"{amount} {{ amount }}", id=client_id)
+        assert answer["data"]["client"]["budget"] is None
+        assert answer["errors"][0]["extensions"]["code"] == "not_allowed"
+    # Staff read the amounts.
+    staff_view = admin.data(shape % "limit { amount }", id=client_id)["client"]
+    assert staff_view["budget"]["limit"]["amount"] == "7"

@@ -14,11 +14,12 @@ import strawberry
 
 from api.graphql.alerting import Alert, alerts_of
 from api.graphql.context import Info
-from api.graphql.errors import visible
+from api.graphql.errors import public, visible
 from api.graphql.fields import field
 from api.graphql.permissions import CanReadCosts, IsStaff
 from domain import access, budgets, catalog, clients, keys, reports
 from domain import pricing as plans
+from domain.access import NotAllowed
 from domain.billing import PeriodDraft
 from domain.money import Money as DomainMoney
 from domain.tokens import TokenUsage
@@ -100,31 +101,50 @@ class PlanVersion:
 
 @strawberry.type(description="A budget and where it stands in the current billing period.")
 class Budget:
-    limit: Money
-    spent: Money = strawberry.field(description="Settled spend this period, on `basis`.")
-    reserved: Money = strawberry.field(description="Held for calls in flight.")
-    remaining: Money = strawberry.field(description="limit - spent - reserved, at least 0.")
     used_percent: Decimal = strawberry.field(description="spent / limit x 100, exact.")
     mode: BudgetMode  # type: ignore[valid-type]
     basis: BudgetBasis  # type: ignore[valid-type]
     basis_is_default: bool = strawberry.field(description="The basis follows the plan in force.")
     thresholds: list[int]
     period: str = strawberry.field(description='The billing period, "YYYY-MM".')
+    # A budget on the provider-cost basis is measured in the agency's cost: a client's portal
+    # sees its percentage and mode, and is refused its amounts.
+    figures: strawberry.Private[budgets.BudgetStatus | None]
+
+    def _amount(self, pick: Callable[[budgets.BudgetStatus], Decimal]) -> Money:
+        if self.figures is None:
+            raise public(NotAllowed("a budget on provider cost shows its amounts to staff only"))
+        return Money(amount=pick(self.figures), currency=self.figures.budget.limit.currency)
+
+    @field()
+    def limit(self) -> Money:
+        return self._amount(lambda status: status.budget.limit.amount)
+
+    @field(description="Settled spend this period, on `basis`.")
+    def spent(self) -> Money:
+        return self._amount(lambda status: status.spent)
+
+    @field(description="Held for calls in flight.")
+    def reserved(self) -> Money:
+        return self._amount(lambda status: status.reserved)
+
+    @field(description="limit - spent - reserved, at least 0.")
+    def remaining(self) -> Money:
+        return self._amount(lambda status: status.remaining)
 
     @classmethod
-    def of(cls, status: budgets.BudgetStatus, basis: budgets.BudgetBasis) -> Budget:
-        budget, currency = status.budget, status.budget.limit.currency
+    def of(
+        cls, status: budgets.BudgetStatus, basis: budgets.BudgetBasis, *, show_amounts: bool
+    ) -> Budget:
+        budget = status.budget
         return cls(
-            limit=Money.of(budget.limit),
-            spent=Money(amount=status.spent, currency=currency),
-            reserved=Money(amount=status.reserved, currency=currency),
-            remaining=Money(amount=status.remaining, currency=currency),
             used_percent=status.used_percent,
             mode=budget.mode,
             basis=basis,
             basis_is_default=budget.basis is None,
             thresholds=list(budget.thresholds),
             period=status.period.label,
+            figures=status if show_amounts else None,
         )
 
 
@@ -133,7 +153,9 @@ async def budget_of(info: Info, status: budgets.BudgetStatus | None) -> Budget |
         return None
     versions = await info.context.loaders.plans.load(status.budget.client_id)
     plan = plans.PlanTimeline(versions).in_force_at(info.context.now)
-    return Budget.of(status, status.budget.basis_under(plan))
+    basis = status.budget.basis_under(plan)
+    shown = basis is not budgets.BudgetBasis.COST or info.context.principal.can_read_costs
+    return Budget.of(status, basis, show_amounts=shown)
 
 
 @strawberry.type
