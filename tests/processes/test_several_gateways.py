@@ -31,6 +31,7 @@ from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from tests.support.databases import postgres_database, require_postgres, sqlite_database
+from tests.support.redis import REDIS_URL, require_redis
 from tests.support.servers import serve_in_thread
 from tests.upstreams.openai_fake import OpenAIScript, openai_fake_app
 
@@ -80,7 +81,7 @@ def _env(database_url: str, upstream_url: str, data_dir: Path) -> dict[str, str]
         "BIZGRAPH_DATA_DIR": str(data_dir),
         "BIZGRAPH_SECRET_KEY": "processes-server-secret-" + "s" * 30,
         "BIZGRAPH_ADMIN_TOKEN": ADMIN_TOKEN,
-        "BIZGRAPH_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "BIZGRAPH_REDIS_URL": REDIS_URL,
         "OPENAI_API_KEY": OpenAIScript().api_key,
         "OPENAI_BASE_URL": upstream_url + "/v1",
     }
@@ -116,6 +117,7 @@ async def cluster(
 ) -> AsyncIterator[Cluster]:
     script, upstream_url = upstream
     script.__init__()  # type: ignore[misc]
+    await require_redis()
     if request.param == "postgres":
         await require_postgres()
         database, count = postgres_database(), 2

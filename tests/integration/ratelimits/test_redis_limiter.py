@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from adapters.ratelimits.memory import InMemoryRateLimiter
 from adapters.ratelimits.redis import RedisRateLimiter
 from domain.keys import ApiKey
 from domain.usecases.ratelimits import RateLimits
 from tests.fakes import FrozenClock
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.support.redis import REDIS_URL, require_redis
 
 
 async def _redis_or_skip(limiter: RedisRateLimiter) -> None:
-    try:
-        await limiter.admit(f"probe-{uuid.uuid4()}", 1, None, 0)
-    except Exception:
-        pytest.skip("Redis is not reachable on 127.0.0.1:6379")
+    await require_redis()
 
 
 async def test_two_limiters_share_the_buckets_of_a_key() -> None:
