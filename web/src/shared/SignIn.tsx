@@ -68,7 +68,9 @@ export function StaffSignInHelp() {
       <Text size="sm">
         Sign in with a staff token. On a fresh install, create the first one from the project folder:
       </Text>
-      <Code block>.venv/bin/bizgraph staff issue --name "Your name" --role owner</Code>
+      <Code block style={{ whiteSpace: "pre-wrap", wordBreak: "break-word" }}>
+        .venv/bin/bizgraph staff issue --name "Your name" --role owner
+      </Code>
       <Text size="sm" c="dimmed">
         It prints the token once. Owners can then create tokens for colleagues under “Staff”.
       </Text>
