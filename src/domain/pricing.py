@@ -142,15 +142,24 @@ class PlanTimeline:
         return list(zip(self._versions, [*ends, None], strict=True))
 
     def fixed_charges(self, period: Period) -> list[FixedCharge]:
-        charges = []
+        """The period's fixed amounts, one per stretch of time a fixed amount was in force.
+        Consecutive versions with the same kind and amount (a plan edit that kept the fee) are
+        one stretch: the amount was in force throughout, so it is prorated and rounded once and
+        a month split that way still bills exactly the full amount."""
+        stretches: list[tuple[PlanVersion, Money, datetime, datetime]] = []
         for version, stop in self.spans():
             full = version.plan.monthly_amount
             start = max(version.effective_from, period.start)
             end = period.end if stop is None else min(stop, period.end)
             if full is None or end <= start:
                 continue
-            charges.append(_prorate(version, full, start, end, period))
-        return charges
+            if stretches:
+                first, amount, began, ended = stretches[-1]
+                if ended == start and amount == full and first.plan.kind is version.plan.kind:
+                    stretches[-1] = (first, amount, began, end)
+                    continue
+            stretches.append((version, full, start, end))
+        return [_prorate(v, full, start, end, period) for v, full, start, end in stretches]
 
 
 def _prorate(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from zoneinfo import ZoneInfo
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from domain.invoices import (
@@ -172,21 +172,40 @@ class TestInvoiceProperties:
         self, fee: Decimal, splits: list[int]
     ) -> None:
         # The same fee in force the whole month, in one version or split into several (a plan
-        # edit that kept the fee). Each part is rounded once on its own (product.md), so the
-        # parts sum to the fee within half a cent per part, and exactly when unsplit.
+        # edit that kept the fee): the fee was in force throughout, so it is one stretch,
+        # prorated and rounded once, and the month bills exactly the full fee.
         instants = sorted({APRIL.start + timedelta(seconds=s) for s in splits})
         versions = [version(FixedFee(Money(fee)), APRIL.start, "v0")]
         versions += [version(FixedFee(Money(fee)), t, f"v{i + 1}") for i, t in enumerate(instants)]
         fixed = PlanTimeline(versions).fixed_charges(APRIL)
         lines = compose_lines(APRIL, [], fixed, "USD")
 
-        parts = sum((line.amount.amount for line in lines), Decimal(0))
-        assert len(lines) == len(versions)
-        assert abs(parts - fee) <= len(lines) * HALF_CENT
-        exact = sum((line.exact_amount for line in lines), Decimal(0))
-        assert abs(exact - fee) <= len(lines) * HALF_CENT
-        if len(lines) == 1:
-            assert parts == fee
+        assert [line.amount for line in lines] == [Money(fee)]
+
+    @PROPERTY
+    @given(cents, cents, st.integers(min_value=1, max_value=30 * 86_400 - 1))
+    def test_a_fee_changed_mid_month_bills_each_part_rounded_once(
+        self, before: Decimal, after: Decimal, split: int
+    ) -> None:
+        # Two fees, each prorated by its own share of the month and rounded once (product.md):
+        # within half a cent each of the exact shares, which sum to the blend of both fees.
+        assume(before != after)
+        change = APRIL.start + timedelta(seconds=split)
+        timeline = PlanTimeline(
+            [
+                version(FixedFee(Money(before)), APRIL.start, "v0"),
+                version(FixedFee(Money(after)), change, "v1"),
+            ]
+        )
+        lines = compose_lines(APRIL, [], timeline.fixed_charges(APRIL), "USD")
+
+        seconds = APRIL.seconds
+        with localcontext(prec=60):  # as exact as the code's context
+            shares = [before * split / seconds, after * (seconds - split) / seconds]
+        assert len(lines) == 2
+        for line, share in zip(lines, shares, strict=True):
+            assert abs(line.amount.amount - share) <= HALF_CENT
+            assert line.amount.amount == share.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
 
     @PROPERTY
     @given(st.lists(token_usages(max_tokens=10**6), min_size=1, max_size=5))
