@@ -1,5 +1,8 @@
 """Outbound webhook POSTs with httpx: short timeouts, no redirects, and the destination's
-addresses checked after DNS resolution (a public name may resolve to a private address)."""
+addresses checked after DNS resolution (a public name may resolve to a private address). The
+request then goes to the very address that was checked (the URL's host pinned to it, with the
+name kept for the Host header and TLS), so a second resolution cannot swap in a private one
+(DNS rebinding)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -21,6 +25,13 @@ async def resolve(host: str, port: int) -> list[str]:
     """Every address the host resolves to."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    url: httpx.URL
+    headers: Mapping[str, str] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
 
 
 class HttpxWebhookSender(WebhookSender):
@@ -42,32 +53,45 @@ class HttpxWebhookSender(WebhookSender):
         )
 
     async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
-        refused = await self._refusal(url)
-        if refused is not None:
-            return SendResult(error=refused)
+        target = await self._target(url)
+        if isinstance(target, str):
+            return SendResult(error=target)
+        request = self._client.build_request(
+            "POST",
+            target.url,
+            content=body,
+            headers={**headers, **target.headers},
+            extensions=target.extensions,
+        )
         try:
-            response = await self._client.post(url, content=body, headers=dict(headers))
+            response = await self._client.send(request)
         except httpx.TimeoutException:
             return SendResult(error="timed out")
         except httpx.HTTPError as exc:
             return SendResult(error=f"{type(exc).__name__}: could not reach the receiver")
         return SendResult(status_code=response.status_code)
 
-    async def _refusal(self, url: str) -> str | None:
-        """Why the destination may not be called, or None."""
+    async def _target(self, url: str) -> _Target | str:
+        """Where to send, pinned to a checked address; or why the destination is refused."""
         if self._allow_private:
-            return None
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+            return _Target(httpx.URL(url))
+        parsed = httpx.URL(url)
+        host = parsed.host
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
             addresses = await self._resolver(host, port)
         except OSError:
             return f"could not resolve {host}"
+        if not addresses:
+            return f"could not resolve {host}"
         for address in addresses:
             if not is_public_address(ipaddress.ip_address(address.split("%")[0])):
                 return f"{host} resolves to a non-public address; refused"
-        return None
+        return _Target(
+            parsed.copy_with(host=addresses[0].split("%")[0]),
+            headers={"host": parsed.netloc.decode("ascii")},
+            extensions={"sni_hostname": host},
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()

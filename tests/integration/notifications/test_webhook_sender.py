@@ -56,9 +56,49 @@ async def test_a_public_destination_is_posted_and_redirects_are_not_followed() -
     await sender.aclose()
     assert result.status_code == 302
     assert not result.delivered
-    assert [(r.url.host, r.content, r.headers["x-test"]) for r in seen] == [
-        ("hooks.example.test", b'{"a":1}', "1")
-    ]
+    # Sent to the address that was checked; the name kept for Host and TLS (SNI, certificate).
+    [request] = seen
+    assert (request.url.host, request.url.path) == ("93.184.216.34", "/x")
+    assert request.headers["host"] == "hooks.example.test"
+    assert request.extensions["sni_hostname"] == "hooks.example.test"
+    assert (request.content, request.headers["x-test"]) == (b'{"a":1}', "1")
+
+
+async def test_the_checked_address_is_the_one_called_so_rebinding_cannot_swap_it() -> None:
+    # A name that answers a public address to the check and a private one afterwards (DNS
+    # rebinding): resolution happens once, and the request goes to what was checked.
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])
+
+    async def rebinding(host: str, port: int) -> Sequence[str]:
+        return next(answers)
+
+    seen: list[httpx.Request] = []
+    sender = HttpxWebhookSender(
+        timeout_seconds=1,
+        allow_private=False,
+        resolver=rebinding,
+        transport=recording(200, seen),
+    )
+    result = await sender.send("https://hooks.example.test:8443/x?y=1", b"{}", {})
+    await sender.aclose()
+    assert result.delivered
+    [request] = seen
+    assert str(request.url) == "https://93.184.216.34:8443/x?y=1"
+    assert request.headers["host"] == "hooks.example.test:8443"
+
+
+async def test_an_ipv6_destination_is_pinned_in_brackets() -> None:
+    seen: list[httpx.Request] = []
+    sender = HttpxWebhookSender(
+        timeout_seconds=1,
+        allow_private=False,
+        resolver=resolving_to("2606:2800:220:1:248:1893:25c8:1946"),  # type: ignore[arg-type]
+        transport=recording(204, seen),
+    )
+    result = await sender.send("https://hooks.example.test/x", b"{}", {})
+    await sender.aclose()
+    assert result.delivered
+    assert str(seen[0].url) == "https://[2606:2800:220:1:248:1893:25c8:1946]/x"
 
 
 async def test_an_unresolvable_name_is_an_error_not_an_exception() -> None:
