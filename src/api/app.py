@@ -25,7 +25,7 @@ from api.container import (
 )
 from api.graphql.schema import build_schema
 from api.graphql.view import ManagementGraphQL
-from api.redaction import install_redaction
+from api.redaction import install_redaction, url_password
 from api.rest import chat, invoices, messages
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             settings.anthropic.api_key,
             settings.gemini.api_key,
             settings.email.password if settings.email else None,
+            url_password(settings.database_url),
+            url_password(settings.redis_url),
         ]
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 # Client keys, and the shapes of OpenAI, Anthropic and Google keys.
 _KEY_SHAPES = re.compile(r"bzk_[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{16,}|AIza[0-9A-Za-z_\-]{20,}")
@@ -49,3 +50,10 @@ def install_redaction(secrets: Iterable[str | None]) -> RedactingFilter:
 
 
 _FILTER = RedactingFilter()
+
+
+def url_password(url: str | None) -> str | None:
+    """The password in a connection URL (`scheme://user:password@host/...`), to be masked."""
+    if not url:
+        return None
+    return urlsplit(url).password or None

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from api.redaction import MASK, RedactingFilter, install_redaction
+from api.redaction import MASK, RedactingFilter, install_redaction, url_password
 
 
 def test_key_shapes_and_configured_secrets_are_masked() -> None:
@@ -41,3 +41,10 @@ def test_messages_arguments_and_tracebacks_are_redacted(
     assert "SECRETSECRET" not in text
     assert "operator-secret-value" not in text
     assert MASK in text
+
+
+def test_passwords_in_connection_urls_are_the_secrets_to_mask() -> None:
+    assert url_password("postgresql://app:s3cr3t-pw@db.internal/bizgraph") == "s3cr3t-pw"
+    assert url_password("redis://:r3dis-pw@127.0.0.1:6379/0") == "r3dis-pw"
+    assert url_password("sqlite:///data/bizgraph.db") is None
+    assert url_password(None) is None
