@@ -14,8 +14,9 @@ from domain.ids import new_id
 from domain.periods import Period
 
 
-def _who(budget: Budget) -> str:
-    return f"key {budget.key_id}" if budget.key_id else f"client {budget.client_id}"
+def owner_of(client_name: str, key_name: str | None) -> str:
+    """Who a budget belongs to, as an alert names it: the client, or a key of the client."""
+    return f"key {key_name!r} of {client_name}" if key_name is not None else client_name
 
 
 def threshold_alert(
@@ -25,6 +26,7 @@ def threshold_alert(
     percent: int,
     spent: Decimal,
     at: datetime,
+    owner: str,
 ) -> Alert:
     key = budget.key_id or "-"
     limit = budget.limit
@@ -34,7 +36,7 @@ def threshold_alert(
         client_id=budget.client_id,
         key_id=budget.key_id,
         dedupe_key=f"budget_threshold:{budget.client_id}:{key}:{period.start:%Y-%m}:{percent}",
-        message=f"the budget of {_who(budget)} reached {percent}% of {limit} in {period.label}",
+        message=f"The budget of {owner} reached {percent}% of {limit} in {period.label}",
         created_at=at,
         details={
             "limit": str(limit.amount),
@@ -47,7 +49,7 @@ def threshold_alert(
     )
 
 
-def refusal_alert(refusal: Refusal, at: datetime) -> Alert:
+def refusal_alert(refusal: Refusal, at: datetime, owner: str) -> Alert:
     budget, period = refusal.hold.budget, refusal.hold.period
     hour = at.astimezone(UTC)
     key = budget.key_id or "-"
@@ -59,8 +61,7 @@ def refusal_alert(refusal: Refusal, at: datetime) -> Alert:
         dedupe_key=(
             f"hard_limit_refused:{budget.client_id}:{key}:{period.start:%Y-%m}:{hour:%Y-%m-%dT%H}"
         ),
-        message=f"the hard budget of {_who(budget)} refused calls ({budget.limit} in "
-        f"{period.label})",
+        message=f"The hard budget of {owner} refused calls ({budget.limit} in {period.label})",
         created_at=at,
         details={
             "limit": str(budget.limit.amount),

@@ -10,7 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from domain.alerts import Alert
-from domain.budget_alerts import refusal_alert, threshold_alert
+from domain.budget_alerts import owner_of, refusal_alert, threshold_alert
 from domain.budgets import (
     Budget,
     CounterMove,
@@ -147,7 +147,9 @@ class Metering:
             for alert in self._threshold_alerts(grant, reservation.opened):
                 await uow.alerts.raise_once(alert)  # spend recorded before the budget counted
             if reservation.refusal is not None:
-                await uow.alerts.raise_once(refusal_alert(reservation.refusal, self._clock.now()))
+                refusal = reservation.refusal
+                owner = _owner(grant, refusal.hold.budget)
+                await uow.alerts.raise_once(refusal_alert(refusal, self._clock.now(), owner))
                 return reservation.refusal
             await uow.journal.start(entry)
             return None
@@ -229,7 +231,9 @@ class Metering:
             basis = budget.basis_under(grant.plan)
             for percent in budget.crossed(move.spent_before, move.spent_after):
                 alerts.append(
-                    threshold_alert(budget, period, basis, percent, move.spent_after, now)
+                    threshold_alert(
+                        budget, period, basis, percent, move.spent_after, now, _owner(grant, budget)
+                    )
                 )
         return alerts
 
@@ -328,3 +332,8 @@ def _ledger_entry(record: UsageRecord) -> LedgerEntry:
         reference=f"{record.request_id}#{record.attempt}",
         description=f"{record.model_id} ({record.status})",
     )
+
+
+def _owner(grant: CallGrant, budget: Budget) -> str:
+    key_name = (grant.key.name or grant.key.prefix) if budget.key_id is not None else None
+    return owner_of(grant.client.name, key_name)

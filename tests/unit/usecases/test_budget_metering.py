@@ -98,6 +98,7 @@ async def test_a_refusal_raises_stores_one_alert_and_journals_nothing() -> None:
         assert tx.working.journal == {}  # type: ignore[attr-defined]
     [alert] = alerts
     assert alert.kind is AlertKind.HARD_LIMIT_REFUSED
+    assert alert.message == "The hard budget of Acme refused calls (0.0001 USD in 2026-03)"
     assert alert.details["limit"] == "0.0001"
     assert alert.details["basis"] == "charge"
     assert alert.dedupe_key.endswith(":2026-03:2026-03-15T12")
@@ -204,3 +205,7 @@ async def test_a_budget_set_mid_period_alerts_for_the_thresholds_already_passed(
         alerts = await tx.alerts.recent()
     assert sorted(a.details["percent"] for a in alerts) == ["50", "80"]
     assert {a.details["spent"] for a in alerts} == {str(spent)}
+    assert sorted(a.message for a in alerts) == [
+        "The budget of Acme reached 50% of 0.5 USD in 2026-03",
+        "The budget of Acme reached 80% of 0.5 USD in 2026-03",
+    ]
