@@ -230,7 +230,8 @@ function PortalBudgetAndDraft({
   });
   const budget = data?.client?.budget;
   return (
-    <SimpleGrid cols={{ base: 1, md: 2 }}>
+    // Stacked: the draft's table needs the page's width (half of it cut columns off).
+    <Stack>
       <Paper withBorder p="md">
         <Title order={4} mb="sm">Budget</Title>
         {!client.budget ? (
@@ -252,6 +253,6 @@ function PortalBudgetAndDraft({
         <Title order={4} mb="sm">This month so far</Title>
         {data ? <DraftInvoice draft={data.draftInvoice} period={period} invoices={invoices} /> : error ? <Text c="dimmed">The draft could not be loaded.</Text> : <Loading what="the draft invoice" />}
       </Paper>
-    </SimpleGrid>
+    </Stack>
   );
 }
