@@ -15,6 +15,7 @@ import { ErrorState, Loading } from "../shared/states";
 import { AlertsTable } from "../shared/AlertsTable";
 import { UsageCharts } from "../shared/UsageCharts";
 import { BudgetGauge } from "../shared/BudgetGauge";
+import { formatUsedPercent } from "../shared/budgets";
 import { DraftInvoice, InvoiceList } from "../shared/InvoiceParts";
 
 // The budget's figures and the draft come in a second query, sent once the first names the
@@ -56,7 +57,7 @@ const PortalQuery = graphql(`
       id
       name
       currency
-      budget { basis mode }
+      budget { basis mode usedPercent }
       pricing {
         __typename
         ... on PercentageMargin { percent }
@@ -238,8 +239,9 @@ function PortalBudgetAndDraft({
           <Text c="dimmed" data-testid="portal-no-budget">No spending budget is set for your account.</Text>
         ) : !byCharge ? (
           <Text data-testid="portal-budget-cost">
-            Your provider keeps a monthly budget for your account on their own figures
-            {client.budget.mode === "HARD" ? "; calls past it are refused" : ""}. Ask them where it stands.
+            Your provider keeps a monthly budget for your account on their own figures: it is{" "}
+            {formatUsedPercent(client.budget.usedPercent)} used this month
+            {client.budget.mode === "HARD" ? ", and calls past it are refused" : ""}.
           </Text>
         ) : error && !data?.client ? (
           <ErrorState error={error} retry={() => reload({ requestPolicy: "network-only" })} />
