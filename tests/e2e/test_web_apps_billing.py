@@ -286,3 +286,29 @@ async def test_closing_the_month_early_in_the_ui_gives_the_apis_invoice(
         await screenshot(mine, "25-portal-invoices")
     finally:
         await portal.close()
+
+
+async def test_an_account_credit_granted_on_the_client_page_is_the_apis(
+    app: App, page: Page
+) -> None:
+    client_id = create_client(app.gql(), "Credit client", {"fixedFee": {"monthlyFee": "20"}})
+    await sign_in(page, f"{app.url}/clients/{client_id}", staff_token(app, "Cy", "ADMIN"))
+    await expect(page.get_by_text("No credit left to apply")).to_be_visible()
+
+    await field(page, "Credit amount (USD)").fill("-3")  # the API's message, as it comes
+    await field(page, "Reason").fill("Goodwill")
+    await page.get_by_role("button", name="Grant credit").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Not saved")
+    await field(page, "Credit amount (USD)").fill("12.50")
+    await page.get_by_role("button", name="Grant credit").click()
+
+    row = page.get_by_test_id("client-credits").locator("tbody tr").first
+    await expect(row).to_contain_text("Goodwill")
+    await expect(row).to_contain_text("$12.50")
+    credits = app.gql().data(
+        "query($id: ID!) { credits(clientId: $id) { amount { amount } remaining { amount } reason } }",
+        id=client_id,
+    )["credits"]
+    assert credits == [
+        {"amount": {"amount": "12.50"}, "remaining": {"amount": "12.50"}, "reason": "Goodwill"}
+    ]

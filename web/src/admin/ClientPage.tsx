@@ -12,6 +12,7 @@ import { Empty, ErrorState, Loading, MutationError } from "../shared/states";
 import { UsageCharts } from "../shared/UsageCharts";
 import { ClientAlerts } from "./AlertsPage";
 import { BudgetPanel } from "./BudgetPanel";
+import { CreditsPanel } from "./CreditsPanel";
 import { ClientInvoices } from "./InvoicesPage";
 import { KeysPanel, PortalAccess } from "./KeysPanel";
 import { canWrite, useSession } from "./session";
@@ -62,6 +63,7 @@ const ClientQuery = graphql(`
       }
     }
     invoices(clientId: $id) { ...InvoiceRowFields }
+    credits(clientId: $id) { ...AccountCreditFields }
     draftInvoice(clientId: $id, period: $period) {
       period
       currency
@@ -203,6 +205,8 @@ export function ClientPage() {
       <KeysPanel clientId={client.id} currency={currency} keys={client.apiKeys} writable={writable} zone={session.timeZone} onChange={refresh} />
       <ClientAlerts alerts={client.alerts} zone={session.timeZone} writable={writable} onChange={refresh} />
       <ClientInvoices invoices={data.invoices} draft={data.draftInvoice} period={period} zone={session.timeZone} />
+      <CreditsPanel clientId={client.id} currency={currency} credits={data.credits} writable={writable}
+        zone={session.timeZone} onChange={refresh} />
     </Stack>
   );
 }
