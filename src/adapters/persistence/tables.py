@@ -207,8 +207,10 @@ idempotency_keys = Table(
 )
 
 
-# One row per counter; `config` moves on every write to keys, clients, plans or the catalog, so
-# processes caching those can tell, with one tiny read, that their cache is stale.
+# Named counters, one row each: `config` moves on every write to keys, clients, plans or the
+# catalog, so processes caching those can tell, with one tiny read, that their cache is stale;
+# "INV-2026", "CN-2026", ... are the gap-free document numbers (taken in the finalizing
+# transaction).
 revisions = Table(
     "revisions",
     metadata,
@@ -409,14 +411,6 @@ credit_notes = Table(
     Column("issued_at", UtcDateTime(), nullable=False),
     Index(None, "number", unique=True),
     Index(None, "invoice_id"),
-)
-
-# Gap-free sequences per agency (e.g. "INV-2026"), incremented in the finalizing transaction.
-document_counters = Table(
-    "document_counters",
-    metadata,
-    Column("name", String(40), primary_key=True),
-    Column("value", BigInteger(), nullable=False),
 )
 
 closed_periods = Table(

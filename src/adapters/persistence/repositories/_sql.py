@@ -79,12 +79,20 @@ async def translated_errors(what: str) -> AsyncIterator[None]:
 CONFIG_REVISION = "config"
 
 
+async def increment_counter(conn: AsyncConnection, name: str) -> int:
+    """Add one to the named counter (created at 1) and return its new value. The row stays
+    locked until the transaction ends, so concurrent writers take consecutive values."""
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(revisions)
+        .values(name=name, value=1)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": revisions.c.value + 1})
+        .returning(revisions.c.value)
+    )
+    return int((await conn.execute(statement)).scalar_one())
+
+
 async def bump_config_revision(conn: AsyncConnection) -> None:
     """Tell every process caching keys, clients, plans or the catalog that they changed (in
     the writer's transaction, so the change and the bump commit together)."""
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(revisions).values(name=CONFIG_REVISION, value=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=["name"], set_={"value": revisions.c.value + 1}
-    )
-    await conn.execute(statement)
+    await increment_counter(conn, CONFIG_REVISION)

@@ -17,7 +17,11 @@ from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.persistence.repositories._sql import insert_unless_exists, translated_errors
+from adapters.persistence.repositories._sql import (
+    increment_counter,
+    insert_unless_exists,
+    translated_errors,
+)
 from adapters.persistence.repositories.invoice_rows import (
     TOKENS,
     cents,
@@ -34,7 +38,6 @@ from adapters.persistence.tables import (
     closed_periods,
     credit_notes,
     credit_uses,
-    document_counters,
     invoice_lines,
     invoices,
     usage_records,
@@ -186,16 +189,7 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
             raise RuntimeError(f"invoice {invoice.id} is not a claimed draft")
 
     async def next_number(self, counter: str) -> int:
-        insert: Any = postgresql.insert if self._postgres else sqlite.insert
-        statement = (
-            insert(document_counters)
-            .values(name=counter, value=1)
-            .on_conflict_do_update(
-                index_elements=["name"], set_={"value": document_counters.c.value + 1}
-            )
-            .returning(document_counters.c.value)
-        )
-        return int((await self._conn.execute(statement)).scalar_one())
+        return await increment_counter(self._conn, counter)
 
     async def get(self, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
         statement = select(invoices).where(

@@ -145,12 +145,6 @@ def _tables() -> None:
     op.create_index("ix_credit_notes_number", "credit_notes", ["number"], unique=True)
     op.create_index("ix_credit_notes_invoice_id", "credit_notes", ["invoice_id"])
     op.create_table(
-        "document_counters",
-        sa.Column("name", sa.String(40), nullable=False),
-        sa.Column("value", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("name", name="pk_document_counters"),
-    )
-    op.create_table(
         "account_credits",
         sa.Column("id", sa.String(64), nullable=False),
         sa.Column("client_id", sa.String(64), nullable=False),
@@ -294,7 +288,6 @@ def downgrade() -> None:
         "credit_uses",
         "account_credits",
         "closed_periods",
-        "document_counters",
         "credit_notes",
         "invoice_lines",
     ):
