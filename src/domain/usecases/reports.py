@@ -15,7 +15,7 @@ from domain.clients import Client
 from domain.errors import NotFound
 from domain.money import Money
 from domain.periods import Period, month_period, period_containing
-from domain.ports import Clock, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline
 from domain.reports import Bucket, ClientFigures, Overview, SeriesPoint, series
 from domain.usage import UsageGrouping, UsageTotals
@@ -54,10 +54,7 @@ class ReportUseCases:
         """Figures of `client_ids` (every client when None) for the month."""
         period = self.period(label)
         async with self._reads() as uow:
-            clients: Sequence[Client] = await uow.clients.list()
-            if client_ids is not None:
-                wanted = set(client_ids)
-                clients = [c for c in clients if c.id in wanted]
+            clients = await _chosen(uow, client_ids)
             ids = [c.id for c in clients]
             totals = await uow.usage.totals(period.start, period.end, UsageGrouping.CLIENT, ids)
             plans = await uow.plans.histories(ids)
@@ -130,12 +127,18 @@ class ReportUseCases:
         read for all; None when they bill in several currencies (never added across them)."""
         period = self.period(label)
         async with self._reads() as uow:
-            clients: Sequence[Client] = await uow.clients.list()
-            if client_ids is not None:
-                wanted = set(client_ids)
-                clients = [c for c in clients if c.id in wanted]
+            clients = await _chosen(uow, client_ids)
             if len({c.currency for c in clients}) > 1:
                 return None
             ids = [c.id for c in clients]
             hours = await uow.usage.totals(period.start, period.end, UsageGrouping.HOUR_ALL, ids)
         return series(hours, bucket, self._zone)
+
+
+async def _chosen(uow: UnitOfWork, client_ids: Sequence[str] | None) -> Sequence[Client]:
+    """The clients `client_ids` names (every client when None), in the store's order."""
+    clients = await uow.clients.list()
+    if client_ids is None:
+        return clients
+    wanted = set(client_ids)
+    return [c for c in clients if c.id in wanted]
