@@ -3,8 +3,6 @@ and their built files."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,12 +13,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api import alerting
+from api import background
 from api.container import (
     Container,
     close_container,
     database_status,
-    longest_call,
     make_container,
 )
 from api.graphql.schema import build_schema
@@ -34,10 +31,6 @@ from api.session import SessionRoutes
 from api.settings import Settings, load_settings
 from api.web import ANY_METHOD, WebApps
 from domain.usecases.relay import wait_for_running_relays
-
-log = logging.getLogger("bizgraph")
-RECOVERY_INTERVAL_SECONDS = 300
-CLOSE_INTERVAL_SECONDS = 300
 
 
 class SchemaNotReady(RuntimeError):
@@ -66,20 +59,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if not status.is_current:
             raise SchemaNotReady(status.message)
         app.state.gateway = container.gateway()
-        sweeper = asyncio.create_task(_recover_unsettled_calls(container, settings))
-        alerting_tasks = alerting.start(container, settings)
-        closer = None
-        if settings.invoices.auto_close:
-            closer = asyncio.create_task(_close_ended_periods(container))
+        loops = background.start(container, settings)
         try:
             yield
         finally:
-            sweeper.cancel()
-            for task in alerting_tasks:
-                task.cancel()
-            await asyncio.gather(*alerting_tasks, return_exceptions=True)
-            if closer is not None:
-                closer.cancel()
+            await background.stop(loops)
             await wait_for_running_relays(settings.drain_after_disconnect_seconds)
             await close_container(container)
 
@@ -114,30 +98,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.container = container
     app.state.settings = settings
     return app
-
-
-async def _recover_unsettled_calls(container: Container, settings: Settings) -> None:
-    """At start and every few minutes: settle calls a crashed process left in the journal."""
-    while True:
-        try:
-            cutoff = container.clock().now() - longest_call(settings)
-            if recovered := await container.metering().recover(cutoff):
-                log.warning("settled %d calls left unsettled by a crash", recovered)
-        except Exception:
-            log.exception("journal recovery failed; will retry")
-        await asyncio.sleep(RECOVERY_INTERVAL_SECONDS)
-
-
-async def _close_ended_periods(container: Container) -> None:
-    """At start and every few minutes: close each period that ended more than the grace time
-    ago. Every process runs it; the database lets exactly one invoice per client through."""
-    while True:
-        try:
-            for result in await container.invoicing().close_due():
-                log.info("closed %s: %d invoices", result.period.label, len(result.created))
-        except Exception:
-            log.exception("closing ended periods failed; will retry")
-        await asyncio.sleep(CLOSE_INTERVAL_SECONDS)
 
 
 async def healthz(request: Request) -> Response:

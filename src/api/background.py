@@ -1,0 +1,90 @@
+"""The background loops of `bizgraph serve`: journal recovery, webhook delivery, the spike
+rule and closing ended periods. Each cycle runs at start and then every interval, opens its own
+short units of work and never touches the request path; a failing cycle is logged and tried
+again next time. Every process runs them: the database makes each one safe to run twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from api.container import Container, longest_call
+from api.settings import Settings
+
+log = logging.getLogger("bizgraph.background")
+
+RECOVERY_INTERVAL_SECONDS = 300
+CLOSE_INTERVAL_SECONDS = 300
+
+Cycle = Callable[[], Awaitable[None]]
+
+
+async def every(seconds: float, name: str, cycle: Cycle) -> None:
+    while True:
+        try:
+            await cycle()
+        except Exception:
+            log.exception("%s failed; will retry", name)
+        await asyncio.sleep(seconds)
+
+
+def start(container: Container, settings: Settings) -> list[asyncio.Task[None]]:
+    loops = [
+        every(RECOVERY_INTERVAL_SECONDS, "journal recovery", _recovery(container, settings)),
+        every(settings.webhooks.poll_seconds, "webhook delivery", _delivery(container)),
+        every(settings.spikes.interval_seconds, "spike evaluation", _spikes(container)),
+    ]
+    if settings.invoices.auto_close:
+        loops.append(every(CLOSE_INTERVAL_SECONDS, "closing periods", _closing(container)))
+    return [asyncio.create_task(loop) for loop in loops]
+
+
+async def stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _recovery(container: Container, settings: Settings) -> Cycle:
+    """Settle the calls a crashed process left in the journal (and release their holds)."""
+    metering = container.metering()
+
+    async def cycle() -> None:
+        cutoff = container.clock().now() - longest_call(settings)
+        if recovered := await metering.recover(cutoff):
+            log.warning("settled %d calls left unsettled by a crash", recovered)
+
+    return cycle
+
+
+def _delivery(container: Container) -> Cycle:
+    """Fan undispatched alerts out to webhooks and POST the due deliveries."""
+    dispatcher = container.webhook_dispatcher()
+
+    async def cycle() -> None:
+        await dispatcher.run_once()
+
+    return cycle
+
+
+def _spikes(container: Container) -> Cycle:
+    evaluator = container.spike_evaluator()
+
+    async def cycle() -> None:
+        if raised := await evaluator.evaluate():
+            log.info("raised %d spend-spike alerts", raised)
+
+    return cycle
+
+
+def _closing(container: Container) -> Cycle:
+    """Close each period that ended more than the grace time ago; the database lets exactly
+    one invoice per client through."""
+    invoicing = container.invoicing()
+
+    async def cycle() -> None:
+        for result in await invoicing.close_due():
+            log.info("closed %s: %d invoices", result.period.label, len(result.created))
+
+    return cycle
