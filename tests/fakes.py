@@ -28,6 +28,7 @@ from domain.errors import Conflict, NotFound
 from domain.idempotency import IdempotencyRecord
 from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
+from domain.leases import ProcessLease, is_orphaned
 from domain.ledger import LedgerEntry
 from domain.money import Money, exact_sum, sum_money
 from domain.periods import Period
@@ -102,6 +103,7 @@ class InMemoryStore:
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # delivery: claim, until
+    process_leases: dict[str, ProcessLease] = field(default_factory=dict)
 
     def copy(self) -> InMemoryStore:
         return InMemoryStore(
@@ -123,6 +125,7 @@ class InMemoryStore:
             webhooks=dict(self.webhooks),
             deliveries=dict(self.deliveries),
             leases=dict(self.leases),
+            process_leases=dict(self.process_leases),
         )
 
     def load(self, other: InMemoryStore) -> None:
@@ -336,19 +339,53 @@ class FakeJournalRepository(_Repository):
         self._data.journal[entry.request_id] = entry
         return True
 
-    async def finish(self, request_id: str, state: JournalState) -> None:
+    async def finish(self, request_id: str, state: JournalState) -> bool:
         entry = self._data.journal.get(request_id)
         if entry is None:
             raise NotFound(f"no journal entry {request_id}")
+        if entry.state is not JournalState.STARTED:
+            return False
         self._data.journal[request_id] = replace(entry, state=state)
+        return True
 
-    async def unsettled(self, started_before: datetime) -> Sequence[JournalEntry]:
+    async def checkpoint(self, request_id: str, output_chars: int) -> None:
+        entry = self._data.journal.get(request_id)
+        if entry is not None and entry.state is JournalState.STARTED:
+            self._data.journal[request_id] = replace(entry, output_chars=output_chars)
+
+    async def unsettled(
+        self, started_before: datetime, live_at: datetime | None = None
+    ) -> Sequence[JournalEntry]:
+        if live_at is None:
+            live: set[str] | None = None
+        else:
+            leases = self._data.process_leases.values()
+            live = {lease.process_id for lease in leases if lease.is_live(live_at)}
         entries = [
             e
             for e in self._data.journal.values()
-            if e.state is JournalState.STARTED and e.started_at < started_before
+            if (live is None and e.state is JournalState.STARTED and e.started_at < started_before)
+            or (live is not None and is_orphaned(e, live, started_before))
         ]
-        return sorted(entries, key=lambda e: e.started_at)
+        return sorted(entries, key=lambda e: (e.started_at, e.request_id))
+
+
+class FakeLeaseRepository(_Repository):
+    async def renew(self, lease: ProcessLease) -> None:
+        self._data.process_leases[lease.process_id] = lease
+
+    async def release(self, process_id: str) -> None:
+        self._data.process_leases.pop(process_id, None)
+
+    async def live(self, now: datetime) -> Sequence[ProcessLease]:
+        leases = self._data.process_leases.values()
+        return sorted((x for x in leases if x.is_live(now)), key=lambda x: x.process_id)
+
+    async def purge(self, expired_before: datetime) -> int:
+        gone = [k for k, x in self._data.process_leases.items() if x.expires_at < expired_before]
+        for key in gone:
+            del self._data.process_leases[key]
+        return len(gone)
 
 
 class FakeIdempotencyRepository(_Repository):
@@ -640,6 +677,7 @@ class FakeUnitOfWork:
         self.usage: ports.UsageRepository = FakeUsageRepository(self)
         self.ledger: ports.LedgerRepository = FakeLedgerRepository(self)
         self.journal: ports.JournalRepository = FakeJournalRepository(self)
+        self.leases: ports.LeaseRepository = FakeLeaseRepository(self)
         self.idempotency: ports.IdempotencyRepository = FakeIdempotencyRepository(self)
         self.staff_tokens: ports.StaffTokenRepository = FakeStaffTokenRepository(self)
         self.portal_tokens: ports.PortalTokenRepository = FakePortalTokenRepository(self)

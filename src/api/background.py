@@ -1,7 +1,8 @@
-"""The background loops of `bizgraph serve`: journal recovery, webhook delivery, the spike
-rule and closing ended periods. Each cycle runs at start and then every interval, opens its own
-short units of work and never touches the request path; a failing cycle is logged and tried
-again next time. Every process runs them: the database makes each one safe to run twice."""
+"""The background loops of `bizgraph serve`: the lease heartbeat, journal recovery, webhook
+delivery, the spike rule and closing ended periods. Each cycle runs at start and then every
+interval, opens its own short units of work and never touches the request path; a failing
+cycle is logged and tried again next time. Every process runs them: the database makes each
+one safe to run twice."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from api.settings import Settings
 
 log = logging.getLogger("bizgraph.background")
 
-RECOVERY_INTERVAL_SECONDS = 300
 CLOSE_INTERVAL_SECONDS = 300
 
 Cycle = Callable[[], Awaitable[None]]
@@ -29,9 +29,25 @@ async def every(seconds: float, name: str, cycle: Cycle) -> None:
         await asyncio.sleep(seconds)
 
 
+async def register(container: Container) -> None:
+    """Take this process's lease before it serves a call (its journal rows name it)."""
+    await container.process_leases().renew()
+
+
+async def unregister(container: Container) -> None:
+    """Clean shutdown, after the relays settled: drop the lease, so whatever is still open is
+    settled by another process at once."""
+    try:
+        await container.process_leases().release()
+    except Exception:  # the lease then simply expires
+        log.exception("could not release this process's lease")
+
+
 def start(container: Container, settings: Settings) -> list[asyncio.Task[None]]:
+    beat = settings.heartbeat_seconds
     loops = [
-        every(RECOVERY_INTERVAL_SECONDS, "journal recovery", _recovery(container, settings)),
+        every(beat, "lease heartbeat", _heartbeat(container)),
+        every(beat, "journal recovery", _recovery(container, settings)),
         every(settings.webhooks.poll_seconds, "webhook delivery", _delivery(container)),
         every(settings.spikes.interval_seconds, "spike evaluation", _spikes(container)),
     ]
@@ -46,14 +62,25 @@ async def stop(tasks: list[asyncio.Task[None]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _recovery(container: Container, settings: Settings) -> Cycle:
-    """Settle the calls a crashed process left in the journal (and release their holds)."""
-    metering = container.metering()
+def _heartbeat(container: Container) -> Cycle:
+    leases = container.process_leases()
 
     async def cycle() -> None:
-        cutoff = container.clock().now() - longest_call(settings)
-        if recovered := await metering.recover(cutoff):
-            log.warning("settled %d calls left unsettled by a crash", recovered)
+        await leases.renew()
+
+    return cycle
+
+
+def _recovery(container: Container, settings: Settings) -> Cycle:
+    """Settle the calls of processes whose lease expired (and, as a safety net, any call older
+    than the longest possible one), releasing their holds; forget long-expired leases."""
+    metering, leases, clock = container.metering(), container.process_leases(), container.clock()
+
+    async def cycle() -> None:
+        now = clock.now()
+        if recovered := await metering.recover(now - longest_call(settings), live_at=now):
+            log.warning("settled %d calls left open by a process that died", recovered)
+        await leases.purge()
 
     return cycle
 

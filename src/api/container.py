@@ -34,7 +34,9 @@ from api.alerting_settings import (
 from api.rest.gateway import Gateway
 from api.settings import Settings, SmtpSecurity
 from domain.catalog import Model, PriceVersion
+from domain.ids import new_id
 from domain.invoicing_ports import AgencyDetails
+from domain.leases import LeaseTerms
 from domain.providers import ModelProvider, NativeMessagesProvider
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
@@ -46,6 +48,7 @@ from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.invoice_desk import Documents
 from domain.usecases.invoicing import InvoiceTerms, InvoiceUseCases
 from domain.usecases.keys import KeyUseCases
+from domain.usecases.leases import ProcessLeases
 from domain.usecases.lookups import Lookups
 from domain.usecases.management import UseCases
 from domain.usecases.metering import Metering
@@ -95,6 +98,13 @@ def longest_call(settings: Settings) -> timedelta:
     """No call can run longer than this (its total deadline plus the post-disconnect drain):
     a journal row or idempotency claim older than that belongs to a crashed process."""
     return timedelta(seconds=settings.timeouts.total + settings.drain_after_disconnect_seconds)
+
+
+def lease_terms(settings: Settings) -> LeaseTerms:
+    return LeaseTerms(
+        lease=timedelta(seconds=settings.lease_seconds),
+        heartbeat=timedelta(seconds=settings.heartbeat_seconds),
+    )
 
 
 def build_sender(settings: Settings) -> ChannelSender:
@@ -219,14 +229,29 @@ class Container(containers.DeclarativeContainer):
         documents=documents,
         budgets=budgets,
     )
+    process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
+    process_leases = providers.Singleton(
+        ProcessLeases,
+        uow=uow,
+        clock=clock,
+        process_id=process_id,
+        terms=providers.Callable(lease_terms, settings),
+    )
     metering = providers.Singleton(
-        Metering, uow=uow, clock=clock, keys=keys, reads=reads, zone=settings.provided.timezone
+        Metering,
+        uow=uow,
+        clock=clock,
+        keys=keys,
+        reads=reads,
+        zone=settings.provided.timezone,
+        process_id=process_id,
     )
     calls = providers.Singleton(
         ModelCalls,
         metering=metering,
         providers=provider_registry,
         drain_seconds=settings.provided.drain_after_disconnect_seconds,
+        checkpoint_seconds=settings.provided.stream_checkpoint_seconds,
     )
     idempotency = providers.Singleton(
         IdempotencyUseCases,

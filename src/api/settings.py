@@ -100,6 +100,11 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_body_bytes: int = 10 * 1024 * 1024
     drain_after_disconnect_seconds: float = 120.0
+    # Crash recovery (docs/metering.md): a process's lease lasts lease_seconds, renewed every
+    # heartbeat_seconds; a dead process's calls settle within lease + heartbeat (20 s).
+    lease_seconds: float = 15.0
+    heartbeat_seconds: float = 5.0
+    stream_checkpoint_seconds: float = 2.0  # a stream notes the output it relayed this often
     redis_url: str | None = field(default=None, repr=False)  # shared rate limits
     allow_private_urls: bool = False
     webhooks: WebhookSettings = WebhookSettings()
@@ -116,6 +121,12 @@ class Settings:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     data_dir = Path(env.get("BIZGRAPH_DATA_DIR", "data"))
+    lease = _positive(env, "BIZGRAPH_LEASE_SECONDS", 15)
+    heartbeat = _positive(env, "BIZGRAPH_HEARTBEAT_SECONDS", 5)
+    if heartbeat * 2 > lease:  # one late renewal must not make a live process look dead
+        raise SettingsError(
+            "BIZGRAPH_LEASE_SECONDS must be at least twice BIZGRAPH_HEARTBEAT_SECONDS"
+        )
     return Settings(
         database_url=env.get("BIZGRAPH_DATABASE_URL") or f"sqlite:///{data_dir / 'bizgraph.db'}",
         secret_key=env.get("BIZGRAPH_SECRET_KEY") or _kept_secret(data_dir),
@@ -134,6 +145,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         max_body_bytes=int(_positive(env, "BIZGRAPH_MAX_BODY_BYTES", 10 * 1024 * 1024)),
         drain_after_disconnect_seconds=_positive(env, "BIZGRAPH_DRAIN_AFTER_DISCONNECT", 120),
+        lease_seconds=lease,
+        heartbeat_seconds=heartbeat,
+        stream_checkpoint_seconds=_positive(env, "BIZGRAPH_STREAM_CHECKPOINT", 2),
         redis_url=env.get("BIZGRAPH_REDIS_URL") or None,
         allow_private_urls=_flag(env, "BIZGRAPH_ALLOW_PRIVATE_URLS"),
         webhooks=WebhookSettings(

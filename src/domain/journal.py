@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from domain.estimates import estimate_usage
 from domain.timeutil import require_aware
+from domain.tokens import TokenUsage
 
 
 class JournalState(StrEnum):
@@ -28,6 +30,15 @@ class JournalEntry:
     started_at: datetime
     max_output_tokens: int
     state: JournalState = JournalState.STARTED
+    owner: str | None = None  # the serving process's lease id; None: written before leases
+    prompt_chars: int = 0  # the prompt's size, as the call measured it for its hold
+    output_chars: int = 0  # output relayed so far, as last checkpointed (streams only)
 
     def __post_init__(self) -> None:
         require_aware(self.started_at, "started_at")
+
+    def crash_estimate(self) -> TokenUsage:
+        """What a call cut by a crash is billed: the prompt it sent and the output it had
+        relayed at its last checkpoint, never above max_tokens (docs/metering.md). The one
+        place that turns the stored prompt size into tokens."""
+        return estimate_usage(self.prompt_chars, self.output_chars, self.max_output_tokens)

@@ -16,6 +16,7 @@ from domain.clients import Client
 from domain.idempotency import IdempotencyRecord
 from domain.journal import JournalEntry, JournalState
 from domain.keys import ApiKey
+from domain.leases import ProcessLease
 from domain.ledger import LedgerEntry
 from domain.money import Money
 from domain.periods import Period
@@ -137,8 +138,40 @@ class JournalRepository(Protocol):
         """Record a call about to reach a provider; False if the request id is known."""
         ...
 
-    async def finish(self, request_id: str, state: JournalState) -> None: ...
-    async def unsettled(self, started_before: datetime) -> Sequence[JournalEntry]: ...
+    async def finish(self, request_id: str, state: JournalState) -> bool:
+        """Close a `started` row; False (nothing changed) if it was already closed, so the
+        first settlement of a call wins (a crash recovery, or the call itself). NotFound if
+        there is no such row."""
+        ...
+
+    async def checkpoint(self, request_id: str, output_chars: int) -> None:
+        """Record how much output a running stream has relayed; no-op once the row is closed."""
+        ...
+
+    async def unsettled(
+        self, started_before: datetime, live_at: datetime | None = None
+    ) -> Sequence[JournalEntry]:
+        """Rows still `started` that recovery may settle, oldest first: those that began
+        before `started_before` (any owner), and with `live_at`, those whose owner holds no
+        lease live at that instant (`domain.leases.is_orphaned`)."""
+        ...
+
+
+class LeaseRepository(Protocol):
+    """One row per serving process, renewed by its heartbeat (domain/leases.py)."""
+
+    async def renew(self, lease: ProcessLease) -> None:
+        """Insert or extend the process's lease."""
+        ...
+
+    async def release(self, process_id: str) -> None:
+        """Remove the lease (clean shutdown): its open calls, if any, are orphans at once."""
+        ...
+
+    async def live(self, now: datetime) -> Sequence[ProcessLease]: ...
+    async def purge(self, expired_before: datetime) -> int:
+        """Forget leases that expired before the instant (their calls are orphans either way)."""
+        ...
 
 
 class IdempotencyRepository(Protocol):
@@ -321,6 +354,7 @@ class UnitOfWork(Protocol):
     usage: UsageRepository
     ledger: LedgerRepository
     journal: JournalRepository
+    leases: LeaseRepository
     idempotency: IdempotencyRepository
     staff_tokens: StaffTokenRepository
     portal_tokens: PortalTokenRepository

@@ -188,7 +188,19 @@ call_journal = Table(
     Column("started_at", UtcDateTime(), nullable=False),
     Column("max_output_tokens", Integer(), nullable=False),
     Column("state", String(20), nullable=False),
+    Column("owner", String(ID), nullable=True),  # the serving process's lease (process_leases)
+    Column("prompt_chars", BigInteger(), nullable=False, server_default=text("0")),
+    Column("output_chars", BigInteger(), nullable=False, server_default=text("0")),
     Index(None, "state", "started_at"),
+)
+
+# One row per serving process, renewed by its heartbeat: a journal row whose owner has no live
+# lease here belongs to a process that died (domain/leases.py).
+process_leases = Table(
+    "process_leases",
+    metadata,
+    Column("process_id", String(ID), primary_key=True),
+    Column("expires_at", UtcDateTime(), nullable=False),
 )
 
 

@@ -21,6 +21,7 @@ from adapters.persistence.repositories import (
     SqlAlchemyClientRepository,
     SqlAlchemyIdempotencyRepository,
     SqlAlchemyJournalRepository,
+    SqlAlchemyLeaseRepository,
     SqlAlchemyLedgerRepository,
     SqlAlchemyPlanRepository,
     SqlAlchemyPortalTokenRepository,
@@ -38,6 +39,7 @@ from domain.ports import (
     ClientRepository,
     IdempotencyRepository,
     JournalRepository,
+    LeaseRepository,
     LedgerRepository,
     PlanRepository,
     PortalTokenRepository,
@@ -84,6 +86,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
     usage: UsageRepository
     ledger: LedgerRepository
     journal: JournalRepository
+    leases: LeaseRepository
     idempotency: IdempotencyRepository
     staff_tokens: StaffTokenRepository
     portal_tokens: PortalTokenRepository
@@ -115,6 +118,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         self.usage = SqlAlchemyUsageRepository(conn)
         self.ledger = SqlAlchemyLedgerRepository(conn)
         self.journal = SqlAlchemyJournalRepository(conn)
+        self.leases = SqlAlchemyLeaseRepository(conn)
         self.idempotency = SqlAlchemyIdempotencyRepository(conn)
         self.staff_tokens = SqlAlchemyStaffTokenRepository(conn)
         self.portal_tokens = SqlAlchemyPortalTokenRepository(conn)

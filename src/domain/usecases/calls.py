@@ -62,11 +62,16 @@ class Streaming:
 
 class ModelCalls:
     def __init__(
-        self, metering: Metering, providers: ProviderRegistry, drain_seconds: float
+        self,
+        metering: Metering,
+        providers: ProviderRegistry,
+        drain_seconds: float,
+        checkpoint_seconds: float = 2.0,
     ) -> None:
         self._metering = metering
         self._providers = providers
         self._drain_seconds = drain_seconds
+        self._checkpoint_seconds = checkpoint_seconds  # streams note their output this often
 
     def can_serve(self, model: Model) -> bool:
         """Whether the model's provider is configured on this gateway."""
@@ -103,7 +108,16 @@ class ModelCalls:
             raise
         attempt = _OpenAttempt(number, target, started, stream)
         settle = self._stream_settler(grant, request, attempts, attempt)
-        relay = Relay(stream, first, chars_of, settle, self._drain_seconds)
+        rid, metering = grant.request_id, self._metering
+        relay = Relay(
+            stream,
+            first,
+            chars_of,
+            settle,
+            self._drain_seconds,
+            checkpoint=lambda chars: metering.checkpoint(rid, chars),
+            checkpoint_seconds=self._checkpoint_seconds,
+        )
         return Streaming(relay, target)
 
     async def _first_answer(

@@ -4,7 +4,8 @@ concurrent calls pay for one commit between them instead of one each."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from domain.ports import UnitOfWork, UnitOfWorkFactory
@@ -12,12 +13,15 @@ from domain.ports import UnitOfWork, UnitOfWorkFactory
 T = TypeVar("T")
 Job = Callable[[UnitOfWork], Awaitable[Any]]
 
+log = logging.getLogger("bizgraph.group_commit")
+
 
 class GroupCommit:
     def __init__(self, uow: UnitOfWorkFactory, max_batch: int = 128) -> None:
         self._uow = uow
         self._max_batch = max_batch
-        self._queue: list[tuple[Job, asyncio.Future[Any]]] = []
+        self._queue: list[tuple[Job, asyncio.Future[Any] | None]] = []
+        self._deferred: dict[Hashable, Job] = {}
         self._writer: asyncio.Task[None] | None = None
 
     async def run(self, job: Callable[[UnitOfWork], Awaitable[T]]) -> T:
@@ -25,18 +29,30 @@ class GroupCommit:
         completes even if the caller is cancelled (it is shielded)."""
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((job, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
+        self._wake()
         result: T = await asyncio.shield(done)
         return result
 
+    def defer(self, key: Hashable, job: Job) -> None:
+        """Write `job` with the next batch, without waiting for it; a later job under the same
+        key replaces one not yet written (a progress counter needs only its latest value).
+        Best effort: a failure is logged, never raised."""
+        self._deferred[key] = job
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+
     async def _drain(self) -> None:
-        while self._queue:
+        while self._queue or self._deferred:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
+            batch.extend((job, None) for job in self._deferred.values())
+            self._deferred.clear()
             await self._commit(batch)
 
-    async def _commit(self, batch: list[tuple[Job, asyncio.Future[Any]]]) -> None:
+    async def _commit(self, batch: list[tuple[Job, asyncio.Future[Any] | None]]) -> None:
         try:
             async with self._uow() as uow:
                 results = [await job(uow) for job, _ in batch]
@@ -53,8 +69,12 @@ class GroupCommit:
 
 
 def _settle_future(
-    done: asyncio.Future[Any], *, result: Any = None, exc: Exception | None = None
+    done: asyncio.Future[Any] | None, *, result: Any = None, exc: Exception | None = None
 ) -> None:
+    if done is None:  # a deferred job: nobody waits for it
+        if exc is not None:
+            log.warning("a deferred write failed: %s", exc)
+        return
     if done.cancelled():
         return
     if exc is not None:

@@ -86,8 +86,10 @@ class Metering:
         keys: KeyUseCases,
         reads: UnitOfWorkFactory | None = None,
         zone: ZoneInfo | None = None,
+        process_id: str | None = None,
     ) -> None:
         self._writes = GroupCommit(uow)  # concurrent calls share their journal/settle commits
+        self._process_id = process_id  # this process's lease: the owner of its journal rows
         self._reads = reads or uow  # read-only units of work do not queue behind writers
         self._clock = clock
         self._keys = keys
@@ -136,6 +138,8 @@ class Metering:
             model_id=grant.target.model.id,
             started_at=grant.started_at,
             max_output_tokens=max_output_tokens,
+            owner=self._process_id,
+            prompt_chars=prompt_chars,
         )
         if not grant.budgets:
             await self._writes.run(lambda uow: uow.journal.start(entry))
@@ -161,6 +165,15 @@ class Metering:
             raise BudgetUnavailable("the budget store is unavailable; try again") from exc
         if refusal is not None:
             raise BudgetExceeded(_refusal_message(refusal))
+
+    def checkpoint(self, request_id: str, output_chars: int) -> None:
+        """Note how much output a stream has relayed, for the estimate if this process dies
+        mid-call. Rides the next group commit (no commit of its own under load, no wait)."""
+
+        async def write(uow: UnitOfWork) -> None:
+            await uow.journal.checkpoint(request_id, output_chars)
+
+        self._writes.defer(("checkpoint", request_id), write)
 
     async def _holds(
         self, grant: CallGrant, max_output_tokens: int, prompt_chars: int
@@ -196,6 +209,8 @@ class Metering:
         release = bool(grant.budgets) or state is JournalState.ABANDONED
 
         async def write(uow: UnitOfWork) -> None:
+            if not await uow.journal.finish(grant.request_id, state):
+                return  # settled already: the first settlement wins (crash recovery or call)
             added = []
             for record in records:
                 if await uow.usage.add(record):
@@ -206,7 +221,6 @@ class Metering:
                 moves = await uow.budgets.settle(grant.request_id, spends)
                 for alert in self._threshold_alerts(grant, moves):
                     await uow.alerts.raise_once(alert)
-            await uow.journal.finish(grant.request_id, state)
 
         await self._writes.run(write)
         return records
@@ -237,20 +251,22 @@ class Metering:
                 )
         return alerts
 
-    async def recover(self, started_before: datetime) -> int:
-        """Settle calls a crash left unsettled (journal rows still `started` from before the
-        instant): each gets a failed, zero-charge usage record flagged `estimated`, so it is
-        visible to the operator, who can reconcile it with the provider's console. Safe to run
-        from several processes at once (settling is idempotent)."""
+    async def recover(self, started_before: datetime, live_at: datetime | None = None) -> int:
+        """Settle calls a crash left open: journal rows still `started` from before
+        `started_before` (whoever owns them), and with `live_at`, rows whose owner holds no
+        lease live then (domain/leases.py). Each gets a failed usage record flagged
+        `estimated`: the prompt it sent plus the output it had relayed at its last checkpoint,
+        charged by the plan like any record, with its holds released and the estimate added to
+        `spent` in the same transaction. Safe to run from several processes at once, and
+        against the call itself: the first settlement wins."""
         async with self._reads() as uow:
-            stuck = await uow.journal.unsettled(started_before)
+            stuck = await uow.journal.unsettled(started_before, live_at)
         for entry in stuck:
             grant = await self._grant_for(entry)
             if grant is None:
                 continue
-            attempt = Attempt(
-                0, grant.target, TokenUsage(), UsageSource.ESTIMATED, CallStatus.FAILED, 0
-            )
+            usage = entry.crash_estimate()
+            attempt = Attempt(0, grant.target, usage, UsageSource.ESTIMATED, CallStatus.FAILED, 0)
             await self.settle(grant, [attempt], JournalState.ABANDONED)
         return len(stuck)
 

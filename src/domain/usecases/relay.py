@@ -3,7 +3,8 @@
 A detached task reads the upstream to its end and settles, whatever the client does: a client
 that disconnects mid-stream is still billed for what the provider billed. After a disconnect
 the task keeps reading for at most `drain_seconds` (to reach the provider's usage report),
-then closes the upstream and bills what it knows (docs/metering.md).
+then closes the upstream and bills what it knows (docs/metering.md). Every few seconds it
+checkpoints the output relayed so far on the journal row, so a crash bills that much.
 """
 
 from __future__ import annotations
@@ -47,8 +48,13 @@ class Relay:
         settle: Callable[[Outcome], Awaitable[None]],
         drain_seconds: float,
         buffer: int = 64,
+        checkpoint: Callable[[int], None] | None = None,
+        checkpoint_seconds: float = 2.0,
     ) -> None:
         self._stream = stream
+        self._checkpoint = checkpoint  # told the output relayed so far, at most every interval
+        self._checkpoint_seconds = checkpoint_seconds
+        self._next_checkpoint = time.monotonic() + checkpoint_seconds
         self._chars_of = chars_of
         self._settle = settle
         self._drain_seconds = drain_seconds
@@ -65,6 +71,8 @@ class Relay:
         try:
             async for item in self._stream:
                 self.outcome.output_chars += self._chars_of(item)
+                if self._checkpoint is not None:
+                    self._maybe_checkpoint()
                 if self._gone_at is None:
                     await self._hand_over(item)
                 elif time.monotonic() - self._gone_at > self._drain_seconds:
@@ -79,6 +87,13 @@ class Relay:
             finally:
                 if self._gone_at is None:
                     await self._hand_over(_END)
+
+    def _maybe_checkpoint(self) -> None:
+        """A crash then bills at least what had reached the client (docs/metering.md)."""
+        now = time.monotonic()
+        if now >= self._next_checkpoint and self._checkpoint is not None:
+            self._next_checkpoint = now + self._checkpoint_seconds
+            self._checkpoint(self.outcome.output_chars)
 
     async def _hand_over(self, item: Any) -> None:
         """Queue an item for the client. A client that takes nothing for `drain_seconds` while

@@ -12,7 +12,10 @@ from adapters.persistence.repositories.clients import (
     SqlAlchemyPlanRepository,
 )
 from adapters.persistence.repositories.idempotency import SqlAlchemyIdempotencyRepository
-from adapters.persistence.repositories.journal import SqlAlchemyJournalRepository
+from adapters.persistence.repositories.journal import (
+    SqlAlchemyJournalRepository,
+    SqlAlchemyLeaseRepository,
+)
 from adapters.persistence.repositories.keys import SqlAlchemyApiKeyRepository
 from adapters.persistence.repositories.ledger import SqlAlchemyLedgerRepository
 from adapters.persistence.repositories.usage import SqlAlchemyUsageRepository
@@ -26,6 +29,7 @@ __all__ = [
     "SqlAlchemyClientRepository",
     "SqlAlchemyIdempotencyRepository",
     "SqlAlchemyJournalRepository",
+    "SqlAlchemyLeaseRepository",
     "SqlAlchemyLedgerRepository",
     "SqlAlchemyPlanRepository",
     "SqlAlchemyPortalTokenRepository",
