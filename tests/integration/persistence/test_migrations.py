@@ -8,7 +8,7 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from adapters.persistence.database import create_engine
@@ -113,3 +113,31 @@ async def test_a_revision_unknown_to_this_code_is_reported(empty_database_url: s
     assert status.state is SchemaState.UNKNOWN_REVISION
     assert status.current_revision == "ffff"
     assert "newer Bizgraph" in status.message
+
+
+async def test_journal_rows_from_before_leases_keep_no_owner_and_zero_sizes(
+    empty_database_url: str,
+) -> None:
+    await upgrade(empty_database_url, "0007")
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO call_journal (request_id, client_id, api_key_id, model_id,"
+                    " started_at, max_output_tokens, state)"
+                    " VALUES ('r1', 'c', 'k', 'm', CURRENT_TIMESTAMP, 10, 'started')"
+                )
+            )
+        await upgrade(empty_database_url)
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    text("SELECT owner, prompt_chars, output_chars FROM call_journal")
+                )
+            ).one()
+            leases = (await connection.execute(text("SELECT count(*) FROM process_leases"))).one()
+    finally:
+        await engine.dispose()
+    assert tuple(row) == (None, 0, 0)
+    assert leases[0] == 0

@@ -65,3 +65,31 @@ async def test_a_cancelled_caller_still_gets_its_job_committed() -> None:
     await asyncio.sleep(0.01)
 
     assert "x" in uow.store.journal
+
+
+async def test_a_deferred_job_rides_the_next_batch_and_the_latest_per_key_wins() -> None:
+    uow = FakeUnitOfWorkFactory()
+    writes = GroupCommit(uow)
+    await writes.run(lambda tx: tx.journal.start(entry("r")))
+    made = len(uow.made)
+
+    writes.defer("r", lambda tx: tx.journal.checkpoint("r", 10))
+    writes.defer("r", lambda tx: tx.journal.checkpoint("r", 20))  # replaces the first
+    await writes.run(lambda tx: tx.journal.start(entry("s")))
+
+    assert len(uow.made) == made + 1  # one transaction for the call's write and the checkpoint
+    assert uow.store.journal["r"].output_chars == 20
+
+
+async def test_a_failing_deferred_job_is_logged_and_fails_nobody(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    uow = FakeUnitOfWorkFactory()
+    writes = GroupCommit(uow)
+
+    async def broken(tx: UnitOfWork) -> None:
+        raise Conflict("no")
+
+    writes.defer("x", broken)
+    assert await writes.run(lambda tx: tx.journal.start(entry("a"))) is True
+    assert "a deferred write failed" in caplog.text

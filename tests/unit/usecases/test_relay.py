@@ -85,3 +85,23 @@ async def test_a_provider_failure_mid_stream_is_reported_to_settlement() -> None
     assert len(items) == 4
     assert isinstance(settled[0].error, ProviderError)
     assert relay.outcome.error is settled[0].error
+
+
+async def test_a_stream_checkpoints_the_output_it_relayed_at_most_every_interval() -> None:
+    noted: list[int] = []
+
+    async def settle(outcome: Outcome) -> None:
+        pass
+
+    every_chunk = Relay(
+        ScriptedStream(5), "xx", len, settle, 5.0, checkpoint=noted.append, checkpoint_seconds=0
+    )
+    _ = [item async for item in every_chunk]
+    assert noted == [4, 6, 8, 10, 12]  # running totals, the first event included
+
+    noted.clear()
+    rarely = Relay(
+        ScriptedStream(5), "xx", len, settle, 5.0, checkpoint=noted.append, checkpoint_seconds=60
+    )
+    _ = [item async for item in rarely]
+    assert noted == []  # a short stream costs no checkpoint write at all
