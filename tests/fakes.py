@@ -264,6 +264,12 @@ class FakeUsageRepository(_Repository):
         ]
         return sorted(records, key=lambda r: r.started_at)
 
+    async def estimated(
+        self, client_id: str, start: datetime, end: datetime, limit: int
+    ) -> Sequence[UsageRecord]:
+        found = [r for r in await self.for_client(client_id, start, end) if r.source == "estimated"]
+        return sorted(found, key=lambda r: r.started_at, reverse=True)[:limit]
+
     async def totals(
         self,
         start: datetime,

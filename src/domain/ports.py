@@ -107,6 +107,13 @@ class UsageRepository(Protocol):
         """The client's records with start <= started_at < end, oldest first."""
         ...
 
+    async def estimated(
+        self, client_id: str, start: datetime, end: datetime, limit: int
+    ) -> Sequence[UsageRecord]:
+        """The client's records flagged `estimated` with start <= started_at < end, newest
+        first, at most `limit` (for reconciliation against the provider's console)."""
+        ...
+
     async def totals(
         self,
         start: datetime,

@@ -190,9 +190,13 @@ class Admin:
 @pytest_asyncio.fixture
 async def admin(gateway: Gateway) -> AsyncIterator[Admin]:
     container = make_container(gateway.settings)
+    # Calls journaled through this container are this live "process"'s: the gateway's
+    # recovery loop must not take them over as a dead process's mid-test.
+    await container.process_leases().renew()
     try:
         yield Admin(container)
     finally:
+        await container.process_leases().release()
         await close_container(container)
 
 

@@ -14,7 +14,7 @@ from domain.alerts import AlertKind
 from domain.budgets import BudgetBasis, BudgetMode, BudgetStatus
 from domain.money import Money
 from domain.pricing import FixedPrice
-from domain.usage import CallStatus
+from domain.usage import CallStatus, UsageSource
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Upstreams
 
@@ -176,10 +176,13 @@ async def test_a_crashed_call_is_swept_by_recovery(gateway: Gateway, admin: Admi
     swept = await metering.recover(grant.started_at + timedelta(seconds=1))
 
     assert swept >= 1
-    after = await status(admin, client_id)
-    assert (after.spent, after.reserved) == (0, 0)
     [record] = await admin.usage(client_id)
     assert record.status is CallStatus.FAILED
+    assert record.source is UsageSource.ESTIMATED
+    assert record.usage.input_tokens == 1  # the prompt it sent (2 chars), no output relayed
+    after = await status(admin, client_id)
+    assert (after.spent, after.reserved) == (record.charge.amount, 0)
+    assert 0 < after.spent <= HOLD
 
 
 async def _alerts(admin: Admin, client_id: str) -> list:  # type: ignore[type-arg]

@@ -23,7 +23,7 @@ from domain.access import NotAllowed
 from domain.billing import PeriodDraft
 from domain.money import Money as DomainMoney
 from domain.tokens import TokenUsage
-from domain.usage import UsageTotals
+from domain.usage import UsageRecord, UsageTotals
 
 R = TypeVar("R")
 Role = strawberry.enum(access.Role, name="Role")
@@ -272,6 +272,40 @@ class UsagePoint(TokenCounts):
 
 
 @strawberry.type
+class EstimatedCall:
+    """A call billed on an estimate (the provider reported no usage: a stream cut short, or a
+    process that died mid-call), to reconcile against the provider's console."""
+
+    request_id: str
+    attempt: int
+    started_at: datetime
+    model: str
+    status: str
+    input_tokens: int
+    output_tokens: int
+    charge: Money
+    cost_amount: strawberry.Private[DomainMoney]
+
+    @costs
+    def cost(self) -> Money | None:
+        return Money.of(self.cost_amount)
+
+    @classmethod
+    def of(cls, record: UsageRecord) -> EstimatedCall:
+        return cls(
+            request_id=record.request_id,
+            attempt=record.attempt,
+            started_at=record.started_at,
+            model=record.model_id,
+            status=record.status.value,
+            input_tokens=record.usage.input_tokens,
+            output_tokens=record.usage.output_tokens,
+            charge=Money.of(record.charge),
+            cost_amount=record.cost,
+        )
+
+
+@strawberry.type
 class ClientUsage(TokenCounts):
     """A client's usage and figures for a month: the draft invoice so far."""
 
@@ -307,6 +341,16 @@ class ClientUsage(TokenCounts):
             )
         )
         return [UsagePoint.of(point) for point in points]
+
+    @field(
+        description="The month's calls billed on an estimate, newest first (at most `first`, "
+        "1-1000): streams cut short and calls of a process that died. Staff only.",
+        permissions=[IsStaff],
+    )
+    async def estimated_calls(self, info: Info, first: int = 100) -> list[EstimatedCall]:
+        management = info.context.management
+        found = await visible(management.estimated_calls(self.client_id, self.period, first))
+        return [EstimatedCall.of(record) for record in found]
 
     @classmethod
     def of(cls, client_id: str, draft: PeriodDraft) -> ClientUsage:

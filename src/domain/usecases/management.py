@@ -27,11 +27,11 @@ from domain.billing import PeriodDraft
 from domain.budgets import BudgetStatus
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client, ClientStatus
-from domain.errors import NotFound
+from domain.errors import NotFound, ValidationError
 from domain.keys import ApiKey, IssuedKey
 from domain.pricing import PlanVersion, PricingPlan
 from domain.reports import Bucket, Overview, SeriesPoint
-from domain.usage import UsageTotals
+from domain.usage import UsageRecord, UsageTotals
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
@@ -43,6 +43,8 @@ from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases
 from domain.webhooks import Delivery, IssuedWebhook, Webhook
+
+MAX_ESTIMATED = 1000  # estimated records listed at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,18 @@ class Management:
     async def by_model(self, client_id: str, period: str | None) -> list[UsageTotals]:
         self._visible(client_id)
         return await self._uc.reports.by_model(client_id, period)
+
+    async def estimated_calls(
+        self, client_id: str, period: str | None, first: int
+    ) -> list[UsageRecord]:
+        """Estimated records to reconcile: staff only (a portal sees its charges, not how
+        they were measured)."""
+        if self.principal.client_id is not None:
+            raise NotAllowed("estimated calls are listed for staff only")
+        self._visible(client_id)
+        if not 1 <= first <= MAX_ESTIMATED:
+            raise ValidationError(f"first must be between 1 and {MAX_ESTIMATED}")
+        return await self._uc.reports.estimated(client_id, period, first)
 
     async def series(self, client_id: str, bucket: Bucket, period: str | None) -> list[SeriesPoint]:
         self._visible(client_id)

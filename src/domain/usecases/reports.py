@@ -18,7 +18,7 @@ from domain.periods import Period, month_period, period_containing
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline
 from domain.reports import Bucket, ClientFigures, Overview, SeriesPoint, series
-from domain.usage import UsageGrouping, UsageTotals
+from domain.usage import UsageGrouping, UsageRecord, UsageTotals
 
 # For a closed period: each client's invoiced revenue (absent: no invoice); None while open.
 InvoicedRevenue = Callable[[Period, Sequence[str]], Awaitable[Mapping[str, Money] | None]]
@@ -109,6 +109,16 @@ class ReportUseCases:
                 period.start, period.end, UsageGrouping.MODEL, [client_id]
             )
         return list(rows)
+
+    async def estimated(
+        self, client_id: str, label: str | None = None, first: int = 100
+    ) -> list[UsageRecord]:
+        """The month's estimated records of a client, newest first: calls the provider never
+        reported (cut streams, crashes), to reconcile against the provider's console."""
+        period = self.period(label)
+        async with self._reads() as uow:
+            found = await uow.usage.estimated(client_id, period.start, period.end, first)
+        return list(found)
 
     async def series(
         self, client_id: str, bucket: Bucket, label: str | None = None

@@ -113,6 +113,22 @@ class SqlAlchemyUsageRepository(UsageRepository):
         result = await self._conn.execute(statement)
         return [usage_from_row(row) for row in result.mappings()]
 
+    async def estimated(
+        self, client_id: str, start: datetime, end: datetime, limit: int
+    ) -> Sequence[UsageRecord]:
+        require_aware(start, "start")
+        require_aware(end, "end")
+        column = usage_records.c
+        statement = (
+            select(usage_records)
+            .where(column.client_id == client_id, column.started_at >= start)
+            .where(column.started_at < end, column.source == UsageSource.ESTIMATED.value)
+            .order_by(column.started_at.desc(), column.request_id, column.attempt)
+            .limit(limit)
+        )
+        result = await self._conn.execute(statement)
+        return [usage_from_row(row) for row in result.mappings()]
+
     async def totals(
         self,
         start: datetime,
