@@ -29,6 +29,7 @@ from domain.clients import ClientStatus
 from domain.errors import DomainError
 from domain.money import Money
 from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PricingPlan
+from domain.usage import UsageRecord
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
@@ -268,6 +269,32 @@ def clients_usage(
     ]
     for label, value in rows:
         typer.echo(f"{label:<28}{value}")
+
+
+@clients_app.command("estimated")
+def clients_estimated(
+    client_id: str,
+    period: Annotated[
+        str | None, typer.Option(help="Month YYYY-MM, default the current one.")
+    ] = None,
+    first: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+) -> None:
+    """A client's calls billed on an estimate this month (cut streams, crashed processes), to
+    reconcile against the provider's console."""
+    if not 1 <= first <= 1000:
+        raise CliError("--first must be between 1 and 1000")
+
+    async def work(c: Container) -> list[UsageRecord]:
+        await c.clients().get(client_id)  # an unknown client is an error, not an empty list
+        return await c.reports().estimated(client_id, period, first)
+
+    records = _run(work)
+    typer.echo(f"{len(records)} estimated calls")
+    for r in records:
+        typer.echo(
+            f"{r.started_at.isoformat()}  {r.request_id}#{r.attempt}  {r.model_id}  {r.status}  "
+            f"in {r.usage.input_tokens} out {r.usage.output_tokens}  charge {r.charge}"
+        )
 
 
 @keys_app.command("issue")

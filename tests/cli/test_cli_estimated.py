@@ -1,0 +1,56 @@
+"""`bizgraph clients estimated`: the calls an operator reconciles (here, one left open by a
+process that died, settled by recovery), on SQLite. Set up in-process (fast); the command
+itself runs as the operator types it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from adapters.persistence.migrate import upgrade
+from api.container import close_container, default_catalog, make_container
+from api.settings import load_settings
+from domain.pricing import PercentageMargin
+from domain.usecases.clients import NewClient
+from domain.usecases.keys import NewKey
+from tests.cli.test_cli import environment, run
+
+
+async def crashed_call(env: dict[str, str]) -> tuple[str, str]:
+    """A client with one call journaled by a process that never settled it, then recovered."""
+    settings = load_settings(env)
+    await upgrade(settings.database_url)
+    container = make_container(settings)
+    try:
+        await container.catalog().seed(*default_catalog())
+        client, _ = await container.clients().create(
+            NewClient("Acme", PercentageMargin(Decimal(30)))
+        )
+        secret = (await container.keys().issue(NewKey(client.id))).secret
+        metering = container.metering()
+        grant = await metering.authorize(await metering.authenticate(secret), "demo/chat", "req_x")
+        await metering.journal(grant, 50, 400)
+        metering.checkpoint(grant.request_id, 80)
+        await asyncio.sleep(0.2)  # let the deferred checkpoint commit
+        now = container.clock().now()
+        await metering.recover(now - timedelta(minutes=12), live_at=now)  # no lease: orphaned
+        return client.id, grant.request_id
+    finally:
+        await close_container(container)
+
+
+def test_estimated_calls_from_the_command_line(tmp_path: Path) -> None:
+    env = environment(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path)
+    client_id, request_id = asyncio.run(crashed_call(env))
+
+    listed = run(env, "clients", "estimated", client_id)
+    unknown = run(env, "clients", "estimated", "no-such-client")
+
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("1 estimated calls")
+    assert f"{request_id}#0  demo/chat  failed  in 100 out 20  charge " in listed.stdout
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("error:")
+    assert "Traceback" not in unknown.stderr
