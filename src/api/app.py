@@ -59,14 +59,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if not status.is_current:
             raise SchemaNotReady(status.message)
         app.state.gateway = container.gateway()
-        await background.register(container)
+        heartbeat = await background.register(container, settings)
         loops = background.start(container, settings)
         try:
             yield
         finally:
             await background.stop(loops)
             await wait_for_running_relays(settings.drain_after_disconnect_seconds)
-            await background.unregister(container)
+            await background.unregister(container, heartbeat)
             await close_container(container)
 
     graphql = ManagementGraphQL(

@@ -29,14 +29,20 @@ async def every(seconds: float, name: str, cycle: Cycle) -> None:
         await asyncio.sleep(seconds)
 
 
-async def register(container: Container) -> None:
-    """Take this process's lease before it serves a call (its journal rows name it)."""
+async def register(container: Container, settings: Settings) -> asyncio.Task[None]:
+    """Take this process's lease before it serves a call (its journal rows name it), and keep
+    it renewed until `unregister`: past the other loops, through the drain of the relays at
+    shutdown, or their calls would look orphaned to the other processes."""
     await container.process_leases().renew()
+    return asyncio.create_task(
+        every(settings.heartbeat_seconds, "lease heartbeat", _heartbeat(container))
+    )
 
 
-async def unregister(container: Container) -> None:
-    """Clean shutdown, after the relays settled: drop the lease, so whatever is still open is
-    settled by another process at once."""
+async def unregister(container: Container, heartbeat: asyncio.Task[None]) -> None:
+    """Clean shutdown, after the relays settled: stop renewing and drop the lease, so whatever
+    is still open is settled by another process at once."""
+    await stop([heartbeat])
     try:
         await container.process_leases().release()
     except Exception:  # the lease then simply expires
@@ -44,10 +50,8 @@ async def unregister(container: Container) -> None:
 
 
 def start(container: Container, settings: Settings) -> list[asyncio.Task[None]]:
-    beat = settings.heartbeat_seconds
     loops = [
-        every(beat, "lease heartbeat", _heartbeat(container)),
-        every(beat, "journal recovery", _recovery(container, settings)),
+        every(settings.heartbeat_seconds, "journal recovery", _recovery(container, settings)),
         every(settings.webhooks.poll_seconds, "webhook delivery", _delivery(container)),
         every(settings.spikes.interval_seconds, "spike evaluation", _spikes(container)),
     ]

@@ -261,14 +261,18 @@ class Metering:
         against the call itself: the first settlement wins."""
         async with self._reads() as uow:
             stuck = await uow.journal.unsettled(started_before, live_at)
+        settled = 0
         for entry in stuck:
+            if entry.owner == self._process_id and entry.started_at >= started_before:
+                continue  # ours, and we are alive (even if our own lease lapsed in a DB outage)
             grant = await self._grant_for(entry)
             if grant is None:
                 continue
             usage = entry.crash_estimate()
             attempt = Attempt(0, grant.target, usage, UsageSource.ESTIMATED, CallStatus.FAILED, 0)
             await self.settle(grant, [attempt], JournalState.ABANDONED)
-        return len(stuck)
+            settled += 1
+        return settled
 
     async def _grant_for(self, entry: JournalEntry) -> CallGrant | None:
         async with self._reads() as uow:

@@ -215,3 +215,13 @@ async def test_expired_leases_are_purged_a_lease_after_they_ran_out() -> None:
     assert await alive.leases.purge() == 1
     async with world.uow() as tx:
         assert [lease.process_id for lease in await tx.leases.live(world.clock.now())] == ["alive"]
+
+
+async def test_a_process_never_takes_over_its_own_calls_even_if_its_lease_lapsed() -> None:
+    """E.g. the database was unreachable longer than the lease: the process is alive, its calls
+    will settle themselves (others may take them over meanwhile; the first settlement wins)."""
+    world, _, alive = await two_gateways()
+    grant = await world.call(alive, prompt_chars=40, max_tokens=10)
+    world.clock.advance(TERMS.lease * 2)  # no renewal: the lease lapsed
+    assert await alive.recover(world.clock) == 0
+    assert await world.records(grant.request_id) == []
