@@ -5,10 +5,12 @@ the prompt plus the output it checkpointed; operators list those calls (staff on
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from api.container import lease_terms, longest_call
+from api.app import create_app
+from api.container import lease_terms, longest_call, make_container
 from domain.ids import new_id
 from domain.journal import JournalEntry
 from domain.usage import CallStatus, UsageRecord, UsageSource
@@ -17,6 +19,7 @@ from domain.usecases.leases import ProcessLeases
 from domain.usecases.metering import CallGrant, Metering
 from tests.api.conftest import Admin, Gateway
 from tests.api.graphql_support import create_client, owner, staff
+from tests.support.servers import serve_in_thread
 
 MODEL = "openai/gpt-4o-mini"
 
@@ -128,3 +131,27 @@ def test_estimated_calls_are_never_shown_to_a_portal(gateway: Gateway) -> None:
         id=client_id,
     )
     assert "between 1 and 1000" in too_many["errors"][0]["message"]
+
+
+async def live_leases(admin: Admin) -> dict[str, datetime]:
+    async with admin.container.reads()() as uow:
+        found = await uow.leases.live(admin.container.clock().now())
+    return {lease.process_id: lease.expires_at for lease in found}
+
+
+async def test_a_serving_process_renews_its_lease_and_drops_it_on_a_clean_shutdown(
+    gateway: Gateway, admin: Admin
+) -> None:
+    settings = replace(gateway.settings, lease_seconds=1.0, heartbeat_seconds=0.2)
+    container = make_container(settings)
+    process_id = container.process_id()
+    renewed = False
+    with serve_in_thread(create_app(settings, container)):
+        first = (await live_leases(admin))[process_id]  # taken before serving
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if (await live_leases(admin)).get(process_id, first) > first:
+                renewed = True
+                break
+    assert renewed
+    assert process_id not in await live_leases(admin)
