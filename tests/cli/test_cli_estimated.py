@@ -19,26 +19,35 @@ from tests.cli.test_cli import environment, run
 
 
 async def crashed_call(env: dict[str, str]) -> tuple[str, str]:
-    """A client with one call journaled by a process that never settled it, then recovered."""
+    """A client with one call journaled by a process that died before settling it, then
+    settled by another process's recovery."""
     settings = load_settings(env)
     await upgrade(settings.database_url)
-    container = make_container(settings)
+    dead = make_container(settings)
     try:
-        await container.catalog().seed(*default_catalog())
-        client, _ = await container.clients().create(
-            NewClient("Acme", PercentageMargin(Decimal(30)))
-        )
-        secret = (await container.keys().issue(NewKey(client.id))).secret
-        metering = container.metering()
+        await dead.catalog().seed(*default_catalog())
+        plan = PercentageMargin(Decimal(30))
+        client, _ = await dead.clients().create(NewClient("Acme", plan))
+        secret = (await dead.keys().issue(NewKey(client.id))).secret
+        metering = dead.metering()
         grant = await metering.authorize(await metering.authenticate(secret), "demo/chat", "req_x")
         await metering.journal(grant, 50, 400)
         metering.checkpoint(grant.request_id, 80)
-        await asyncio.sleep(0.2)  # let the deferred checkpoint commit
-        now = container.clock().now()
-        await metering.recover(now - timedelta(minutes=12), live_at=now)  # no lease: orphaned
-        return client.id, grant.request_id
+        for _ in range(500):  # the deferred checkpoint commits with the next batch
+            async with dead.reads()() as uow:
+                [row] = await uow.journal.unsettled(grant.started_at + timedelta(days=1))
+            if row.output_chars == 80:
+                break
+            await asyncio.sleep(0.02)
     finally:
-        await close_container(container)
+        await close_container(dead)
+    live = make_container(settings)
+    try:
+        now = live.clock().now()
+        await live.metering().recover(now - timedelta(minutes=12), live_at=now)  # no lease
+    finally:
+        await close_container(live)
+    return client.id, grant.request_id
 
 
 def test_estimated_calls_from_the_command_line(tmp_path: Path) -> None:
