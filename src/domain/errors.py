@@ -65,3 +65,10 @@ class BudgetUnavailable(DomainError):
 
 class PeriodNotEnded(ValidationError):
     code = "period_not_ended"
+
+
+class StoreUnavailable(DomainError):
+    """The database could not be reached or written (down, restarting, full): nothing was
+    done, and the same request may be retried once it is back."""
+
+    code = "database_unavailable"

@@ -1,0 +1,229 @@
+"""Faults of the real services under real `bizgraph serve` processes: PostgreSQL restarted
+mid-load, Redis stopped mid-load, the disk full under SQLite.
+
+Each test breaks a PRIVATE server or filesystem of its own (tests/support/private_services.py),
+never the machine's shared PostgreSQL and Redis. What must hold (docs/operations-faults.md):
+calls during an outage succeed or fail fast with a 503 in OpenAI's error format; no usage
+record is lost or doubled (every 200 has exactly one, every attempt that reached the provider
+is billed once); nothing is half-written; the processes serve again without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.container import Container, close_container, default_catalog, make_container
+from api.settings import load_settings
+from domain.pricing import PercentageMargin
+from domain.usage import CallStatus, UsageRecord
+from domain.usecases.budgets import BudgetInput
+from domain.usecases.clients import NewClient
+from domain.usecases.keys import NewKey
+from tests.support.databases import postgres_database, sqlite_database
+from tests.support.gateway_processes import (
+    gateway_env,
+    ledger_verify,
+    start_gateways,
+    stop_gateway,
+)
+from tests.support.private_services import private_postgres, private_redis
+from tests.support.servers import serve_in_thread
+from tests.upstreams.openai_fake import OpenAIScript, openai_fake_app
+
+SINCE = datetime(2025, 1, 1, tzinfo=UTC)
+BODY = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+CHARGE = Decimal("0.0000078")  # gpt-4o-mini, 12 in / 7 out, 30% margin (as tests/api)
+OUTAGE_CODES = {"database_unavailable", "budget_unavailable"}
+
+
+@dataclass
+class Answer:
+    url: str
+    phase: str  # "before", "outage" or "after": when the call was sent
+    status: int
+    request_id: str
+    body: dict[str, object]
+
+
+@dataclass
+class Load:
+    """Workers calling the gateways in turn until stopped; every answer is kept."""
+
+    urls: list[str]
+    secret: str
+    phase: str = "before"
+    answers: list[Answer] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # transport errors: never expected
+    stopping: bool = False
+
+    async def _worker(self, http: httpx.AsyncClient, number: int) -> None:
+        turn = number
+        while not self.stopping:
+            url, phase = self.urls[turn % len(self.urls)], self.phase
+            turn += 1
+            try:
+                response = await http.post(
+                    url + "/v1/chat/completions",
+                    json=BODY,
+                    headers={"authorization": f"Bearer {self.secret}"},
+                )
+            except httpx.HTTPError as exc:
+                self.failures.append(f"{phase} {url}: {type(exc).__name__}: {exc}")
+                await asyncio.sleep(0.05)
+                continue
+            rid = response.headers.get("x-request-id", "")
+            self.answers.append(Answer(url, phase, response.status_code, rid, response.json()))
+            if response.status_code != 200:
+                await asyncio.sleep(0.02)  # an outage answers at once: do not spin
+
+    def count(self, phase: str, status: int, url: str | None = None) -> int:
+        return sum(
+            1
+            for a in self.answers
+            if a.phase == phase and a.status == status and url in (None, a.url)
+        )
+
+
+@asynccontextmanager
+async def running(load: Load, workers: int) -> AsyncIterator[Load]:
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=workers)) as h:
+        tasks = [asyncio.create_task(load._worker(h, n)) for n in range(workers)]
+        try:
+            yield load
+        finally:
+            load.stopping = True
+            await asyncio.gather(*tasks)
+
+
+async def until(condition: object, what: str, seconds: float = 60.0) -> None:
+    """Poll `condition()` (sync or async) until true; fail after a generous bound."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        found = condition()  # type: ignore[operator]  # a callable, sync or async
+        if asyncio.iscoroutine(found):
+            found = await found
+        if found:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def fake_openai(first_byte_delay: float = 0.0) -> Iterator[tuple[OpenAIScript, str]]:
+    script = OpenAIScript(first_byte_delay=first_byte_delay)
+    with serve_in_thread(openai_fake_app(script)) as url:
+        yield script, url
+
+
+async def seeded(env: dict[str, str]) -> Container:
+    container = make_container(load_settings(env))
+    models, prices = default_catalog()
+    await container.catalog().seed(models, prices)
+    return container
+
+
+async def client_with_key(
+    container: Container, budget: Decimal | None = None, **key: object
+) -> tuple[str, str]:
+    client, _ = await container.clients().create(
+        NewClient("Faults", PercentageMargin(Decimal(30)), plan_effective_from=SINCE)
+    )
+    if budget is not None:
+        await container.budgets().set_for_client(client.id, BudgetInput(budget))
+    issued = await container.keys().issue(NewKey(client.id, **key))  # type: ignore[arg-type]
+    return client.id, issued.secret
+
+
+async def records_of(container: Container, client_id: str) -> list[UsageRecord]:
+    async with container.uow()() as uow:
+        return list(await uow.usage.for_client(client_id, SINCE, datetime.now(UTC) + timedelta(1)))
+
+
+async def journal_open(container: Container) -> int:
+    async with container.uow()() as uow:
+        return len(await uow.journal.unsettled(datetime.now(UTC) + timedelta(days=1)))
+
+
+def assert_outage_answers(load: Load) -> None:
+    """Only 200s and 503s in OpenAI's error format saying the database is unavailable."""
+    assert not load.failures, load.failures[:5]
+    others = [a for a in load.answers if a.status not in (200, 503)]
+    assert not others, [(a.status, a.body) for a in others[:5]]
+    for answer in load.answers:
+        if answer.status == 503:
+            error = answer.body["error"]
+            assert isinstance(error, dict)
+            assert set(error) == {"message", "type", "param", "code"}
+            assert error["type"] == "server_error"
+            assert error["code"] in OUTAGE_CODES, error
+
+
+async def assert_billed_once(
+    container: Container, client_id: str, load: Load, script: OpenAIScript
+) -> None:
+    """Every 200 has exactly one usage record; every attempt that reached the provider is
+    billed once; the budget's spend is the sum of the charges and nothing stays held."""
+    records = await records_of(container, client_id)
+    by_request: dict[str, list[UsageRecord]] = {}
+    for record in records:
+        by_request.setdefault(record.request_id, []).append(record)
+    ok = [a.request_id for a in load.answers if a.status == 200]
+    assert len(set(ok)) == len(ok)
+    for rid in ok:
+        found = by_request.get(rid, [])
+        assert [r.status for r in found] == [CallStatus.SUCCEEDED], (rid, found)
+    reached = len([r for r in script.requests if r.path == "/v1/chat/completions"])
+    succeeded = [r for r in records if r.status is CallStatus.SUCCEEDED]
+    assert len(succeeded) == reached == len(ok)
+    assert all(r.charge.amount == CHARGE for r in succeeded)
+    status = await container.budgets().of_client(client_id)
+    assert status is not None
+    assert status.reserved == 0
+    assert status.spent == sum((r.charge.amount for r in records), Decimal(0))
+
+
+@pytest.mark.postgres
+async def test_postgres_restarted_mid_load_under_two_gateways(tmp_path: Path) -> None:
+    with private_postgres() as pg, fake_openai(first_byte_delay=0.05) as (script, upstream):
+        async with postgres_database(admin_url=pg.url) as url:
+            env = gateway_env(url, upstream, tmp_path / "data")
+            container = await seeded(env)
+            client_id, secret = await client_with_key(container, budget=Decimal(10))
+            started = start_gateways(env, tmp_path / "serve.log", 2)
+            urls = [u for u, _ in started]
+            try:
+                async with running(Load(urls, secret), workers=6) as load:
+                    await until(lambda: load.count("before", 200) >= 20, "calls before")
+                    load.phase = "outage"
+                    await asyncio.to_thread(pg.stop)  # a fast shutdown: sessions are cut
+                    await until(lambda: load.count("outage", 503) >= 10, "503s in the outage")
+                    await asyncio.to_thread(pg.start)
+                    load.phase = "after"
+                    for served in urls:  # both serve again, without a restart
+                        await until(lambda u=served: load.count("after", 200, u) >= 10, served)
+                assert_outage_answers(load)
+                assert all(p.poll() is None for _, p in started)
+
+                await until(lambda: _zero(journal_open(container)), "an empty journal", 30)
+                await assert_billed_once(container, client_id, load, script)
+                verified = ledger_verify(env)
+                assert verified.returncode == 0, verified.stdout + verified.stderr
+            finally:
+                for _, process in started:
+                    stop_gateway(process)
+                await close_container(container)
+
+
+async def _zero(count: object) -> bool:
+    return await count == 0  # type: ignore[misc]  # an awaitable count
