@@ -72,3 +72,10 @@ class StoreUnavailable(DomainError):
     done, and the same request may be retried once it is back."""
 
     code = "database_unavailable"
+
+
+class WriteConflict(DomainError):
+    """The database aborted a transaction for a conflict with a concurrent one (a deadlock, a
+    serialization failure): nothing was written, and running it again is safe."""
+
+    code = "write_conflict"

@@ -29,7 +29,7 @@ from domain.usage import CallStatus, UsageRecord
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
-from tests.support.databases import postgres_database, sqlite_database
+from tests.support.databases import postgres_database, require_postgres, sqlite_database
 from tests.support.gateway_processes import (
     gateway_env,
     ledger_verify,
@@ -41,7 +41,11 @@ from tests.support.servers import serve_in_thread
 from tests.upstreams.openai_fake import OpenAIScript, openai_fake_app
 
 SINCE = datetime(2025, 1, 1, tzinfo=UTC)
-BODY = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+BODY = {
+    "model": "openai/gpt-4o-mini",
+    "messages": [{"role": "user", "content": "hi"}],
+    "max_tokens": 10,
+}
 CHARGE = Decimal("0.0000078")  # gpt-4o-mini, 12 in / 7 out, 30% margin (as tests/api)
 OUTAGE_CODES = {"database_unavailable", "budget_unavailable"}
 
@@ -227,3 +231,154 @@ async def test_postgres_restarted_mid_load_under_two_gateways(tmp_path: Path) ->
 
 async def _zero(count: object) -> bool:
     return await count == 0  # type: ignore[misc]  # an awaitable count
+
+
+async def _sequential(urls: list[str], secret: str, count: int) -> list[httpx.Response]:
+    """`count` calls one after the other, over the processes in turn."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        return [
+            await http.post(
+                urls[i % len(urls)] + "/v1/chat/completions",
+                json=BODY,
+                headers={"authorization": f"Bearer {secret}"},
+            )
+            for i in range(count)
+        ]
+
+
+def _ok_by_url(responses: list[httpx.Response], urls: list[str]) -> list[int]:
+    return [
+        sum(1 for r in responses if r.status_code == 200 and str(r.url).startswith(u)) for u in urls
+    ]
+
+
+@pytest.mark.postgres
+async def test_redis_stopped_mid_load_rate_limits_fall_back_and_budgets_hold(
+    tmp_path: Path,
+) -> None:
+    rpm = 4
+    await require_postgres()
+    with private_redis() as redis, fake_openai() as (_, upstream):
+        async with postgres_database() as url:
+            env = gateway_env(url, upstream, tmp_path / "data", redis.url)
+            container = await seeded(env)
+            _, limited = await client_with_key(container, rpm_limit=rpm)
+            _, limited_meanwhile = await client_with_key(container, rpm_limit=rpm)
+            _, limited_after = await client_with_key(container, rpm_limit=rpm)
+            budget = Decimal("0.0001")
+            budgeted_id, budgeted = await client_with_key(container, budget=budget)
+            started = start_gateways(env, tmp_path / "serve.log", 2)
+            urls = [u for u, _ in started]
+            try:
+                shared = await _sequential(urls, limited, 2 * rpm + 2)
+                assert sum(_ok_by_url(shared, urls)) == rpm  # one limit for both processes
+
+                await asyncio.to_thread(redis.stop)
+                alone = await _sequential(urls, limited_meanwhile, 2 * rpm + 2)
+                assert {r.status_code for r in alone} <= {200, 429}
+                assert _ok_by_url(alone, urls) == [rpm, rpm]  # each process limits alone
+                refused = [r.json()["error"]["code"] for r in alone if r.status_code == 429]
+                assert refused == ["rate_limit_exceeded"] * 2
+                calls = Load(urls, budgeted)
+                async with running(calls, workers=8):
+                    await until(lambda: calls.count("before", 429) >= 8, "budget refusals")
+                assert not calls.failures, calls.failures[:5]
+                assert {a.status for a in calls.answers} == {200, 429}
+                assert {
+                    str(a.body["error"]["code"])  # type: ignore[index]
+                    for a in calls.answers
+                    if a.status == 429
+                } == {"insufficient_quota"}
+                records = await records_of(container, budgeted_id)
+                spent = sum((r.charge.amount for r in records), Decimal(0))
+                assert spent == calls.count("before", 200) * CHARGE <= budget
+                status = await container.budgets().of_client(budgeted_id)
+                assert status is not None
+                assert (status.spent, status.reserved) == (spent, 0)
+
+                await asyncio.to_thread(redis.start)
+                back = await _sequential(urls, limited_after, 2 * rpm + 2)
+                assert sum(_ok_by_url(back, urls)) == rpm  # global again, no restart
+                log = (tmp_path / "serve.log").read_text()
+                assert "shared rate limiter unavailable; limiting per process" in log
+            finally:
+                for _, process in started:
+                    stop_gateway(process)
+                await close_container(container)
+
+
+@contextmanager
+def small_filesystem(path: Path, size: str = "16m") -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `path` (root only). A real full filesystem, so SQLite
+    fails with its own SQLITE_FULL ("database or disk is full") exactly as on a full disk.
+    Without the right to mount, the test is skipped loudly: the alternative, SQLite's
+    `PRAGMA max_page_count`, is per connection and would need a knob in the server."""
+    path.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(
+            f"cannot mount a small tmpfs ({mounted.stderr.strip()}): disk-full test SKIPPED"
+        )
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
+
+
+def fill(directory: Path) -> Path:
+    """Write one file until the filesystem has no space left; return it (delete to recover)."""
+    filler = directory / "filler"
+    chunk = b"\0" * 65536
+    with filler.open("wb", buffering=0) as out:
+        with suppress(OSError):  # ENOSPC: the filesystem is full
+            while True:
+                out.write(chunk)
+        with suppress(OSError):  # the last partial blocks
+            while True:
+                out.write(b"\0" * 512)
+    return filler
+
+
+async def test_a_full_disk_under_sqlite_answers_503_and_recovers(tmp_path: Path) -> None:
+    with (
+        small_filesystem(tmp_path / "disk") as disk,
+        fake_openai(first_byte_delay=0.3) as (
+            script,
+            upstream,
+        ),
+    ):
+        async with sqlite_database(disk) as url:
+            env = gateway_env(url, upstream, tmp_path / "data")
+            container = await seeded(env)
+            client_id, secret = await client_with_key(container, budget=Decimal(10))
+            await close_container(container)  # the test reads the database once it is back
+            [(gateway, process)] = start_gateways(env, tmp_path / "serve.log", 1)
+            try:
+                async with running(Load([gateway], secret), workers=4) as load:
+                    await until(lambda: load.count("before", 200) >= 8, "calls before")
+                    load.phase = "outage"
+                    filler = await asyncio.to_thread(fill, disk)  # calls at the provider now
+                    await until(lambda: load.count("outage", 503) >= 8, "503s on a full disk")
+                    filler.unlink()
+                    load.phase = "after"
+                    await until(lambda: load.count("after", 200) >= 8, "calls once space is back")
+                assert_outage_answers(load)
+                assert any(a.body["error"]["code"] for a in load.answers if a.status == 503)
+                log = (tmp_path / "serve.log").read_text()
+                assert "database or disk is full" in log
+                assert process.poll() is None
+
+                container = make_container(load_settings(env))
+                try:
+                    await until(lambda: _zero(journal_open(container)), "an empty journal", 30)
+                    await assert_billed_once(container, client_id, load, script)
+                finally:
+                    await close_container(container)
+                verified = ledger_verify(env)
+                assert verified.returncode == 0, verified.stdout + verified.stderr
+            finally:
+                stop_gateway(process)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.database import READ_ONLY_OPTION, SQLITE_BUSY_TIMEOUT_MS
-from adapters.persistence.outages import outages_as_domain_errors, unavailable
+from adapters.persistence.outages import domain_error_for, outages_as_domain_errors
 from adapters.persistence.repositories import (
     SqlAlchemyAlertRepository,
     SqlAlchemyApiKeyRepository,
@@ -141,12 +141,12 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
                 finally:
                     await conn.close()
         except Exception as cleanup:
-            if exc is None or unavailable(cleanup) is None:
+            if exc is None or domain_error_for(cleanup) is None:
                 raise
             # a connection lost mid-block: the error that matters is the block's own
         finally:
             self._release()
-        found = unavailable(exc) if isinstance(exc, Exception) else None
+        found = domain_error_for(exc) if isinstance(exc, Exception) else None
         if found is not None and found is not exc:
             raise found from exc
 

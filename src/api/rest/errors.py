@@ -21,6 +21,7 @@ from domain.errors import (
     NotFound,
     StoreUnavailable,
     ValidationError,
+    WriteConflict,
 )
 from domain.idempotency import IdempotencyConflict
 from domain.providers import ProviderError, ProviderFailure
@@ -47,7 +48,7 @@ def from_domain(exc: DomainError) -> ApiError:
             return ApiError(429, exc.message, "insufficient_quota", "insufficient_quota")
         case BudgetUnavailable():
             return ApiError(503, exc.message, "server_error", exc.code, STORE_RETRY_AFTER)
-        case StoreUnavailable():
+        case StoreUnavailable() | WriteConflict():
             return ApiError(503, exc.message, "server_error", exc.code, STORE_RETRY_AFTER)
         case NotFound():
             return ApiError(404, exc.message, "invalid_request_error", exc.code)

@@ -30,6 +30,7 @@ from domain.errors import (
     ModelNotAllowed,
     StoreUnavailable,
     UnknownModel,
+    WriteConflict,
 )
 from domain.ids import new_id
 from domain.journal import JournalEntry, JournalState
@@ -219,7 +220,7 @@ class Metering:
 
         try:
             await self._writes.run(write)
-        except StoreUnavailable:
+        except (StoreUnavailable, WriteConflict):
             log.warning("could not settle request %s now; retrying", grant.request_id)
             task = asyncio.get_running_loop().create_task(self._retry(grant.request_id, write))
             self._retries.add(task)
@@ -234,7 +235,7 @@ class Metering:
             await asyncio.sleep(delay)
             try:
                 await self._writes.run(write)
-            except StoreUnavailable:
+            except (StoreUnavailable, WriteConflict):
                 delay = min(delay * 2, _LAST_RETRY_SECONDS)
                 continue
             except Exception:
