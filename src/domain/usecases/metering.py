@@ -162,7 +162,10 @@ class Metering:
 
         try:
             refusal = await self._writes.run(reserve_and_start)
-        except Exception as exc:  # fail closed: no hold, no call
+        except (StoreUnavailable, WriteConflict) as exc:  # fail closed: no hold, no call
+            log.warning("could not reserve budget for request %s: %s", grant.request_id, exc)
+            raise BudgetUnavailable(f"the budget store is unavailable: {exc.message}") from exc
+        except Exception as exc:
             log.exception("could not reserve budget for request %s", grant.request_id)
             raise BudgetUnavailable("the budget store is unavailable; try again") from exc
         if refusal is not None:
