@@ -31,6 +31,7 @@ from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from tests.support.databases import postgres_database, require_postgres, sqlite_database
 from tests.support.gateway_processes import (
+    ADMIN_TOKEN,
     gateway_env,
     ledger_verify,
     start_gateways,
@@ -214,12 +215,18 @@ async def test_postgres_restarted_mid_load_under_two_gateways(tmp_path: Path) ->
                     load.phase = "outage"
                     await asyncio.to_thread(pg.stop)  # a fast shutdown: sessions are cut
                     await until(lambda: load.count("outage", 503) >= 10, "503s in the outage")
+                    management = await graphql(urls[0], "{ alerts { id } }")
                     await asyncio.to_thread(pg.start)
                     load.phase = "after"
                     for served in urls:  # both serve again, without a restart
                         await until(lambda u=served: load.count("after", 200, u) >= 10, served)
                 assert_outage_answers(load)
                 assert all(p.poll() is None for _, p in started)
+                # GraphQL's own format: an error that says what happened, not "Unexpected error."
+                assert management.status_code == 200
+                assert management.json()["data"] is None
+                [error] = management.json()["errors"]
+                assert error["message"] == "the database is unavailable; try again shortly"
 
                 await until(lambda: _journal_empty(container), "an empty journal", 30)
                 await assert_billed_once(container, client_id, load, script)
@@ -229,6 +236,15 @@ async def test_postgres_restarted_mid_load_under_two_gateways(tmp_path: Path) ->
                 for _, process in started:
                     stop_gateway(process)
                 await close_container(container)
+
+
+async def graphql(url: str, query: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await http.post(
+            url + "/graphql",
+            json={"query": query},
+            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
 
 
 async def _journal_empty(container: Container) -> bool:
