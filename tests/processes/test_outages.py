@@ -18,10 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
 from api.container import Container, close_container, default_catalog, make_container
 from api.settings import load_settings
 from domain.pricing import PercentageMargin
@@ -329,8 +333,8 @@ async def test_redis_stopped_mid_load_rate_limits_fall_back_and_budgets_hold(
 def small_filesystem(path: Path, size: str = "16m") -> Iterator[Path]:
     """A tmpfs of `size` mounted at `path` (root only). A real full filesystem, so SQLite
     fails with its own SQLITE_FULL ("database or disk is full") exactly as on a full disk.
-    Without the right to mount, the test is skipped loudly: the alternative, SQLite's
-    `PRAGMA max_page_count`, is per connection and would need a knob in the server."""
+    Without the right to mount (CAP_SYS_ADMIN) the test is skipped loudly; the same error path
+    is still covered by test_a_full_sqlite_database_answers_503_without_a_mount."""
     path.mkdir()
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(path)],
@@ -402,3 +406,50 @@ async def test_a_full_disk_under_sqlite_answers_503_and_recovers(tmp_path: Path)
                 assert verified.returncode == 0, verified.stdout + verified.stderr
             finally:
                 stop_gateway(process)
+
+
+@dataclass
+class PageLimit:
+    """SQLite's own size limit, `PRAGMA max_page_count`, set on every connection the gateway's
+    pool hands out: at 1 the database cannot grow by a page and SQLite answers SQLITE_FULL
+    ("database or disk is full"), the very error of a full disk."""
+
+    full: bool = False
+
+    def install(self, engine: AsyncEngine) -> None:
+        @event.listens_for(engine.sync_engine, "checkout")
+        def _limit(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            try:  # 1 means "no more than now"; a huge limit means no limit
+                cursor.execute(f"PRAGMA max_page_count = {1 if self.full else 2**31 - 2}")
+            finally:
+                cursor.close()
+
+
+async def test_a_full_sqlite_database_answers_503_without_a_mount(tmp_path: Path) -> None:
+    """The same fault where no small filesystem can be mounted (CI containers without
+    CAP_SYS_ADMIN): the gateway runs in this process so the test can set SQLite's own size
+    limit on its connections (a test-only engine hook, not a setting of the product)."""
+    limit = PageLimit()
+    with fake_openai(first_byte_delay=0.2) as (script, upstream):
+        async with sqlite_database(tmp_path) as url:
+            env = gateway_env(url, upstream, tmp_path / "data")
+            admin = await seeded(env)
+            client_id, secret = await client_with_key(admin, budget=Decimal(10))
+            container = make_container(load_settings(env))
+            limit.install(container.engine())
+            try:
+                with serve_in_thread(create_app(container.settings(), container)) as gateway:
+                    async with running(Load([gateway], secret), workers=4) as load:
+                        await until(lambda: load.count("before", 200) >= 8, "calls before")
+                        limit.full, load.phase = True, "outage"
+                        await until(lambda: load.count("outage", 503) >= 8, "503s when full")
+                        limit.full, load.phase = False, "after"
+                        await until(lambda: load.count("after", 200) >= 8, "calls after")
+                assert_outage_answers(load)
+                messages = {str(a.body["error"]) for a in load.answers if a.status == 503}
+                assert any("out of disk space" in m for m in messages), messages
+                await until(lambda: _journal_empty(admin), "an empty journal", 30)
+                await assert_billed_once(admin, client_id, load, script)
+            finally:
+                await close_container(admin)
