@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -46,6 +47,14 @@ def _postgres_bin() -> Path | None:
         return Path(found[-1]).parent
     pg_ctl = shutil.which("pg_ctl")
     return Path(pg_ctl).parent if pg_ctl else None
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return shutil.which("runuser") is not None
 
 
 @dataclass
@@ -98,6 +107,13 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         )
         raise AssertionError("unreachable")
     owner = "postgres" if os.geteuid() == 0 else None
+    if owner is not None and not _user_exists(owner):
+        _skip_or_fail(
+            "running as root without a 'postgres' user to run a private PostgreSQL: "
+            "private-PostgreSQL fault tests SKIPPED",
+            REQUIRE_POSTGRES,
+            "BIZGRAPH_REQUIRE_POSTGRES",
+        )
     root = Path(tempfile.mkdtemp(prefix="bizgraph-pg-"))
     if owner is not None:
         shutil.chown(root, user=owner)
