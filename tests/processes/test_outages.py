@@ -62,6 +62,7 @@ class Answer:
     status: int
     request_id: str
     body: dict[str, object]
+    retry_after: str | None = None
 
 
 @dataclass
@@ -91,7 +92,16 @@ class Load:
                 await asyncio.sleep(0.05)
                 continue
             rid = response.headers.get("x-request-id", "")
-            self.answers.append(Answer(url, phase, response.status_code, rid, response.json()))
+            self.answers.append(
+                Answer(
+                    url,
+                    phase,
+                    response.status_code,
+                    rid,
+                    response.json(),
+                    response.headers.get("retry-after"),
+                )
+            )
             if response.status_code != 200:
                 await asyncio.sleep(0.02)  # an outage answers at once: do not spin
 
@@ -178,6 +188,7 @@ def assert_outage_answers(load: Load) -> None:
             assert set(error) == {"message", "type", "param", "code"}
             assert error["type"] == "server_error"
             assert error["code"] in OUTAGE_CODES, error
+            assert answer.retry_after == "2"
 
 
 async def assert_billed_once(
