@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         finally:
             await background.stop(loops)
             await wait_for_running_relays(settings.drain_after_disconnect_seconds)
+            await container.metering().wait_for_settlements(10.0)  # else journal recovery
             await background.unregister(container, heartbeat)
             await close_container(container)
 

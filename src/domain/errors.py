@@ -65,3 +65,17 @@ class BudgetUnavailable(DomainError):
 
 class PeriodNotEnded(ValidationError):
     code = "period_not_ended"
+
+
+class StoreUnavailable(DomainError):
+    """The database could not be reached or written (down, restarting, full): nothing was
+    done, and the same request may be retried once it is back."""
+
+    code = "database_unavailable"
+
+
+class WriteConflict(DomainError):
+    """The database aborted a transaction for a conflict with a concurrent one (a deadlock, a
+    serialization failure): nothing was written, and running it again is safe."""
+
+    code = "write_conflict"

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.database import READ_ONLY_OPTION
+from adapters.persistence.outages import outages_as_domain_errors
 from adapters.persistence.repositories._sql import CONFIG_REVISION
 from adapters.persistence.tables import revisions
 from domain.ports import ConfigRevision
@@ -41,6 +42,6 @@ class SqlConfigRevision(ConfigRevision):
                 batch.set_exception(exc)
 
     async def _read(self) -> int:
-        async with self._engine.connect() as conn:
+        async with outages_as_domain_errors(), self._engine.connect() as conn:
             value = (await conn.execute(_QUERY)).scalar()
         return int(value or 0)

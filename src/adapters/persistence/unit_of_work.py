@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.database import READ_ONLY_OPTION, SQLITE_BUSY_TIMEOUT_MS
+from adapters.persistence.outages import domain_error_for, outages_as_domain_errors
 from adapters.persistence.repositories import (
     SqlAlchemyAlertRepository,
     SqlAlchemyApiKeyRepository,
@@ -106,7 +107,8 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
             raise RuntimeError("a unit of work is entered once")
         await self._acquire()
         try:
-            conn = await self._engine.connect()
+            async with outages_as_domain_errors():
+                conn = await self._engine.connect()
         except BaseException:
             self._release()
             raise
@@ -134,17 +136,27 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """An outage inside the block (or while closing) leaves as StoreUnavailable."""
         conn = self._connection()
         try:
-            await conn.rollback()  # a no-op after commit()
+            async with outages_as_domain_errors():
+                try:
+                    await conn.rollback()  # a no-op after commit()
+                finally:
+                    await conn.close()
+        except Exception as cleanup:
+            if exc is None or domain_error_for(cleanup) is None:
+                raise
+            # a connection lost mid-block: the error that matters is the block's own
         finally:
-            try:
-                await conn.close()
-            finally:
-                self._release()
+            self._release()
+        found = domain_error_for(exc) if isinstance(exc, Exception) else None
+        if found is not None and found is not exc:
+            raise found from exc
 
     async def commit(self) -> None:
-        await self._connection().commit()
+        async with outages_as_domain_errors():
+            await self._connection().commit()
 
     async def rollback(self) -> None:
         await self._connection().rollback()

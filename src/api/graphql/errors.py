@@ -15,7 +15,7 @@ import strawberry
 from graphql import GraphQLError
 
 from domain.access import NotAllowed
-from domain.errors import Conflict, DomainError, NotFound
+from domain.errors import Conflict, DomainError, NotFound, StoreUnavailable, WriteConflict
 
 T = TypeVar("T")
 
@@ -28,6 +28,8 @@ def should_mask_error(error: GraphQLError) -> bool:
     """Show syntax, validation and limit errors (no original exception) and deliberate public
     errors (permission refusals among them); mask everything else."""
     original = error.original_error
+    if isinstance(original, StoreUnavailable | WriteConflict):  # said as such, no detail in it
+        return False
     return original is not None and not isinstance(original, GraphQLError)
 
 
@@ -86,6 +88,8 @@ async def attempt(run: Callable[[], Awaitable[T]], allowed: tuple[type, ...]) ->
     operation's union holds that type. Anything else propagates (and is masked)."""
     try:
         return await run()
+    except (StoreUnavailable, WriteConflict) as exc:  # no typed failure of the operation
+        raise public(exc) from exc
     except DomainError as exc:
         typed = failure(exc)
         if isinstance(typed, allowed):

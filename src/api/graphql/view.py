@@ -18,7 +18,9 @@ from strawberry.asgi import GraphQL
 
 from api.auth import presented_token
 from api.graphql.context import Context
+from api.rest.errors import STORE_RETRY_AFTER
 from domain.access import Principal, Unauthenticated
+from domain.errors import StoreUnavailable, WriteConflict
 from domain.ports import Clock
 from domain.usecases.access import AccessUseCases
 from domain.usecases.management import Management, UseCases
@@ -81,6 +83,8 @@ class ManagementGraphQL(GraphQL[Context, None]):
                 "unauthenticated",
                 {"www-authenticate": "Bearer"},
             )
+        except (StoreUnavailable, WriteConflict) as exc:  # the token store failed: a 503
+            return _json(503, exc.message, exc.code, {"retry-after": STORE_RETRY_AFTER})
         scope.setdefault("state", {})[_PRINCIPAL] = principal
         return None
 

@@ -19,10 +19,14 @@ from domain.errors import (
     ModelNotAllowed,
     NoPriceInForce,
     NotFound,
+    StoreUnavailable,
     ValidationError,
+    WriteConflict,
 )
 from domain.idempotency import IdempotencyConflict
 from domain.providers import ProviderError, ProviderFailure
+
+STORE_RETRY_AFTER = "2"  # seconds: a database restart or a freed disk is usually that quick
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +47,9 @@ def from_domain(exc: DomainError) -> ApiError:
         case BudgetExceeded():  # OpenAI's own shape for an exhausted quota
             return ApiError(429, exc.message, "insufficient_quota", "insufficient_quota")
         case BudgetUnavailable():
-            return ApiError(503, exc.message, "server_error", exc.code)
+            return ApiError(503, exc.message, "server_error", exc.code, STORE_RETRY_AFTER)
+        case StoreUnavailable() | WriteConflict():
+            return ApiError(503, exc.message, "server_error", exc.code, STORE_RETRY_AFTER)
         case NotFound():
             return ApiError(404, exc.message, "invalid_request_error", exc.code)
         case NoPriceInForce():

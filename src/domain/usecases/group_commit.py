@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
+from domain.errors import WriteConflict
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
 Job = Callable[[UnitOfWork], Awaitable[Any]]
+# Jobs of one batch lock rows in the order they come (a settlement: daily totals then budget
+# counters; a reservation: counters only), so two processes' batches may deadlock. PostgreSQL
+# aborts one of them; its jobs are run again, alone, a few times.
+_CONFLICT_RETRIES = 5
 
 log = logging.getLogger("bizgraph.group_commit")
 
@@ -52,13 +58,19 @@ class GroupCommit:
             self._deferred.clear()
             await self._commit(batch)
 
-    async def _commit(self, batch: list[tuple[Job, asyncio.Future[Any] | None]]) -> None:
+    async def _commit(
+        self, batch: list[tuple[Job, asyncio.Future[Any] | None]], tries: int = 0
+    ) -> None:
         try:
             async with self._uow() as uow:
                 results = [await job(uow) for job, _ in batch]
                 await uow.commit()
         except Exception as exc:
             if len(batch) == 1:
+                if isinstance(exc, WriteConflict) and tries < _CONFLICT_RETRIES:
+                    await asyncio.sleep(random.uniform(0.005, 0.05) * (tries + 1))
+                    await self._commit(batch, tries + 1)
+                    return
                 _settle_future(batch[0][1], exc=exc)
                 return
             for item in batch:  # one failing job must not fail the others: run them alone

@@ -3,8 +3,9 @@ one usage record and one ledger entry (idempotent on request id and attempt numb
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -27,7 +28,9 @@ from domain.errors import (
     BudgetUnavailable,
     ClientSuspended,
     ModelNotAllowed,
+    StoreUnavailable,
     UnknownModel,
+    WriteConflict,
 )
 from domain.ids import new_id
 from domain.journal import JournalEntry, JournalState
@@ -44,6 +47,8 @@ from domain.usecases.keys import Caller, KeyUseCases
 from domain.usecases.lookups import Snapshot
 
 log = logging.getLogger("bizgraph.metering")
+_FIRST_RETRY_SECONDS = 0.25  # a settlement the database refused is retried after this,
+_LAST_RETRY_SECONDS = 5.0  # doubling up to this
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,7 @@ class Metering:
         self._clock = clock
         self._keys = keys
         self._zone = zone or ZoneInfo("UTC")  # billing periods are months in this zone
+        self._retries: set[asyncio.Task[None]] = set()  # settlements waiting for the database
 
     async def authenticate(self, secret: str) -> Caller:
         return await self._keys.caller(secret)
@@ -160,7 +166,10 @@ class Metering:
 
         try:
             refusal = await self._writes.run(reserve_and_start)
-        except Exception as exc:  # fail closed: no hold, no call
+        except (StoreUnavailable, WriteConflict) as exc:  # fail closed: no hold, no call
+            log.warning("could not reserve budget for request %s: %s", grant.request_id, exc)
+            raise BudgetUnavailable(f"the budget store is unavailable: {exc.message}") from exc
+        except Exception as exc:
             log.exception("could not reserve budget for request %s", grant.request_id)
             raise BudgetUnavailable("the budget store is unavailable; try again") from exc
         if refusal is not None:
@@ -204,7 +213,11 @@ class Metering:
         state: JournalState = JournalState.SETTLED,
     ) -> list[UsageRecord]:
         """One usage record and one ledger entry per attempt, and the journal row closed, in one
-        transaction. Settling the same attempt twice writes nothing the second time."""
+        transaction. Settling the same attempt twice writes nothing the second time.
+
+        When the database is unavailable (down, restarting, full) the attempts reached a
+        provider and must still be billed: the settlement is retried in the background until
+        it commits (the call's hold stays reserved meanwhile), and the caller goes on."""
         records = [self._record(grant, a) for a in attempts]
         release = bool(grant.budgets) or state is JournalState.ABANDONED
 
@@ -222,8 +235,36 @@ class Metering:
                 for alert in self._threshold_alerts(grant, moves):
                     await uow.alerts.raise_once(alert)
 
-        await self._writes.run(write)
+        try:
+            await self._writes.run(write)
+        except (StoreUnavailable, WriteConflict):
+            log.warning("could not settle request %s now; retrying", grant.request_id)
+            task = asyncio.get_running_loop().create_task(self._retry(grant.request_id, write))
+            self._retries.add(task)
+            task.add_done_callback(self._retries.discard)
         return records
+
+    async def _retry(self, request_id: str, write: Callable[[UnitOfWork], Awaitable[None]]) -> None:
+        """Retry a settlement until the database takes it. A process that dies first leaves
+        the journal row to recovery, as any crash does."""
+        delay = _FIRST_RETRY_SECONDS
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._writes.run(write)
+            except (StoreUnavailable, WriteConflict):
+                delay = min(delay * 2, _LAST_RETRY_SECONDS)
+                continue
+            except Exception:
+                log.exception("settling request %s failed; journal recovery will", request_id)
+                return
+            log.warning("settled request %s once the database was back", request_id)
+            return
+
+    async def wait_for_settlements(self, seconds: float) -> None:
+        """Give settlements waiting for the database a last chance (used at shutdown)."""
+        if self._retries:
+            await asyncio.wait(set(self._retries), timeout=seconds)
 
     def _spends(self, grant: CallGrant, added: Sequence[UsageRecord]) -> list[Spend]:
         start = self._period(grant).start

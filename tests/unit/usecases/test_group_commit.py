@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from domain.errors import Conflict
+from domain.errors import Conflict, WriteConflict
 from domain.journal import JournalEntry
 from domain.ports import UnitOfWork
 from domain.usecases.group_commit import GroupCommit
@@ -93,3 +93,27 @@ async def test_a_failing_deferred_job_is_logged_and_fails_nobody(
     writes.defer("x", broken)
     assert await writes.run(lambda tx: tx.journal.start(entry("a"))) is True
     assert "a deferred write failed" in caplog.text
+
+
+async def test_a_job_aborted_by_a_write_conflict_runs_again_and_commits() -> None:
+    uow = FakeUnitOfWorkFactory()
+    writes = GroupCommit(uow)
+    conflicts = [WriteConflict("deadlock detected")] * 2  # PostgreSQL aborted it twice
+
+    async def contended(tx: UnitOfWork) -> bool:
+        if conflicts:
+            raise conflicts.pop()
+        return await tx.journal.start(entry("contended"))
+
+    assert await writes.run(contended) is True
+    assert "contended" in uow.store.journal
+
+
+async def test_a_job_that_keeps_conflicting_fails_with_the_conflict() -> None:
+    writes = GroupCommit(FakeUnitOfWorkFactory())
+
+    async def always(tx: UnitOfWork) -> None:
+        raise WriteConflict("deadlock detected")
+
+    with pytest.raises(WriteConflict):
+        await writes.run(always)
