@@ -26,6 +26,7 @@ from domain.providers import (
     ProviderRegistry,
     ProviderResponse,
 )
+from domain.request_bounds import RequestBound
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageSource
 from domain.usecases.metering import Attempt, CallGrant, Metering, PricedModel
@@ -44,8 +45,13 @@ class CallKind(StrEnum):
 class CallRequest:
     kind: CallKind
     body: JSON
-    max_output_tokens: int  # the client's max_tokens, or the model's maximum output
-    prompt_chars: int  # size of the prompt, for the estimate when a provider reports nothing
+    bound: RequestBound  # what the request can bill at most (the hold, the estimates)
+    max_output_tokens: int  # the most output on the model asked for (n choices included)
+
+    @property
+    def prompt_chars(self) -> int:
+        """Size of the prompt, for the estimate when a provider reports nothing."""
+        return self.bound.prompt_chars
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +86,7 @@ class ModelCalls:
         attempts: list[Attempt] = []
         try:
             number, target, started, response = await self._first_answer(
-                grant, attempts, lambda target: self._send(target, request)
+                grant, request, attempts, lambda target: self._send(target, request)
             )
             usage, source = _usage_or_estimate(response, request)
             attempts.append(_succeeded(number, target, usage, source, started))
@@ -96,7 +102,7 @@ class ModelCalls:
         attempts: list[Attempt] = []
         try:
             number, target, started, (stream, first) = await self._first_answer(
-                grant, attempts, lambda target: self._first_event(target, request)
+                grant, request, attempts, lambda target: self._first_event(target, request)
             )
         except BaseException:
             await _shielded(self._metering.settle(grant, attempts))
@@ -109,13 +115,22 @@ class ModelCalls:
     async def _first_answer(
         self,
         grant: CallGrant,
+        request: CallRequest,
         attempts: list[Attempt],
         call: Callable[[PricedModel], Awaitable[T]],
     ) -> tuple[int, PricedModel, float, T]:
         """Try the model, then its fallbacks, until one answers. Every failed attempt is
-        appended to `attempts`; a failure no fallback can help is raised at once."""
+        appended to `attempts`; a failure no fallback can help is raised at once, and so is
+        the last one when the hold cannot cover a fallback on top of what was billed."""
         last_error: ProviderError | None = None
         async for number, target in self._targets(grant):
+            billed = any(a.usage.total_tokens for a in attempts)
+            if (
+                billed
+                and last_error is not None
+                and not await self._metering.covers(grant, request.bound, attempts, target)
+            ):
+                raise last_error
             started = time.monotonic()
             try:
                 return number, target, started, await call(target)

@@ -17,6 +17,7 @@ from domain.budgets import BudgetMode, Hold, Refusal
 from domain.catalog import Model, PriceVersion
 from domain.errors import BudgetExceeded, BudgetUnavailable
 from domain.pricing import PercentageMargin
+from domain.request_bounds import text_bound
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageSource
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
@@ -78,7 +79,7 @@ async def test_a_call_holds_its_maximum_then_settles_to_its_charge() -> None:
     world = World()
     await world.setup("1")
     grant = await world.grant()
-    await world.metering.journal(grant, 100, 40)  # 40 chars -> at most 104 input tokens
+    await world.metering.journal(grant, text_bound(40, 100))  # 40 chars -> at most 104 input tokens
     hold = (Decimal(104) * 1 + 100 * 3) / 1_000_000 * Decimal("1.1")
     assert await world.counter() == (0, hold)
 
@@ -92,7 +93,7 @@ async def test_a_refusal_raises_stores_one_alert_and_journals_nothing() -> None:
     await world.setup("0.0001")
     for _ in range(3):
         with pytest.raises(BudgetExceeded):
-            await world.metering.journal(await world.grant(), 500, 1000)
+            await world.metering.journal(await world.grant(), text_bound(1000, 500))
     async with world.uow() as tx:
         alerts = await tx.alerts.recent()
         assert tx.working.journal == {}  # type: ignore[attr-defined]
@@ -108,7 +109,7 @@ async def test_a_refusal_raises_stores_one_alert_and_journals_nothing() -> None:
 async def test_a_soft_budget_never_refuses() -> None:
     world = World()
     await world.setup("0.0001", BudgetMode.SOFT)
-    await world.metering.journal(await world.grant(), 500, 1000)
+    await world.metering.journal(await world.grant(), text_bound(1000, 500))
     assert (await world.counter())[1] > Decimal("0.0001")
 
 
@@ -121,7 +122,7 @@ async def test_the_reservation_fails_closed(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(FakeBudgetRepository, "reserve", broken)
     with pytest.raises(BudgetUnavailable):
-        await world.metering.journal(await world.grant(), 10, 10)
+        await world.metering.journal(await world.grant(), text_bound(10, 10))
 
 
 async def test_without_a_budget_nothing_is_held_or_released() -> None:
@@ -130,7 +131,7 @@ async def test_without_a_budget_nothing_is_held_or_released() -> None:
     await world.budgets.remove_for_client(world.client_id)
     grant = await world.grant()
     assert grant.budgets == ()
-    await world.metering.journal(grant, 10, 10)
+    await world.metering.journal(grant, text_bound(10, 10))
     await world.metering.settle(grant, [attempt(grant, 1, 1)])
     async with world.uow() as tx:
         assert tx.working.counters == {}  # type: ignore[attr-defined]
@@ -173,7 +174,7 @@ async def test_interleaved_calls_never_take_a_hard_budget_past_its_limit(
     for call in calls:
         grant = await world.grant()
         try:
-            await world.metering.journal(grant, call[1], call[0])
+            await world.metering.journal(grant, text_bound(call[0], call[1]))
             open_calls.append((grant, call))
         except BudgetExceeded:
             pass
@@ -194,12 +195,12 @@ async def test_a_budget_set_mid_period_alerts_for_the_thresholds_already_passed(
     await world.setup("1")
     await world.budgets.remove_for_client(world.client_id)
     grant = await world.grant()
-    await world.metering.journal(grant, 10, 10)
+    await world.metering.journal(grant, text_bound(10, 10))
     [record] = await world.metering.settle(grant, [attempt(grant, 100_000, 100_000)])
     spent = record.charge.amount  # 0.44 (1 + 3 per million, +10%)
     await world.budgets.set_for_client(world.client_id, BudgetInput(Decimal("0.5")))
 
-    await world.metering.journal(await world.grant(), 1, 1)
+    await world.metering.journal(await world.grant(), text_bound(1, 1))
 
     async with world.uow() as tx:
         alerts = await tx.alerts.recent()
