@@ -30,7 +30,8 @@ async def test_requests_per_minute_with_headers_and_retry_after(
     assert first.headers["x-ratelimit-remaining-requests"] == "1"
     assert first.headers["x-ratelimit-reset-requests"].endswith("s")
     assert first.headers["x-ratelimit-limit-tokens"] == "10000"
-    assert first.headers["x-ratelimit-remaining-tokens"] == "9989"  # 1 prompt token + 10
+    # the prompt estimate is the body's JSON (90 bytes) at 4 a token: 23, plus max_tokens 10
+    assert first.headers["x-ratelimit-remaining-tokens"] == "9967"
     error = third.json()["error"]
     assert error["code"] == "rate_limit_exceeded"
     assert int(third.headers["retry-after"]) >= 1
