@@ -162,26 +162,33 @@ class _Walk:
     def add(self, value: Any) -> None:
         stack = [value]
         size = 0
+        media = self._media
         while stack:
             item = stack.pop()
-            if isinstance(item, str):
-                size += _utf8(item) + 2
-            elif isinstance(item, dict):
-                kind = item.get("type")
-                if isinstance(kind, str) and kind in _MEDIA_TYPES and self._media(kind, item):
+            kind = type(item)
+            if kind is str:
+                size += (len(item) if item.isascii() else _utf8(item)) + 2
+            elif kind is dict:
+                part_type = item.get("type")
+                if part_type in _MEDIA_TYPES and media(part_type, item):
                     size += 16  # the part's own framing
                     continue
                 size += 1 + len(item)
                 for key, child in item.items():
-                    size += _utf8(key) + 3
-                    stack.append(child)
-            elif isinstance(item, list):
+                    size += (len(key) if key.isascii() else _utf8(key)) + 3
+                    if type(child) is str:  # most children: measured here, not stacked
+                        size += (len(child) if child.isascii() else _utf8(child)) + 2
+                    else:
+                        stack.append(child)
+            elif kind is list:
                 size += 1 + len(item)
                 stack.extend(item)
-            elif item is None or isinstance(item, bool):
+            elif item is None or kind is bool:
                 size += 5
-            else:  # int or float
+            elif kind is int or kind is float:
                 size += len(repr(item))
+            else:  # not from a JSON parser; measured as its text
+                size += _utf8(str(item)) + 2
         self.size += size
 
     def _media(self, kind: str, part: dict[str, Any]) -> bool:

@@ -22,7 +22,8 @@ from tests.api.conftest import Admin, Gateway, Upstreams
 HI = [{"role": "user", "content": "hi"}]
 MODEL = "openai/gpt-4o-mini"
 # gpt-4o-mini: 0.15 in / 0.60 out per million, 30% margin. The fake reports 12 in / 7 out,
-# so a call is charged 7.8e-6; its hold (66 input tokens bound, max_tokens 10) is 20.67e-6.
+# so a call is charged 7.8e-6. HOLD is the hold of text_bound(2, 10) (66 input tokens, 10
+# output); a call through HTTP holds more (its 90 bytes of JSON: 154 input tokens).
 CHARGE = Decimal("0.0000078")
 HOLD = Decimal("0.00002067")
 

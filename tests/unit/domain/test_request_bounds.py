@@ -169,7 +169,7 @@ EMBEDDING_INPUTS = st.one_of(
     st.lists(st.lists(st.integers(0, 100_000), min_size=1, max_size=30), min_size=1, max_size=5),
 )
 
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def translated(translate: Callable[..., dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
