@@ -54,7 +54,7 @@ async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
     stream = flag(body, "stream")
     grant = await authorize(gw, caller, required_str(body, "model"), rid)
     bound = chat_bound(body, max_tokens, choices)
-    call = CallRequest(CallKind.CHAT, body, bound, bound.output_tokens(grant.target.model))
+    call = CallRequest(CallKind.CHAT, body, bound)
     await limit_rate(request, gw, grant, bound)
 
     async def relay() -> Response:
@@ -79,7 +79,7 @@ async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
         raise ApiError(400, "'input' is required", code="invalid_value")
     grant = await authorize(gw, caller, required_str(body, "model"), rid)
     bound = embeddings_bound(body["input"])
-    call = CallRequest(CallKind.EMBEDDING, body, bound, 0)
+    call = CallRequest(CallKind.EMBEDDING, body, bound)
     await limit_rate(request, gw, grant, bound)
 
     async def relay() -> Response:

@@ -47,7 +47,6 @@ async def _messages(request: Request, gw: Gateway, rid: str) -> Response:
         kind=CallKind.MESSAGES if native else CallKind.CHAT,
         body=body if native else anthropic_to_openai_request(body),
         bound=bound,
-        max_output_tokens=bound.output_tokens(grant.target.model),
     )
     await limit_rate(request, gw, grant, bound)
 

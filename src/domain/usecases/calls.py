@@ -46,7 +46,6 @@ class CallRequest:
     kind: CallKind
     body: JSON
     bound: RequestBound  # what the request can bill at most (the hold, the estimates)
-    max_output_tokens: int  # the most output on the model asked for (n choices included)
 
     @property
     def prompt_chars(self) -> int:
@@ -88,7 +87,7 @@ class ModelCalls:
             number, target, started, response = await self._first_answer(
                 grant, request, attempts, lambda target: self._send(target, request)
             )
-            usage, source = _usage_or_estimate(response, request)
+            usage, source = _usage_or_estimate(response, request, target.model)
             attempts.append(_succeeded(number, target, usage, source, started))
             return Completed(response.body, target)
         finally:
@@ -153,9 +152,7 @@ class ModelCalls:
             if reported is not None:
                 usage, source = reported, UsageSource.REPORTED
             else:
-                usage = estimate_usage(
-                    request.prompt_chars, outcome.output_chars, request.max_output_tokens
-                )
+                usage = _estimate(request, outcome.output_chars, attempt.target.model)
                 source = UsageSource.ESTIMATED
             status = CallStatus.FAILED if outcome.error else CallStatus.SUCCEEDED
             last = Attempt(
@@ -250,15 +247,23 @@ def _unconfigured(provider: str) -> ProviderError:
 
 
 def _usage_or_estimate(
-    response: ProviderResponse, request: CallRequest
+    response: ProviderResponse, request: CallRequest, model: Model
 ) -> tuple[TokenUsage, UsageSource]:
     if response.usage is not None:
         source = UsageSource.ESTIMATED if response.usage_estimated else UsageSource.REPORTED
         return response.usage, source
     body = response.body
     output_chars = len(str(body.get("choices") or body.get("content") or ""))
-    estimate = estimate_usage(request.prompt_chars, output_chars, request.max_output_tokens)
-    return estimate, UsageSource.ESTIMATED
+    return _estimate(request, output_chars, model), UsageSource.ESTIMATED
+
+
+def _estimate(request: CallRequest, output_chars: int, model: Model) -> TokenUsage:
+    """About 4 characters a token, never past the request's bounds on the model that
+    answered (so an estimate stays inside the hold)."""
+    bound = request.bound
+    return estimate_usage(
+        bound.prompt_chars, output_chars, bound.output_tokens(model), bound.prompt_tokens(model)
+    )
 
 
 def _failed(number: int, target: PricedModel, exc: ProviderError, started: float) -> Attempt:

@@ -24,6 +24,7 @@ from api.rest.messages_format import anthropic_to_openai_request
 from domain.budgets import Budget, BudgetMode, hold_amount
 from domain.catalog import Model, PriceVersion
 from domain.errors import ValidationError
+from domain.estimates import estimate_usage
 from domain.money import Money
 from domain.pricing import PercentageMargin, PlanVersion
 from domain.request_bounds import (
@@ -254,3 +255,19 @@ def test_embeddings_never_bill_past_their_hold(value: Any) -> None:
 def test_image_sizes_are_read_from_their_headers() -> None:
     assert image_size(png(1024, 77)) == (1024, 77)
     assert image_size("https://example.com/a.png") is None
+
+
+@PROPERTY
+@given(chat_bodies(), st.integers(0, 10**7))
+def test_an_estimate_stays_inside_the_hold(body: dict[str, Any], output_chars: int) -> None:
+    """When a provider reports nothing, the estimate (4 characters a token) is capped by the
+    same bounds, so even a prompt longer than the context window in bytes stays inside."""
+    bound = chat_bound(body, body["max_tokens"], body.get("n", 1))
+    for model in (MINI, FLASH, _model("openai/tiny", "tiny", 50, 10)):
+        usage = estimate_usage(
+            bound.prompt_chars,
+            output_chars,
+            bound.output_tokens(model),
+            bound.prompt_tokens(model),
+        )
+        assert charged(model, usage) <= hold(model, bound)

@@ -271,7 +271,7 @@ async def test_a_fallback_runs_only_while_the_hold_covers_what_was_billed(
     grant = await world.grant()
     bound = text_bound(100, 100)
     await world.metering.journal(grant, bound)
-    request = CallRequest(CallKind.CHAT, {"messages": []}, bound, 100)
+    request = CallRequest(CallKind.CHAT, {"messages": []}, bound)
 
     if falls_back:
         await calls.complete(grant, request)
