@@ -110,26 +110,29 @@ class RequestBound:
 
     def output_tokens(self, model: Model) -> int:
         """The most output tokens: every choice generates its maximum; a Gemini model also
-        thinks (on top of its candidates, by default) up to its maximum output."""
+        thinks (reported on top of its candidates) up to its maximum output per candidate."""
+        thinking = self.choices * model.max_output_tokens if _is_gemini(model) else 0
+        return self.requested_output(model) + thinking
+
+    def requested_output(self, model: Model) -> int:
+        """The output the client asked for: `max_tokens` (or the model's maximum, never more)
+        for each of `n` choices, plus predicted output. Rate limits count this, as OpenAI
+        does."""
         if self.dialect is Dialect.EMBEDDINGS:
             return 0
         ceiling = model.max_output_tokens
-        per_choice = min(self.max_tokens or ceiling, ceiling)
-        if model.provider in ("google", "gemini"):
-            per_choice += ceiling
-        return self.choices * per_choice + self.extra_output
+        return self.choices * min(self.max_tokens or ceiling, ceiling) + self.extra_output
 
-    def rate_tokens(self, model: Model) -> int:
-        """The rate-limit cost: the prompt's estimate (4 characters a token, as OpenAI counts)
-        plus every token the call may generate."""
-        return -(-self.prompt_chars // 4) + self.output_tokens(model)
+
+def _is_gemini(model: Model) -> bool:
+    return model.provider in ("google", "gemini")
 
 
 def image_tokens(model: Model, source: str) -> int:
     """One image part at the target's published rule (docs/budgets.md)."""
     if model.provider == "anthropic":
         return ANTHROPIC_IMAGE_TOKENS
-    if model.provider in ("google", "gemini"):
+    if _is_gemini(model):
         size = image_size(source)
         if size is None:
             return model.context_window  # a URL or an unknown format: no size to go by

@@ -56,10 +56,10 @@ async def authorize(gw: Gateway, caller: Caller, model: str, rid: str) -> CallGr
 
 
 async def limit_rate(request: Request, gw: Gateway, grant: CallGrant, bound: RequestBound) -> None:
-    """Admit the call under its key's rate limits (its prompt estimate plus every token it may
-    generate, n choices included); the `x-ratelimit-*` headers go on the response, whatever it
-    turns out to be (added by `answer`)."""
-    output = bound.output_tokens(grant.target.model)
+    """Admit the call under its key's rate limits (its prompt estimate plus the output it asks
+    for, n choices included, as OpenAI counts); the `x-ratelimit-*` headers go on the response,
+    whatever it turns out to be (added by `answer`)."""
+    output = bound.requested_output(grant.target.model)
     admission = await gw.rate_limits.admit(grant.key, bound.prompt_chars, output)
     if admission is None:
         return
