@@ -90,11 +90,11 @@ def openai_parts() -> st.SearchStrategy[list[dict[str, Any]]]:
     return st.lists(st.one_of(text, text, image, audio), min_size=1, max_size=4)
 
 
-SCHEMA = st.recursive(
-    st.one_of(TEXT, st.integers(), st.booleans()),
-    lambda inner: st.dictionaries(TEXT, inner, max_size=3),
-    max_leaves=8,
-)
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.dictionaries(TEXT, inner, max_size=3)
+
+
+SCHEMA = st.recursive(st.one_of(TEXT, st.integers(), st.booleans()), _nested, max_leaves=8)
 TOOLS = st.lists(
     st.builds(
         lambda name, description, props: {
