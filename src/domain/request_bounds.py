@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 import struct
 from collections.abc import Sequence
@@ -176,6 +177,9 @@ class _Walk:
                 if part_type in _MEDIA_TYPES and media(part_type, item):
                     size += 16  # the part's own framing
                     continue
+                if part_type == "tool_use" and "input" in item:
+                    size += _escaped_json(item["input"])
+                    item = {k: v for k, v in item.items() if k != "input"}
                 size += 1 + len(item)
                 for key, child in item.items():
                     size += (len(key) if key.isascii() else _utf8(key)) + 3
@@ -223,6 +227,18 @@ class _Walk:
 
 def _utf8(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _escaped_json(value: Any) -> int:
+    """Bytes of `value` as ASCII-escaped compact JSON: what a translation to OpenAI sends as
+    a tool call's `arguments` (an escaped non-ASCII character is 6 bytes, or 12 for two
+    surrogates; never fewer than its UTF-8 bytes)."""
+    try:
+        return len(json.dumps(value, separators=(",", ":")))
+    except (ValueError, RecursionError):
+        walk = _Walk()
+        walk.add([value])  # deeper than the encoder goes: 6 bytes for each of its bytes
+        return walk.size * 6
 
 
 def _decoded_size(data: str) -> int:

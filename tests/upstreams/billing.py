@@ -66,9 +66,12 @@ def openai_prompt_tokens(body: JSON) -> int:
         total += _openai_content(message.get("content"), model)
         if isinstance(message.get("name"), str):
             total += 1 + utf8(message["name"])
-        for key in ("tool_calls", "function_call"):
-            if message.get(key) is not None:
-                total += json_bytes(message[key])
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}  # the model reads the arguments as sent
+            total += _TOKENS_PER_MESSAGE + utf8(str(call.get("id", "")))
+            total += utf8(str(function.get("name", ""))) + utf8(str(function.get("arguments", "")))
+        if message.get("function_call") is not None:
+            total += json_bytes(message["function_call"])
         if isinstance(message.get("tool_call_id"), str):
             total += utf8(message["tool_call_id"])
     for key in ("tools", "functions"):

@@ -150,7 +150,8 @@ def anthropic_bodies(draw: st.DrawFn) -> dict[str, Any]:
         {"role": "user", "content": draw(st.lists(st.one_of(text, image), min_size=1, max_size=3))}
     ]
     if draw(st.booleans()):
-        use = {"type": "tool_use", "id": "t1", "name": "f", "input": {"q": draw(SCHEMA)}}
+        arguments = draw(st.dictionaries(TEXT, st.one_of(TEXT, SCHEMA), max_size=30))
+        use = {"type": "tool_use", "id": "t1", "name": "f", "input": arguments}
         result = {"type": "tool_result", "tool_use_id": "t1", "content": draw(TEXT)}
         messages += [{"role": "assistant", "content": [use]}, {"role": "user", "content": [result]}]
     body: dict[str, Any] = {"model": "m", "max_tokens": draw(st.integers(1, 5000)),
@@ -271,3 +272,21 @@ def test_an_estimate_stays_inside_the_hold(body: dict[str, Any], output_chars: i
             bound.prompt_tokens(model),
         )
         assert charged(model, usage) <= hold(model, bound)
+
+
+def test_a_tool_input_counts_as_the_escaped_json_a_translation_sends() -> None:
+    """Translated to OpenAI, a tool_use input becomes an `arguments` string with non-ASCII
+    characters escaped (`\\u00e9`: 6 bytes for 2): the bound counts that form."""
+    turns = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "t1", "name": "f", "input": {"q": "é" * 1000}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}]},
+    ]  # fmt: skip
+    body = {"model": "m", "max_tokens": 10, "messages": turns}
+    sent = {**anthropic_to_openai_request(body), "model": MINI.upstream_name}
+    usage = TokenUsage(
+        input_tokens=billing.openai_prompt_tokens(sent),
+        output_tokens=billing.openai_completion_tokens(sent),
+    )
+    assert charged(MINI, usage) <= hold(MINI, messages_bound(body, 10))
