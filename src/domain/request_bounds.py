@@ -99,11 +99,11 @@ class RequestBound:
         text = self.text + FIXED_PROMPT_TOKENS + (TOOLS_PROMPT_TOKENS if self.tools else 0)
         if self.unbounded is not None:
             text = window
-        if model.provider == "openai":
-            # Media outside the window cap: gpt-4o-mini bills image tokens that it does not
-            # count against its context.
-            return min(text, window) + self.media_tokens(model)
-        return min(text + self.media_tokens(model), window)  # media count in the window
+        if model.provider == "anthropic" or _is_gemini(model):
+            return min(text + self.media_tokens(model), window)  # media count in the window
+        # OpenAI and compatible servers: media outside the window cap, since gpt-4o-mini bills
+        # image tokens that it does not count against its context.
+        return min(text, window) + self.media_tokens(model)
 
     def media_tokens(self, model: Model) -> int:
         audio = math.ceil(self.audio_bytes / AUDIO_BYTES_PER_SECOND) * AUDIO_TOKENS_PER_SECOND
