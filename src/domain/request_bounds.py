@@ -37,6 +37,7 @@ EMBEDDING_INPUT_TOKENS = 2
 # Images, per part, as each provider publishes its rule (sources in docs/budgets.md).
 # OpenAI: high detail fits 2048x2048, then shortest side 768: at most 2x4 = 8 tiles of 512 px.
 OPENAI_4O_MINI_IMAGE_TOKENS = 2833 + 5667 * 8  # gpt-4o-mini's billing multiplier: 48,169
+OPENAI_4O_MINI_LOW_DETAIL_TOKENS = 2833  # `detail: low`: the base alone
 OPENAI_IMAGE_TOKENS = 4000  # any other: tiles (<= 85 + 170 x 8 = 1,445, x1.2 on gpt-5.2) or
 # 32-px patches (<= 1,536 patches x 2.46 for the nano models = 3,779)
 ANTHROPIC_IMAGE_TOKENS = 4784  # the high tier's ceiling (w/28 x h/28); the standard tier
@@ -53,6 +54,15 @@ AUDIO_BYTES_PER_SECOND = 1000
 _MEDIA_TYPES = frozenset({"image_url", "image", "input_image", "input_audio", "file", "document"})
 _CUSTOM_TOOL_TYPES = frozenset({"function", "custom"})
 _SERVER_SIDE_FIELDS = ("mcp_servers", "container", "web_search_options")
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image part: its source (a URL or base64 data, by reference) and whether the client
+    asked OpenAI for `detail: low`."""
+
+    source: str
+    low_detail: bool = False
 
 
 class Dialect(StrEnum):
@@ -77,7 +87,7 @@ class RequestBound:
     text: int
     max_tokens: int | None = None
     choices: int = 1
-    images: tuple[str, ...] = ()
+    images: tuple[Image, ...] = ()
     audio_bytes: int = 0
     inputs: tuple[int, ...] = ()
     tools: bool = False
@@ -129,12 +139,12 @@ def _is_gemini(model: Model) -> bool:
     return model.provider in ("google", "gemini")
 
 
-def image_tokens(model: Model, source: str) -> int:
+def image_tokens(model: Model, image: Image) -> int:
     """One image part at the target's published rule (docs/budgets.md)."""
     if model.provider == "anthropic":
         return ANTHROPIC_IMAGE_TOKENS
     if _is_gemini(model):
-        size = image_size(source)
+        size = image_size(image.source)
         if size is None:
             return model.context_window  # a URL or an unknown format: no size to go by
         width, height = size
@@ -143,9 +153,9 @@ def image_tokens(model: Model, source: str) -> int:
         else:
             tiles = math.ceil(width / GEMINI_TILE) * math.ceil(height / GEMINI_TILE)
         return max(tiles * GEMINI_TILE_TOKENS, GEMINI_MIN_IMAGE_TOKENS)
-    if "4o-mini" in model.upstream_name:
-        return OPENAI_4O_MINI_IMAGE_TOKENS
-    return OPENAI_IMAGE_TOKENS
+    if "4o-mini" in model.upstream_name:  # a tile model: low detail is its base alone
+        return OPENAI_4O_MINI_LOW_DETAIL_TOKENS if image.low_detail else OPENAI_4O_MINI_IMAGE_TOKENS
+    return OPENAI_IMAGE_TOKENS  # patch models ignore `detail`
 
 
 # --- measuring a body --------------------------------------------------------------------
@@ -159,7 +169,7 @@ class _Walk:
 
     def __init__(self) -> None:
         self.size = 0
-        self.images: list[str] = []
+        self.images: list[Image] = []
         self.audio_bytes = 0
         self.unbounded: str | None = None
 
@@ -205,10 +215,11 @@ class _Walk:
             url = image.get("url") if isinstance(image, dict) else image
             if not isinstance(url, str):
                 return False
-            self.images.append(url)
+            low = isinstance(image, dict) and image.get("detail") == "low"
+            self.images.append(Image(url, low))
             return True
         if kind == "image":
-            self.images.append(_anthropic_source(part.get("source")))
+            self.images.append(Image(_anthropic_source(part.get("source"))))
             return True
         if kind == "input_audio":
             audio = part.get("input_audio")

@@ -37,8 +37,10 @@ def audio_tokens(data: str) -> int:
     return math.ceil(len(payload) * 3 // 4 / 1000) * 32
 
 
-def openai_image_tokens(model: str) -> int:
-    return 2833 + 5667 * 8 if "4o-mini" in model else 85 + 170 * 8
+def openai_image_tokens(model: str, detail: Any = None) -> int:
+    if "4o-mini" in model:
+        return 2833 if detail == "low" else 2833 + 5667 * 8
+    return 85 if detail == "low" else 85 + 170 * 8
 
 
 def _openai_content(content: Any, model: str) -> int:
@@ -50,7 +52,7 @@ def _openai_content(content: Any, model: str) -> int:
         if kind == "text":
             total += utf8(part["text"])
         elif kind == "image_url":
-            total += openai_image_tokens(model)
+            total += openai_image_tokens(model, part["image_url"].get("detail"))
         elif kind == "input_audio":
             total += audio_tokens(part["input_audio"]["data"])
         else:

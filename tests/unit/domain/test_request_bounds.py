@@ -83,7 +83,11 @@ AUDIO = st.binary(max_size=3000).map(lambda b: base64.b64encode(b).decode())
 
 def openai_parts() -> st.SearchStrategy[list[dict[str, Any]]]:
     text = TEXT.map(lambda t: {"type": "text", "text": t or "."})
-    image = IMAGES.map(lambda url: {"type": "image_url", "image_url": {"url": url}})
+    image = st.builds(
+        lambda url, detail: {"type": "image_url", "image_url": {"url": url, "detail": detail}},
+        IMAGES,
+        st.sampled_from(["low", "high", "auto"]),
+    )
     audio = AUDIO.map(
         lambda d: {"type": "input_audio", "input_audio": {"data": d, "format": "wav"}}
     )
