@@ -19,13 +19,11 @@ from domain.errors import ValidationError
 from domain.money import EXACT, Money, exact_sum
 from domain.periods import Period
 from domain.pricing import FixedPrice, PlanVersion
+from domain.request_bounds import RequestBound
 from domain.timeutil import require_aware
 
 DEFAULT_THRESHOLDS = (50, 80, 100)
 MAX_THRESHOLD = 1000  # percent; thresholds above 100 make sense for soft budgets
-# Tokens a chat prompt may add beyond its text (role markers, message framing, tool schemas
-# are counted in the text); generous, since the hold is an upper bound.
-PROMPT_OVERHEAD_TOKENS = 64
 _PER_MILLION = Decimal(1_000_000)
 PERCENT_PLACES = Decimal("0.0001")
 
@@ -171,12 +169,6 @@ class BudgetStatus:
         return share.quantize(PERCENT_PLACES, rounding=ROUND_HALF_EVEN)
 
 
-def input_token_bound(model: Model, prompt_chars: int) -> int:
-    """At most one token per character of prompt text, plus framing, and never more than the
-    model's context window."""
-    return min(prompt_chars + PROMPT_OVERHEAD_TOKENS, model.context_window)
-
-
 def max_cost(price: PriceVersion, input_tokens: int, output_tokens: int) -> Money:
     """The most a call can cost: every input token at the dearest input class, every output
     token at the dearest output class."""
@@ -190,18 +182,23 @@ def max_cost(price: PriceVersion, input_tokens: int, output_tokens: int) -> Mone
     return Money(EXACT.divide(per_million, _PER_MILLION), price.currency)
 
 
+def worst_case(
+    budget: Budget, plan: PlanVersion | None, model: Model, price: PriceVersion, bound: RequestBound
+) -> Decimal:
+    """The most one attempt on `model` can put on the budget (request_bounds.py)."""
+    cost = max_cost(price, bound.prompt_tokens(model), bound.output_tokens(model))
+    charge = plan.plan.charge(cost) if plan is not None else cost
+    return budget.measure(cost, charge, plan)
+
+
 def hold_amount(
     budget: Budget,
     plan: PlanVersion | None,
     targets: Sequence[tuple[Model, PriceVersion]],
-    prompt_chars: int,
-    max_output_tokens: int,
+    bound: RequestBound,
 ) -> Decimal:
-    """The largest amount any target (the model, then its fallbacks) could put on the budget."""
-    amounts = []
-    for model, price in targets:
-        output = min(max_output_tokens, model.max_output_tokens)
-        cost = max_cost(price, input_token_bound(model, prompt_chars), output)
-        charge = plan.plan.charge(cost) if plan is not None else cost
-        amounts.append(budget.measure(cost, charge, plan))
+    """The largest amount any target (the model, then its fallbacks) could put on the budget.
+    One attempt is billed at most this; a fallback after a billed failure is tried only if
+    what was billed plus its own worst case still fits (Metering.covers)."""
+    amounts = [worst_case(budget, plan, model, price, bound) for model, price in targets]
     return max(amounts, default=Decimal(0))

@@ -14,6 +14,7 @@ from domain.alerts import AlertKind
 from domain.budgets import BudgetBasis, BudgetMode, BudgetStatus
 from domain.money import Money
 from domain.pricing import FixedPrice
+from domain.request_bounds import text_bound
 from domain.usage import CallStatus, UsageSource
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Upstreams
@@ -21,7 +22,8 @@ from tests.api.conftest import Admin, Gateway, Upstreams
 HI = [{"role": "user", "content": "hi"}]
 MODEL = "openai/gpt-4o-mini"
 # gpt-4o-mini: 0.15 in / 0.60 out per million, 30% margin. The fake reports 12 in / 7 out,
-# so a call is charged 7.8e-6; its hold (66 input tokens bound, max_tokens 10) is 20.67e-6.
+# so a call is charged 7.8e-6. HOLD is the hold of text_bound(2, 10) (66 input tokens, 10
+# output); a call through HTTP holds more (its 90 bytes of JSON: 154 input tokens).
 CHARGE = Decimal("0.0000078")
 HOLD = Decimal("0.00002067")
 
@@ -170,7 +172,7 @@ async def test_a_crashed_call_is_swept_by_recovery(gateway: Gateway, admin: Admi
     await admin.container.budgets().set_for_client(client_id, BudgetInput(Decimal("0.0001")))
     metering = admin.container.metering()
     grant = await metering.authorize(await metering.authenticate(secret), MODEL, "req_crashed")
-    await metering.journal(grant, 10, 2)  # held and journaled; then the process "dies"
+    await metering.journal(grant, text_bound(2, 10))  # held and journaled; then the process "dies"
     assert (await status(admin, client_id)).reserved == HOLD
 
     swept = await metering.recover(grant.started_at + timedelta(seconds=1))
@@ -236,7 +238,7 @@ async def test_calls_without_a_budget_touch_no_budget_table(admin: Admin) -> Non
             grant = await metering.authorize(
                 await metering.authenticate(secret), MODEL, f"req_plain_{client_id}_{number}"
             )
-            await metering.journal(grant, 10, 2)
+            await metering.journal(grant, text_bound(2, 10))
             await metering.settle(grant, [])
     finally:
         event.remove(engine, "before_cursor_execute", seen)

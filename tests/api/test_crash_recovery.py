@@ -13,6 +13,7 @@ from api.app import create_app
 from api.container import lease_terms, longest_call, make_container
 from domain.ids import new_id
 from domain.journal import JournalEntry
+from domain.request_bounds import text_bound
 from domain.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.leases import ProcessLeases
@@ -47,7 +48,7 @@ class DeadProcess:
     async def call(self, secret: str, prompt_chars: int, max_tokens: int) -> CallGrant:
         caller = await self.metering.authenticate(secret)
         grant = await self.metering.authorize(caller, MODEL, "req_" + new_id())
-        await self.metering.journal(grant, max_tokens, prompt_chars)
+        await self.metering.journal(grant, text_bound(prompt_chars, max_tokens))
         return grant
 
 

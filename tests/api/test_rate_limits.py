@@ -30,7 +30,8 @@ async def test_requests_per_minute_with_headers_and_retry_after(
     assert first.headers["x-ratelimit-remaining-requests"] == "1"
     assert first.headers["x-ratelimit-reset-requests"].endswith("s")
     assert first.headers["x-ratelimit-limit-tokens"] == "10000"
-    assert first.headers["x-ratelimit-remaining-tokens"] == "9989"  # 1 prompt token + 10
+    # the prompt estimate is the body's JSON (90 bytes) at 4 a token: 23, plus max_tokens 10
+    assert first.headers["x-ratelimit-remaining-tokens"] == "9967"
     error = third.json()["error"]
     assert error["code"] == "rate_limit_exceeded"
     assert int(third.headers["retry-after"]) >= 1
@@ -44,6 +45,18 @@ async def test_requests_per_minute_with_headers_and_retry_after(
         assert response.status_code == 200
         assert response.headers["x-ratelimit-remaining-requests"] == "0"
         assert response.headers["x-ratelimit-limit-tokens"] == "10000"
+
+
+async def test_tokens_per_minute_count_every_choice(gateway: Gateway, admin: Admin) -> None:
+    _, secret = await admin.client_with_key(tpm_limit=10_000)
+    body = {"model": "openai/gpt-4o-mini", "messages": HI, "max_tokens": 10, "n": 3}
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+        response = await http.post(
+            "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {secret}"}
+        )
+    assert response.status_code == 200
+    # 96 bytes of JSON at 4 a token (24) plus 3 choices of 10 tokens
+    assert response.headers["x-ratelimit-remaining-tokens"] == str(10_000 - 24 - 30)
 
 
 async def test_tokens_per_minute_count_the_prompt_and_max_tokens(

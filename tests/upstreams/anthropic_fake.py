@@ -16,7 +16,7 @@ import contextlib
 import json
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -25,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from tests.upstreams.billing import anthropic_input_tokens
 
 JSON = dict[str, Any]
 
@@ -81,6 +83,19 @@ class AnthropicScript:
     stream_error: str | None = None  # send this error type in-stream after the first delta
     drop_after: int | None = None  # cut the connection after this many stream events
     delta_repeats_input: bool = True  # message_delta.usage repeats the input classes
+    bill: bool = False  # input and output computed from the request as the API bills
+
+    def billing(self, body: JSON) -> AnthropicScript:
+        """This script with the token counts the request would be billed (billing.py)."""
+        if not self.bill:
+            return self
+        return replace(
+            self,
+            input_tokens=anthropic_input_tokens(body),
+            output_tokens=int(body["max_tokens"]),
+            cache_read=0,
+            cache_write=0,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +439,7 @@ class AnthropicFake:
             return _invalid("There was an error parsing the body of your request")
         if error := validate(body):
             return _invalid(error)
+        script = script.billing(body)
         if script.delay:
             await asyncio.sleep(script.delay)
         if script.status is not None:

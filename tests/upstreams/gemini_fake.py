@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from tests.upstreams.asgi import pause, read_body
+from tests.upstreams.billing import gemini_candidate_tokens, gemini_prompt_tokens
 
 JSON = dict[str, Any]
 
@@ -102,6 +103,7 @@ class GeminiScript:
     stream_error: JSON | None = None  # stream: an in-band error event after the first chunk
     crlf: bool = False  # stream: frame events with \r\n\r\n instead of \n\n
     embedding_dimensions: int = 4
+    bill: bool = False  # prompt and candidates computed from the request (billing.py)
     requests: list[RecordedRequest] = field(default_factory=list)
 
     @property
@@ -341,6 +343,9 @@ class _Endpoint:
             await _respond(send, 400, google_error(400, problem))
             return
         count = body.get("generationConfig", {}).get("candidateCount", 1)
+        if self.script.bill:  # thoughts stay as scripted: the test sets the worst it expects
+            self.script.prompt_tokens = gemini_prompt_tokens(body)
+            self.script.output_tokens = gemini_candidate_tokens(body, 65536)
         if method == "generateContent":
             script = self.script
             answer = _response(script, model, [script.reply] * count, True, script.output_tokens)

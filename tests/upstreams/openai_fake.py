@@ -18,6 +18,11 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from tests.upstreams.asgi import pause, read_body
+from tests.upstreams.billing import (
+    openai_completion_tokens,
+    openai_embedding_tokens,
+    openai_prompt_tokens,
+)
 
 JSON = dict[str, Any]
 
@@ -85,11 +90,20 @@ class OpenAIScript:
     stream_error_first: bool = False  # ... before any chunk (else after the role chunk)
     null_usage_choices: bool = False  # stream: usage chunk with `choices: null` (as vLLM)
     embedding_dimensions: int = 4
+    bill: bool = False  # usage computed from the request as the real API bills (billing.py)
     requests: list[RecordedRequest] = field(default_factory=list)
 
     @property
     def last(self) -> RecordedRequest:
         return self.requests[-1]
+
+    def usage_for(self, body: JSON) -> JSON | None:
+        if not self.bill:
+            return self.usage
+        if "input" in body:
+            prompt = openai_embedding_tokens(body["input"])
+            return {"prompt_tokens": prompt, "total_tokens": prompt}
+        return openai_usage(openai_prompt_tokens(body), openai_completion_tokens(body))
 
 
 async def _respond(
@@ -224,8 +238,8 @@ class _Endpoint:
             "service_tier": "default",
             "system_fingerprint": "fp_fake",
         }
-        if script.usage is not None:
-            answer["usage"] = script.usage
+        if (usage := script.usage_for(body)) is not None:
+            answer["usage"] = usage
         await _respond(send, 200, orjson.dumps(answer))
 
     async def _stream(self, send: Send, body: JSON) -> None:
@@ -271,11 +285,11 @@ class _Endpoint:
             piece = word if index == 0 else " " + word
             await emit(chunk({"content": piece}))
         await emit(chunk({}, "stop"))
-        if include_usage and script.usage is not None:
+        if include_usage and (usage := script.usage_for(body)) is not None:
             final = {
                 **base,
                 "choices": None if script.null_usage_choices else [],
-                "usage": script.usage,
+                "usage": usage,
             }
             await emit(b"data: " + orjson.dumps(final) + b"\n\n")
         if script.send_done:
@@ -293,8 +307,8 @@ class _Endpoint:
             for i in range(len(inputs))
         ]
         answer: JSON = {"object": "list", "data": data, "model": body["model"]}
-        if script.usage is not None:
-            prompt = script.usage.get("prompt_tokens", 0)
+        if (usage := script.usage_for(body)) is not None:
+            prompt = usage.get("prompt_tokens", 0)
             answer["usage"] = {"prompt_tokens": prompt, "total_tokens": prompt}
         await _respond(send, 200, orjson.dumps(answer))
 

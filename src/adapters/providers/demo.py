@@ -99,6 +99,12 @@ def prompt_tokens(messages: list[JSON]) -> int:
     return total
 
 
+def _definition_tokens(body: JSON) -> int:
+    """Tool definitions and response schemas are read as prompt too, as real models do."""
+    defined = [body[k] for k in ("tools", "functions", "response_format") if body.get(k)]
+    return approx_tokens(orjson.dumps(defined).decode()) if defined else 0
+
+
 def _validate_messages(body: JSON) -> list[JSON]:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -160,7 +166,7 @@ class _Completion:
         limit = _output_limit(model, body)
         seed = _seed(model, body, "messages", "max_tokens", "max_completion_tokens")
         self.text, self.finish_reason = _truncate(_reply_text(seed, messages), limit)
-        self.prompt = prompt_tokens(messages)
+        self.prompt = prompt_tokens(messages) + _definition_tokens(body)
         completion = approx_tokens(self.text)
         self.usage = TokenUsage(input_tokens=self.prompt, output_tokens=completion)
         self.id = f"chatcmpl-demo-{seed.hex()[:24]}"

@@ -67,14 +67,3 @@ def flag(body: JSON, name: str) -> bool:
     if not isinstance(value, bool):
         raise ApiError(400, f"'{name}' must be a boolean", code="invalid_value")
     return value
-
-
-def text_chars(value: Any) -> int:
-    """Characters of text in message content (strings, text parts, nested blocks)."""
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, list):
-        return sum(text_chars(item) for item in value)
-    if isinstance(value, dict):
-        return sum(text_chars(value[k]) for k in ("content", "text", "arguments") if k in value)
-    return 0

@@ -15,7 +15,6 @@ from api.rest.bodies import (
     read_json,
     required_list,
     required_str,
-    text_chars,
 )
 from api.rest.errors import ApiError, from_provider, openai_error
 from api.rest.gateway import (
@@ -28,6 +27,7 @@ from api.rest.gateway import (
     run_once,
 )
 from domain.providers import JSON
+from domain.request_bounds import chat_bound, embeddings_bound
 from domain.usecases.calls import CallKind, CallRequest, Streaming
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -48,20 +48,17 @@ async def models(request: Request) -> Response:
 async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
     caller = await gw.metering.authenticate(client_secret(request))
     body = await read_json(request, gw.max_body_bytes)
-    messages = required_list(body, "messages")
+    required_list(body, "messages")
     max_tokens = optional_positive_int(body, "max_completion_tokens", "max_tokens")
+    choices = optional_positive_int(body, "n") or 1  # each choice bills its own output
     stream = flag(body, "stream")
     grant = await authorize(gw, caller, required_str(body, "model"), rid)
-    call = CallRequest(
-        kind=CallKind.CHAT,
-        body=body,
-        max_output_tokens=max_tokens or grant.target.model.max_output_tokens,
-        prompt_chars=text_chars(messages),
-    )
-    await limit_rate(request, gw, grant, call.prompt_chars, call.max_output_tokens)
+    bound = chat_bound(body, max_tokens, choices)
+    call = CallRequest(CallKind.CHAT, body, bound)
+    await limit_rate(request, gw, grant, bound)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, call.max_output_tokens, call.prompt_chars)
+        await gw.metering.journal(grant, bound)
         if stream:
             streaming = await gw.calls.open_stream(grant, call, chunk_chars)
             options = body.get("stream_options")
@@ -81,11 +78,12 @@ async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
     if body.get("input") in (None, "", []):
         raise ApiError(400, "'input' is required", code="invalid_value")
     grant = await authorize(gw, caller, required_str(body, "model"), rid)
-    call = CallRequest(CallKind.EMBEDDING, body, 0, text_chars(body["input"]))
-    await limit_rate(request, gw, grant, call.prompt_chars, 0)
+    bound = embeddings_bound(body["input"])
+    call = CallRequest(CallKind.EMBEDDING, body, bound)
+    await limit_rate(request, gw, grant, bound)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, 0, call.prompt_chars)
+        await gw.metering.journal(grant, bound)
         done = await gw.calls.complete(grant, call)
         return json_response(done.body, done.answered_by.model.id, rid)
 

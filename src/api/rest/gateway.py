@@ -20,6 +20,7 @@ from api.rest.ratelimit_headers import RATE_HEADERS, rate_limit_headers
 from domain.errors import DomainError
 from domain.keys import ApiKey
 from domain.providers import JSON
+from domain.request_bounds import RequestBound
 from domain.usecases.calls import ModelCalls
 from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.keys import Caller
@@ -54,12 +55,12 @@ async def authorize(gw: Gateway, caller: Caller, model: str, rid: str) -> CallGr
     return grant
 
 
-async def limit_rate(
-    request: Request, gw: Gateway, grant: CallGrant, prompt_chars: int, max_output_tokens: int
-) -> None:
-    """Admit the call under its key's rate limits; the `x-ratelimit-*` headers go on the
-    response, whatever it turns out to be (added by `answer`)."""
-    admission = await gw.rate_limits.admit(grant.key, prompt_chars, max_output_tokens)
+async def limit_rate(request: Request, gw: Gateway, grant: CallGrant, bound: RequestBound) -> None:
+    """Admit the call under its key's rate limits (its prompt estimate plus the output it asks
+    for, n choices included, as OpenAI counts); the `x-ratelimit-*` headers go on the response,
+    whatever it turns out to be (added by `answer`)."""
+    output = bound.requested_output(grant.target.model)
+    admission = await gw.rate_limits.admit(grant.key, bound.prompt_chars, output)
     if admission is None:
         return
     request.scope["state"][RATE_HEADERS] = rate_limit_headers(admission)

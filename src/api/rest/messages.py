@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from api.rest.bodies import flag, optional_positive_int, read_json, required_list, required_str
-from api.rest.bodies import text_chars as _text_chars
 from api.rest.chat import SSE_HEADERS, answered_by, chunk_chars
 from api.rest.errors import ApiError, anthropic_error, from_provider
 from api.rest.gateway import Gateway, answer, authorize, client_secret, limit_rate, run_once
@@ -25,6 +24,7 @@ from api.rest.messages_format import (
     anthropic_to_openai_request,
     openai_to_anthropic_response,
 )
+from domain.request_bounds import messages_bound
 from domain.usecases.calls import CallKind, CallRequest, Streaming
 
 
@@ -35,24 +35,23 @@ async def create_message(request: Request) -> Response:
 async def _messages(request: Request, gw: Gateway, rid: str) -> Response:
     caller = await gw.metering.authenticate(client_secret(request, allow_x_api_key=True))
     body = await read_json(request, gw.max_body_bytes)
-    messages = required_list(body, "messages")
+    required_list(body, "messages")
     max_tokens = optional_positive_int(body, "max_tokens")
     if max_tokens is None:
         raise ApiError(400, "'max_tokens' is required", code="invalid_value")
     stream = flag(body, "stream")
     grant = await authorize(gw, caller, required_str(body, "model"), rid)
-    prompt_chars = _text_chars(messages) + _text_chars(body.get("system"))
+    bound = messages_bound(body, max_tokens)  # the client's body: translation only reshapes it
     native = gw.calls.speaks_messages(grant.target.model)
     call = CallRequest(
         kind=CallKind.MESSAGES if native else CallKind.CHAT,
         body=body if native else anthropic_to_openai_request(body),
-        max_output_tokens=max_tokens,
-        prompt_chars=prompt_chars,
+        bound=bound,
     )
-    await limit_rate(request, gw, grant, prompt_chars, max_tokens)
+    await limit_rate(request, gw, grant, bound)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, max_tokens, prompt_chars)
+        await gw.metering.journal(grant, bound)
         if stream:
             chars_of = event_chars if native else chunk_chars
             streaming = await gw.calls.open_stream(grant, call, chars_of)

@@ -26,6 +26,7 @@ from domain.providers import (
     ProviderRegistry,
     ProviderResponse,
 )
+from domain.request_bounds import RequestBound
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageSource
 from domain.usecases.metering import Attempt, CallGrant, Metering, PricedModel
@@ -44,8 +45,12 @@ class CallKind(StrEnum):
 class CallRequest:
     kind: CallKind
     body: JSON
-    max_output_tokens: int  # the client's max_tokens, or the model's maximum output
-    prompt_chars: int  # size of the prompt, for the estimate when a provider reports nothing
+    bound: RequestBound  # what the request can bill at most (the hold, the estimates)
+
+    @property
+    def prompt_chars(self) -> int:
+        """Size of the prompt, for the estimate when a provider reports nothing."""
+        return self.bound.prompt_chars
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +90,9 @@ class ModelCalls:
         attempts: list[Attempt] = []
         try:
             number, target, started, response = await self._first_answer(
-                grant, attempts, lambda target: self._send(target, request)
+                grant, request, attempts, lambda target: self._send(target, request)
             )
-            usage, source = _usage_or_estimate(response, request)
+            usage, source = _usage_or_estimate(response, request, target.model)
             attempts.append(_succeeded(number, target, usage, source, started))
             return Completed(response.body, target)
         finally:
@@ -101,7 +106,7 @@ class ModelCalls:
         attempts: list[Attempt] = []
         try:
             number, target, started, (stream, first) = await self._first_answer(
-                grant, attempts, lambda target: self._first_event(target, request)
+                grant, request, attempts, lambda target: self._first_event(target, request)
             )
         except BaseException:
             await _shielded(self._metering.settle(grant, attempts))
@@ -123,13 +128,22 @@ class ModelCalls:
     async def _first_answer(
         self,
         grant: CallGrant,
+        request: CallRequest,
         attempts: list[Attempt],
         call: Callable[[PricedModel], Awaitable[T]],
     ) -> tuple[int, PricedModel, float, T]:
         """Try the model, then its fallbacks, until one answers. Every failed attempt is
-        appended to `attempts`; a failure no fallback can help is raised at once."""
+        appended to `attempts`; a failure no fallback can help is raised at once, and so is
+        the last one when the hold cannot cover a fallback on top of what was billed."""
         last_error: ProviderError | None = None
         async for number, target in self._targets(grant):
+            billed = any(a.usage.total_tokens for a in attempts)
+            if (
+                billed
+                and last_error is not None
+                and not await self._metering.covers(grant, request.bound, attempts, target)
+            ):
+                raise last_error
             started = time.monotonic()
             try:
                 return number, target, started, await call(target)
@@ -152,9 +166,7 @@ class ModelCalls:
             if reported is not None:
                 usage, source = reported, UsageSource.REPORTED
             else:
-                usage = estimate_usage(
-                    request.prompt_chars, outcome.output_chars, request.max_output_tokens
-                )
+                usage = _estimate(request, outcome.output_chars, attempt.target.model)
                 source = UsageSource.ESTIMATED
             status = CallStatus.FAILED if outcome.error else CallStatus.SUCCEEDED
             last = Attempt(
@@ -249,15 +261,23 @@ def _unconfigured(provider: str) -> ProviderError:
 
 
 def _usage_or_estimate(
-    response: ProviderResponse, request: CallRequest
+    response: ProviderResponse, request: CallRequest, model: Model
 ) -> tuple[TokenUsage, UsageSource]:
     if response.usage is not None:
         source = UsageSource.ESTIMATED if response.usage_estimated else UsageSource.REPORTED
         return response.usage, source
     body = response.body
     output_chars = len(str(body.get("choices") or body.get("content") or ""))
-    estimate = estimate_usage(request.prompt_chars, output_chars, request.max_output_tokens)
-    return estimate, UsageSource.ESTIMATED
+    return _estimate(request, output_chars, model), UsageSource.ESTIMATED
+
+
+def _estimate(request: CallRequest, output_chars: int, model: Model) -> TokenUsage:
+    """About 4 characters a token, never past the request's bounds on the model that
+    answered (so an estimate stays inside the hold)."""
+    bound = request.bound
+    return estimate_usage(
+        bound.prompt_chars, output_chars, bound.output_tokens(model), bound.prompt_tokens(model)
+    )
 
 
 def _failed(number: int, target: PricedModel, exc: ProviderError, started: float) -> Attempt:

@@ -20,6 +20,7 @@ from domain.budgets import (
     Spend,
     budget_scope,
     hold_amount,
+    worst_case,
 )
 from domain.catalog import Model, PriceVersion, resolve_model_id
 from domain.clients import Client
@@ -40,6 +41,7 @@ from domain.money import exact_sum
 from domain.periods import Period, period_containing
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline, PlanVersion
+from domain.request_bounds import RequestBound
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.group_commit import GroupCommit
@@ -131,26 +133,31 @@ class Metering:
         price = (await grant.snapshot.prices(model.id)).in_force_at(grant.started_at)
         return PricedModel(model, price)
 
-    async def journal(
-        self, grant: CallGrant, max_output_tokens: int, prompt_chars: int = 0
-    ) -> None:
+    async def journal(self, grant: CallGrant, bound: RequestBound) -> None:
         """Written before the provider call, so a crash leaves a trace recovery can settle;
-        with budgets, the call's maximum amount is held in the same transaction, or the call
-        is refused (BudgetExceeded, with an alert) and nothing is journaled."""
+        with budgets, the call's maximum amount (request_bounds.py) is held in the same
+        transaction, or the call is refused (BudgetExceeded, with an alert) and nothing is
+        journaled. A call no rule bounds is refused under a hard budget."""
         entry = JournalEntry(
             request_id=grant.request_id,
             client_id=grant.client.id,
             api_key_id=grant.key.id,
             model_id=grant.target.model.id,
             started_at=grant.started_at,
-            max_output_tokens=max_output_tokens,
+            max_output_tokens=bound.output_tokens(grant.target.model),
             owner=self._process_id,
-            prompt_chars=prompt_chars,
+            prompt_chars=bound.prompt_chars,
         )
         if not grant.budgets:
             await self._writes.run(lambda uow: uow.journal.start(entry))
             return
-        holds = await self._holds(grant, max_output_tokens, prompt_chars)
+        if bound.unbounded is not None and any(b.hard_limit() for b in grant.budgets):
+            raise BudgetExceeded(
+                f"This call could cost more than any budget allows: {bound.unbounded} are "
+                "billed by what the provider reads, which the request does not bound, and "
+                "a hard budget is set."
+            )
+        holds = await self._holds(grant, bound)
 
         async def reserve_and_start(uow: UnitOfWork) -> Refusal | None:
             reservation = await uow.budgets.reserve(grant.request_id, holds, grant.started_at)
@@ -184,9 +191,7 @@ class Metering:
 
         self._writes.defer(("checkpoint", request_id), write)
 
-    async def _holds(
-        self, grant: CallGrant, max_output_tokens: int, prompt_chars: int
-    ) -> list[Hold]:
+    async def _holds(self, grant: CallGrant, bound: RequestBound) -> list[Hold]:
         targets = [grant.target]
         for model_id in grant.target.model.fallbacks:  # a fallback may cost more
             if (fallback := await self.fallback(grant, model_id)) is not None:
@@ -197,11 +202,32 @@ class Metering:
             Hold(
                 budget,
                 period,
-                hold_amount(budget, grant.plan, pairs, prompt_chars, max_output_tokens),
+                hold_amount(budget, grant.plan, pairs, bound),
                 budget.basis_under(grant.plan),
             )
             for budget in grant.budgets
         ]
+
+    async def covers(
+        self,
+        grant: CallGrant,
+        bound: RequestBound,
+        billed: Sequence[Attempt],
+        target: PricedModel,
+    ) -> bool:
+        """Whether the call's hold still covers what its failed attempts were billed plus the
+        worst case of one more attempt on `target` (a fallback), on every budget. The hold is
+        recomputed from the same inputs, so it is the amount reserved at the start."""
+        if not grant.budgets:
+            return True
+        records = [self._record(grant, a) for a in billed]
+        held = {h.scope: h.amount for h in await self._holds(grant, bound)}
+        for budget in grant.budgets:
+            spent = exact_sum(*(budget.measure(r.cost, r.charge, grant.plan) for r in records))
+            worst = worst_case(budget, grant.plan, target.model, target.price, bound)
+            if exact_sum(spent, worst) > held[budget.scope]:
+                return False
+        return True
 
     def _period(self, grant: CallGrant) -> Period:
         return period_containing(grant.started_at, self._zone)

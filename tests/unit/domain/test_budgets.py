@@ -16,13 +16,13 @@ from domain.budgets import (
     BudgetBasis,
     BudgetMode,
     hold_amount,
-    input_token_bound,
     max_cost,
 )
 from domain.catalog import Model, PriceVersion
 from domain.errors import ValidationError
 from domain.money import Money
 from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PlanVersion
+from domain.request_bounds import Dialect, RequestBound
 from domain.tokens import TokenUsage
 
 NOW = datetime(2026, 3, 15, tzinfo=UTC)
@@ -36,6 +36,11 @@ PRICE = PriceVersion(
     cache_write=Decimal("1.25"),
     reasoning=Decimal("5"),
 )
+
+
+def text(chars: int, max_tokens: int | None = None) -> RequestBound:
+    """A chat request of `chars` bytes of JSON asking for `max_tokens`."""
+    return RequestBound(Dialect.OPENAI_CHAT, chars, max_tokens)
 
 
 def budget(limit: str = "10", **more: object) -> Budget:
@@ -80,18 +85,20 @@ def test_invalid_budgets_are_refused(bad: dict[str, object]) -> None:
 
 def test_the_hold_prices_every_token_at_its_dearest_class() -> None:
     # 100 chars -> at most 164 input tokens at 1.25 (cache write), 200 output at 5 (reasoning)
-    cost = max_cost(PRICE, input_token_bound(MODEL, 100), 200)
+    cost = max_cost(PRICE, text(100).prompt_tokens(MODEL), 200)
     assert cost == Money((Decimal(164) * Decimal("1.25") + 200 * 5) / 1_000_000)
     margin = plan(PercentageMargin(Decimal(20)))
-    assert hold_amount(budget(), margin, [(MODEL, PRICE)], 100, 200) == cost.amount * Decimal("1.2")
-    capped = hold_amount(budget(), None, [(MODEL, PRICE)], 100, 50_000)  # model max 1000
+    assert hold_amount(budget(), margin, [(MODEL, PRICE)], text(100, 200)) == cost.amount * Decimal(
+        "1.2"
+    )
+    capped = hold_amount(budget(), None, [(MODEL, PRICE)], text(100, 50_000))  # model max 1000
     assert capped == max_cost(PRICE, 164, 1000).amount
 
 
 def test_the_hold_covers_the_dearest_fallback() -> None:
     dear = PriceVersion("openai/d", NOW, input=Decimal(10), output=Decimal(40))
     other = Model("openai/d", "openai", "d", max_output_tokens=1000)
-    both = hold_amount(budget(), None, [(MODEL, PRICE), (other, dear)], 10, 10)
+    both = hold_amount(budget(), None, [(MODEL, PRICE), (other, dear)], text(10, 10))
     assert both == max_cost(dear, 74, 10).amount
 
 
@@ -109,7 +116,7 @@ def test_no_usage_within_the_bounds_costs_more_than_the_hold(
 ) -> None:
     """Any usage a provider can report for the call (input within the prompt bound, output
     within max_tokens, split into classes any way) costs at most the hold."""
-    bound = input_token_bound(MODEL, prompt)
+    bound = text(prompt).prompt_tokens(MODEL)
     total_in = min(used_in, bound)
     cached, writes = min(cached, total_in), min(writes, total_in - min(cached, total_in))
     total_out = min(out, max_out)
@@ -121,5 +128,5 @@ def test_no_usage_within_the_bounds_costs_more_than_the_hold(
         reasoning_tokens=min(reasoning, total_out),
     )
     assert PRICE.cost(usage).amount <= hold_amount(
-        budget(), None, [(MODEL, PRICE)], prompt, max_out
+        budget(), None, [(MODEL, PRICE)], text(prompt, max_out or None)
     )

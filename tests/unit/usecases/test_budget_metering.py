@@ -4,6 +4,7 @@ budget past its limit."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -17,9 +18,12 @@ from domain.budgets import BudgetMode, Hold, Refusal
 from domain.catalog import Model, PriceVersion
 from domain.errors import BudgetExceeded, BudgetUnavailable
 from domain.pricing import PercentageMargin
+from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
+from domain.request_bounds import text_bound
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageSource
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
+from domain.usecases.calls import CallKind, CallRequest, ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
@@ -78,7 +82,7 @@ async def test_a_call_holds_its_maximum_then_settles_to_its_charge() -> None:
     world = World()
     await world.setup("1")
     grant = await world.grant()
-    await world.metering.journal(grant, 100, 40)  # 40 chars -> at most 104 input tokens
+    await world.metering.journal(grant, text_bound(40, 100))  # 40 chars -> at most 104 input tokens
     hold = (Decimal(104) * 1 + 100 * 3) / 1_000_000 * Decimal("1.1")
     assert await world.counter() == (0, hold)
 
@@ -92,7 +96,7 @@ async def test_a_refusal_raises_stores_one_alert_and_journals_nothing() -> None:
     await world.setup("0.0001")
     for _ in range(3):
         with pytest.raises(BudgetExceeded):
-            await world.metering.journal(await world.grant(), 500, 1000)
+            await world.metering.journal(await world.grant(), text_bound(1000, 500))
     async with world.uow() as tx:
         alerts = await tx.alerts.recent()
         assert tx.working.journal == {}  # type: ignore[attr-defined]
@@ -108,7 +112,7 @@ async def test_a_refusal_raises_stores_one_alert_and_journals_nothing() -> None:
 async def test_a_soft_budget_never_refuses() -> None:
     world = World()
     await world.setup("0.0001", BudgetMode.SOFT)
-    await world.metering.journal(await world.grant(), 500, 1000)
+    await world.metering.journal(await world.grant(), text_bound(1000, 500))
     assert (await world.counter())[1] > Decimal("0.0001")
 
 
@@ -121,7 +125,7 @@ async def test_the_reservation_fails_closed(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(FakeBudgetRepository, "reserve", broken)
     with pytest.raises(BudgetUnavailable):
-        await world.metering.journal(await world.grant(), 10, 10)
+        await world.metering.journal(await world.grant(), text_bound(10, 10))
 
 
 async def test_without_a_budget_nothing_is_held_or_released() -> None:
@@ -130,7 +134,7 @@ async def test_without_a_budget_nothing_is_held_or_released() -> None:
     await world.budgets.remove_for_client(world.client_id)
     grant = await world.grant()
     assert grant.budgets == ()
-    await world.metering.journal(grant, 10, 10)
+    await world.metering.journal(grant, text_bound(10, 10))
     await world.metering.settle(grant, [attempt(grant, 1, 1)])
     async with world.uow() as tx:
         assert tx.working.counters == {}  # type: ignore[attr-defined]
@@ -173,7 +177,7 @@ async def test_interleaved_calls_never_take_a_hard_budget_past_its_limit(
     for call in calls:
         grant = await world.grant()
         try:
-            await world.metering.journal(grant, call[1], call[0])
+            await world.metering.journal(grant, text_bound(call[0], call[1]))
             open_calls.append((grant, call))
         except BudgetExceeded:
             pass
@@ -194,12 +198,12 @@ async def test_a_budget_set_mid_period_alerts_for_the_thresholds_already_passed(
     await world.setup("1")
     await world.budgets.remove_for_client(world.client_id)
     grant = await world.grant()
-    await world.metering.journal(grant, 10, 10)
+    await world.metering.journal(grant, text_bound(10, 10))
     [record] = await world.metering.settle(grant, [attempt(grant, 100_000, 100_000)])
     spent = record.charge.amount  # 0.44 (1 + 3 per million, +10%)
     await world.budgets.set_for_client(world.client_id, BudgetInput(Decimal("0.5")))
 
-    await world.metering.journal(await world.grant(), 1, 1)
+    await world.metering.journal(await world.grant(), text_bound(1, 1))
 
     async with world.uow() as tx:
         alerts = await tx.alerts.recent()
@@ -209,3 +213,73 @@ async def test_a_budget_set_mid_period_alerts_for_the_thresholds_already_passed(
         "The budget of Acme reached 50% of 0.5 USD in 2026-03",
         "The budget of Acme reached 80% of 0.5 USD in 2026-03",
     ]
+
+
+class _BilledFailure:
+    """The model fails after billing `billed` input tokens; its fallback answers."""
+
+    def __init__(self, billed: int) -> None:
+        self.billed = billed
+        self.calls: list[str] = []
+
+    async def chat(self, model: Model, body: JSON) -> ProviderResponse:
+        self.calls.append(model.id)
+        if model.id == "demo/chat":
+            usage = TokenUsage(input_tokens=self.billed)
+            raise ProviderError(ProviderFailure.STATUS, "boom", status=500, usage=usage)
+        return ProviderResponse({"choices": []}, TokenUsage(input_tokens=1, output_tokens=1))
+
+
+class _Registry:
+    def __init__(self, provider: _BilledFailure) -> None:
+        self.provider = provider
+
+    def chat(self, provider: str) -> _BilledFailure:
+        return self.provider
+
+    def native_messages(self, provider: str) -> None:
+        return None
+
+
+async def _fallback_world(limit: str) -> World:
+    world = World()
+    await world.setup(limit)
+    catalog = CatalogUseCases(world.uow)
+    await catalog.save_model(replace(MODEL, fallbacks=("demo/backup",)))
+    await catalog.save_model(Model("demo/backup", "demo", "backup", max_output_tokens=500))
+    await catalog.add_price(
+        PriceVersion(
+            "demo/backup",
+            T0 - timedelta(days=1),
+            input=Decimal("0.1"),
+            output=Decimal("0.3"),
+        )
+    )
+    return world
+
+
+@pytest.mark.parametrize(("billed", "falls_back"), [(0, True), (400, True), (430, False)])
+async def test_a_fallback_runs_only_while_the_hold_covers_what_was_billed(
+    billed: int, falls_back: bool
+) -> None:
+    """The hold (164 input + 100 output tokens on demo/chat: 464e-6 before margin) covers one
+    attempt; after a billed failure the fallback (worst case 46.4e-6) runs only if what was
+    billed plus its worst case still fits: 400 + 46.4 does, 430 + 46.4 does not."""
+    world = await _fallback_world("1")
+    provider = _BilledFailure(billed)
+    calls = ModelCalls(world.metering, _Registry(provider), 1.0)  # type: ignore[arg-type]
+    grant = await world.grant()
+    bound = text_bound(100, 100)
+    await world.metering.journal(grant, bound)
+    request = CallRequest(CallKind.CHAT, {"messages": []}, bound)
+
+    if falls_back:
+        await calls.complete(grant, request)
+    else:
+        with pytest.raises(ProviderError):
+            await calls.complete(grant, request)
+
+    assert provider.calls == (["demo/chat", "demo/backup"] if falls_back else ["demo/chat"])
+    spent, reserved = await world.counter()
+    assert reserved == 0
+    assert spent <= (Decimal(164) + 300 * 3) / 1_000_000 * Decimal("1.1")  # never past the hold

@@ -15,6 +15,7 @@ from domain.journal import JournalState
 from domain.leases import LeaseTerms
 from domain.money import Money
 from domain.pricing import PercentageMargin
+from domain.request_bounds import text_bound
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
@@ -70,7 +71,7 @@ class World:
         metering = gateway.metering
         caller = await metering.authenticate(self.secret)
         grant = await metering.authorize(caller, "demo/chat", f"req_{self.requests}")
-        await metering.journal(grant, max_tokens, prompt_chars)
+        await metering.journal(grant, text_bound(prompt_chars, max_tokens))
         return grant
 
     async def counter(self) -> tuple[Decimal, Decimal]:
