@@ -1,7 +1,8 @@
 """What a client may see of an alert: the agency's provider cost is never shown to a client,
 so an alert measured in it (a fixed-price client's spend, or a budget on the cost basis)
 reaches portals and client webhooks with a message of its own kind and no figures but the
-percentage of the budget used."""
+percentage of the budget used. Staff names never reach a client: who acknowledged an alert
+is left out (when stays)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ COST_BASIS = "cost"
 
 
 def client_view(alert: Alert) -> Alert:
+    alert = replace(alert, acknowledged_by=None)
     if alert.details.get("basis") != COST_BASIS:
         return alert
     period = alert.details.get("period", "this period")

@@ -201,9 +201,15 @@ async def test_roles_and_portal_isolation_for_alerts_and_webhooks(
     )["createPortalToken"]["secret"]
     portal = gql.as_token(portal_secret)
 
-    seen = [x["id"] for x in portal.data(ALERTS)["alerts"]]
-    assert mine in seen
-    assert theirs not in seen
+    acknowledge = """mutation($id: ID!) { acknowledgeAlert(id: $id) {
+        ... on AcknowledgeAlertSuccess { alert { acknowledgedBy } } } }"""
+    assert gql.data(acknowledge, id=mine)["acknowledgeAlert"]["alert"]["acknowledgedBy"]
+    shown = {x["id"]: x for x in portal.data(ALERTS)["alerts"]}
+    assert mine in shown
+    assert theirs not in shown
+    # When it was handled, never by whom: no staff names reach a portal.
+    assert shown[mine]["acknowledgedAt"] is not None
+    assert shown[mine]["acknowledgedBy"] is None
     assert portal.data(ALERTS, clientId=b)["alerts"] == []
     assert portal.data("query($id: ID!) { client(id: $id) { alerts { id } } }", id=b) == {
         "client": None
