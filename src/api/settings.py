@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from api.throttle import ThrottlePolicy
 from domain.providers import Timeouts
 
 log = logging.getLogger("bizgraph.settings")
@@ -107,6 +108,8 @@ class Settings:
     email: EmailSettings | None = None
     web_dir: Path = field(default_factory=lambda: DEFAULT_WEB_DIR)
     invoices: InvoiceSettings = InvoiceSettings()
+    # Failed authentications per address and token prefix (api/throttle.py).
+    auth_throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
 
     @property
     def is_development(self) -> bool:
@@ -165,6 +168,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         email=_email(env),
         web_dir=Path(env.get("BIZGRAPH_WEB_DIR") or DEFAULT_WEB_DIR),
         invoices=_invoices(env),
+        auth_throttle=ThrottlePolicy(
+            burst=int(_positive(env, "BIZGRAPH_AUTH_FAILURE_BURST", 10)),
+            per_minute=_positive(env, "BIZGRAPH_AUTH_FAILURES_PER_MINUTE", 10),
+        ),
     )
 
 
