@@ -175,7 +175,7 @@ async def test_a_budget_on_provider_cost_shows_no_figures_in_the_portal(
         await expect(page.get_by_test_id("portal-budget-cost")).to_be_visible()
         # No figure of it at all, not even a percentage (the API gives a portal none).
         await expect(page.get_by_test_id("portal-budget-cost")).to_contain_text(
-            "on their own figures, which are theirs to show; calls past it are refused"
+            "on their own figures (not shown here); calls past it are refused"
         )
         await expect(page.get_by_test_id("portal-budget-cost")).not_to_contain_text("%")
         await page.wait_for_load_state("networkidle")

@@ -239,8 +239,8 @@ function PortalBudgetAndDraft({
           <Text c="dimmed" data-testid="portal-no-budget">No spending budget is set for your account.</Text>
         ) : !byCharge ? (
           <Text data-testid="portal-budget-cost">
-            Your provider keeps a monthly budget for your account on their own figures, which
-            are theirs to show
+            Your provider keeps a monthly budget for your account on their own figures (not
+            shown here)
             {client.budget.mode === "HARD" ? "; calls past it are refused" : ""}.
           </Text>
         ) : error && !data?.client ? (
