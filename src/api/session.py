@@ -60,7 +60,7 @@ class SessionRoutes:
     ) -> None:
         self._access = access
         self._secure = secure
-        self._throttle = throttle or FailureThrottle()
+        self._throttle = throttle if throttle is not None else FailureThrottle()
 
     async def login(self, request: Request) -> Response:
         if not has_csrf_header(request.headers):

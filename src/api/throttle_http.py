@@ -1,7 +1,8 @@
 """The failure throttle (api/throttle.py) on the wire: a middleware for every route that reads a
 token from the headers (/graphql, /v1, invoice downloads), and two calls for `POST /auth/login`,
 whose token is in the body. A refused request gets 429 with `Retry-After`, in its route's own
-error format."""
+error format. Staff and portal tokens are counted per address and per token prefix; client
+keys on the model-call routes per address only (see `_BY_ADDRESS_ONLY`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ CODE = "too_many_failed_attempts"
 # Counted by its own route (the token is in the body), not by the middleware.
 LOGIN_PATH = "/auth/login"
 _KEY_HEADERS = (b"x-api-key", b"x-goog-api-key")
+_BY_ADDRESS_ONLY = ("/v1/", "/v1beta/")  # the model-call routes, which take client keys
 
 
 def _message(wait: int) -> str:
@@ -99,6 +101,11 @@ class AuthThrottleMiddleware:
             await self.app(scope, receive, send)
             return
         address = _address(scope)
+        if scope["path"].startswith(_BY_ADDRESS_ONLY):
+            # A client key's displayed prefix is no secret (its client's portal shows it):
+            # counting by it would let anyone who saw it hold that client's calls at 429.
+            # Keys are 256-bit, so guessing one is hopeless anyway; addresses are counted.
+            token = ""
         wait = self.throttle.retry_after(address, token)
         if wait is not None:
             rid = str(scope.get("state", {}).get("request_id", ""))
