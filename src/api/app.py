@@ -29,6 +29,8 @@ from api.rest.gateway import request_id
 from api.rest.middleware import RequestIdMiddleware
 from api.session import SessionRoutes
 from api.settings import Settings, load_settings
+from api.throttle import FailureThrottle
+from api.throttle_http import AuthThrottleMiddleware
 from api.web import ANY_METHOD, WebApps
 from domain.usecases.relay import wait_for_running_relays
 
@@ -78,7 +80,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         graphql_ide="graphiql" if settings.is_development else None,
         allow_queries_via_get=False,  # no state-changing GETs, no CSRF through simple requests
     )
-    session = SessionRoutes(container.access, secure=not settings.is_development)
+    throttle = FailureThrottle(settings.auth_throttle)  # failed sign-ins, per address and prefix
+    session = SessionRoutes(container.access, secure=not settings.is_development, throttle=throttle)
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/auth/login", session.login, methods=["POST"]),
@@ -94,12 +97,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(AuthThrottleMiddleware, throttle=throttle),
+        ],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
     app.state.container = container
     app.state.settings = settings
+    app.state.auth_throttle = throttle
     return app
 
 

@@ -1,16 +1,52 @@
-"""Secrets never reach a log line: a filter on every handler masks key-shaped strings and the
-configured secrets, in messages and in tracebacks."""
+"""Secrets never reach a log line: a filter on every handler masks secret-shaped strings and the
+configured secrets, in messages, their arguments and tracebacks.
+
+The record keeps its format string and arguments (each argument redacted on its own), because
+some formatters read `record.args` themselves: uvicorn's access formatter unpacks it into
+client address, method, path, HTTP version and status."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-# Client keys, and the shapes of OpenAI, Anthropic and Google keys.
-_KEY_SHAPES = re.compile(r"bzk_[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{16,}|AIza[0-9A-Za-z_\-]{20,}")
+from domain.access import PORTAL_PREFIX, STAFF_PREFIX
+from domain.keys import KEY_PREFIX
+from domain.webhooks import SECRET_PREFIX as WEBHOOK_SECRET_PREFIX
+
+# Every shape of secret the product issues or holds, in one list (docs/security in SECURITY.md).
+SECRET_SHAPES: tuple[str, ...] = (
+    # Issued here: client API keys (any bzk_ family, not only bzk_live_), staff and portal
+    # tokens, webhook signing secrets.
+    re.escape(KEY_PREFIX.split("_")[0] + "_") + r"[A-Za-z0-9_\-]{8,}",
+    re.escape(STAFF_PREFIX) + r"[A-Za-z0-9_\-]{8,}",
+    re.escape(PORTAL_PREFIX) + r"[A-Za-z0-9_\-]{8,}",
+    re.escape(WEBHOOK_SECRET_PREFIX) + r"[A-Za-z0-9_\-]{8,}",
+    # Held for the agency: OpenAI and Anthropic (sk-, sk-ant-), Google (AIza) keys.
+    r"sk-[A-Za-z0-9_\-]{16,}",
+    r"AIza[0-9A-Za-z_\-]{20,}",
+)
+_KEY_SHAPES = re.compile("|".join(SECRET_SHAPES))
 MASK = "[redacted]"
+_PLAIN = (int, float, type(None))  # bool is an int; none of these can hold a secret
+
+
+class _Redacted(str):
+    """A redacted stand-in for a log argument that is not a string: `%s` shows its redacted
+    str(), `%r` its redacted repr()."""
+
+    _repr: str
+
+    def __new__(cls, text: str, shown: str) -> _Redacted:
+        made = super().__new__(cls, text)
+        made._repr = shown
+        return made
+
+    def __repr__(self) -> str:
+        return self._repr
 
 
 class RedactingFilter(logging.Filter):
@@ -29,13 +65,39 @@ class RedactingFilter(logging.Filter):
         return _KEY_SHAPES.sub(MASK, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        record.msg, record.args = self.redact(message), None
+        original = record.getMessage()
+        if isinstance(record.msg, str):
+            record.msg = self.redact(record.msg)
+        else:
+            record.msg = self._argument(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._argument(arg) for arg in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {key: self._argument(value) for key, value in record.args.items()}
+        try:
+            complete = self.redact(record.getMessage()) == record.getMessage()
+        except (TypeError, ValueError, KeyError):
+            complete = False
+        if not complete:  # a secret split between format and argument: give up the arguments
+            record.msg, record.args = self.redact(original), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
+
+    def _argument(self, value: Any) -> Any:
+        if isinstance(value, _PLAIN):
+            return value
+        if isinstance(value, str):
+            return self.redact(value)
+        text, shown = str(value), repr(value)
+        redacted_text, redacted_shown = self.redact(text), self.redact(shown)
+        if redacted_text == text and redacted_shown == shown:
+            return value  # kept as is, so %d and friends still see a number-like object
+        return _Redacted(redacted_text, redacted_shown)
 
 
 def install_redaction(secrets: Iterable[str | None]) -> RedactingFilter:

@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.auth import SESSION_COOKIE, has_csrf_header
+from api.throttle import FailureThrottle
+from api.throttle_http import login_failed, login_refusal
 from domain.access import Principal, Unauthenticated
 from domain.usecases.access import AccessUseCases
 
@@ -49,9 +51,16 @@ def _wrong_app(principal: Principal, app: App) -> str | None:
 
 
 class SessionRoutes:
-    def __init__(self, access: Callable[[], AccessUseCases], *, secure: bool) -> None:
+    def __init__(
+        self,
+        access: Callable[[], AccessUseCases],
+        *,
+        secure: bool,
+        throttle: FailureThrottle | None = None,
+    ) -> None:
         self._access = access
         self._secure = secure
+        self._throttle = throttle if throttle is not None else FailureThrottle()
 
     async def login(self, request: Request) -> Response:
         if not has_csrf_header(request.headers):
@@ -68,9 +77,12 @@ class SessionRoutes:
         if not isinstance(token, str) or not token.strip() or app not in ("admin", "portal"):
             message = 'send JSON {"token": "<token>", "app": "admin" | "portal"}'
             return _error(400, message, "bad_request")
+        if (throttled := login_refusal(self._throttle, request, token.strip())) is not None:
+            return throttled
         try:
             principal = await self._access().authenticate(token.strip())
         except Unauthenticated:
+            login_failed(self._throttle, request, token.strip())
             return _error(
                 401, "this token is not valid (unknown, revoked or mistyped)", "unauthenticated"
             )

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from api.throttle import ThrottlePolicy
 from domain.providers import Timeouts
 
 log = logging.getLogger("bizgraph.settings")
@@ -112,10 +113,18 @@ class Settings:
     email: EmailSettings | None = None
     web_dir: Path = field(default_factory=lambda: DEFAULT_WEB_DIR)
     invoices: InvoiceSettings = InvoiceSettings()
+    # Failed authentications per address and token prefix (api/throttle.py).
+    auth_throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
 
     @property
     def is_development(self) -> bool:
         return self.env is Environment.DEVELOPMENT
+
+
+# In production a configured secret must be at least this long and use at least this many
+# distinct characters (so neither "x" nor "ab" repeated passes); development accepts any.
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 8
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -127,12 +136,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "BIZGRAPH_LEASE_SECONDS must be at least twice BIZGRAPH_HEARTBEAT_SECONDS"
         )
+    environment = _environment(env.get("BIZGRAPH_ENV", "production"))
+    production = environment is Environment.PRODUCTION
+    secret_key = env.get("BIZGRAPH_SECRET_KEY") or _kept_secret(data_dir)
+    admin_token = env.get("BIZGRAPH_ADMIN_TOKEN") or None
+    if production:
+        strong_secret("BIZGRAPH_SECRET_KEY", secret_key)
+        strong_secret("BIZGRAPH_ADMIN_TOKEN", admin_token)
     return Settings(
         database_url=env.get("BIZGRAPH_DATABASE_URL") or f"sqlite:///{data_dir / 'bizgraph.db'}",
-        secret_key=env.get("BIZGRAPH_SECRET_KEY") or _kept_secret(data_dir),
-        admin_token=env.get("BIZGRAPH_ADMIN_TOKEN") or None,
+        secret_key=secret_key,
+        admin_token=admin_token,
         timezone=_zone(env.get("BIZGRAPH_TIMEZONE", "UTC")),
-        env=_environment(env.get("BIZGRAPH_ENV", "production")),
+        env=environment,
         data_dir=data_dir,
         openai=_provider(env, "OPENAI"),
         anthropic=_provider(env, "ANTHROPIC"),
@@ -166,7 +182,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         email=_email(env),
         web_dir=Path(env.get("BIZGRAPH_WEB_DIR") or DEFAULT_WEB_DIR),
         invoices=_invoices(env),
+        auth_throttle=ThrottlePolicy(
+            burst=int(_positive(env, "BIZGRAPH_AUTH_FAILURE_BURST", 10)),
+            per_minute=_positive(env, "BIZGRAPH_AUTH_FAILURES_PER_MINUTE", 10),
+        ),
     )
+
+
+def strong_secret(name: str, value: str | None) -> None:
+    """Refuse a guessable configured secret (production): the message names the variable and
+    the rule, never the value."""
+    if value is None:
+        return
+    if len(value) < MIN_SECRET_LENGTH or len(set(value)) < MIN_SECRET_DISTINCT:
+        raise SettingsError(
+            f"{name} is too weak for production: use at least {MIN_SECRET_LENGTH} characters "
+            f"with at least {MIN_SECRET_DISTINCT} different ones (e.g. `openssl rand -base64 "
+            "48`); BIZGRAPH_ENV=development accepts any value"
+        )
 
 
 def _email(env: Mapping[str, str]) -> EmailSettings | None:

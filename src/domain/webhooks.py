@@ -12,12 +12,13 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from domain.alerts import Alert, AlertKind
 from domain.errors import ValidationError
@@ -28,6 +29,10 @@ SIGNATURE_HEADER = "X-Bizgraph-Signature"
 EVENT_ID_HEADER = "X-Bizgraph-Event-Id"
 MAX_URL_LENGTH = 2000
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+# A last label that URL parsers (WHATWG) and inet_aton read as a number: the host is an IPv4
+# address in some spelling (127.1, 0x7f000001, 2130706433, 0177.0.0.1).
+_NUMERIC_LABEL = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)")
 
 
 class DeliveryStatus(StrEnum):
@@ -204,12 +209,56 @@ def validate_url(url: str, *, allow_private: bool, allow_email: bool = False) ->
         raise ValidationError("a webhook URL needs a host")
     if parts.username or parts.password:
         raise ValidationError("a webhook URL may not carry credentials")
-    if not allow_private and not host_may_be_public(host):
+    canonical = canonical_host(host)
+    if not allow_private and not host_may_be_public(canonical):
         raise ValidationError(
-            f"{host} is a loopback, private or link-local address; webhooks must reach a "
+            f"{canonical} is a loopback, private or link-local address; webhooks must reach a "
             "public host (BIZGRAPH_ALLOW_PRIVATE_URLS=true allows private ones)"
         )
-    return url
+    # Stored with the host as DNS and every HTTP client will read it: what was checked is
+    # what is delivered to.
+    netloc = canonical if parts.port is None else f"{canonical}:{parts.port}"
+    stored = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    if len(stored) > MAX_URL_LENGTH:
+        raise ValidationError(f"a webhook URL has at most {MAX_URL_LENGTH} characters")
+    return stored
+
+
+def canonical_host(host: str) -> str:
+    """The one ASCII spelling of a URL's host: an IPv6 literal in brackets, compressed; a
+    dotted-quad IPv4 address; or a name in lower case with every label IDNA-encoded (full-width
+    letters, digits and dots mapped as IDNA maps them). Refused with a ValidationError: any
+    other spelling of an IPv4 address (octal, hexadecimal, a single number, fewer than four
+    parts), a name IDNA cannot encode, a punycode label that does not decode to itself, and
+    characters no host name has."""
+    name = host.strip()
+    if name.startswith("[") or ":" in name:
+        try:
+            if "%" in name:  # a zone (scope) id names an interface of this machine
+                raise ValueError("zone id")
+            address = ipaddress.IPv6Address(name.strip("[]"))
+        except ValueError as exc:
+            raise ValidationError(f"not a valid IPv6 address: {host!r}") from exc
+        return f"[{address.compressed}]"
+    try:
+        ascii_name = name.lower().encode("idna").decode("ascii").lower().rstrip(".")
+        ascii_name.encode("ascii").decode("idna")  # punycode labels must decode to themselves
+    except UnicodeError as exc:
+        raise ValidationError(f"not a valid host name: {host!r}") from exc
+    labels = ascii_name.split(".")
+    if not all(_LABEL.fullmatch(label) for label in labels) or len(ascii_name) > 253:
+        raise ValidationError(f"not a valid host name: {host!r}")
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):
+        try:
+            canonical = str(ipaddress.IPv4Address(ascii_name))
+        except ValueError:
+            canonical = None
+        if canonical != ascii_name:
+            raise ValidationError(
+                f"{host!r} spells an IP address in a non-standard way; write an IPv4 address "
+                "as four decimal numbers (a.b.c.d, no leading zeros)"
+            )
+    return ascii_name
 
 
 def _mailto(url: str, allow_email: bool) -> str:

@@ -18,6 +18,7 @@ import pytest_asyncio
 from api.app import create_app
 from api.container import Container, close_container, default_catalog, make_container
 from api.settings import Environment, ProviderSettings, Settings, WebhookSettings
+from api.throttle import ThrottlePolicy
 from domain.catalog import Model, PriceVersion
 from domain.ledger import LedgerEntry
 from domain.money import Money
@@ -115,6 +116,9 @@ def gateway_settings(database_url: str, fakes: Upstreams) -> Settings:
         webhooks=WebhookSettings(
             timeout_seconds=1, max_attempts=5, retry_base_seconds=0.2, poll_seconds=0.1
         ),
+        # One gateway serves the whole session from 127.0.0.1, and many tests present wrong
+        # tokens on purpose; tests/api/test_auth_throttle.py runs the default policy.
+        auth_throttle=ThrottlePolicy(burst=1_000_000),
     )
 
 

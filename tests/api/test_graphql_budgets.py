@@ -130,10 +130,11 @@ def test_a_portal_is_refused_the_amounts_of_a_budget_on_provider_cost(gateway: G
     )
     shape = "query($id: ID!) { client(id: $id) { budget { %s } } }"
 
-    # What says how the budget stands, without the agency's cost.
+    # What the budget is, without a figure of the agency's cost: not even a percentage of it,
+    # which with the charges a portal sees would give the limit away.
     seen = portal.data(shape % "usedPercent mode basis period", id=client_id)["client"]
     assert seen["budget"] == {
-        "usedPercent": "0.0000",
+        "usedPercent": None,
         "mode": "HARD",
         "basis": "COST",
         "period": seen["budget"]["period"],
@@ -144,5 +145,5 @@ def test_a_portal_is_refused_the_amounts_of_a_budget_on_provider_cost(gateway: G
         assert answer["data"]["client"]["budget"] is None
         assert answer["errors"][0]["extensions"]["code"] == "not_allowed"
     # Staff read the amounts.
-    staff_view = admin.data(shape % "limit { amount }", id=client_id)["client"]
-    assert staff_view["budget"]["limit"]["amount"] == "7"
+    staff_view = admin.data(shape % "limit { amount } usedPercent", id=client_id)["client"]
+    assert staff_view["budget"] == {"limit": {"amount": "7"}, "usedPercent": "0.0000"}

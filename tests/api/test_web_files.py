@@ -102,8 +102,13 @@ def test_the_gateway_keeps_openai_404s_next_to_the_apps(gateway: Gateway) -> Non
 
 
 def test_the_build_location_is_a_setting(tmp_path: Path) -> None:
-    chosen = load_settings({"BIZGRAPH_WEB_DIR": str(tmp_path), "BIZGRAPH_SECRET_KEY": "s" * 40})
-    default = load_settings({"BIZGRAPH_SECRET_KEY": "s" * 40})
+    chosen = load_settings(
+        {
+            "BIZGRAPH_WEB_DIR": str(tmp_path),
+            "BIZGRAPH_SECRET_KEY": "web-files-test-secret-0123456789abcdef",
+        }
+    )
+    default = load_settings({"BIZGRAPH_SECRET_KEY": "web-files-test-secret-0123456789abcdef"})
 
     assert chosen.web_dir == tmp_path
     assert default.web_dir == DEFAULT_WEB_DIR

@@ -173,10 +173,23 @@ async def test_an_agency_webhook_gets_every_clients_alerts_of_its_kinds(
 
 def test_bad_webhook_input_is_a_typed_error(gateway: Gateway) -> None:
     gql = owner(gateway)
-    for url in ("ftp://hooks.example.com/x", "not a url", "https://u:p@hooks.example.com/x"):
+    for url in (
+        "ftp://hooks.example.com/x",
+        "not a url",
+        "https://u:p@hooks.example.com/x",
+        "http://0177.0.0.1/x",  # accepted before, then failed at every delivery
+        "http://0x7f000001/x",
+        "http://2130706433/x",
+        "http://127.1/x",
+    ):
         refused = create_webhook(gql, url)
         assert refused["__typename"] == "ValidationError", url
         assert refused["code"] == "validation_error"
+    idna = create_webhook(gql, "https://B\u00fccher.example/x")["webhook"]
+    assert idna["url"] == "https://xn--bcher-kva.example/x"
+    # Full-width letters are stored as what they spell (this test gateway allows private URLs).
+    full_width = "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/x"
+    assert create_webhook(gql, full_width)["webhook"]["url"] == "http://localhost/x"
     unknown = create_webhook(gql, "https://hooks.example.com/x", clientId="no-such-client")
     assert unknown["__typename"] == "NotFoundError"
     missing = gql.data(DELETE_WEBHOOK, id="no-such-webhook")["deleteWebhook"]
@@ -201,9 +214,15 @@ async def test_roles_and_portal_isolation_for_alerts_and_webhooks(
     )["createPortalToken"]["secret"]
     portal = gql.as_token(portal_secret)
 
-    seen = [x["id"] for x in portal.data(ALERTS)["alerts"]]
-    assert mine in seen
-    assert theirs not in seen
+    acknowledge = """mutation($id: ID!) { acknowledgeAlert(id: $id) {
+        ... on AcknowledgeAlertSuccess { alert { acknowledgedBy } } } }"""
+    assert gql.data(acknowledge, id=mine)["acknowledgeAlert"]["alert"]["acknowledgedBy"]
+    shown = {x["id"]: x for x in portal.data(ALERTS)["alerts"]}
+    assert mine in shown
+    assert theirs not in shown
+    # When it was handled, never by whom: no staff names reach a portal.
+    assert shown[mine]["acknowledgedAt"] is not None
+    assert shown[mine]["acknowledgedBy"] is None
     assert portal.data(ALERTS, clientId=b)["alerts"] == []
     assert portal.data("query($id: ID!) { client(id: $id) { alerts { id } } }", id=b) == {
         "client": None

@@ -173,10 +173,11 @@ async def test_a_budget_on_provider_cost_shows_no_figures_in_the_portal(
         )
         await sign_in(page, app.url + "/portal", portal_token(app, client_id))
         await expect(page.get_by_test_id("portal-budget-cost")).to_be_visible()
-        # How much of it is used, as a percentage (the API gives that much to a portal).
+        # No figure of it at all, not even a percentage (the API gives a portal none).
         await expect(page.get_by_test_id("portal-budget-cost")).to_contain_text(
-            "0% used this month, and calls past it are refused"
+            "on their own figures (not shown here); calls past it are refused"
         )
+        await expect(page.get_by_test_id("portal-budget-cost")).not_to_contain_text("%")
         await page.wait_for_load_state("networkidle")
         await expect(page.get_by_text("$7.25")).to_have_count(0)
         # The figures are not even asked for: the budget's fields are skipped (@include false).

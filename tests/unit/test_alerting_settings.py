@@ -1,4 +1,4 @@
-"""Webhook and spike settings from the environment: defaults, values, and clear refusals."""
+"""Webhook, spike and secret settings from the environment: defaults, values, clear refusals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import pytest
 
 from api.settings import SettingsError, load_settings
 
-BASE = {"BIZGRAPH_SECRET_KEY": "s" * 40, "BIZGRAPH_DATABASE_URL": "sqlite:///x.db"}
+BASE = {
+    "BIZGRAPH_SECRET_KEY": "settings-test-secret-0123456789abcdef",
+    "BIZGRAPH_DATABASE_URL": "sqlite:///x.db",
+}
 
 
 def test_defaults_are_safe() -> None:
@@ -76,3 +79,20 @@ def test_email_is_off_without_a_host_and_read_with_one() -> None:
     assert "hunter2" not in repr(email)
     with pytest.raises(SettingsError, match="BIZGRAPH_SMTP_SECURITY"):
         load_settings(BASE | {"BIZGRAPH_SMTP_HOST": "h", "BIZGRAPH_SMTP_SECURITY": "ssl3"})
+
+
+@pytest.mark.parametrize("name", ["BIZGRAPH_SECRET_KEY", "BIZGRAPH_ADMIN_TOKEN"])
+@pytest.mark.parametrize("weak", ["x", "hunter2", "ab" * 20, "0123456" * 5])
+def test_weak_configured_secrets_are_refused_in_production_only(name: str, weak: str) -> None:
+    with pytest.raises(SettingsError, match=f"{name} is too weak for production") as refused:
+        load_settings(BASE | {name: weak})
+    assert weak not in str(refused.value)
+
+    development = load_settings(BASE | {name: weak, "BIZGRAPH_ENV": "development"})
+    assert weak in (development.secret_key, development.admin_token)
+
+
+def test_strong_configured_secrets_are_accepted_in_production() -> None:
+    token = "Zq3-x9TfLw0pRk7Ua2mVb5Nc8Hd1Ge4Js6"
+    settings = load_settings(BASE | {"BIZGRAPH_ADMIN_TOKEN": token})
+    assert (settings.secret_key, settings.admin_token) == (BASE["BIZGRAPH_SECRET_KEY"], token)

@@ -53,22 +53,28 @@ class HttpxWebhookSender(WebhookSender):
         )
 
     async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
-        target = await self._target(url)
+        try:
+            target = await self._target(url)
+        except (httpx.InvalidURL, UnicodeError, ValueError):
+            # Stored before URLs were made canonical at creation: say so, every attempt.
+            return SendResult(error="invalid URL: recreate this webhook with a valid URL")
         if isinstance(target, str):
             return SendResult(error=target)
-        request = self._client.build_request(
-            "POST",
-            target.url,
-            content=body,
-            headers={**headers, **target.headers},
-            extensions=target.extensions,
-        )
         try:
+            request = self._client.build_request(
+                "POST",
+                target.url,
+                content=body,
+                headers={**headers, **target.headers},
+                extensions=target.extensions,
+            )
             response = await self._client.send(request)
         except httpx.TimeoutException:
             return SendResult(error="timed out")
         except httpx.HTTPError as exc:
             return SendResult(error=f"{type(exc).__name__}: could not reach the receiver")
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            return SendResult(error=f"{type(exc).__name__}: invalid URL")
         return SendResult(status_code=response.status_code)
 
     async def _target(self, url: str) -> _Target | str:
@@ -80,7 +86,7 @@ class HttpxWebhookSender(WebhookSender):
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
             addresses = await self._resolver(host, port)
-        except OSError:
+        except (OSError, UnicodeError):
             return f"could not resolve {host}"
         if not addresses:
             return f"could not resolve {host}"

@@ -101,14 +101,18 @@ class PlanVersion:
 
 @strawberry.type(description="A budget and where it stands in the current billing period.")
 class Budget:
-    used_percent: Decimal = strawberry.field(description="spent / limit x 100, exact.")
+    used_percent: Decimal | None = strawberry.field(
+        description="spent / limit x 100, exact. Null for a client-portal token when the budget "
+        "is measured in provider cost: a percentage of the agency's cost is one of its figures."
+    )
     mode: BudgetMode  # type: ignore[valid-type]
     basis: BudgetBasis  # type: ignore[valid-type]
     basis_is_default: bool = strawberry.field(description="The basis follows the plan in force.")
     thresholds: list[int]
     period: str = strawberry.field(description='The billing period, "YYYY-MM".')
     # A budget on the provider-cost basis is measured in the agency's cost: a client's portal
-    # sees its percentage and mode, and is refused its amounts.
+    # sees its mode, basis and period, is refused its amounts and gets no percentage of it
+    # (with the charges it sees, a percentage would give the limit, and so the cost, away).
     figures: strawberry.Private[budgets.BudgetStatus | None]
 
     def _amount(self, pick: Callable[[budgets.BudgetStatus], Decimal]) -> Money:
@@ -138,7 +142,7 @@ class Budget:
     ) -> Budget:
         budget = status.budget
         return cls(
-            used_percent=status.used_percent,
+            used_percent=status.used_percent if show_amounts else None,
             mode=budget.mode,
             basis=basis,
             basis_is_default=budget.basis is None,

@@ -29,6 +29,7 @@ from domain.webhooks import (
     Delivery,
     IssuedWebhook,
     RetryPolicy,
+    SendResult,
     Webhook,
     after_attempt,
     event_kinds,
@@ -206,7 +207,11 @@ class WebhookDispatcher:
             "user-agent": "Bizgraph-Webhooks",
         }
         async with self._slots:
-            result = await self._sender.send(webhook.url, body, headers)
+            try:
+                result = await self._sender.send(webhook.url, body, headers)
+            except Exception as exc:  # a sender's bug: still an attempt, recorded as failed
+                log.error("delivery %s: the sender failed unexpectedly", delivery.id, exc_info=exc)
+                result = SendResult(error=f"unexpected error ({type(exc).__name__})")
         outcome = after_attempt(delivery, result, self._clock.now(), self._policy, self._spread())
         async with self._uow() as uow:
             recorded = await uow.webhooks.record(outcome, claim)
@@ -218,6 +223,6 @@ class WebhookDispatcher:
                 "delivery %s attempt %d failed (%s): %s",
                 delivery.id,
                 outcome.attempts,
-                result.status_code,
+                result.error or result.status_code,
                 outcome.status.value,
             )

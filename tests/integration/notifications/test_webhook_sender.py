@@ -1,14 +1,21 @@
 """The outbound POST: destinations checked after DNS resolution (unless private URLs are
-allowed), redirects not followed, a hanging receiver cut off by the timeout."""
+allowed), redirects not followed, a hanging receiver cut off by the timeout; every URL that
+creation accepts is one httpx sends to, and a bad stored URL is an error, never an exception."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import httpx
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from adapters.notifications.webhooks import HttpxWebhookSender
+from domain.errors import ValidationError
+from domain.webhooks import validate_url
 from tests.support.servers import WebhookReceiver, serve_in_thread
 
 
@@ -121,3 +128,70 @@ async def test_a_hanging_receiver_is_cut_off_by_the_timeout() -> None:
         await sender.aclose()
     assert result.error == "timed out"
     assert elapsed < 4  # generous: the point is that it does not wait for the receiver
+
+
+# Hosts as a careless or hostile operator might type them: ASCII, full-width and circled
+# forms, IDNA dots, letters outside ASCII, numbers in every base.
+HOST_PARTS = st.sampled_from(
+    [
+        "a",
+        "Z",
+        "0",
+        "1",
+        "7",
+        "x",
+        "0x",
+        "-",
+        "_",
+        ".",
+        "%",
+        "\uff11",
+        "\uff4c",
+        "\u3002",
+        "\u24db",
+        "\u00fc",
+        "\u00df",
+        "xn--",
+        "127",
+        "0177",
+        "localhost",
+        "example",
+        "com",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(HOST_PARTS, min_size=1, max_size=8).map("".join))
+@example("0177.0.0.1")
+@example("\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54")
+@example("\uff11\uff12\uff17.\uff10.\uff10.\uff11")
+@example("0x7f000001")
+def test_every_url_accepted_at_creation_is_one_httpx_can_send_to(host: str) -> None:
+    """What creation accepts, delivery can parse (no exception at every attempt), reads as
+    the very host that was checked, and creation accepts again unchanged."""
+    try:
+        stored = validate_url(f"http://{host}/hook", allow_private=True)
+    except ValidationError:
+        return
+    parsed = httpx.URL(stored)  # raised InvalidURL at every delivery for 0177.0.0.1
+    checked = urlsplit(stored).hostname
+    assert parsed.raw_host.decode("ascii") == checked
+    assert validate_url(stored, allow_private=True) == stored
+    if checked is not None and checked.replace(".", "").isdigit():
+        assert str(ipaddress.IPv4Address(checked)) == checked
+
+
+async def test_a_url_stored_before_canonical_checks_is_an_error_not_an_exception() -> None:
+    for allow_private in (False, True):
+        sender = HttpxWebhookSender(
+            timeout_seconds=1,
+            allow_private=allow_private,
+            resolver=resolving_to("93.184.216.34"),  # type: ignore[arg-type]
+        )
+        for url in ("http://0177.0.0.1/x", "http://\uff4c\uff4f\uff43\uff41\uff4c/x"):
+            result = await sender.send(url, b"{}", {})
+            assert not result.delivered
+            assert result.error is not None
+            assert "invalid URL" in result.error
+        await sender.aclose()

@@ -9,8 +9,9 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
@@ -278,3 +279,47 @@ async def test_a_mailto_webhook_is_emailed_with_the_same_retries_and_status(rig:
     assert (done.status, done.attempts, done.last_status_code) == (DeliveryStatus.DELIVERED, 2, 250)
     (raw,) = catcher.received()
     assert f"event id: {alert_id}".encode() in raw
+
+
+class Exploding(WebhookSender):
+    async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        raise RuntimeError("a bug in a sender")
+
+
+async def test_a_delivery_that_cannot_be_made_records_why_without_a_traceback(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A webhook stored before URLs were made canonical (octal 127.0.0.1 here) fails each
+    attempt with its reason in lastError, and the log holds no traceback for it."""
+    client_id = await rig.client()
+    issued = await rig.webhooks.create(NewWebhook("https://hooks.example.com/x", client_id))
+    legacy = replace(issued.webhook, id=new_id(), url="http://0177.0.0.1/x")
+    async with rig.uow() as tx:
+        await tx.webhooks.add(legacy)
+        await tx.commit()
+    checked = HttpxWebhookSender(timeout_seconds=1, allow_private=False)
+    await rig.raise_alert(client_id)
+
+    with caplog.at_level(logging.INFO, logger="bizgraph.webhooks"):
+        await rig.dispatcher(checked).run_once()
+    await checked.aclose()
+
+    (attempted,) = await rig.deliveries(legacy.id)
+    assert attempted.attempts == 1
+    assert attempted.status is DeliveryStatus.PENDING
+    assert attempted.last_error is not None
+    assert "invalid URL" in attempted.last_error
+    assert not [r for r in caplog.records if r.exc_info]
+    assert "Traceback" not in caplog.text
+
+
+async def test_a_sender_that_raises_still_records_a_failed_attempt(rig: Rig) -> None:
+    client_id = await rig.client()
+    issued = await rig.webhooks.create(NewWebhook("https://hooks.example.com/x", client_id))
+    await rig.raise_alert(client_id)
+
+    assert await rig.dispatcher(Exploding()).run_once() == 1
+
+    (attempted,) = await rig.deliveries(issued.webhook.id)
+    assert attempted.attempts == 1
+    assert attempted.last_error == "unexpected error (RuntimeError)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from domain.alert_visibility import client_view
@@ -34,10 +35,22 @@ def test_a_charge_basis_alert_is_shown_as_it_is() -> None:
     assert client_view(shown) == shown
 
 
-def test_a_cost_basis_threshold_keeps_its_percentage_and_period_only() -> None:
+def test_a_cost_basis_threshold_keeps_its_period_only_not_even_a_percentage() -> None:
+    """A percentage of a budget on the agency's cost, with the charges a client sees, would
+    give the limit and the cost away."""
     shown = client_view(alert(AlertKind.BUDGET_THRESHOLD, "cost"))
-    assert shown.message == "Usage reached 80% of the budget for 2026-11."
-    assert dict(shown.details) == {"percent": "80", "period": "2026-11"}
+    assert shown.message == "Usage crossed one of the budget's alert thresholds for 2026-11."
+    assert dict(shown.details) == {"period": "2026-11"}
+
+
+def test_a_client_never_sees_who_acknowledged_an_alert() -> None:
+    for basis in ("charge", "cost"):
+        handled = replace(
+            alert(AlertKind.BUDGET_THRESHOLD, basis), acknowledged_at=AT, acknowledged_by="Ada"
+        )
+        shown = client_view(handled)
+        assert shown.acknowledged_by is None
+        assert shown.acknowledged_at == AT
 
 
 def test_a_cost_basis_refusal_says_calls_were_refused_without_figures() -> None:

@@ -71,7 +71,86 @@ def test_malformed_urls_are_refused_whatever_the_private_setting(url: str) -> No
 def test_local_and_private_hosts_are_refused_unless_allowed(url: str) -> None:
     with pytest.raises(ValidationError, match="BIZGRAPH_ALLOW_PRIVATE_URLS"):
         validate_url(url, allow_private=False)
-    assert validate_url(url, allow_private=True) == url
+    canonical = {
+        "http://LOCALHOST./hook": "http://localhost/hook",
+        "http://[::ffff:127.0.0.1]/hook": "http://[::ffff:7f00:1]/hook",
+    }
+    assert validate_url(url, allow_private=True) == canonical.get(url, url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://0177.0.0.1/hook",  # octal
+        "http://0x7f000001/hook",  # one hexadecimal number
+        "http://0x7f.0.0.1/hook",
+        "http://2130706433/hook",  # one decimal number
+        "http://017700000001/hook",
+        "http://127.1/hook",  # fewer than four parts
+        "http://10.0.1/hook",
+        "http://8.8.8.08/hook",  # a leading zero
+        "http://example.123/hook",  # a numeric last label is read as an address
+    ],
+)
+def test_non_canonical_ip_spellings_are_refused_whatever_the_private_setting(url: str) -> None:
+    for allow_private in (False, True):
+        with pytest.raises(ValidationError, match=r"non-standard way.*a\.b\.c\.d"):
+            validate_url(url, allow_private=allow_private)
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/h", "http://localhost/h"),
+        ("http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/h", "http://127.0.0.1/h"),
+        ("http://127\u30020\u30020\u30021/h", "http://127.0.0.1/h"),  # ideographic full stops
+        (
+            "http://\u24db\u24de\u24d2\u24d0\u24db\u24d7\u24de\u24e2\u24e3:81/h",
+            "http://localhost:81/h",
+        ),
+        ("http://\uff10\uff58\uff17\uff46\uff10\uff10\uff10\uff10\uff10\uff11/h", None),
+    ],
+)
+def test_full_width_and_other_idna_spellings_are_judged_as_what_they_map_to(
+    url: str, canonical: str | None
+) -> None:
+    with pytest.raises(ValidationError):
+        validate_url(url, allow_private=False)
+    if canonical is None:  # full-width 0x7f000001: a non-canonical address once mapped
+        with pytest.raises(ValidationError, match="non-standard way"):
+            validate_url(url, allow_private=True)
+    else:
+        assert validate_url(url, allow_private=True) == canonical
+
+
+@pytest.mark.parametrize(
+    ("url", "stored"),
+    [
+        ("https://B\u00fccher.example/x", "https://xn--bcher-kva.example/x"),
+        ("https://HOOKS.Example.com.:8443/a?b=1", "https://hooks.example.com:8443/a?b=1"),
+        ("https://[2606:4700:0::1111]/x", "https://[2606:4700::1111]/x"),
+    ],
+)
+def test_public_hosts_are_stored_in_their_one_ascii_spelling(url: str, stored: str) -> None:
+    assert validate_url(url, allow_private=False) == stored
+    assert validate_url(stored, allow_private=False) == stored
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://a%41.example.com/h",  # percent-encoding is no part of a host name
+        "http://xn--a-.example.com/h",  # punycode that does not decode to itself
+        "http://a..example.com/h",
+        "http://" + "a" * 64 + ".example.com/h",
+        "http://exa!mple.com/h",
+        "http://[fe80::1%25eth0]/h",
+    ],
+)
+def test_hosts_no_client_can_resolve_are_refused(url: str) -> None:
+    for allow_private in (False, True):
+        with pytest.raises(ValidationError):
+            validate_url(url, allow_private=allow_private)
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,12 @@ import { ErrorState, Loading } from "../shared/states";
 import { AlertsTable } from "../shared/AlertsTable";
 import { UsageCharts } from "../shared/UsageCharts";
 import { BudgetGauge } from "../shared/BudgetGauge";
-import { formatUsedPercent } from "../shared/budgets";
 import { DraftInvoice, InvoiceList } from "../shared/InvoiceParts";
 
 // The budget's figures and the draft come in a second query, sent once the first names the
 // client: the figures only for a budget measured on the client's charge (a budget on the
-// provider's cost would reveal that cost, so the portal never asks for its figures).
+// provider's cost would reveal that cost, so the portal never asks for its figures, and the API
+// gives a portal neither its amounts nor its used percentage).
 const PortalBillingQuery = graphql(`
   query PortalBilling($clientId: ID!, $period: String!, $byCharge: Boolean!) {
     client(id: $clientId) {
@@ -57,7 +57,7 @@ const PortalQuery = graphql(`
       id
       name
       currency
-      budget { basis mode usedPercent }
+      budget { basis mode }
       pricing {
         __typename
         ... on PercentageMargin { percent }
@@ -239,9 +239,9 @@ function PortalBudgetAndDraft({
           <Text c="dimmed" data-testid="portal-no-budget">No spending budget is set for your account.</Text>
         ) : !byCharge ? (
           <Text data-testid="portal-budget-cost">
-            Your provider keeps a monthly budget for your account on their own figures: it is{" "}
-            {formatUsedPercent(client.budget.usedPercent)} used this month
-            {client.budget.mode === "HARD" ? ", and calls past it are refused" : ""}.
+            Your provider keeps a monthly budget for your account on their own figures (not
+            shown here)
+            {client.budget.mode === "HARD" ? "; calls past it are refused" : ""}.
           </Text>
         ) : error && !data?.client ? (
           <ErrorState error={error} retry={() => reload({ requestPolicy: "network-only" })} />

@@ -26,7 +26,7 @@ export interface BudgetFigures {
   spent: { amount: string };
   reserved?: { amount: string } | null;
   remaining: { amount: string };
-  usedPercent: string;
+  usedPercent?: string | null;
   mode: string;
   basis: string;
   thresholds: readonly number[];

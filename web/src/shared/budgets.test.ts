@@ -33,6 +33,7 @@ describe("gaugeLevel", () => {
 describe("display helpers", () => {
   it("formats the API's percent half-even to one decimal", () => {
     expect(formatUsedPercent("12.25")).toBe("12.2%");
+    expect(formatUsedPercent(null)).toBe("n/a");
     expect(formatUsedPercent("12.35")).toBe("12.4%");
     expect(formatUsedPercent("100")).toBe("100.0%");
   });

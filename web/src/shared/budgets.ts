@@ -29,9 +29,10 @@ export function gaugeLevel(budget: {
 
 export const LEVEL_COLOR: Record<GaugeLevel, string> = { ok: "teal", near: "orange", over: "red" };
 
-/** The API's usedPercent ("12.3456") for display, one decimal, half-even. */
-export function formatUsedPercent(usedPercent: string): string {
-  return `${new D(usedPercent).toFixed(1)}%`;
+/** The API's usedPercent ("12.3456") for display, one decimal, half-even; "n/a" when the API
+ * gives none (a portal never gets a percentage of a budget on the agency's cost). */
+export function formatUsedPercent(usedPercent: string | null | undefined): string {
+  return usedPercent == null ? "n/a" : `${new D(usedPercent).toFixed(1)}%`;
 }
 
 /** For the progress bar only: the part of the limit spent or held, as a number in 0..100. */
