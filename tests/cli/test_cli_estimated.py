@@ -13,6 +13,7 @@ from adapters.persistence.migrate import upgrade
 from api.container import close_container, default_catalog, make_container
 from api.settings import load_settings
 from domain.pricing import PercentageMargin
+from domain.request_bounds import text_bound
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from tests.cli.test_cli import environment, run
@@ -31,7 +32,7 @@ async def crashed_call(env: dict[str, str]) -> tuple[str, str]:
         secret = (await dead.keys().issue(NewKey(client.id))).secret
         metering = dead.metering()
         grant = await metering.authorize(await metering.authenticate(secret), "demo/chat", "req_x")
-        await metering.journal(grant, 50, 400)
+        await metering.journal(grant, text_bound(400, 50))
         metering.checkpoint(grant.request_id, 80)
         for _ in range(500):  # the deferred checkpoint commits with the next batch
             async with dead.reads()() as uow:

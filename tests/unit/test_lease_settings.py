@@ -10,7 +10,10 @@ import pytest
 from api.container import lease_terms
 from api.settings import SettingsError, load_settings
 
-BASE = {"BIZGRAPH_SECRET_KEY": "s" * 40, "BIZGRAPH_DATABASE_URL": "sqlite:///x.db"}
+BASE = {
+    "BIZGRAPH_SECRET_KEY": "lease-settings-secret-0123456789abcdef",
+    "BIZGRAPH_DATABASE_URL": "sqlite:///x.db",
+}
 
 
 def test_defaults_settle_a_dead_process_calls_within_30_seconds() -> None:
