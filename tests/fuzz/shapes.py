@@ -175,7 +175,7 @@ def mutated(
     body: Any = copy.deepcopy(draw(valid))
     for _ in range(draw(st.integers(1, 3))):
         paths = [p for p in _paths(body) if p and p[0] not in keep]
-        if not paths or draw(st.booleans()) and isinstance(body, dict):
+        if not paths or (draw(st.booleans()) and isinstance(body, dict)):
             body[draw(st.sampled_from(sorted(valid_keys(body)) or ["x"]))] = draw(JSON_VALUES)
             continue
         path = draw(st.sampled_from(paths))

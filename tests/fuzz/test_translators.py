@@ -4,8 +4,10 @@ never another exception, whatever wrong JSON type sits in any field."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,10 +32,8 @@ def _translate_chat(body: Any) -> None:
         lambda b: openai_to_anthropic_request(b, "claude", 100),
         chat_request_to_gemini,
     ):
-        try:
+        with contextlib.suppress(ValidationError):
             translate(body)
-        except ValidationError:
-            pass
 
 
 @FUZZ
@@ -55,21 +55,15 @@ def test_chat_requests_translate_or_refuse(body: Any) -> None:
 @FUZZ
 @given(mutated(embeddings_body(MODEL), keep=("model",)))
 def test_embedding_requests_translate_or_refuse(body: Any) -> None:
-    try:
+    with contextlib.suppress(ValidationError):
         embeddings_request_to_gemini(body, "text-embedding-004")
-    except ValidationError:
-        pass
 
 
 def test_the_reported_translation_crashes_are_refused() -> None:
     base = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
     for field, value in (("metadata", 5), ("metadata", "x"), ("stop_sequences", 5)):
-        try:
+        with pytest.raises(ValidationError, match=field):
             anthropic_to_openai_request({**base, field: value})
-        except ValidationError as exc:
-            assert field in exc.message
-        else:
-            raise AssertionError(f"{field}={value!r} was accepted")
 
 
 def test_the_chat_translations_refuse_wrong_types() -> None:
