@@ -106,3 +106,27 @@ async def test_a_nul_in_an_id_is_not_an_unexpected_error(gateway: Gateway) -> No
 
     assert "errors" not in answer, answer
     assert answer["data"]["grantCredit"]["__typename"] == "ValidationError", answer
+
+
+SET_MODEL_PRICE = """
+mutation($input: SetModelPriceInput!) {
+  setModelPrice(input: $input) {
+    __typename
+    ... on ValidationError { message code }
+  }
+}"""
+
+
+@pytest.mark.parametrize(
+    ("model", "said"),
+    [("m" * 300, "at most 200"), ("m\x00", "NUL"), ("m\n", "control characters")],
+)
+async def test_a_model_name_that_cannot_be_stored_is_refused(
+    gateway: Gateway, model: str, said: str
+) -> None:
+    price = {"model": model, "provider": "openai", "inputPerMillion": "1", "outputPerMillion": "2"}
+    answer = owner(gateway).run(SET_MODEL_PRICE, input=price)
+
+    assert "errors" not in answer, answer
+    assert answer["data"]["setModelPrice"]["__typename"] == "ValidationError", answer
+    assert said in answer["data"]["setModelPrice"]["message"]
