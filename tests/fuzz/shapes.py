@@ -168,16 +168,22 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 @st.composite
 def mutated(
-    draw: st.DrawFn, valid: st.SearchStrategy[dict[str, Any]], keep: tuple[str, ...] = ()
+    draw: st.DrawFn,
+    valid: st.SearchStrategy[dict[str, Any]],
+    keep: tuple[str, ...] = (),
+    fields: tuple[str, ...] = (),
 ) -> Any:
-    """A valid body with one to three nodes replaced by a value of another type (or a key
-    added with one). Keys in `keep` (the model, say) are left as they were at the top."""
+    """A valid body with one to three nodes replaced by a value of another type, or one of the
+    route's top-level `fields` set to one (so every field a translation reads gets its turn).
+    Keys in `keep` (the model, say) are left as they were at the top."""
     body: Any = copy.deepcopy(draw(valid))
     for _ in range(draw(st.integers(1, 3))):
         paths = [p for p in _paths(body) if p and p[0] not in keep]
-        if not paths or (draw(st.booleans()) and isinstance(body, dict)):
-            body[draw(st.sampled_from(sorted(valid_keys(body)) or ["x"]))] = draw(JSON_VALUES)
+        if fields and (not paths or draw(st.booleans())):
+            body[draw(st.sampled_from(fields))] = draw(JSON_VALUES)
             continue
+        if not paths:
+            return draw(JSON_VALUES)
         path = draw(st.sampled_from(paths))
         parent = body
         for step in path[:-1]:
@@ -186,13 +192,37 @@ def mutated(
     return body
 
 
-def valid_keys(body: dict[str, Any]) -> set[str]:
-    return {k for k in body if k != "model"} | {
-        "messages",
-        "input",
-        "metadata",
-        "stop_sequences",
-        "stop",
-        "tools",
-        "system",
-    }
+CHAT_FIELDS = (
+    "messages",
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "n",
+    "user",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "seed",
+    "response_format",
+    "stream",
+    "stream_options",
+    "presence_penalty",
+    "frequency_penalty",
+)
+EMBEDDING_FIELDS = ("input", "encoding_format", "dimensions", "user")
+MESSAGES_FIELDS = (
+    "messages",
+    "max_tokens",
+    "system",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "metadata",
+    "tools",
+    "tool_choice",
+    "stream",
+    "thinking",
+)

@@ -61,5 +61,25 @@ def test_generated_mutations(target: Target, query: str) -> None:
     _check(target, query)
 
 
+# The mutations that store what they are given, fuzzed apart so each gets many examples.
+STORING = [
+    "createClient",
+    "updateClient",
+    "setPricing",
+    "grantCredit",
+    "setBudget",
+    "setModelPrice",
+    "issueApiKey",
+    "createStaffToken",
+    "createPortalToken",
+]
+
+
+@FUZZ
+@given(query=hypothesis_graphql.mutations(SCHEMA, fields=STORING, custom_scalars=SCALARS))
+def test_generated_mutations_that_store_their_input(target: Target, query: str) -> None:
+    _check(target, query)
+
+
 def test_the_gateway_is_healthy_after_the_fuzzing(target: Target) -> None:
     assert target.healthy()

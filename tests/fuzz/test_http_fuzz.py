@@ -14,7 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.conftest import Target
-from tests.fuzz.shapes import chat_body, embeddings_body, messages_body, mutated
+from tests.fuzz.shapes import (
+    CHAT_FIELDS,
+    EMBEDDING_FIELDS,
+    MESSAGES_FIELDS,
+    chat_body,
+    embeddings_body,
+    messages_body,
+    mutated,
+)
 
 FUZZ = settings(
     max_examples=40,
@@ -32,9 +40,17 @@ EMBEDDING_MODELS = st.sampled_from(
 RAW = st.binary(max_size=300) | st.sampled_from([b"", b"[]", b"null", b"{", b'"x"', b"{}"])
 
 
-def _body(valid: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[Any]:
-    """Mostly mutated bodies, some still valid, some not JSON at all (bytes)."""
-    return st.one_of(mutated(valid, keep=("model",)), mutated(valid), valid, RAW)
+def _body(
+    valid: st.SearchStrategy[dict[str, Any]], fields: tuple[str, ...]
+) -> st.SearchStrategy[Any]:
+    """Mostly mutated bodies (the model kept, so the call reaches its translation), some with
+    the model mutated too, some still valid, some not JSON at all (bytes)."""
+    return st.one_of(
+        mutated(valid, keep=("model",), fields=fields),
+        mutated(valid, fields=(*fields, "model")),
+        valid,
+        RAW,
+    )
 
 
 def _send(target: Target, path: str, body: Any, headers: dict[str, str]) -> httpx.Response:
@@ -68,21 +84,21 @@ def _anthropic_format(response: httpx.Response) -> None:
 
 
 @FUZZ
-@given(body=_body(chat_body(CHAT_MODELS)))
+@given(body=_body(chat_body(CHAT_MODELS), CHAT_FIELDS))
 def test_chat_completions(target: Target, body: Any) -> None:
     response = _send(target, "/v1/chat/completions", body, target.bearer)
     _openai_format(response)
 
 
 @FUZZ
-@given(body=_body(embeddings_body(EMBEDDING_MODELS)))
+@given(body=_body(embeddings_body(EMBEDDING_MODELS), EMBEDDING_FIELDS))
 def test_embeddings(target: Target, body: Any) -> None:
     response = _send(target, "/v1/embeddings", body, target.bearer)
     _openai_format(response)
 
 
 @FUZZ
-@given(body=_body(messages_body(CHAT_MODELS)))
+@given(body=_body(messages_body(CHAT_MODELS), MESSAGES_FIELDS))
 def test_messages_native_and_translated(target: Target, body: Any) -> None:
     response = _send(target, "/v1/messages", body, {"x-api-key": target.secret})
     _anthropic_format(response)
@@ -94,7 +110,7 @@ LOGIN = st.fixed_dictionaries(
 
 
 @FUZZ
-@given(body=st.one_of(mutated(LOGIN), RAW))
+@given(body=st.one_of(mutated(LOGIN, fields=("token", "app")), RAW))
 def test_login(target: Target, body: Any) -> None:
     response = _send(target, "/auth/login", body, {})
     assert response.status_code < 500, response.text

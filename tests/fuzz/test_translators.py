@@ -16,7 +16,15 @@ from adapters.providers.gemini_embeddings import embeddings_request_to_gemini
 from adapters.providers.gemini_request import chat_request_to_gemini
 from api.rest.messages_format import anthropic_to_openai_request
 from domain.errors import ValidationError
-from tests.fuzz.shapes import chat_body, embeddings_body, messages_body, mutated
+from tests.fuzz.shapes import (
+    CHAT_FIELDS,
+    EMBEDDING_FIELDS,
+    MESSAGES_FIELDS,
+    chat_body,
+    embeddings_body,
+    messages_body,
+    mutated,
+)
 
 FUZZ = settings(
     max_examples=150,
@@ -37,7 +45,7 @@ def _translate_chat(body: Any) -> None:
 
 
 @FUZZ
-@given(mutated(messages_body(MODEL), keep=("model",)))
+@given(mutated(messages_body(MODEL), keep=("model",), fields=MESSAGES_FIELDS))
 def test_anthropic_requests_translate_or_refuse(body: Any) -> None:
     try:
         translated = anthropic_to_openai_request(body)
@@ -47,13 +55,13 @@ def test_anthropic_requests_translate_or_refuse(body: Any) -> None:
 
 
 @FUZZ
-@given(mutated(chat_body(MODEL), keep=("model",)))
+@given(mutated(chat_body(MODEL), keep=("model",), fields=CHAT_FIELDS))
 def test_chat_requests_translate_or_refuse(body: Any) -> None:
     _translate_chat(body)
 
 
 @FUZZ
-@given(mutated(embeddings_body(MODEL), keep=("model",)))
+@given(mutated(embeddings_body(MODEL), keep=("model",), fields=EMBEDDING_FIELDS))
 def test_embedding_requests_translate_or_refuse(body: Any) -> None:
     with contextlib.suppress(ValidationError):
         embeddings_request_to_gemini(body, "text-embedding-004")
