@@ -24,7 +24,7 @@ SCALARS = {
     ).map(nodes.String),
 }
 FUZZ = settings(
-    max_examples=60,
+    max_examples=45,
     deadline=None,
     derandomize=True,
     database=None,
