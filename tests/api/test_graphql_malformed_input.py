@@ -130,3 +130,22 @@ async def test_a_model_name_that_cannot_be_stored_is_refused(
     assert "errors" not in answer, answer
     assert answer["data"]["setModelPrice"]["__typename"] == "ValidationError", answer
     assert said in answer["data"]["setModelPrice"]["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'query { client(id: "c\\u0000") { id } }',
+        'query { invoice(id: "i\\u0000") { id } }',
+        'query { credits(clientId: "c\\u0000") { id } }',
+        'query { alerts(clientId: "c\\u0000") { id } }',
+        'query { webhooks(clientId: "c\\u0000") { id } }',
+        'query { invoices(clientId: "c\\u0000") { id } }',
+        'query { draftInvoice(clientId: "c\\u0000", period: "2026-01") { period } }',
+    ],
+)
+async def test_a_nul_in_a_lookup_is_never_an_unexpected_error(gateway: Gateway, query: str) -> None:
+    answer = owner(gateway).run(query)
+
+    for error in answer.get("errors") or []:
+        assert error["message"] != "Unexpected error.", (query, error)
