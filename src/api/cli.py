@@ -27,7 +27,7 @@ from domain.access import Role
 from domain.budgets import BudgetBasis, BudgetMode, BudgetStatus
 from domain.clients import ClientStatus
 from domain.errors import DomainError
-from domain.money import Money
+from domain.money import Money, input_decimal
 from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PricingPlan
 from domain.usage import UsageRecord
 from domain.usecases.budgets import BudgetInput
@@ -148,10 +148,13 @@ def _plan(
 
 
 def _decimal(value: str, option: str) -> Decimal:
+    """Parsed by the same helper as GraphQL's inputs: too large or too precise to store is a
+    one-line error (InvalidAmount) and exit status 1."""
     try:
-        return Decimal(value)
+        Decimal(value)
     except InvalidOperation:
         raise CliError(f"{option} must be a decimal number, not {value!r}") from None
+    return input_decimal(value, what=option)
 
 
 def _instant(value: str | None, option: str) -> datetime | None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.errors import DomainError, ValidationError
+from domain.text import check_text
 from domain.timeutil import require_aware
 
 STAFF_PREFIX = "bzs_"
@@ -50,8 +51,7 @@ def looks_like_token(value: str, prefix: str) -> bool:
 def _check_name(name: str) -> None:
     if not name.strip():
         raise ValidationError("a token needs a name")
-    if len(name) > 200:
-        raise ValidationError("a token name has at most 200 characters")
+    check_text(name, "a token name", max_length=200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,9 @@ class StaffToken:
 
     def __post_init__(self) -> None:
         _check_name(self.name)
-        if self.email is not None and ("@" not in self.email or len(self.email) > 320):
+        if self.email is not None:
+            check_text(self.email, "an email address", max_length=320)
+        if self.email is not None and "@" not in self.email:
             raise ValidationError(f"not an email address: {self.email!r}")
         require_aware(self.created_at, "created_at")
         object.__setattr__(self, "role", Role(self.role))

@@ -17,6 +17,7 @@ from domain.money import (
     exact_sum,
     validate_currency,
 )
+from domain.text import check_text
 from domain.timeutil import require_aware, to_utc
 from domain.tokens import TokenUsage
 
@@ -41,6 +42,9 @@ class Model:
     fallbacks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        check_text(self.id, "a model id", max_length=200)
+        check_text(self.provider, "a provider name", max_length=100)
+        check_text(self.upstream_name, "an upstream model name", max_length=200)
         provider, sep, name = self.id.partition("/")
         if not sep or not provider or not name or provider != self.provider:
             raise ValidationError(f"model id must be 'provider/model', got {self.id!r}")

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from domain.errors import ValidationError
 from domain.money import MAX_PERCENT_DECIMALS, bounded_decimal, validate_currency
+from domain.text import check_text
 from domain.timeutil import require_aware
 
 
@@ -30,14 +31,15 @@ class Client:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ValidationError("a client needs a name")
-        if len(self.name) > 200:
-            raise ValidationError("a client name has at most 200 characters")
+        check_text(self.name, "a client name", max_length=200)
         validate_currency(self.currency)
         require_aware(self.created_at, "created_at")
         rate = bounded_decimal(self.tax_rate, places=MAX_PERCENT_DECIMALS, what="tax rate")
         if rate > 100:
             raise ValidationError("tax rate is a percent between 0 and 100")
         object.__setattr__(self, "tax_rate", rate)
+        if self.billing_email is not None:
+            check_text(self.billing_email, "a billing email", max_length=320)
         if self.billing_email is not None and "@" not in self.billing_email:
             raise ValidationError(f"not an email address: {self.billing_email!r}")
 

@@ -19,6 +19,7 @@ from domain.errors import ValidationError
 from domain.money import EXACT, Money, round_to_minor, sum_money
 from domain.periods import Period, period_containing
 from domain.pricing import FixedCharge, PlanKind
+from domain.text import check_text
 from domain.tokens import TokenUsage
 from domain.usage import UsageRecord
 
@@ -255,7 +256,7 @@ def document_number(prefix: str, year: int, sequence: int) -> str:
 
 
 def check_reason(reason: str, what: str) -> str:
-    text = reason.strip()
+    text = check_text(reason.strip(), f"{what} reason", max_length=500, multiline=True)
     if not text:
         raise ValidationError(f"{what} needs a reason")
     if len(text) > 500:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from domain.errors import ValidationError
+from domain.text import check_text
 from domain.timeutil import require_aware
 
 KEY_PREFIX = "bzk_live_"
@@ -45,8 +46,7 @@ class ApiKey:
         require_aware(self.created_at, "created_at")
         if self.expires_at is not None:
             require_aware(self.expires_at, "expires_at")
-        if len(self.name) > 200:
-            raise ValidationError("a key name has at most 200 characters")
+        check_text(self.name, "a key name", max_length=200)
         for limit in (self.rpm_limit, self.tpm_limit):
             if limit is not None and limit <= 0:
                 raise ValidationError("rate limits must be positive")

@@ -18,6 +18,9 @@ _MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "BHD": 3, "KWD
 EXACT = Context(prec=60)
 MAX_PRICE_DECIMALS = 6
 MAX_PERCENT_DECIMALS = 4
+# What an amount column holds (Numeric(38, 18), product.md "Money"): 20 digits before the point.
+MAX_INTEGER_DIGITS = 20
+MAX_STORED_DECIMALS = 18
 
 
 def to_decimal(value: Decimal | int | str) -> Decimal:
@@ -41,18 +44,38 @@ def exact_sum(*values: Decimal) -> Decimal:
 
 
 def decimal_places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
+    """Decimals after trailing zeros are dropped; computed from the digits, so an exponent of
+    any size (`1e-999999999`) is measured without a context overflow."""
+    _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
-    return max(0, -exponent)
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if trailing_zeros == len(digits):
+        return 0
+    return max(0, -(exponent + trailing_zeros))
+
+
+def input_decimal(
+    value: Decimal | int | str, *, what: str, places: int = MAX_STORED_DECIMALS
+) -> Decimal:
+    """The one parser of a decimal someone typed (GraphQL inputs, CLI options): finite, at most
+    MAX_INTEGER_DIGITS digits before the point and `places` after it, so it can be stored in
+    every backend and computed with exactly; anything else is an InvalidAmount naming `what`."""
+    result = to_decimal(value)
+    if result != 0 and result.adjusted() >= MAX_INTEGER_DIGITS:
+        raise InvalidAmount(
+            f"{what} is too large: at most {MAX_INTEGER_DIGITS} digits before the decimal point"
+        )
+    if decimal_places(result) > places:
+        shown = str(value) if len(str(value)) <= 40 else str(value)[:40] + "..."
+        raise InvalidAmount(f"{what} has more than {places} decimals: {shown}")
+    return result
 
 
 def bounded_decimal(value: Decimal | int | str, *, places: int, what: str) -> Decimal:
     """A non-negative exact decimal with at most `places` decimals (keeps products finite)."""
-    result = to_decimal(value)
+    result = input_decimal(value, what=what, places=places)
     if result < 0:
         raise InvalidAmount(f"{what} cannot be negative")
-    if decimal_places(result) > places:
-        raise InvalidAmount(f"{what} has more than {places} decimals: {result}")
     return result
 
 

@@ -15,7 +15,14 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.errors import ValidationError
-from domain.money import EXACT, MAX_PERCENT_DECIMALS, Money, bounded_decimal, round_to_minor
+from domain.money import (
+    EXACT,
+    MAX_PERCENT_DECIMALS,
+    Money,
+    bounded_decimal,
+    input_decimal,
+    round_to_minor,
+)
 from domain.periods import Period
 from domain.timeutil import exact_seconds, require_aware, to_utc
 
@@ -80,6 +87,7 @@ PricingPlan = PercentageMargin | FixedFee | FixedPrice
 
 
 def _require_cents(amount: Money, what: str) -> None:
+    input_decimal(amount.amount, what=what)
     if amount.amount < 0:
         raise ValidationError(f"{what} cannot be negative")
     if round_to_minor(amount.amount, amount.currency) != amount.amount:

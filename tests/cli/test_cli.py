@@ -154,3 +154,24 @@ def test_bad_input_is_a_message_and_a_non_zero_exit(tmp_path: Path) -> None:
         assert result.returncode != 0
         assert result.stderr.startswith("error:"), result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_decimals_that_cannot_be_stored_are_a_message_and_a_non_zero_exit(tmp_path: Path) -> None:
+    """Parsed by the same helper as GraphQL's inputs (tested there on both backends)."""
+    env = environment(f"sqlite:///{tmp_path / 'bad.db'}", tmp_path)
+    assert run(env, "migrate").returncode == 0
+    create = ("clients", "create", "--name", "Acme")
+
+    huge_tax = run(env, *create, "--margin", "10", "--tax-rate", "1e999999999")
+    huge_fee = run(env, *create, "--monthly-fee", "1e30")
+    tiny_margin = run(env, *create, "--margin", "1e-999999999")
+
+    for result, said in (
+        (huge_tax, "too large"),
+        (huge_fee, "too large"),
+        (tiny_margin, "decimals"),
+    ):
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.startswith("error:"), result.stderr
+        assert said in result.stderr
+        assert "Traceback" not in result.stderr

@@ -16,6 +16,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from domain.errors import ValidationError
+from domain.text import has_nul
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # An execution option: a unit of work that only reads may use a deferred BEGIN on SQLite.
 READ_ONLY_OPTION = "bizgraph_read_only"
@@ -75,8 +78,9 @@ def create_engine(
             connect_args={"timeout": sqlite_busy_timeout_ms / 1000},
         )
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
+        _refuse_nul(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         parsed,
         echo=echo,
         pool_size=pool_size,
@@ -85,6 +89,21 @@ def create_engine(
         pool_recycle=1800,
         pool_timeout=30,
     )
+    _refuse_nul(engine)
+    return engine
+
+
+def _refuse_nul(engine: AsyncEngine) -> None:
+    """The backstop behind the domain's text checks: a NUL character in any bound string (an id
+    looked up, a field no entity checks) is the caller's ValidationError on every backend,
+    where PostgreSQL would fail with a driver error and SQLite would store it."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _check(
+        _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> None:
+        if has_nul(parameters):
+            raise ValidationError("text cannot contain NUL characters")
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:

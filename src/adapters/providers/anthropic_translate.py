@@ -85,7 +85,9 @@ def _text_parts(content: Any, role: str) -> list[JSON]:
     for part in content:
         if not isinstance(part, dict) or part.get("type") != "text":
             raise ValidationError(f"{role} messages may only hold text")
-        if part.get("text"):
+        if not isinstance(part.get("text"), str):
+            raise ValidationError("text parts need a string text")
+        if part["text"]:
             block: JSON = {"type": "text", "text": str(part["text"])}
             if "cache_control" in part:
                 block["cache_control"] = part["cache_control"]
@@ -125,7 +127,9 @@ def _user_blocks(content: Any) -> list[JSON]:
     for part in content:
         kind = part.get("type") if isinstance(part, dict) else None
         if kind == "text":
-            if part.get("text"):
+            if not isinstance(part.get("text"), str):
+                raise ValidationError("text parts need a string text")
+            if part["text"]:
                 block: JSON = {"type": "text", "text": part["text"]}
                 if "cache_control" in part:
                     block["cache_control"] = part["cache_control"]
@@ -144,11 +148,13 @@ def _tool_use_block(call: Any) -> JSON:
     raw = function.get("arguments") or "{}"
     try:
         arguments = json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise ValidationError("tool call arguments must be JSON") from exc
     if not isinstance(arguments, dict):
         raise ValidationError("tool call arguments must be a JSON object")
-    return {"type": "tool_use", "id": call.get("id"), "name": function["name"], "input": arguments}
+    if not isinstance(call.get("id"), str):
+        raise ValidationError("assistant tool_calls need a string id")
+    return {"type": "tool_use", "id": call["id"], "name": function["name"], "input": arguments}
 
 
 def _assistant_blocks(message: JSON) -> list[JSON]:
@@ -162,14 +168,19 @@ def _assistant_blocks(message: JSON) -> list[JSON]:
         text = content if isinstance(content, str) else ""
     if text:
         blocks.append({"type": "text", "text": text})
-    blocks.extend(_tool_use_block(call) for call in message.get("tool_calls") or [])
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise ValidationError("tool_calls must be a list")
+    blocks.extend(_tool_use_block(call) for call in calls)
     return blocks
 
 
 def _tool_result_block(message: JSON) -> JSON:
     content = message.get("content")
     text = content if isinstance(content, str) else _text_of(content, "tool")
-    return {"type": "tool_result", "tool_use_id": message.get("tool_call_id"), "content": text}
+    if not isinstance(message.get("tool_call_id"), str):
+        raise ValidationError("tool messages need a string tool_call_id")
+    return {"type": "tool_result", "tool_use_id": message["tool_call_id"], "content": text}
 
 
 def _append(turns: list[JSON], role: str, blocks: list[JSON]) -> None:
@@ -219,9 +230,16 @@ def _tools(tools: Any) -> list[JSON]:
         function = tool.get("function") if isinstance(tool, dict) else None
         if not isinstance(function, dict) or tool.get("type") != "function":
             raise ValidationError("only function tools are supported by this model")
+        parameters = function.get("parameters")
+        if not isinstance(function.get("name"), str):
+            raise ValidationError("each function tool needs a name")
+        if parameters is not None and not isinstance(parameters, dict):
+            raise ValidationError("function parameters must be a JSON Schema object")
+        if not isinstance(function.get("description", ""), str | None):
+            raise ValidationError("function description must be a string")
         spec: JSON = {
-            "name": function.get("name"),
-            "input_schema": function.get("parameters") or {"type": "object", "properties": {}},
+            "name": function["name"],
+            "input_schema": parameters or {"type": "object", "properties": {}},
         }
         if function.get("description"):
             spec["description"] = function["description"]
@@ -240,9 +258,13 @@ def _tool_choice(choice: Any, parallel: Any) -> JSON | None:
     elif choice == "required":
         result = {"type": "any"}
     elif isinstance(choice, dict) and isinstance(choice.get("function"), dict):
-        result = {"type": "tool", "name": choice["function"].get("name")}
+        if not isinstance(choice["function"].get("name"), str):
+            raise ValidationError("tool_choice needs a function name")
+        result = {"type": "tool", "name": choice["function"]["name"]}
     else:
         raise ValidationError("invalid tool_choice")
+    if parallel is not None and not isinstance(parallel, bool):
+        raise ValidationError("parallel_tool_calls must be a boolean")
     if result is not None and parallel is False:
         result["disable_parallel_tool_use"] = True
     return result
@@ -264,13 +286,19 @@ def openai_to_anthropic_request(
     elif system:
         out["system"] = "\n\n".join(block["text"] for block in system)
     for key in ("temperature", "top_p"):
-        if body.get(key) is not None:
-            out[key] = body[key]
+        if (value := body.get(key)) is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValidationError(f"{key} must be a number")
+            out[key] = value
     stop = body.get("stop")
-    if stop:
-        out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-    if body.get("tools"):
-        out["tools"] = _tools(body["tools"])
+    if stop is not None:
+        stops = [stop] if isinstance(stop, str) else stop
+        if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
+            raise ValidationError("stop must be a string or a list of strings")
+        if stops:
+            out["stop_sequences"] = stops
+    if body.get("tools") is not None and (tools := _tools(body["tools"])):
+        out["tools"] = tools
         choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
         if choice is not None:
             out["tool_choice"] = choice

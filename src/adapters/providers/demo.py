@@ -53,8 +53,11 @@ def approx_tokens(text: str) -> int:
     return math.ceil(len(text) / _CHARS_PER_TOKEN)
 
 
-def _bad_request(message: str, param: str | None = None) -> ProviderError:
-    error = {"message": message, "type": "invalid_request_error", "param": param, "code": None}
+def _bad_request(
+    message: str, param: str | None = None, code: str = "invalid_value"
+) -> ProviderError:
+    """A 400 as OpenAI sends it, with a specific code (as OpenAI's own validation gives)."""
+    error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
     body: JSON = {"error": error}
     return ProviderError(ProviderFailure.STATUS, message, status=400, body=body)
 
@@ -161,7 +164,9 @@ class _Completion:
 
     def __init__(self, model: Model, body: JSON, created: int) -> None:
         if model.kind is not ModelKind.CHAT:
-            raise _bad_request(f"{model.upstream_name} is not a chat model", "model")
+            raise _bad_request(
+                f"{model.upstream_name} is not a chat model", "model", "model_kind_mismatch"
+            )
         messages = _validate_messages(body)
         limit = _output_limit(model, body)
         seed = _seed(model, body, "messages", "max_tokens", "max_completion_tokens")
@@ -319,7 +324,9 @@ class DemoProvider:
 
     async def embed(self, model: Model, body: JSON) -> ProviderResponse:
         if model.kind is not ModelKind.EMBEDDING:
-            raise _bad_request(f"{model.upstream_name} is not an embedding model", "model")
+            raise _bad_request(
+                f"{model.upstream_name} is not an embedding model", "model", "model_kind_mismatch"
+            )
         items = _embedding_inputs(body)
         dimensions = _dimensions(body)
         encoding_format = body.get("encoding_format")

@@ -65,7 +65,8 @@ def _translated(translate: Callable[[], T]) -> T:
     try:
         return translate()
     except ValidationError as exc:
-        body = {"error": {"message": exc.message, "type": "invalid_request_error", "code": None}}
+        error = {"message": exc.message, "type": "invalid_request_error", "code": "invalid_value"}
+        body = {"error": error}
         raise ProviderError(ProviderFailure.STATUS, exc.message, status=400, body=body) from exc
 
 

@@ -183,7 +183,7 @@ def _arguments(function: JSON) -> JSON:
     raw = function.get("arguments") or "{}"
     try:
         args = orjson.loads(raw) if isinstance(raw, str) else raw
-    except orjson.JSONDecodeError as exc:
+    except (orjson.JSONDecodeError, RecursionError) as exc:
         raise ValidationError("tool call arguments must be valid JSON") from exc
     if not isinstance(args, dict):
         raise ValidationError("tool call arguments must be a JSON object")
@@ -290,7 +290,7 @@ def _tools(tools: Any) -> list[JSON]:
     declarations: list[JSON] = []
     for tool in tools:
         function = tool.get("function") if isinstance(tool, dict) else None
-        if tool.get("type") != "function" or not isinstance(function, dict):
+        if not isinstance(function, dict) or tool.get("type") != "function":
             raise ValidationError("only function tools are supported")
         if not isinstance(function.get("name"), str):
             raise ValidationError("each function tool needs a name")

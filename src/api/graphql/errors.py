@@ -25,12 +25,12 @@ class PublicError(GraphQLError):
 
 
 def should_mask_error(error: GraphQLError) -> bool:
-    """Show syntax, validation and limit errors (no original exception) and deliberate public
-    errors (permission refusals among them); mask everything else."""
+    """Show syntax, validation and limit errors (no original exception), deliberate public
+    errors (permission refusals among them) and expected domain failures that a resolver did
+    not turn into a typed error (their messages are written for callers); mask everything
+    else."""
     original = error.original_error
-    if isinstance(original, StoreUnavailable | WriteConflict):  # said as such, no detail in it
-        return False
-    return original is not None and not isinstance(original, GraphQLError)
+    return original is not None and not isinstance(original, GraphQLError | DomainError)
 
 
 @strawberry.type

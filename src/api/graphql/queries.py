@@ -37,7 +37,7 @@ class Query(AlertQueries, InvoiceQueries):
 
     @field(description="A client, or null when it does not exist or is not visible.")
     async def client(self, info: Info, id: strawberry.ID) -> Client | None:
-        found = await info.context.management.client(str(id))
+        found = await visible(info.context.management.client(str(id)))
         return None if found is None else Client.of(found)
 
     @field(description="The model catalog.")

@@ -10,13 +10,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from api.rest.bodies import (
+    chat_messages,
+    embedding_input,
     flag,
     optional_positive_int,
     read_json,
-    required_list,
     required_str,
 )
-from api.rest.errors import ApiError, from_provider, openai_error
+from api.rest.errors import from_provider, openai_error
 from api.rest.gateway import (
     Gateway,
     answer,
@@ -26,6 +27,7 @@ from api.rest.gateway import (
     report_rate,
     run_once,
 )
+from domain.catalog import ModelKind
 from domain.providers import JSON
 from domain.request_bounds import chat_bound, embeddings_bound
 from domain.usecases.calls import CallKind, CallRequest, Streaming
@@ -48,7 +50,7 @@ async def models(request: Request) -> Response:
 async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
     caller = await gw.metering.authenticate(client_secret(request))
     body = await read_json(request, gw.max_body_bytes)
-    required_list(body, "messages")
+    chat_messages(body)
     max_tokens = optional_positive_int(body, "max_completion_tokens", "max_tokens")
     choices = optional_positive_int(body, "n") or 1  # each choice bills its own output
     stream = flag(body, "stream")
@@ -75,9 +77,8 @@ async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
 async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
     caller = await gw.metering.authenticate(client_secret(request))
     body = await read_json(request, gw.max_body_bytes)
-    if body.get("input") in (None, "", []):
-        raise ApiError(400, "'input' is required", code="invalid_value")
-    grant = await authorize(gw, caller, required_str(body, "model"), rid)
+    embedding_input(body)
+    grant = await authorize(gw, caller, required_str(body, "model"), rid, ModelKind.EMBEDDING)
     bound = embeddings_bound(body["input"])
     call = CallRequest(CallKind.EMBEDDING, body, bound)
     await limit_rate(request, gw, grant, bound)

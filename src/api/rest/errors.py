@@ -36,6 +36,7 @@ class ApiError(Exception):
     type: str = "invalid_request_error"
     code: str | None = None
     retry_after: str | None = None
+    param: str | None = None  # the request field at fault, as OpenAI names it
 
 
 def from_domain(exc: DomainError) -> ApiError:
@@ -62,7 +63,9 @@ def from_domain(exc: DomainError) -> ApiError:
                 status, exc.message, "invalid_request_error", f"idempotency_{exc.reason}"
             )
         case ValidationError():
-            return ApiError(400, exc.message, "invalid_request_error", exc.code)
+            # A translation's refusal (domain ValidationError's generic code) is a bad value.
+            code = "invalid_value" if exc.code == "validation_error" else exc.code
+            return ApiError(400, exc.message, "invalid_request_error", code)
     return ApiError(400, exc.message, "invalid_request_error", exc.code)
 
 
@@ -74,22 +77,39 @@ def from_provider(exc: ProviderError) -> ApiError:
             429, _provider_message(exc), "rate_limit_error", "rate_limit_exceeded", exc.retry_after
         )
     if exc.is_client_error and exc.status is not None:
+        # The caller's request was refused by the provider: a client error, labelled with the
+        # provider's own code when it gives one (OpenAI's `invalid_value`, say), never as if
+        # the upstream had failed.
         return ApiError(
-            exc.status, _provider_message(exc), "invalid_request_error", "upstream_error"
+            exc.status,
+            _provider_message(exc),
+            "invalid_request_error",
+            _provider_field(exc, "code") or "invalid_request",
+            param=_provider_field(exc, "param"),
         )
     return ApiError(502, exc.message, "server_error", "upstream_error")
 
 
+def _provider_field(exc: ProviderError, name: str) -> str | None:
+    """A string field of the provider's error object (OpenAI's and Anthropic's bodies)."""
+    error = (exc.body or {}).get("error")
+    value = error.get(name) if isinstance(error, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 def _provider_message(exc: ProviderError) -> str:
     """The provider's own explanation of a client error, which helps the caller fix it."""
-    error = (exc.body or {}).get("error")
-    message = error.get("message") if isinstance(error, dict) else None
-    return message if isinstance(message, str) and message else exc.message
+    return _provider_field(exc, "message") or exc.message
 
 
 def openai_error(error: ApiError, request_id: str) -> Response:
     body = {
-        "error": {"message": error.message, "type": error.type, "param": None, "code": error.code}
+        "error": {
+            "message": error.message,
+            "type": error.type,
+            "param": error.param,
+            "code": error.code,
+        }
     }
     return Response(
         orjson.dumps(body), error.status, _headers(error, request_id), media_type="application/json"

@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 
 from api.rest.errors import ApiError, from_domain
 from api.rest.ratelimit_headers import RATE_HEADERS, rate_limit_headers
+from domain.catalog import ModelKind
 from domain.errors import DomainError
 from domain.keys import ApiKey
 from domain.providers import JSON
@@ -41,10 +42,22 @@ class Gateway:
     rate_limits: RateLimits
 
 
-async def authorize(gw: Gateway, caller: Caller, model: str, rid: str) -> CallGrant:
-    """The grant for a call, refused before any provider is involved if the model's provider
-    is not configured here."""
+async def authorize(
+    gw: Gateway, caller: Caller, model: str, rid: str, kind: ModelKind = ModelKind.CHAT
+) -> CallGrant:
+    """The grant for a call, refused before any provider is involved if the model is of
+    another kind than the route serves or its provider is not configured here."""
     grant = await gw.metering.authorize(caller, model, rid)
+    found = grant.target.model.kind
+    if found is not kind:
+        where = "/v1/embeddings" if found is ModelKind.EMBEDDING else "/v1/chat/completions"
+        raise ApiError(
+            400,
+            f"{grant.target.model.id} is a {found.value} model, not a {kind.value} model: "
+            f"call it on {where}",
+            code="model_kind_mismatch",
+            param="model",
+        )
     if not gw.calls.can_serve(grant.target.model):
         raise ApiError(
             503,

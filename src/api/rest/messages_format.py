@@ -45,6 +45,33 @@ def anthropic_error_type(status: int) -> str:
 
 
 # ---------------------------------------------------------------- request
+# Every field read from the client's body is type-checked here, so a wrong JSON type is a 400
+# naming the field (never an AttributeError, never a malformed body sent upstream).
+
+
+def _string(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be a string")
+    return value
+
+
+def _optional_string(value: Any, what: str) -> str | None:
+    return None if value is None else _string(value, what)
+
+
+def _object(value: Any, what: str) -> JSON:
+    if not isinstance(value, dict):
+        raise ValidationError(f"{what} must be an object")
+    return value
+
+
+def _number(body: JSON, key: str) -> float | int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"{key} must be a number")
+    return value
 
 
 def _system_text(system: Any) -> str:
@@ -52,9 +79,9 @@ def _system_text(system: Any) -> str:
         return system
     if isinstance(system, list):
         return "\n".join(
-            str(b.get("text", ""))
-            for b in system
-            if isinstance(b, dict) and b.get("type") == "text"
+            _string(b.get("text", ""), "system text")
+            for b in _blocks(system)
+            if b.get("type") == "text"
         )
     raise ValidationError("system must be a string or a list of text blocks")
 
@@ -68,11 +95,13 @@ def _blocks(content: Any) -> list[JSON]:
 
 
 def _image_part(block: JSON) -> JSON:
-    source = block.get("source") or {}
+    source = _object(block.get("source"), "image source")
     if source.get("type") == "base64":
-        url = f"data:{source.get('media_type')};base64,{source.get('data')}"
+        media_type = _string(source.get("media_type"), "image media_type")
+        data = _string(source.get("data"), "image data")
+        url = f"data:{media_type};base64,{data}"
     elif source.get("type") == "url":
-        url = str(source.get("url"))
+        url = _string(source.get("url"), "image url")
     else:
         raise ValidationError("image source must be base64 or url")
     return {"type": "image_url", "image_url": {"url": url}}
@@ -81,7 +110,11 @@ def _image_part(block: JSON) -> JSON:
 def _tool_result_text(content: Any) -> str:
     if content is None or isinstance(content, str):
         return content or ""
-    return "\n".join(str(b.get("text", "")) for b in _blocks(content) if b.get("type") == "text")
+    return "\n".join(
+        _string(b.get("text", ""), "tool_result text")
+        for b in _blocks(content)
+        if b.get("type") == "text"
+    )
 
 
 def _parts_content(parts: list[JSON]) -> str | list[JSON]:
@@ -99,16 +132,15 @@ def _user_messages(content: Any) -> list[JSON]:
     for block in _blocks(content):
         kind = block.get("type")
         if kind == "text":
-            parts.append({"type": "text", "text": block.get("text", "")})
+            parts.append({"type": "text", "text": _string(block.get("text", ""), "text")})
         elif kind == "image":
             parts.append(_image_part(block))
         elif kind == "tool_result":
             text = _tool_result_text(block.get("content"))
             if block.get("is_error") and not text:
                 text = "error"
-            tools.append(
-                {"role": "tool", "tool_call_id": block.get("tool_use_id"), "content": text}
-            )
+            call_id = _string(block.get("tool_use_id"), "tool_result tool_use_id")
+            tools.append({"role": "tool", "tool_call_id": call_id, "content": text})
         else:
             raise ValidationError(f"content block {kind!r} is not supported by this model")
     if parts:
@@ -122,14 +154,21 @@ def _assistant_message(content: Any) -> JSON:
     for block in _blocks(content):
         kind = block.get("type")
         if kind == "text":
-            texts.append(str(block.get("text", "")))
+            texts.append(_string(block.get("text", ""), "text"))
         elif kind == "tool_use":
-            arguments = json.dumps(block.get("input") or {}, separators=(",", ":"))
+            tool_input = block.get("input")
+            arguments = json.dumps(
+                {} if tool_input is None else _object(tool_input, "tool_use input"),
+                separators=(",", ":"),
+            )
             calls.append(
                 {
-                    "id": block.get("id"),
+                    "id": _string(block.get("id"), "tool_use id"),
                     "type": "function",
-                    "function": {"name": block.get("name"), "arguments": arguments},
+                    "function": {
+                        "name": _string(block.get("name"), "tool_use name"),
+                        "arguments": arguments,
+                    },
                 }
             )
         elif kind not in ("thinking", "redacted_thinking"):
@@ -141,23 +180,32 @@ def _assistant_message(content: Any) -> JSON:
 
 
 def _tools(tools: Any) -> list[JSON]:
+    if not isinstance(tools, list):
+        raise ValidationError("tools must be a list")
     out = []
-    for tool in tools if isinstance(tools, list) else []:
+    for tool in tools:
         if not isinstance(tool, dict) or "input_schema" not in tool:
             raise ValidationError("only custom tools with an input_schema are supported")
-        function: JSON = {"name": tool.get("name"), "parameters": tool["input_schema"]}
-        if tool.get("description"):
-            function["description"] = tool["description"]
+        function: JSON = {
+            "name": _string(tool.get("name"), "tool name"),
+            "parameters": _object(tool["input_schema"], "tool input_schema"),
+        }
+        if description := _optional_string(tool.get("description"), "tool description"):
+            function["description"] = description
         out.append({"type": "function", "function": function})
     return out
 
 
 def _tool_choice(choice: Any) -> tuple[Any, bool]:
     """OpenAI's tool_choice, and whether parallel tool calls were disabled."""
-    if not isinstance(choice, dict):
+    if choice is None:
         return None, False
+    choice = _object(choice, "tool_choice")
     kind = choice.get("type")
-    parallel_off = bool(choice.get("disable_parallel_tool_use"))
+    parallel = choice.get("disable_parallel_tool_use")
+    if parallel is not None and not isinstance(parallel, bool):
+        raise ValidationError("tool_choice.disable_parallel_tool_use must be a boolean")
+    parallel_off = parallel is True
     if kind == "auto":
         return "auto", parallel_off
     if kind == "any":
@@ -165,8 +213,21 @@ def _tool_choice(choice: Any) -> tuple[Any, bool]:
     if kind == "none":
         return "none", False
     if kind == "tool":
-        return {"type": "function", "function": {"name": choice.get("name")}}, parallel_off
+        name = _string(choice.get("name"), "tool_choice name")
+        return {"type": "function", "function": {"name": name}}, parallel_off
     raise ValidationError("invalid tool_choice")
+
+
+def _stop(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise ValidationError("stop_sequences must be a list of strings")
+    return value
+
+
+def _user_id(metadata: Any) -> str | None:
+    if metadata is None:
+        return None
+    return _optional_string(_object(metadata, "metadata").get("user_id"), "metadata.user_id")
 
 
 def anthropic_to_openai_request(body: JSON) -> JSON:
@@ -191,19 +252,18 @@ def anthropic_to_openai_request(body: JSON) -> JSON:
     if body.get("max_tokens") is not None:
         out["max_completion_tokens"] = body["max_tokens"]
     for key in ("temperature", "top_p"):
-        if body.get(key) is not None:
-            out[key] = body[key]
-    if body.get("stop_sequences"):
-        out["stop"] = list(body["stop_sequences"])
-    if body.get("tools"):
-        out["tools"] = _tools(body["tools"])
+        if (value := _number(body, key)) is not None:
+            out[key] = value
+    if (stop := body.get("stop_sequences")) is not None and _stop(stop):
+        out["stop"] = list(stop)
+    if (tools := _tools(body["tools"]) if body.get("tools") is not None else []) != []:
+        out["tools"] = tools
         choice, parallel_off = _tool_choice(body.get("tool_choice"))
         if choice is not None:
             out["tool_choice"] = choice
         if parallel_off:
             out["parallel_tool_calls"] = False
-    user = (body.get("metadata") or {}).get("user_id")
-    if isinstance(user, str) and user:
+    if user := _user_id(body.get("metadata")):
         out["user"] = user
     if body.get("stream"):
         out["stream"] = True

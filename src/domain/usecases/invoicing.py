@@ -47,7 +47,7 @@ from domain.invoicing_ports import (
     InvoicingUnitOfWork,
     InvoicingUnitOfWorkFactory,
 )
-from domain.money import Money, round_to_minor, sum_money, to_decimal
+from domain.money import Money, input_decimal, round_to_minor, sum_money
 from domain.periods import Period, month_period, period_containing
 from domain.ports import Clock
 from domain.pricing import PlanTimeline
@@ -350,7 +350,7 @@ class InvoiceUseCases:
 
 
 def _positive_cents(amount: Decimal | str, currency: str, what: str) -> Money:
-    value = Money(to_decimal(amount), currency)
+    value = Money(input_decimal(amount, what=what), currency)
     if value.amount <= 0 or round_to_minor(value.amount, currency) != value.amount:
         raise ValidationError(f"{what} is a positive amount in whole minor units")
     return value
