@@ -87,9 +87,9 @@ HOSTILE_DOCUMENTS: dict[str, Callable[[], str]] = {
 }
 
 
-def nested_json(depth: int, leaf: object = "hi") -> object:
-    """`depth` levels of lists and objects alternating, around `leaf`."""
-    value: object = leaf
-    for level in range(depth):
-        value = [value] if level % 2 else {"content": value}
-    return value
+def nested_json(depth: int) -> bytes:
+    """JSON text of `depth` objects and arrays alternating around a string (written by hand:
+    orjson refuses to write more than 254 levels)."""
+    opening = "".join('{"content": ' if level % 2 else "[" for level in range(depth))
+    closing = "".join("}" if level % 2 else "]" for level in reversed(range(depth)))
+    return (opening + '"hi"' + closing).encode()

@@ -12,12 +12,13 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from api.auth import presented_token
 from api.graphql.context import Context
+from api.request_body import BodyRefused, parse_json, read_body
 from domain.access import Principal, Unauthenticated
 from domain.ports import Clock
 from domain.usecases.access import AccessUseCases
@@ -30,6 +31,17 @@ _PRINCIPAL = "bizgraph.principal"
 def _json(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response:
     body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
     return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands strawberry the body already read, then the connection's own
+    messages (a disconnect)."""
+    messages: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed() -> Message:
+        return messages.pop() if messages else await receive()
+
+    return replayed
 
 
 class ManagementGraphQL(GraphQL[Context, None]):
@@ -58,10 +70,22 @@ class ManagementGraphQL(GraphQL[Context, None]):
             refusal = await self.render_graphql_ide(Request(scope))
         else:
             refusal = _json(400, "operations are served over POST only", "post_only")
+        if refusal is None and scope["method"] == "POST":
+            try:  # read here, bounded, so no body reaches strawberry unchecked
+                body = await read_body(Request(scope, receive), self._max_body)
+                if not isinstance(parse_json(body), dict):
+                    refusal = _json(400, "the body must be a JSON object", "bad_request")
+            except BodyRefused as refused:
+                refusal = _json(refused.status, refused.message, refused.code)
+            else:
+                receive = _replay(body, receive)
         if refusal is not None:  # answered here: refused, or the IDE page
             await refusal(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)  # already checked by parse_json; orjson is faster
 
     async def _admit(self, scope: Scope) -> Response | None:
         headers = Headers(scope=scope)
