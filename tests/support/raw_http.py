@@ -70,25 +70,33 @@ def stream_until_answered(
 ) -> tuple[Answer, int]:
     """POST a chunked body of `total` bytes (no Content-Length), stopping as soon as the
     server answers; returns the answer and how many bytes were sent by then."""
+    head = request_head("POST", path, {**headers, "transfer-encoding": "chunked"})
+    piece = f"{chunk:x}\r\n".encode() + b" " * chunk + b"\r\n"
+    return send_until_answered(base_url, head, piece, total, b"0\r\n\r\n")
+
+
+def send_until_answered(
+    base_url: str, start: bytes, piece: bytes, total: int, end: bytes
+) -> tuple[Answer, int]:
+    """Send `start`, then `piece` over and over up to `total` bytes, then `end`, stopping as
+    soon as the server answers (or closes); returns the answer and the bytes sent by then."""
     sock = connect(base_url)
     sent = 0
     try:
-        sock.sendall(request_head("POST", path, {**headers, "transfer-encoding": "chunked"}))
-        piece = f"{chunk:x}\r\n".encode() + b" " * chunk + b"\r\n"
+        sock.sendall(start)
         pending = b""
         while sent < total or pending:
             readable, writable, _ = select.select([sock], [sock], [], 30)
             if readable or not writable:  # answered, or stuck for 30 s
                 break
-            if writable:
-                pending = pending or piece
-                try:
-                    done = sock.send(pending)
-                except (BrokenPipeError, ConnectionResetError):
-                    break
-                pending, sent = pending[done:], sent + done
+            pending = pending or piece
+            try:
+                done = sock.send(pending)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            pending, sent = pending[done:], sent + done
         else:
-            sock.sendall(b"0\r\n\r\n")
+            sock.sendall(end)
         return read_answer(sock), sent
     finally:
         sock.close()
