@@ -1,7 +1,8 @@
 """/graphql over HTTP: a bearer token on every POST (401 JSON without a valid one), a body
-size limit, and a typed context per request (the principal, its scoped use cases, fresh
-DataLoaders). GET only serves GraphiQL in development: queries over GET are refused and
-mutations only run over POST."""
+read bounded and checked before strawberry sees it (api/request_body.py: a size limit, UTF-8
+JSON, nesting bounded; refusals in GraphQL's error format), and a typed context per request
+(the principal, its scoped use cases, fresh DataLoaders). GET only serves GraphiQL in
+development: queries over GET are refused and mutations only run over POST."""
 
 from __future__ import annotations
 
@@ -65,20 +66,13 @@ class ManagementGraphQL(GraphQL[Context, None]):
         # The route is HTTP only (no subscriptions, so no WebSocket).
         if scope["method"] == "POST":
             refusal = await self._admit(scope)
+            if refusal is None:
+                refusal, receive = await self._checked_body(scope, receive)
         elif self.graphql_ide and "query" not in Request(scope).query_params:
             # The GraphiQL page (development only); it runs nothing itself.
             refusal = await self.render_graphql_ide(Request(scope))
         else:
             refusal = _json(400, "operations are served over POST only", "post_only")
-        if refusal is None and scope["method"] == "POST":
-            try:  # read here, bounded, so no body reaches strawberry unchecked
-                body = await read_body(Request(scope, receive), self._max_body)
-                if not isinstance(parse_json(body), dict):
-                    refusal = _json(400, "the body must be a JSON object", "bad_request")
-            except BodyRefused as refused:
-                refusal = _json(refused.status, refused.message, refused.code)
-            else:
-                receive = _replay(body, receive)
         if refusal is not None:  # answered here: refused, or the IDE page
             await refusal(scope, receive, send)
             return
@@ -86,6 +80,19 @@ class ManagementGraphQL(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # already checked by parse_json; orjson is faster
+
+    async def _checked_body(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[Response | None, Receive]:
+        """The body read here, bounded, and checked (UTF-8 JSON, an object, nesting bounded),
+        so strawberry only ever parses a body that passed; it gets it replayed."""
+        try:
+            body = await read_body(Request(scope, receive), self._max_body)
+            if not isinstance(parse_json(body), dict):
+                return _json(400, "the body must be a JSON object", "bad_request"), receive
+        except BodyRefused as refused:
+            return _json(refused.status, refused.message, refused.code), receive
+        return None, _replay(body, receive)
 
     async def _admit(self, scope: Scope) -> Response | None:
         headers = Headers(scope=scope)
