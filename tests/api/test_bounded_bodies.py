@@ -117,3 +117,16 @@ def test_a_non_utf8_graphql_body_is_a_graphql_400_and_the_connection_lives_on(
     assert "UTF-8" in error["message"]
     assert served.status == 200
     assert orjson.loads(served.body)["data"]["version"]
+
+
+def test_a_graphql_body_of_another_media_type_is_a_graphql_415(gateway: Gateway) -> None:
+    body = b'{"query": "{ version }"}'
+
+    with connect(gateway.url) as sock:
+        refused = exchange(sock, "POST", "/graphql", {**OWNER, "content-type": "text/plain"}, body)
+        served = exchange(sock, "POST", "/graphql", OWNER, body)
+
+    assert refused.status == 415
+    error = orjson.loads(refused.body)["errors"][0]
+    assert error["extensions"]["code"] == "unsupported_media_type"
+    assert served.status == 200

@@ -86,6 +86,11 @@ class ManagementGraphQL(GraphQL[Context, None]):
     ) -> tuple[Response | None, Receive]:
         """The body read here, bounded, and checked (UTF-8 JSON, an object, nesting bounded),
         so strawberry only ever parses a body that passed; it gets it replayed."""
+        media_type = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":  # strawberry would answer in plain text
+            return _json(
+                415, "send the operation as application/json", "unsupported_media_type"
+            ), receive
         try:
             body = await read_body(Request(scope, receive), self._max_body)
             if not isinstance(parse_json(body), dict):
