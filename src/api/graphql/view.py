@@ -36,6 +36,21 @@ def _json(status: int, message: str, code: str, headers: dict[str, str] | None =
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
+def _envelope_problem(operation: dict[str, Any]) -> str | None:
+    """What is wrong with a request's envelope (GraphQL over HTTP: `query` a string,
+    `variables` and `extensions` objects, `operationName` a string), or None."""
+    query = operation.get("query")
+    if not isinstance(query, str) or not query.strip():
+        return "'query' is required and must be a non-empty string"
+    for field in ("variables", "extensions"):
+        if operation.get(field) is not None and not isinstance(operation[field], dict):
+            return f"'{field}' must be an object"
+    operation_name = operation.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        return "'operationName' must be a string"
+    return None
+
+
 def _replay(body: bytes, receive: Receive) -> Receive:
     """A `receive` that hands strawberry the body already read, then the connection's own
     messages (a disconnect)."""
@@ -95,8 +110,11 @@ class ManagementGraphQL(GraphQL[Context, None]):
             ), receive
         try:
             body = await read_body(Request(scope, receive), self._max_body)
-            if not isinstance(parse_json(body), dict):
+            operation = parse_json(body)
+            if not isinstance(operation, dict):
                 return _json(400, "the body must be a JSON object", "bad_request"), receive
+            if (problem := _envelope_problem(operation)) is not None:
+                return _json(400, problem, "bad_request"), receive  # strawberry: plain text
         except BodyRefused as refused:
             return _json(refused.status, refused.message, refused.code), receive
         return None, _replay(body, receive)
