@@ -292,3 +292,19 @@ async def test_an_unknown_key_is_refused_in_openai_format(gateway: Gateway) -> N
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_api_key"
     assert response.headers["x-request-id"]
+
+
+async def test_an_idempotency_key_bills_a_response_once(gateway: Gateway, admin: Admin) -> None:
+    client_id, secret = await admin.client_with_key()
+    body = {"model": "demo/chat", "input": "Hello"}
+    headers = {"authorization": f"Bearer {secret}", "idempotency-key": "resp-once-1"}
+
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        first = await http.post("/v1/responses", json=body, headers=headers)
+        again = await http.post("/v1/responses", json=body, headers=headers)
+
+    assert first.status_code == again.status_code == 200
+    assert first.headers["x-request-id"].startswith("req_")
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert len(await admin.usage(client_id)) == 1
