@@ -81,10 +81,14 @@ async def test_anthropic_is_translated_and_billed_exactly(
 
     assert answer.output_text == "Hi from Claude"
     assert answer.usage is not None
-    assert (answer.usage.input_tokens, answer.usage.input_tokens_details.cached_tokens) == (112, 100)
+    assert (answer.usage.input_tokens, answer.usage.input_tokens_details.cached_tokens) == (
+        112,
+        100,
+    )
     assert answer.usage.output_tokens == 7
     assert streamed.output_text == "Streamed Claude"
-    assert streamed.usage is not None and streamed.usage.total_tokens == 25
+    assert streamed.usage is not None
+    assert streamed.usage.total_tokens == 25
     first, second = upstreams.anthropic.requests
     assert first.body["system"] in ("Be brief", [{"type": "text", "text": "Be brief"}])
     assert (first.body["max_tokens"], first.body["temperature"]) == (50, 0.2)
@@ -156,7 +160,8 @@ async def test_a_streamed_function_call_comes_as_its_events(
     assert [item.type for item in final.output] == ["message", "function_call"]
     assert final.output_text == "Let me look."
     call = final.output[1]
-    assert call.type == "function_call" and json.loads(call.arguments) == {"city": "Oslo"}
+    assert call.type == "function_call"
+    assert json.loads(call.arguments) == {"city": "Oslo"}
     assert "response.function_call_arguments.delta" in kinds
     assert "response.function_call_arguments.done" in kinds
     assert kinds.count("response.output_item.done") == 2
