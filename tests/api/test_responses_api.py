@@ -17,6 +17,7 @@ from domain.usage import UsageSource
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.api.test_budget_bounds import assert_nothing_spent, assert_refused, budgeted, post
 from tests.upstreams.anthropic_fake import AnthropicScript, ToolCall
+from tests.upstreams.openai_fake import openai_usage
 
 M = Decimal(1_000_000)
 SONNET = "anthropic/claude-sonnet-4-5"
@@ -313,3 +314,80 @@ async def test_an_idempotency_key_bills_a_response_once(gateway: Gateway, admin:
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
     assert len(await admin.usage(client_id)) == 1
+
+
+# --- OpenAI: relayed natively --------------------------------------------------------------
+
+
+def test_the_fake_speaks_the_responses_api_to_the_official_sdk(upstreams: Upstreams) -> None:
+    upstreams.openai.reply = "straight from the fake"
+    with openai.OpenAI(
+        base_url=upstreams.urls["openai"] + "/v1", api_key=upstreams.openai.api_key, max_retries=0
+    ) as client:
+        plain = client.responses.create(model="gpt-4o-mini", input="hi")
+        with client.responses.stream(model="gpt-4o-mini", input="hi") as stream:
+            final = stream.get_final_response()
+
+    assert plain.output_text == final.output_text == "straight from the fake"
+    assert final.usage is not None
+    assert final.usage.input_tokens == 12
+
+
+async def test_openai_is_relayed_natively_and_billed_by_class(
+    sdks: Sdks, upstreams: Upstreams, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    upstreams.openai.reply = "Native answer"
+    upstreams.openai.usage = openai_usage(1000, 300, cached=400, reasoning=100)
+    client = sdks.openai(secret)
+
+    plain = client.responses.create(model="openai/gpt-4o-mini", input="Think", store=True)
+    with client.responses.stream(model="openai/gpt-4o-mini", input="Think") as stream:
+        final = stream.get_final_response()
+
+    assert plain.output_text == final.output_text == "Native answer"
+    assert plain.model == final.model == "openai/gpt-4o-mini"
+    sent = [r for r in upstreams.openai.requests if r.path == "/v1/responses"]
+    assert len(sent) == 2
+    assert all(r.body is not None and r.body["model"] == "gpt-4o-mini" for r in sent)
+    assert all(r.body is not None and r.body["store"] is False for r in sent)
+    assert all(r.header("authorization") == f"Bearer {upstreams.openai.api_key}" for r in sent)
+    records = await admin.usage(client_id)
+    assert len(records) == 2
+    cost = (600 * Decimal("0.15") + 400 * Decimal("0.075") + 300 * Decimal("0.60")) / M
+    assert [r.cost for r in records] == [Money(cost), Money(cost)]
+    assert all(
+        (r.usage.input_tokens, r.usage.cached_input_tokens, r.usage.reasoning_tokens)
+        == (1000, 400, 100)
+        for r in records
+    )
+
+
+async def test_a_native_call_refuses_state_before_the_provider(
+    gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+
+    response = await post(
+        gateway,
+        secret,
+        "/v1/responses",
+        {"model": "openai/gpt-4o-mini", "input": "x", "previous_response_id": "resp_other"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "previous_response_id"
+    assert upstreams.openai.requests == []
+    assert await admin.usage(client_id) == []
+
+
+async def test_a_model_with_a_fallback_elsewhere_is_translated(
+    sdks: Sdks, upstreams: Upstreams, admin: Admin
+) -> None:
+    _, secret = await admin.client_with_key()
+    upstreams.openai.reply = "Through chat"
+
+    answer = sdks.openai(secret).responses.create(model="openai/reasoner", input="Think")
+
+    assert answer.output_text == "Through chat"
+    assert [r.path for r in upstreams.openai.requests] == ["/v1/chat/completions"]

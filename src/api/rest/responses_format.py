@@ -84,6 +84,19 @@ def refuse_stateful(body: JSON) -> None:
         _object(metadata, "metadata")
 
 
+def check_native(body: JSON) -> None:
+    """What a native relay checks itself (the provider judges the rest): no state kept
+    upstream, function tools only (built-in tools bill fees the gateway does not meter), and
+    `input` a string or a list."""
+    refuse_stateful(body)
+    if body.get("input") is None:
+        raise _bad("'input' is required", "input")
+    if not isinstance(body["input"], str):
+        _list(body["input"], "input")
+    if body.get("tools") is not None:
+        _tools(body["tools"])
+
+
 # ---------------------------------------------------------------- request
 
 
