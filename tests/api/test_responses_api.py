@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from domain.money import Money
-from domain.usage import UsageSource
+from domain.usage import CallStatus, UsageSource
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.api.test_budget_bounds import assert_nothing_spent, assert_refused, budgeted, post
 from tests.upstreams.anthropic_fake import AnthropicScript, ToolCall
@@ -391,3 +391,41 @@ async def test_a_model_with_a_fallback_elsewhere_is_translated(
 
     assert answer.output_text == "Through chat"
     assert [r.path for r in upstreams.openai.requests] == ["/v1/chat/completions"]
+
+
+async def test_a_native_stream_broken_upstream_ends_with_an_error_event_billed_once(
+    sdks: Sdks, upstreams: Upstreams, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    upstreams.openai.reply = "one two three four"
+    upstreams.openai.break_after = 2
+
+    events = list(
+        sdks.openai(secret).responses.create(model="openai/gpt-4o-mini", input="x", stream=True)
+    )
+
+    assert [e.delta for e in events if e.type == "response.output_text.delta"] == ["one", " two"]
+    last = events[-1]
+    assert last.type == "error"
+    assert last.sequence_number == events[-2].sequence_number + 1
+    [record] = await admin.usage(client_id)
+    assert record.status is CallStatus.FAILED
+    assert record.source is UsageSource.ESTIMATED
+    assert record.usage.output_tokens > 0
+
+
+async def test_a_translated_stream_broken_upstream_ends_with_response_failed(
+    sdks: Sdks, upstreams: Upstreams, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    upstreams.anthropic.enqueue(AnthropicScript(text="one two three four", drop_after=4))
+
+    events = list(sdks.openai(secret).responses.create(model=SONNET, input="x", stream=True))
+
+    last = events[-1]
+    assert last.type == "response.failed"
+    assert last.response.error is not None
+    assert last.response.error.code == "server_error"
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    [record] = await admin.usage(client_id)
+    assert record.status is CallStatus.FAILED
