@@ -220,13 +220,19 @@ async def test_a_gemini_stream_is_billed_once(
     assert [r.cost for r in records] == [cost, cost]
 
 
+@pytest.mark.parametrize(
+    ("model", "limit"),
+    # 20,000 prompt tokens with margin: 0.078 on Sonnet (translated), 0.0039 on gpt-4o-mini
+    # (relayed natively)
+    [(SONNET, "0.01"), ("openai/gpt-4o-mini", "0.001")],
+)
 async def test_a_hard_budget_refuses_before_the_provider_is_called(
-    gateway: Gateway, upstreams: Upstreams, admin: Admin
+    gateway: Gateway, upstreams: Upstreams, admin: Admin, model: str, limit: str
 ) -> None:
-    client_id, secret = await budgeted(admin, "0.01")
-    big = "y" * 20_000  # 20,000 prompt tokens at 3.00 per million (margin 30%): 0.078
+    client_id, secret = await budgeted(admin, limit)
+    big = "y" * 20_000
     body = {
-        "model": SONNET,
+        "model": model,
         "max_output_tokens": 10,
         "instructions": "be brief",
         "tools": [{**TOOL, "description": big}],
@@ -237,6 +243,7 @@ async def test_a_hard_budget_refuses_before_the_provider_is_called(
 
     assert_refused(response)
     assert upstreams.anthropic.requests == []
+    assert upstreams.openai.requests == []
     await assert_nothing_spent(admin, client_id)
 
 

@@ -146,10 +146,6 @@ def _message(item: JSON, param: str) -> JSON:
     return {"role": "system" if role == "developer" else role, "content": content}
 
 
-def _arguments(value: Any, param: str) -> str:
-    return _string(value, param)
-
-
 def _tool_output(value: Any, param: str) -> str:
     if isinstance(value, str):
         return value
@@ -179,7 +175,7 @@ def _input_messages(value: Any) -> list[JSON]:
                 "type": "function",
                 "function": {
                     "name": _string(item.get("name"), f"{param}.name"),
-                    "arguments": _arguments(item.get("arguments"), f"{param}.arguments"),
+                    "arguments": _string(item.get("arguments"), f"{param}.arguments"),
                 },
             }
             last = messages[-1] if messages else None
