@@ -4,6 +4,7 @@ usage record per call whose cost equals tokens x catalog prices to the last digi
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from typing import Any
@@ -436,3 +437,34 @@ async def test_a_translated_stream_broken_upstream_ends_with_response_failed(
     assert [e.sequence_number for e in events] == list(range(len(events)))
     [record] = await admin.usage(client_id)
     assert record.status is CallStatus.FAILED
+
+
+async def test_a_client_that_hangs_up_is_billed_what_gemini_billed(
+    gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    script = upstreams.gemini
+    script.reply, script.chunks, script.chunk_delay = "a b c d e f", 3, 0.2
+    script.prompt_tokens, script.output_tokens = 12, 7
+    body = {"model": "google/gemini-2.5-flash", "input": "Letters", "stream": True}
+
+    async with (
+        httpx.AsyncClient(base_url=gateway.url, timeout=30) as http,
+        http.stream(
+            "POST", "/v1/responses", json=body, headers={"authorization": f"Bearer {secret}"}
+        ) as response,
+    ):
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if "response.output_text.delta" in line:
+                break  # hang up after the first words
+
+    records = []
+    for _ in range(100):  # the drain settles after the upstream ends
+        if records := await admin.usage(client_id):
+            break
+        await asyncio.sleep(0.1)
+    [record] = records
+    assert record.source is UsageSource.REPORTED
+    assert (record.usage.input_tokens, record.usage.output_tokens) == (12, 7)
+    assert record.cost == Money((12 * Decimal("0.30") + 7 * Decimal("2.50")) / M)
