@@ -92,6 +92,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         Route("/v1/models", chat.models, methods=["GET"]),
         Route("/v1/messages", messages.create_message, methods=["POST"]),
         Route("/v1/responses", responses.create_response, methods=["POST"]),
+        Route(
+            "/v1/responses/{rest:path}",
+            responses.stored_response,
+            methods=["GET", "POST", "DELETE"],
+        ),
         Route("/invoices/{invoice_id}.{fmt}", invoices.download, methods=["GET"]),
         # Last: the web apps' files and pages (their own 404s keep API paths in JSON).
         Route("/{path:path}", WebApps(settings.web_dir).page, methods=ANY_METHOD),

@@ -291,8 +291,10 @@ async def test_store_is_accepted_but_nothing_is_kept(sdks: Sdks, admin: Admin) -
     answer = client.responses.create(model="demo/chat", input="Hi", store=True)
 
     assert answer.store is False
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError, match="does not store responses"):
         client.responses.retrieve(answer.id)
+    with pytest.raises(openai.NotFoundError, match="does not store responses"):
+        client.responses.delete(answer.id)
 
 
 async def test_an_unknown_key_is_refused_in_openai_format(gateway: Gateway) -> None:

@@ -18,7 +18,7 @@ from starlette.responses import Response, StreamingResponse
 
 from api.rest.bodies import flag, optional_positive_int, read_json, required_str
 from api.rest.chat import SSE_HEADERS, answered_by, chunk_chars
-from api.rest.errors import from_provider, openai_error
+from api.rest.errors import ApiError, from_provider, openai_error
 from api.rest.gateway import Gateway, answer, authorize, client_secret, limit_rate, run_once
 from api.rest.responses_format import (
     ChatToResponsesStream,
@@ -33,6 +33,21 @@ from domain.usecases.calls import CallKind, CallRequest, Streaming
 
 async def create_response(request: Request) -> Response:
     return await answer(request, _responses, openai_error)
+
+
+async def stored_response(request: Request) -> Response:
+    """`GET`/`DELETE /v1/responses/{id}` (and `/input_items`, `/cancel`): nothing is stored."""
+    return await answer(request, _not_stored, openai_error)
+
+
+async def _not_stored(request: Request, gw: Gateway, rid: str) -> Response:
+    await gw.metering.authenticate(client_secret(request))
+    raise ApiError(
+        404,
+        "this gateway does not store responses (nor asks OpenAI to): there is nothing to "
+        "retrieve, list, cancel or delete; keep the Response you received",
+        code="response_not_stored",
+    )
 
 
 async def _responses(request: Request, gw: Gateway, rid: str) -> Response:
