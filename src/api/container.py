@@ -37,7 +37,7 @@ from domain.catalog import Model, PriceVersion
 from domain.ids import new_id
 from domain.invoicing_ports import AgencyDetails
 from domain.leases import LeaseTerms
-from domain.providers import ModelProvider, NativeMessagesProvider
+from domain.providers import ModelProvider, NativeMessagesProvider, NativeResponsesProvider
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.budgets import BudgetUseCases
@@ -68,9 +68,13 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
     timeouts = settings.timeouts
     chat: dict[str, ModelProvider] = {"demo": DemoProvider()}
     native: dict[str, NativeMessagesProvider] = {}
+    responses: dict[str, NativeResponsesProvider] = {}
     if settings.openai.api_key or settings.openai.base_url:
         base = settings.openai.base_url or OPENAI_DEFAULT_BASE
-        chat["openai"] = OpenAICompatibleProvider("openai", base, settings.openai.api_key, timeouts)
+        openai = OpenAICompatibleProvider("openai", base, settings.openai.api_key, timeouts)
+        chat["openai"] = openai
+        if settings.openai.native_responses:
+            responses["openai"] = openai
     if settings.anthropic.api_key or settings.anthropic.base_url:
         base = settings.anthropic.base_url or ANTHROPIC_DEFAULT_BASE
         anthropic = AnthropicProvider("anthropic", base, settings.anthropic.api_key, timeouts)
@@ -78,7 +82,7 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
     if settings.gemini.api_key or settings.gemini.base_url:
         base = settings.gemini.base_url or GEMINI_DEFAULT_BASE
         chat["google"] = GeminiProvider("gemini", base, settings.gemini.api_key, timeouts)
-    return StaticProviderRegistry(chat, native)
+    return StaticProviderRegistry(chat, native, responses)
 
 
 # One currency for prices and clients until exchange rates come with invoicing (issue 6): the

@@ -33,6 +33,9 @@ class SettingsError(Exception):
 class ProviderSettings:
     api_key: str | None = field(default=None, repr=False)
     base_url: str | None = None
+    # OpenAI only: the upstream serves `/responses`, so `/v1/responses` is relayed natively
+    # (OPENAI_RESPONSES_API; on by default for OpenAI itself, off for a compatible base URL).
+    native_responses: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +153,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timezone=_zone(env.get("BIZGRAPH_TIMEZONE", "UTC")),
         env=environment,
         data_dir=data_dir,
-        openai=_provider(env, "OPENAI"),
+        openai=_openai(env),
         anthropic=_provider(env, "ANTHROPIC"),
         gemini=_provider(env, "GEMINI"),
         timeouts=Timeouts(
@@ -265,6 +268,12 @@ def _provider(env: Mapping[str, str], prefix: str) -> ProviderSettings:
         api_key=env.get(f"{prefix}_API_KEY") or None,
         base_url=(env.get(f"{prefix}_BASE_URL") or "").rstrip("/") or None,
     )
+
+
+def _openai(env: Mapping[str, str]) -> ProviderSettings:
+    found = _provider(env, "OPENAI")
+    native = _flag(env, "OPENAI_RESPONSES_API", default=found.base_url is None)
+    return ProviderSettings(found.api_key, found.base_url, native_responses=native)
 
 
 def _zone(name: str) -> ZoneInfo:

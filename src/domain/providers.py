@@ -136,10 +136,26 @@ class NativeMessagesProvider(Protocol):
     async def open_messages_stream(self, model: Model, body: JSON) -> MessagesStream: ...
 
 
+class NativeResponsesProvider(Protocol):
+    """An upstream that serves OpenAI's Responses API (`/responses`), so `/v1/responses` relays
+    it untranslated. Streams yield `(event_name, data)` pairs as sent; the usage is on
+    `response.completed` (or `.incomplete`, `.failed`)."""
+
+    async def responses(self, model: Model, body: JSON) -> ProviderResponse:
+        """A non-streamed Responses call; the response body is a Response object."""
+        ...
+
+    async def open_responses_stream(self, model: Model, body: JSON) -> MessagesStream: ...
+
+
 class ProviderRegistry(Protocol):
     """The configured upstreams by provider name (the `provider` of `provider/model`)."""
 
     def chat(self, provider: str) -> ModelProvider | None: ...
     def native_messages(self, provider: str) -> NativeMessagesProvider | None:
         """The provider if it speaks Anthropic's Messages API natively, else None."""
+        ...
+
+    def native_responses(self, provider: str) -> NativeResponsesProvider | None:
+        """The provider if it serves OpenAI's Responses API, else None."""
         ...

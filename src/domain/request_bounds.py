@@ -51,7 +51,9 @@ GEMINI_MIN_IMAGE_TOKENS = 1120  # Gemini 3's media_resolution high, whatever the
 AUDIO_TOKENS_PER_SECOND = 32
 AUDIO_BYTES_PER_SECOND = 1000
 
-_MEDIA_TYPES = frozenset({"image_url", "image", "input_image", "input_audio", "file", "document"})
+_MEDIA_TYPES = frozenset(
+    {"image_url", "image", "input_image", "input_audio", "file", "document", "input_file"}
+)
 _CUSTOM_TOOL_TYPES = frozenset({"function", "custom"})
 _SERVER_SIDE_FIELDS = ("mcp_servers", "container", "web_search_options")
 
@@ -69,6 +71,7 @@ class Dialect(StrEnum):
     OPENAI_CHAT = "openai_chat"
     EMBEDDINGS = "embeddings"
     ANTHROPIC = "anthropic"
+    RESPONSES = "responses"
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +213,15 @@ class _Walk:
 
     def _media(self, kind: str, part: dict[str, Any]) -> bool:
         """Record a media part; False when it is not one after all (count it as JSON)."""
+        if kind == "input_image" and "input_image" not in part:  # the Responses API's shape
+            url = part.get("image_url")
+            if not isinstance(url, str):
+                if part.get("file_id") is None:
+                    return False
+                self.unbounded = self.unbounded or "images by file_id"
+                return True
+            self.images.append(Image(url, part.get("detail") == "low"))
+            return True
         if kind in ("image_url", "input_image"):
             image = part.get(kind)
             url = image.get("url") if isinstance(image, dict) else image
@@ -327,6 +339,29 @@ def messages_bound(body: dict[str, Any], max_tokens: int) -> RequestBound:
     unbounded = unbounded or next((f for f in _SERVER_SIDE_FIELDS if f in body), None)
     return RequestBound(
         Dialect.ANTHROPIC,
+        walk.size,
+        max_tokens,
+        1,
+        tuple(walk.images),
+        walk.audio_bytes,
+        tools=bool(body.get("tools")),
+        unbounded=unbounded,
+    )
+
+
+def responses_bound(body: dict[str, Any], max_tokens: int | None) -> RequestBound:
+    """An OpenAI Responses request: `instructions`, `input` (messages, images, function calls
+    and their outputs) and `tools` all count, as the whole body is walked; one choice, of
+    `max_output_tokens` (reasoning included) or the model's maximum. Built-in tools and
+    state held elsewhere (a previous response, a conversation, a stored prompt) are unbounded
+    (the translated route refuses them before the hold)."""
+    walk = _Walk()
+    walk.add(body)
+    unbounded = walk.unbounded or _tools_unbounded(body.get("tools"))
+    stateful = ("previous_response_id", "conversation", "prompt")
+    unbounded = unbounded or next((f for f in stateful if body.get(f) is not None), None)
+    return RequestBound(
+        Dialect.RESPONSES,
         walk.size,
         max_tokens,
         1,

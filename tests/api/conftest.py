@@ -107,7 +107,9 @@ def gateway_settings(database_url: str, fakes: Upstreams) -> Settings:
         secret_key="test-server-secret-" + "x" * 32,
         admin_token=ADMIN_TOKEN,
         env=Environment.DEVELOPMENT,
-        openai=ProviderSettings(fakes.openai.api_key, fakes.urls["openai"] + "/v1"),
+        openai=ProviderSettings(
+            fakes.openai.api_key, fakes.urls["openai"] + "/v1", native_responses=True
+        ),
         anthropic=ProviderSettings(fakes.anthropic.api_key, fakes.urls["anthropic"]),
         gemini=ProviderSettings(fakes.gemini.api_key, fakes.urls["gemini"]),
         timeouts=Timeouts(connect=2, first_byte=2, idle=2, total=2.5),

@@ -237,3 +237,77 @@ MESSAGES_FIELDS = (
     "stream",
     "thinking",
 )
+
+RESPONSES_TOOL = {"type": "function", "name": "f", "description": "d", "parameters": {}}
+RESPONSES_ITEMS = st.one_of(
+    TEXT.filter(bool),
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "role": st.sampled_from(["user", "system", "developer"]),
+                "content": st.one_of(
+                    TEXT,
+                    st.lists(
+                        st.one_of(
+                            st.fixed_dictionaries({"type": st.just("input_text"), "text": TEXT}),
+                            st.just(
+                                {"type": "input_image", "image_url": "https://example.com/a.png"}
+                            ),
+                        ),
+                        min_size=1,
+                        max_size=2,
+                    ),
+                ),
+            }
+        ),
+        min_size=1,
+        max_size=2,
+    ),
+    st.just(
+        [
+            {"role": "user", "content": "hi"},
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": '{"a":1}'},
+            {"type": "function_call_output", "call_id": "c1", "output": "ok"},
+        ]
+    ),
+)
+
+
+def responses_body(model: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {"model": model, "input": RESPONSES_ITEMS},
+        optional={
+            "instructions": TEXT,
+            "max_output_tokens": st.integers(1, 50),
+            "temperature": st.floats(0, 2),
+            "top_p": st.floats(0, 1),
+            "user": TEXT,
+            "tools": st.just([RESPONSES_TOOL]),
+            "tool_choice": st.sampled_from(["auto", "none", "required"]),
+            "parallel_tool_calls": st.booleans(),
+            "store": st.booleans(),
+            "metadata": st.just({"k": "v"}),
+            "text": st.just({"format": {"type": "json_object"}}),
+            "stream": st.booleans(),
+        },
+    )
+
+
+RESPONSES_FIELDS = (
+    "input",
+    "instructions",
+    "max_output_tokens",
+    "temperature",
+    "top_p",
+    "user",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "store",
+    "metadata",
+    "text",
+    "stream",
+    "previous_response_id",
+    "background",
+    "reasoning",
+)

@@ -18,10 +18,12 @@ from tests.fuzz.shapes import (
     CHAT_FIELDS,
     EMBEDDING_FIELDS,
     MESSAGES_FIELDS,
+    RESPONSES_FIELDS,
     chat_body,
     embeddings_body,
     messages_body,
     mutated,
+    responses_body,
 )
 
 FUZZ = settings(
@@ -104,6 +106,13 @@ def test_embeddings(target: Target, body: Any) -> None:
 def test_messages_native_and_translated(target: Target, body: Any) -> None:
     response = _send(target, "/v1/messages", body, {"x-api-key": target.secret})
     _anthropic_format(response)
+
+
+@settings(FUZZ, max_examples=40)
+@given(body=_body(responses_body(CHAT_MODELS), RESPONSES_FIELDS))
+def test_responses_translated(target: Target, body: Any) -> None:
+    response = _send(target, "/v1/responses", body, target.bearer)
+    _openai_format(response)
 
 
 LOGIN = st.fixed_dictionaries(

@@ -14,16 +14,20 @@ from hypothesis import strategies as st
 from adapters.providers.anthropic_translate import openai_to_anthropic_request
 from adapters.providers.gemini_embeddings import embeddings_request_to_gemini
 from adapters.providers.gemini_request import chat_request_to_gemini
+from api.rest.errors import ApiError
 from api.rest.messages_format import anthropic_to_openai_request
+from api.rest.responses_format import ChatToResponsesStream, responses_to_chat_request
 from domain.errors import ValidationError
 from tests.fuzz.shapes import (
     CHAT_FIELDS,
     EMBEDDING_FIELDS,
     MESSAGES_FIELDS,
+    RESPONSES_FIELDS,
     chat_body,
     embeddings_body,
     messages_body,
     mutated,
+    responses_body,
 )
 
 FUZZ = settings(
@@ -66,6 +70,24 @@ def test_chat_requests_translate_or_refuse(body: Any) -> None:
 def test_embedding_requests_translate_or_refuse(body: Any) -> None:
     with contextlib.suppress(ValidationError):
         embeddings_request_to_gemini(body, "text-embedding-004")
+
+
+@FUZZ
+@given(mutated(responses_body(MODEL), keep=("model",), fields=RESPONSES_FIELDS))
+def test_responses_requests_translate_or_refuse(body: Any) -> None:
+    try:
+        translated = responses_to_chat_request(body)
+    except ApiError as refused:
+        status = refused.status
+    else:
+        status = 200
+        _translate_chat(translated)
+    assert status in (200, 400)
+    if status == 400:
+        return
+    stream = ChatToResponsesStream(body, "m")  # the echoed request fields never break it
+    stream.start()
+    stream.finish()
 
 
 def test_the_reported_translation_crashes_are_refused() -> None:

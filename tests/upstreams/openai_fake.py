@@ -23,6 +23,11 @@ from tests.upstreams.billing import (
     openai_embedding_tokens,
     openai_prompt_tokens,
 )
+from tests.upstreams.openai_responses_fake import (
+    response_body,
+    stream_response,
+    validate_responses,
+)
 
 JSON = dict[str, Any]
 
@@ -187,11 +192,16 @@ class _Endpoint:
         if script.status is not None:
             await self._forced_status(send)
             return
-        problem = _validate(scope["path"], body)
+        if scope["path"].endswith("/responses") and isinstance(body, dict):
+            problem = validate_responses(body)
+        else:
+            problem = _validate(scope["path"], body)
         if problem is not None:
             await _respond(send, 400, orjson.dumps(problem))
             return
-        if scope["path"].endswith("/embeddings"):
+        if scope["path"].endswith("/responses"):
+            await self._responses(send, body)
+        elif scope["path"].endswith("/embeddings"):
             await self._embeddings(send, body)
         elif body.get("stream") is True:
             await self._stream(send, body)
@@ -296,6 +306,14 @@ class _Endpoint:
             await emit(b"data: [DONE]\n\n")
         await send({"type": "http.response.body", "body": b""})
 
+    async def _responses(self, send: Send, body: JSON) -> None:
+        script = self.script
+        if body.get("stream") is True:
+            await stream_response(send, body, script.reply, script.usage, script.break_after)
+        else:
+            answer = response_body(body, script.reply, script.usage)
+            await _respond(send, 200, orjson.dumps(answer))
+
     async def _embeddings(self, send: Send, body: JSON) -> None:
         script = self.script
         if script.garbage:
@@ -320,5 +338,6 @@ def openai_fake_app(script: OpenAIScript) -> Starlette:
         routes=[
             Route("/v1/chat/completions", endpoint, methods=["POST"]),
             Route("/v1/embeddings", endpoint, methods=["POST"]),
+            Route("/v1/responses", endpoint, methods=["POST"]),
         ]
     )

@@ -28,6 +28,11 @@ from adapters.providers.http import (
     provider_errors,
     sse_json,
 )
+from adapters.providers.openai_responses import (
+    OpenAIResponsesStream,
+    upstream_responses_body,
+    usage_from_responses,
+)
 from domain.catalog import Model
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
 from domain.tokens import TokenUsage
@@ -248,6 +253,7 @@ class OpenAICompatibleProvider:
         root = base_url.rstrip("/")
         self._chat_url = f"{root}/chat/completions"
         self._embeddings_url = f"{root}/embeddings"
+        self._responses_url = f"{root}/responses"
         self._owns_client = client is None
         self._client = client if client is not None else make_client(root, timeouts)
         credentials = {"authorization": f"Bearer {api_key}"} if api_key else {}
@@ -278,6 +284,28 @@ class OpenAICompatibleProvider:
             self._client, self.name, self._embeddings_url, self._headers, payload, self._timeouts
         )
         return self._response(answer)
+
+    async def responses(self, model: Model, body: JSON) -> ProviderResponse:
+        payload = upstream_responses_body(model, body, DENIED_BODY_KEYS, stream=False)
+        answer = await post_json(
+            self._client, self.name, self._responses_url, self._headers, payload, self._timeouts
+        )
+        if "error" in answer and answer["error"] is not None:
+            error = inband_error(self.name, answer)
+            if error is not None:
+                raise error
+        return ProviderResponse(body=answer, usage=usage_from_responses(answer.get("usage")))
+
+    async def open_responses_stream(self, model: Model, body: JSON) -> OpenAIResponsesStream:
+        payload = upstream_responses_body(model, body, DENIED_BODY_KEYS, stream=True)
+        deadline = asyncio.get_running_loop().time() + self._timeouts.first_byte
+        url = self._responses_url
+        response = await open_stream(
+            self._client, self.name, url, self._stream_headers, payload, self._timeouts
+        )
+        stream = OpenAIResponsesStream(response, self.name, self._timeouts)
+        await stream.start(deadline)
+        return stream
 
     def _response(self, answer: JSON) -> ProviderResponse:
         if "error" in answer:

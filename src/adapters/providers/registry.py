@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from domain.providers import ModelProvider, NativeMessagesProvider, ProviderRegistry
+from domain.providers import (
+    ModelProvider,
+    NativeMessagesProvider,
+    NativeResponsesProvider,
+    ProviderRegistry,
+)
 
 
 class StaticProviderRegistry(ProviderRegistry):
@@ -12,15 +17,20 @@ class StaticProviderRegistry(ProviderRegistry):
         self,
         chat: Mapping[str, ModelProvider],
         native_messages: Mapping[str, NativeMessagesProvider] | None = None,
+        native_responses: Mapping[str, NativeResponsesProvider] | None = None,
     ) -> None:
         self._chat = dict(chat)
         self._native = dict(native_messages or {})
+        self._responses = dict(native_responses or {})
 
     def chat(self, provider: str) -> ModelProvider | None:
         return self._chat.get(provider)
 
     def native_messages(self, provider: str) -> NativeMessagesProvider | None:
         return self._native.get(provider)
+
+    def native_responses(self, provider: str) -> NativeResponsesProvider | None:
+        return self._responses.get(provider)
 
     async def aclose(self) -> None:
         for provider in self._chat.values():

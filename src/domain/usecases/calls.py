@@ -21,6 +21,7 @@ from domain.providers import (
     JSON,
     ModelProvider,
     NativeMessagesProvider,
+    NativeResponsesProvider,
     ProviderError,
     ProviderFailure,
     ProviderRegistry,
@@ -39,6 +40,7 @@ class CallKind(StrEnum):
     CHAT = "chat"
     EMBEDDING = "embedding"
     MESSAGES = "messages"  # Anthropic-native, relayed untranslated
+    RESPONSES = "responses"  # OpenAI's Responses API, relayed untranslated
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,16 @@ class ModelCalls:
     def speaks_messages(self, model: Model) -> bool:
         """Whether the model's provider relays Anthropic's Messages API untranslated."""
         return self._providers.native_messages(model.provider) is not None
+
+    def speaks_responses(self, model: Model) -> bool:
+        """Whether the model's provider, and that of every fallback configured here, relays
+        OpenAI's Responses API untranslated (one body then serves every attempt)."""
+        providers = [model.provider, *(f.partition("/")[0] for f in model.fallbacks)]
+        return self._providers.native_responses(model.provider) is not None and all(
+            self._providers.native_responses(p) is not None
+            for p in providers
+            if self._providers.chat(p) is not None
+        )
 
     async def complete(self, grant: CallGrant, request: CallRequest) -> Completed:
         attempts: list[Attempt] = []
@@ -205,6 +217,8 @@ class ModelCalls:
         model, body = target.model, request.body
         if request.kind is CallKind.MESSAGES:
             return await self._native(model).messages(model, body)
+        if request.kind is CallKind.RESPONSES:
+            return await self._responses(model).responses(model, body)
         if request.kind is CallKind.EMBEDDING:
             return await self._provider(model).embed(model, body)
         return await self._provider(model).chat(model, body)
@@ -213,6 +227,8 @@ class ModelCalls:
         model, body = target.model, request.body
         if request.kind is CallKind.MESSAGES:
             return await self._native(model).open_messages_stream(model, body)
+        if request.kind is CallKind.RESPONSES:
+            return await self._responses(model).open_responses_stream(model, body)
         return await self._provider(model).open_chat_stream(model, body)
 
     def _provider(self, model: Model) -> ModelProvider:
@@ -225,6 +241,12 @@ class ModelCalls:
         native = self._providers.native_messages(model.provider)
         if native is None:
             raise ValidationError(f"{model.id} does not speak the Messages API")
+        return native
+
+    def _responses(self, model: Model) -> NativeResponsesProvider:
+        native = self._providers.native_responses(model.provider)
+        if native is None:
+            raise ValidationError(f"{model.id} does not serve the Responses API")
         return native
 
 
@@ -267,7 +289,7 @@ def _usage_or_estimate(
         source = UsageSource.ESTIMATED if response.usage_estimated else UsageSource.REPORTED
         return response.usage, source
     body = response.body
-    output_chars = len(str(body.get("choices") or body.get("content") or ""))
+    output_chars = len(str(body.get("choices") or body.get("content") or body.get("output") or ""))
     return _estimate(request, output_chars, model), UsageSource.ESTIMATED
 
 

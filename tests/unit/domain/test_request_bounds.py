@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 
 from adapters.providers.anthropic_translate import openai_to_anthropic_request
 from adapters.providers.gemini_request import chat_request_to_gemini
+from api.rest.errors import ApiError
 from api.rest.messages_format import anthropic_to_openai_request
+from api.rest.responses_format import responses_to_chat_request
 from domain.budgets import Budget, BudgetMode, hold_amount
 from domain.catalog import Model, PriceVersion
 from domain.errors import ValidationError
@@ -33,6 +35,7 @@ from domain.request_bounds import (
     embeddings_bound,
     image_size,
     messages_bound,
+    responses_bound,
 )
 from domain.tokens import TokenUsage
 from tests.upstreams import billing
@@ -168,6 +171,44 @@ def anthropic_bodies(draw: st.DrawFn) -> dict[str, Any]:
     return body
 
 
+@st.composite
+def responses_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    """Responses API requests: instructions, string or item-list input (text and image parts,
+    assistant output_text, function calls and their outputs), function tools."""
+    text = TEXT.map(lambda t: {"type": "input_text", "text": t or "."})
+    image = st.builds(
+        lambda url, detail: {"type": "input_image", "image_url": url, "detail": detail},
+        IMAGES,
+        st.sampled_from(["low", "high", "auto"]),
+    )
+    body: dict[str, Any] = {"model": "m", "max_output_tokens": draw(st.integers(1, 5000))}
+    if draw(st.booleans()):
+        body["input"] = draw(TEXT) or "."
+    else:
+        items: list[dict[str, Any]] = []
+        for turn in range(draw(st.integers(1, 3))):
+            content = draw(st.one_of(TEXT.map(lambda t: t or "."),
+                                     st.lists(st.one_of(text, text, image), min_size=1, max_size=3)))  # fmt: skip
+            items.append({"role": draw(st.sampled_from(["user", "user", "developer"])),
+                          "content": content})  # fmt: skip
+            if draw(st.booleans()):
+                reply = {"type": "output_text", "text": draw(TEXT) or "."}
+                items.append({"type": "message", "role": "assistant", "content": [reply]})
+            if draw(st.booleans()):
+                arguments = json.dumps({"q": draw(TEXT)}, ensure_ascii=draw(st.booleans()))
+                items.append({"type": "function_call", "call_id": f"c{turn}", "name": "f1",
+                              "arguments": arguments})  # fmt: skip
+                items.append({"type": "function_call_output", "call_id": f"c{turn}",
+                              "output": draw(TEXT)})  # fmt: skip
+                items.append({"role": "user", "content": "go on"})
+        body["input"] = items
+    if draw(st.booleans()):
+        body["instructions"] = draw(TEXT)
+    if tools := draw(TOOLS):
+        body["tools"] = [{"type": "function", **t["function"]} for t in tools]
+    return body
+
+
 EMBEDDING_INPUTS = st.one_of(
     TEXT.filter(bool),
     st.lists(TEXT.filter(bool), min_size=1, max_size=20),
@@ -248,6 +289,40 @@ def test_anthropic_messages_never_bill_past_their_hold(body: dict[str, Any]) -> 
         output_tokens=billing.openai_completion_tokens(sent),
     )
     assert charged(MINI, usage) <= hold(MINI, bound)
+
+
+@PROPERTY
+@given(responses_bodies(), st.booleans())
+def test_responses_translated_to_every_provider_never_bill_past_their_hold(
+    body: dict[str, Any], thinks: bool
+) -> None:
+    bound = responses_bound(body, body["max_output_tokens"])
+    try:
+        chat = responses_to_chat_request(body)
+    except ApiError:
+        reject()
+    for model in (MINI, GPT4O):
+        sent = {**chat, "model": model.upstream_name}
+        usage = TokenUsage(
+            input_tokens=billing.openai_prompt_tokens(sent),
+            output_tokens=billing.openai_completion_tokens(sent),
+        )
+        assert charged(model, usage) <= hold(model, bound)
+    to_anthropic = translated(openai_to_anthropic_request, chat)
+    usage = TokenUsage(
+        input_tokens=billing.anthropic_input_tokens(to_anthropic),
+        output_tokens=to_anthropic["max_tokens"],
+    )
+    assert charged(HAIKU, usage) <= hold(HAIKU, bound)
+    to_gemini = translated(chat_request_to_gemini, chat)
+    thoughts = FLASH.max_output_tokens if thinks else 0
+    candidates = billing.gemini_candidate_tokens(to_gemini, FLASH.max_output_tokens)
+    usage = TokenUsage(
+        input_tokens=billing.gemini_prompt_tokens(to_gemini),
+        output_tokens=candidates + thoughts,
+        reasoning_tokens=thoughts,
+    )
+    assert charged(FLASH, usage) <= hold(FLASH, bound)
 
 
 @PROPERTY

@@ -237,6 +237,9 @@ class _Registry:
     def chat(self, provider: str) -> _BilledFailure:
         return self.provider
 
+    def native_responses(self, provider: str) -> None:
+        return None
+
     def native_messages(self, provider: str) -> None:
         return None
 
