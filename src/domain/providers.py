@@ -136,10 +136,41 @@ class NativeMessagesProvider(Protocol):
     async def open_messages_stream(self, model: Model, body: JSON) -> MessagesStream: ...
 
 
+class GeminiStream(Protocol):
+    """An open Gemini-format stream: yields each `GenerateContentResponse` object exactly as
+    `streamGenerateContent?alt=sse` sends it. `usage` holds the LAST `usageMetadata` parsed
+    (Gemini's reports are cumulative), or None."""
+
+    usage: TokenUsage | None
+
+    def __aiter__(self) -> AsyncIterator[JSON]: ...
+    async def aclose(self) -> None: ...
+
+
+class NativeGeminiProvider(Protocol):
+    """An upstream that speaks Gemini's native API, so `/v1beta/models/...` relays it
+    untranslated. Bodies are Gemini-format both ways; the model in the URL (and in embedding
+    requests) is replaced by `model.upstream_name`."""
+
+    async def generate(self, model: Model, body: JSON) -> ProviderResponse: ...
+    async def open_generate_stream(self, model: Model, body: JSON) -> GeminiStream: ...
+    async def count_tokens(self, model: Model, body: JSON) -> JSON:
+        """`countTokens`: free at Google, so nothing is metered."""
+        ...
+
+    async def embed_contents(self, model: Model, body: JSON, batch: bool) -> ProviderResponse:
+        """`batchEmbedContents` (batch) or `embedContent`; usage is an estimate (flagged)."""
+        ...
+
+
 class ProviderRegistry(Protocol):
     """The configured upstreams by provider name (the `provider` of `provider/model`)."""
 
     def chat(self, provider: str) -> ModelProvider | None: ...
     def native_messages(self, provider: str) -> NativeMessagesProvider | None:
         """The provider if it speaks Anthropic's Messages API natively, else None."""
+        ...
+
+    def native_gemini(self, provider: str) -> NativeGeminiProvider | None:
+        """The provider if it speaks Gemini's native API, else None."""
         ...

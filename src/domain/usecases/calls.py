@@ -20,6 +20,7 @@ from domain.estimates import estimate_usage
 from domain.providers import (
     JSON,
     ModelProvider,
+    NativeGeminiProvider,
     NativeMessagesProvider,
     ProviderError,
     ProviderFailure,
@@ -39,6 +40,9 @@ class CallKind(StrEnum):
     CHAT = "chat"
     EMBEDDING = "embedding"
     MESSAGES = "messages"  # Anthropic-native, relayed untranslated
+    GEMINI = "gemini"  # Gemini-native generateContent, relayed untranslated
+    GEMINI_EMBED = "gemini_embed"  # Gemini-native embedContent
+    GEMINI_BATCH_EMBED = "gemini_batch_embed"  # Gemini-native batchEmbedContents
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,14 @@ class ModelCalls:
     def speaks_messages(self, model: Model) -> bool:
         """Whether the model's provider relays Anthropic's Messages API untranslated."""
         return self._providers.native_messages(model.provider) is not None
+
+    def speaks_gemini(self, model: Model) -> bool:
+        """Whether the model's provider relays Gemini's native API untranslated."""
+        return self._providers.native_gemini(model.provider) is not None
+
+    async def count_tokens(self, model: Model, body: JSON) -> JSON:
+        """Gemini's `countTokens`, relayed: free at Google, so neither held nor metered."""
+        return await self._gemini(model).count_tokens(model, body)
 
     async def complete(self, grant: CallGrant, request: CallRequest) -> Completed:
         attempts: list[Attempt] = []
@@ -207,12 +219,19 @@ class ModelCalls:
             return await self._native(model).messages(model, body)
         if request.kind is CallKind.EMBEDDING:
             return await self._provider(model).embed(model, body)
+        if request.kind is CallKind.GEMINI:
+            return await self._gemini(model).generate(model, body)
+        if request.kind in (CallKind.GEMINI_EMBED, CallKind.GEMINI_BATCH_EMBED):
+            batch = request.kind is CallKind.GEMINI_BATCH_EMBED
+            return await self._gemini(model).embed_contents(model, body, batch)
         return await self._provider(model).chat(model, body)
 
     async def _open(self, target: PricedModel, request: CallRequest) -> MeteredStream:
         model, body = target.model, request.body
         if request.kind is CallKind.MESSAGES:
             return await self._native(model).open_messages_stream(model, body)
+        if request.kind is CallKind.GEMINI:
+            return await self._gemini(model).open_generate_stream(model, body)
         return await self._provider(model).open_chat_stream(model, body)
 
     def _provider(self, model: Model) -> ModelProvider:
@@ -225,6 +244,15 @@ class ModelCalls:
         native = self._providers.native_messages(model.provider)
         if native is None:
             raise ValidationError(f"{model.id} does not speak the Messages API")
+        return native
+
+    def _gemini(self, model: Model) -> NativeGeminiProvider:
+        native = self._providers.native_gemini(model.provider)
+        if native is None:
+            # A fallback of another provider cannot take a Gemini-format body: try the next.
+            raise ProviderError(
+                ProviderFailure.CONNECTION, f"{model.id} does not speak Gemini's API"
+            )
         return native
 
 
@@ -267,7 +295,8 @@ def _usage_or_estimate(
         source = UsageSource.ESTIMATED if response.usage_estimated else UsageSource.REPORTED
         return response.usage, source
     body = response.body
-    output_chars = len(str(body.get("choices") or body.get("content") or ""))
+    answer = body.get("choices") or body.get("content") or body.get("candidates") or ""
+    output_chars = len(str(answer))
     return _estimate(request, output_chars, model), UsageSource.ESTIMATED
 
 

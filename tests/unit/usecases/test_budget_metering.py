@@ -240,6 +240,9 @@ class _Registry:
     def native_messages(self, provider: str) -> None:
         return None
 
+    def native_gemini(self, provider: str) -> None:
+        return None
+
 
 async def _fallback_world(limit: str) -> World:
     world = World()
