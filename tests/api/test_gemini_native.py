@@ -15,6 +15,7 @@ from domain.usage import UsageSource
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.upstreams import billing
+from tests.upstreams.openai_fake import openai_usage
 
 M = Decimal(1_000_000)
 # google/gemini-2.5-flash: input 0.30, cached input 0.03, output 2.50 per million
@@ -219,3 +220,94 @@ async def test_the_key_in_the_query_is_accepted_and_never_forwarded(
     assert unknown.status_code == 404
     assert unknown.json()["error"]["status"] == "NOT_FOUND"
     assert len(await admin.usage(client_id)) == 1
+
+
+async def test_an_openai_model_gets_the_request_translated_with_its_tools(
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    upstreams.openai.reply = "It is sunny"
+    upstreams.openai.usage = openai_usage(40, 5, cached=10)
+    weather = types.FunctionDeclaration(
+        name="weather",
+        description="Weather in a city",
+        parameters=types.Schema(
+            type=types.Type.OBJECT, properties={"city": types.Schema(type=types.Type.STRING)}
+        ),
+    )
+    contents = [
+        types.Content(role="user", parts=[types.Part(text="Weather in Paris?")]),
+        types.Content(
+            role="model",
+            parts=[
+                types.Part(function_call=types.FunctionCall(name="weather", args={"city": "Paris"}))
+            ],
+        ),
+        types.Content(
+            role="user",
+            parts=[
+                types.Part(
+                    function_response=types.FunctionResponse(
+                        name="weather", response={"sky": "sun"}
+                    )
+                )
+            ],
+        ),
+    ]
+
+    answer = sdks.gemini(secret).models.generate_content(
+        model="openai/gpt-4o-mini",
+        contents=contents,
+        config=types.GenerateContentConfig(
+            system_instruction="Be brief",
+            tools=[types.Tool(function_declarations=[weather])],
+            temperature=0.5,
+            top_p=0.9,
+            stop_sequences=["END"],
+            max_output_tokens=30,
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        ),
+    )
+
+    assert answer.text == "It is sunny"
+    sent = upstreams.openai.last.body
+    assert sent["messages"][0] == {"role": "system", "content": "Be brief"}
+    call = sent["messages"][2]["tool_calls"][0]
+    assert call["function"] == {"name": "weather", "arguments": '{"city":"Paris"}'}
+    assert sent["messages"][3] == {
+        "role": "tool",
+        "tool_call_id": call["id"],
+        "content": '{"sky":"sun"}',
+    }
+    assert sent["tools"][0]["function"]["parameters"]["type"] == "object"
+    assert (sent["temperature"], sent["top_p"], sent["stop"]) == (0.5, 0.9, ["END"])
+    assert sent.get("max_tokens", sent.get("max_completion_tokens")) == 30
+    [record] = await admin.usage(client_id)
+    assert record.cost == Money(
+        (30 * Decimal("0.15") + 10 * Decimal("0.075") + 5 * Decimal("0.60")) / M
+    )
+    assert answer.usage_metadata is not None
+    assert answer.usage_metadata.cached_content_token_count == 10
+
+
+async def test_idempotency_and_the_body_limit_hold_on_gemini_routes(
+    gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    body = {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}
+    headers = {"x-goog-api-key": secret, "idempotency-key": "gem-1"}
+    path = "/v1beta/models/gemini-2.5-flash:generateContent"
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        first = await http.post(path, json=body, headers=headers)
+        again = await http.post(path, json=body, headers=headers)
+        huge = await http.post(
+            path, content=b"x" * (gateway.settings.max_body_bytes + 1), headers=headers
+        )
+
+    assert first.status_code == again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert len(upstreams.gemini.requests) == 1
+    assert len(await admin.usage(client_id)) == 1
+    assert huge.status_code == 413
+    assert huge.json()["error"]["code"] == 413
