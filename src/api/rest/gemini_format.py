@@ -286,6 +286,8 @@ def _number(config: JSON, name: str) -> float | int | None:
 
 def gemini_to_openai_request(body: JSON, model: str, stream: bool) -> JSON:
     """A `generateContent` request as an OpenAI chat request (checked by `check_generate`)."""
+    if body.get("cachedContent") is not None:
+        raise ValidationError("'cachedContent' is only supported on Google models")
     messages = _messages(contents_of(body))
     if body.get("systemInstruction") is not None:
         messages.insert(0, {"role": "system", "content": _system(body["systemInstruction"])})

@@ -45,6 +45,9 @@ class CallKind(StrEnum):
     GEMINI_BATCH_EMBED = "gemini_batch_embed"  # Gemini-native batchEmbedContents
 
 
+_GEMINI_KINDS = frozenset({CallKind.GEMINI, CallKind.GEMINI_EMBED, CallKind.GEMINI_BATCH_EMBED})
+
+
 @dataclass(frozen=True, slots=True)
 class CallRequest:
     kind: CallKind
@@ -148,7 +151,7 @@ class ModelCalls:
         appended to `attempts`; a failure no fallback can help is raised at once, and so is
         the last one when the hold cannot cover a fallback on top of what was billed."""
         last_error: ProviderError | None = None
-        async for number, target in self._targets(grant):
+        async for number, target in self._targets(grant, request.kind):
             billed = any(a.usage.total_tokens for a in attempts)
             if (
                 billed
@@ -205,13 +208,20 @@ class ModelCalls:
             raise
         return _Resumed(stream, iterator), first
 
-    async def _targets(self, grant: CallGrant) -> AsyncIterator[tuple[int, PricedModel]]:
-        """The model asked for, then its fallbacks whose provider is configured."""
+    async def _targets(
+        self, grant: CallGrant, kind: CallKind
+    ) -> AsyncIterator[tuple[int, PricedModel]]:
+        """The model asked for, then its fallbacks whose provider is configured (and, for a
+        Gemini-native body, speaks Gemini's API: no other can take it untranslated)."""
         yield 0, grant.target
+        native_gemini = kind in _GEMINI_KINDS
         for number, model_id in enumerate(grant.target.model.fallbacks, start=1):
             target = await self._metering.fallback(grant, model_id)
-            if target is not None and self.can_serve(target.model):
-                yield number, target
+            if target is None or not self.can_serve(target.model):
+                continue
+            if native_gemini and not self.speaks_gemini(target.model):
+                continue
+            yield number, target
 
     async def _send(self, target: PricedModel, request: CallRequest) -> ProviderResponse:
         model, body = target.model, request.body
