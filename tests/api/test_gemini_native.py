@@ -4,6 +4,7 @@ whose cost is exact; errors in Google's format, the client's key never forwarded
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import httpx
@@ -11,9 +12,10 @@ import pytest
 from google.genai import errors, types
 
 from domain.money import Money
-from domain.usage import UsageSource
+from domain.usage import CallStatus, UsageSource
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
+from tests.api.test_fallbacks_and_streams import _usage_when_settled
 from tests.upstreams import billing
 from tests.upstreams.openai_fake import openai_usage
 
@@ -311,3 +313,67 @@ async def test_idempotency_and_the_body_limit_hold_on_gemini_routes(
     assert len(await admin.usage(client_id)) == 1
     assert huge.status_code == 413
     assert huge.json()["error"]["code"] == 413
+
+
+async def test_a_client_that_leaves_a_native_stream_is_billed_what_google_billed(
+    gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    script = upstreams.gemini
+    script.reply, script.chunks, script.chunk_delay = "w " * 20, 10, 0.05
+    script.prompt_tokens, script.output_tokens = 50, 40
+    body = {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}
+
+    async with (
+        httpx.AsyncClient(base_url=gateway.url, timeout=10) as http,
+        http.stream(
+            "POST",
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            json=body,
+            headers={"x-goog-api-key": secret},
+        ) as response,
+    ):
+        async for _ in response.aiter_lines():
+            break  # the client reads one line and goes away
+
+    [record] = await _usage_when_settled(admin, client_id)
+    assert record.source is UsageSource.REPORTED
+    assert (record.usage.input_tokens, record.usage.output_tokens) == (50, 40)
+    assert record.cost == Money((50 * Decimal("0.30") + 40 * Decimal("2.50")) / M)
+
+
+async def test_a_native_stream_failing_midway_ends_with_googles_error_and_bills_once(
+    gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    script = upstreams.gemini
+    script.reply, script.chunks = "a b c", 3
+    script.stream_error = {"error": {"code": 500, "message": "boom", "status": "INTERNAL"}}
+    body = {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}
+
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+        response = await http.post(
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            json=body,
+            headers={"x-goog-api-key": secret},
+        )
+
+    events = [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
+    assert len(events) == 2
+    assert json.loads(events[-1])["error"]["status"] == "UNAVAILABLE"  # the provider failed: 502
+    [record] = await _usage_when_settled(admin, client_id)
+    assert record.status is CallStatus.FAILED
+
+
+async def test_rate_limits_answer_resource_exhausted(
+    sdks: Sdks, gateway: Gateway, admin: Admin
+) -> None:
+    _, secret = await admin.client_with_key(rpm_limit=1)
+    client = sdks.gemini(secret)
+    client.models.generate_content(model="demo/chat", contents="Hi")
+
+    with pytest.raises(errors.ClientError) as raised:
+        client.models.generate_content(model="demo/chat", contents="Hi")
+
+    assert raised.value.code == 429
+    assert raised.value.status == "RESOURCE_EXHAUSTED"
