@@ -457,7 +457,9 @@ class OpenAIToGeminiStream:
         candidates = []
         for index in sorted(set(self._finish) | set(self._calls)):
             calls = [self._calls[index][i] for i in sorted(self._calls.get(index, {}))]
-            parts = _call_parts(calls)
+            # An empty text part when there is no call, as Gemini's own last chunk has: the
+            # SDK's `chunk.text` is then "" rather than None.
+            parts = _call_parts(calls) or [{"text": ""}]
             candidate: JSON = {
                 "content": {"role": "model", "parts": parts},
                 "finishReason": _FINISH_REASONS.get(self._finish.get(index, "stop"), "STOP"),
