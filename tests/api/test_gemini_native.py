@@ -378,3 +378,29 @@ async def test_rate_limits_answer_resource_exhausted(
 
     assert raised.value.code == 429
     assert raised.value.status == "RESOURCE_EXHAUSTED"
+
+
+async def test_an_idempotency_key_is_bound_to_the_model_in_the_url_too(
+    gateway: Gateway, admin: Admin
+) -> None:
+    _, secret = await admin.client_with_key()
+    body = {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}
+    headers = {"x-goog-api-key": secret, "idempotency-key": "gem-2"}
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        first = await http.post(
+            "/v1beta/models/demo/chat:generateContent", json=body, headers=headers
+        )
+        other = await http.post(
+            "/v1beta/models/openai/gpt-4o-mini:generateContent", json=body, headers=headers
+        )
+        embed = await http.post(
+            "/v1beta/models/demo/chat:embedContent",
+            json={"content": {"parts": [{"text": "x"}]}},
+            headers={"x-goog-api-key": secret},
+        )
+
+    assert first.status_code == 200
+    assert other.status_code == 422  # reused with another request: never the first's answer
+    assert other.json()["error"]["status"] == "FAILED_PRECONDITION"
+    assert embed.status_code == 400
+    assert ":generateContent" in embed.json()["error"]["message"]

@@ -103,12 +103,19 @@ async def _authorize(
     gw: Gateway, caller: Caller, model: str, rid: str, kind: ModelKind = ModelKind.CHAT
 ) -> CallGrant:
     """A bare Gemini name (`gemini-2.5-flash`) is Google's model first, then any alias."""
-    if "/" not in model:
-        try:
-            return await authorize(gw, caller, f"google/{model}", rid, kind)
-        except UnknownModel:
-            pass
-    return await authorize(gw, caller, model, rid, kind)
+    try:
+        if "/" not in model:
+            try:
+                return await authorize(gw, caller, f"google/{model}", rid, kind)
+            except UnknownModel:
+                pass
+        return await authorize(gw, caller, model, rid, kind)
+    except ApiError as exc:
+        if exc.code != "model_kind_mismatch":
+            raise
+        methods = ":embedContent" if kind is ModelKind.CHAT else ":generateContent"
+        what = "an embedding" if kind is ModelKind.CHAT else "a chat"
+        raise ApiError(400, f"{model} is {what} model: call it with {methods}") from None
 
 
 async def _generate(
@@ -140,7 +147,7 @@ async def _generate(
         out = done.body if native else openai_to_gemini_response(done.body, model_id)
         return _json(out, model_id, rid)
 
-    return await run_once(request, gw, grant, body, stream, relay)
+    return await run_once(request, gw, grant, _keyed(request, body), stream, relay)
 
 
 async def _count_tokens(gw: Gateway, rid: str, caller: Caller, model: str, body: Any) -> Response:
@@ -180,7 +187,13 @@ async def _embed(
         out = done.body if native else openai_to_gemini_embeddings(done.body, batch)
         return _json(out, done.answered_by.model.id, rid, with_model=False)
 
-    return await run_once(request, gw, grant, body, False, relay)
+    return await run_once(request, gw, grant, _keyed(request, body), False, relay)
+
+
+def _keyed(request: Request, body: Any) -> Any:
+    """What an `Idempotency-Key` is bound to: the body and the model and method of the URL
+    (the same body sent to another model is another request)."""
+    return {"target": request.path_params["target"], "body": body}
 
 
 def _checked(check: Any) -> Any:
