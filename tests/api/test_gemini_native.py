@@ -404,3 +404,30 @@ async def test_an_idempotency_key_is_bound_to_the_model_in_the_url_too(
     assert other.json()["error"]["status"] == "FAILED_PRECONDITION"
     assert embed.status_code == 400
     assert ":generateContent" in embed.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("model", "native"), [("gemini-embedding-001", True), ("demo/embed", False)]
+)
+async def test_a_single_embed_content_is_served_natively_and_translated(
+    gateway: Gateway, upstreams: Upstreams, admin: Admin, model: str, native: bool
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    body = {"content": {"parts": [{"text": "hello"}]}, "outputDimensionality": 3}
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        response = await http.post(
+            f"/v1/models/{model}:embedContent", json=body, headers={"x-goog-api-key": secret}
+        )
+
+    assert response.status_code == 200, response.text
+    values = response.json()["embedding"]["values"]
+    assert len(values) == 3
+    [record] = await admin.usage(client_id)
+    if native:
+        assert values == [5.0, 0.0, 0.25]
+        assert upstreams.gemini.last.path == "/v1beta/models/gemini-embedding-001:embedContent"
+        assert record.usage.input_tokens == 2  # ceil(5 / 4), an estimate
+        assert record.source is UsageSource.ESTIMATED
+    else:
+        assert upstreams.gemini.requests == []
+        assert record.model_id == "demo/embed"

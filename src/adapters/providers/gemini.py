@@ -148,8 +148,10 @@ class GeminiProvider:
     # --- Gemini's native API, relayed untranslated -------------------------------------
 
     async def generate(self, model: Model, body: JSON) -> ProviderResponse:
-        url = self._url(model, "generateContent")
-        raw = await post_json(self._client, self._name, url, self._headers(), body, self._timeouts)
+        url, request = self._url(model, "generateContent"), with_model(body, upstream_path(model))
+        raw = await post_json(
+            self._client, self._name, url, self._headers(), request, self._timeouts
+        )
         return ProviderResponse(raw, usage_from_gemini(raw.get("usageMetadata")))
 
     async def open_generate_stream(self, model: Model, body: JSON) -> GeminiChatStream:
@@ -160,7 +162,7 @@ class GeminiProvider:
             self._name,
             url,
             self._headers("text/event-stream"),
-            body,
+            with_model(body, upstream_path(model)),
             self._timeouts,
         )
         stream = GeminiChatStream(
