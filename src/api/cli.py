@@ -106,8 +106,10 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
-    """Serve the gateway (uvloop + httptools)."""
+    """Serve the gateway (uvloop + httptools, request heads bounded)."""
     import uvicorn
+
+    from api.serving import server_options
 
     settings = load_settings()  # generates the secret once, before workers start
     status = asyncio.run(database_status(settings))
@@ -120,11 +122,10 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        loop="uvloop",
-        http="httptools",
         access_log=access_log,
         timeout_graceful_shutdown=int(settings.drain_after_disconnect_seconds),
         log_level="info",
+        **server_options(),  # uvloop, httptools with request heads bounded
     )
 
 

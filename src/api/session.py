@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.auth import SESSION_COOKIE, has_csrf_header
+from api.request_body import BodyRefused, read_json
 from api.throttle import FailureThrottle
 from api.throttle_http import login_failed, login_refusal
 from domain.access import Principal, Unauthenticated
@@ -65,13 +66,12 @@ class SessionRoutes:
     async def login(self, request: Request) -> Response:
         if not has_csrf_header(request.headers):
             return _error(403, "missing the X-Bizgraph-Request header", "csrf")
-        body = await request.body()
-        if len(body) > MAX_LOGIN_BYTES:
-            return _error(413, "the sign-in request is too large", "payload_too_large")
         try:
-            fields = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            fields = None
+            fields = await read_json(request, MAX_LOGIN_BYTES)
+        except BodyRefused as refused:
+            if refused.status == 413:
+                return _error(413, "the sign-in request is too large", "payload_too_large")
+            fields = None  # not JSON, or absurdly nested: the usage message below
         token = fields.get("token") if isinstance(fields, dict) else None
         app = fields.get("app", "admin") if isinstance(fields, dict) else None
         if not isinstance(token, str) or not token.strip() or app not in ("admin", "portal"):

@@ -18,6 +18,7 @@ from google import genai
 
 from api.app import create_app
 from api.container import Container, close_container, default_catalog, make_container
+from api.serving import server_options
 from api.settings import Environment, ProviderSettings, Settings, WebhookSettings
 from api.throttle import ThrottlePolicy
 from domain.catalog import Model, PriceVersion
@@ -158,7 +159,7 @@ async def gateway(
     async with database as url:
         settings = gateway_settings(url, upstreams)
         await _seed(settings)
-        with serve_in_thread(create_app(settings)) as base_url:
+        with serve_in_thread(create_app(settings), **server_options()) as base_url:
             yield Gateway(base_url, settings, request.param)
 
 

@@ -1,6 +1,7 @@
 """Hypothesis strategies for the bodies each route takes, valid and then mutated: any node of a
-valid body replaced by a value of a wrong type or size. Nesting stays under 20 levels and bodies
-under 100 KB (the limits of JSON depth and body size are checked elsewhere)."""
+valid body replaced by a value of a wrong type or size, or by a value nested up to 300 levels
+deep (past the 64-level bound, which must answer 400). Bodies stay under 100 KB (the body-size
+limit is checked on its own)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,23 @@ SCALARS: st.SearchStrategy[Any] = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["", "\x00", "x" * 5000, "user", "assistant", "text", "image", "tool_use"]),
 )
+
+
+def _nested(depth: int) -> Any:
+    """Arrays and objects in turn, `depth` levels around a string."""
+    value: Any = "x"
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
 JSON_VALUES: st.SearchStrategy[Any] = st.recursive(
     SCALARS,
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
     ),
     max_leaves=8,
-)
+) | st.integers(min_value=1, max_value=300).map(_nested)
 
 TEXT = st.text(max_size=40)
 CHAT_MESSAGE = st.one_of(

@@ -5,14 +5,16 @@ is an expected one with a message that says what is wrong, never "Unexpected err
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import hypothesis_graphql
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 
 from tests.fuzz.conftest import Target
+from tests.fuzz.shapes import JSON_VALUES
 
 SCHEMA = (Path(__file__).parents[2] / "schema.graphql").read_text()
 SCALARS = {
@@ -37,7 +39,6 @@ FUZZ = settings(
 
 
 def _check(target: Target, query: str) -> None:
-    assume(len(query) <= 8_000)  # within the document limits (tested on their own)
     response = target.http.post(
         target.url + "/graphql",
         json={"query": query},
@@ -79,6 +80,30 @@ STORING = [
 @given(query=hypothesis_graphql.mutations(SCHEMA, fields=STORING, custom_scalars=SCALARS))
 def test_generated_mutations_that_store_their_input(target: Target, query: str) -> None:
     _check(target, query)
+
+
+def _envelope(variables: object) -> bytes:
+    return json.dumps(
+        {"query": "query($id: ID!) { client(id: $id) { name } }", "variables": variables}
+    ).encode()
+
+
+@FUZZ
+@given(body=st.binary(max_size=300) | JSON_VALUES.map(_envelope))
+def test_raw_bodies_and_variables(target: Target, body: bytes) -> None:
+    """Bytes that are not JSON (or not UTF-8), and variables of any type and nesting: a 4xx in
+    GraphQL's error format, or an answer with errors, never a 5xx."""
+    response = target.http.post(
+        target.url + "/graphql",
+        content=body,
+        headers={
+            "authorization": f"Bearer {target.owner_token}",
+            "content-type": "application/json",
+        },
+    )
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.json()["errors"][0]["message"], response.text
 
 
 def test_the_gateway_is_healthy_after_the_fuzzing(target: Target) -> None:

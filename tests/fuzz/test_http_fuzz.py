@@ -41,7 +41,9 @@ CHAT_MODELS = st.sampled_from(
 EMBEDDING_MODELS = st.sampled_from(
     ["demo/embed", "openai/text-embedding-3-small", "google/gemini-embedding-001"]
 )
-RAW = st.binary(max_size=300) | st.sampled_from([b"", b"[]", b"null", b"{", b'"x"', b"{}"])
+RAW = st.binary(max_size=300) | st.sampled_from(
+    [b"", b"[]", b"null", b"{", b'"x"', b"{}", b"\xff\xfe{}", b'{"model": "\xc3("}', b"[" * 5000]
+)
 
 
 def _body(

@@ -21,13 +21,17 @@ from starlette.routing import Route
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, lifespan: str = "auto") -> Iterator[str]:
-    """Yields the base URL (`http://127.0.0.1:<port>`) while the app is served."""
+def serve_in_thread(app: Any, *, lifespan: str = "auto", **options: Any) -> Iterator[str]:
+    """Yields the base URL (`http://127.0.0.1:<port>`) while the app is served; `options`
+    go to uvicorn (the gateway passes `api.serving.server_options()`, as `bizgraph serve`
+    does; the event loop is this thread's asyncio loop whatever they say)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, loop="asyncio")
+    config = uvicorn.Config(
+        app, **{"log_level": "warning", "lifespan": lifespan, "loop": "asyncio", **options}
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()

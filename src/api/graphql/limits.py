@@ -1,68 +1,139 @@
-"""Limits on what a document selects once its fragments are expanded: fields and depth.
+"""What a document may ask for once its fragments are expanded: fields, depth, aliases.
 
-The alias limit counts aliases where they are written; a fragment spread under many aliased
-fields multiplies them. Strawberry's depth limiter skips introspection fields, so a chain of
-fragments through `__Type.ofType` goes as deep as it likes. This rule walks the operation as
-execution would meet it (every field, introspection included), memoizing each fragment, so
-it costs one walk of the document and refuses before anything runs."""
+Measured in one memoized walk of the parsed document BEFORE any validation rule runs
+(`MeasureFirst`): graphql-core's standard rules and strawberry's own depth and alias limiters
+expand fragment spreads without memoizing them, so a few hundred bytes of fragments that each
+spread the next twice cost time doubling per fragment there. Here each fragment is measured
+once, a cycle is refused as soon as it is met, and the walk stops at the first limit passed,
+so any document up to the body limit costs one walk of its text. Every field counts,
+introspection included (strawberry's depth limiter skips it)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import NoReturn
 
 from graphql import (
+    DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationRule,
 )
+from strawberry.extensions import SchemaExtension
 
 MAX_FIELDS = 250
 MAX_DEPTH = 10
+MAX_ALIASES = 15
+# Selection sets and fragment spreads on one path; bounds the walk's own recursion too.
+MAX_NESTING = 64
 
-Shape = tuple[int, int]  # (fields, depth)
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    fields: int = 0
+    depth: int = 0
+    aliases: int = 0
+
+    def over(self) -> bool:
+        return self.fields > MAX_FIELDS or self.depth > MAX_DEPTH or self.aliases > MAX_ALIASES
 
 
-class ExpandedSizeRule(ValidationRule):
-    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        fields, depth = self._walk(node.selection_set, {}, set())
-        if fields > MAX_FIELDS:
-            message = f"the operation selects more than {MAX_FIELDS} fields"
-            self.report_error(GraphQLError(message + " once its fragments are expanded", node))
-        if depth > MAX_DEPTH:
-            message = f"the operation is nested deeper than {MAX_DEPTH} levels"
-            self.report_error(GraphQLError(message + " once its fragments are expanded", node))
+class Refused(Exception):
+    """A limit passed; the walk stops at once."""
 
-    def _walk(
-        self, selections: SelectionSetNode | None, memo: dict[str, Shape], open_: set[str]
-    ) -> Shape:
+
+class _Measure:
+    def __init__(self, document: DocumentNode) -> None:
+        self._fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self._memo: dict[str, Shape] = {}
+        self._open: list[str] = []
+
+    def definition(self, selections: SelectionSetNode) -> Shape:
+        return self._selections(selections, 0)
+
+    def _selections(self, selections: SelectionSetNode | None, nesting: int) -> Shape:
         if selections is None:
-            return 0, 0
-        fields, depth = 0, 0
+            return Shape()
+        if nesting > MAX_NESTING:
+            raise Refused(f"selections and fragment spreads nest deeper than {MAX_NESTING} levels")
+        fields = depth = aliases = 0
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
-                inner_fields, inner_depth = self._walk(selection.selection_set, memo, open_)
-                fields, depth = fields + 1 + inner_fields, max(depth, 1 + inner_depth)
-            elif isinstance(selection, InlineFragmentNode):
-                inner_fields, inner_depth = self._walk(selection.selection_set, memo, open_)
-                fields, depth = fields + inner_fields, max(depth, inner_depth)
-            elif isinstance(selection, FragmentSpreadNode):
-                inner_fields, inner_depth = self._spread(selection.name.value, memo, open_)
-                fields, depth = fields + inner_fields, max(depth, inner_depth)
-            if fields > MAX_FIELDS or depth > MAX_DEPTH:
-                break  # enough to refuse; stop walking
-        return fields, depth
+                inner = self._selections(selection.selection_set, nesting + 1)
+                fields += 1 + inner.fields
+                depth = max(depth, 1 + inner.depth)
+                aliases += inner.aliases + (selection.alias is not None)
+            else:
+                if isinstance(selection, InlineFragmentNode):
+                    inner = self._selections(selection.selection_set, nesting + 1)
+                else:
+                    assert isinstance(selection, FragmentSpreadNode)
+                    inner = self._spread(selection.name.value, nesting + 1)
+                fields += inner.fields
+                depth = max(depth, inner.depth)
+                aliases += inner.aliases
+            shape = Shape(fields, depth, aliases)
+            if shape.over():
+                _refuse(shape)
+        return Shape(fields, depth, aliases)
 
-    def _spread(self, name: str, memo: dict[str, Shape], open_: set[str]) -> Shape:
-        if name in memo:
-            return memo[name]
-        fragment = self.context.get_fragment(name)
-        if fragment is None or name in open_:  # unknown or cyclic: other rules report it
-            return 0, 0
-        open_.add(name)
-        memo[name] = self._walk(fragment.selection_set, memo, open_)
-        open_.discard(name)
-        return memo[name]
+    def _spread(self, name: str, nesting: int) -> Shape:
+        if name in self._memo:
+            return self._memo[name]
+        fragment = self._fragments.get(name)
+        if fragment is None:  # unknown: KnownFragmentNamesRule words the error
+            return Shape()
+        if name in self._open:
+            cycle = " -> ".join([*self._open[self._open.index(name) :], name])
+            raise Refused(f"fragments spread each other in a cycle ({cycle})")
+        self._open.append(name)
+        shape = self._selections(fragment.selection_set, nesting)
+        self._open.pop()
+        self._memo[name] = shape
+        return shape
+
+
+_EXPANDED = " once its fragments are expanded"
+
+
+def _refuse(shape: Shape) -> NoReturn:
+    if shape.fields > MAX_FIELDS:
+        raise Refused(f"the operation selects more than {MAX_FIELDS} fields{_EXPANDED}")
+    if shape.depth > MAX_DEPTH:
+        raise Refused(f"the operation is nested deeper than {MAX_DEPTH} levels{_EXPANDED}")
+    raise Refused(f"the operation uses more than {MAX_ALIASES} aliases{_EXPANDED}")
+
+
+def measure(document: DocumentNode) -> GraphQLError | None:
+    """The first limit the document passes (each operation and each fragment, with its
+    spreads expanded), or None. Linear in the document: each fragment is walked once."""
+    walk = _Measure(document)
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode | FragmentDefinitionNode):
+            try:
+                walk.definition(definition.selection_set)
+            except Refused as refused:
+                return GraphQLError(str(refused), definition)
+    return None
+
+
+class MeasureFirst(SchemaExtension):
+    """Runs `measure` ahead of every validation rule; a refused document is never
+    validated further, let alone executed (strawberry skips its validation when an
+    extension has already set the errors)."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.pre_execution_errors is None:
+            error = measure(document)
+            if error is not None:
+                context.pre_execution_errors = [error]
+        yield

@@ -8,22 +8,18 @@ from functools import partial
 
 import strawberry
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
 
 from api.graphql.errors import should_mask_error
-from api.graphql.limits import MAX_DEPTH, ExpandedSizeRule
+from api.graphql.limits import MAX_ALIASES, MAX_DEPTH, MeasureFirst
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 
 MAX_TOKENS = 2000
-MAX_ALIASES = 15
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "build_schema", "schema"]
 
@@ -31,13 +27,12 @@ schema = strawberry.Schema(query=Query, mutation=Mutation)
 
 
 def build_schema(*, development: bool) -> strawberry.Schema:
-    """The served schema: token, depth, alias and expanded-size limits always; introspection
+    """The served schema: a token limit at parse, then depth, alias and field limits with
+    fragments expanded, measured before any validation rule runs (limits.py); introspection
     only in development; unexpected errors masked (their details go to the server log)."""
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
-        partial(AddValidationRules, [ExpandedSizeRule]),
+        MeasureFirst,
         partial(MaskErrors, should_mask_error=should_mask_error),
     ]
     if not development:

@@ -1,38 +1,25 @@
-"""Reading and checking request bodies: size-capped, JSON objects, the fields we rely on."""
+"""Reading and checking `/v1` request bodies: JSON objects (read by api/request_body.py:
+bounded while streaming, nesting bounded), the fields we rely on."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 
+from api import request_body
 from api.rest.errors import ApiError
 from domain.providers import JSON
 
 
 async def read_json(request: Request, max_bytes: int) -> JSON:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(max_bytes)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes)
-        chunks.append(chunk)
     try:
-        body = orjson.loads(b"".join(chunks))
-    except orjson.JSONDecodeError:
-        raise ApiError(400, "the request body is not valid JSON") from None
+        body = await request_body.read_json(request, max_bytes)
+    except request_body.BodyRefused as refused:
+        raise ApiError(refused.status, refused.message, code=refused.code) from None
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object")
     return body
-
-
-def _too_large(max_bytes: int) -> ApiError:
-    return ApiError(413, f"the request body exceeds {max_bytes} bytes", code="request_too_large")
 
 
 def required_str(body: JSON, name: str) -> str:
