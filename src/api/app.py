@@ -23,7 +23,7 @@ from api.container import (
 from api.graphql.schema import build_schema
 from api.graphql.view import ManagementGraphQL
 from api.redaction import install_redaction, url_password
-from api.rest import chat, invoices, messages, responses
+from api.rest import chat, gemini, invoices, messages, responses
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
 from api.rest.middleware import RequestIdMiddleware
@@ -97,6 +97,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             responses.stored_response,
             methods=["GET", "POST", "DELETE"],
         ),
+        # Gemini's native API (`models/{model}:{method}`; the model may hold a slash).
+        Route("/v1beta/models/{target:path}", gemini.model_method, methods=["POST"]),
+        Route("/v1/models/{target:path}", gemini.model_method, methods=["POST"]),
         Route("/invoices/{invoice_id}.{fmt}", invoices.download, methods=["GET"]),
         # Last: the web apps' files and pages (their own 404s keep API paths in JSON).
         Route("/{path:path}", WebApps(settings.web_dir).page, methods=ANY_METHOD),

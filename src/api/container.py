@@ -37,7 +37,12 @@ from domain.catalog import Model, PriceVersion
 from domain.ids import new_id
 from domain.invoicing_ports import AgencyDetails
 from domain.leases import LeaseTerms
-from domain.providers import ModelProvider, NativeMessagesProvider, NativeResponsesProvider
+from domain.providers import (
+    ModelProvider,
+    NativeGeminiProvider,
+    NativeMessagesProvider,
+    NativeResponsesProvider,
+)
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.budgets import BudgetUseCases
@@ -69,6 +74,7 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
     chat: dict[str, ModelProvider] = {"demo": DemoProvider()}
     native: dict[str, NativeMessagesProvider] = {}
     responses: dict[str, NativeResponsesProvider] = {}
+    native_gemini: dict[str, NativeGeminiProvider] = {}
     if settings.openai.api_key or settings.openai.base_url:
         base = settings.openai.base_url or OPENAI_DEFAULT_BASE
         openai = OpenAICompatibleProvider("openai", base, settings.openai.api_key, timeouts)
@@ -81,8 +87,10 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
         chat["anthropic"] = native["anthropic"] = anthropic
     if settings.gemini.api_key or settings.gemini.base_url:
         base = settings.gemini.base_url or GEMINI_DEFAULT_BASE
-        chat["google"] = GeminiProvider("gemini", base, settings.gemini.api_key, timeouts)
-    return StaticProviderRegistry(chat, native, responses)
+        gemini = GeminiProvider("gemini", base, settings.gemini.api_key, timeouts)
+        chat["google"] = gemini
+        native_gemini["google"] = gemini
+    return StaticProviderRegistry(chat, native, responses, native_gemini)
 
 
 # One currency for prices and clients until exchange rates come with invoicing (issue 6): the

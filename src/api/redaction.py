@@ -30,6 +30,9 @@ SECRET_SHAPES: tuple[str, ...] = (
     r"AIza[0-9A-Za-z_\-]{20,}",
 )
 _KEY_SHAPES = re.compile("|".join(SECRET_SHAPES))
+# A `key=` query parameter (Gemini clients may send their key so): whatever its shape, the
+# access log's request line never shows it.
+_KEY_PARAMETER = re.compile(r"([?&](?:key|api_key|x-goog-api-key)=)[^&\s\"']+", re.IGNORECASE)
 MASK = "[redacted]"
 _PLAIN = (int, float, type(None))  # bool is an int; none of these can hold a secret
 
@@ -62,6 +65,7 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, MASK)
+        text = _KEY_PARAMETER.sub(lambda m: m.group(1) + MASK, text)
         return _KEY_SHAPES.sub(MASK, text)
 
     def filter(self, record: logging.LogRecord) -> bool:

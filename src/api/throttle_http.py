@@ -7,6 +7,7 @@ keys on the model-call routes per address only (see `_BY_ADDRESS_ONLY`)."""
 from __future__ import annotations
 
 from http.cookies import CookieError, SimpleCookie
+from urllib.parse import parse_qs
 
 import orjson
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import SESSION_COOKIE
 from api.rest.errors import ApiError, anthropic_error, openai_error
+from api.rest.gemini_format import gemini_error_body
 from api.throttle import FailureThrottle
 
 CODE = "too_many_failed_attempts"
@@ -36,6 +38,13 @@ def too_many_attempts(path: str, wait: int, request_id: str) -> Response:
     if path.startswith("/v1/messages"):
         error = ApiError(429, _message(wait), "rate_limit_error", CODE, str(wait))
         return anthropic_error(error, request_id)
+    if path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
+        return Response(  # Gemini's native routes: Google's error body
+            orjson.dumps(gemini_error_body(429, _message(wait))),
+            status_code=429,
+            media_type="application/json",
+            headers={"retry-after": str(wait), "x-request-id": request_id},
+        )
     if path.startswith(("/v1/", "/v1beta/")):
         return openai_error(
             ApiError(429, _message(wait), "rate_limit_error", CODE, str(wait)), request_id
@@ -69,7 +78,7 @@ def _credential(scope: Scope) -> str | None:
         elif name == b"cookie":
             cookie = value
     if cookie is None or SESSION_COOKIE.encode() not in cookie:
-        return None
+        return _query_key(scope)
     jar = SimpleCookie()
     try:
         jar.load(cookie.decode("latin-1"))
@@ -77,6 +86,15 @@ def _credential(scope: Scope) -> str | None:
         return None
     morsel = jar.get(SESSION_COOKIE)
     return morsel.value if morsel is not None and morsel.value else None
+
+
+def _query_key(scope: Scope) -> str | None:
+    """A `?key=` (Gemini clients may send their key so): guesses there count too."""
+    query = scope.get("query_string", b"")
+    if b"key=" not in query:
+        return None
+    values = parse_qs(query.decode("latin-1")).get("key")
+    return values[0].strip() if values and values[0].strip() else None
 
 
 def _address(scope: Scope) -> str | None:

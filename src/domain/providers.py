@@ -148,6 +148,33 @@ class NativeResponsesProvider(Protocol):
     async def open_responses_stream(self, model: Model, body: JSON) -> MessagesStream: ...
 
 
+class GeminiStream(Protocol):
+    """An open Gemini-format stream: yields each `GenerateContentResponse` object exactly as
+    `streamGenerateContent?alt=sse` sends it. `usage` holds the LAST `usageMetadata` parsed
+    (Gemini's reports are cumulative), or None."""
+
+    usage: TokenUsage | None
+
+    def __aiter__(self) -> AsyncIterator[JSON]: ...
+    async def aclose(self) -> None: ...
+
+
+class NativeGeminiProvider(Protocol):
+    """An upstream that speaks Gemini's native API, so `/v1beta/models/...` relays it
+    untranslated. Bodies are Gemini-format both ways; the model in the URL (and in embedding
+    requests) is replaced by `model.upstream_name`."""
+
+    async def generate(self, model: Model, body: JSON) -> ProviderResponse: ...
+    async def open_generate_stream(self, model: Model, body: JSON) -> GeminiStream: ...
+    async def count_tokens(self, model: Model, body: JSON) -> JSON:
+        """`countTokens`: free at Google, so nothing is metered."""
+        ...
+
+    async def embed_contents(self, model: Model, body: JSON, batch: bool) -> ProviderResponse:
+        """`batchEmbedContents` (batch) or `embedContent`; usage is an estimate (flagged)."""
+        ...
+
+
 class ProviderRegistry(Protocol):
     """The configured upstreams by provider name (the `provider` of `provider/model`)."""
 
@@ -158,4 +185,7 @@ class ProviderRegistry(Protocol):
 
     def native_responses(self, provider: str) -> NativeResponsesProvider | None:
         """The provider if it serves OpenAI's Responses API, else None."""
+
+    def native_gemini(self, provider: str) -> NativeGeminiProvider | None:
+        """The provider if it speaks Gemini's native API, else None."""
         ...

@@ -72,6 +72,7 @@ class Dialect(StrEnum):
     EMBEDDINGS = "embeddings"
     ANTHROPIC = "anthropic"
     RESPONSES = "responses"
+    GEMINI = "gemini"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,9 @@ class _Walk:
                 if part_type in _MEDIA_TYPES and media(part_type, item):
                     size += 16  # the part's own framing
                     continue
+                if ("inlineData" in item or "fileData" in item) and self._gemini_media(item):
+                    size += 16
+                    continue
                 if part_type == "tool_use" and "input" in item:
                     size += _escaped_json(item["input"])
                     item = {k: v for k, v in item.items() if k != "input"}
@@ -245,6 +249,26 @@ class _Walk:
             if isinstance(source, dict) and source.get("type") in ("text", "content"):
                 return False  # plain text documents count as text
         self.unbounded = self.unbounded or f"{kind} parts"  # PDFs: pages of text and images
+        return True
+
+    def _gemini_media(self, part: dict[str, Any]) -> bool:
+        """A Gemini `inlineData` (images by their pixels, audio by its bytes) or `fileData`
+        part (an uploaded file: no rule bounds it); False when it is not one after all."""
+        if "fileData" in part:
+            self.unbounded = self.unbounded or "fileData parts"
+            return True
+        inline = part["inlineData"]
+        if not isinstance(inline, dict):
+            return False
+        mime, data = inline.get("mimeType"), inline.get("data")
+        if not isinstance(mime, str) or not isinstance(data, str):
+            return False
+        if mime.startswith("image/"):
+            self.images.append(Image(data))
+        elif mime.startswith("audio/"):
+            self.audio_bytes += _decoded_size(data)
+        else:
+            self.unbounded = self.unbounded or f"{mime} parts"  # video, PDF: frames and pages
         return True
 
 
@@ -370,6 +394,52 @@ def responses_bound(body: dict[str, Any], max_tokens: int | None) -> RequestBoun
         tools=bool(body.get("tools")),
         unbounded=unbounded,
     )
+
+
+_GEMINI_CLIENT_TOOLS = frozenset({"functionDeclarations"})
+
+
+def gemini_bound(body: dict[str, Any], max_tokens: int | None, candidates: int) -> RequestBound:
+    """A Gemini `generateContent` request (native or translated): every string of the body
+    counts (contents, systemInstruction, tools, function calls and responses), inline images
+    at the target's rule, and `candidateCount` x `maxOutputTokens` of output. Server-side
+    tools (Google Search, code execution, URL context) and cached contents read tokens the
+    request does not hold: no rule bounds them."""
+    walk = _Walk()
+    walk.add(body)
+    unbounded = walk.unbounded
+    tools = body.get("tools")
+    declared = False
+    if isinstance(tools, list):
+        for tool in tools:
+            if not isinstance(tool, dict):
+                continue
+            declared = declared or bool(tool.get("functionDeclarations"))
+            other = next((k for k in tool if k not in _GEMINI_CLIENT_TOOLS), None)
+            unbounded = unbounded or (f"the {other} tool" if other else None)
+    if body.get("cachedContent") is not None:
+        unbounded = unbounded or "cachedContent"
+    return RequestBound(
+        Dialect.GEMINI,
+        walk.size,
+        max_tokens,
+        candidates,
+        tuple(walk.images),
+        walk.audio_bytes,
+        tools=declared,
+        unbounded=unbounded,
+    )
+
+
+def gemini_embeddings_bound(contents: Sequence[Any]) -> RequestBound:
+    """A Gemini `embedContent` / `batchEmbedContents` request: one bound per content (all of
+    its JSON, each capped by the context window on its own), summed over the batch."""
+    bounds = []
+    for content in contents:
+        walk = _Walk()
+        walk.add(content)
+        bounds.append(walk.size + EMBEDDING_INPUT_TOKENS)
+    return RequestBound(Dialect.EMBEDDINGS, 0, inputs=tuple(bounds))
 
 
 def embeddings_bound(value: Any) -> RequestBound:

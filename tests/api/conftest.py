@@ -14,6 +14,7 @@ import anthropic
 import openai
 import pytest
 import pytest_asyncio
+from google import genai
 
 from api.app import create_app
 from api.container import Container, close_container, default_catalog, make_container
@@ -219,7 +220,7 @@ class Sdks:
     """Official SDK clients pointed at the gateway, closed after the test (no leaked sockets)."""
 
     gateway: Gateway
-    opened: list[openai.OpenAI | anthropic.Anthropic] = field(default_factory=list)
+    opened: list[openai.OpenAI | anthropic.Anthropic | genai.Client] = field(default_factory=list)
 
     def openai(self, secret: str) -> openai.OpenAI:
         client = openai.OpenAI(base_url=self.gateway.url + "/v1", api_key=secret, max_retries=0)
@@ -228,6 +229,13 @@ class Sdks:
 
     def anthropic(self, secret: str) -> anthropic.Anthropic:
         client = anthropic.Anthropic(base_url=self.gateway.url, api_key=secret, max_retries=0)
+        self.opened.append(client)
+        return client
+
+    def gemini(self, secret: str, version: str = "v1beta") -> genai.Client:
+        """google-genai pointed at the gateway, as docs/gemini.md shows."""
+        options = genai.types.HttpOptions(base_url=self.gateway.url, api_version=version)
+        client = genai.Client(api_key=secret, http_options=options)
         self.opened.append(client)
         return client
 

@@ -181,3 +181,31 @@ def test_successful_requests_are_never_counted(throttled: tuple[str, FailureThro
             assert http.post("/graphql", json={"query": "{ me { kind } }"}).status_code == 200
         assert http.get("/healthz").status_code == 200
     assert len(throttle) == before
+
+
+@pytest.mark.parametrize(
+    ("address", "send_key"),
+    [("198.51.100.50", "header"), ("198.51.100.51", "query")],
+)
+def test_key_guesses_on_the_gemini_routes_are_throttled_in_googles_format(
+    throttled: tuple[str, FailureThrottle], address: str, send_key: str
+) -> None:
+    """`x-goog-api-key` and `?key=` guesses count like bearer ones; the 429 is Google's."""
+    url, _ = throttled
+    body = {"contents": [{"parts": [{"text": "hi"}]}]}
+    path = "/v1beta/models/demo/chat:generateContent"
+
+    def guess(http: httpx.Client, n: int) -> httpx.Response:
+        key = f"{WRONG_KEY}{n:03d}"
+        if send_key == "query":
+            return http.post(path, json=body, params={"key": key})
+        return http.post(path, json=body, headers={"x-goog-api-key": key})
+
+    with httpx.Client(base_url=url, headers=from_address(address)) as http:
+        for n in range(BURST):
+            assert guess(http, n).status_code == 401
+        refused = guess(http, 999)
+
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"]
+    assert refused.json()["error"]["status"] == "RESOURCE_EXHAUSTED"

@@ -26,7 +26,15 @@ def test_a_chunked_sign_in_body_is_refused_as_it_streams_in(gateway: Gateway) ->
     assert sent < HUGE // 4  # the rest was never read (before: read whole, then refused)
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/graphql"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/chat/completions",
+        "/v1/messages",
+        "/v1beta/models/demo/chat:generateContent",
+        "/graphql",
+    ],
+)
 async def test_chunked_bodies_on_every_route_are_bounded(
     gateway: Gateway, admin: Admin, path: str
 ) -> None:
@@ -82,6 +90,24 @@ async def test_deeply_nested_json_is_a_400_in_each_routes_format(
     graphql_error = orjson.loads(answers["graphql"].body)["errors"][0]
     assert graphql_error["extensions"]["code"] == "too_deeply_nested"
     assert orjson.loads(answers["login"].body)["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", "demo/chat"])
+async def test_deeply_nested_json_on_the_gemini_routes_is_googles_400(
+    gateway: Gateway, admin: Admin, model: str
+) -> None:
+    _, secret = await admin.client_with_key()
+    key = {"x-goog-api-key": secret, "content-type": "application/json"}
+    body = b'{"contents": [{"role": "user", "parts": [{"text": "x"}]}], "tools": %s}'
+
+    with connect(gateway.url) as sock:
+        answer = exchange(
+            sock, "POST", f"/v1beta/models/{model}:generateContent", key, body % nested_json(300)
+        )
+
+    assert answer.status == 400
+    error = orjson.loads(answer.body)["error"]
+    assert (error["code"], error["status"]) == (400, "INVALID_ARGUMENT")
 
 
 async def test_nesting_within_the_limit_is_served(gateway: Gateway, admin: Admin) -> None:

@@ -311,3 +311,55 @@ RESPONSES_FIELDS = (
     "background",
     "reasoning",
 )
+
+GEMINI_PART = st.one_of(
+    TEXT.map(lambda t: {"text": t}),
+    st.just({"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}),
+    st.just({"functionCall": {"name": "f", "args": {"a": 1}}}),
+    st.just({"functionResponse": {"name": "f", "response": {"r": "x"}}}),
+)
+GEMINI_CONTENTS = st.lists(
+    st.fixed_dictionaries(
+        {"parts": st.lists(GEMINI_PART, min_size=1, max_size=3)},
+        optional={"role": st.sampled_from(["user", "model"])},
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def gemini_body() -> st.SearchStrategy[dict[str, Any]]:
+    """A generateContent body (the model is in the URL)."""
+    return st.fixed_dictionaries(
+        {"contents": GEMINI_CONTENTS},
+        optional={
+            "systemInstruction": TEXT.map(lambda t: {"parts": [{"text": t}]}),
+            "generationConfig": st.fixed_dictionaries(
+                {},
+                optional={
+                    "maxOutputTokens": st.integers(1, 50),
+                    "temperature": st.floats(0, 1),
+                    "topP": st.floats(0, 1),
+                    "candidateCount": st.integers(1, 2),
+                    "stopSequences": st.lists(TEXT, max_size=2),
+                },
+            ),
+            "tools": st.just(
+                [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT"}}]}]
+            ),
+            "toolConfig": st.just({"functionCallingConfig": {"mode": "AUTO"}}),
+        },
+    )
+
+
+def gemini_embed_body() -> st.SearchStrategy[dict[str, Any]]:
+    """A batchEmbedContents body."""
+    request = st.fixed_dictionaries(
+        {"content": TEXT.map(lambda t: {"parts": [{"text": t or "."}]})},
+        optional={"outputDimensionality": st.integers(1, 8)},
+    )
+    return st.fixed_dictionaries({"requests": st.lists(request, min_size=1, max_size=3)})
+
+
+GEMINI_FIELDS = ("contents", "systemInstruction", "generationConfig", "tools", "toolConfig")
+GEMINI_EMBED_FIELDS = ("requests",)

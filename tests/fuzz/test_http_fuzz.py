@@ -17,10 +17,14 @@ from tests.fuzz.conftest import Target
 from tests.fuzz.shapes import (
     CHAT_FIELDS,
     EMBEDDING_FIELDS,
+    GEMINI_EMBED_FIELDS,
+    GEMINI_FIELDS,
     MESSAGES_FIELDS,
     RESPONSES_FIELDS,
     chat_body,
     embeddings_body,
+    gemini_body,
+    gemini_embed_body,
     messages_body,
     mutated,
     responses_body,
@@ -113,6 +117,46 @@ def test_messages_native_and_translated(target: Target, body: Any) -> None:
 def test_responses_translated(target: Target, body: Any) -> None:
     response = _send(target, "/v1/responses", body, target.bearer)
     _openai_format(response)
+
+
+def _gemini_format(response: httpx.Response) -> None:
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        error = response.json()["error"]
+        assert error["code"] == response.status_code, error
+        assert isinstance(error["message"], str), error
+        assert error["message"], error
+        assert isinstance(error["status"], str), error
+
+
+GEMINI_FUZZ = settings(FUZZ, max_examples=40)  # two routes' worth, kept small
+GEMINI_CHAT = st.sampled_from(["demo/chat", "gemini-2.5-flash"])
+GEMINI_METHODS = st.sampled_from(["generateContent", "streamGenerateContent?alt=sse"])
+
+
+@GEMINI_FUZZ
+@given(
+    model=GEMINI_CHAT,
+    method=GEMINI_METHODS,
+    body=st.one_of(mutated(gemini_body(), fields=GEMINI_FIELDS), gemini_body(), RAW),
+)
+def test_gemini_generate_native_and_translated(
+    target: Target, model: str, method: str, body: Any
+) -> None:
+    path = f"/v1beta/models/{model}:{method}"
+    response = _send(target, path, body, {"x-goog-api-key": target.secret})
+    _gemini_format(response)
+
+
+@GEMINI_FUZZ
+@given(
+    model=st.sampled_from(["demo/embed", "gemini-embedding-001"]),
+    body=st.one_of(mutated(gemini_embed_body(), fields=GEMINI_EMBED_FIELDS), RAW),
+)
+def test_gemini_embeddings_native_and_translated(target: Target, model: str, body: Any) -> None:
+    path = f"/v1/models/{model}:batchEmbedContents"
+    response = _send(target, path, body, {"x-goog-api-key": target.secret})
+    _gemini_format(response)
 
 
 LOGIN = st.fixed_dictionaries(

@@ -138,3 +138,29 @@ def test_arguments_keep_their_types_unless_they_hold_a_secret() -> None:
     assert isinstance(record.args, tuple)
     assert record.args[0] == 3
     assert record.getMessage() == f"3 calls by Holder({MASK}): ok"
+
+
+def test_a_key_in_a_query_string_is_masked_whatever_its_shape() -> None:
+    """Gemini clients may send their key as `?key=`: the access log's request line must not
+    show it, even a wrong key of no known shape."""
+    redacting = RedactingFilter()
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        (
+            "127.0.0.1:5000",
+            "POST",
+            "/v1beta/models/x:generateContent?alt=sse&key=not-a-shape",
+            "1.1",
+            200,
+        ),
+        None,
+    )
+
+    redacting.filter(record)
+
+    assert "not-a-shape" not in record.getMessage()
+    assert "?alt=sse&key=" + MASK in record.getMessage()

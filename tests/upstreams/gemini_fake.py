@@ -4,7 +4,7 @@ Strict where a lax fake would hide adapter bugs: the key must come in `x-goog-ap
 `key` query parameter is REFUSED (400), so a test passing proves the key never went in the URL;
 bodies are validated like Gemini does (unknown fields, roles other than user/model, unknown part
 kinds, a functionResponse.response that is not an object, empty contents: 400 with Google's
-error body); `streamGenerateContent` requires `alt=sse`. Streams carry CUMULATIVE
+error body); `streamGenerateContent` requires `alt=sse`; `countTokens` and `embedContent` are served too. Streams carry CUMULATIVE
 usageMetadata on every chunk and omit zero counts, as Gemini does, so summing chunks or
 treating a missing count as "no report" both show up as wrong numbers.
 """
@@ -228,6 +228,20 @@ def _problem_in_embed(body: Any, model: str) -> str | None:
     return None
 
 
+def _problem_in_count(body: Any, model: str) -> str | None:
+    """`countTokens` takes `contents` or a whole `generateContentRequest` naming the model."""
+    if not isinstance(body, dict) or set(body) - {"contents", "generateContentRequest"}:
+        return "Invalid JSON payload received. Unknown name in CountTokensRequest"
+    nested = body.get("generateContentRequest")
+    if nested is not None:
+        if "contents" in body or not isinstance(nested, dict):
+            return "contents and generateContentRequest are mutually exclusive"
+        if nested.get("model") != f"models/{model}":
+            return "generateContentRequest.model must be the model in the URL"
+        return _problem_in_generate({k: v for k, v in nested.items() if k != "model"})
+    return _problem_in_contents(body.get("contents"))
+
+
 # --- answers ---------------------------------------------------------------------------------
 
 
@@ -326,6 +340,22 @@ class _Endpoint:
     async def _dispatch(
         self, send: Send, receive: Receive, model: str, method: str, params: Any, body: Any
     ) -> None:
+        if method == "countTokens":
+            problem = _problem_in_count(body, model)
+            if problem:
+                await _respond(send, 400, google_error(400, problem))
+                return
+            request = body.get("generateContentRequest") or body
+            await _respond(send, 200, {"totalTokens": gemini_prompt_tokens(request)})
+            return
+        if method == "embedContent":
+            problem = _problem_in_embed({"requests": [{"model": f"models/{model}", **body}]}, model)
+            if problem:
+                await _respond(send, 400, google_error(400, problem))
+                return
+            embedding = self._embeddings({"requests": [body]})["embeddings"][0]
+            await _respond(send, 200, {"embedding": embedding})
+            return
         if method == "batchEmbedContents":
             problem = _problem_in_embed(body, model)
             if problem:
@@ -386,5 +416,12 @@ class _Endpoint:
 
 
 def gemini_fake_app(script: GeminiScript) -> Starlette:
-    """The fake at the host root (the provider's base URL is the server's root URL)."""
-    return Starlette(routes=[Route("/v1beta/models/{target}", _Endpoint(script), methods=["POST"])])
+    """The fake at the host root (the provider's base URL is the server's root URL), under
+    `/v1beta` and `/v1` as Google serves both."""
+    endpoint = _Endpoint(script)
+    return Starlette(
+        routes=[
+            Route(f"/{version}/models/{{target}}", endpoint, methods=["POST"])
+            for version in ("v1beta", "v1")
+        ]
+    )

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -19,6 +19,13 @@ import httpx
 from adapters.providers.gemini_embeddings import (
     embeddings_request_to_gemini,
     embeddings_response_to_openai,
+)
+from adapters.providers.gemini_native import (
+    GeminiPassthrough,
+    batch_embed_body,
+    count_tokens_body,
+    embedding_usage,
+    with_model,
 )
 from adapters.providers.gemini_request import chat_request_to_gemini
 from adapters.providers.gemini_translate import (
@@ -138,22 +145,81 @@ class GeminiProvider:
         )
         return ProviderResponse(out, usage, usage_estimated=True)
 
+    # --- Gemini's native API, relayed untranslated -------------------------------------
+
+    async def generate(self, model: Model, body: JSON) -> ProviderResponse:
+        url, request = self._url(model, "generateContent"), with_model(body, upstream_path(model))
+        raw = await post_json(
+            self._client, self._name, url, self._headers(), request, self._timeouts
+        )
+        return ProviderResponse(raw, usage_from_gemini(raw.get("usageMetadata")))
+
+    async def open_generate_stream(self, model: Model, body: JSON) -> GeminiChatStream:
+        url = self._url(model, "streamGenerateContent") + "?alt=sse"
+        started = time.monotonic()
+        response = await open_stream(
+            self._client,
+            self._name,
+            url,
+            self._headers("text/event-stream"),
+            with_model(body, upstream_path(model)),
+            self._timeouts,
+        )
+        stream = GeminiChatStream(
+            response, self._name, self._timeouts, model.id, GeminiPassthrough()
+        )
+        remaining = self._timeouts.first_byte - (time.monotonic() - started)
+        await stream.prime(max(remaining, 0.0))
+        return stream
+
+    async def count_tokens(self, model: Model, body: JSON) -> JSON:
+        url = self._url(model, "countTokens")
+        request = count_tokens_body(body, upstream_path(model))
+        return await post_json(
+            self._client, self._name, url, self._headers(), request, self._timeouts
+        )
+
+    async def embed_contents(self, model: Model, body: JSON, batch: bool) -> ProviderResponse:
+        """Gemini reports no embedding tokens: the usage is the estimate, flagged."""
+        resource = upstream_path(model)
+        if batch:
+            url, request = self._url(model, "batchEmbedContents"), batch_embed_body(body, resource)
+        else:
+            url, request = self._url(model, "embedContent"), with_model(body, resource)
+        raw = await post_json(
+            self._client, self._name, url, self._headers(), request, self._timeouts
+        )
+        return ProviderResponse(raw, embedding_usage(body, batch), usage_estimated=True)
+
     async def aclose(self) -> None:
         if self._owns_client:
             await self._client.aclose()
 
 
+class _StreamShaper(Protocol):
+    usage: TokenUsage | None
+
+    def feed(self, event: JSON) -> list[JSON]: ...
+    def finish(self) -> list[JSON]: ...
+
+
 class GeminiChatStream:
-    """An open Gemini SSE stream relayed as OpenAI chunks (see GeminiToOpenAIStream). A failure
+    """An open Gemini SSE stream relayed as OpenAI chunks (see GeminiToOpenAIStream), or as
+    Gemini's own events (GeminiPassthrough, the native relay). A failure
     mid-stream raises ProviderError carrying the last usage Gemini reported before it."""
 
     def __init__(
-        self, response: httpx.Response, provider: str, timeouts: Timeouts, model_id: str
+        self,
+        response: httpx.Response,
+        provider: str,
+        timeouts: Timeouts,
+        model_id: str,
+        shaper: _StreamShaper | None = None,
     ) -> None:
         self._response = response
         self._provider = provider
         self._events = iter_sse(response, provider, timeouts)
-        self._translator = GeminiToOpenAIStream(model_id)
+        self._translator: _StreamShaper = shaper or GeminiToOpenAIStream(model_id)
         self._pending: list[JSON] = []
         self._ended = False
         self._closed = False

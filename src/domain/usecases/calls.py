@@ -20,6 +20,7 @@ from domain.estimates import estimate_usage
 from domain.providers import (
     JSON,
     ModelProvider,
+    NativeGeminiProvider,
     NativeMessagesProvider,
     NativeResponsesProvider,
     ProviderError,
@@ -41,6 +42,12 @@ class CallKind(StrEnum):
     EMBEDDING = "embedding"
     MESSAGES = "messages"  # Anthropic-native, relayed untranslated
     RESPONSES = "responses"  # OpenAI's Responses API, relayed untranslated
+    GEMINI = "gemini"  # Gemini-native generateContent, relayed untranslated
+    GEMINI_EMBED = "gemini_embed"  # Gemini-native embedContent
+    GEMINI_BATCH_EMBED = "gemini_batch_embed"  # Gemini-native batchEmbedContents
+
+
+_GEMINI_KINDS = frozenset({CallKind.GEMINI, CallKind.GEMINI_EMBED, CallKind.GEMINI_BATCH_EMBED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +105,14 @@ class ModelCalls:
             if self._providers.chat(p) is not None
         )
 
+    def speaks_gemini(self, model: Model) -> bool:
+        """Whether the model's provider relays Gemini's native API untranslated."""
+        return self._providers.native_gemini(model.provider) is not None
+
+    async def count_tokens(self, model: Model, body: JSON) -> JSON:
+        """Gemini's `countTokens`, relayed: free at Google, so neither held nor metered."""
+        return await self._gemini(model).count_tokens(model, body)
+
     async def complete(self, grant: CallGrant, request: CallRequest) -> Completed:
         attempts: list[Attempt] = []
         try:
@@ -148,7 +163,7 @@ class ModelCalls:
         appended to `attempts`; a failure no fallback can help is raised at once, and so is
         the last one when the hold cannot cover a fallback on top of what was billed."""
         last_error: ProviderError | None = None
-        async for number, target in self._targets(grant):
+        async for number, target in self._targets(grant, request.kind):
             billed = any(a.usage.total_tokens for a in attempts)
             if (
                 billed
@@ -205,13 +220,20 @@ class ModelCalls:
             raise
         return _Resumed(stream, iterator), first
 
-    async def _targets(self, grant: CallGrant) -> AsyncIterator[tuple[int, PricedModel]]:
-        """The model asked for, then its fallbacks whose provider is configured."""
+    async def _targets(
+        self, grant: CallGrant, kind: CallKind
+    ) -> AsyncIterator[tuple[int, PricedModel]]:
+        """The model asked for, then its fallbacks whose provider is configured (and, for a
+        Gemini-native body, speaks Gemini's API: no other can take it untranslated)."""
         yield 0, grant.target
+        native_gemini = kind in _GEMINI_KINDS
         for number, model_id in enumerate(grant.target.model.fallbacks, start=1):
             target = await self._metering.fallback(grant, model_id)
-            if target is not None and self.can_serve(target.model):
-                yield number, target
+            if target is None or not self.can_serve(target.model):
+                continue
+            if native_gemini and not self.speaks_gemini(target.model):
+                continue
+            yield number, target
 
     async def _send(self, target: PricedModel, request: CallRequest) -> ProviderResponse:
         model, body = target.model, request.body
@@ -221,6 +243,11 @@ class ModelCalls:
             return await self._responses(model).responses(model, body)
         if request.kind is CallKind.EMBEDDING:
             return await self._provider(model).embed(model, body)
+        if request.kind is CallKind.GEMINI:
+            return await self._gemini(model).generate(model, body)
+        if request.kind in (CallKind.GEMINI_EMBED, CallKind.GEMINI_BATCH_EMBED):
+            batch = request.kind is CallKind.GEMINI_BATCH_EMBED
+            return await self._gemini(model).embed_contents(model, body, batch)
         return await self._provider(model).chat(model, body)
 
     async def _open(self, target: PricedModel, request: CallRequest) -> MeteredStream:
@@ -229,6 +256,8 @@ class ModelCalls:
             return await self._native(model).open_messages_stream(model, body)
         if request.kind is CallKind.RESPONSES:
             return await self._responses(model).open_responses_stream(model, body)
+        if request.kind is CallKind.GEMINI:
+            return await self._gemini(model).open_generate_stream(model, body)
         return await self._provider(model).open_chat_stream(model, body)
 
     def _provider(self, model: Model) -> ModelProvider:
@@ -247,6 +276,15 @@ class ModelCalls:
         native = self._providers.native_responses(model.provider)
         if native is None:
             raise ValidationError(f"{model.id} does not serve the Responses API")
+        return native
+
+    def _gemini(self, model: Model) -> NativeGeminiProvider:
+        native = self._providers.native_gemini(model.provider)
+        if native is None:
+            # A fallback of another provider cannot take a Gemini-format body: try the next.
+            raise ProviderError(
+                ProviderFailure.CONNECTION, f"{model.id} does not speak Gemini's API"
+            )
         return native
 
 
@@ -289,7 +327,14 @@ def _usage_or_estimate(
         source = UsageSource.ESTIMATED if response.usage_estimated else UsageSource.REPORTED
         return response.usage, source
     body = response.body
-    output_chars = len(str(body.get("choices") or body.get("content") or body.get("output") or ""))
+    answer = (
+        body.get("choices")
+        or body.get("content")
+        or body.get("output")
+        or body.get("candidates")
+        or ""
+    )
+    output_chars = len(str(answer))
     return _estimate(request, output_chars, model), UsageSource.ESTIMATED
 
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from adapters.providers.anthropic_translate import openai_to_anthropic_request
 from adapters.providers.gemini_request import chat_request_to_gemini
 from api.rest.errors import ApiError
+from api.rest.gemini_format import embeddings_to_openai_request, gemini_to_openai_request
 from api.rest.messages_format import anthropic_to_openai_request
 from api.rest.responses_format import responses_to_chat_request
 from domain.budgets import Budget, BudgetMode, hold_amount
@@ -33,6 +34,8 @@ from domain.request_bounds import (
     RequestBound,
     chat_bound,
     embeddings_bound,
+    gemini_bound,
+    gemini_embeddings_bound,
     image_size,
     messages_bound,
     responses_bound,
@@ -206,6 +209,39 @@ def responses_bodies(draw: st.DrawFn) -> dict[str, Any]:
         body["instructions"] = draw(TEXT)
     if tools := draw(TOOLS):
         body["tools"] = [{"type": "function", **t["function"]} for t in tools]
+
+
+def gemini_parts() -> st.SearchStrategy[list[dict[str, Any]]]:
+    text = TEXT.map(lambda t: {"text": t or "."})
+    image = IMAGES.map(
+        lambda url: {"inlineData": {"mimeType": "image/png", "data": url.rpartition(",")[2]}}
+    )
+    audio = AUDIO.map(lambda d: {"inlineData": {"mimeType": "audio/wav", "data": d}})
+    return st.lists(st.one_of(text, text, image, audio), min_size=1, max_size=4)
+
+
+@st.composite
+def gemini_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    """A generateContent body: system instruction, text/image/audio parts, function calls and
+    responses, function declarations, candidateCount x maxOutputTokens."""
+    contents: list[dict[str, Any]] = []
+    for _ in range(draw(st.integers(1, 3))):
+        contents.append({"role": "user", "parts": draw(gemini_parts())})
+        if draw(st.booleans()):
+            args = draw(st.dictionaries(TEXT, st.one_of(TEXT, SCHEMA), max_size=5))
+            call = {"functionCall": {"name": "lookup", "args": args}}
+            contents.append({"role": "model", "parts": [{"text": draw(TEXT) or "."}, call]})
+            result = {"functionResponse": {"name": "lookup", "response": {"r": draw(TEXT)}}}
+            contents.append({"role": "user", "parts": [result]})
+    config: dict[str, Any] = {"maxOutputTokens": draw(st.integers(1, 5000))}
+    if draw(st.booleans()):
+        config["candidateCount"] = draw(st.integers(1, 8))
+    body: dict[str, Any] = {"contents": contents, "generationConfig": config}
+    if draw(st.booleans()):
+        body["systemInstruction"] = {"parts": [{"text": draw(TEXT)}]}
+    tools = draw(TOOLS)
+    if tools:
+        body["tools"] = [{"functionDeclarations": [t["function"] for t in tools]}]
     return body
 
 
@@ -330,6 +366,55 @@ def test_responses_translated_to_every_provider_never_bill_past_their_hold(
 def test_embeddings_never_bill_past_their_hold(value: Any) -> None:
     usage = TokenUsage(input_tokens=billing.openai_embedding_tokens(value))
     assert charged(EMBED, usage) <= hold(EMBED, embeddings_bound(value))
+
+
+def _gemini_bound(body: dict[str, Any]) -> RequestBound:
+    config = body["generationConfig"]
+    return gemini_bound(body, config["maxOutputTokens"], config.get("candidateCount", 1))
+
+
+@PROPERTY
+@given(gemini_bodies(), st.booleans())
+def test_gemini_native_requests_never_bill_past_their_hold(
+    body: dict[str, Any], thinks: bool
+) -> None:
+    bound = _gemini_bound(body)
+    candidates = billing.gemini_candidate_tokens(body, FLASH.max_output_tokens)
+    thoughts = bound.choices * FLASH.max_output_tokens if thinks else 0
+    usage = TokenUsage(
+        input_tokens=billing.gemini_prompt_tokens(body),
+        output_tokens=candidates + thoughts,
+        reasoning_tokens=thoughts,
+    )
+    assert charged(FLASH, usage) <= hold(FLASH, bound)
+
+
+@PROPERTY
+@given(gemini_bodies())
+def test_gemini_requests_translated_to_openai_never_bill_past_their_hold(
+    body: dict[str, Any],
+) -> None:
+    bound = _gemini_bound(body)
+    for model in (MINI, GPT4O):
+        upstream = model.upstream_name
+        sent = translated(lambda b, m=upstream: gemini_to_openai_request(b, m, False), body)
+        usage = TokenUsage(
+            input_tokens=billing.openai_prompt_tokens(sent),
+            output_tokens=billing.openai_completion_tokens(sent),
+        )
+        assert charged(model, usage) <= hold(model, bound)
+
+
+@PROPERTY
+@given(st.lists(st.lists(TEXT, min_size=1, max_size=3), min_size=1, max_size=10))
+def test_gemini_embedding_batches_never_bill_past_their_hold(texts: list[list[str]]) -> None:
+    contents = [{"parts": [{"text": t} for t in parts]} for parts in texts]
+    bound = gemini_embeddings_bound(contents)
+    sent = embeddings_to_openai_request([{"content": c} for c in contents], EMBED.upstream_name)
+    usage = TokenUsage(input_tokens=billing.openai_embedding_tokens(sent["input"]))
+    assert charged(EMBED, usage) <= hold(EMBED, bound)
+    estimate = TokenUsage(input_tokens=sum(-(-len("".join(p)) // 4) for p in texts))
+    assert charged(EMBED, estimate) <= hold(EMBED, bound)
 
 
 def test_image_sizes_are_read_from_their_headers() -> None:

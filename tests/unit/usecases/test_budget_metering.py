@@ -243,6 +243,9 @@ class _Registry:
     def native_messages(self, provider: str) -> None:
         return None
 
+    def native_gemini(self, provider: str) -> None:
+        return None
+
 
 async def _fallback_world(limit: str) -> World:
     world = World()
@@ -286,3 +289,47 @@ async def test_a_fallback_runs_only_while_the_hold_covers_what_was_billed(
     spent, reserved = await world.counter()
     assert reserved == 0
     assert spent <= (Decimal(164) + 300 * 3) / 1_000_000 * Decimal("1.1")  # never past the hold
+
+
+class _FailingGemini:
+    """Speaks Gemini's API for the `demo` provider only, and fails with a 503."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def generate(self, model: Model, body: JSON) -> ProviderResponse:
+        self.calls.append(model.id)
+        raise ProviderError(ProviderFailure.STATUS, "unavailable", status=503)
+
+
+class _GeminiRegistry(_Registry):
+    def __init__(self, provider: _BilledFailure, gemini: _FailingGemini) -> None:
+        super().__init__(provider)
+        self.gemini = gemini
+
+    # The base fake speaks no Gemini; this one does, for the demo provider only.
+    def native_gemini(self, provider: str) -> _FailingGemini | None:  # type: ignore[override]
+        return self.gemini if provider == "demo" else None
+
+
+async def test_a_native_gemini_body_never_falls_back_to_a_provider_that_cannot_take_it() -> None:
+    world = World()
+    await world.setup("1")
+    catalog = CatalogUseCases(world.uow)
+    await catalog.save_model(replace(MODEL, fallbacks=("other/backup",)))
+    await catalog.save_model(Model("other/backup", "other", "backup", max_output_tokens=500))
+    await catalog.add_price(
+        PriceVersion("other/backup", T0 - timedelta(days=1), input=Decimal(1), output=Decimal(1))
+    )
+    chat, gemini = _BilledFailure(0), _FailingGemini()
+    calls = ModelCalls(world.metering, _GeminiRegistry(chat, gemini), 1.0)  # type: ignore[arg-type]
+    grant = await world.grant()
+    bound = text_bound(10, 10)
+    await world.metering.journal(grant, bound)
+
+    with pytest.raises(ProviderError) as raised:
+        await calls.complete(grant, CallRequest(CallKind.GEMINI, {"contents": []}, bound))
+
+    assert raised.value.status == 503  # Google's own failure, not a made-up attempt's
+    assert gemini.calls == ["demo/chat"]
+    assert chat.calls == []  # the Gemini-format body never went to the other provider
