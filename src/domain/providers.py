@@ -185,6 +185,7 @@ class ProviderRegistry(Protocol):
 
     def native_responses(self, provider: str) -> NativeResponsesProvider | None:
         """The provider if it serves OpenAI's Responses API, else None."""
+        ...
 
     def native_gemini(self, provider: str) -> NativeGeminiProvider | None:
         """The provider if it speaks Gemini's native API, else None."""

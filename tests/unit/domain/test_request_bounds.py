@@ -209,6 +209,7 @@ def responses_bodies(draw: st.DrawFn) -> dict[str, Any]:
         body["instructions"] = draw(TEXT)
     if tools := draw(TOOLS):
         body["tools"] = [{"type": "function", **t["function"]} for t in tools]
+    return body
 
 
 def gemini_parts() -> st.SearchStrategy[list[dict[str, Any]]]:
