@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from domain.budgets import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Refusal, Spend
 from domain.ids import new_id
@@ -146,6 +148,36 @@ async def test_concurrent_holds_never_pass_the_limit_together(uow: UowFactory) -
 
     assert sum(result is None for result in results) == 3
     assert await _status(uow, mine) == (0, Decimal("0.9"))
+
+
+async def test_a_counter_another_process_commits_meanwhile_takes_the_hold(
+    uow: UowFactory, backend: str
+) -> None:
+    """PostgreSQL reads each statement at its own snapshot (READ COMMITTED): the conditional
+    update may find no counter, and the read after it find the one another process committed in
+    between. A hold that fits must then go on that counter, not be refused (two gateways
+    starting a period together refused calls far under their limit)."""
+    if backend == "sqlite":
+        pytest.skip("SQLite's write lock lets no other writer in between the two statements")
+    client_id, _ = await _client_and_key(uow)
+    mine = budget(client_id, "1")
+    async with uow() as tx:
+        counters = tx.budgets
+        look = counters._counter
+        raced: list[Refusal | None] = []
+
+        async def read_after_another_commit(scope: str, start: datetime) -> object:
+            if not raced:  # between this transaction's update and its read
+                raced.append(await _reserve(uow, "another", hold(mine, "0.25")))
+            return await look(scope, start)
+
+        counters._counter = read_after_another_commit  # type: ignore[method-assign]
+        reservation = await counters.reserve("mine", [hold(mine, "0.5")], NOW)
+        await tx.commit()
+
+    assert raced == [None]
+    assert reservation.refusal is None
+    assert await _status(uow, mine) == (0, Decimal("0.75"))
 
 
 async def test_removing_a_budget_or_changing_its_basis_recounts_from_the_records(

@@ -194,9 +194,14 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
             if (await self._conn.execute(statement)).rowcount == 1:
                 return None
             found = await self._counter(hold.scope, hold.period.start)
-            if found is not None:
-                return Refusal(hold, *found)
-            await self._create_counter(hold)
+            if found is None:
+                await self._create_counter(hold)
+                return await self._hold(hold)
+            spent, reserved = found
+            if limit is not None and exact_sum(spent, reserved, hold.amount) > limit:
+                return Refusal(hold, spent, reserved)
+            # It fits: the counter was committed by another process after the update looked
+            # (each statement reads its own snapshot at READ COMMITTED). Update it now.
             return await self._hold(hold)
         found = await self._counter(hold.scope, hold.period.start)
         if found is None:
