@@ -9,11 +9,12 @@ library exception (whose text can hold the URL or headers).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 import aiohttp
 import httpx
@@ -21,6 +22,7 @@ import orjson
 from httpx_aiohttp import AiohttpTransport
 
 from domain.providers import JSON, ProviderError, ProviderFailure, Timeouts
+from domain.tokens import TokenUsage
 
 __all__ = ["Timeouts", "make_client", "open_stream", "outbound_headers", "post_json"]
 
@@ -201,3 +203,57 @@ def sse_json(event: SseEvent, provider: str) -> Any:
         raise ProviderError(
             ProviderFailure.BAD_RESPONSE, f"{provider} sent an unparseable stream event"
         ) from exc
+
+
+Item = TypeVar("Item")
+
+
+class PrefetchedStream(Generic[Item]):
+    """A relayed upstream stream whose first item is read before it is handed out (`start`), so
+    an upstream that fails at once fails the call before the client sees a byte (fallbacks
+    still apply). Subclasses parse the SSE events into items in `_items`, keeping `usage`."""
+
+    def __init__(self, response: httpx.Response, provider: str, timeouts: Timeouts) -> None:
+        self.usage: TokenUsage | None = None
+        self._response = response
+        self._provider = provider
+        self._timeouts = timeouts
+        self._events = self._items()
+        self._first: Item | None = None
+        self._closed = False
+
+    def _items(self) -> AsyncGenerator[Item, None]:
+        raise NotImplementedError
+
+    async def start(self, deadline: float) -> None:
+        """Wait for the first item until `deadline` (loop time: the first-byte deadline of the
+        whole call, status line included); close on any failure."""
+        try:
+            with provider_errors(self._provider):
+                async with asyncio.timeout_at(deadline):
+                    self._first = await anext(self._events, None)
+        except BaseException:
+            await self.aclose()
+            raise
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Item:
+        first = self._first
+        if first is not None:
+            self._first = None
+            return first
+        return await anext(self._events)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._first = None
+        try:
+            # RuntimeError: another task is inside __anext__; closing the response ends it.
+            with contextlib.suppress(RuntimeError):
+                await self._events.aclose()
+        finally:
+            await self._response.aclose()

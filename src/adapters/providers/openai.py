@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import struct
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -19,13 +18,13 @@ from typing import Any
 import httpx
 
 from adapters.providers.http import (
+    PrefetchedStream,
     Timeouts,
     iter_sse,
     make_client,
     open_stream,
     outbound_headers,
     post_json,
-    provider_errors,
     sse_json,
 )
 from adapters.providers.openai_responses import (
@@ -160,33 +159,10 @@ def upstream_chat_body(model: Model, body: JSON, *, stream: bool) -> JSON:
     return out
 
 
-class OpenAIChatStream:
-    """A relayed OpenAI stream. The first event is read before the stream is handed out (see
-    `start`), so an upstream that fails at once fails the call before the client sees a byte."""
+class OpenAIChatStream(PrefetchedStream[JSON]):
+    """A relayed OpenAI chat stream of `chat.completion.chunk` objects."""
 
-    __slots__ = ("_closed", "_events", "_first", "_provider", "_response", "_timeouts", "usage")
-
-    def __init__(self, response: httpx.Response, provider: str, timeouts: Timeouts) -> None:
-        self.usage: TokenUsage | None = None
-        self._response = response
-        self._provider = provider
-        self._timeouts = timeouts
-        self._events = self._chunks()
-        self._first: JSON | None = None
-        self._closed = False
-
-    async def start(self, deadline: float) -> None:
-        """Wait for the first chunk until `deadline` (loop time: the first-byte deadline of the
-        whole call, status line included); close on any failure."""
-        try:
-            with provider_errors(self._provider):
-                async with asyncio.timeout_at(deadline):
-                    self._first = await anext(self._events, None)
-        except BaseException:
-            await self.aclose()
-            raise
-
-    async def _chunks(self) -> AsyncGenerator[JSON, None]:
+    async def _items(self) -> AsyncGenerator[JSON, None]:
         provider = self._provider
         try:
             async for event in iter_sse(self._response, provider, self._timeouts):
@@ -210,28 +186,6 @@ class OpenAIChatStream:
                     if chunk.get("choices") is None:
                         chunk["choices"] = []  # vLLM sends the usage chunk with null choices
                 yield chunk
-        finally:
-            await self._response.aclose()
-
-    def __aiter__(self) -> OpenAIChatStream:
-        return self
-
-    async def __anext__(self) -> JSON:
-        first = self._first
-        if first is not None:
-            self._first = None
-            return first
-        return await anext(self._events)
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._first = None
-        try:
-            # RuntimeError: another task is inside __anext__; closing the response ends it.
-            with contextlib.suppress(RuntimeError):
-                await self._events.aclose()
         finally:
             await self._response.aclose()
 

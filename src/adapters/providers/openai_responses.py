@@ -5,14 +5,10 @@ the Response's `usage` (on `response.completed`, `.incomplete` or `.failed` in a
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import httpx
-
-from adapters.providers.http import Timeouts, iter_sse, provider_errors, sse_json
+from adapters.providers.http import PrefetchedStream, iter_sse, sse_json
 from domain.catalog import Model
 from domain.providers import JSON, ProviderError, ProviderFailure
 from domain.tokens import TokenUsage
@@ -65,29 +61,10 @@ def upstream_responses_body(model: Model, body: JSON, denied: frozenset[str], st
     return out
 
 
-class OpenAIResponsesStream:
-    """A relayed Responses stream of `(event_name, data)` pairs. The first event is read before
-    the stream is handed out, so a failure before any output fails the call (fallbacks apply)."""
+class OpenAIResponsesStream(PrefetchedStream[tuple[str, JSON]]):
+    """A relayed Responses stream of `(event_name, data)` pairs; `usage` from the final event."""
 
-    def __init__(self, response: httpx.Response, provider: str, timeouts: Timeouts) -> None:
-        self.usage: TokenUsage | None = None
-        self._response = response
-        self._provider = provider
-        self._timeouts = timeouts
-        self._events = self._pairs()
-        self._first: tuple[str, JSON] | None = None
-        self._closed = False
-
-    async def start(self, deadline: float) -> None:
-        try:
-            with provider_errors(self._provider):
-                async with asyncio.timeout_at(deadline):
-                    self._first = await anext(self._events, None)
-        except BaseException:
-            await self.aclose()
-            raise
-
-    async def _pairs(self) -> AsyncGenerator[tuple[str, JSON], None]:
+    async def _items(self) -> AsyncGenerator[tuple[str, JSON], None]:
         provider = self._provider
         try:
             async for event in iter_sse(self._response, provider, self._timeouts):
@@ -115,26 +92,5 @@ class OpenAIResponsesStream:
                     if parsed is not None:
                         self.usage = parsed
                 yield name, data
-        finally:
-            await self._response.aclose()
-
-    def __aiter__(self) -> OpenAIResponsesStream:
-        return self
-
-    async def __anext__(self) -> tuple[str, JSON]:
-        first = self._first
-        if first is not None:
-            self._first = None
-            return first
-        return await anext(self._events)
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._first = None
-        try:
-            with contextlib.suppress(RuntimeError):
-                await self._events.aclose()
         finally:
             await self._response.aclose()

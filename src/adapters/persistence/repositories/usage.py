@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import RowMapping, Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists
@@ -101,14 +101,9 @@ class SqlAlchemyUsageRepository(UsageRepository):
     async def for_client(
         self, client_id: str, start: datetime, end: datetime
     ) -> Sequence[UsageRecord]:
-        require_aware(start, "start")
-        require_aware(end, "end")
         column = usage_records.c
-        statement = (
-            select(usage_records)
-            .where(column.client_id == client_id, column.started_at >= start)
-            .where(column.started_at < end)
-            .order_by(column.started_at, column.request_id, column.attempt)
+        statement = _of_client(client_id, start, end).order_by(
+            column.started_at, column.request_id, column.attempt
         )
         result = await self._conn.execute(statement)
         return [usage_from_row(row) for row in result.mappings()]
@@ -116,13 +111,10 @@ class SqlAlchemyUsageRepository(UsageRepository):
     async def estimated(
         self, client_id: str, start: datetime, end: datetime, limit: int
     ) -> Sequence[UsageRecord]:
-        require_aware(start, "start")
-        require_aware(end, "end")
         column = usage_records.c
         statement = (
-            select(usage_records)
-            .where(column.client_id == client_id, column.started_at >= start)
-            .where(column.started_at < end, column.source == UsageSource.ESTIMATED.value)
+            _of_client(client_id, start, end)
+            .where(column.source == UsageSource.ESTIMATED.value)
             .order_by(column.started_at.desc(), column.request_id, column.attempt)
             .limit(limit)
         )
@@ -137,3 +129,13 @@ class SqlAlchemyUsageRepository(UsageRepository):
         client_ids: Sequence[str] | None = None,
     ) -> Sequence[UsageTotals]:
         return await usage_totals(self._conn, start, end, grouping, client_ids)
+
+
+def _of_client(client_id: str, start: datetime, end: datetime) -> Select[Any]:
+    """A client's records started in [start, end)."""
+    require_aware(start, "start")
+    require_aware(end, "end")
+    column = usage_records.c
+    return select(usage_records).where(
+        column.client_id == client_id, column.started_at >= start, column.started_at < end
+    )
