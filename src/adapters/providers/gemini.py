@@ -96,6 +96,26 @@ class GeminiProvider:
         self._owns_client = client is None
         self._client = client if client is not None else make_client(self._base_url, timeouts)
 
+    async def _stream(
+        self, model: Model, request: JSON, shaper: _StreamShaper | None
+    ) -> GeminiChatStream:
+        """Open `streamGenerateContent` and wait for its first event (within `first_byte`), so an
+        upstream failing before any output raises here, where a fallback can still take over."""
+        url = self._url(model, "streamGenerateContent") + "?alt=sse"
+        started = time.monotonic()
+        response = await open_stream(
+            self._client,
+            self._name,
+            url,
+            self._headers("text/event-stream"),
+            request,
+            self._timeouts,
+        )
+        stream = GeminiChatStream(response, self._name, self._timeouts, model.id, shaper)
+        remaining = self._timeouts.first_byte - (time.monotonic() - started)
+        await stream.prime(max(remaining, 0.0))
+        return stream
+
     def _url(self, model: Model, method: str) -> str:
         return f"{self._base_url}/v1beta/{upstream_path(model)}:{method}"
 
@@ -116,20 +136,7 @@ class GeminiProvider:
         """Returns once the first event arrived (within `first_byte`), so an upstream failing
         before any output raises here, where a fallback can still take over."""
         request = _translated(lambda: chat_request_to_gemini(body))
-        url = self._url(model, "streamGenerateContent") + "?alt=sse"
-        started = time.monotonic()
-        response = await open_stream(
-            self._client,
-            self._name,
-            url,
-            self._headers("text/event-stream"),
-            request,
-            self._timeouts,
-        )
-        stream = GeminiChatStream(response, self._name, self._timeouts, model.id)
-        remaining = self._timeouts.first_byte - (time.monotonic() - started)
-        await stream.prime(max(remaining, 0.0))
-        return stream
+        return await self._stream(model, request, None)
 
     async def embed(self, model: Model, body: JSON) -> ProviderResponse:
         """Gemini reports no embedding tokens: the usage is an estimate (ceil(chars/4) per
@@ -155,22 +162,8 @@ class GeminiProvider:
         return ProviderResponse(raw, usage_from_gemini(raw.get("usageMetadata")))
 
     async def open_generate_stream(self, model: Model, body: JSON) -> GeminiChatStream:
-        url = self._url(model, "streamGenerateContent") + "?alt=sse"
-        started = time.monotonic()
-        response = await open_stream(
-            self._client,
-            self._name,
-            url,
-            self._headers("text/event-stream"),
-            with_model(body, upstream_path(model)),
-            self._timeouts,
-        )
-        stream = GeminiChatStream(
-            response, self._name, self._timeouts, model.id, GeminiPassthrough()
-        )
-        remaining = self._timeouts.first_byte - (time.monotonic() - started)
-        await stream.prime(max(remaining, 0.0))
-        return stream
+        request = with_model(body, upstream_path(model))
+        return await self._stream(model, request, GeminiPassthrough())
 
     async def count_tokens(self, model: Model, body: JSON) -> JSON:
         url = self._url(model, "countTokens")

@@ -5,11 +5,9 @@ cumulative in streams, the last report wins."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from adapters.providers.gemini_embeddings import estimate_embedding_tokens
-from adapters.providers.gemini_translate import objects_in, usage_from_gemini
-from domain.providers import JSON, ProviderError, ProviderFailure
+from adapters.providers.gemini_translate import objects_in, raise_stream_error, usage_from_gemini
+from domain.providers import JSON
 from domain.tokens import TokenUsage
 
 
@@ -62,16 +60,7 @@ class GeminiPassthrough:
         self.usage: TokenUsage | None = None
 
     def feed(self, event: JSON) -> list[JSON]:
-        error: Any = event.get("error")
-        if isinstance(error, dict):
-            status = error.get("code") if isinstance(error.get("code"), int) else None
-            raise ProviderError(
-                ProviderFailure.STATUS,
-                "gemini reported an error mid-stream",
-                status=status,
-                body=event,
-                usage=self.usage,
-            )
+        raise_stream_error(event, self.usage)
         if "usageMetadata" in event:
             self.usage = usage_from_gemini(event["usageMetadata"])
         return [event]

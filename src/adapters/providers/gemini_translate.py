@@ -193,16 +193,7 @@ class GeminiToOpenAIStream:
         self.usage: TokenUsage | None = None
 
     def feed(self, event: JSON) -> list[JSON]:
-        if isinstance(event.get("error"), dict):
-            error = event["error"]
-            status = error.get("code") if isinstance(error.get("code"), int) else None
-            raise ProviderError(
-                ProviderFailure.STATUS,
-                "gemini reported an error mid-stream",
-                status=status,
-                body=event,
-                usage=self.usage,
-            )
+        raise_stream_error(event, self.usage)
         if self._id is None:
             self._id = _completion_id(event)
         if "usageMetadata" in event:
@@ -264,3 +255,18 @@ class GeminiToOpenAIStream:
             "created": self._created,
             "model": self._model,
         }
+
+
+def raise_stream_error(event: JSON, usage: TokenUsage | None) -> None:
+    """Raise the error a Gemini stream event carries, if it carries one (with the usage billed
+    so far)."""
+    error = event.get("error")
+    if isinstance(error, dict):
+        status = error.get("code") if isinstance(error.get("code"), int) else None
+        raise ProviderError(
+            ProviderFailure.STATUS,
+            "gemini reported an error mid-stream",
+            status=status,
+            body=event,
+            usage=usage,
+        )
