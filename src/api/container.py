@@ -10,9 +10,10 @@ from adapters.clock import SystemClock
 from adapters.default_catalog import load_default_catalog
 from adapters.notifications.email import ChannelSender, SmtpEmailSender, SmtpSettings
 from adapters.notifications.webhooks import HttpxWebhookSender
-from adapters.persistence.database import create_engine
+from adapters.persistence.database import create_engine, sqlite_path
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
 from adapters.persistence.revision import SqlConfigRevision
+from adapters.persistence.sqlite_call_log import SqliteCallLog
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.providers.anthropic import AnthropicProvider
 from adapters.providers.demo import DemoProvider
@@ -37,6 +38,7 @@ from domain.catalog import Model, PriceVersion
 from domain.ids import new_id
 from domain.invoicing_ports import AgencyDetails
 from domain.leases import LeaseTerms
+from domain.ports import CallLog
 from domain.providers import (
     ModelProvider,
     NativeGeminiProvider,
@@ -96,6 +98,12 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
 # One currency for prices and clients until exchange rates come with invoicing (issue 6): the
 # bundled catalog is in USD, and sums across currencies would be meaningless.
 BILLING_CURRENCIES = frozenset({"USD"})
+
+
+def build_call_log(settings: Settings) -> CallLog | None:
+    """SQLite files get the hot path's own writer thread; other backends the unit of work."""
+    path = sqlite_path(settings.database_url)
+    return SqliteCallLog(path) if path is not None else None
 
 
 def build_rate_limits(settings: Settings) -> RateLimits:
@@ -249,9 +257,11 @@ class Container(containers.DeclarativeContainer):
         process_id=process_id,
         terms=providers.Callable(lease_terms, settings),
     )
+    call_log = providers.Singleton(build_call_log, settings)
     metering = providers.Singleton(
         Metering,
         uow=uow,
+        call_log=call_log,
         clock=clock,
         keys=keys,
         reads=reads,
@@ -304,4 +314,6 @@ async def close_container(container: Container) -> None:
     await container.provider_registry().aclose()
     await container.webhook_sender().aclose()
     await container.rate_limits().aclose()
+    if (call_log := container.call_log()) is not None:
+        await call_log.aclose()
     await container.engine().dispose()
