@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dependency_injector import containers, providers
+from sqlalchemy.engine import make_url
 
 from adapters.clock import SystemClock
 from adapters.default_catalog import load_default_catalog
 from adapters.notifications.email import ChannelSender, SmtpEmailSender, SmtpSettings
 from adapters.notifications.webhooks import HttpxWebhookSender
-from adapters.persistence.database import create_engine, sqlite_path
+from adapters.persistence.database import async_url, create_engine, sqlite_path
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
+from adapters.persistence.postgres_call_log import PostgresCallLog
 from adapters.persistence.revision import SqlConfigRevision
 from adapters.persistence.sqlite_call_log import SqliteCallLog
 from adapters.persistence.unit_of_work import unit_of_work_factory
@@ -101,9 +103,13 @@ BILLING_CURRENCIES = frozenset({"USD"})
 
 
 def build_call_log(settings: Settings) -> CallLog | None:
-    """SQLite files get the hot path's own writer thread; other backends the unit of work."""
-    path = sqlite_path(settings.database_url)
-    return SqliteCallLog(path) if path is not None else None
+    """The hot path's own writer: a thread for a SQLite file, asyncpg for PostgreSQL; None
+    (the unit of work) for an in-memory SQLite database."""
+    if (path := sqlite_path(settings.database_url)) is not None:
+        return SqliteCallLog(path)
+    if make_url(async_url(settings.database_url)).get_backend_name() == "postgresql":
+        return PostgresCallLog(settings.database_url)
+    return None
 
 
 def build_rate_limits(settings: Settings) -> RateLimits:
