@@ -53,7 +53,7 @@ class PhaseTimer:
     PHASES: tuple[tuple[str, type[Any], str], ...] = (
         ("authenticate (key lookup)", Metering, "authenticate"),
         ("authorize (client, model, price, plan)", Metering, "authorize"),
-        ("journal (write + commit)", Metering, "journal"),
+        ("hold + journal (write + commit)", Metering, "hold_and_journal"),
         ("upstream call (httpx on aiohttp)", OpenAICompatibleProvider, "chat"),
         ("settle (usage + ledger + commit)", Metering, "settle"),
     )

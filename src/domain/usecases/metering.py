@@ -138,7 +138,7 @@ class Metering:
         price = (await grant.snapshot.prices(model.id)).in_force_at(grant.started_at)
         return PricedModel(model, price)
 
-    async def journal(self, grant: CallGrant, bound: RequestBound) -> None:
+    async def hold_and_journal(self, grant: CallGrant, bound: RequestBound) -> None:
         """Written before the provider call, so a crash leaves a trace recovery can settle;
         with budgets, the call's maximum amount (request_bounds.py) is held in the same
         transaction, or the call is refused (BudgetExceeded, with an alert) and nothing is
