@@ -54,7 +54,7 @@ class PhaseTimer:
         ("authenticate (key lookup)", Metering, "authenticate"),
         ("authorize (client, model, price, plan)", Metering, "authorize"),
         ("hold + journal (write + commit)", Metering, "hold_and_journal"),
-        ("upstream call (httpx on aiohttp)", OpenAICompatibleProvider, "chat"),
+        ("upstream call (aiohttp)", OpenAICompatibleProvider, "chat"),
         ("settle (usage + ledger + commit)", Metering, "settle"),
     )
 
