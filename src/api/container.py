@@ -34,6 +34,7 @@ from api.alerting_settings import (
     retry_policy,
     spike_rule,
 )
+from api.readiness import build_readiness
 from api.rest.gateway import Gateway
 from api.settings import Settings, SmtpSecurity
 from domain.catalog import Model, PriceVersion
@@ -274,6 +275,9 @@ class Container(containers.DeclarativeContainer):
         zone=settings.provided.timezone,
         process_id=process_id,
     )
+    readiness = providers.Singleton(
+        build_readiness, engine=engine, metering=metering, redis_url=settings.provided.redis_url
+    )
     calls = providers.Singleton(
         ModelCalls,
         metering=metering,
@@ -322,4 +326,5 @@ async def close_container(container: Container) -> None:
     await container.rate_limits().aclose()
     if (call_log := container.call_log()) is not None:
         await call_log.aclose()
+    await container.readiness().aclose()
     await container.engine().dispose()

@@ -187,6 +187,11 @@ class CallLog(Protocol):
         """Return once everything queued so far is written (used at shutdown)."""
         ...
 
+    def backlog(self) -> tuple[int, int | None]:
+        """Writes waiting now, and how many may wait before callers wait for room (None:
+        no bound of its own)."""
+        ...
+
     async def aclose(self) -> None:
         """Flush, then release what the log holds; later writes are refused."""
         ...

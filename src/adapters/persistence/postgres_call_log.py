@@ -146,6 +146,7 @@ class PostgresCallLog(CallLog):
         self._pending: list[_Write] = []
         self._checkpoints: dict[str, int] = {}
         self._room = asyncio.Semaphore(max_pending)
+        self._max_pending = max_pending
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self.queued = 0
@@ -168,6 +169,9 @@ class PostgresCallLog(CallLog):
     async def flush(self) -> None:
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
+
+    def backlog(self) -> tuple[int, int | None]:
+        return self.queued, self._max_pending
 
     async def aclose(self) -> None:
         await self.flush()

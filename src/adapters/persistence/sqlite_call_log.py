@@ -125,6 +125,7 @@ class SqliteCallLog(CallLog):
         self._busy_timeout_ms = busy_timeout_ms
         self._queue: queue.SimpleQueue[_Write | object] = queue.SimpleQueue()
         self._room = asyncio.Semaphore(max_pending)
+        self._max_pending = max_pending
         self._thread: threading.Thread | None = None
         self._closed = False
         self._lock = threading.Lock()  # starting the thread once, from any loop
@@ -159,6 +160,9 @@ class SqliteCallLog(CallLog):
             # A barrier: the batches commit in order. Writes that failed told their callers.
             with contextlib.suppress(StoreUnavailable):
                 await self._submit(lambda conn: None)
+
+    def backlog(self) -> tuple[int, int | None]:
+        return self.queued, self._max_pending
 
     async def aclose(self) -> None:
         if self._closed:

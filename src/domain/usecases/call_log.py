@@ -43,5 +43,8 @@ class UnitOfWorkCallLog(CallLog):
     async def flush(self) -> None:
         await self._writes.flush()
 
+    def backlog(self) -> tuple[int, int | None]:
+        return self._writes.waiting, None
+
     async def aclose(self) -> None:
         await self.flush()

@@ -294,6 +294,14 @@ class Metering:
             log.warning("settled request %s once the database was back", request_id)
             return
 
+    def writer_backlog(self) -> tuple[int, int | None]:
+        """The hot path's writes waiting, and their bound (readiness reports it)."""
+        return self._log.backlog()
+
+    def settlements_waiting(self) -> int:
+        """Settlements the database refused, retried in the background."""
+        return len(self._retries)
+
     async def wait_for_settlements(self, seconds: float) -> None:
         """Give settlements waiting for the database a last chance, then write everything
         still queued (used at shutdown, before the process gives up its lease)."""
