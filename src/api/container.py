@@ -269,6 +269,8 @@ class Container(containers.DeclarativeContainer):
         Metering,
         uow=uow,
         call_log=call_log,
+        lease_live=process_leases.provided.surely_live,
+        lease_idle_seconds=settings.provided.budget_lease_idle_seconds,
         clock=clock,
         keys=keys,
         reads=reads,

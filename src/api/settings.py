@@ -109,6 +109,7 @@ class Settings:
     lease_seconds: float = 15.0
     heartbeat_seconds: float = 5.0
     stream_checkpoint_seconds: float = 2.0  # a stream notes the output it relayed this often
+    budget_lease_idle_seconds: float = 2.0  # an unused budget lease gives back after this
     redis_url: str | None = field(default=None, repr=False)  # shared rate limits
     allow_private_urls: bool = False
     webhooks: WebhookSettings = WebhookSettings()
@@ -167,6 +168,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         lease_seconds=lease,
         heartbeat_seconds=heartbeat,
         stream_checkpoint_seconds=_positive(env, "BIZGRAPH_STREAM_CHECKPOINT", 2),
+        budget_lease_idle_seconds=_positive(env, "BIZGRAPH_BUDGET_LEASE_IDLE", 2),
         redis_url=env.get("BIZGRAPH_REDIS_URL") or None,
         allow_private_urls=_flag(env, "BIZGRAPH_ALLOW_PRIVATE_URLS"),
         webhooks=WebhookSettings(

@@ -10,7 +10,15 @@ from typing import Protocol, Self
 
 from domain.access import PortalToken, StaffToken
 from domain.alerts import Alert
-from domain.budgets import Budget, BudgetBasis, CounterMove, Hold, Reservation, Spend
+from domain.budgets import (
+    Budget,
+    BudgetBasis,
+    CounterMove,
+    Hold,
+    LeaseTaken,
+    Reservation,
+    Spend,
+)
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.idempotency import IdempotencyRecord
@@ -311,9 +319,29 @@ class BudgetRepository(Protocol):
         with the spend already recorded for its scope in that period (reported as opened)."""
         ...
 
-    async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:
+    async def settle(
+        self, request_id: str, spends: Sequence[Spend], lease_owner: str | None = None
+    ) -> list[CounterMove]:
         """Release every hold of the request (once: a second settle releases nothing) and add
-        each spend to its counter; the counters' spend before and after."""
+        each spend to its counter; the counters' spend before and after. With `lease_owner`,
+        the call held from that process's lease: its spend (at most what the lease still has)
+        moves from the lease into the spend."""
+        ...
+
+    async def take_lease(self, process_id: str, hold: Hold, extra: Decimal) -> LeaseTaken:
+        """Add `hold.amount + extra` to the process's lease on the hold's counter if that fits
+        the limit, else `hold.amount` alone, else nothing (with the Refusal)."""
+        ...
+
+    async def return_lease(
+        self, process_id: str, scope: str, period_start: datetime, amount: Decimal
+    ) -> Decimal:
+        """Give up to `amount` of a lease back to its counter; the lease's amount afterwards."""
+        ...
+
+    async def reclaim_leases(self, live_at: datetime) -> int:
+        """Give back the leases of processes holding no process lease live at that instant
+        (settle their journaled calls first: their spend moves out of these leases)."""
         ...
 
     async def status(
