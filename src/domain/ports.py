@@ -173,18 +173,19 @@ class JournalRepository(Protocol):
 
 
 class CallLog(Protocol):
-    """The per-call writes of the hot path, for calls that hold no budget: the journal row
-    before the provider call, the settlement after it. Each awaited write is durable when it
-    returns; writes of concurrent calls may share a transaction. The budget path keeps the
-    unit of work, since its holds and counters move in the same transaction."""
+    """The per-call writes of the hot path: the journal row before the provider call, the
+    settlement after it (with the budgets' moves). Each awaited write is durable when it
+    returns; writes of concurrent calls may share a transaction."""
 
     async def open(self, entry: JournalEntry) -> None:
         """Write the `started` journal row (a known request id is left as it is)."""
         ...
 
-    async def settle(self, settlement: Settlement) -> bool:
-        """Close the row and add the records (JournalRepository.finish's rules); False when
-        the row was closed already and nothing was written."""
+    async def settle(self, settlement: Settlement) -> list[UsageRecord] | None:
+        """Close the row, add the records and move the budgets (JournalRepository.finish's
+        rules); the records added, or None when the row was closed already and nothing was
+        written. Pre-lease per-call reservations are released by the unit of work's version
+        only (crash recovery uses it)."""
         ...
 
     def checkpoint(self, request_id: str, output_chars: int) -> None:

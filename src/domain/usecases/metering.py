@@ -38,7 +38,7 @@ from domain.errors import (
     WriteConflict,
 )
 from domain.ids import new_id
-from domain.journal import JournalEntry, JournalState, Settlement
+from domain.journal import BudgetMoves, JournalEntry, JournalState, Settlement
 from domain.keys import ApiKey
 from domain.ledger import EntryKind, LedgerEntry
 from domain.money import exact_sum
@@ -49,7 +49,7 @@ from domain.request_bounds import RequestBound
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budget_leases import BudgetLeases
-from domain.usecases.call_log import UnitOfWorkCallLog, write_settlement
+from domain.usecases.call_log import UnitOfWorkCallLog, partial_settle
 from domain.usecases.group_commit import GroupCommit
 from domain.usecases.keys import Caller, KeyUseCases
 from domain.usecases.lookups import Snapshot
@@ -288,15 +288,20 @@ class Metering:
         `lease_owner`: the process whose budget leases the call held from (this one unless
         recovery settles another's call; None: per-call reservations of an older version)."""
         records = [self._record(grant, a) for a in attempts]
+        owner = self._owner if lease_owner == "" else lease_owner
         settlement = Settlement(
-            grant.request_id, state, tuple((r, _ledger_entry(r)) for r in records)
+            grant.request_id,
+            state,
+            tuple((r, _ledger_entry(r)) for r in records),
+            self._budget_moves(grant, owner)
+            if grant.budgets or state is JournalState.ABANDONED
+            else None,
         )
         write: Callable[[], Awaitable[object]]
-        if grant.budgets or state is JournalState.ABANDONED:  # holds to release with the spend
-            owner = self._owner if lease_owner == "" else lease_owner
-            write = functools.partial(self._settle_with_budgets, grant, settlement, owner)
+        if state is JournalState.ABANDONED:  # recovery: also releases pre-lease reservations
+            write = functools.partial(self._writes.run, partial_settle(settlement))
         else:
-            write = functools.partial(self._log.settle, settlement)
+            write = functools.partial(self._settle_and_free, grant, settlement)
         try:
             await write()
         except (StoreUnavailable, WriteConflict):
@@ -306,31 +311,23 @@ class Metering:
             task.add_done_callback(self._retries.discard)
         return records
 
-    async def _settle_with_budgets(
-        self, grant: CallGrant, settle: Settlement, lease_owner: str | None
-    ) -> None:
-        job = functools.partial(
-            self._settle_holds, grant=grant, settle=settle, lease_owner=lease_owner
-        )
-        spends = await self._writes.run(job)
-        if spends is None:  # settled already (by recovery): the lease is read back on next use
+    async def _settle_and_free(self, grant: CallGrant, settlement: Settlement) -> None:
+        """Write the settlement, then free the call's holds in this process's lease."""
+        added = await self._log.settle(settlement)
+        if not grant.budgets:
+            return
+        if added is None:  # settled already (by recovery): the lease is read back on next use
             self._leases.settled(grant.request_id, None)
         else:
+            spends = self._spends(grant, added)
             self._leases.settled(grant.request_id, {s.scope: s.amount for s in spends})
 
-    async def _settle_holds(
-        self, uow: UnitOfWork, grant: CallGrant, settle: Settlement, lease_owner: str | None
-    ) -> list[Spend] | None:
-        """The settlement and the budgets' moves in one transaction: spend and hold together.
-        The spends written, or None when the call was settled already."""
-        added = await write_settlement(uow, settle)
-        if added is None:
-            return None
-        spends = self._spends(grant, added)
-        moves = await uow.budgets.settle(grant.request_id, spends, lease_owner)
-        for alert in self._threshold_alerts(grant, moves):
-            await uow.alerts.raise_once(alert)
-        return spends
+    def _budget_moves(self, grant: CallGrant, lease_owner: str | None) -> BudgetMoves:
+        return BudgetMoves(
+            lease_owner,
+            functools.partial(self._spends, grant),
+            functools.partial(self._threshold_alerts, grant),
+        )
 
     async def _retry(self, request_id: str, write: Callable[[], Awaitable[object]]) -> None:
         """Retry a settlement until the database takes it. A process that dies first leaves

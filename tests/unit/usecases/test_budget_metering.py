@@ -370,26 +370,31 @@ async def test_two_processes_share_a_budget_through_leases_and_a_dead_ones_come_
         await tx.commit()
     alive = Metering(world.uow, world.clock, world.keys, zone=UTC_ZONE, process_id="alive-process")
     doomed = Metering(world.uow, world.clock, world.keys, zone=UTC_ZONE, process_id="doomed")
-    held = {"alive": 0, "doomed": 0}
+    held: dict[str, list[CallGrant]] = {"alive": [], "doomed": []}
     for turn in range(40):
         name, metering = ("alive", alive) if turn % 2 else ("doomed", doomed)
         world.metering = metering
         grant = await world.grant()
         try:
             await metering.hold_and_journal(grant, text_bound(100, 100))
-            held[name] += 1
+            held[name].append(grant)
         except BudgetExceeded:
             pass
         spent, reserved = await world.counter()
         assert spent + reserved <= Decimal("0.002")
     assert held["alive"]
     assert held["doomed"]
+    for grant in held["alive"]:  # the live process's calls end normally
+        await alive.settle(grant, [attempt(grant, 10, 20)])
 
-    swept = await alive.recover(T0 + timedelta(minutes=1), live_at=T0 + timedelta(minutes=1))
-    assert swept == held["alive"] + held["doomed"]  # older than any call: every row settles
+    # the other never renewed a lease: dead to recovery, which settles its calls out of its
+    # leases and gives the rest back
+    swept = await alive.recover(T0, live_at=T0 + timedelta(minutes=1))
+    assert swept == len(held["doomed"])
     await alive.wait_for_settlements(0)  # the live process gives its own leases back too
     spent, reserved = await world.counter()
     assert reserved == 0
     async with world.uow() as tx:
         records = await tx.usage.for_client(world.client_id, T0, T0 + timedelta(days=1))
     assert spent == sum(r.charge.amount for r in records)
+    assert spent <= Decimal("0.002")
