@@ -252,6 +252,7 @@ def _restore_sqlite(url: str, parsed: URL, source: Path, force: bool) -> Restore
                     # Into the live file: SQLite replaces it in one write transaction,
                     # journal and all (no stale -wal left next to a swapped file).
                     backup_db.backup(db)
+                    _forget_leases(db)
                 finally:
                     db.close()
             else:
@@ -261,6 +262,7 @@ def _restore_sqlite(url: str, parsed: URL, source: Path, force: bool) -> Restore
                     try:
                         backup_db.backup(copy)
                         copy.execute("PRAGMA journal_mode = WAL")  # as the gateway runs it
+                        _forget_leases(copy)
                     finally:
                         copy.close()
                     _publish(temporary, target)
@@ -286,6 +288,13 @@ def _sqlite_occupied(db: sqlite3.Connection, url: str, force: bool) -> dict[str,
     if not force:
         raise BackupError(_not_empty(url, counts))
     return counts
+
+
+def _forget_leases(db: sqlite3.Connection) -> None:
+    """The backed-up gateways' leases: no process serves the restored database, so the calls
+    they had open are settled by the next gateway's crash recovery (docs/metering.md)."""
+    if _sqlite_has_table(db, "process_leases"):
+        db.execute("DELETE FROM process_leases")
 
 
 def _sqlite_has_table(db: sqlite3.Connection, name: str) -> bool:
@@ -500,6 +509,7 @@ async def _restore_postgres(url: str, parsed: URL, source: Path, force: bool) ->
         )
         if code != 0:
             raise _tool_failure("pg_restore", err)
+        await connection.execute("DELETE FROM process_leases")  # as _forget_leases
         _, counts, _, _ = await _postgres_facts(connection)
     finally:
         await connection.close()
