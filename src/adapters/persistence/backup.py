@@ -71,8 +71,30 @@ def _parse(url: str) -> URL:
         raise BackupError(f"invalid database URL {safe_url(url)}: {type(exc).__name__}") from None
 
 
+@contextlib.contextmanager
+def _file_errors() -> Iterator[None]:
+    """A file system refusal (permissions, a full disk) as a message, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise BackupError(f"{where}{exc.strerror or exc}") from None
+
+
 async def backup(url: str, destination: Path, *, force: bool = False) -> BackupReport:
     """Back up the database at `url` to `destination` (refused if it exists, unless force)."""
+    with _file_errors():
+        return await _backup(url, destination, force)
+
+
+async def restore(url: str, source: Path, *, force: bool = False) -> RestoreReport:
+    """Restore the backup at `source` into the database at `url` (refused if that database
+    holds data, unless force)."""
+    with _file_errors():
+        return await _restore(url, source, force)
+
+
+async def _backup(url: str, destination: Path, force: bool) -> BackupReport:
     parsed = _parse(url)
     _check_destination(destination, force)
     if parsed.get_backend_name() == "sqlite":
@@ -82,9 +104,7 @@ async def backup(url: str, destination: Path, *, force: bool = False) -> BackupR
     raise BackupError(f"cannot back up a {parsed.get_backend_name()} database")
 
 
-async def restore(url: str, source: Path, *, force: bool = False) -> RestoreReport:
-    """Restore the backup at `source` into the database at `url` (refused if that database
-    holds data, unless force)."""
+async def _restore(url: str, source: Path, force: bool) -> RestoreReport:
     parsed = _parse(url)
     kind = _backup_kind(source)
     backend = parsed.get_backend_name()
@@ -238,13 +258,19 @@ def _restore_sqlite(url: str, parsed: URL, source: Path, force: bool) -> Restore
         raise BackupError(f"database {safe_url(url)} is not a SQLite file")
     try:
         backup_db = _open_sqlite(source, read_only=True)
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{source} is not a usable SQLite database ({exc})") from None
+    try:
         try:
             if backup_db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise BackupError(f"{source} is damaged (its integrity check failed)")
             revision, counts, _ = _sqlite_facts(backup_db)
-            behind = _check_revision(revision, str(source))
-            assert revision is not None
-            replaced = None
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(f"{source} is not a usable SQLite database ({exc})") from None
+        behind = _check_revision(revision, str(source))
+        assert revision is not None
+        replaced = None
+        try:
             if target.exists() and target.stat().st_size > 0:
                 db = _open_sqlite(target)
                 try:
@@ -266,10 +292,10 @@ def _restore_sqlite(url: str, parsed: URL, source: Path, force: bool) -> Restore
                     finally:
                         copy.close()
                     _publish(temporary, target)
-        finally:
-            backup_db.close()
-    except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{source} is not a usable SQLite database ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(f"cannot restore into database {safe_url(url)}: {exc}") from None
+    finally:
+        backup_db.close()
     return RestoreReport(safe_url(url), revision, counts, replaced, behind)
 
 
