@@ -7,9 +7,11 @@ from pathlib import Path
 
 from dependency_injector import containers, providers
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
 from adapters.default_catalog import load_default_catalog
+from adapters.health import database_check, redis_check
 from adapters.notifications.email import ChannelSender, SmtpEmailSender, SmtpSettings
 from adapters.notifications.webhooks import HttpxWebhookSender
 from adapters.persistence.backup import BackupError as BackupError  # re-exported for the CLI
@@ -41,7 +43,7 @@ from api.alerting_settings import (
     retry_policy,
     spike_rule,
 )
-from api.readiness import build_readiness
+from api.readiness import Readiness, writer_check
 from api.rest.gateway import Gateway
 from api.settings import Settings, SmtpSecurity
 from domain.catalog import Model, PriceVersion
@@ -118,6 +120,16 @@ def build_call_log(settings: Settings) -> CallLog | None:
     if make_url(async_url(settings.database_url)).get_backend_name() == "postgresql":
         return PostgresCallLog(settings.database_url)
     return None
+
+
+def build_readiness(engine: AsyncEngine, metering: Metering, redis_url: str | None) -> Readiness:
+    """`/readyz`'s checks: the database, the hot path's writer, Redis when configured."""
+    checks = {"database": database_check(engine), "writer": writer_check(metering)}
+    closers = []
+    if redis_url:
+        checks["redis"], close = redis_check(redis_url)
+        closers.append(close)
+    return Readiness(checks, closers=closers)
 
 
 def build_rate_limits(settings: Settings) -> RateLimits:

@@ -16,11 +16,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from adapters.persistence.migrate import HEAD_REVISION
 from domain.usecases.metering import Metering
 
 Check = Callable[[], Awaitable[str | None]]  # None when fine, else what is wrong
@@ -92,21 +87,6 @@ async def _timed(check: Check, deadline: float) -> dict[str, Any]:
     return result
 
 
-def database_check(engine: AsyncEngine) -> Check:
-    async def check() -> str | None:
-        try:
-            async with engine.connect() as conn:
-                rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
-                current = rows.scalar()
-        except Exception as exc:
-            return f"the database does not answer ({type(exc).__name__})"
-        if current != HEAD_REVISION:
-            return f"the schema is at {current}, this code needs {HEAD_REVISION}: run migrate"
-        return None
-
-    return check
-
-
 def writer_check(metering: Metering) -> Check:
     async def check() -> str | None:
         waiting, bound = metering.writer_backlog()
@@ -117,26 +97,3 @@ def writer_check(metering: Metering) -> Check:
         return None
 
     return check
-
-
-def redis_check(url: str) -> tuple[Check, Callable[[], Awaitable[None]]]:
-    """The check, and how to close its connection at shutdown."""
-    client: Redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-
-    async def check() -> str | None:
-        try:
-            await client.ping()
-        except Exception as exc:
-            return f"Redis does not answer ({type(exc).__name__})"
-        return None
-
-    return check, client.aclose
-
-
-def build_readiness(engine: AsyncEngine, metering: Metering, redis_url: str | None) -> Readiness:
-    checks = {"database": database_check(engine), "writer": writer_check(metering)}
-    closers = []
-    if redis_url:
-        checks["redis"], close = redis_check(redis_url)
-        closers.append(close)
-    return Readiness(checks, closers=closers)

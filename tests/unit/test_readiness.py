@@ -8,9 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from adapters.health import database_check
 from adapters.persistence.database import create_engine
 from adapters.persistence.migrate import HEAD_REVISION, upgrade
-from api.readiness import Readiness, database_check
+from api.readiness import Readiness
 from tests.support.private_services import free_port
 
 

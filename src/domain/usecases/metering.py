@@ -107,7 +107,7 @@ class Metering:
         """`lease_live` says whether this process's own lease is surely live (its budget
         leases are then its own); `lease_idle_seconds`: when an unused lease gives back."""
         self._writes = GroupCommit(uow)  # concurrent calls share their journal/settle commits
-        self._writes_uow = uow
+        self._uow = uow
         # Calls without a budget: the backend's hot path when it has one (sqlite_call_log.py)
         self._log = call_log or UnitOfWorkCallLog(self._writes)
         self._process_id = process_id  # this process's lease: the owner of its journal rows
@@ -276,24 +276,30 @@ class Metering:
         grant: CallGrant,
         attempts: Sequence[Attempt],
         state: JournalState = JournalState.SETTLED,
-        lease_owner: str | None = "",
     ) -> list[UsageRecord]:
         """One usage record and one ledger entry per attempt, and the journal row closed, in one
         transaction. Settling the same attempt twice writes nothing the second time.
 
         When the database is unavailable (down, restarting, full) the attempts reached a
         provider and must still be billed: the settlement is retried in the background until
-        it commits (the call's hold stays reserved meanwhile), and the caller goes on.
+        it commits (the call's hold stays reserved meanwhile), and the caller goes on."""
+        return await self._settle(grant, attempts, state, self._owner)
 
-        `lease_owner`: the process whose budget leases the call held from (this one unless
-        recovery settles another's call; None: per-call reservations of an older version)."""
+    async def _settle(
+        self,
+        grant: CallGrant,
+        attempts: Sequence[Attempt],
+        state: JournalState,
+        lease_owner: str | None,
+    ) -> list[UsageRecord]:
+        """`lease_owner`: the process whose budget leases the call held from (another's when
+        recovery settles its calls; None for a call journaled before leases existed)."""
         records = [self._record(grant, a) for a in attempts]
-        owner = self._owner if lease_owner == "" else lease_owner
         settlement = Settlement(
             grant.request_id,
             state,
             tuple((r, _ledger_entry(r)) for r in records),
-            self._budget_moves(grant, owner)
+            self._budget_moves(grant, lease_owner)
             if grant.budgets or state is JournalState.ABANDONED
             else None,
         )
@@ -408,10 +414,10 @@ class Metering:
                 continue
             usage = entry.crash_estimate()
             attempt = Attempt(0, grant.target, usage, UsageSource.ESTIMATED, CallStatus.FAILED, 0)
-            await self.settle(grant, [attempt], JournalState.ABANDONED, entry.owner)
+            await self._settle(grant, [attempt], JournalState.ABANDONED, entry.owner)
             settled += 1
         if live_at is not None:  # their calls settled out of them: the rest goes back
-            async with self._writes_uow() as uow:
+            async with self._uow() as uow:
                 reclaimed = await uow.budgets.reclaim_leases(live_at)
                 await uow.commit()
             if reclaimed:
