@@ -91,6 +91,10 @@ add_backup_commands(app)
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema and add the bundled model catalog's missing rows."""
+    _migrate()
+
+
+def _migrate() -> None:
     settings = load_settings()
     asyncio.run(migrate_database(settings))
 
@@ -108,12 +112,21 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    migrate: Annotated[
+        bool,
+        typer.Option(
+            help="Run `bizgraph migrate` first (a container's start).",
+            envvar="BIZGRAPH_MIGRATE_ON_START",
+        ),
+    ] = False,
 ) -> None:
     """Serve the gateway (uvloop + httptools, request heads bounded)."""
     import uvicorn
 
     from api.serving import server_options
 
+    if migrate:  # before the workers start, so they never race each other to migrate
+        _migrate()
     settings = load_settings()  # generates the secret once, before workers start
     status = asyncio.run(database_status(settings))
     if not status.is_current:

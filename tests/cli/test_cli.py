@@ -134,6 +134,24 @@ async def test_from_an_empty_database_to_a_demo_answer(
     assert me.json()["data"]["me"]["role"] == "VIEWER"
 
 
+def test_serve_migrates_first_when_asked(
+    tmp_path: Path, serve: Callable[[dict[str, str]], str]
+) -> None:
+    """A container's start (BIZGRAPH_MIGRATE_ON_START=true, as compose.yaml sets it): the schema
+    and the bundled catalog are made before serving; without it serve still refuses."""
+    env = environment(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path)
+
+    refused = run(env, "serve", "--port", str(free_port()))
+    url = serve({**env, "BIZGRAPH_MIGRATE_ON_START": "true"})
+    models = run(env, "models", "list")
+
+    assert refused.returncode == 1
+    assert "bizgraph migrate" in refused.stderr
+    assert httpx.get(url + "/v1/models").status_code == 401  # the API is up, keys required
+    assert models.returncode == 0, models.stderr
+    assert "demo/chat" in models.stdout
+
+
 def test_bad_input_is_a_message_and_a_non_zero_exit(tmp_path: Path) -> None:
     env = environment(f"sqlite:///{tmp_path / 'bad.db'}", tmp_path)
     assert run(env, "migrate").returncode == 0
