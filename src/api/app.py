@@ -28,7 +28,7 @@ from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
 from api.rest.middleware import RequestIdMiddleware
 from api.session import SessionRoutes
-from api.settings import Settings, load_settings
+from api.settings import LogFormat, Settings, load_settings
 from api.throttle import FailureThrottle
 from api.throttle_http import AuthThrottleMiddleware
 from api.web import ANY_METHOD, WebApps
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(RequestIdMiddleware),
+            Middleware(RequestIdMiddleware, log_context=settings.log_format is LogFormat.JSON),
             Middleware(AuthThrottleMiddleware, throttle=throttle),
         ],
         exception_handlers={HTTPException: http_error},

@@ -118,6 +118,11 @@ def install_redaction(secrets: Iterable[str | None]) -> RedactingFilter:
 _FILTER = RedactingFilter()
 
 
+def shared_filter() -> RedactingFilter:
+    """The process's one filter; also a dictConfig filter factory (api/logs.py)."""
+    return _FILTER
+
+
 def url_password(url: str | None) -> str | None:
     """The password in a connection URL (`scheme://user:password@host/...`), to be masked."""
     if not url:
