@@ -22,7 +22,7 @@ from api.container import (
 )
 from api.graphql.schema import build_schema
 from api.graphql.view import ManagementGraphQL
-from api.redaction import install_redaction, url_password
+from api.redaction import configured_secrets, install_redaction
 from api.rest import chat, gemini, invoices, messages, responses
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
@@ -42,18 +42,7 @@ class SchemaNotReady(RuntimeError):
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:
     settings = settings or load_settings()
     container = container or make_container(settings)
-    install_redaction(
-        [
-            settings.secret_key,
-            settings.admin_token,
-            settings.openai.api_key,
-            settings.anthropic.api_key,
-            settings.gemini.api_key,
-            settings.email.password if settings.email else None,
-            url_password(settings.database_url),
-            url_password(settings.redis_url),
-        ]
-    )
+    install_redaction(configured_secrets(settings))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -138,6 +138,17 @@ def serve(
     )
 
 
+@app.command()
+def doctor() -> None:
+    """Check the configuration, database, migrations, providers, SMTP and Redis; say what is
+    wrong and how to fix it (exit status 1 when anything is)."""
+    from api import doctor as checks
+
+    findings, status = checks.run()
+    checks.print_report(findings, typer.echo)
+    raise typer.Exit(status)
+
+
 def _warn_unsafe(settings: Settings, host: str) -> None:
     if settings.is_development and host not in ("127.0.0.1", "localhost", "::1"):
         # A log line, not a print: with BIZGRAPH_LOG_FORMAT=json it is JSON like the rest.
