@@ -5,6 +5,7 @@ One process on SQLite; two `--workers` on PostgreSQL (the log configuration reac
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -58,6 +59,7 @@ async def test_json_lines_carry_the_request_id_of_the_response(
             await close_container(container)
         ((url, process),) = start_gateways(env, log, options=("--access-log", "--workers", workers))
         try:
+            _until_started(log, int(workers))  # /healthz answered by one worker is not both
             call = httpx.post(
                 url + "/v1/chat/completions",
                 headers={"authorization": f"Bearer {secret}"},
@@ -88,6 +90,14 @@ async def test_json_lines_carry_the_request_id_of_the_response(
 
 
 SINCE = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _until_started(log: Path, workers: int) -> None:
+    deadline = time.monotonic() + 60
+    while log.read_text().count("Started server process") < workers:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{workers} workers did not start:\n{log.read_text()}")
+        time.sleep(0.1)
 
 
 def _parsed(line: str) -> dict[str, Any]:
