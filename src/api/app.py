@@ -22,13 +22,13 @@ from api.container import (
 )
 from api.graphql.schema import build_schema
 from api.graphql.view import ManagementGraphQL
-from api.redaction import install_redaction, url_password
+from api.redaction import configured_secrets, install_redaction
 from api.rest import chat, gemini, invoices, messages, responses
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
 from api.rest.middleware import RequestIdMiddleware
 from api.session import SessionRoutes
-from api.settings import Settings, load_settings
+from api.settings import LogFormat, Settings, load_settings
 from api.throttle import FailureThrottle
 from api.throttle_http import AuthThrottleMiddleware
 from api.web import ANY_METHOD, WebApps
@@ -42,18 +42,7 @@ class SchemaNotReady(RuntimeError):
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:
     settings = settings or load_settings()
     container = container or make_container(settings)
-    install_redaction(
-        [
-            settings.secret_key,
-            settings.admin_token,
-            settings.openai.api_key,
-            settings.anthropic.api_key,
-            settings.gemini.api_key,
-            settings.email.password if settings.email else None,
-            url_password(settings.database_url),
-            url_password(settings.redis_url),
-        ]
-    )
+    install_redaction(configured_secrets(settings))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -108,7 +97,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(RequestIdMiddleware),
+            Middleware(RequestIdMiddleware, log_context=settings.log_format is LogFormat.JSON),
             Middleware(AuthThrottleMiddleware, throttle=throttle),
         ],
         exception_handlers={HTTPException: http_error},

@@ -23,8 +23,9 @@ from api.container import (
     make_container,
     migrate_database,
 )
+from api.logs import configure_cli_logging, uvicorn_log_config
 from api.redaction import install_redaction
-from api.settings import Settings, SettingsError, load_settings
+from api.settings import LogFormat, Settings, SettingsError, load_settings, log_format
 from domain.access import Role
 from domain.budgets import BudgetBasis, BudgetMode, BudgetStatus
 from domain.clients import ClientStatus
@@ -56,13 +57,20 @@ class CliError(Exception):
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_cli_logging(_log_format())
     install_redaction([])  # key shapes; the app adds the configured secrets when it starts
     try:
         app()
     except (CliError, DomainError, SettingsError, BackupError) as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(1)
+
+
+def _log_format() -> LogFormat:
+    try:
+        return log_format()
+    except SettingsError:
+        return LogFormat.TEXT  # reported by load_settings, as every other setting
 
 
 def _run(work: Callable[[Container], Awaitable[T]], *, needs_schema: bool = True) -> T:
@@ -139,15 +147,28 @@ def serve(
         port=port,
         workers=workers,
         access_log=access_log,
+        log_config=uvicorn_log_config(settings.log_format),  # workers apply it too
         timeout_graceful_shutdown=int(settings.drain_after_disconnect_seconds),
         log_level="info",
         **server_options(),  # uvloop, httptools with request heads bounded
     )
 
 
+@app.command()
+def doctor() -> None:
+    """Check the configuration, database, migrations, providers, SMTP and Redis; say what is
+    wrong and how to fix it (exit status 1 when anything is)."""
+    from api import doctor as checks
+
+    findings, status = checks.run()
+    checks.print_report(findings, typer.echo)
+    raise typer.Exit(status)
+
+
 def _warn_unsafe(settings: Settings, host: str) -> None:
     if settings.is_development and host not in ("127.0.0.1", "localhost", "::1"):
-        typer.secho("warning: development mode on a public interface", err=True, fg="yellow")
+        # A log line, not a print: with BIZGRAPH_LOG_FORMAT=json it is JSON like the rest.
+        logging.getLogger("bizgraph.cli").warning("development mode on a public interface")
 
 
 def _plan(

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from domain.access import PORTAL_PREFIX, STAFF_PREFIX
 from domain.keys import KEY_PREFIX
 from domain.webhooks import SECRET_PREFIX as WEBHOOK_SECRET_PREFIX
+
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 # Every shape of secret the product issues or holds, in one list (docs/security in SECURITY.md).
 SECRET_SHAPES: tuple[str, ...] = (
@@ -118,8 +121,27 @@ def install_redaction(secrets: Iterable[str | None]) -> RedactingFilter:
 _FILTER = RedactingFilter()
 
 
+def shared_filter() -> RedactingFilter:
+    """The process's one filter; also a dictConfig filter factory (api/logs.py)."""
+    return _FILTER
+
+
 def url_password(url: str | None) -> str | None:
     """The password in a connection URL (`scheme://user:password@host/...`), to be masked."""
     if not url:
         return None
     return urlsplit(url).password or None
+
+
+def configured_secrets(settings: Settings) -> list[str | None]:
+    """The configured secrets a log line (or `bizgraph doctor`'s output) must never show."""
+    return [
+        settings.secret_key,
+        settings.admin_token,
+        settings.openai.api_key,
+        settings.anthropic.api_key,
+        settings.gemini.api_key,
+        settings.email.password if settings.email else None,
+        url_password(settings.database_url),
+        url_password(settings.redis_url),
+    ]

@@ -25,6 +25,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"  # one JSON object per line (docs/operations.md, "Logs")
+
+
 class SettingsError(Exception):
     """A configuration value is missing or malformed; the message says which and why."""
 
@@ -119,6 +124,7 @@ class Settings:
     invoices: InvoiceSettings = InvoiceSettings()
     # Failed authentications per address and token prefix (api/throttle.py).
     auth_throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    log_format: LogFormat = LogFormat.TEXT
 
     @property
     def is_development(self) -> bool:
@@ -191,7 +197,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             burst=int(_positive(env, "BIZGRAPH_AUTH_FAILURE_BURST", 10)),
             per_minute=_positive(env, "BIZGRAPH_AUTH_FAILURES_PER_MINUTE", 10),
         ),
+        log_format=log_format(env),
     )
+
+
+def log_format(environ: Mapping[str, str] | None = None) -> LogFormat:
+    """BIZGRAPH_LOG_FORMAT alone: the CLI sets up logging with it before the other settings."""
+    env = os.environ if environ is None else environ
+    raw = env.get("BIZGRAPH_LOG_FORMAT", "").strip().lower() or LogFormat.TEXT.value
+    try:
+        return LogFormat(raw)
+    except ValueError:
+        raise SettingsError(f"BIZGRAPH_LOG_FORMAT must be text or json, not {raw!r}") from None
 
 
 def strong_secret(name: str, value: str | None) -> None:

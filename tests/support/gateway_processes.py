@@ -36,16 +36,16 @@ def gateway_env(
 
 
 def start_gateways(
-    env: dict[str, str], log: Path, count: int = 1
+    env: dict[str, str], log: Path, count: int = 1, options: tuple[str, ...] = ()
 ) -> list[tuple[str, subprocess.Popen[bytes]]]:
-    """`count` serving processes (started together) and their base URLs, once each answers
-    /healthz."""
+    """`count` serving processes (started together, `options` added to `bizgraph serve`) and
+    their base URLs, once each answers /healthz."""
     started = []
     for _ in range(count):
         port = free_port()
         with log.open("ab") as out:
             process = subprocess.Popen(
-                [BIZGRAPH, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
+                [BIZGRAPH, "serve", "--port", str(port), *options], env=env, stdout=out, stderr=out
             )
         started.append((f"http://127.0.0.1:{port}", process))
     try:

@@ -404,7 +404,12 @@ class AnthropicFake:
         self._scripts: deque[AnthropicScript] = deque()
         self._lock = threading.Lock()
         self._count = 0
-        self.app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
+        self.app = Starlette(
+            routes=[
+                Route("/v1/messages", self._messages, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+            ]
+        )
 
     def enqueue(self, *scripts: AnthropicScript) -> None:
         with self._lock:
@@ -421,6 +426,15 @@ class AnthropicFake:
             self._count += 1
             script = self._scripts.popleft() if self._scripts else AnthropicScript()
             return script, f"msg_01Fake{self._count:04d}"
+
+    async def _models(self, request: Request) -> Response:
+        """`GET /v1/models` (what `bizgraph doctor` asks), with Anthropic's header checks."""
+        if request.headers.get("x-api-key") != self.api_key:
+            return _json(401, error_body("authentication_error", "invalid x-api-key"))
+        if not request.headers.get("anthropic-version"):
+            return _invalid("anthropic-version: header is required")
+        model = {"type": "model", "id": "claude-test", "display_name": "Claude Test"}
+        return _json(200, {"data": [model], "has_more": False})
 
     async def _messages(self, request: Request) -> Response | _SseResponse:
         raw = await request.body()

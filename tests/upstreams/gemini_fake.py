@@ -20,6 +20,8 @@ from urllib.parse import parse_qs
 
 import orjson
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -419,9 +421,24 @@ def gemini_fake_app(script: GeminiScript) -> Starlette:
     """The fake at the host root (the provider's base URL is the server's root URL), under
     `/v1beta` and `/v1` as Google serves both."""
     endpoint = _Endpoint(script)
+
+    async def models(request: Request) -> Response:
+        """`GET /v1beta/models` (what `bizgraph doctor` asks): the key only in its header."""
+        if "key" in request.query_params:
+            error = google_error(400, "API keys are not accepted in the URL")
+            return Response(orjson.dumps(error), 400, media_type="application/json")
+        if request.headers.get("x-goog-api-key") != script.api_key:
+            error = google_error(400, "API key not valid. Please pass a valid API key.")
+            return Response(orjson.dumps(error), 400, media_type="application/json")
+        listing = {"models": [{"name": "models/gemini-test"}]}
+        return Response(orjson.dumps(listing), media_type="application/json")
+
     return Starlette(
         routes=[
-            Route(f"/{version}/models/{{target}}", endpoint, methods=["POST"])
-            for version in ("v1beta", "v1")
+            *(
+                Route(f"/{version}/models/{{target}}", endpoint, methods=["POST"])
+                for version in ("v1beta", "v1")
+            ),
+            Route("/v1beta/models", models, methods=["GET"]),
         ]
     )

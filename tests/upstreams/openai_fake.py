@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -334,10 +336,20 @@ class _Endpoint:
 def openai_fake_app(script: OpenAIScript) -> Starlette:
     """The fake, answering under `/v1` (so the provider's base URL is `<server>/v1`)."""
     endpoint = _Endpoint(script)
+
+    async def models(request: Request) -> Response:
+        """`GET /v1/models` (what `bizgraph doctor` asks): the key checked as on every route."""
+        if request.headers.get("authorization") != f"Bearer {script.api_key}":
+            error = error_body("Incorrect API key provided.", "invalid_request_error")
+            return Response(orjson.dumps(error), 401, media_type="application/json")
+        listing = {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]}
+        return Response(orjson.dumps(listing), media_type="application/json")
+
     return Starlette(
         routes=[
             Route("/v1/chat/completions", endpoint, methods=["POST"]),
             Route("/v1/embeddings", endpoint, methods=["POST"]),
             Route("/v1/responses", endpoint, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"]),
         ]
     )

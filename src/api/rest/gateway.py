@@ -15,6 +15,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from api.logs import note_call
 from api.rest.errors import ApiError, from_domain
 from api.rest.ratelimit_headers import RATE_HEADERS, rate_limit_headers
 from domain.catalog import ModelKind
@@ -48,6 +49,7 @@ async def authorize(
     """The grant for a call, refused before any provider is involved if the model is of
     another kind than the route serves or its provider is not configured here."""
     grant = await gw.metering.authorize(caller, model, rid)
+    note_call(grant.client.id, grant.target.model.id)  # for JSON log lines, refusals included
     found = grant.target.model.kind
     if found is not kind:
         where = "/v1/embeddings" if found is ModelKind.EMBEDDING else "/v1/chat/completions"

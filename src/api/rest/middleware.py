@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.logs import begin_request
 from api.rest.gateway import new_request_id
 
 
 class RequestIdMiddleware:
-    """Give every HTTP request an id and every response an `x-request-id` header."""
+    """Give every HTTP request an id and every response an `x-request-id` header; with JSON
+    logs, put the id in the log context too (api/logs.py), for every line the request causes,
+    uvicorn's access line included."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, log_context: bool = False) -> None:
         self.app = app
+        self.log_context = log_context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -19,6 +23,8 @@ class RequestIdMiddleware:
             return
         rid = new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
+        if self.log_context:
+            begin_request(rid)
         header = (b"x-request-id", rid.encode())
 
         async def send_with_id(message: Message) -> None:
