@@ -1,8 +1,11 @@
-"""Micro-benchmark of `Lookups.snapshot()`, the first step of every model call's authorization.
+"""Micro-benchmark of `Lookups.snapshot()`, the first step of every model call's authorization:
+the configuration revision read on every call (before issue 11) against the revision checked in
+the background by RevisionWatch (`bizgraph serve` since).
 
-Not a test and not part of `make bench`: a timeit-style loop on a throwaway database, run with
-`.venv/bin/python -m bench.snapshot_lookups [--postgres URL]`. It prints the mean cost of one
-`snapshot()` call, sequential and with 32 concurrent callers.
+Not a test and not part of `make bench`: a timeit-style loop on a throwaway SQLite file (and a
+PostgreSQL database when given one, migrated with `bizgraph migrate`), on uvloop as the gateway
+runs. It prints the mean cost of one `snapshot()` call, sequential and with 32 concurrent
+callers: `PYTHONPATH=src:. .venv/bin/python -m bench.snapshot_lookups [--postgres URL]`.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from adapters.persistence.database import create_engine
 from adapters.persistence.migrate import upgrade
 from adapters.persistence.revision import SqlConfigRevision
 from adapters.persistence.unit_of_work import unit_of_work_factory
-from domain.ports import ConfigRevision
-from domain.usecases.lookups import Lookups
+from domain.usecases.lookups import Lookups, RevisionWatch
 
 ROUNDS = 3
+CALLS = 2000
+CHECK_SECONDS = 0.25  # the default BIZGRAPH_CONFIG_CHECK_SECONDS
 
 
 async def _sequential(lookups: Lookups, calls: int) -> float:
@@ -47,22 +51,28 @@ async def _best(measure: Callable[[], Awaitable[float]]) -> float:
     return min([await measure() for _ in range(ROUNDS)])
 
 
-async def measure(
-    url: str, name: str, revision: Callable[[ConfigRevision], ConfigRevision]
-) -> None:
+async def measure(url: str, backend: str, watched: bool) -> None:
     engine = create_engine(url)
+    source = SqlConfigRevision(engine)
+    watch = RevisionWatch(source)
+    checks = asyncio.create_task(watch.run(CHECK_SECONDS)) if watched else None
     try:
         lookups = Lookups(
-            unit_of_work_factory(engine, read_only=True), revision(SqlConfigRevision(engine))
+            unit_of_work_factory(engine, read_only=True), watch if watched else source
         )
+        await watch.check()
         await lookups.snapshot()  # warm: connection pool, statement cache
-        calls = 2000
+        calls = CALLS * (100 if watched else 1)
         alone = await _best(lambda: _sequential(lookups, calls))
         together = await _best(lambda: _concurrent(lookups, calls * 4))
+        name = f"{backend}, {'checked in the background' if watched else 'read per call'}"
         print(
-            f"{name:<28} sequential {alone * 1e6:9.1f} µs   32 concurrent {together * 1e6:9.1f} µs"
+            f"{name:<40} sequential {alone * 1e6:8.2f} µs   32 concurrent {together * 1e6:8.2f} µs"
         )
     finally:
+        if checks is not None:
+            checks.cancel()
+            await asyncio.gather(checks, return_exceptions=True)
         await engine.dispose()
 
 
@@ -72,10 +82,11 @@ async def main(postgres: str | None) -> None:
         await upgrade(sqlite)
         targets = [("sqlite", sqlite)] + ([("postgres", postgres)] if postgres else [])
         for backend, url in targets:
-            await measure(url, f"{backend}, read per call", lambda source: source)
+            for watched in (False, True):
+                await measure(url, backend, watched)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--postgres", help="a migrated PostgreSQL database URL")
-    uvloop.run(main(parser.parse_args().postgres))  # the loop `bizgraph serve` runs on
+    uvloop.run(main(parser.parse_args().postgres))
