@@ -53,8 +53,8 @@ class PhaseTimer:
     PHASES: tuple[tuple[str, type[Any], str], ...] = (
         ("authenticate (key lookup)", Metering, "authenticate"),
         ("authorize (client, model, price, plan)", Metering, "authorize"),
-        ("journal (write + commit)", Metering, "journal"),
-        ("upstream call (httpx on aiohttp)", OpenAICompatibleProvider, "chat"),
+        ("hold + journal (write + commit)", Metering, "hold_and_journal"),
+        ("upstream call (aiohttp)", OpenAICompatibleProvider, "chat"),
         ("settle (usage + ledger + commit)", Metering, "settle"),
     )
 

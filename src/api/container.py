@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dependency_injector import containers, providers
+from sqlalchemy.engine import make_url
 
 from adapters.clock import SystemClock
 from adapters.default_catalog import load_default_catalog
 from adapters.notifications.email import ChannelSender, SmtpEmailSender, SmtpSettings
 from adapters.notifications.webhooks import HttpxWebhookSender
-from adapters.persistence.database import create_engine
+from adapters.persistence.database import async_url, create_engine, sqlite_path
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
+from adapters.persistence.postgres_call_log import PostgresCallLog
 from adapters.persistence.revision import SqlConfigRevision
+from adapters.persistence.sqlite_call_log import SqliteCallLog
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.providers.anthropic import AnthropicProvider
 from adapters.providers.demo import DemoProvider
@@ -37,6 +40,7 @@ from domain.catalog import Model, PriceVersion
 from domain.ids import new_id
 from domain.invoicing_ports import AgencyDetails
 from domain.leases import LeaseTerms
+from domain.ports import CallLog
 from domain.providers import (
     ModelProvider,
     NativeGeminiProvider,
@@ -96,6 +100,16 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
 # One currency for prices and clients until exchange rates come with invoicing (issue 6): the
 # bundled catalog is in USD, and sums across currencies would be meaningless.
 BILLING_CURRENCIES = frozenset({"USD"})
+
+
+def build_call_log(settings: Settings) -> CallLog | None:
+    """The hot path's own writer: a thread for a SQLite file, asyncpg for PostgreSQL; None
+    (the unit of work) for an in-memory SQLite database."""
+    if (path := sqlite_path(settings.database_url)) is not None:
+        return SqliteCallLog(path)
+    if make_url(async_url(settings.database_url)).get_backend_name() == "postgresql":
+        return PostgresCallLog(settings.database_url)
+    return None
 
 
 def build_rate_limits(settings: Settings) -> RateLimits:
@@ -255,9 +269,11 @@ class Container(containers.DeclarativeContainer):
         process_id=process_id,
         terms=providers.Callable(lease_terms, settings),
     )
+    call_log = providers.Singleton(build_call_log, settings)
     metering = providers.Singleton(
         Metering,
         uow=uow,
+        call_log=call_log,
         clock=clock,
         keys=keys,
         reads=reads,
@@ -310,4 +326,6 @@ async def close_container(container: Container) -> None:
     await container.provider_registry().aclose()
     await container.webhook_sender().aclose()
     await container.rate_limits().aclose()
+    if (call_log := container.call_log()) is not None:
+        await call_log.aclose()
     await container.engine().dispose()

@@ -11,8 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.estimates import estimate_usage
+from domain.ledger import LedgerEntry
 from domain.timeutil import require_aware
 from domain.tokens import TokenUsage
+from domain.usage import UsageRecord
 
 
 class JournalState(StrEnum):
@@ -42,3 +44,14 @@ class JournalEntry:
         relayed at its last checkpoint, never above max_tokens (docs/metering.md). The one
         place that turns the stored prompt size into tokens."""
         return estimate_usage(self.prompt_chars, self.output_chars, self.max_output_tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What closing a call writes in one transaction: its journal row moves to `state`, and
+    each attempt's usage record is added with its ledger entry (a record already stored is
+    skipped with its entry). Nothing is written when the row was closed already."""
+
+    request_id: str
+    state: JournalState
+    charges: tuple[tuple[UsageRecord, LedgerEntry], ...]

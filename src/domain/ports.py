@@ -14,7 +14,7 @@ from domain.budgets import Budget, BudgetBasis, CounterMove, Hold, Reservation, 
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.idempotency import IdempotencyRecord
-from domain.journal import JournalEntry, JournalState
+from domain.journal import JournalEntry, JournalState, Settlement
 from domain.keys import ApiKey
 from domain.leases import ProcessLease
 from domain.ledger import LedgerEntry
@@ -163,6 +163,34 @@ class JournalRepository(Protocol):
         """Rows still `started` that recovery may settle, oldest first: those that began
         before `started_before` (any owner), and with `live_at`, those whose owner holds no
         lease live at that instant (`domain.leases.is_orphaned`)."""
+        ...
+
+
+class CallLog(Protocol):
+    """The per-call writes of the hot path, for calls that hold no budget: the journal row
+    before the provider call, the settlement after it. Each awaited write is durable when it
+    returns; writes of concurrent calls may share a transaction. The budget path keeps the
+    unit of work, since its holds and counters move in the same transaction."""
+
+    async def open(self, entry: JournalEntry) -> None:
+        """Write the `started` journal row (a known request id is left as it is)."""
+        ...
+
+    async def settle(self, settlement: Settlement) -> bool:
+        """Close the row and add the records (JournalRepository.finish's rules); False when
+        the row was closed already and nothing was written."""
+        ...
+
+    def checkpoint(self, request_id: str, output_chars: int) -> None:
+        """Note a stream's relayed output with a later batch, without waiting; best effort."""
+        ...
+
+    async def flush(self) -> None:
+        """Return once everything queued so far is written (used at shutdown)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Flush, then release what the log holds; later writes are refused."""
         ...
 
 

@@ -172,7 +172,9 @@ async def test_a_crashed_call_is_swept_by_recovery(gateway: Gateway, admin: Admi
     await admin.container.budgets().set_for_client(client_id, BudgetInput(Decimal("0.0001")))
     metering = admin.container.metering()
     grant = await metering.authorize(await metering.authenticate(secret), MODEL, "req_crashed")
-    await metering.journal(grant, text_bound(2, 10))  # held and journaled; then the process "dies"
+    await metering.hold_and_journal(
+        grant, text_bound(2, 10)
+    )  # held and journaled; then the process "dies"
     assert (await status(admin, client_id)).reserved == HOLD
 
     swept = await metering.recover(grant.started_at + timedelta(seconds=1))
@@ -238,7 +240,7 @@ async def test_calls_without_a_budget_touch_no_budget_table(admin: Admin) -> Non
             grant = await metering.authorize(
                 await metering.authenticate(secret), MODEL, f"req_plain_{client_id}_{number}"
             )
-            await metering.journal(grant, text_bound(2, 10))
+            await metering.hold_and_journal(grant, text_bound(2, 10))
             await metering.settle(grant, [])
     finally:
         event.remove(engine, "before_cursor_execute", seen)

@@ -48,7 +48,7 @@ class DeadProcess:
     async def call(self, secret: str, prompt_chars: int, max_tokens: int) -> CallGrant:
         caller = await self.metering.authenticate(secret)
         grant = await self.metering.authorize(caller, MODEL, "req_" + new_id())
-        await self.metering.journal(grant, text_bound(prompt_chars, max_tokens))
+        await self.metering.hold_and_journal(grant, text_bound(prompt_chars, max_tokens))
         return grant
 
 

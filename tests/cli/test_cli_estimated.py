@@ -32,7 +32,7 @@ async def crashed_call(env: dict[str, str]) -> tuple[str, str]:
         secret = (await dead.keys().issue(NewKey(client.id))).secret
         metering = dead.metering()
         grant = await metering.authorize(await metering.authenticate(secret), "demo/chat", "req_x")
-        await metering.journal(grant, text_bound(400, 50))
+        await metering.hold_and_journal(grant, text_bound(400, 50))
         metering.checkpoint(grant.request_id, 80)
         for _ in range(500):  # the deferred checkpoint commits with the next batch
             async with dead.reads()() as uow:

@@ -11,7 +11,8 @@ from collections import deque
 from collections.abc import AsyncGenerator
 from typing import Any, cast
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from adapters.providers.anthropic_translate import (
     AnthropicToOpenAIStream,
@@ -23,11 +24,9 @@ from adapters.providers.anthropic_translate import (
 from adapters.providers.http import (
     SseEvent,
     Timeouts,
+    Upstream,
     iter_sse,
-    make_client,
-    open_stream,
     outbound_headers,
-    post_json,
     sse_json,
 )
 from domain.catalog import Model
@@ -109,7 +108,7 @@ class _Events:
     """The parsed events of an open Anthropic stream: pings skipped, `error` events raised,
     usage tracked, and a stream that ends before `message_stop` reported as broken."""
 
-    def __init__(self, response: httpx.Response, provider: str, timeouts: Timeouts) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, provider: str, timeouts: Timeouts) -> None:
         self._response = response
         self._provider = provider
         self._sse = cast(AsyncGenerator[SseEvent, None], iter_sse(response, provider, timeouts))
@@ -167,7 +166,7 @@ class _Events:
         try:
             await self._sse.aclose()
         finally:
-            await self._response.aclose()
+            self._response.release()
 
 
 class AnthropicMessagesStream:
@@ -233,13 +232,12 @@ class AnthropicProvider(ModelProvider, NativeMessagesProvider):
         base_url: str,
         api_key: str | None,
         timeouts: Timeouts,
-        client: httpx.AsyncClient | None = None,
         anthropic_version: str = "2023-06-01",
     ) -> None:
         self.name = name
         self._timeouts = timeouts
-        self._owns_client = client is None
-        self._client = client or make_client(base_url.rstrip("/"), timeouts)
+        self._url = URL(base_url.rstrip("/") + MESSAGES_PATH)
+        self._upstream = Upstream(name, timeouts)
         credentials = {"x-api-key": api_key} if api_key else {}
         version = {"anthropic-version": anthropic_version}
         self._headers = outbound_headers(credentials, version)
@@ -248,15 +246,11 @@ class AnthropicProvider(ModelProvider, NativeMessagesProvider):
         )
 
     async def _post(self, body: JSON) -> JSON:
-        return await post_json(
-            self._client, self.name, MESSAGES_PATH, self._headers, body, self._timeouts
-        )
+        return await self._upstream.post_json(self._url, self._headers, body)
 
     async def _open(self, body: JSON) -> tuple[_Events, tuple[str, JSON]]:
         """Open a stream and read its first event, so a failure before any output raises here."""
-        response = await open_stream(
-            self._client, self.name, MESSAGES_PATH, self._stream_headers, body, self._timeouts
-        )
+        response = await self._upstream.open_stream(self._url, self._stream_headers, body)
         events = _Events(response, self.name, self._timeouts)
         first = await events.next()
         if first is None:  # pragma: no cover - next() raises rather than end before message_stop
@@ -292,5 +286,4 @@ class AnthropicProvider(ModelProvider, NativeMessagesProvider):
         return AnthropicMessagesStream(events, first)
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._upstream.aclose()

@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Protocol, TypeVar
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 
 from adapters.providers.gemini_embeddings import (
     embeddings_request_to_gemini,
@@ -35,11 +35,9 @@ from adapters.providers.gemini_translate import (
 )
 from adapters.providers.http import (
     Timeouts,
+    Upstream,
     iter_sse,
-    make_client,
-    open_stream,
     outbound_headers,
-    post_json,
     provider_errors,
     sse_json,
 )
@@ -87,14 +85,12 @@ class GeminiProvider:
         base_url: str,
         api_key: str | None,
         timeouts: Timeouts,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
         self._name = name
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._timeouts = timeouts
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client(self._base_url, timeouts)
+        self._upstream = Upstream(name, timeouts)
 
     async def _stream(
         self, model: Model, request: JSON, shaper: _StreamShaper | None
@@ -103,13 +99,8 @@ class GeminiProvider:
         upstream failing before any output raises here, where a fallback can still take over."""
         url = self._url(model, "streamGenerateContent") + "?alt=sse"
         started = time.monotonic()
-        response = await open_stream(
-            self._client,
-            self._name,
-            url,
-            self._headers("text/event-stream"),
-            request,
-            self._timeouts,
+        response = await self._upstream.open_stream(
+            url, self._headers("text/event-stream"), request
         )
         stream = GeminiChatStream(response, self._name, self._timeouts, model.id, shaper)
         remaining = self._timeouts.first_byte - (time.monotonic() - started)
@@ -126,9 +117,7 @@ class GeminiProvider:
     async def chat(self, model: Model, body: JSON) -> ProviderResponse:
         request = _translated(lambda: chat_request_to_gemini(body))
         url = self._url(model, "generateContent")
-        raw = await post_json(
-            self._client, self._name, url, self._headers(), request, self._timeouts
-        )
+        raw = await self._upstream.post_json(url, self._headers(), request)
         usage = usage_from_gemini(raw.get("usageMetadata"))
         return ProviderResponse(chat_response_to_openai(raw, model.id), usage)
 
@@ -144,9 +133,7 @@ class GeminiProvider:
         name = upstream_path(model).removeprefix("models/")
         request, texts = _translated(lambda: embeddings_request_to_gemini(body, name))
         url = self._url(model, "batchEmbedContents")
-        raw = await post_json(
-            self._client, self._name, url, self._headers(), request, self._timeouts
-        )
+        raw = await self._upstream.post_json(url, self._headers(), request)
         out, usage = embeddings_response_to_openai(
             raw, model.id, texts, body.get("encoding_format")
         )
@@ -156,9 +143,7 @@ class GeminiProvider:
 
     async def generate(self, model: Model, body: JSON) -> ProviderResponse:
         url, request = self._url(model, "generateContent"), with_model(body, upstream_path(model))
-        raw = await post_json(
-            self._client, self._name, url, self._headers(), request, self._timeouts
-        )
+        raw = await self._upstream.post_json(url, self._headers(), request)
         return ProviderResponse(raw, usage_from_gemini(raw.get("usageMetadata")))
 
     async def open_generate_stream(self, model: Model, body: JSON) -> GeminiChatStream:
@@ -168,9 +153,7 @@ class GeminiProvider:
     async def count_tokens(self, model: Model, body: JSON) -> JSON:
         url = self._url(model, "countTokens")
         request = count_tokens_body(body, upstream_path(model))
-        return await post_json(
-            self._client, self._name, url, self._headers(), request, self._timeouts
-        )
+        return await self._upstream.post_json(url, self._headers(), request)
 
     async def embed_contents(self, model: Model, body: JSON, batch: bool) -> ProviderResponse:
         """Gemini reports no embedding tokens: the usage is the estimate, flagged."""
@@ -179,14 +162,11 @@ class GeminiProvider:
             url, request = self._url(model, "batchEmbedContents"), batch_embed_body(body, resource)
         else:
             url, request = self._url(model, "embedContent"), with_model(body, resource)
-        raw = await post_json(
-            self._client, self._name, url, self._headers(), request, self._timeouts
-        )
+        raw = await self._upstream.post_json(url, self._headers(), request)
         return ProviderResponse(raw, embedding_usage(body, batch), usage_estimated=True)
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._upstream.aclose()
 
 
 class _StreamShaper(Protocol):
@@ -203,7 +183,7 @@ class GeminiChatStream:
 
     def __init__(
         self,
-        response: httpx.Response,
+        response: aiohttp.ClientResponse,
         provider: str,
         timeouts: Timeouts,
         model_id: str,
@@ -267,4 +247,4 @@ class GeminiChatStream:
         if isinstance(self._events, AsyncGenerator):
             with contextlib.suppress(RuntimeError):  # it may be mid-read in another task
                 await self._events.aclose()
-        await self._response.aclose()
+        self._response.release()

@@ -1,6 +1,7 @@
-"""What every provider adapter shares: one pooled httpx client on aiohttp's transport (measured
-several times faster than httpx's default transport here), deadlines, the outbound header
-allow-list and the translation of transport failures into ProviderError.
+"""What every provider adapter shares: one pooled aiohttp session per provider (the bare
+passthrough's client; httpx on aiohttp's transport cost about twice the CPU per call, measured
+with bench/provider_call.py), deadlines, the outbound header allow-list, server-sent events read
+incrementally, and the translation of transport failures into ProviderError.
 
 Secrets never reach an error: messages are built here from the failure kind, never from the
 library exception (whose text can hold the URL or headers).
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
@@ -17,30 +20,25 @@ from dataclasses import dataclass
 from typing import Any, Generic, Self, TypeVar
 
 import aiohttp
-import httpx
+import certifi
 import orjson
-from httpx_aiohttp import AiohttpTransport
+from yarl import URL
 
 from domain.providers import JSON, ProviderError, ProviderFailure, Timeouts
 from domain.tokens import TokenUsage
 
-__all__ = ["Timeouts", "make_client", "open_stream", "outbound_headers", "post_json"]
+__all__ = ["Timeouts", "Upstream", "outbound_headers"]
 
 # Outbound headers are built by the adapter itself (never copied from the inbound request);
 # these characters would let a value inject headers of its own.
 _FORBIDDEN_VALUE_CHARS = ("\r", "\n", "\0")
 
 
-def make_client(base_url: str, timeouts: Timeouts, max_connections: int = 200) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=64)
-    # Limits go on the transport: a client-level `limits=` is ignored with a custom transport.
-    transport = AiohttpTransport(limits=limits, trust_env=False)
-    return httpx.AsyncClient(
-        base_url=base_url,
-        transport=transport,
-        timeout=httpx.Timeout(timeouts.idle, connect=timeouts.connect, pool=timeouts.connect),
-        follow_redirects=False,
-    )
+@functools.cache
+def _trust_store() -> ssl.SSLContext:
+    """Mozilla's CA bundle (certifi), as httpx and the providers' SDKs verify with, rather
+    than whatever the host has; loaded once, when the first session opens."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def outbound_headers(
@@ -58,31 +56,17 @@ def outbound_headers(
     return headers
 
 
-def _is_timeout(exc: BaseException) -> bool:
-    cause = exc.__cause__
-    if isinstance(cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        return True
-    return isinstance(exc, httpx.TimeoutException) and not isinstance(
-        cause, aiohttp.ClientConnectionError
-    )
-
-
 @contextmanager
 def provider_errors(provider: str) -> Iterator[None]:
-    """Re-raise transport failures as ProviderError, with a message holding no URL or header."""
+    """Re-raise transport failures as ProviderError, with a message holding no URL or header.
+    aiohttp's timeouts (connect, socket read, total) are all TimeoutErrors."""
     try:
         yield
     except ProviderError:
         raise
     except TimeoutError as exc:
         raise ProviderError(ProviderFailure.TIMEOUT, f"{provider} timed out") from exc
-    except httpx.HTTPError as exc:
-        if _is_timeout(exc):
-            raise ProviderError(ProviderFailure.TIMEOUT, f"{provider} timed out") from exc
-        raise ProviderError(
-            ProviderFailure.CONNECTION, f"could not reach {provider} ({type(exc).__name__})"
-        ) from exc
-    except aiohttp.ClientError as exc:
+    except (aiohttp.ClientError, OSError) as exc:
         raise ProviderError(
             ProviderFailure.CONNECTION, f"could not reach {provider} ({type(exc).__name__})"
         ) from exc
@@ -100,7 +84,9 @@ def parse_json(raw: bytes, provider: str) -> JSON:
     return parsed
 
 
-def status_error(provider: str, status: int, headers: httpx.Headers, raw: bytes) -> ProviderError:
+def status_error(
+    provider: str, status: int, headers: Mapping[str, str], raw: bytes
+) -> ProviderError:
     """The provider's error status, with its own body kept for client errors passed through."""
     try:
         body: JSON | None = parse_json(raw, provider)
@@ -115,50 +101,87 @@ def status_error(provider: str, status: int, headers: httpx.Headers, raw: bytes)
     )
 
 
-async def post_json(
-    client: httpx.AsyncClient,
-    provider: str,
-    path: str,
-    headers: Mapping[str, str],
-    body: JSON,
-    timeouts: Timeouts,
-) -> JSON:
-    """POST a JSON body and return the JSON answer, or raise ProviderError. A non-streamed
-    answer may legitimately take minutes of silence to generate, so only `connect` and `total`
-    bound it (not `first_byte` or `idle`, which are for streams)."""
-    waiting = httpx.Timeout(timeouts.total, connect=timeouts.connect, pool=timeouts.connect)
-    with provider_errors(provider):
-        async with asyncio.timeout(timeouts.total):
-            response = await client.post(
-                path, content=orjson.dumps(body), headers=headers, timeout=waiting
+class Upstream:
+    """One provider's connection pool: an aiohttp session opened on first use (aiohttp binds it
+    to the running loop) and closed by `aclose`. It follows no redirect, reads no proxy or
+    netrc from the environment and keeps no cookies: what goes out is only what the adapter
+    built."""
+
+    def __init__(self, provider: str, timeouts: Timeouts, max_connections: int = 200) -> None:
+        self.provider = provider
+        self.timeouts = timeouts
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        # A non-streamed answer may legitimately take minutes of silence to generate, so only
+        # `connect` and `total` bound it (`first_byte` and `idle` are for streams).
+        self._answer_timeout = aiohttp.ClientTimeout(
+            total=timeouts.total, connect=timeouts.connect, sock_connect=timeouts.connect
+        )
+        # A stream: `idle` bounds every silence (each socket read); `first_byte` and `total`
+        # are checked around it (open_stream, iter_sse).
+        self._stream_timeout = aiohttp.ClientTimeout(
+            connect=timeouts.connect, sock_connect=timeouts.connect, sock_read=timeouts.idle
+        )
+
+    def _opened(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, keepalive_timeout=5.0, ssl=_trust_store()
             )
-    if response.status_code >= 400:
-        raise status_error(provider, response.status_code, response.headers, response.content)
-    return parse_json(response.content, provider)
+            session = self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._answer_timeout,
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return session
 
+    async def post_json(self, url: str | URL, headers: Mapping[str, str], body: JSON) -> JSON:
+        """POST a JSON body and return the JSON answer, or raise ProviderError."""
+        provider = self.provider
+        with provider_errors(provider):
+            async with self._opened().post(
+                url,
+                data=orjson.dumps(body),
+                headers=headers,
+                timeout=self._answer_timeout,
+                allow_redirects=False,
+            ) as response:
+                raw = await response.read()
+                if response.status >= 400:
+                    raise status_error(provider, response.status, response.headers, raw)
+        return parse_json(raw, provider)
 
-async def open_stream(
-    client: httpx.AsyncClient,
-    provider: str,
-    path: str,
-    headers: Mapping[str, str],
-    body: JSON,
-    timeouts: Timeouts,
-) -> httpx.Response:
-    """Send a streaming request and wait for the status line (within `first_byte`); an error
-    status is read whole and raised, so callers only ever see a 2xx stream."""
-    request = client.build_request("POST", path, content=orjson.dumps(body), headers=headers)
-    with provider_errors(provider):
-        async with asyncio.timeout(timeouts.first_byte):
-            response = await client.send(request, stream=True)
-        if response.status_code >= 400:
-            try:
-                async with asyncio.timeout(timeouts.idle):
-                    raw = await response.aread()
-            finally:
-                await response.aclose()
-            raise status_error(provider, response.status_code, response.headers, raw)
-    return response
+    async def open_stream(
+        self, url: str | URL, headers: Mapping[str, str], body: JSON
+    ) -> aiohttp.ClientResponse:
+        """Send a streaming request and wait for the status line (within `first_byte`); an error
+        status is read whole and raised, so callers only ever see a 2xx stream. The caller
+        releases the response (`release`), which closes its connection unless read to the end."""
+        provider, timeouts = self.provider, self.timeouts
+        with provider_errors(provider):
+            async with asyncio.timeout(timeouts.first_byte):
+                response = await self._opened().post(
+                    url,
+                    data=orjson.dumps(body),
+                    headers=headers,
+                    timeout=self._stream_timeout,
+                    allow_redirects=False,
+                )
+            if response.status >= 400:
+                try:
+                    async with asyncio.timeout(timeouts.idle):
+                        raw = await response.read()
+                finally:
+                    response.release()
+                raise status_error(provider, response.status, response.headers, raw)
+        return response
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
 
 @dataclass(slots=True)
@@ -167,33 +190,86 @@ class SseEvent:
     data: str
 
 
+class SseParser:
+    """Server-sent events from a stream's bytes as they arrive, per the SSE framing rules:
+    lines end in LF, CRLF or CR (a CRLF may be split between two reads), the `data:` lines of
+    one event are joined with LF, comments and unknown fields are skipped, a blank line ends an
+    event. Text is UTF-8 (invalid bytes replaced), as the SSE format requires."""
+
+    def __init__(self) -> None:
+        self._partial: list[bytes] = []  # the bytes of a line not yet ended
+        self._after_cr = False
+        self._event = "message"
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[SseEvent]:
+        if not chunk:
+            return []
+        if self._after_cr and chunk[:1] == b"\n":
+            chunk = chunk[1:]  # the LF of a CRLF whose CR ended the previous read
+        self._after_cr = chunk[-1:] == b"\r"
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if b"\n" not in chunk:
+            if chunk:
+                self._partial.append(chunk)  # joined once, when the line ends
+            return []
+        if self._partial:
+            self._partial.append(chunk)
+            chunk = b"".join(self._partial)
+            self._partial.clear()
+        *lines, rest = chunk.split(b"\n")
+        if rest:
+            self._partial.append(rest)
+        events = []
+        for line in lines:
+            event = self._line(line)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def end(self) -> list[SseEvent]:
+        """At the end of the stream: a last line without its line end still counts, and an
+        event without its blank line is still dispatched."""
+        if self._partial:
+            self._line(b"".join(self._partial))
+            self._partial.clear()
+        data, self._data = self._data, []
+        return [SseEvent(self._event, "\n".join(data))] if data else []
+
+    def _line(self, line: bytes) -> SseEvent | None:
+        if not line:
+            data, event = self._data, self._event
+            self._event, self._data = "message", []
+            return SseEvent(event, "\n".join(data)) if data else None
+        field, _, value = line.partition(b":")
+        if value[:1] == b" ":
+            value = value[1:]
+        if field == b"data":
+            self._data.append(value.decode("utf-8", "replace"))
+        elif field == b"event":
+            self._event = value.decode("utf-8", "replace")
+        return None
+
+
 async def iter_sse(
-    response: httpx.Response, provider: str, timeouts: Timeouts
+    response: aiohttp.ClientResponse, provider: str, timeouts: Timeouts
 ) -> AsyncIterator[SseEvent]:
-    """Server-sent events of a 2xx streaming response, per the SSE framing rules (multi-line
-    `data:`, comments, `event:`); the total deadline is checked between events and the idle
-    one by the transport's read timeout."""
+    """Server-sent events of a 2xx streaming response, read as the bytes arrive; the total
+    deadline is checked at every read (comment-only keep-alives included) and the idle one by
+    the session's socket read timeout."""
     deadline = time.monotonic() + timeouts.total
-    event, data = "message", list[str]()
+    parser = SseParser()
     with provider_errors(provider):
-        async for line in response.aiter_lines():
+        async for chunk in response.content.iter_any():
             if time.monotonic() > deadline:
                 raise ProviderError(
                     ProviderFailure.TIMEOUT, f"{provider} stream exceeded its deadline"
                 )
-            if not line:
-                if data:
-                    yield SseEvent(event, "\n".join(data))
-                event, data = "message", list[str]()
-                continue
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "data":
-                data.append(value)
-            elif field == "event":
-                event = value
-        if data:
-            yield SseEvent(event, "\n".join(data))
+            for event in parser.feed(chunk):
+                yield event
+        for event in parser.end():
+            yield event
 
 
 def sse_json(event: SseEvent, provider: str) -> Any:
@@ -213,7 +289,7 @@ class PrefetchedStream(Generic[Item]):
     an upstream that fails at once fails the call before the client sees a byte (fallbacks
     still apply). Subclasses parse the SSE events into items in `_items`, keeping `usage`."""
 
-    def __init__(self, response: httpx.Response, provider: str, timeouts: Timeouts) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, provider: str, timeouts: Timeouts) -> None:
         self.usage: TokenUsage | None = None
         self._response = response
         self._provider = provider
@@ -256,4 +332,4 @@ class PrefetchedStream(Generic[Item]):
             with contextlib.suppress(RuntimeError):
                 await self._events.aclose()
         finally:
-            await self._response.aclose()
+            self._response.release()

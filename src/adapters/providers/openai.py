@@ -15,16 +15,14 @@ import struct
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import httpx
+from yarl import URL
 
 from adapters.providers.http import (
     PrefetchedStream,
     Timeouts,
+    Upstream,
     iter_sse,
-    make_client,
-    open_stream,
     outbound_headers,
-    post_json,
     sse_json,
 )
 from adapters.providers.openai_responses import (
@@ -187,7 +185,7 @@ class OpenAIChatStream(PrefetchedStream[JSON]):
                         chunk["choices"] = []  # vLLM sends the usage chunk with null choices
                 yield chunk
         finally:
-            await self._response.aclose()
+            self._response.release()
 
 
 class OpenAICompatibleProvider:
@@ -200,33 +198,28 @@ class OpenAICompatibleProvider:
         base_url: str,
         api_key: str | None,
         timeouts: Timeouts,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
         self.name = name
         self._timeouts = timeouts
         root = base_url.rstrip("/")
-        self._chat_url = f"{root}/chat/completions"
-        self._embeddings_url = f"{root}/embeddings"
-        self._responses_url = f"{root}/responses"
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client(root, timeouts)
+        # Parsed once: the URLs are the same for every call.
+        self._chat_url = URL(f"{root}/chat/completions")
+        self._embeddings_url = URL(f"{root}/embeddings")
+        self._responses_url = URL(f"{root}/responses")
+        self._upstream = Upstream(name, timeouts)
         credentials = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._headers = outbound_headers(credentials)
         self._stream_headers = outbound_headers(credentials, {"accept": "text/event-stream"})
 
     async def chat(self, model: Model, body: JSON) -> ProviderResponse:
         payload = upstream_chat_body(model, body, stream=False)
-        answer = await post_json(
-            self._client, self.name, self._chat_url, self._headers, payload, self._timeouts
-        )
+        answer = await self._upstream.post_json(self._chat_url, self._headers, payload)
         return self._response(answer)
 
     async def open_chat_stream(self, model: Model, body: JSON) -> OpenAIChatStream:
         payload = upstream_chat_body(model, body, stream=True)
         deadline = asyncio.get_running_loop().time() + self._timeouts.first_byte
-        response = await open_stream(
-            self._client, self.name, self._chat_url, self._stream_headers, payload, self._timeouts
-        )
+        response = await self._upstream.open_stream(self._chat_url, self._stream_headers, payload)
         stream = OpenAIChatStream(response, self.name, self._timeouts)
         await stream.start(deadline)
         return stream
@@ -234,16 +227,12 @@ class OpenAICompatibleProvider:
     async def embed(self, model: Model, body: JSON) -> ProviderResponse:
         payload = {k: v for k, v in body.items() if k not in DENIED_BODY_KEYS}
         payload["model"] = model.upstream_name
-        answer = await post_json(
-            self._client, self.name, self._embeddings_url, self._headers, payload, self._timeouts
-        )
+        answer = await self._upstream.post_json(self._embeddings_url, self._headers, payload)
         return self._response(answer)
 
     async def responses(self, model: Model, body: JSON) -> ProviderResponse:
         payload = upstream_responses_body(model, body, DENIED_BODY_KEYS, stream=False)
-        answer = await post_json(
-            self._client, self.name, self._responses_url, self._headers, payload, self._timeouts
-        )
+        answer = await self._upstream.post_json(self._responses_url, self._headers, payload)
         if "error" in answer and answer["error"] is not None:
             error = inband_error(self.name, answer)
             if error is not None:
@@ -253,9 +242,8 @@ class OpenAICompatibleProvider:
     async def open_responses_stream(self, model: Model, body: JSON) -> OpenAIResponsesStream:
         payload = upstream_responses_body(model, body, DENIED_BODY_KEYS, stream=True)
         deadline = asyncio.get_running_loop().time() + self._timeouts.first_byte
-        url = self._responses_url
-        response = await open_stream(
-            self._client, self.name, url, self._stream_headers, payload, self._timeouts
+        response = await self._upstream.open_stream(
+            self._responses_url, self._stream_headers, payload
         )
         stream = OpenAIResponsesStream(response, self.name, self._timeouts)
         await stream.start(deadline)
@@ -269,5 +257,4 @@ class OpenAICompatibleProvider:
         return ProviderResponse(body=answer, usage=usage_from_openai(answer.get("usage")))
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._upstream.aclose()

@@ -93,4 +93,4 @@ class OpenAIResponsesStream(PrefetchedStream[tuple[str, JSON]]):
                         self.usage = parsed
                 yield name, data
         finally:
-            await self._response.aclose()
+            self._response.release()

@@ -60,7 +60,7 @@ async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
     await limit_rate(request, gw, grant, bound)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, bound)
+        await gw.metering.hold_and_journal(grant, bound)
         if stream:
             streaming = await gw.calls.open_stream(grant, call, chunk_chars)
             options = body.get("stream_options")
@@ -84,7 +84,7 @@ async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
     await limit_rate(request, gw, grant, bound)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, bound)
+        await gw.metering.hold_and_journal(grant, bound)
         done = await gw.calls.complete(grant, call)
         return json_response(done.body, done.answered_by.model.id, rid)
 

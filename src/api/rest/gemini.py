@@ -134,7 +134,7 @@ async def _generate(
     await limit_rate(request, gw, grant, bound)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, bound)
+        await gw.metering.hold_and_journal(grant, bound)
         if stream:
             streaming = await gw.calls.open_stream(
                 grant, call, event_chars if native else chunk_chars
@@ -182,7 +182,7 @@ async def _embed(
     await limit_rate(request, gw, grant, bound)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, bound)
+        await gw.metering.hold_and_journal(grant, bound)
         done = await gw.calls.complete(grant, call)
         out = done.body if native else openai_to_gemini_embeddings(done.body, batch)
         return _json(out, done.answered_by.model.id, rid, with_model=False)

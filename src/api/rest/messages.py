@@ -51,7 +51,7 @@ async def _messages(request: Request, gw: Gateway, rid: str) -> Response:
     await limit_rate(request, gw, grant, bound)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, bound)
+        await gw.metering.hold_and_journal(grant, bound)
         if stream:
             chars_of = event_chars if native else chunk_chars
             streaming = await gw.calls.open_stream(grant, call, chars_of)

@@ -68,7 +68,7 @@ async def _responses(request: Request, gw: Gateway, rid: str) -> Response:
     await limit_rate(request, gw, grant, bound)
 
     async def relay() -> Response:
-        await gw.metering.journal(grant, bound)
+        await gw.metering.hold_and_journal(grant, bound)
         if stream:
             streaming = await gw.calls.open_stream(
                 grant, call, event_chars if native else chunk_chars

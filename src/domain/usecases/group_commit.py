@@ -46,6 +46,11 @@ class GroupCommit:
         self._deferred[key] = job
         self._wake()
 
+    async def flush(self) -> None:
+        """Return once every job queued so far has been committed (or has failed)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
     def _wake(self) -> None:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())

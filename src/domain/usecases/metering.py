@@ -4,6 +4,7 @@ one usage record and one ledger entry (idempotent on request id and attempt numb
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,16 +35,17 @@ from domain.errors import (
     WriteConflict,
 )
 from domain.ids import new_id
-from domain.journal import JournalEntry, JournalState
+from domain.journal import JournalEntry, JournalState, Settlement
 from domain.keys import ApiKey
 from domain.ledger import EntryKind, LedgerEntry
 from domain.money import exact_sum
 from domain.periods import Period, period_containing
-from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.ports import CallLog, Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline, PlanVersion
 from domain.request_bounds import RequestBound
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.usecases.call_log import UnitOfWorkCallLog, write_settlement
 from domain.usecases.group_commit import GroupCommit
 from domain.usecases.keys import Caller, KeyUseCases
 from domain.usecases.lookups import Snapshot
@@ -94,8 +96,11 @@ class Metering:
         reads: UnitOfWorkFactory | None = None,
         zone: ZoneInfo | None = None,
         process_id: str | None = None,
+        call_log: CallLog | None = None,
     ) -> None:
         self._writes = GroupCommit(uow)  # concurrent calls share their journal/settle commits
+        # Calls without a budget: the backend's hot path when it has one (sqlite_call_log.py)
+        self._log = call_log or UnitOfWorkCallLog(self._writes)
         self._process_id = process_id  # this process's lease: the owner of its journal rows
         self._reads = reads or uow  # read-only units of work do not queue behind writers
         self._clock = clock
@@ -133,7 +138,7 @@ class Metering:
         price = (await grant.snapshot.prices(model.id)).in_force_at(grant.started_at)
         return PricedModel(model, price)
 
-    async def journal(self, grant: CallGrant, bound: RequestBound) -> None:
+    async def hold_and_journal(self, grant: CallGrant, bound: RequestBound) -> None:
         """Written before the provider call, so a crash leaves a trace recovery can settle;
         with budgets, the call's maximum amount (request_bounds.py) is held in the same
         transaction, or the call is refused (BudgetExceeded, with an alert) and nothing is
@@ -149,7 +154,7 @@ class Metering:
             prompt_chars=bound.prompt_chars,
         )
         if not grant.budgets:
-            await self._writes.run(lambda uow: uow.journal.start(entry))
+            await self._log.open(entry)
             return
         if bound.unbounded is not None and any(b.hard_limit() for b in grant.budgets):
             raise BudgetExceeded(
@@ -245,24 +250,17 @@ class Metering:
         provider and must still be billed: the settlement is retried in the background until
         it commits (the call's hold stays reserved meanwhile), and the caller goes on."""
         records = [self._record(grant, a) for a in attempts]
-        release = bool(grant.budgets) or state is JournalState.ABANDONED
-
-        async def write(uow: UnitOfWork) -> None:
-            if not await uow.journal.finish(grant.request_id, state):
-                return  # settled already: the first settlement wins (crash recovery or call)
-            added = []
-            for record in records:
-                if await uow.usage.add(record):
-                    await uow.ledger.append(_ledger_entry(record))
-                    added.append(record)
-            if release:  # same transaction as the usage records: spend and hold move together
-                spends = self._spends(grant, added)
-                moves = await uow.budgets.settle(grant.request_id, spends)
-                for alert in self._threshold_alerts(grant, moves):
-                    await uow.alerts.raise_once(alert)
-
+        settlement = Settlement(
+            grant.request_id, state, tuple((r, _ledger_entry(r)) for r in records)
+        )
+        write: Callable[[], Awaitable[object]]
+        if grant.budgets or state is JournalState.ABANDONED:  # holds to release with the spend
+            holds = functools.partial(self._settle_holds, grant=grant, settle=settlement)
+            write = functools.partial(self._writes.run, holds)
+        else:
+            write = functools.partial(self._log.settle, settlement)
         try:
-            await self._writes.run(write)
+            await write()
         except (StoreUnavailable, WriteConflict):
             log.warning("could not settle request %s now; retrying", grant.request_id)
             task = asyncio.get_running_loop().create_task(self._retry(grant.request_id, write))
@@ -270,14 +268,23 @@ class Metering:
             task.add_done_callback(self._retries.discard)
         return records
 
-    async def _retry(self, request_id: str, write: Callable[[UnitOfWork], Awaitable[None]]) -> None:
+    async def _settle_holds(self, uow: UnitOfWork, grant: CallGrant, settle: Settlement) -> None:
+        """The settlement and the budgets' moves in one transaction: spend and hold together."""
+        added = await write_settlement(uow, settle)
+        if added is None:
+            return
+        moves = await uow.budgets.settle(grant.request_id, self._spends(grant, added))
+        for alert in self._threshold_alerts(grant, moves):
+            await uow.alerts.raise_once(alert)
+
+    async def _retry(self, request_id: str, write: Callable[[], Awaitable[object]]) -> None:
         """Retry a settlement until the database takes it. A process that dies first leaves
         the journal row to recovery, as any crash does."""
         delay = _FIRST_RETRY_SECONDS
         while True:
             await asyncio.sleep(delay)
             try:
-                await self._writes.run(write)
+                await write()
             except (StoreUnavailable, WriteConflict):
                 delay = min(delay * 2, _LAST_RETRY_SECONDS)
                 continue
@@ -288,9 +295,12 @@ class Metering:
             return
 
     async def wait_for_settlements(self, seconds: float) -> None:
-        """Give settlements waiting for the database a last chance (used at shutdown)."""
+        """Give settlements waiting for the database a last chance, then write everything
+        still queued (used at shutdown, before the process gives up its lease)."""
         if self._retries:
             await asyncio.wait(set(self._retries), timeout=seconds)
+        await self._log.flush()
+        await self._writes.flush()
 
     def _spends(self, grant: CallGrant, added: Sequence[UsageRecord]) -> list[Spend]:
         start = self._period(grant).start

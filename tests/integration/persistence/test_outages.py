@@ -4,6 +4,7 @@ work into the domain's StoreUnavailable / WriteConflict (adapters/persistence/ou
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Callable
 
@@ -33,6 +34,19 @@ async def test_a_database_that_cannot_be_reached_is_unavailable(url: str) -> Non
                 await uow.clients.get("anyone")
     finally:
         await engine.dispose()
+        await _aiosqlite_threads_ended()
+
+
+async def _aiosqlite_threads_ended() -> None:
+    """aiosqlite's worker answers a failed connect's close from its own thread a moment later;
+    if this test's loop closed first, that thread dies with 'Event loop is closed' and pytest
+    blames whichever test runs next. Wait for those threads to end."""
+    for _ in range(500):
+        if not any(
+            t.is_alive() and "_connection_worker_thread" in t.name for t in threading.enumerate()
+        ):
+            return
+        await asyncio.sleep(0.01)
 
 
 async def test_a_failure_that_is_no_outage_leaves_as_itself(

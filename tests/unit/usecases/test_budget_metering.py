@@ -82,7 +82,9 @@ async def test_a_call_holds_its_maximum_then_settles_to_its_charge() -> None:
     world = World()
     await world.setup("1")
     grant = await world.grant()
-    await world.metering.journal(grant, text_bound(40, 100))  # 40 chars -> at most 104 input tokens
+    await world.metering.hold_and_journal(
+        grant, text_bound(40, 100)
+    )  # 40 chars -> at most 104 input tokens
     hold = (Decimal(104) * 1 + 100 * 3) / 1_000_000 * Decimal("1.1")
     assert await world.counter() == (0, hold)
 
@@ -134,7 +136,7 @@ async def test_without_a_budget_nothing_is_held_or_released() -> None:
     await world.budgets.remove_for_client(world.client_id)
     grant = await world.grant()
     assert grant.budgets == ()
-    await world.metering.journal(grant, text_bound(10, 10))
+    await world.metering.hold_and_journal(grant, text_bound(10, 10))
     await world.metering.settle(grant, [attempt(grant, 1, 1)])
     async with world.uow() as tx:
         assert tx.working.counters == {}  # type: ignore[attr-defined]
@@ -177,7 +179,7 @@ async def test_interleaved_calls_never_take_a_hard_budget_past_its_limit(
     for call in calls:
         grant = await world.grant()
         try:
-            await world.metering.journal(grant, text_bound(call[0], call[1]))
+            await world.metering.hold_and_journal(grant, text_bound(call[0], call[1]))
             open_calls.append((grant, call))
         except BudgetExceeded:
             pass
@@ -198,7 +200,7 @@ async def test_a_budget_set_mid_period_alerts_for_the_thresholds_already_passed(
     await world.setup("1")
     await world.budgets.remove_for_client(world.client_id)
     grant = await world.grant()
-    await world.metering.journal(grant, text_bound(10, 10))
+    await world.metering.hold_and_journal(grant, text_bound(10, 10))
     [record] = await world.metering.settle(grant, [attempt(grant, 100_000, 100_000)])
     spent = record.charge.amount  # 0.44 (1 + 3 per million, +10%)
     await world.budgets.set_for_client(world.client_id, BudgetInput(Decimal("0.5")))
@@ -276,7 +278,7 @@ async def test_a_fallback_runs_only_while_the_hold_covers_what_was_billed(
     calls = ModelCalls(world.metering, _Registry(provider), 1.0)  # type: ignore[arg-type]
     grant = await world.grant()
     bound = text_bound(100, 100)
-    await world.metering.journal(grant, bound)
+    await world.metering.hold_and_journal(grant, bound)
     request = CallRequest(CallKind.CHAT, {"messages": []}, bound)
 
     if falls_back:
@@ -325,7 +327,7 @@ async def test_a_native_gemini_body_never_falls_back_to_a_provider_that_cannot_t
     calls = ModelCalls(world.metering, _GeminiRegistry(chat, gemini), 1.0)  # type: ignore[arg-type]
     grant = await world.grant()
     bound = text_bound(10, 10)
-    await world.metering.journal(grant, bound)
+    await world.metering.hold_and_journal(grant, bound)
 
     with pytest.raises(ProviderError) as raised:
         await calls.complete(grant, CallRequest(CallKind.GEMINI, {"contents": []}, bound))

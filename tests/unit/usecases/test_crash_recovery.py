@@ -71,7 +71,7 @@ class World:
         metering = gateway.metering
         caller = await metering.authenticate(self.secret)
         grant = await metering.authorize(caller, "demo/chat", f"req_{self.requests}")
-        await metering.journal(grant, text_bound(prompt_chars, max_tokens))
+        await metering.hold_and_journal(grant, text_bound(prompt_chars, max_tokens))
         return grant
 
     async def counter(self) -> tuple[Decimal, Decimal]:

@@ -46,7 +46,7 @@ async def test_a_settlement_refused_by_the_database_is_retried_and_billed_once()
     )
     issued = await keys.issue(NewKey(client.id))
     grant = await metering.authorize(await metering.authenticate(issued.secret), "demo/chat", "r1")
-    await metering.journal(grant, text_bound(0, 10))
+    await metering.hold_and_journal(grant, text_bound(0, 10))
     attempt = Attempt(
         0, grant.target, TokenUsage(input_tokens=12, output_tokens=7), UsageSource.REPORTED,
         CallStatus.SUCCEEDED, 5,

@@ -1,0 +1,347 @@
+"""The hot path's writes on PostgreSQL: asyncpg directly (prepared statements, arrays), one
+transaction for whatever calls queued while the previous one committed, a few round trips per
+batch whatever its size: the journal rows in one pipelined `executemany`, the settlements'
+journal updates in one `unnest` statement, their usage records in another (its RETURNING says
+which were new), then their ledger entries and the daily rollup (usage_totals.py).
+
+Durability is the database's: a write returns once its transaction committed. A batch that
+fails on a bad write is run again one write at a time, so only that write's caller fails; an
+unreachable database fails the batch's callers with StoreUnavailable; a deadlock with another
+process's batch runs the batch again. At most `max_pending` writes wait at a time; further
+callers wait for room. `aclose` writes everything queued before it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from sqlalchemy import BigInteger, Integer, Table
+from sqlalchemy.engine import make_url
+
+from adapters.persistence.repositories.journal import journal_to_row
+from adapters.persistence.repositories.ledger import entry_to_row
+from adapters.persistence.repositories.usage import usage_to_row
+from adapters.persistence.tables import call_journal, ledger_entries, usage_records
+from adapters.persistence.types import ExactDecimal, UtcDateTime, check_storable
+from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError, WriteConflict
+from domain.journal import JournalEntry, Settlement
+from domain.ledger import LedgerEntry
+from domain.ports import CallLog
+from domain.text import has_nul
+from domain.usage import UsageRecord
+
+log = logging.getLogger("bizgraph.call_log")
+
+MAX_BATCH = 512
+MAX_PENDING = 8192
+_CONFLICT_RETRIES = 5
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")  # as outages.py
+_CONFLICT_SQLSTATES = ("40P01", "40001")
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The libpq-style DSN asyncpg takes, from a SQLAlchemy URL of any PostgreSQL driver."""
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _array_type(table: Table, column: str) -> str:
+    kind = table.c[column].type
+    if isinstance(kind, ExactDecimal):
+        return "numeric[]"
+    if isinstance(kind, UtcDateTime):
+        return "timestamptz[]"
+    if isinstance(kind, BigInteger):
+        return "int8[]"
+    if isinstance(kind, Integer):
+        return "int4[]"
+    return "text[]"
+
+
+def _insert(table: Table, columns: Sequence[str], conflict: Sequence[str], returning: str) -> str:
+    """INSERT ... SELECT FROM unnest(one array per column): a batch of rows in one statement.
+    Identifiers come from the table definitions, never from input."""
+    arrays = ", ".join(f"${i}::{_array_type(table, c)}" for i, c in enumerate(columns, start=1))
+    names, keys = ", ".join(columns), ", ".join(conflict)
+    tail = f" RETURNING {returning}" if returning else ""
+    return (
+        f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        f"ON CONFLICT ({keys}) DO NOTHING{tail}"
+    )
+
+
+_JOURNAL_COLUMNS = tuple(c.name for c in call_journal.c)
+_USAGE_COLUMNS = tuple(c.name for c in usage_records.c if c.name != "invoice_id")
+_LEDGER_COLUMNS = tuple(c.name for c in ledger_entries.c)
+_OPEN = _insert(call_journal, _JOURNAL_COLUMNS, ["request_id"], "")
+_USAGE = _insert(usage_records, _USAGE_COLUMNS, ["request_id", "attempt"], "request_id, attempt")
+_LEDGER = _insert(ledger_entries, _LEDGER_COLUMNS, ["client_id", "kind", "reference"], "")
+# 'started' is JournalState.STARTED (a test checks the statements against the enum).
+_FINISH = (
+    "UPDATE call_journal AS j SET state = x.state "
+    "FROM unnest($1::text[], $2::text[]) AS x(request_id, state) "
+    "WHERE j.request_id = x.request_id AND j.state = 'started' "
+    "RETURNING j.request_id"
+)
+_KNOWN = "SELECT request_id FROM call_journal WHERE request_id = ANY($1::text[])"
+_CHECKPOINT = (
+    "UPDATE call_journal AS j SET output_chars = x.chars "
+    "FROM unnest($1::text[], $2::int8[]) AS x(request_id, chars) "
+    "WHERE j.request_id = x.request_id AND j.state = 'started'"
+)
+_DAILY = (
+    "INSERT INTO usage_daily AS d (client_id, day, cost_currency, charge_currency, requests, "
+    "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, "
+    "cost, charge) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+    "ON CONFLICT (client_id, day, cost_currency, charge_currency) DO UPDATE SET "
+    "requests = d.requests + EXCLUDED.requests, "
+    "input_tokens = d.input_tokens + EXCLUDED.input_tokens, "
+    "output_tokens = d.output_tokens + EXCLUDED.output_tokens, "
+    "cached_input_tokens = d.cached_input_tokens + EXCLUDED.cached_input_tokens, "
+    "cache_write_tokens = d.cache_write_tokens + EXCLUDED.cache_write_tokens, "
+    "reasoning_tokens = d.reasoning_tokens + EXCLUDED.reasoning_tokens, "
+    "cost = d.cost + EXCLUDED.cost, charge = d.charge + EXCLUDED.charge"
+)
+
+
+def _value(value: Any) -> Any:
+    return check_storable(value) if isinstance(value, Decimal) else value
+
+
+def _row(mapping: Mapping[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(_value(mapping[c]) for c in columns)
+
+
+@dataclass(slots=True)
+class _Write:
+    entry: JournalEntry | None = None
+    settlement: Settlement | None = None
+    done: asyncio.Future[Any] | None = None
+    result: object = None
+    error: BaseException | None = field(default=None)
+
+
+class PostgresCallLog(CallLog):
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_batch: int = MAX_BATCH,
+        max_pending: int = MAX_PENDING,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self._dsn = asyncpg_dsn(url)
+        self._max_batch = max_batch
+        self._connect_timeout = connect_timeout
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+        self._pending: list[_Write] = []
+        self._checkpoints: dict[str, int] = {}
+        self._room = asyncio.Semaphore(max_pending)
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+        self.queued = 0
+        self.batches = 0
+        self.writes = 0
+
+    async def open(self, entry: JournalEntry) -> None:
+        if has_nul(tuple(journal_to_row(entry).values())):
+            raise ValidationError("text cannot contain NUL characters")
+        await self._submit(_Write(entry=entry))
+
+    async def settle(self, settlement: Settlement) -> bool:
+        return bool(await self._submit(_Write(settlement=settlement)))
+
+    def checkpoint(self, request_id: str, output_chars: int) -> None:
+        if not self._closed:
+            self._checkpoints[request_id] = output_chars  # only the latest value matters
+            self._wake()
+
+    async def flush(self) -> None:
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def aclose(self) -> None:
+        await self.flush()
+        self._closed = True
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def _submit(self, write: _Write) -> object:
+        if self._closed:
+            raise StoreUnavailable("the gateway is shutting down; try again")
+        await self._room.acquire()
+        write.done = asyncio.get_running_loop().create_future()
+        self.queued += 1
+        write.done.add_done_callback(self._answered)
+        self._pending.append(write)
+        self._wake()
+        return await asyncio.shield(write.done)
+
+    def _answered(self, _: asyncio.Future[Any]) -> None:
+        self.queued -= 1
+        self._room.release()
+
+    def _wake(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._pending or self._checkpoints:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            checkpoints, self._checkpoints = self._checkpoints, {}
+            await self._commit(batch, checkpoints)
+
+    async def _connection_pool(self) -> asyncpg.Pool:
+        async with self._pool_lock:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn, min_size=1, max_size=2, timeout=self._connect_timeout
+                )
+            return self._pool
+
+    async def _commit(
+        self, batch: list[_Write], checkpoints: dict[str, int], tries: int = 0
+    ) -> None:
+        try:
+            pool = await self._connection_pool()
+            async with pool.acquire() as conn, conn.transaction():
+                await _apply(conn, batch, checkpoints)
+        except Exception as exc:
+            error = _translated(exc)
+            if isinstance(error, WriteConflict) and tries < _CONFLICT_RETRIES:
+                await asyncio.sleep(random.uniform(0.005, 0.05) * (tries + 1))
+                await self._commit(batch, checkpoints, tries + 1)
+                return
+            if checkpoints:
+                log.warning("a batch of journal checkpoints failed: %s", error)
+            if isinstance(error, StoreUnavailable) or len(batch) <= 1:
+                _answer(batch, error)
+                return
+            for write in batch:  # a bad write must not fail the others: each alone
+                await self._commit([write], {})
+            return
+        self.batches += 1
+        self.writes += len(batch)
+        _answer(batch, None)
+
+
+async def _apply(conn: Any, batch: list[_Write], checkpoints: Mapping[str, int]) -> None:
+    entries = [w.entry for w in batch if w.entry is not None]
+    if entries:
+        rows = [_row(journal_to_row(e), _JOURNAL_COLUMNS) for e in entries]
+        await conn.execute(_OPEN, *_columns(rows))
+    settling = [w for w in batch if w.settlement is not None]
+    if settling:
+        await _settle(conn, settling)
+    if checkpoints:
+        await conn.execute(_CHECKPOINT, list(checkpoints), list(checkpoints.values()))
+
+
+async def _settle(conn: Any, writes: list[_Write]) -> None:
+    """JournalRepository.finish's rules for every settlement at once, then the records of
+    the rows this batch closed, their ledger entries and the daily rollup."""
+    first: dict[str, _Write] = {}
+    for write in writes:
+        assert write.settlement is not None
+        rid = write.settlement.request_id
+        if rid in first:
+            write.result = False  # the same call twice in a batch: the first one wins
+            continue
+        first[rid] = write
+    states = [w.settlement.state.value for w in first.values() if w.settlement is not None]
+    closed = {r[0] for r in await conn.fetch(_FINISH, list(first), states)}
+    if missing := [rid for rid in first if rid not in closed]:
+        known = {r[0] for r in await conn.fetch(_KNOWN, missing)}
+        for rid in missing:
+            first[rid].result = False
+            if rid not in known:
+                first[rid].error = NotFound(f"no journal entry for request {rid}")
+    charges: list[tuple[UsageRecord, LedgerEntry]] = []
+    for rid in closed:
+        write = first[rid]
+        write.result = True
+        assert write.settlement is not None
+        charges.extend(write.settlement.charges)
+    if not charges:
+        return
+    usage_rows = [_row(usage_to_row(record), _USAGE_COLUMNS) for record, _ in charges]
+    added = {(r[0], r[1]) for r in await conn.fetch(_USAGE, *_columns(usage_rows))}
+    new = [(rec, entry) for rec, entry in charges if (rec.request_id, rec.attempt) in added]
+    if not new:
+        return
+    ledger_rows = [_row(entry_to_row(entry), _LEDGER_COLUMNS) for _, entry in new]
+    await conn.execute(_LEDGER, *_columns(ledger_rows))
+    await conn.executemany(_DAILY, _daily_rows([record for record, _ in new]))
+
+
+def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _daily_rows(records: Sequence[UsageRecord]) -> list[tuple[Any, ...]]:
+    """The records summed per client, UTC day and currencies, in key order (two processes'
+    batches then lock the rollup rows in the same order)."""
+    sums: dict[tuple[Any, ...], list[Any]] = {}
+    for record in records:
+        key = (
+            record.client_id,
+            record.started_at.astimezone(UTC).date(),
+            record.cost.currency,
+            record.charge.currency,
+        )
+        tokens = record.usage
+        counts = [
+            1,
+            tokens.input_tokens,
+            tokens.output_tokens,
+            tokens.cached_input_tokens,
+            tokens.cache_write_tokens,
+            tokens.reasoning_tokens,
+            record.cost.amount,
+            record.charge.amount,
+        ]
+        if key in sums:
+            sums[key] = [a + b for a, b in zip(sums[key], counts, strict=True)]
+        else:
+            sums[key] = counts
+    return [(*key, *values) for key, values in sorted(sums.items())]
+
+
+def _translated(exc: BaseException) -> BaseException:
+    if isinstance(exc, NotFound | Conflict | StoreUnavailable | ValidationError | WriteConflict):
+        return exc
+    sqlstate = str(getattr(exc, "sqlstate", "") or "")
+    if sqlstate in _CONFLICT_SQLSTATES:
+        return WriteConflict("the transaction conflicted with another one; try again")
+    if sqlstate == "23503":
+        return NotFound("usage: a referenced row does not exist")
+    if sqlstate.startswith("23"):
+        return Conflict("usage: the row conflicts with a stored one")
+    if sqlstate.startswith(_UNAVAILABLE_SQLSTATES) or isinstance(
+        exc, OSError | TimeoutError | asyncpg.InterfaceError
+    ):
+        return StoreUnavailable("the database is unavailable; try again shortly")
+    return exc
+
+
+def _answer(batch: Sequence[_Write], error: BaseException | None) -> None:
+    for write in batch:
+        done = write.done
+        if done is None or done.done():
+            continue
+        failure = error or write.error
+        if failure is not None:
+            done.set_exception(failure)
+        else:
+            done.set_result(write.result)

@@ -1,0 +1,47 @@
+"""The call log over the repositories: journal rows and settlements through the group commit,
+for backends without a hot path of their own (and for every call that holds a budget)."""
+
+from __future__ import annotations
+
+from domain.journal import JournalEntry, Settlement
+from domain.ports import CallLog, UnitOfWork
+from domain.usage import UsageRecord
+from domain.usecases.group_commit import GroupCommit
+
+
+async def write_settlement(uow: UnitOfWork, settlement: Settlement) -> list[UsageRecord] | None:
+    """Close the journal row and add the records not stored yet, with their ledger entries;
+    the records added, or None when the row was closed already (the first settlement wins:
+    a crash recovery, or the call itself)."""
+    if not await uow.journal.finish(settlement.request_id, settlement.state):
+        return None
+    added = []
+    for record, entry in settlement.charges:
+        if await uow.usage.add(record):
+            await uow.ledger.append(entry)
+            added.append(record)
+    return added
+
+
+class UnitOfWorkCallLog(CallLog):
+    def __init__(self, writes: GroupCommit) -> None:
+        self._writes = writes
+
+    async def open(self, entry: JournalEntry) -> None:
+        await self._writes.run(lambda uow: uow.journal.start(entry))
+
+    async def settle(self, settlement: Settlement) -> bool:
+        added = await self._writes.run(lambda uow: write_settlement(uow, settlement))
+        return added is not None
+
+    def checkpoint(self, request_id: str, output_chars: int) -> None:
+        async def write(uow: UnitOfWork) -> None:
+            await uow.journal.checkpoint(request_id, output_chars)
+
+        self._writes.defer(("checkpoint", request_id), write)
+
+    async def flush(self) -> None:
+        await self._writes.flush()
+
+    async def aclose(self) -> None:
+        await self.flush()
