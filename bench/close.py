@@ -22,17 +22,8 @@ from decimal import Decimal
 from adapters.persistence.database import create_engine
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from api.container import close_container, make_container
-from bench.overview import (
-    ADMIN_URL,
-    UTC_ZONE,
-    bench_settings,
-    create_database,
-    database_url,
-    drop_database,
-    log,
-    previous_month,
-    seed,
-)
+from bench.databases import create_database, database_url, drop_database
+from bench.overview import ADMIN_URL, UTC_ZONE, bench_settings, log, previous_month, seed
 from domain.invoice_ledger import check_sums, check_usage
 from domain.invoices import group_usage
 from domain.invoicing_ports import InvoiceFilter

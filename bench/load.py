@@ -3,9 +3,11 @@ the previous one is fully read, over one aiohttp session with keep-alive connect
 
 A run warms up (connections opened, caches filled), then measures a timed window: throughput is
 the requests that ended in the window divided by its length, latencies are theirs (for streams,
-the time to the end of the stream, `data: [DONE]` included). At the end of the window workers
-finish the request they have in flight, so every request sent also completes (`sent` counts
-them all, warm-up included: the number the gateway must have metered).
+the time to the end of the stream, `data: [DONE]` included, and the time to the first byte of
+the body). At the end of the window workers finish the request they have in flight, so every
+request sent also completes (`sent` counts them all, warm-up included: the number the gateway
+must have metered). With several URLs (several server processes), worker i sends to URL
+i mod n, so connections are split evenly between them.
 
     python -m bench.load --url http://127.0.0.1:8080/v1/chat/completions --key bzk_... \\
         --concurrency 32 --stream --duration 5
@@ -18,6 +20,7 @@ import asyncio
 import math
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import aiohttp
@@ -57,6 +60,8 @@ class LoadResult:
     p99_ms: float
     mean_ms: float
     first_error: str | None = None
+    ttfb_p50_ms: float | None = None  # streams: request sent to the first byte of the body
+    ttfb_p99_ms: float | None = None
 
 
 def percentile(sorted_values: list[float], pct: float) -> float:
@@ -78,6 +83,7 @@ class _Run:
         self.errors = 0
         self.first_error: str | None = None
         self.latencies: list[float] = []
+        self.first_bytes: list[float] = []  # streams only
 
     def failed(self, reason: str) -> None:
         self.errors += 1
@@ -106,9 +112,15 @@ async def _worker(
             run.remaining -= 1
         run.sent += 1
         started = clock()
+        first_byte = started
         try:
             async with session.post(url, data=body, headers=headers) as response:
-                payload = await response.read()  # a stream is read to its end
+                if run.stream:
+                    head = await response.content.readany()
+                    first_byte = clock()
+                    payload = head + await response.content.read()  # to the end of the stream
+                else:
+                    payload = await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             run.failed(f"{type(exc).__name__}: {exc}")
@@ -120,10 +132,12 @@ async def _worker(
             run.failed(problem)
         elif run.window_start <= started and ended <= run.window_end:
             run.latencies.append(ended - started)
+            if run.stream:
+                run.first_bytes.append(first_byte - started)
 
 
 async def run_load(
-    url: str,
+    url: str | Sequence[str],
     *,
     api_key: str = "sk-bench",
     stream: bool = False,
@@ -134,7 +148,9 @@ async def run_load(
     target: str = "",
     model: str = MODEL,
 ) -> LoadResult:
-    """Measure one cell. With `requests`, send exactly that many (no warm-up, all measured)."""
+    """Measure one cell. With `requests`, send exactly that many (no warm-up, all measured).
+    With several URLs, worker i sends to URL i mod n."""
+    urls = [url] if isinstance(url, str) else list(url)
     run = _Run(stream)
     body = request_body(model, stream)
     headers = {"content-type": "application/json", "authorization": f"Bearer {api_key}"}
@@ -144,8 +160,8 @@ async def run_load(
         connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",)
     ) as session:
         workers = [
-            asyncio.create_task(_worker(run, session, url, body, headers))
-            for _ in range(concurrency)
+            asyncio.create_task(_worker(run, session, urls[i % len(urls)], body, headers))
+            for i in range(concurrency)
         ]
         started = time.perf_counter()
         if requests is not None:
@@ -161,6 +177,7 @@ async def run_load(
             await asyncio.gather(*workers)
             seconds = duration
     latencies = sorted(run.latencies)
+    first_bytes = sorted(run.first_bytes)
     return LoadResult(
         target=target,
         mode="stream" if stream else "json",
@@ -174,12 +191,14 @@ async def run_load(
         p99_ms=round(percentile(latencies, 99) * 1000, 3),
         mean_ms=round(sum(latencies) / len(latencies) * 1000, 3) if latencies else 0.0,
         first_error=run.first_error,
+        ttfb_p50_ms=round(percentile(first_bytes, 50) * 1000, 3) if stream else None,
+        ttfb_p99_ms=round(percentile(first_bytes, 99) * 1000, 3) if stream else None,
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Closed-loop load against a chat endpoint.")
-    parser.add_argument("--url", required=True)
+    parser.add_argument("--url", required=True, action="append", help="repeat to split connections")
     parser.add_argument("--key", default="sk-bench")
     parser.add_argument("--stream", action="store_true")
     parser.add_argument("--concurrency", type=int, default=1)

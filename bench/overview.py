@@ -48,13 +48,13 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import orjson
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
 
 from adapters.persistence.database import create_engine
 from adapters.persistence.migrate import upgrade
 from adapters.persistence.repositories.usage_totals import rebuild_usage_daily
 from api.container import Container, close_container, default_catalog, make_container
 from api.settings import Settings
+from bench.databases import asyncpg_dsn, create_database, database_url, drop_database
 from bench.procs import VENV_BIN, Children, free_port
 from domain.catalog import Model, ModelKind, PriceVersion
 from domain.clients import Client
@@ -203,14 +203,6 @@ class Check:
     problems: list[str] = field(default_factory=list)
 
 
-def asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def database_url(admin_url: str, name: str) -> str:
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
 def bench_settings(url: str, admin_token: str) -> Settings:
     return Settings(
         database_url=url,
@@ -277,22 +269,6 @@ def token_profiles(model: Model, price: PriceVersion, rng: random.Random) -> lis
             )
         profiles.append(Profile(usage, price.cost(usage).amount))
     return profiles
-
-
-async def create_database(admin_url: str, name: str) -> None:
-    admin = await asyncpg.connect(asyncpg_dsn(admin_url), timeout=10)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    admin = await asyncpg.connect(asyncpg_dsn(admin_url), timeout=10)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def seed_clients(

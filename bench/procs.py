@@ -1,6 +1,6 @@
 """Child processes for the benchmark: started in their own process group, logged to files, and
 always stopped (group by group, by id) when the `Children` context exits, errors and Ctrl-C
-included."""
+included. Also their memory: VmRSS of a process and its descendants (uvicorn's workers)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -74,12 +74,18 @@ class Child:
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM the child's process group (uvicorn workers included), SIGKILL after grace."""
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
+        self.terminate()
+        self.wait_stopped(grace)
+
+    def terminate(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+
+    def wait_stopped(self, grace: float) -> None:
+        """Wait up to `grace` seconds for the child to exit, then SIGKILL its process group."""
         try:
-            self.process.wait(grace)
+            self.process.wait(max(grace, 0.0))
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -126,8 +132,12 @@ class Children:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        # All at once: each shuts down (flushing its writes) while the others do.
         for child in reversed(self.children):
-            child.stop()
+            child.terminate()
+        deadline = time.monotonic() + 10.0  # then SIGKILL
+        for child in reversed(self.children):
+            child.wait_stopped(deadline - time.monotonic())
         self.children.clear()
         signal.signal(signal.SIGTERM, self._previous_handler or signal.SIG_DFL)
 
@@ -136,10 +146,74 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def run_cli(argv: Sequence[str], env: Mapping[str, str]) -> str:
+@contextlib.contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM raises SystemExit while inside, so `finally` blocks (a database to drop) run."""
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it, parents before children (from /proc/*/stat)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+        parent = int(stat.rpartition(")")[2].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop(0)
+        found.append(current)
+        queue.extend(sorted(children.get(current, [])))
+    return found
+
+
+def rss_kib(pid: int) -> int | None:
+    """VmRSS of a process in KiB; None once it has exited (or for a zombie: no VmRSS line)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return None
+
+
+def tree_rss(pid: int) -> dict[int, int]:
+    """VmRSS in KiB of `pid` and each of its descendants that is still alive."""
+    found = {}
+    for member in descendants(pid):
+        kib = rss_kib(member)
+        if kib is not None:
+            found[member] = kib
+    return found
+
+
+def log(message: str) -> None:
+    """Progress, on stderr (stdout holds the report)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_cli(argv: Sequence[str], env: Mapping[str, str], stdin: str | None = None) -> str:
     """Run a command to completion and return its stdout; fail loudly with its stderr."""
     done = subprocess.run(
-        list(argv), cwd=REPO, env=dict(env), capture_output=True, text=True, check=False
+        list(argv),
+        cwd=REPO,
+        env=dict(env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise ChildFailed(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")

@@ -38,7 +38,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from adapters.providers.openai import OpenAICompatibleProvider
-from bench.gateway import CHAT_PATH, prepare_gateway
+from bench.deploy import CHAT_PATH, prepare_gateway
 from bench.load import LoadResult
 from bench.procs import ChildFailed, Children, free_port
 from domain.usecases.metering import Metering

@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Self
 from domain import ports
 from domain.access import PortalToken, StaffToken
 from domain.alerts import Alert
-from domain.budgets import Budget, BudgetBasis, CounterMove, Hold, Refusal, Reservation, Spend
+from domain.budgets import (
+    Budget,
+    BudgetBasis,
+    CounterMove,
+    Hold,
+    LeaseTaken,
+    Refusal,
+    Reservation,
+    Spend,
+)
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.errors import Conflict, NotFound
@@ -100,6 +109,8 @@ class InMemoryStore:
     # (scope, period_start) -> [spent, reserved]; (request_id, scope) -> (period_start, amount)
     counters: dict[tuple[str, datetime], tuple[Decimal, Decimal]] = field(default_factory=dict)
     holds: dict[tuple[str, str], tuple[datetime, Decimal]] = field(default_factory=dict)
+    # (process_id, scope, period_start) -> amount: the budget leases, part of `reserved`
+    budget_leases: dict[tuple[str, str, datetime], Decimal] = field(default_factory=dict)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # delivery: claim, until
@@ -122,6 +133,7 @@ class InMemoryStore:
             budgets=dict(self.budgets),
             counters=dict(self.counters),
             holds=dict(self.holds),
+            budget_leases=dict(self.budget_leases),
             webhooks=dict(self.webhooks),
             deliveries=dict(self.deliveries),
             leases=dict(self.leases),
@@ -524,6 +536,7 @@ class FakeBudgetRepository(_Repository):
         data = self._data
         data.counters = {k: v for k, v in data.counters.items() if k[0] != scope}
         data.holds = {k: v for k, v in data.holds.items() if k[1] != scope}
+        data.budget_leases = {k: v for k, v in data.budget_leases.items() if k[1] != scope}
 
     async def all(self) -> Sequence[Budget]:
         return list(self._data.budgets.values())
@@ -549,12 +562,20 @@ class FakeBudgetRepository(_Repository):
             self._data.holds[(request_id, hold.scope)] = (hold.period.start, hold.amount)
         return Reservation(None, tuple(opened))
 
-    async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:
+    async def settle(
+        self, request_id: str, spends: Sequence[Spend], lease_owner: str | None = None
+    ) -> list[CounterMove]:
         counters = self._data.counters
         for request, scope in [k for k in self._data.holds if k[0] == request_id]:
             start, amount = self._data.holds.pop((request, scope))
             spent, reserved = counters[(scope, start)]
             counters[(scope, start)] = (spent, reserved - amount)
+        if lease_owner is not None:
+            for spend in spends:
+                taken = self._shrink((lease_owner, spend.scope, spend.period_start), spend.amount)
+                key = (spend.scope, spend.period_start)
+                if taken and key in counters:
+                    counters[key] = (counters[key][0], counters[key][1] - taken)
         moves = []
         for spend in spends:
             key = (spend.scope, spend.period_start)
@@ -564,6 +585,47 @@ class FakeBudgetRepository(_Repository):
             counters[key] = (spent + spend.amount, reserved)
             moves.append(CounterMove(spend.scope, spent, spent + spend.amount))
         return moves
+
+    async def take_lease(self, process_id: str, hold: Hold, extra: Decimal) -> LeaseTaken:
+        key = (process_id, hold.scope, hold.period.start)
+        for amount in ([hold.amount + extra] if extra > 0 else []) + [hold.amount]:
+            wanted = Hold(hold.budget, hold.period, amount, hold.basis)
+            reservation = await self.reserve("", [wanted], hold.period.start)
+            self._data.holds.pop(("", hold.scope), None)  # held by the lease, not a request
+            if reservation.refusal is None:
+                leased = self._data.budget_leases.get(key, Decimal(0)) + amount
+                self._data.budget_leases[key] = leased
+                return LeaseTaken(leased, None, reservation.opened)
+        current = self._data.budget_leases.get(key, Decimal(0))
+        return LeaseTaken(current, reservation.refusal, reservation.opened)
+
+    async def return_lease(
+        self, process_id: str, scope: str, period_start: datetime, amount: Decimal
+    ) -> Decimal:
+        key = (process_id, scope, period_start)
+        given = self._shrink(key, amount)
+        counter = self._data.counters.get((scope, period_start))
+        if given and counter is not None:
+            self._data.counters[(scope, period_start)] = (counter[0], counter[1] - given)
+        return self._data.budget_leases.get(key, Decimal(0))
+
+    async def reclaim_leases(self, live_at: datetime) -> int:
+        live = {p for p, lease in self._data.process_leases.items() if lease.is_live(live_at)}
+        dead = [(k, v) for k, v in self._data.budget_leases.items() if k[0] not in live]
+        for key, amount in dead:
+            await self.return_lease(*key, amount)
+        return len(dead)
+
+    def _shrink(self, key: tuple[str, str, datetime], amount: Decimal) -> Decimal:
+        current = self._data.budget_leases.get(key, Decimal(0))
+        taken = min(current, amount)
+        if taken <= 0:
+            return Decimal(0)
+        if current - taken == 0:
+            del self._data.budget_leases[key]
+        else:
+            self._data.budget_leases[key] = current - taken
+        return taken
 
     async def status(
         self, budget: Budget, period: Period, basis: BudgetBasis

@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     session = SessionRoutes(container.access, secure=not settings.is_development, throttle=throttle)
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/auth/login", session.login, methods=["POST"]),
         Route("/auth/logout", session.logout, methods=["POST"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -121,6 +122,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """200 when this process can meter calls now, else 503; the body says which check failed."""
+    report = await request.app.state.container.readiness().report()
+    return JSONResponse(report.body(), status_code=200 if report.ready else 503)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

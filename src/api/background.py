@@ -54,6 +54,7 @@ def start(container: Container, settings: Settings) -> list[asyncio.Task[None]]:
         every(settings.heartbeat_seconds, "journal recovery", _recovery(container, settings)),
         every(settings.webhooks.poll_seconds, "webhook delivery", _delivery(container)),
         every(settings.spikes.interval_seconds, "spike evaluation", _spikes(container)),
+        every(settings.budget_lease_idle_seconds / 2, "budget leases", _idle_leases(container)),
     ]
     if settings.invoices.auto_close:
         loops.append(every(CLOSE_INTERVAL_SECONDS, "closing periods", _closing(container)))
@@ -87,6 +88,16 @@ def _recovery(container: Container, settings: Settings) -> Cycle:
         if recovered := await metering.recover(now - longest_call(settings), live_at=now):
             log.warning("settled %d calls left open by a process that died", recovered)
         await leases.purge()
+
+    return cycle
+
+
+def _idle_leases(container: Container) -> Cycle:
+    """Give back the free part of budget leases this process has not used for a moment."""
+    metering = container.metering()
+
+    async def cycle() -> None:
+        await metering.return_idle_leases()
 
     return cycle
 

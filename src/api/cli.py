@@ -12,8 +12,10 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from api.cli_backup import add_backup_commands
 from api.cli_invoices import invoice_commands
 from api.container import (
+    BackupError,
     Container,
     close_container,
     database_status,
@@ -58,7 +60,7 @@ def main() -> None:
     install_redaction([])  # key shapes; the app adds the configured secrets when it starts
     try:
         app()
-    except (CliError, DomainError, SettingsError) as exc:
+    except (CliError, DomainError, SettingsError, BackupError) as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(1)
 
@@ -83,6 +85,7 @@ def _run(work: Callable[[Container], Awaitable[T]], *, needs_schema: bool = True
 invoices_app, ledger_app = invoice_commands(_run)
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(ledger_app, name="ledger")
+add_backup_commands(app)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from dependency_injector import containers, providers
 from sqlalchemy.engine import make_url
@@ -11,6 +12,12 @@ from adapters.clock import SystemClock
 from adapters.default_catalog import load_default_catalog
 from adapters.notifications.email import ChannelSender, SmtpEmailSender, SmtpSettings
 from adapters.notifications.webhooks import HttpxWebhookSender
+from adapters.persistence.backup import BackupError as BackupError  # re-exported for the CLI
+from adapters.persistence.backup import BackupReport as BackupReport
+from adapters.persistence.backup import RestoreReport as RestoreReport
+from adapters.persistence.backup import backup as backup_to
+from adapters.persistence.backup import describe_counts as describe_counts
+from adapters.persistence.backup import restore as restore_from
 from adapters.persistence.database import async_url, create_engine, sqlite_path
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
 from adapters.persistence.postgres_call_log import PostgresCallLog
@@ -34,6 +41,7 @@ from api.alerting_settings import (
     retry_policy,
     spike_rule,
 )
+from api.readiness import build_readiness
 from api.rest.gateway import Gateway
 from api.settings import Settings, SmtpSecurity
 from domain.catalog import Model, PriceVersion
@@ -274,11 +282,16 @@ class Container(containers.DeclarativeContainer):
         Metering,
         uow=uow,
         call_log=call_log,
+        lease_live=process_leases.provided.surely_live,
+        lease_idle_seconds=settings.provided.budget_lease_idle_seconds,
         clock=clock,
         keys=keys,
         reads=reads,
         zone=settings.provided.timezone,
         process_id=process_id,
+    )
+    readiness = providers.Singleton(
+        build_readiness, engine=engine, metering=metering, redis_url=settings.provided.redis_url
     )
     calls = providers.Singleton(
         ModelCalls,
@@ -312,6 +325,16 @@ async def migrate_database(settings: Settings) -> None:
     await upgrade(settings.database_url)
 
 
+async def backup_database(settings: Settings, path: Path, *, force: bool) -> BackupReport:
+    """`bizgraph backup` (adapters/persistence/backup.py); BackupError for the user."""
+    return await backup_to(settings.database_url, path, force=force)
+
+
+async def restore_database(settings: Settings, path: Path, *, force: bool) -> RestoreReport:
+    """`bizgraph restore` into the configured database; BackupError for the user."""
+    return await restore_from(settings.database_url, path, force=force)
+
+
 def default_catalog() -> tuple[list[Model], list[PriceVersion]]:
     return load_default_catalog()
 
@@ -328,4 +351,5 @@ async def close_container(container: Container) -> None:
     await container.rate_limits().aclose()
     if (call_log := container.call_log()) is not None:
         await call_log.aclose()
+    await container.readiness().aclose()
     await container.engine().dispose()

@@ -112,6 +112,7 @@ class Settings:
     # How often a serve process checks the configuration revision (domain/usecases/lookups.py);
     # 0: every call reads it. A check is trusted for 1 s, so at most MAX_CONFIG_CHECK_SECONDS.
     config_check_seconds: float = 0.25
+    budget_lease_idle_seconds: float = 2.0  # an unused budget lease gives back after this
     redis_url: str | None = field(default=None, repr=False)  # shared rate limits
     allow_private_urls: bool = False
     webhooks: WebhookSettings = WebhookSettings()
@@ -173,6 +174,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         heartbeat_seconds=heartbeat,
         stream_checkpoint_seconds=_positive(env, "BIZGRAPH_STREAM_CHECKPOINT", 2),
         config_check_seconds=_config_check(env),
+        budget_lease_idle_seconds=_positive(env, "BIZGRAPH_BUDGET_LEASE_IDLE", 2),
         redis_url=env.get("BIZGRAPH_REDIS_URL") or None,
         allow_private_urls=_flag(env, "BIZGRAPH_ALLOW_PRIVATE_URLS"),
         webhooks=WebhookSettings(

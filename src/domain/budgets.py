@@ -127,6 +127,16 @@ class Reservation:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseTaken:
+    """What topping up a process's lease did: the lease's amount afterwards (what its calls may
+    hold in all), refused (nothing added) or not, and the counters it opened (as Reservation)."""
+
+    amount: Decimal
+    refusal: Refusal | None
+    opened: tuple[CounterMove, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Spend:
     """Settled spend of one call on one budget's counter."""
 

@@ -6,10 +6,13 @@ A row still `started` after a crash is a call whose outcome is unknown; recovery
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from domain.alerts import Alert
+from domain.budgets import CounterMove, Spend
 from domain.estimates import estimate_usage
 from domain.ledger import LedgerEntry
 from domain.timeutil import require_aware
@@ -47,11 +50,25 @@ class JournalEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetMoves:
+    """What a budgeted call's settlement moves, from the records it actually adds: their spend
+    on each budget's counter (out of `lease_owner`'s lease, at most what it holds, when set),
+    and the alerts of the thresholds that spend crosses. Pure functions: a writer may run them
+    on its own thread."""
+
+    lease_owner: str | None
+    spends: Callable[[Sequence[UsageRecord]], Sequence[Spend]]
+    alerts: Callable[[Sequence[CounterMove]], Sequence[Alert]]
+
+
+@dataclass(frozen=True, slots=True)
 class Settlement:
     """What closing a call writes in one transaction: its journal row moves to `state`, and
     each attempt's usage record is added with its ledger entry (a record already stored is
-    skipped with its entry). Nothing is written when the row was closed already."""
+    skipped with its entry), and with `budgets`, the spend moved on the budgets' counters.
+    Nothing is written when the row was closed already."""
 
     request_id: str
     state: JournalState
     charges: tuple[tuple[UsageRecord, LedgerEntry], ...]
+    budgets: BudgetMoves | None = None

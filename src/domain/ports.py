@@ -10,7 +10,15 @@ from typing import Protocol, Self
 
 from domain.access import PortalToken, StaffToken
 from domain.alerts import Alert
-from domain.budgets import Budget, BudgetBasis, CounterMove, Hold, Reservation, Spend
+from domain.budgets import (
+    Budget,
+    BudgetBasis,
+    CounterMove,
+    Hold,
+    LeaseTaken,
+    Reservation,
+    Spend,
+)
 from domain.catalog import Model, PriceHistory, PriceVersion
 from domain.clients import Client
 from domain.idempotency import IdempotencyRecord
@@ -167,18 +175,19 @@ class JournalRepository(Protocol):
 
 
 class CallLog(Protocol):
-    """The per-call writes of the hot path, for calls that hold no budget: the journal row
-    before the provider call, the settlement after it. Each awaited write is durable when it
-    returns; writes of concurrent calls may share a transaction. The budget path keeps the
-    unit of work, since its holds and counters move in the same transaction."""
+    """The per-call writes of the hot path: the journal row before the provider call, the
+    settlement after it (with the budgets' moves). Each awaited write is durable when it
+    returns; writes of concurrent calls may share a transaction."""
 
     async def open(self, entry: JournalEntry) -> None:
         """Write the `started` journal row (a known request id is left as it is)."""
         ...
 
-    async def settle(self, settlement: Settlement) -> bool:
-        """Close the row and add the records (JournalRepository.finish's rules); False when
-        the row was closed already and nothing was written."""
+    async def settle(self, settlement: Settlement) -> list[UsageRecord] | None:
+        """Close the row, add the records and move the budgets (JournalRepository.finish's
+        rules); the records added, or None when the row was closed already and nothing was
+        written. Pre-lease per-call reservations are released by the unit of work's version
+        only (crash recovery uses it)."""
         ...
 
     def checkpoint(self, request_id: str, output_chars: int) -> None:
@@ -187,6 +196,11 @@ class CallLog(Protocol):
 
     async def flush(self) -> None:
         """Return once everything queued so far is written (used at shutdown)."""
+        ...
+
+    def backlog(self) -> tuple[int, int | None]:
+        """Writes waiting now, and how many may wait before callers wait for room (None:
+        no bound of its own)."""
         ...
 
     async def aclose(self) -> None:
@@ -308,9 +322,29 @@ class BudgetRepository(Protocol):
         with the spend already recorded for its scope in that period (reported as opened)."""
         ...
 
-    async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:
+    async def settle(
+        self, request_id: str, spends: Sequence[Spend], lease_owner: str | None = None
+    ) -> list[CounterMove]:
         """Release every hold of the request (once: a second settle releases nothing) and add
-        each spend to its counter; the counters' spend before and after."""
+        each spend to its counter; the counters' spend before and after. With `lease_owner`,
+        the call held from that process's lease: its spend (at most what the lease still has)
+        moves from the lease into the spend."""
+        ...
+
+    async def take_lease(self, process_id: str, hold: Hold, extra: Decimal) -> LeaseTaken:
+        """Add `hold.amount + extra` to the process's lease on the hold's counter if that fits
+        the limit, else `hold.amount` alone, else nothing (with the Refusal)."""
+        ...
+
+    async def return_lease(
+        self, process_id: str, scope: str, period_start: datetime, amount: Decimal
+    ) -> Decimal:
+        """Give up to `amount` of a lease back to its counter; the lease's amount afterwards."""
+        ...
+
+    async def reclaim_leases(self, live_at: datetime) -> int:
+        """Give back the leases of processes holding no process lease live at that instant
+        (settle their journaled calls first: their spend moves out of these leases)."""
         ...
 
     async def status(

@@ -124,6 +124,7 @@ def gateway_settings(database_url: str, fakes: Upstreams) -> Settings:
         # One gateway serves the whole session from 127.0.0.1, and many tests present wrong
         # tokens on purpose; tests/api/test_auth_throttle.py runs the default policy.
         auth_throttle=ThrottlePolicy(burst=1_000_000),
+        budget_lease_idle_seconds=0.2,  # leases go back fast: tests read `reserved` back at 0
     )
 
 

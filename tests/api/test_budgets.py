@@ -4,7 +4,7 @@ concurrent calls, refusals are OpenAI's 429 `insufficient_quota`, holds return t
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -48,6 +48,16 @@ async def status(admin: Admin, client_id: str) -> BudgetStatus:
     return found
 
 
+async def returned(admin: Admin, client_id: str) -> BudgetStatus:
+    """The status once the gateway gave its idle budget lease back (0.2 s unused, here)."""
+    for _ in range(100):
+        found = await status(admin, client_id)
+        if found.reserved == 0:
+            return found
+        await asyncio.sleep(0.05)
+    return found
+
+
 async def settled_charge(admin: Admin, client_id: str) -> Decimal:
     return sum((r.charge.amount for r in await admin.usage(client_id)), Decimal(0))
 
@@ -73,7 +83,7 @@ async def test_a_hard_budget_holds_under_100_concurrent_calls(
     spent = await settled_charge(admin, client_id)
     assert spent == len(ok) * CHARGE
     assert spent <= limit
-    after = await status(admin, client_id)
+    after = await returned(admin, client_id)
     assert after.spent == spent  # spent + reserved is exactly the settled spend again
     assert after.reserved == 0
     kinds = [a.kind for a in await _alerts(admin, client_id)]
@@ -91,7 +101,7 @@ async def test_a_failing_provider_releases_every_reservation(
 
     assert {r.status_code for r in responses} <= {502, 429}
     assert any(r.status_code == 502 for r in responses)
-    after = await status(admin, client_id)
+    after = await returned(admin, client_id)
     assert (after.spent, after.reserved) == (0, 0)
     records = await admin.usage(client_id)
     assert records
@@ -112,7 +122,7 @@ async def test_streams_settle_and_release(
             body = b"".join([chunk async for chunk in response.aiter_bytes()])
     assert b"[DONE]" in body
     for _ in range(50):  # the relay settles right after the last byte
-        after = await status(admin, client_id)
+        after = await returned(admin, client_id)
         if after.reserved == 0:
             break
         await asyncio.sleep(0.05)
@@ -130,7 +140,7 @@ async def test_the_key_budget_must_fit_too(gateway: Gateway, admin: Admin) -> No
 
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "insufficient_quota"
-    client_side = await status(admin, client_id)
+    client_side = await returned(admin, client_id)
     assert (client_side.spent, client_side.reserved) == (0, 0)  # all or nothing
     await budgets.set_for_key(key.id, BudgetInput(HOLD, mode=BudgetMode.SOFT))
     assert (await fire(gateway, secret, 1))[0].status_code == 200
@@ -146,7 +156,7 @@ async def test_soft_budgets_let_calls_through_and_alert_once_per_threshold(
     responses = [(await fire(gateway, secret, 1))[0] for _ in range(4)]
 
     assert [r.status_code for r in responses] == [200] * 4
-    after = await status(admin, client_id)
+    after = await returned(admin, client_id)
     assert after.spent == 4 * CHARGE
     alerts = [a for a in await _alerts(admin, client_id) if a.kind is AlertKind.BUDGET_THRESHOLD]
     assert sorted(a.details["percent"] for a in alerts) == ["100", "50"]
@@ -163,7 +173,7 @@ async def test_a_fixed_price_client_is_measured_in_provider_cost(
     budget = await admin.container.budgets().set_for_client(client_id, BudgetInput(Decimal(1)))
     assert budget.budget.basis_under(None) is BudgetBasis.CHARGE  # explicit plan decides
     assert (await fire(gateway, secret, 1))[0].status_code == 200
-    after = await status(admin, client_id)
+    after = await returned(admin, client_id)
     assert after.spent == CHARGE / Decimal("1.3")  # the cost; the usage charge is zero
 
 
@@ -177,14 +187,16 @@ async def test_a_crashed_call_is_swept_by_recovery(gateway: Gateway, admin: Admi
     )  # held and journaled; then the process "dies"
     assert (await status(admin, client_id)).reserved == HOLD
 
-    swept = await metering.recover(grant.started_at + timedelta(seconds=1))
+    await admin.container.process_leases().release()  # the process "died"
+    now = datetime.now(UTC)
+    swept = await metering.recover(grant.started_at + timedelta(seconds=1), live_at=now)
 
     assert swept >= 1
     [record] = await admin.usage(client_id)
     assert record.status is CallStatus.FAILED
     assert record.source is UsageSource.ESTIMATED
     assert record.usage.input_tokens == 1  # the prompt it sent (2 chars), no output relayed
-    after = await status(admin, client_id)
+    after = await returned(admin, client_id)
     assert (after.spent, after.reserved) == (record.charge.amount, 0)
     assert 0 < after.spent <= HOLD
 
@@ -204,7 +216,7 @@ async def test_an_idempotent_replay_is_held_and_billed_once(gateway: Gateway, ad
         second = await http.post(**request)  # type: ignore[arg-type]
     assert (first.status_code, second.status_code) == (200, 200)
     assert second.headers["idempotent-replayed"] == "true"
-    after = await status(admin, client_id)
+    after = await returned(admin, client_id)
     assert (after.spent, after.reserved) == (CHARGE, 0)
     assert len(await admin.usage(client_id)) == 1
 

@@ -231,10 +231,16 @@ async def test_postgres_restarted_mid_load_under_two_gateways(tmp_path: Path) ->
                     await asyncio.to_thread(pg.stop)  # a fast shutdown: sessions are cut
                     await until(lambda: load.count("outage", 503) >= 10, "503s in the outage")
                     management = await graphql(urls[0], "{ alerts { id } }")
+                    outage = await until_ready(urls[0], ready=False)
                     await asyncio.to_thread(pg.start)
                     load.phase = "after"
                     for served in urls:  # both serve again, without a restart
                         await until(lambda u=served: load.count("after", 200, u) >= 10, served)
+                        await until_ready(served, ready=True)
+                checks = outage["checks"]
+                assert checks["database"]["ok"] is False
+                assert "the database does not answer" in checks["database"]["problem"]
+                assert "postgres" not in str(outage)  # no URL, user or driver text
                 assert_outage_answers(load)
                 assert all(p.poll() is None for _, p in started)
                 # GraphQL's own format: an error that says what happened, not "Unexpected error."
@@ -251,6 +257,20 @@ async def test_postgres_restarted_mid_load_under_two_gateways(tmp_path: Path) ->
                 for _, process in started:
                     stop_gateway(process)
                 await close_container(container)
+
+
+async def until_ready(url: str, *, ready: bool, seconds: float = 30) -> dict[str, Any]:
+    """Poll /readyz until it answers 200 (ready) or 503 (not ready); its body."""
+    status = 200 if ready else 503
+    async with httpx.AsyncClient(timeout=10) as http:
+        for _ in range(int(seconds * 10)):
+            answer = await http.get(url + "/readyz")
+            if answer.status_code == status:
+                body: dict[str, Any] = answer.json()
+                assert body["status"] == ("ready" if ready else "not_ready")
+                return body
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"/readyz of {url} did not answer {status} within {seconds}s")
 
 
 async def graphql(url: str, query: str) -> httpx.Response:
@@ -306,7 +326,11 @@ async def test_redis_stopped_mid_load_rate_limits_fall_back_and_budgets_hold(
                 shared = await _sequential(urls, limited, 2 * rpm + 2)
                 assert sum(_ok_by_url(shared, urls)) == rpm  # one limit for both processes
 
+                await until_ready(urls[0], ready=True)
                 await asyncio.to_thread(redis.stop)
+                down = await until_ready(urls[0], ready=False)
+                assert down["checks"]["redis"]["problem"].startswith("Redis does not answer")
+                assert down["checks"]["database"]["ok"] is True
                 alone = await _sequential(urls, limited_meanwhile, 2 * rpm + 2)
                 assert {r.status_code for r in alone} <= {200, 429}
                 assert _ok_by_url(alone, urls) == [rpm, rpm]  # each process limits alone
@@ -330,6 +354,7 @@ async def test_redis_stopped_mid_load_rate_limits_fall_back_and_budgets_hold(
                 assert (status.spent, status.reserved) == (spent, 0)
 
                 await asyncio.to_thread(redis.start)
+                await until_ready(urls[1], ready=True)
                 back = await _sequential(urls, limited_after, 2 * rpm + 2)
                 assert sum(_ok_by_url(back, urls)) == rpm  # global again, no restart
                 log = (tmp_path / "serve.log").read_text()

@@ -26,13 +26,15 @@ import asyncpg
 from sqlalchemy import BigInteger, Integer, Table
 from sqlalchemy.engine import make_url
 
+from adapters.persistence.repositories.alerts import alert_to_row
 from adapters.persistence.repositories.journal import journal_to_row
 from adapters.persistence.repositories.ledger import entry_to_row
 from adapters.persistence.repositories.usage import usage_to_row
-from adapters.persistence.tables import call_journal, ledger_entries, usage_records
-from adapters.persistence.types import ExactDecimal, UtcDateTime, check_storable
+from adapters.persistence.tables import alerts, call_journal, ledger_entries, usage_records
+from adapters.persistence.types import ExactDecimal, UtcDateTime, canonical, check_storable
+from domain.budgets import CounterMove
 from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError, WriteConflict
-from domain.journal import JournalEntry, Settlement
+from domain.journal import BudgetMoves, JournalEntry, Settlement
 from domain.ledger import LedgerEntry
 from domain.ports import CallLog
 from domain.text import has_nul
@@ -112,6 +114,33 @@ _DAILY = (
 )
 
 
+_ALERT_COLUMNS = tuple(c.name for c in alerts.c)
+_ALERTS = _insert(alerts, _ALERT_COLUMNS, ["dedupe_key"], "")
+# A spend joins its counter; with a lease, what the lease holds of it leaves `reserved` and the
+# lease (the row goes when empty). The counter's new spend, or NULL without a counter.
+_SPEND = (
+    "UPDATE budget_counters SET spent = spent + $3 "
+    "WHERE scope = $1 AND period_start = $2 RETURNING spent"
+)
+_SPEND_FROM_LEASE = (
+    "WITH held AS ("
+    "  SELECT amount FROM budget_leases"
+    "  WHERE process_id = $4 AND scope = $1 AND period_start = $2 FOR UPDATE"
+    "), moved AS ("
+    "  SELECT LEAST(amount, $3) AS amount FROM held"
+    "), emptied AS ("
+    "  DELETE FROM budget_leases"
+    "  WHERE process_id = $4 AND scope = $1 AND period_start = $2 AND amount <= $3 RETURNING 1"
+    "), shrunk AS ("
+    "  UPDATE budget_leases SET amount = amount - $3"
+    "  WHERE process_id = $4 AND scope = $1 AND period_start = $2 AND amount > $3 RETURNING 1"
+    ") "
+    "UPDATE budget_counters SET spent = spent + $3,"
+    "  reserved = reserved - COALESCE((SELECT amount FROM moved), 0) "
+    "WHERE scope = $1 AND period_start = $2 RETURNING spent"
+)
+
+
 def _value(value: Any) -> Any:
     return check_storable(value) if isinstance(value, Decimal) else value
 
@@ -146,6 +175,7 @@ class PostgresCallLog(CallLog):
         self._pending: list[_Write] = []
         self._checkpoints: dict[str, int] = {}
         self._room = asyncio.Semaphore(max_pending)
+        self._max_pending = max_pending
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self.queued = 0
@@ -157,8 +187,10 @@ class PostgresCallLog(CallLog):
             raise ValidationError("text cannot contain NUL characters")
         await self._submit(_Write(entry=entry))
 
-    async def settle(self, settlement: Settlement) -> bool:
-        return bool(await self._submit(_Write(settlement=settlement)))
+    async def settle(self, settlement: Settlement) -> list[UsageRecord] | None:
+        added = await self._submit(_Write(settlement=settlement))
+        assert added is None or isinstance(added, list)
+        return added
 
     def checkpoint(self, request_id: str, output_chars: int) -> None:
         if not self._closed:
@@ -168,6 +200,9 @@ class PostgresCallLog(CallLog):
     async def flush(self) -> None:
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
+
+    def backlog(self) -> tuple[int, int | None]:
+        return self.queued, self._max_pending
 
     async def aclose(self) -> None:
         await self.flush()
@@ -256,7 +291,7 @@ async def _settle(conn: Any, writes: list[_Write]) -> None:
         assert write.settlement is not None
         rid = write.settlement.request_id
         if rid in first:
-            write.result = False  # the same call twice in a batch: the first one wins
+            write.result = None  # the same call twice in a batch: the first one wins
             continue
         first[rid] = write
     states = [w.settlement.state.value for w in first.values() if w.settlement is not None]
@@ -264,25 +299,50 @@ async def _settle(conn: Any, writes: list[_Write]) -> None:
     if missing := [rid for rid in first if rid not in closed]:
         known = {r[0] for r in await conn.fetch(_KNOWN, missing)}
         for rid in missing:
-            first[rid].result = False
+            first[rid].result = None
             if rid not in known:
                 first[rid].error = NotFound(f"no journal entry for request {rid}")
     charges: list[tuple[UsageRecord, LedgerEntry]] = []
     for rid in closed:
-        write = first[rid]
-        write.result = True
-        assert write.settlement is not None
-        charges.extend(write.settlement.charges)
-    if not charges:
-        return
-    usage_rows = [_row(usage_to_row(record), _USAGE_COLUMNS) for record, _ in charges]
-    added = {(r[0], r[1]) for r in await conn.fetch(_USAGE, *_columns(usage_rows))}
+        settlement = first[rid].settlement
+        assert settlement is not None
+        charges.extend(settlement.charges)
+    added: set[tuple[str, int]] = set()
+    if charges:
+        usage_rows = [_row(usage_to_row(record), _USAGE_COLUMNS) for record, _ in charges]
+        added = {(r[0], r[1]) for r in await conn.fetch(_USAGE, *_columns(usage_rows))}
     new = [(rec, entry) for rec, entry in charges if (rec.request_id, rec.attempt) in added]
-    if not new:
-        return
-    ledger_rows = [_row(entry_to_row(entry), _LEDGER_COLUMNS) for _, entry in new]
-    await conn.execute(_LEDGER, *_columns(ledger_rows))
-    await conn.executemany(_DAILY, _daily_rows([record for record, _ in new]))
+    if new:
+        ledger_rows = [_row(entry_to_row(entry), _LEDGER_COLUMNS) for _, entry in new]
+        await conn.execute(_LEDGER, *_columns(ledger_rows))
+        await conn.executemany(_DAILY, _daily_rows([record for record, _ in new]))
+    for rid in sorted(closed):  # one order for the counters' locks within the batch
+        write = first[rid]
+        assert write.settlement is not None
+        mine = [rec for rec, _ in write.settlement.charges if (rid, rec.attempt) in added]
+        write.result = mine
+        if write.settlement.budgets is not None:
+            await _move_budgets(conn, write.settlement.budgets, mine)
+
+
+async def _move_budgets(conn: Any, budgets: BudgetMoves, added: list[UsageRecord]) -> None:
+    """BudgetRepository.settle's rules for a leased call: the spend joins the counter, moved
+    out of the lease (at most what it holds); the thresholds it crosses alert."""
+    moves = []
+    for spend in budgets.spends(added):
+        if spend.amount == 0:
+            continue
+        args = (spend.scope, spend.period_start, check_storable(spend.amount))
+        if budgets.lease_owner is None:
+            after = await conn.fetchval(_SPEND, *args)
+        else:
+            after = await conn.fetchval(_SPEND_FROM_LEASE, *args, budgets.lease_owner)
+        if after is not None:  # NUMERIC(38, 18) comes back padded: the amount as written
+            after = canonical(after)
+            moves.append(CounterMove(spend.scope, canonical(after - spend.amount), after))
+    alert_rows = [alert_to_row(alert) for alert in budgets.alerts(moves)]
+    if alert_rows:
+        await conn.execute(_ALERTS, *_columns([_row(r, _ALERT_COLUMNS) for r in alert_rows]))
 
 
 def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:

@@ -29,19 +29,30 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects import sqlite
 
 from adapters.persistence.database import SQLITE_BUSY_TIMEOUT_MS
+from adapters.persistence.repositories.alerts import alert_to_row
 from adapters.persistence.repositories.journal import journal_to_row
 from adapters.persistence.repositories.ledger import entry_to_row
 from adapters.persistence.repositories.usage import usage_to_row
-from adapters.persistence.tables import call_journal, ledger_entries, usage_records
+from adapters.persistence.tables import (
+    alerts,
+    budget_counters,
+    budget_leases,
+    call_journal,
+    ledger_entries,
+    usage_records,
+)
 from adapters.persistence.types import check_storable
+from domain.budgets import CounterMove, Spend
 from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError
 from domain.journal import JournalEntry, JournalState, Settlement
+from domain.money import exact_sum
 from domain.ports import CallLog
 from domain.text import has_nul
+from domain.usage import UsageRecord
 
 log = logging.getLogger("bizgraph.call_log")
 
@@ -89,6 +100,25 @@ _FINISH = _compiled(
     .values(state=bindparam("new_state"))
 )
 _KNOWN = _compiled(select(_JOURNAL.request_id).where(_JOURNAL.request_id == bindparam("rid")))
+_COUNTERS, _LEASES = budget_counters.c, budget_leases.c
+_COUNTER = _compiled(
+    select(_COUNTERS.spent, _COUNTERS.reserved).where(
+        _COUNTERS.scope == bindparam("scope"), _COUNTERS.period_start == bindparam("start")
+    )
+)
+_SET_COUNTER = _compiled(
+    update(budget_counters)
+    .where(_COUNTERS.scope == bindparam("scope"), _COUNTERS.period_start == bindparam("start"))
+    .values(spent=bindparam("spent"), reserved=bindparam("reserved"))
+)
+_THE_LEASE = (
+    _LEASES.process_id == bindparam("owner"),
+    _LEASES.scope == bindparam("scope"),
+    _LEASES.period_start == bindparam("start"),
+)
+_LEASE = _compiled(select(_LEASES.amount).where(*_THE_LEASE))
+_SET_LEASE = _compiled(update(budget_leases).where(*_THE_LEASE).values(amount=bindparam("amount")))
+_DROP_LEASE = _compiled(delete(budget_leases).where(*_THE_LEASE))
 _CHECKPOINT = _compiled(
     update(call_journal)
     .where(_JOURNAL.request_id == bindparam("rid"), _JOURNAL.state == bindparam("started"))
@@ -125,6 +155,7 @@ class SqliteCallLog(CallLog):
         self._busy_timeout_ms = busy_timeout_ms
         self._queue: queue.SimpleQueue[_Write | object] = queue.SimpleQueue()
         self._room = asyncio.Semaphore(max_pending)
+        self._max_pending = max_pending
         self._thread: threading.Thread | None = None
         self._closed = False
         self._lock = threading.Lock()  # starting the thread once, from any loop
@@ -141,10 +172,11 @@ class SqliteCallLog(CallLog):
         statement, values = _insert(call_journal, tuple(row), ("request_id",)), _values(row)
         await self._submit(lambda conn: conn.execute(statement, values))
 
-    async def settle(self, settlement: Settlement) -> bool:
+    async def settle(self, settlement: Settlement) -> list[UsageRecord] | None:
         statements = _settlement_statements(settlement)
-        result = await self._submit(lambda conn: _settle(conn, settlement, statements))
-        return bool(result)
+        added = await self._submit(lambda conn: _settle(conn, settlement, statements))
+        assert added is None or isinstance(added, list)
+        return added
 
     def checkpoint(self, request_id: str, output_chars: int) -> None:
         if self._closed:
@@ -159,6 +191,9 @@ class SqliteCallLog(CallLog):
             # A barrier: the batches commit in order. Writes that failed told their callers.
             with contextlib.suppress(StoreUnavailable):
                 await self._submit(lambda conn: None)
+
+    def backlog(self) -> tuple[int, int | None]:
+        return self.queued, self._max_pending
 
     async def aclose(self) -> None:
         if self._closed:
@@ -281,19 +316,64 @@ def _settlement_statements(settlement: Settlement) -> _SettlementStatements:
     return _SettlementStatements(tuple(rows))
 
 
-def _settle(conn: sqlite3.Connection, settlement: Settlement, sql: _SettlementStatements) -> bool:
-    """JournalRepository.finish's rules, then the records not stored yet with their entries."""
+def _settle(
+    conn: sqlite3.Connection, settlement: Settlement, sql: _SettlementStatements
+) -> list[UsageRecord] | None:
+    """JournalRepository.finish's rules, then the records not stored yet with their entries,
+    then their spend on the budgets (BudgetRepository.settle's rules for a leased call)."""
     rid = settlement.request_id
     closing = {"rid": rid, "new_state": settlement.state.value, "started": _STARTED}
     closed = conn.execute(_FINISH, closing)
     if closed.rowcount != 1:
         if conn.execute(_KNOWN, {"rid": rid}).fetchone() is None:
             raise NotFound(f"no journal entry for request {settlement.request_id}")
-        return False
-    for usage_sql, usage, ledger_sql, ledger in sql.records:
+        return None
+    added = []
+    for (record, _), (usage_sql, usage, ledger_sql, ledger) in zip(
+        settlement.charges, sql.records, strict=True
+    ):
         if conn.execute(usage_sql, usage).rowcount == 1:
             conn.execute(ledger_sql, ledger)
-    return True
+            added.append(record)
+    if (budgets := settlement.budgets) is not None:
+        moves = []
+        for spend in budgets.spends(added):
+            if spend.amount != 0 and (move := _spend(conn, spend, budgets.lease_owner)):
+                moves.append(move)
+        for alert in budgets.alerts(moves):
+            row = alert_to_row(alert)
+            conn.execute(_insert(alerts, tuple(row), ("dedupe_key",)), _values(row))
+    return added
+
+
+def _spend(conn: sqlite3.Connection, spend: Spend, lease_owner: str | None) -> CounterMove | None:
+    """Add the spend to its counter, moved out of the lease (at most what it holds). Amounts
+    are exact text on SQLite: the sums are Decimal, inside the write transaction."""
+    where = {"scope": spend.scope, "start": _sql_value(spend.period_start)}
+    counter = conn.execute(_COUNTER, where).fetchone()
+    if counter is None:  # no counter (the budget was removed): nothing to move
+        return None
+    before, reserved = Decimal(counter[0]), Decimal(counter[1])
+    moved = Decimal(0)
+    if lease_owner is not None:
+        lease = {**where, "owner": lease_owner}
+        found = conn.execute(_LEASE, lease).fetchone()
+        if found is not None:
+            leased = Decimal(found[0])
+            moved = min(leased, spend.amount)
+            left = exact_sum(leased, moved.copy_negate())
+            if left == 0:
+                conn.execute(_DROP_LEASE, lease)
+            else:
+                conn.execute(_SET_LEASE, {**lease, "amount": _sql_value(left)})
+    after = exact_sum(before, spend.amount)
+    moved_counter = {
+        **where,
+        "spent": _sql_value(after),
+        "reserved": _sql_value(exact_sum(reserved, moved.copy_negate())),
+    }
+    conn.execute(_SET_COUNTER, moved_counter)
+    return CounterMove(spend.scope, before, after)
 
 
 def _latest_checkpoints(batch: list[_Write]) -> list[_Write]:

@@ -317,6 +317,17 @@ budget_reservations = Table(
     Index(None, "created_at"),
 )
 
+# A process's slice of a budget's headroom for one period, counted in the counter's `reserved`;
+# its calls hold from it in memory (domain/budget_leases.py). Reclaimed when the process dies.
+budget_leases = Table(
+    "budget_leases",
+    metadata,
+    Column("process_id", String(ID), primary_key=True),
+    Column("scope", String(80), primary_key=True),
+    Column("period_start", UtcDateTime(), primary_key=True),
+    Column("amount", ExactDecimal(), nullable=False),
+)
+
 # Webhooks: the signing secret is derived (HMAC of the server secret and this salt), never kept.
 webhooks = Table(
     "webhooks",

@@ -46,6 +46,11 @@ class GroupCommit:
         self._deferred[key] = job
         self._wake()
 
+    @property
+    def waiting(self) -> int:
+        """Jobs queued and not yet taken into a transaction."""
+        return len(self._queue)
+
     async def flush(self) -> None:
         """Return once every job queued so far has been committed (or has failed)."""
         while self._writer is not None and not self._writer.done():

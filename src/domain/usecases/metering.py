@@ -9,14 +9,17 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from domain.alerts import Alert
 from domain.budget_alerts import owner_of, refusal_alert, threshold_alert
+from domain.budget_leases import IDLE_SECONDS
 from domain.budgets import (
     Budget,
     CounterMove,
     Hold,
+    LeaseTaken,
     Refusal,
     Spend,
     budget_scope,
@@ -35,7 +38,7 @@ from domain.errors import (
     WriteConflict,
 )
 from domain.ids import new_id
-from domain.journal import JournalEntry, JournalState, Settlement
+from domain.journal import BudgetMoves, JournalEntry, JournalState, Settlement
 from domain.keys import ApiKey
 from domain.ledger import EntryKind, LedgerEntry
 from domain.money import exact_sum
@@ -45,7 +48,8 @@ from domain.pricing import PlanTimeline, PlanVersion
 from domain.request_bounds import RequestBound
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageRecord, UsageSource
-from domain.usecases.call_log import UnitOfWorkCallLog, write_settlement
+from domain.usecases.budget_leases import BudgetLeases
+from domain.usecases.call_log import UnitOfWorkCallLog, partial_settle
 from domain.usecases.group_commit import GroupCommit
 from domain.usecases.keys import Caller, KeyUseCases
 from domain.usecases.lookups import Snapshot
@@ -97,11 +101,19 @@ class Metering:
         zone: ZoneInfo | None = None,
         process_id: str | None = None,
         call_log: CallLog | None = None,
+        lease_live: Callable[[], bool] = lambda: True,
+        lease_idle_seconds: float = IDLE_SECONDS,
     ) -> None:
+        """`lease_live` says whether this process's own lease is surely live (its budget
+        leases are then its own); `lease_idle_seconds`: when an unused lease gives back."""
         self._writes = GroupCommit(uow)  # concurrent calls share their journal/settle commits
+        self._writes_uow = uow
         # Calls without a budget: the backend's hot path when it has one (sqlite_call_log.py)
         self._log = call_log or UnitOfWorkCallLog(self._writes)
         self._process_id = process_id  # this process's lease: the owner of its journal rows
+        # Budget leases are named after the process (a unit test's Metering gets an id too).
+        self._owner = process_id or new_id()
+        self._leases = BudgetLeases(trusted=lease_live, idle_seconds=lease_idle_seconds)
         self._reads = reads or uow  # read-only units of work do not queue behind writers
         self._clock = clock
         self._keys = keys
@@ -163,38 +175,60 @@ class Metering:
                 "a hard budget is set."
             )
         holds = await self._holds(grant, bound)
-
-        async def reserve_and_start(uow: UnitOfWork) -> Refusal | None:
-            reservation = await uow.budgets.reserve(grant.request_id, holds, grant.started_at)
-            for alert in self._threshold_alerts(grant, reservation.opened):
-                await uow.alerts.raise_once(alert)  # spend recorded before the budget counted
-            if reservation.refusal is not None:
-                refusal = reservation.refusal
-                owner = _owner(grant, refusal.hold.budget)
-                await uow.alerts.raise_once(refusal_alert(refusal, self._clock.now(), owner))
-                return reservation.refusal
-            await uow.journal.start(entry)
-            return None
-
         try:
-            refusal = await self._writes.run(reserve_and_start)
+            refusal = await self._leases.hold(
+                grant.request_id, holds, self._top_up(grant), self._give_back
+            )
         except (StoreUnavailable, WriteConflict) as exc:  # fail closed: no hold, no call
-            log.warning("could not reserve budget for request %s: %s", grant.request_id, exc)
+            log.warning("could not hold budget for request %s: %s", grant.request_id, exc)
             raise BudgetUnavailable(f"the budget store is unavailable: {exc.message}") from exc
+        except BudgetUnavailable:
+            raise
         except Exception as exc:
-            log.exception("could not reserve budget for request %s", grant.request_id)
+            log.exception("could not hold budget for request %s", grant.request_id)
             raise BudgetUnavailable("the budget store is unavailable; try again") from exc
         if refusal is not None:
             raise BudgetExceeded(_refusal_message(refusal))
+        try:
+            await self._log.open(entry)
+        except BaseException:
+            self._leases.release(grant.request_id)
+            raise
+
+    def _top_up(self, grant: CallGrant) -> Callable[[Hold, Decimal], Awaitable[LeaseTaken]]:
+        """Lease more of a budget's headroom for this process, in one transaction with the
+        alerts it causes (a counter opened past thresholds, a refusal)."""
+
+        async def top_up(hold: Hold, extra: Decimal) -> LeaseTaken:
+            async def job(uow: UnitOfWork) -> LeaseTaken:
+                taken = await uow.budgets.take_lease(self._owner, hold, extra)
+                for alert in self._threshold_alerts(grant, taken.opened):
+                    await uow.alerts.raise_once(alert)  # spend recorded before the budget counted
+                if taken.refusal is not None:
+                    owner = _owner(grant, taken.refusal.hold.budget)
+                    alert = refusal_alert(taken.refusal, self._clock.now(), owner)
+                    await uow.alerts.raise_once(alert)
+                return taken
+
+            return await self._writes.run(job)
+
+        return top_up
+
+    async def _give_back(self, scope: str, period_start: datetime, amount: Decimal) -> Decimal:
+        async def job(uow: UnitOfWork) -> Decimal:
+            return await uow.budgets.return_lease(self._owner, scope, period_start, amount)
+
+        return await self._writes.run(job)
+
+    async def return_idle_leases(self) -> None:
+        """Give the free part of leases unused for a moment back to the budgets' counters, so
+        other processes can hold it (run every second by `bizgraph serve`)."""
+        await self._leases.return_idle(self._give_back)
 
     def checkpoint(self, request_id: str, output_chars: int) -> None:
         """Note how much output a stream has relayed, for the estimate if this process dies
-        mid-call. Rides the next group commit (no commit of its own under load, no wait)."""
-
-        async def write(uow: UnitOfWork) -> None:
-            await uow.journal.checkpoint(request_id, output_chars)
-
-        self._writes.defer(("checkpoint", request_id), write)
+        mid-call. Rides the next batch (no commit of its own under load, no wait)."""
+        self._log.checkpoint(request_id, output_chars)
 
     async def _holds(self, grant: CallGrant, bound: RequestBound) -> list[Hold]:
         targets = [grant.target]
@@ -242,23 +276,32 @@ class Metering:
         grant: CallGrant,
         attempts: Sequence[Attempt],
         state: JournalState = JournalState.SETTLED,
+        lease_owner: str | None = "",
     ) -> list[UsageRecord]:
         """One usage record and one ledger entry per attempt, and the journal row closed, in one
         transaction. Settling the same attempt twice writes nothing the second time.
 
         When the database is unavailable (down, restarting, full) the attempts reached a
         provider and must still be billed: the settlement is retried in the background until
-        it commits (the call's hold stays reserved meanwhile), and the caller goes on."""
+        it commits (the call's hold stays reserved meanwhile), and the caller goes on.
+
+        `lease_owner`: the process whose budget leases the call held from (this one unless
+        recovery settles another's call; None: per-call reservations of an older version)."""
         records = [self._record(grant, a) for a in attempts]
+        owner = self._owner if lease_owner == "" else lease_owner
         settlement = Settlement(
-            grant.request_id, state, tuple((r, _ledger_entry(r)) for r in records)
+            grant.request_id,
+            state,
+            tuple((r, _ledger_entry(r)) for r in records),
+            self._budget_moves(grant, owner)
+            if grant.budgets or state is JournalState.ABANDONED
+            else None,
         )
         write: Callable[[], Awaitable[object]]
-        if grant.budgets or state is JournalState.ABANDONED:  # holds to release with the spend
-            holds = functools.partial(self._settle_holds, grant=grant, settle=settlement)
-            write = functools.partial(self._writes.run, holds)
+        if state is JournalState.ABANDONED:  # recovery: also releases pre-lease reservations
+            write = functools.partial(self._writes.run, partial_settle(settlement))
         else:
-            write = functools.partial(self._log.settle, settlement)
+            write = functools.partial(self._settle_and_free, grant, settlement)
         try:
             await write()
         except (StoreUnavailable, WriteConflict):
@@ -268,14 +311,23 @@ class Metering:
             task.add_done_callback(self._retries.discard)
         return records
 
-    async def _settle_holds(self, uow: UnitOfWork, grant: CallGrant, settle: Settlement) -> None:
-        """The settlement and the budgets' moves in one transaction: spend and hold together."""
-        added = await write_settlement(uow, settle)
-        if added is None:
+    async def _settle_and_free(self, grant: CallGrant, settlement: Settlement) -> None:
+        """Write the settlement, then free the call's holds in this process's lease."""
+        added = await self._log.settle(settlement)
+        if not grant.budgets:
             return
-        moves = await uow.budgets.settle(grant.request_id, self._spends(grant, added))
-        for alert in self._threshold_alerts(grant, moves):
-            await uow.alerts.raise_once(alert)
+        if added is None:  # settled already (by recovery): the lease is read back on next use
+            self._leases.settled(grant.request_id, None)
+        else:
+            spends = self._spends(grant, added)
+            self._leases.settled(grant.request_id, {s.scope: s.amount for s in spends})
+
+    def _budget_moves(self, grant: CallGrant, lease_owner: str | None) -> BudgetMoves:
+        return BudgetMoves(
+            lease_owner,
+            functools.partial(self._spends, grant),
+            functools.partial(self._threshold_alerts, grant),
+        )
 
     async def _retry(self, request_id: str, write: Callable[[], Awaitable[object]]) -> None:
         """Retry a settlement until the database takes it. A process that dies first leaves
@@ -294,6 +346,14 @@ class Metering:
             log.warning("settled request %s once the database was back", request_id)
             return
 
+    def writer_backlog(self) -> tuple[int, int | None]:
+        """The hot path's writes waiting, and their bound (readiness reports it)."""
+        return self._log.backlog()
+
+    def settlements_waiting(self) -> int:
+        """Settlements the database refused, retried in the background."""
+        return len(self._retries)
+
     async def wait_for_settlements(self, seconds: float) -> None:
         """Give settlements waiting for the database a last chance, then write everything
         still queued (used at shutdown, before the process gives up its lease)."""
@@ -301,6 +361,7 @@ class Metering:
             await asyncio.wait(set(self._retries), timeout=seconds)
         await self._log.flush()
         await self._writes.flush()
+        await self._leases.return_all(self._give_back)
 
     def _spends(self, grant: CallGrant, added: Sequence[UsageRecord]) -> list[Spend]:
         start = self._period(grant).start
@@ -347,8 +408,14 @@ class Metering:
                 continue
             usage = entry.crash_estimate()
             attempt = Attempt(0, grant.target, usage, UsageSource.ESTIMATED, CallStatus.FAILED, 0)
-            await self.settle(grant, [attempt], JournalState.ABANDONED)
+            await self.settle(grant, [attempt], JournalState.ABANDONED, entry.owner)
             settled += 1
+        if live_at is not None:  # their calls settled out of them: the rest goes back
+            async with self._writes_uow() as uow:
+                reclaimed = await uow.budgets.reclaim_leases(live_at)
+                await uow.commit()
+            if reclaimed:
+                log.warning("gave back %d budget leases of processes that died", reclaimed)
         return settled
 
     async def _grant_for(self, entry: JournalEntry) -> CallGrant | None:

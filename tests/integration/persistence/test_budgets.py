@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ import pytest
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from domain.budgets import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Refusal, Spend
 from domain.ids import new_id
+from domain.leases import ProcessLease
 from domain.money import Money
 from domain.periods import month_period
 from tests.integration.persistence import builders
@@ -219,3 +220,91 @@ async def test_counters_stay_exact_past_28_digits(uow: UowFactory) -> None:
     assert move.spent_after == Decimal(big)
     assert move.spent_before == 0
     assert await _status(uow, mine) == (Decimal(big), 0)
+
+
+async def _take(
+    uow: UowFactory, process_id: str, wanted: Hold, extra: str = "0"
+) -> tuple[Decimal, Refusal | None]:
+    async with uow() as tx:
+        taken = await tx.budgets.take_lease(process_id, wanted, Decimal(extra))
+        await tx.commit()
+    return taken.amount, taken.refusal
+
+
+async def test_a_lease_takes_the_slack_when_it_fits_else_only_what_is_needed(
+    uow: UowFactory,
+) -> None:
+    client_id, _ = await _client_and_key(uow)
+    mine = budget(client_id, "1")
+    async with uow() as tx:
+        await tx.budgets.put(mine)
+        await tx.commit()
+
+    assert await _take(uow, "p1", hold(mine, "0.2"), "0.3") == (Decimal("0.5"), None)
+    assert await _status(uow, mine) == (0, Decimal("0.5"))
+    # 0.4 + 0.2 slack does not fit (0.5 + 0.6 > 1), 0.4 alone does: no slack then
+    assert await _take(uow, "p2", hold(mine, "0.4"), "0.2") == (Decimal("0.4"), None)
+    amount, refusal = await _take(uow, "p2", hold(mine, "0.100000000000000001"))
+    assert amount == Decimal("0.4")  # nothing added
+    assert refusal is not None
+    assert (refusal.spent, refusal.reserved) == (0, Decimal("0.9"))
+    assert await _status(uow, mine) == (0, Decimal("0.9"))
+
+
+async def test_a_settled_call_moves_its_spend_out_of_its_lease(uow: UowFactory) -> None:
+    client_id, _ = await _client_and_key(uow)
+    mine = budget(client_id, "1")
+    async with uow() as tx:
+        await tx.budgets.put(mine)
+        await tx.commit()
+    await _take(uow, "p1", hold(mine, "0.5"))
+
+    async with uow() as tx:
+        spend = Spend(mine.scope, PERIOD.start, Decimal("0.2"))
+        [move] = await tx.budgets.settle("r1", [spend], lease_owner="p1")
+        await tx.commit()
+    assert move == CounterMove(mine.scope, Decimal(0), Decimal("0.2"))
+    assert await _status(uow, mine) == (Decimal("0.2"), Decimal("0.3"))
+
+    async with uow() as tx:  # a spend past what the lease holds takes only what it holds
+        spend = Spend(mine.scope, PERIOD.start, Decimal("0.4"))
+        await tx.budgets.settle("r2", [spend], lease_owner="p1")
+        assert await tx.budgets.return_lease("p1", mine.scope, PERIOD.start, Decimal(1)) == 0
+        await tx.commit()
+    assert await _status(uow, mine) == (Decimal("0.6"), 0)
+
+
+async def test_giving_back_and_reclaiming_the_leases_of_dead_processes(uow: UowFactory) -> None:
+    client_id, _ = await _client_and_key(uow)
+    mine = budget(client_id, "1")
+    async with uow() as tx:
+        await tx.budgets.put(mine)
+        await tx.leases.renew(ProcessLease("alive", NOW + timedelta(seconds=15)))
+        await tx.leases.renew(ProcessLease("dead", NOW - timedelta(seconds=1)))
+        await tx.commit()
+    await _take(uow, "alive", hold(mine, "0.3"))
+    await _take(uow, "dead", hold(mine, "0.2"))
+    await _take(uow, "never-registered", hold(mine, "0.1"))
+
+    async with uow() as tx:
+        left = await tx.budgets.return_lease("alive", mine.scope, PERIOD.start, Decimal("0.1"))
+        assert left == Decimal("0.2")
+        assert await tx.budgets.reclaim_leases(NOW) == 2
+        assert await tx.budgets.reclaim_leases(NOW) == 0
+        await tx.commit()
+    assert await _status(uow, mine) == (0, Decimal("0.2"))  # only the live process's lease
+
+
+async def test_removing_a_budget_forgets_its_leases(uow: UowFactory) -> None:
+    client_id, _ = await _client_and_key(uow)
+    mine = budget(client_id, "1")
+    async with uow() as tx:
+        await tx.budgets.put(mine)
+        await tx.commit()
+    await _take(uow, "p1", hold(mine, "0.3"))
+    async with uow() as tx:
+        assert await tx.budgets.remove(mine.scope)
+        assert await tx.budgets.return_lease("p1", mine.scope, PERIOD.start, Decimal(1)) == 0
+        await tx.budgets.put(mine)
+        await tx.commit()
+    assert await _status(uow, mine) == (0, 0)

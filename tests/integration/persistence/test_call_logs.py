@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -27,12 +29,19 @@ from adapters.persistence.postgres_call_log import PostgresCallLog, asyncpg_dsn
 from adapters.persistence.sqlite_call_log import SqliteCallLog
 from adapters.persistence.tables import usage_daily
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
+from domain.alerts import Alert
+from domain.budget_alerts import threshold_alert
+from domain.budgets import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Spend
 from domain.errors import NotFound, StoreUnavailable
-from domain.journal import JournalEntry, JournalState, Settlement
+from domain.journal import BudgetMoves, JournalEntry, JournalState, Settlement
 from domain.ledger import LedgerEntry
 from domain.money import Money
+from domain.periods import month_period
+from domain.ports import CallLog
 from domain.tokens import TokenUsage
 from domain.usage import UsageRecord
+from domain.usecases.call_log import UnitOfWorkCallLog
+from domain.usecases.group_commit import GroupCommit
 from tests.integration.persistence import builders
 from tests.support.private_services import free_port
 
@@ -168,7 +177,7 @@ async def test_what_the_thread_writes_reads_back_exactly_through_the_repositorie
 
     record_and_entry = _charge(record)
     settled = Settlement(record.request_id, JournalState.SETTLED, (record_and_entry,))
-    assert await call_log.settle(settled) is True
+    assert await call_log.settle(settled) == [record]
     async with repos() as tx:
         assert list(await tx.usage.for_request(record.request_id)) == [record]
         entries = await tx.ledger.entries(client_id)
@@ -184,11 +193,11 @@ async def test_the_first_settlement_wins_and_an_unknown_row_is_not_found(
     entry, settlement = _call(owner)
     await call_log.open(entry)
     await call_log.open(entry)  # a known request id is left as it is
-    assert await call_log.settle(settlement) is True
+    assert await call_log.settle(settlement) == [settlement.charges[0][0]]
     again = Settlement(
         settlement.request_id, JournalState.ABANDONED, (_charge(builders.usage(*owner)),)
     )
-    assert await call_log.settle(again) is False
+    assert await call_log.settle(again) is None
     with pytest.raises(NotFound):
         await call_log.settle(Settlement("ghost", JournalState.SETTLED, ()))
     async with repos() as tx:
@@ -205,7 +214,7 @@ async def test_a_record_already_stored_is_skipped_with_its_ledger_entry(
         await tx.usage.add(record)  # e.g. stored by an earlier attempt at settling
         await tx.commit()
     await call_log.open(entry)
-    assert await call_log.settle(settlement) is True
+    assert await call_log.settle(settlement) == []  # settled, nothing new to add
     async with repos() as tx:
         assert await tx.ledger.entries(owner[0]) == []
 
@@ -321,3 +330,47 @@ async def test_a_database_that_cannot_be_opened_is_unavailable(
             await log.open(builders.journal())
     finally:
         await log.aclose()
+
+
+@pytest.mark.parametrize("writer", ["hot path", "unit of work"])
+async def test_a_leased_settlement_moves_the_spend_out_of_the_lease_with_its_alerts(
+    writer: str, call_log: Log, repos: UowFactory, owner: tuple[str, str]
+) -> None:
+    """The writers move budgets as BudgetRepository.settle does (the unit of work's log is
+    the reference): spend added, the lease shrunk by it, alerts of crossed thresholds."""
+    client_id, _ = owner
+    budget = Budget(client_id, None, Money(Decimal("0.001"), "USD"), BudgetMode.HARD, T0)
+    period = month_period("2025-03", ZoneInfo("UTC"))
+    async with repos() as tx:
+        await tx.budgets.put(budget)
+        wanted = Hold(budget, period, Decimal("0.0005"), BudgetBasis.CHARGE)
+        assert (await tx.budgets.take_lease("proc-1", wanted, Decimal(0))).refusal is None
+        await tx.commit()
+    entry, plain = _call(owner, charge=Money(Decimal("0.0004"), "USD"))
+
+    def spends(added: Sequence[UsageRecord]) -> list[Spend]:
+        total = sum((r.charge.amount for r in added), Decimal(0))
+        return [Spend(budget.scope, period.start, total)]
+
+    def alerts(moves: Sequence[CounterMove]) -> list[Alert]:
+        return [
+            threshold_alert(budget, period, BudgetBasis.CHARGE, 40, m.spent_after, T0, "Acme")
+            for m in moves
+            if m.spent_before < Decimal("0.0004") <= m.spent_after
+        ]
+
+    settlement = replace(plain, budgets=BudgetMoves("proc-1", spends, alerts))
+    log: CallLog = call_log if writer == "hot path" else UnitOfWorkCallLog(GroupCommit(repos))
+    await log.open(entry)
+    [added] = await log.settle(settlement) or []
+    assert added.request_id == entry.request_id
+    async with repos() as tx:
+        assert await tx.budgets.status(budget, period, BudgetBasis.CHARGE) == (
+            Decimal("0.0004"),
+            Decimal("0.0001"),  # the lease's rest, still this process's
+        )
+        left = await tx.budgets.return_lease("proc-1", budget.scope, period.start, Decimal(1))
+        [alert] = await tx.alerts.recent(client_ids=[client_id])
+    assert left == 0
+    assert alert.details["percent"] == "40"
+    assert await log.settle(settlement) is None  # settled already: nothing moves twice

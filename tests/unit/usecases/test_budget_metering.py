@@ -17,6 +17,7 @@ from domain.alerts import AlertKind
 from domain.budgets import BudgetMode, Hold, Refusal
 from domain.catalog import Model, PriceVersion
 from domain.errors import BudgetExceeded, BudgetUnavailable
+from domain.leases import ProcessLease
 from domain.pricing import PercentageMargin
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
 from domain.request_bounds import text_bound
@@ -66,6 +67,10 @@ class World:
         caller = await self.metering.authenticate(self.secret)
         return await self.metering.authorize(caller, "demo/chat", f"req_{self.requests}")
 
+    async def leases_returned(self) -> None:
+        """What a serving process does when idle or stopping: headroom goes back."""
+        await self.metering.wait_for_settlements(0)
+
     async def counter(self) -> tuple[Decimal, Decimal]:
         status = await self.budgets.of_client(self.client_id)
         assert status is not None
@@ -90,7 +95,22 @@ async def test_a_call_holds_its_maximum_then_settles_to_its_charge() -> None:
 
     [record] = await world.metering.settle(grant, [attempt(grant, 10, 20)])
 
+    # the spend left the process's lease; the rest of the lease stays reserved until returned
+    assert await world.counter() == (record.charge.amount, hold - record.charge.amount)
+    await world.leases_returned()
     assert await world.counter() == (record.charge.amount, 0)
+
+
+async def test_holds_come_from_the_lease_without_touching_the_counter() -> None:
+    world = World()
+    await world.setup("1")
+    first = await world.grant()
+    await world.metering.hold_and_journal(first, text_bound(40, 100))
+    await world.metering.settle(first, [attempt(first, 10, 20)])
+    before = await world.counter()
+    second = await world.grant()
+    await world.metering.hold_and_journal(second, text_bound(1, 1))  # fits the lease's rest
+    assert await world.counter() == before  # held in memory: no database round trip
 
 
 async def test_a_refusal_raises_stores_one_alert_and_journals_nothing() -> None:
@@ -98,7 +118,7 @@ async def test_a_refusal_raises_stores_one_alert_and_journals_nothing() -> None:
     await world.setup("0.0001")
     for _ in range(3):
         with pytest.raises(BudgetExceeded):
-            await world.metering.journal(await world.grant(), text_bound(1000, 500))
+            await world.metering.hold_and_journal(await world.grant(), text_bound(1000, 500))
     async with world.uow() as tx:
         alerts = await tx.alerts.recent()
         assert tx.working.journal == {}  # type: ignore[attr-defined]
@@ -114,7 +134,7 @@ async def test_a_refusal_raises_stores_one_alert_and_journals_nothing() -> None:
 async def test_a_soft_budget_never_refuses() -> None:
     world = World()
     await world.setup("0.0001", BudgetMode.SOFT)
-    await world.metering.journal(await world.grant(), text_bound(1000, 500))
+    await world.metering.hold_and_journal(await world.grant(), text_bound(1000, 500))
     assert (await world.counter())[1] > Decimal("0.0001")
 
 
@@ -122,12 +142,12 @@ async def test_the_reservation_fails_closed(monkeypatch: pytest.MonkeyPatch) -> 
     world = World()
     await world.setup("1")
 
-    async def broken(self: object, request_id: str, holds: list[Hold], at: datetime) -> Refusal:
+    async def broken(self: object, process_id: str, hold: Hold, extra: Decimal) -> Refusal:
         raise ConnectionError("database went away")
 
-    monkeypatch.setattr(FakeBudgetRepository, "reserve", broken)
+    monkeypatch.setattr(FakeBudgetRepository, "take_lease", broken)
     with pytest.raises(BudgetUnavailable):
-        await world.metering.journal(await world.grant(), text_bound(10, 10))
+        await world.metering.hold_and_journal(await world.grant(), text_bound(10, 10))
 
 
 async def test_without_a_budget_nothing_is_held_or_released() -> None:
@@ -191,6 +211,7 @@ async def test_interleaved_calls_never_take_a_hard_budget_past_its_limit(
             assert spent + reserved <= limit
     while open_calls:
         settled += await settle_oldest()
+    await world.leases_returned()
     assert await world.counter() == (settled, 0)
     assert settled <= limit
 
@@ -205,7 +226,7 @@ async def test_a_budget_set_mid_period_alerts_for_the_thresholds_already_passed(
     spent = record.charge.amount  # 0.44 (1 + 3 per million, +10%)
     await world.budgets.set_for_client(world.client_id, BudgetInput(Decimal("0.5")))
 
-    await world.metering.journal(await world.grant(), text_bound(1, 1))
+    await world.metering.hold_and_journal(await world.grant(), text_bound(1, 1))
 
     async with world.uow() as tx:
         alerts = await tx.alerts.recent()
@@ -288,6 +309,7 @@ async def test_a_fallback_runs_only_while_the_hold_covers_what_was_billed(
             await calls.complete(grant, request)
 
     assert provider.calls == (["demo/chat", "demo/backup"] if falls_back else ["demo/chat"])
+    await world.leases_returned()
     spent, reserved = await world.counter()
     assert reserved == 0
     assert spent <= (Decimal(164) + 300 * 3) / 1_000_000 * Decimal("1.1")  # never past the hold
@@ -335,3 +357,44 @@ async def test_a_native_gemini_body_never_falls_back_to_a_provider_that_cannot_t
     assert raised.value.status == 503  # Google's own failure, not a made-up attempt's
     assert gemini.calls == ["demo/chat"]
     assert chat.calls == []  # the Gemini-format body never went to the other provider
+
+
+async def test_two_processes_share_a_budget_through_leases_and_a_dead_ones_come_back() -> None:
+    """Two Meterings on one store (two processes): their leases never take the counter past
+    the limit together; when one dies with calls open, recovery settles its calls out of its
+    lease and gives the rest back."""
+    world = World()
+    await world.setup("0.002")
+    async with world.uow() as tx:  # the live process's lease; the other never renews
+        await tx.leases.renew(ProcessLease("alive-process", T0 + timedelta(hours=1)))
+        await tx.commit()
+    alive = Metering(world.uow, world.clock, world.keys, zone=UTC_ZONE, process_id="alive-process")
+    doomed = Metering(world.uow, world.clock, world.keys, zone=UTC_ZONE, process_id="doomed")
+    held: dict[str, list[CallGrant]] = {"alive": [], "doomed": []}
+    for turn in range(40):
+        name, metering = ("alive", alive) if turn % 2 else ("doomed", doomed)
+        world.metering = metering
+        grant = await world.grant()
+        try:
+            await metering.hold_and_journal(grant, text_bound(100, 100))
+            held[name].append(grant)
+        except BudgetExceeded:
+            pass
+        spent, reserved = await world.counter()
+        assert spent + reserved <= Decimal("0.002")
+    assert held["alive"]
+    assert held["doomed"]
+    for grant in held["alive"]:  # the live process's calls end normally
+        await alive.settle(grant, [attempt(grant, 10, 20)])
+
+    # the other never renewed a lease: dead to recovery, which settles its calls out of its
+    # leases and gives the rest back
+    swept = await alive.recover(T0, live_at=T0 + timedelta(minutes=1))
+    assert swept == len(held["doomed"])
+    await alive.wait_for_settlements(0)  # the live process gives its own leases back too
+    spent, reserved = await world.counter()
+    assert reserved == 0
+    async with world.uow() as tx:
+        records = await tx.usage.for_client(world.client_id, T0, T0 + timedelta(days=1))
+    assert spent == sum(r.charge.amount for r in records)
+    assert spent <= Decimal("0.002")

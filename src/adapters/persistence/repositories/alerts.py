@@ -16,7 +16,7 @@ from domain.alerts import Alert, AlertKind
 from domain.ports import AlertRepository
 
 
-def _to_row(alert: Alert) -> dict[str, Any]:
+def alert_to_row(alert: Alert) -> dict[str, Any]:
     return {
         "id": alert.id,
         "kind": alert.kind.value,
@@ -53,7 +53,7 @@ class SqlAlchemyAlertRepository(AlertRepository):
         self._conn = conn
 
     async def raise_once(self, alert: Alert) -> bool:
-        return await insert_unless_exists(self._conn, alerts, _to_row(alert), ["dedupe_key"])
+        return await insert_unless_exists(self._conn, alerts, alert_to_row(alert), ["dedupe_key"])
 
     async def get(self, alert_id: str) -> Alert | None:
         row = (

@@ -26,8 +26,10 @@ from adapters.persistence.repositories._sql import (
 )
 from adapters.persistence.tables import (
     budget_counters,
+    budget_leases,
     budget_reservations,
     budgets,
+    process_leases,
     usage_records,
 )
 from domain.budgets import (
@@ -36,6 +38,7 @@ from domain.budgets import (
     BudgetMode,
     CounterMove,
     Hold,
+    LeaseTaken,
     Refusal,
     Reservation,
     Spend,
@@ -45,6 +48,7 @@ from domain.periods import Period
 from domain.ports import BudgetRepository
 
 _COUNTER = budget_counters.c
+_LEASE = budget_leases.c
 
 
 def _to_row(budget: Budget) -> dict[str, Any]:
@@ -108,6 +112,7 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
         await self._conn.execute(
             delete(budget_reservations).where(budget_reservations.c.scope == scope)
         )
+        await self._conn.execute(delete(budget_leases).where(_LEASE.scope == scope))
         self._known = {k: v for k, v in self._known.items() if k[0] != scope}
 
     async def all(self) -> Sequence[Budget]:
@@ -140,7 +145,9 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
             await self._conn.execute(budget_reservations.insert(), rows)
         return Reservation(None, tuple(self._opened))
 
-    async def settle(self, request_id: str, spends: Sequence[Spend]) -> list[CounterMove]:
+    async def settle(
+        self, request_id: str, spends: Sequence[Spend], lease_owner: str | None = None
+    ) -> list[CounterMove]:
         released = (
             await self._conn.execute(
                 delete(budget_reservations)
@@ -161,6 +168,10 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
         for spend in spends:
             key = (spend.scope, spend.period_start)
             spent_by[key] = exact_sum(spent_by.get(key, Decimal(0)), spend.amount)
+        if lease_owner is not None:  # the spend leaves the lease it was held from
+            for key, amount in spent_by.items():
+                taken = await self._shrink_lease(lease_owner, *key, amount)
+                released_by[key] = exact_sum(released_by.get(key, Decimal(0)), taken)
         moves = []
         for key in {**released_by, **spent_by}:
             spent, freed = spent_by.get(key, Decimal(0)), released_by.get(key, Decimal(0))
@@ -170,6 +181,86 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
             if after is not None and spent != 0:
                 moves.append(CounterMove(key[0], exact_sum(after, spent.copy_negate()), after))
         return moves
+
+    async def take_lease(self, process_id: str, hold: Hold, extra: Decimal) -> LeaseTaken:
+        self._opened = []
+        added = exact_sum(hold.amount, extra)
+        refusal = await self._hold(Hold(hold.budget, hold.period, added, hold.basis))
+        if refusal is not None and extra > 0:
+            added = hold.amount
+            refusal = await self._hold(hold)
+        key = (process_id, hold.scope, hold.period.start)
+        current = await self._lease(*key)
+        if refusal is not None:
+            return LeaseTaken(current, refusal, tuple(self._opened))
+        amount = exact_sum(current, added)
+        await upsert(
+            self._conn,
+            budget_leases,
+            {
+                "process_id": process_id,
+                "scope": hold.scope,
+                "period_start": hold.period.start,
+                "amount": amount,
+            },
+            ["process_id", "scope", "period_start"],
+        )
+        return LeaseTaken(amount, None, tuple(self._opened))
+
+    async def return_lease(
+        self, process_id: str, scope: str, period_start: datetime, amount: Decimal
+    ) -> Decimal:
+        given = await self._shrink_lease(process_id, scope, period_start, amount)
+        if given:
+            await self._move(scope, period_start, reserved=given.copy_negate())
+        return await self._lease(process_id, scope, period_start)
+
+    async def reclaim_leases(self, live_at: datetime) -> int:
+        lease = process_leases.c
+        live = select(lease.process_id).where(lease.expires_at > live_at)
+        rows = (
+            await self._conn.execute(
+                select(_LEASE.process_id, _LEASE.scope, _LEASE.period_start, _LEASE.amount)
+                .where(_LEASE.process_id.not_in(live))
+                .order_by(_LEASE.scope, _LEASE.period_start)  # one lock order for counters
+            )
+        ).all()
+        for process_id, scope, period_start, amount in rows:
+            await self.return_lease(process_id, scope, period_start, amount)
+        return len(rows)
+
+    async def _lease(
+        self, process_id: str, scope: str, period_start: datetime, *, lock: bool = False
+    ) -> Decimal:
+        statement = select(_LEASE.amount).where(
+            _LEASE.process_id == process_id,
+            _LEASE.scope == scope,
+            _LEASE.period_start == period_start,
+        )
+        if lock and self._postgres:  # recovery may shrink a lease its owner is settling into
+            statement = statement.with_for_update()
+        found = (await self._conn.execute(statement)).scalar()
+        return found if found is not None else Decimal(0)
+
+    async def _shrink_lease(
+        self, process_id: str, scope: str, period_start: datetime, amount: Decimal
+    ) -> Decimal:
+        """Take up to `amount` out of a lease (the row goes when empty); what was taken."""
+        where = (
+            _LEASE.process_id == process_id,
+            _LEASE.scope == scope,
+            _LEASE.period_start == period_start,
+        )
+        current = await self._lease(process_id, scope, period_start, lock=True)
+        taken = min(current, amount)
+        if taken <= 0:
+            return Decimal(0)
+        left = exact_sum(current, taken.copy_negate())
+        if left == 0:
+            await self._conn.execute(delete(budget_leases).where(*where))
+        else:
+            await self._conn.execute(update(budget_leases).where(*where).values(amount=left))
+        return taken
 
     async def status(
         self, budget: Budget, period: Period, basis: BudgetBasis
