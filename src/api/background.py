@@ -1,14 +1,14 @@
-"""The background loops of `bizgraph serve`: the lease heartbeat, journal recovery, webhook
-delivery, the spike rule and closing ended periods. Each cycle runs at start and then every
-interval, opens its own short units of work and never touches the request path; a failing
-cycle is logged and tried again next time. Every process runs them: the database makes each
-one safe to run twice."""
+"""The background loops of `bizgraph serve`: the lease heartbeat, the configuration revision
+check, journal recovery, webhook delivery, the spike rule and closing ended periods. Each cycle
+runs at start and then every interval, opens its own short units of work and never touches the
+request path; a failing cycle is logged and tried again next time. Every process runs them: the
+database makes each one safe to run twice."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 
 from api.container import Container, longest_call
 from api.settings import Settings
@@ -50,7 +50,7 @@ async def unregister(container: Container, heartbeat: asyncio.Task[None]) -> Non
 
 
 def start(container: Container, settings: Settings) -> list[asyncio.Task[None]]:
-    loops = [
+    loops: list[Coroutine[object, object, None]] = [
         every(settings.heartbeat_seconds, "journal recovery", _recovery(container, settings)),
         every(settings.webhooks.poll_seconds, "webhook delivery", _delivery(container)),
         every(settings.spikes.interval_seconds, "spike evaluation", _spikes(container)),
@@ -58,6 +58,8 @@ def start(container: Container, settings: Settings) -> list[asyncio.Task[None]]:
     ]
     if settings.invoices.auto_close:
         loops.append(every(CLOSE_INTERVAL_SECONDS, "closing periods", _closing(container)))
+    if settings.config_check_seconds:  # else every call reads the revision itself
+        loops.append(container.config_revision().run(settings.config_check_seconds))
     return [asyncio.create_task(loop) for loop in loops]
 
 

@@ -271,7 +271,7 @@ def clients_set_plan(
 
 @clients_app.command("suspend")
 def clients_suspend(client_id: str) -> None:
-    """Suspend a client: its keys stop working on the next request."""
+    """Suspend a client: its keys stop working within a second (docs/metering.md)."""
     _run(lambda c: c.clients().set_status(client_id, ClientStatus.SUSPENDED))
     typer.echo(f"client {client_id} suspended")
 
@@ -369,7 +369,7 @@ def keys_list(client_id: str) -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
-    """Revoke a key; it stops working on the next request."""
+    """Revoke a key; it stops working within a second (docs/metering.md)."""
     _run(lambda c: c.keys().revoke(key_id))
     typer.echo(f"key {key_id} revoked")
 
@@ -380,7 +380,7 @@ def keys_limits(
     rpm: Annotated[int | None, typer.Option(help="Requests per minute (omit: none).")] = None,
     tpm: Annotated[int | None, typer.Option(help="Tokens per minute (omit: none).")] = None,
 ) -> None:
-    """Set a key's rate limits; effective on its next request."""
+    """Set a key's rate limits; effective within a second (docs/metering.md)."""
     key = _run(lambda c: c.keys().set_rate_limits(key_id, rpm, tpm))
     typer.echo(f"key {key.id}: rpm {key.rpm_limit or '-'}, tpm {key.tpm_limit or '-'}")
 

@@ -68,7 +68,7 @@ from domain.usecases.invoice_desk import Documents
 from domain.usecases.invoicing import InvoiceTerms, InvoiceUseCases
 from domain.usecases.keys import KeyUseCases
 from domain.usecases.leases import ProcessLeases
-from domain.usecases.lookups import Lookups
+from domain.usecases.lookups import Lookups, RevisionWatch
 from domain.usecases.management import UseCases
 from domain.usecases.metering import Metering
 from domain.usecases.ratelimits import RateLimits
@@ -188,11 +188,17 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     hasher = providers.Singleton(HmacKeyHasher, server_secret=settings.provided.secret_key)
     engine = providers.Singleton(create_engine, settings.provided.database_url)
-    uow = providers.Singleton(unit_of_work_factory, engine)
+    # The revision checked in the background by `bizgraph serve` (api/background.py), told
+    # at once of this process's own configuration commits.
+    config_revision = providers.Singleton(
+        RevisionWatch, providers.Singleton(SqlConfigRevision, engine)
+    )
+    uow = providers.Singleton(
+        unit_of_work_factory, engine, on_config_change=config_revision.provided.changed
+    )
     reads = providers.Singleton(unit_of_work_factory, engine, read_only=True)
     provider_registry = providers.Singleton(build_providers, settings)
 
-    config_revision = providers.Singleton(SqlConfigRevision, engine)
     lookups = providers.Singleton(Lookups, reads=reads, revision=config_revision)
 
     keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, lookups=lookups)

@@ -114,6 +114,9 @@ class Settings:
     lease_seconds: float = 15.0
     heartbeat_seconds: float = 5.0
     stream_checkpoint_seconds: float = 2.0  # a stream notes the output it relayed this often
+    # How often a serve process checks the configuration revision (domain/usecases/lookups.py);
+    # 0: every call reads it. A check is trusted for 1 s, so at most MAX_CONFIG_CHECK_SECONDS.
+    config_check_seconds: float = 0.25
     budget_lease_idle_seconds: float = 2.0  # an unused budget lease gives back after this
     redis_url: str | None = field(default=None, repr=False)  # shared rate limits
     allow_private_urls: bool = False
@@ -135,6 +138,8 @@ class Settings:
 # distinct characters (so neither "x" nor "ab" repeated passes); development accepts any.
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_DISTINCT = 8
+# Half the second a check is trusted for: a late check falls back to per-call reads, not less.
+MAX_CONFIG_CHECK_SECONDS = 0.5
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -174,6 +179,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         lease_seconds=lease,
         heartbeat_seconds=heartbeat,
         stream_checkpoint_seconds=_positive(env, "BIZGRAPH_STREAM_CHECKPOINT", 2),
+        config_check_seconds=_config_check(env),
         budget_lease_idle_seconds=_positive(env, "BIZGRAPH_BUDGET_LEASE_IDLE", 2),
         redis_url=env.get("BIZGRAPH_REDIS_URL") or None,
         allow_private_urls=_flag(env, "BIZGRAPH_ALLOW_PRIVATE_URLS"),
@@ -242,6 +248,16 @@ def _email(env: Mapping[str, str]) -> EmailSettings | None:
         password=env.get("BIZGRAPH_SMTP_PASSWORD") or None,
         security=security,
     )
+
+
+def _config_check(env: Mapping[str, str]) -> float:
+    seconds = _positive(env, "BIZGRAPH_CONFIG_CHECK_SECONDS", 0.25, allow_zero=True)
+    if seconds > MAX_CONFIG_CHECK_SECONDS:
+        raise SettingsError(
+            f"BIZGRAPH_CONFIG_CHECK_SECONDS must be at most {MAX_CONFIG_CHECK_SECONDS} (a check "
+            "is trusted for 1 s; 0 makes every call read the configuration revision)"
+        )
+    return seconds
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:

@@ -29,6 +29,7 @@ from domain.providers import Timeouts
 from domain.usage import UsageRecord
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
+from tests.support.config_changes import as_the_served_process
 from tests.support.databases import postgres_database, require_postgres, sqlite_database
 from tests.support.servers import serve_in_thread
 from tests.upstreams.anthropic_fake import AnthropicFake
@@ -132,6 +133,7 @@ class Gateway:
     url: str
     settings: Settings
     backend: str
+    container: Container  # the served app's, in the server thread: never call its use cases
 
 
 async def _seed(settings: Settings) -> None:
@@ -162,8 +164,9 @@ async def gateway(
     async with database as url:
         settings = gateway_settings(url, upstreams)
         await _seed(settings)
-        with serve_in_thread(create_app(settings), **server_options()) as base_url:
-            yield Gateway(base_url, settings, request.param)
+        app = create_app(settings)
+        with serve_in_thread(app, **server_options()) as base_url:
+            yield Gateway(base_url, settings, request.param, app.state.container)
 
 
 @dataclass
@@ -199,6 +202,7 @@ class Admin:
 @pytest_asyncio.fixture
 async def admin(gateway: Gateway) -> AsyncIterator[Admin]:
     container = make_container(gateway.settings)
+    as_the_served_process(container, gateway.container)  # its changes apply on the next call
     # Calls journaled through this container are this live "process"'s: the gateway's
     # recovery loop must not take them over as a dead process's mid-test.
     await container.process_leases().renew()

@@ -107,8 +107,9 @@ async def billing(
             ),
         )
         await _seed(settings)
-        with serve_in_thread(create_app(settings)) as base_url:
-            yield Gateway(base_url, settings, request.param)
+        app = create_app(settings)
+        with serve_in_thread(app) as base_url:
+            yield Gateway(base_url, settings, request.param, app.state.container)
 
 
 def chat(gateway: Gateway, secret: str, n: int) -> None:

@@ -31,6 +31,7 @@ from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from tests.support.databases import postgres_database, require_postgres, sqlite_database
+from tests.support.gateway_processes import refused_within_a_second
 from tests.support.redis import REDIS_URL, require_redis
 from tests.support.servers import serve_in_thread
 from tests.upstreams.openai_fake import OpenAIScript, openai_fake_app
@@ -190,7 +191,7 @@ async def test_a_hard_budget_holds_for_100_concurrent_calls_across_processes(
 
 async def test_revocation_and_rate_limits_hold_across_processes(cluster: Cluster) -> None:
     _, key_id, secret = await cluster.client_with_key(rpm_limit=4)
-    last = cluster.urls[-1]
+    first, *others = cluster.urls
 
     responses = [(await _fire(cluster, secret, 1))[0] for _ in range(6)]
     assert [r.status_code for r in responses].count(200) == 4  # one limit for all processes
@@ -198,17 +199,20 @@ async def test_revocation_and_rate_limits_hold_across_processes(cluster: Cluster
     mutation = "mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }"
     async with httpx.AsyncClient(timeout=10) as http:
         revoked = await http.post(
-            cluster.urls[0] + "/graphql",
+            first + "/graphql",
             json={"query": mutation, "variables": {"id": key_id}},
             headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
         )
+        confirmed = time.monotonic()
         assert revoked.json()["data"]["revokeApiKey"]["__typename"] == "RevokeApiKeySuccess"
         after = await http.post(
-            last + "/v1/chat/completions",
+            first + "/v1/chat/completions",
             json={"model": "openai/gpt-4o-mini", "messages": HI},
             headers={"authorization": f"Bearer {secret}"},
         )
-    assert after.status_code == 401
+        assert after.status_code == 401  # the revoking process: the very next request
+        for other in others:  # still rate-limited (429) until it sees the revocation
+            await refused_within_a_second(http, other, secret, confirmed, 401, (200, 429))
 
 
 async def test_a_killed_process_leaves_holds_that_recovery_sweeps(cluster: Cluster) -> None:

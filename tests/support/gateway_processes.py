@@ -3,6 +3,7 @@ database (and Redis, when given), in front of a fake OpenAI upstream, their outp
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from domain.usecases.lookups import TRUSTED_FOR_SECONDS
 from tests.support.private_services import free_port
 from tests.upstreams.openai_fake import OpenAIScript
 
@@ -84,3 +86,30 @@ def ledger_verify(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [BIZGRAPH, "ledger", "verify"], env=env, capture_output=True, text=True, timeout=60
     )
+
+
+async def refused_within_a_second(
+    http: httpx.AsyncClient,
+    url: str,
+    secret: str,
+    since: float,
+    status: int,
+    accepted: tuple[int, ...] = (200,),
+) -> None:
+    """Call `url`'s chat completions with `secret` until refused with `status`; meanwhile the
+    key may still be `accepted` (answered with one of those). A gateway trusts a background
+    check of the configuration revision for at most a second, so a call sent more than a
+    second after `since` (monotonic, when the change was confirmed) must be refused; calls
+    sent earlier may not be. Nothing else about timing is asserted."""
+    body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    while True:
+        sent = time.monotonic()
+        response = await http.post(
+            url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {secret}"}
+        )
+        if response.status_code == status:
+            return
+        assert response.status_code in accepted, response.text
+        late = sent - since
+        assert late <= TRUSTED_FOR_SECONDS, f"{url} served the call {late:.2f} s after the change"
+        await asyncio.sleep(0.02)

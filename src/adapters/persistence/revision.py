@@ -1,4 +1,5 @@
-"""The configuration revision, read once per call and shared by the calls waiting for it."""
+"""The configuration revision, read on demand (by RevisionWatch's background check, or by a
+call when no recent check can be trusted) and shared by the callers waiting for it."""
 
 from __future__ import annotations
 

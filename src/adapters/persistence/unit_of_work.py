@@ -30,6 +30,7 @@ from adapters.persistence.repositories import (
     SqlAlchemyUsageRepository,
     SqlAlchemyWebhookRepository,
 )
+from adapters.persistence.repositories._sql import take_config_change
 from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
 from domain.invoicing_ports import InvoiceRepository, InvoicingUnitOfWork
 from domain.ports import (
@@ -78,6 +79,10 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
     On SQLite, write units of work of one process queue on an in-process lock for their whole
     block, so never open one inside another (it would wait, then fail). A unit of work is
     single-use and not shared between tasks.
+
+    `on_config_change` is called after each commit of a transaction that bumped the
+    configuration revision (or whose commit failed after bumping it: it may have landed), so
+    this process's cached configuration is not trusted past its own change.
     """
 
     clients: ClientRepository
@@ -96,8 +101,15 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
     webhooks: WebhookRepository
     invoices: InvoiceRepository
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        read_only: bool = False,
+        on_config_change: Callable[[], None] | None = None,
+    ) -> None:
         self._engine = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+        self._on_config_change = on_config_change
         self._conn: AsyncConnection | None = None
         self._writer_lock = _sqlite_writer_lock(self._engine)
         self._holding = False
@@ -141,6 +153,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         try:
             async with outages_as_domain_errors():
                 try:
+                    take_config_change(conn)  # rolled back: nothing changed
                     await conn.rollback()  # a no-op after commit()
                 finally:
                     await conn.close()
@@ -155,8 +168,14 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
             raise found from exc
 
     async def commit(self) -> None:
-        async with outages_as_domain_errors():
-            await self._connection().commit()
+        conn = self._connection()
+        changed = take_config_change(conn)
+        try:
+            async with outages_as_domain_errors():
+                await conn.commit()
+        finally:
+            if changed and self._on_config_change is not None:
+                self._on_config_change()
 
     async def rollback(self) -> None:
         await self._connection().rollback()
@@ -187,8 +206,11 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
 
 
 def unit_of_work_factory(
-    engine: AsyncEngine, *, read_only: bool = False
+    engine: AsyncEngine,
+    *,
+    read_only: bool = False,
+    on_config_change: Callable[[], None] | None = None,
 ) -> Callable[[], SqlAlchemyUnitOfWork]:
     """A domain.ports.UnitOfWorkFactory bound to one engine (options are applied once)."""
     bound = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
-    return partial(SqlAlchemyUnitOfWork, bound)
+    return partial(SqlAlchemyUnitOfWork, bound, on_config_change=on_config_change)

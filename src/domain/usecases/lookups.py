@@ -1,14 +1,21 @@
-"""What authorizing a call reads (keys, clients, plans, the catalog), cached in the process.
+"""What authorizing a call reads (keys, clients, plans, the catalog, budgets), cached in the
+process.
 
-Every write to those tables, in any process, bumps one configuration revision in the database.
-Each call reads that revision (one tiny query, shared by concurrent calls) and drops the cache
-when it moved, so a revoked key or a suspended client is refused on the very next request, in
-every process, while the hot path does no other reads.
+Every write to those tables, in any process, bumps one configuration revision in the database,
+and the cache is dropped when it moved. A serving process checks the revision in the background
+(RevisionWatch: one read per interval for the whole process), so a call reads nothing in the
+steady state. A revoked key or a suspended client is refused on the very next request in the
+process that made the change (its commit marks the last check stale), and within a second in
+every other process (no check older than that is trusted; a call then reads the revision itself).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 from domain.budgets import Budget
@@ -19,6 +26,12 @@ from domain.ports import ConfigRevision, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline
 
 T = TypeVar("T")
+
+log = logging.getLogger("bizgraph.lookups")
+
+# How old a background check may be and still answer for the revision: the bound on how late
+# another process's change (a revocation, a suspension) reaches this one.
+TRUSTED_FOR_SECONDS = 1.0
 
 
 class Snapshot:
@@ -88,7 +101,8 @@ class Snapshot:
 
 class Lookups:
     def __init__(self, reads: UnitOfWorkFactory, revision: ConfigRevision | None = None) -> None:
-        """Without a revision source nothing is cached (every call reads the database)."""
+        """`revision` is usually a RevisionWatch; without one nothing is cached (every call
+        reads the database)."""
         self._reads = reads
         self._revision = revision
         self._snapshot = Snapshot(reads, None)
@@ -100,3 +114,77 @@ class Lookups:
         if current != self._snapshot.revision:
             self._snapshot = Snapshot(self._reads, current)
         return self._snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    revision: int
+    started: float  # monotonic time the read was asked for: it saw every commit before that
+    changes: int  # this process's change count when it was asked for
+
+
+class RevisionWatch(ConfigRevision):
+    """The configuration revision, checked in the background instead of on every call.
+
+    `run()` checks it every `interval` seconds. `current()` answers from the last check while
+    that check is younger than `trusted_for` and no configuration change was committed by this
+    process since it began (`changed()`); otherwise it reads the revision itself, as every call
+    did before: after a local change until the next check, and whenever the checks stall or
+    fail (database down, starved event loop), so an outage fails the call instead of serving a
+    stale view. Without `run()` every call reads.
+    """
+
+    def __init__(
+        self,
+        source: ConfigRevision,
+        *,
+        trusted_for: float = TRUSTED_FOR_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._trusted_for = trusted_for
+        self._monotonic = monotonic
+        self._changes = 0
+        self._checked: _Check | None = None
+
+    def changed(self) -> None:
+        """This process committed a configuration change: no check begun before it counts.
+        Safe from any thread (one integer rebinding; a check stores the count it began with)."""
+        self._changes += 1
+
+    async def current(self) -> int:
+        checked = self._checked
+        if (
+            checked is not None
+            and checked.changes == self._changes
+            and self._monotonic() - checked.started < self._trusted_for
+        ):
+            return checked.revision
+        return await self._source.current()
+
+    async def check(self) -> int:
+        """Read the revision now and keep it for `current()`."""
+        changes, started = self._changes, self._monotonic()
+        revision = await self._source.current()
+        if self._checked is None or self._checked.started <= started:
+            self._checked = _Check(revision, started, changes)
+        return revision
+
+    async def run(self, interval: float) -> None:
+        """Check every `interval` seconds until cancelled. A failing check is logged when the
+        checks start failing and when they recover, not every interval."""
+        failing = False
+        while True:
+            try:
+                await self.check()
+            except Exception:
+                if not failing:
+                    log.warning(
+                        "cannot check the configuration revision: calls read it", exc_info=True
+                    )
+                failing = True
+            else:
+                if failing:
+                    log.info("the configuration revision is checked in the background again")
+                failing = False
+            await asyncio.sleep(interval)

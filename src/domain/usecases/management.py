@@ -246,7 +246,7 @@ class Management:
         return await self._uc.budgets.remove_for_key(key_id)
 
     async def set_key_rate_limits(self, key_id: str, rpm: int | None, tpm: int | None) -> ApiKey:
-        """Effective on the key's next request, in every process."""
+        """Effective on the key's next request in this process, within a second in others."""
         self._require_write()
         return await self._uc.keys.set_rate_limits(key_id, rpm, tpm)
 

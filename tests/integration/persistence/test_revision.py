@@ -1,4 +1,5 @@
-"""The configuration revision moves with every write that authorization caches depend on."""
+"""The configuration revision moves with every write that authorization caches depend on, and
+a unit of work reports its own committed change to this process (RevisionWatch.changed)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.revision import SqlConfigRevision
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0
 
@@ -57,3 +58,42 @@ async def test_concurrent_callers_share_reads(engine: AsyncEngine) -> None:
     values = await asyncio.gather(*(revision.current() for _ in range(20)))
 
     assert len(set(values)) == 1
+
+
+class Commits:
+    """Counts the configuration changes a unit of work reports (RevisionWatch.changed)."""
+
+    def __init__(self) -> None:
+        self.reported = 0
+
+    def changed(self) -> None:
+        self.reported += 1
+
+
+async def test_a_committed_config_write_is_reported_once(engine: AsyncEngine) -> None:
+    commits = Commits()
+    uow = unit_of_work_factory(engine, on_config_change=commits.changed)
+    client = builders.client()
+
+    async with uow() as tx:
+        await tx.clients.add(client)
+        assert commits.reported == 0  # not before it is committed
+        await tx.commit()
+    assert commits.reported == 1
+    async with uow() as tx:
+        await tx.keys.add(builders.key(client.id))
+        await tx.commit()
+        await tx.commit()  # nothing new to report
+    assert commits.reported == 2
+
+
+async def test_rolled_back_and_other_writes_are_not_reported(engine: AsyncEngine) -> None:
+    commits = Commits()
+    uow = unit_of_work_factory(engine, on_config_change=commits.changed)
+    async with uow() as tx:
+        await tx.clients.add(builders.client())  # rolled back on leaving the block
+    async with uow() as tx:  # likely the same pooled connection: the mark did not survive
+        await tx.clients.list()
+        await tx.commit()
+
+    assert commits.reported == 0

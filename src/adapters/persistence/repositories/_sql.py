@@ -92,7 +92,21 @@ async def increment_counter(conn: AsyncConnection, name: str) -> int:
     return int((await conn.execute(statement)).scalar_one())
 
 
+# Set on the connection's info by a bump; the unit of work takes it off at commit and tells
+# this process's RevisionWatch (the info outlives the checkout: it is always taken off).
+CONFIG_CHANGED = "bizgraph_config_changed"
+
+
 async def bump_config_revision(conn: AsyncConnection) -> None:
-    """Tell every process caching keys, clients, plans or the catalog that they changed (in
-    the writer's transaction, so the change and the bump commit together)."""
+    """Tell every process caching keys, clients, plans, the catalog or budgets that they
+    changed (in the writer's transaction, so the change and the bump commit together)."""
     await increment_counter(conn, CONFIG_REVISION)
+    conn.info[CONFIG_CHANGED] = True
+
+
+def take_config_change(conn: AsyncConnection) -> bool:
+    """Whether the transaction on `conn` bumped the configuration revision; forgets it. A lost
+    connection has no info to read (the pool clears it when it drops the connection)."""
+    if conn.closed or conn.invalidated:
+        return False
+    return bool(conn.info.pop(CONFIG_CHANGED, False))
