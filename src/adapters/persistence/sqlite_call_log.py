@@ -159,6 +159,9 @@ class SqliteCallLog(CallLog):
         self._thread: threading.Thread | None = None
         self._closed = False
         self._lock = threading.Lock()  # starting the thread once, from any loop
+        # A test seam: run on the writer's connection before each batch (the outage tests
+        # set SQLite's size limit there to fill the database).
+        self.before_batch: Callable[[sqlite3.Connection], None] | None = None
         self.queued = 0  # writes accepted and not yet answered (at most max_pending)
         self.batches = 0  # transactions committed, and the writes they held
         self.writes = 0
@@ -273,6 +276,8 @@ class SqliteCallLog(CallLog):
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Write]) -> None:
         try:
+            if self.before_batch is not None:
+                self.before_batch(conn)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for write in batch:
