@@ -3,6 +3,7 @@ and their built files."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             await container.metering().wait_for_settlements(10.0)  # else journal recovery
             await background.unregister(container, heartbeat)
             await close_container(container)
+            # Last, so the spans of calls that settled while draining are exported too.
+            await asyncio.to_thread(container.tracer().shutdown)
 
     graphql = ManagementGraphQL(
         build_schema(development=settings.is_development),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,6 +59,7 @@ from domain.providers import (
     NativeMessagesProvider,
     NativeResponsesProvider,
 )
+from domain.tracing import NO_TRACER, Tracer
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.budgets import BudgetUseCases
@@ -110,6 +113,27 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
 # One currency for prices and clients until exchange rates come with invoicing (issue 6): the
 # bundled catalog is in USD, and sums across currencies would be meaningless.
 BILLING_CURRENCIES = frozenset({"USD"})
+
+
+# Either turns tracing on (OpenTelemetry's variables: the exporter reads them itself).
+OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def tracing_configured(environ: Mapping[str, str]) -> bool:
+    """An OTLP endpoint is set and OpenTelemetry is not disabled (OTEL_SDK_DISABLED)."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    return any(environ.get(name, "").strip() for name in OTLP_ENDPOINT_VARIABLES)
+
+
+def build_tracer(environ: Mapping[str, str] = os.environ) -> Tracer:
+    """Spans exported over OTLP when configured (docs/operations.md, Traces); otherwise the
+    no-op tracer, and the OpenTelemetry SDK is not even imported."""
+    if not tracing_configured(environ):
+        return NO_TRACER
+    from adapters.tracing import otlp_tracer
+
+    return otlp_tracer()
 
 
 def build_call_log(settings: Settings) -> CallLog | None:
@@ -319,8 +343,10 @@ class Container(containers.DeclarativeContainer):
         stale_after=providers.Callable(longest_call, settings),
     )
     rate_limits = providers.Singleton(build_rate_limits, settings)
+    tracer = providers.Singleton(build_tracer)
     gateway = providers.Singleton(
         Gateway,
+        tracer=tracer,
         rate_limits=rate_limits,
         metering=metering,
         calls=calls,

@@ -21,6 +21,7 @@ from api.rest.errors import from_provider, openai_error
 from api.rest.gateway import (
     Gateway,
     answer,
+    authenticate,
     authorize,
     client_secret,
     limit_rate,
@@ -44,11 +45,11 @@ async def embeddings(request: Request) -> Response:
 
 
 async def models(request: Request) -> Response:
-    return await answer(request, _models, openai_error)
+    return await answer(request, _models, openai_error, call=False)
 
 
 async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
-    caller = await gw.metering.authenticate(client_secret(request))
+    caller = await authenticate(gw, client_secret(request))
     body = await read_json(request, gw.max_body_bytes)
     chat_messages(body)
     max_tokens = optional_positive_int(body, "max_completion_tokens", "max_tokens")
@@ -75,7 +76,7 @@ async def _chat(request: Request, gw: Gateway, rid: str) -> Response:
 
 
 async def _embeddings(request: Request, gw: Gateway, rid: str) -> Response:
-    caller = await gw.metering.authenticate(client_secret(request))
+    caller = await authenticate(gw, client_secret(request))
     body = await read_json(request, gw.max_body_bytes)
     embedding_input(body)
     grant = await authorize(gw, caller, required_str(body, "model"), rid, ModelKind.EMBEDDING)

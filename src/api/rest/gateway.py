@@ -9,7 +9,8 @@ import logging
 import math
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 import orjson
 from starlette.requests import Request
@@ -23,6 +24,19 @@ from domain.errors import DomainError
 from domain.keys import ApiKey
 from domain.providers import JSON
 from domain.request_bounds import RequestBound
+from domain.tracing import (
+    ERROR_TYPE,
+    GEN_AI_OPERATION,
+    GEN_AI_PROVIDER,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_SYSTEM,
+    NO_SPAN,
+    NO_TRACER,
+    Span,
+    Tracer,
+    error_type,
+    gen_ai_provider,
+)
 from domain.usecases.calls import ModelCalls
 from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.keys import Caller
@@ -41,6 +55,17 @@ class Gateway:
     idempotency: IdempotencyUseCases
     max_body_bytes: int
     rate_limits: RateLimits
+    tracer: Tracer = field(default=NO_TRACER)
+
+
+# The span of the model call this task is answering (set by `answer`, read by the helpers below,
+# so route handlers need not pass it around).
+_CALL_SPAN: ContextVar[Span] = ContextVar("bizgraph_call_span", default=NO_SPAN)
+
+
+async def authenticate(gw: Gateway, secret: str) -> Caller:
+    """The caller of a key, under the call's `auth` span."""
+    return await gw.metering.authenticate(secret, _CALL_SPAN.get())
 
 
 async def authorize(
@@ -48,7 +73,10 @@ async def authorize(
 ) -> CallGrant:
     """The grant for a call, refused before any provider is involved if the model is of
     another kind than the route serves or its provider is not configured here."""
-    grant = await gw.metering.authorize(caller, model, rid)
+    span = _CALL_SPAN.get()
+    grant = await gw.metering.authorize(caller, model, rid, span)
+    if span.recording:
+        _describe_call(span, grant, kind)
     note_call(grant.client.id, grant.target.model.id)  # for JSON log lines, refusals included
     found = grant.target.model.kind
     if found is not kind:
@@ -125,16 +153,36 @@ def client_secret(request: Request, *, allow_x_api_key: bool = False) -> str:
     )
 
 
+def _describe_call(span: Span, grant: CallGrant, kind: ModelKind) -> None:
+    """Name the call's span once its model is known: `{operation} {model}` (GenAI semantic
+    conventions), the model as the client names it through the gateway."""
+    model = grant.target.model
+    operation = "embeddings" if kind is ModelKind.EMBEDDING else "chat"
+    provider = gen_ai_provider(model.provider)
+    span.rename(f"{operation} {model.id}")
+    span.set(GEN_AI_OPERATION, operation)
+    span.set(GEN_AI_REQUEST_MODEL, model.id)
+    span.set(GEN_AI_PROVIDER, provider)
+    span.set(GEN_AI_SYSTEM, provider)
+    span.set("bizgraph.client.id", grant.client.id)
+
+
 async def answer(
     request: Request,
     handler: Callable[[Request, Gateway, str], Awaitable[Response]],
     render_error: ErrorRenderer,
+    *,
+    call: bool = True,
 ) -> Response:
     """Run a route handler; turn expected failures into the API's error body and mask the rest
-    (their details go to the log, which never holds request bodies or keys)."""
+    (their details go to the log, which never holds request bodies or keys). A model `call`
+    gets its span, continuing the caller's trace (`traceparent`); a stream's relay ends it."""
     rid = request_id(request)
+    gw = gateway(request)
+    span = gw.tracer.start_call("chat", request.headers) if call else NO_SPAN
+    token = _CALL_SPAN.set(span)
     try:
-        response = await handler(request, gateway(request), rid)
+        response = await handler(request, gw, rid)
     except ApiError as exc:
         response = render_error(exc, rid)
     except DomainError as exc:
@@ -143,8 +191,27 @@ async def answer(
         log.exception("unexpected error in %s (request %s)", request.url.path, rid)
         error = ApiError(500, "internal error", "server_error", "internal_error")
         response = render_error(error, rid)
+    except BaseException as exc:  # cancelled: the client went away
+        span.fail(error_type(exc))
+        span.end()
+        raise
+    finally:
+        _CALL_SPAN.reset(token)
+    if span.recording:
+        _answered(span, rid, response.status_code)
+    span.end()
     response.headers.update(request.scope["state"].get(RATE_HEADERS, {}))
     return response
+
+
+def _answered(span: Span, rid: str, status: int) -> None:
+    """As HTTP server spans do: a 5xx is an error of the gateway's; a 4xx, the client's."""
+    span.set("bizgraph.request.id", rid)
+    span.set("http.response.status_code", status)
+    if status >= 500:
+        span.fail(str(status))
+    elif status >= 400:
+        span.set(ERROR_TYPE, str(status))
 
 
 async def run_once(

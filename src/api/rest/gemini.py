@@ -20,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from api.rest.bodies import read_json
 from api.rest.chat import SSE_HEADERS, answered_by, chunk_chars
 from api.rest.errors import ApiError, from_provider
-from api.rest.gateway import Gateway, answer, authorize, limit_rate, run_once
+from api.rest.gateway import Gateway, answer, authenticate, authorize, limit_rate, run_once
 from api.rest.gemini_format import (
     OpenAIToGeminiStream,
     check_generate,
@@ -85,7 +85,7 @@ def gemini_secret(request: Request) -> str:
 
 async def _dispatch(request: Request, gw: Gateway, rid: str) -> Response:
     model, method = _target(request)
-    caller = await gw.metering.authenticate(gemini_secret(request))
+    caller = await authenticate(gw, gemini_secret(request))
     body = await read_json(request, gw.max_body_bytes)
     if method in ("embedContent", "batchEmbedContents"):
         return await _embed(request, gw, rid, caller, model, body, method == "batchEmbedContents")

@@ -16,7 +16,15 @@ from starlette.responses import Response, StreamingResponse
 from api.rest.bodies import flag, optional_positive_int, read_json, required_list, required_str
 from api.rest.chat import SSE_HEADERS, answered_by, chunk_chars
 from api.rest.errors import ApiError, anthropic_error, from_provider
-from api.rest.gateway import Gateway, answer, authorize, client_secret, limit_rate, run_once
+from api.rest.gateway import (
+    Gateway,
+    answer,
+    authenticate,
+    authorize,
+    client_secret,
+    limit_rate,
+    run_once,
+)
 from api.rest.messages_format import (
     OpenAIToAnthropicStream,
     anthropic_error_body,
@@ -33,7 +41,7 @@ async def create_message(request: Request) -> Response:
 
 
 async def _messages(request: Request, gw: Gateway, rid: str) -> Response:
-    caller = await gw.metering.authenticate(client_secret(request, allow_x_api_key=True))
+    caller = await authenticate(gw, client_secret(request, allow_x_api_key=True))
     body = await read_json(request, gw.max_body_bytes)
     required_list(body, "messages")
     max_tokens = optional_positive_int(body, "max_tokens")

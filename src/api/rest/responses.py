@@ -19,7 +19,15 @@ from starlette.responses import Response, StreamingResponse
 from api.rest.bodies import flag, optional_positive_int, read_json, required_str
 from api.rest.chat import SSE_HEADERS, answered_by, chunk_chars
 from api.rest.errors import ApiError, from_provider, openai_error
-from api.rest.gateway import Gateway, answer, authorize, client_secret, limit_rate, run_once
+from api.rest.gateway import (
+    Gateway,
+    answer,
+    authenticate,
+    authorize,
+    client_secret,
+    limit_rate,
+    run_once,
+)
 from api.rest.responses_format import (
     ChatToResponsesStream,
     Event,
@@ -37,7 +45,7 @@ async def create_response(request: Request) -> Response:
 
 async def stored_response(request: Request) -> Response:
     """`GET`/`DELETE /v1/responses/{id}` (and `/input_items`, `/cancel`): nothing is stored."""
-    return await answer(request, _not_stored, openai_error)
+    return await answer(request, _not_stored, openai_error, call=False)
 
 
 async def _not_stored(request: Request, gw: Gateway, rid: str) -> Response:
@@ -51,7 +59,7 @@ async def _not_stored(request: Request, gw: Gateway, rid: str) -> Response:
 
 
 async def _responses(request: Request, gw: Gateway, rid: str) -> Response:
-    caller = await gw.metering.authenticate(client_secret(request))
+    caller = await authenticate(gw, client_secret(request))
     body = await read_json(request, gw.max_body_bytes)
     model = required_str(body, "model")
     max_tokens = optional_positive_int(body, "max_output_tokens")

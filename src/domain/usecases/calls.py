@@ -30,6 +30,19 @@ from domain.providers import (
 )
 from domain.request_bounds import RequestBound
 from domain.tokens import TokenUsage
+from domain.tracing import (
+    GEN_AI_INPUT_TOKENS,
+    GEN_AI_OPERATION,
+    GEN_AI_OUTPUT_TOKENS,
+    GEN_AI_PROVIDER,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_SYSTEM,
+    Span,
+    SpanKind,
+    error_type,
+    gen_ai_provider,
+)
 from domain.usage import CallStatus, UsageSource
 from domain.usecases.metering import Attempt, CallGrant, Metering, PricedModel
 from domain.usecases.relay import MeteredStream, Outcome, Relay
@@ -48,6 +61,16 @@ class CallKind(StrEnum):
 
 
 _GEMINI_KINDS = frozenset({CallKind.GEMINI, CallKind.GEMINI_EMBED, CallKind.GEMINI_BATCH_EMBED})
+# `gen_ai.operation.name` of each kind (GenAI semantic conventions' well-known values)
+_OPERATIONS = {
+    CallKind.CHAT: "chat",
+    CallKind.MESSAGES: "chat",
+    CallKind.RESPONSES: "chat",
+    CallKind.GEMINI: "generate_content",
+    CallKind.EMBEDDING: "embeddings",
+    CallKind.GEMINI_EMBED: "embeddings",
+    CallKind.GEMINI_BATCH_EMBED: "embeddings",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,14 +139,15 @@ class ModelCalls:
     async def complete(self, grant: CallGrant, request: CallRequest) -> Completed:
         attempts: list[Attempt] = []
         try:
-            number, target, started, response = await self._first_answer(
+            number, target, started, upstream, response = await self._first_answer(
                 grant, request, attempts, lambda target: self._send(target, request)
             )
             usage, source = _usage_or_estimate(response, request, target.model)
             attempts.append(_succeeded(number, target, usage, source, started))
+            _answered(upstream, usage, source, response.body)
             return Completed(response.body, target)
         finally:
-            await _shielded(self._metering.settle(grant, attempts))
+            await self._settle(grant, attempts)
 
     async def open_stream(
         self, grant: CallGrant, request: CallRequest, chars_of: Callable[[Any], int]
@@ -132,14 +156,15 @@ class ModelCalls:
         until then, since nothing has reached the client yet."""
         attempts: list[Attempt] = []
         try:
-            number, target, started, (stream, first) = await self._first_answer(
+            number, target, started, upstream, (stream, first) = await self._first_answer(
                 grant, request, attempts, lambda target: self._first_event(target, request)
             )
         except BaseException:
-            await _shielded(self._metering.settle(grant, attempts))
+            await self._settle(grant, attempts)
             raise
-        attempt = _OpenAttempt(number, target, started, stream)
-        settle = self._stream_settler(grant, request, attempts, attempt)
+        attempt = _OpenAttempt(number, target, started, stream, upstream, first)
+        grant.trace.extend()  # the call's span ends once the relay settled (_stream_settler)
+        settle = self._stream_settler(grant, request, attempts, attempt, grant.trace.child("relay"))
         rid, metering = grant.request_id, self._metering
         relay = Relay(
             stream,
@@ -158,10 +183,11 @@ class ModelCalls:
         request: CallRequest,
         attempts: list[Attempt],
         call: Callable[[PricedModel], Awaitable[T]],
-    ) -> tuple[int, PricedModel, float, T]:
+    ) -> tuple[int, PricedModel, float, Span, T]:
         """Try the model, then its fallbacks, until one answers. Every failed attempt is
         appended to `attempts`; a failure no fallback can help is raised at once, and so is
-        the last one when the hold cannot cover a fallback on top of what was billed."""
+        the last one when the hold cannot cover a fallback on top of what was billed. Each
+        attempt has its upstream span; the answering one's is returned open, for its usage."""
         last_error: ProviderError | None = None
         async for number, target in self._targets(grant, request.kind):
             billed = any(a.usage.total_tokens for a in attempts)
@@ -172,14 +198,26 @@ class ModelCalls:
             ):
                 raise last_error
             started = time.monotonic()
+            upstream = _upstream_span(grant.trace, target.model, request.kind)
             try:
-                return number, target, started, await call(target)
+                with upstream.carrying():
+                    return number, target, started, upstream, await call(target)
             except ProviderError as exc:
+                upstream.fail(_provider_error_type(exc))
+                upstream.end()
                 attempts.append(_failed(number, target, exc, started))
                 if not exc.triggers_fallback:
                     raise
                 last_error = exc
+            except BaseException as exc:
+                upstream.fail(error_type(exc))
+                upstream.end()
+                raise
         raise last_error or _unconfigured(grant.target.model.provider)
+
+    async def _settle(self, grant: CallGrant, attempts: list[Attempt]) -> None:
+        with grant.trace.child("settle"):
+            await _shielded(self._metering.settle(grant, attempts))
 
     def _stream_settler(
         self,
@@ -187,19 +225,29 @@ class ModelCalls:
         request: CallRequest,
         earlier: list[Attempt],
         attempt: _OpenAttempt,
+        relay: Span,
     ) -> Callable[[Outcome], Awaitable[None]]:
         async def settle(outcome: Outcome) -> None:
-            reported = (outcome.error.usage if outcome.error else None) or attempt.stream.usage
-            if reported is not None:
-                usage, source = reported, UsageSource.REPORTED
-            else:
-                usage = _estimate(request, outcome.output_chars, attempt.target.model)
-                source = UsageSource.ESTIMATED
-            status = CallStatus.FAILED if outcome.error else CallStatus.SUCCEEDED
-            last = Attempt(
-                attempt.number, attempt.target, usage, source, status, _ms_since(attempt.started)
-            )
-            await _shielded(self._metering.settle(grant, [*earlier, last]))
+            try:
+                reported = (outcome.error.usage if outcome.error else None) or attempt.stream.usage
+                if reported is not None:
+                    usage, source = reported, UsageSource.REPORTED
+                else:
+                    usage = _estimate(request, outcome.output_chars, attempt.target.model)
+                    source = UsageSource.ESTIMATED
+                status = CallStatus.FAILED if outcome.error else CallStatus.SUCCEEDED
+                last = Attempt(
+                    attempt.number,
+                    attempt.target,
+                    usage,
+                    source,
+                    status,
+                    _ms_since(attempt.started),
+                )
+                _relayed(relay, attempt, outcome, usage, source, grant.trace)
+                await self._settle(grant, [*earlier, last])
+            finally:
+                grant.trace.end()
 
         return settle
 
@@ -294,6 +342,8 @@ class _OpenAttempt:
     target: PricedModel
     started: float
     stream: MeteredStream
+    upstream: Span  # open until the stream ends (its usage comes last)
+    first: Any  # the first item (the model that answered, for the span)
 
 
 class _Resumed:
@@ -361,6 +411,73 @@ def _succeeded(
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+def _upstream_span(call: Span, model: Model, kind: CallKind) -> Span:
+    """The span of one attempt at a provider, named and described per the GenAI semantic
+    conventions (nothing computed when the call is not recorded)."""
+    if not call.recording:
+        return call.child("", SpanKind.CLIENT)
+    operation, provider = _OPERATIONS[kind], gen_ai_provider(model.provider)
+    attributes = {
+        GEN_AI_OPERATION: operation,
+        GEN_AI_PROVIDER: provider,
+        GEN_AI_SYSTEM: provider,
+        GEN_AI_REQUEST_MODEL: model.upstream_name,
+        "bizgraph.model": model.id,
+    }
+    return call.child(f"{operation} {model.upstream_name}", SpanKind.CLIENT, attributes)
+
+
+def _provider_error_type(exc: ProviderError) -> str:
+    """The provider's status when it answered one, else how it failed (`timeout`, ...)."""
+    return str(exc.status) if exc.status is not None else exc.failure.value
+
+
+def _answered(upstream: Span, usage: TokenUsage, source: UsageSource, body: Any) -> None:
+    """Close an answering attempt's span with the model that answered and its usage."""
+    if upstream.recording:
+        if (model := _reported_model(body)) is not None:
+            upstream.set(GEN_AI_RESPONSE_MODEL, model)
+        upstream.set(GEN_AI_INPUT_TOKENS, usage.input_tokens)
+        upstream.set(GEN_AI_OUTPUT_TOKENS, usage.output_tokens)
+        upstream.set("bizgraph.usage.estimated", source is UsageSource.ESTIMATED)
+    upstream.end()
+
+
+def _relayed(
+    relay: Span,
+    attempt: _OpenAttempt,
+    outcome: Outcome,
+    usage: TokenUsage,
+    source: UsageSource,
+    call: Span,
+) -> None:
+    """End a stream's relay and upstream spans; a stream that broke fails them and the call."""
+    if relay.recording:
+        relay.set("bizgraph.relay.output_chars", outcome.output_chars)
+        relay.set("bizgraph.relay.cut_short", outcome.cut_short)
+    if outcome.error is not None:
+        failure = _provider_error_type(outcome.error)
+        for span in (relay, attempt.upstream, call):
+            span.fail(failure)
+    relay.end()
+    _answered(attempt.upstream, usage, source, attempt.first)
+
+
+def _reported_model(item: Any) -> str | None:
+    """The model a provider says answered: OpenAI's and Anthropic's `model` (a stream's
+    `message` or `response` event holds it), Gemini's `modelVersion`."""
+    if isinstance(item, tuple) and len(item) == 2:  # a native stream's (event name, data)
+        item = item[1]
+    if not isinstance(item, dict):
+        return None
+    for holder in (item, item.get("message"), item.get("response")):
+        if isinstance(holder, dict):
+            for key in ("model", "modelVersion"):
+                if isinstance(found := holder.get(key), str) and found:
+                    return found
+    return None
 
 
 async def _shielded(settling: Any) -> None:

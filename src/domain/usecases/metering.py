@@ -47,6 +47,7 @@ from domain.ports import CallLog, Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline, PlanVersion
 from domain.request_bounds import RequestBound
 from domain.tokens import TokenUsage
+from domain.tracing import NO_SPAN, Span
 from domain.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budget_leases import BudgetLeases
 from domain.usecases.call_log import UnitOfWorkCallLog, partial_settle
@@ -77,6 +78,7 @@ class CallGrant:
     started_at: datetime
     snapshot: Snapshot = field(repr=False, compare=False)  # what authorization read
     budgets: tuple[Budget, ...] = ()  # the client's, then the key's, in force at the start
+    trace: Span = field(default=NO_SPAN, repr=False, compare=False)  # the call's span
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +122,15 @@ class Metering:
         self._zone = zone or ZoneInfo("UTC")  # billing periods are months in this zone
         self._retries: set[asyncio.Task[None]] = set()  # settlements waiting for the database
 
-    async def authenticate(self, secret: str) -> Caller:
-        return await self._keys.caller(secret)
+    async def authenticate(self, secret: str, trace: Span = NO_SPAN) -> Caller:
+        with trace.child("auth"):
+            return await self._keys.caller(secret)
 
-    async def authorize(self, caller: Caller, requested_model: str, request_id: str) -> CallGrant:
-        """Check client status and the key's model allow-list; fix price and plan in force now."""
+    async def authorize(
+        self, caller: Caller, requested_model: str, request_id: str, trace: Span = NO_SPAN
+    ) -> CallGrant:
+        """Check client status and the key's model allow-list; fix price and plan in force now.
+        `trace`: the call's span, which the grant carries to the call's later stages."""
         now = self._clock.now()
         snapshot, key = caller.snapshot, caller.key
         client = await snapshot.client(key.client_id)
@@ -137,7 +143,7 @@ class Metering:
         plan = (await snapshot.plans(client.id)).in_force_at(now)
         budgets = _budgets_of(await snapshot.budgets(), client.id, key.id)
         target = PricedModel(model, price)
-        return CallGrant(request_id, client, key, target, plan, now, snapshot, budgets)
+        return CallGrant(request_id, client, key, target, plan, now, snapshot, budgets, trace)
 
     async def allowed_models(self, caller: Caller) -> Sequence[Model]:
         return [m for m in await caller.snapshot.models() if caller.key.allows(m.id)]
@@ -155,6 +161,10 @@ class Metering:
         with budgets, the call's maximum amount (request_bounds.py) is held in the same
         transaction, or the call is refused (BudgetExceeded, with an alert) and nothing is
         journaled. A call no rule bounds is refused under a hard budget."""
+        with grant.trace.child("hold"):
+            await self._hold_and_journal(grant, bound)
+
+    async def _hold_and_journal(self, grant: CallGrant, bound: RequestBound) -> None:
         entry = JournalEntry(
             request_id=grant.request_id,
             client_id=grant.client.id,
