@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,9 @@ async def _prepared(tmp: Path, upstreams: Upstreams) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def traced(upstreams: Upstreams, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traced]:
-    url, secret = asyncio.run(_prepared(tmp_path_factory.mktemp("traced"), upstreams))
+    tmp = tmp_path_factory.mktemp("traced")
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own, away from pytest-asyncio's
+        url, secret = thread.submit(asyncio.run, _prepared(tmp, upstreams)).result()
     exporter = InMemorySpanExporter()
     container = make_container(gateway_settings(url, upstreams))
     tracer = otlp_tracer(SimpleSpanProcessor(exporter))  # exported as each span ends
@@ -86,8 +89,10 @@ def _one(spans: Sequence[ReadableSpan], name: str) -> ReadableSpan:
 
 
 def _children(spans: Sequence[ReadableSpan], parent: ReadableSpan) -> list[str]:
+    """Their names, in the order they started."""
     assert parent.context is not None
-    return [s.name for s in spans if s.parent and s.parent.span_id == parent.context.span_id]
+    found = [s for s in spans if s.parent and s.parent.span_id == parent.context.span_id]
+    return [s.name for s in sorted(found, key=lambda s: s.start_time or 0)]
 
 
 def _attributes(span: ReadableSpan) -> dict[str, object]:
