@@ -79,7 +79,8 @@ def _collector(received: list[tuple[str, str, bytes]]) -> Starlette:
 
 
 def _exported(received: list[tuple[str, str, bytes]]) -> tuple[set[str], set[str]]:
-    services, names = set(), set()
+    services: set[str] = set()
+    names: set[str] = set()
     for path, content_type, body in received:
         assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
         for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
