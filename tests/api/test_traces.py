@@ -24,6 +24,7 @@ from api.serving import server_options
 from tests.api.conftest import Admin, Upstreams, _seed, gateway_settings
 from tests.support.databases import sqlite_database
 from tests.support.servers import serve_in_thread
+from tests.upstreams.anthropic_fake import AnthropicScript
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -220,3 +221,40 @@ def test_listing_models_is_not_a_call(spans: Traced) -> None:
     headers = {"authorization": f"Bearer {spans.secret}"}
     assert httpx.get(f"{spans.url}/v1/models", headers=headers).status_code == 200
     assert spans.finished() == []
+
+
+def test_each_attempt_of_a_fallback_has_its_span_and_carries_its_own_context(
+    spans: Traced, upstreams: Upstreams
+) -> None:
+    upstreams.openai.status = 503
+    upstreams.anthropic.enqueue(AnthropicScript(text="Fallback", input_tokens=10, output_tokens=5))
+    body = {**_chat(), "model": "openai/flaky"}
+    assert spans.post(body, traceparent=TRACEPARENT).status_code == 200
+    finished = spans.finished()
+    call = _one(finished, "chat openai/flaky")
+    assert _children(finished, call) == [
+        "auth",
+        "hold",
+        "chat gpt-flaky",
+        "chat claude-haiku-4-5",
+        "settle",
+    ]
+    assert call.status.status_code is StatusCode.UNSET
+    failed = _one(finished, "chat gpt-flaky")
+    assert failed.status.status_code is StatusCode.ERROR
+    assert _attributes(failed)["error.type"] == "503"
+    answered = _one(finished, "chat claude-haiku-4-5")
+    assert answered.status.status_code is StatusCode.UNSET
+    attributes = _attributes(answered)
+    assert attributes["gen_ai.provider.name"] == "anthropic"
+    assert attributes["gen_ai.request.model"] == "claude-haiku-4-5"
+    assert (attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.output_tokens"]) == (
+        10,
+        5,
+    )
+    assert failed.context is not None
+    assert answered.context is not None
+    sent_openai = upstreams.openai.last.header("traceparent")
+    assert sent_openai == f"00-{TRACE_ID}-{failed.context.span_id:016x}-01"
+    sent_anthropic = upstreams.anthropic.requests[-1].headers.get("traceparent")
+    assert sent_anthropic == f"00-{TRACE_ID}-{answered.context.span_id:016x}-01"
