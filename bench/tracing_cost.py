@@ -29,7 +29,7 @@ from domain.catalog import Model
 from domain.tokens import TokenUsage
 from domain.tracing import NO_TRACER, Tracer
 from domain.usage import UsageSource
-from domain.usecases.calls import CallKind, _answered, _upstream_span
+from domain.usecases.calls import CallKind, _answered, _reported_model, _upstream_span
 
 MODEL = Model("demo/chat", "demo", "chat")
 HEADERS = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
@@ -57,7 +57,7 @@ def span_work(tracer: Tracer) -> None:
     upstream = _upstream_span(call, MODEL, CallKind.CHAT)
     with upstream.carrying():
         _traced(OUTBOUND, URL)
-    _answered(upstream, USAGE, UsageSource.REPORTED, ANSWER)
+    _answered(upstream, USAGE, UsageSource.REPORTED, _reported_model(upstream, ANSWER))
     with call.child("settle"):
         pass
     if call.recording:

@@ -258,3 +258,20 @@ def test_each_attempt_of_a_fallback_has_its_span_and_carries_its_own_context(
     assert sent_openai == f"00-{TRACE_ID}-{failed.context.span_id:016x}-01"
     sent_anthropic = upstreams.anthropic.requests[-1].headers.get("traceparent")
     assert sent_anthropic == f"00-{TRACE_ID}-{answered.context.span_id:016x}-01"
+
+
+def test_a_stream_cut_by_the_provider_fails_its_upstream_relay_and_call_spans(
+    spans: Traced, upstreams: Upstreams
+) -> None:
+    script = upstreams.openai
+    script.reply, script.break_after, script.usage = "word " * 50, 3, None
+    answer = spans.post(_chat(stream=True), traceparent=TRACEPARENT)
+    assert answer.status_code == 200  # the failure came after the first byte
+    finished = spans.finished()
+    for name in (f"chat {MODEL}", "chat gpt-4o-mini", "relay"):
+        span = _one(finished, name)
+        assert span.status.status_code is StatusCode.ERROR, name
+        assert _attributes(span)["error.type"] == "connection", name
+    upstream = _attributes(_one(finished, "chat gpt-4o-mini"))
+    assert upstream["bizgraph.usage.estimated"] is True
+    assert _one(finished, "settle").status.status_code is StatusCode.UNSET

@@ -144,7 +144,7 @@ class ModelCalls:
             )
             usage, source = _usage_or_estimate(response, request, target.model)
             attempts.append(_succeeded(number, target, usage, source, started))
-            _answered(upstream, usage, source, response.body)
+            _answered(upstream, usage, source, _reported_model(upstream, response.body))
             return Completed(response.body, target)
         finally:
             await self._settle(grant, attempts)
@@ -162,7 +162,9 @@ class ModelCalls:
         except BaseException:
             await self._settle(grant, attempts)
             raise
-        attempt = _OpenAttempt(number, target, started, stream, upstream, first)
+        # Read now: the route rewrites the chunk's model once it is relayed.
+        reported = _reported_model(upstream, first)
+        attempt = _OpenAttempt(number, target, started, stream, upstream, reported)
         grant.trace.extend()  # the call's span ends once the relay settled (_stream_settler)
         settle = self._stream_settler(grant, request, attempts, attempt, grant.trace.child("relay"))
         rid, metering = grant.request_id, self._metering
@@ -343,7 +345,7 @@ class _OpenAttempt:
     started: float
     stream: MeteredStream
     upstream: Span  # open until the stream ends (its usage comes last)
-    first: Any  # the first item (the model that answered, for the span)
+    reported_model: str | None  # what the provider said answered, for the span
 
 
 class _Resumed:
@@ -434,11 +436,13 @@ def _provider_error_type(exc: ProviderError) -> str:
     return str(exc.status) if exc.status is not None else exc.failure.value
 
 
-def _answered(upstream: Span, usage: TokenUsage, source: UsageSource, body: Any) -> None:
+def _answered(
+    upstream: Span, usage: TokenUsage, source: UsageSource, reported_model: str | None
+) -> None:
     """Close an answering attempt's span with the model that answered and its usage."""
     if upstream.recording:
-        if (model := _reported_model(body)) is not None:
-            upstream.set(GEN_AI_RESPONSE_MODEL, model)
+        if reported_model is not None:
+            upstream.set(GEN_AI_RESPONSE_MODEL, reported_model)
         upstream.set(GEN_AI_INPUT_TOKENS, usage.input_tokens)
         upstream.set(GEN_AI_OUTPUT_TOKENS, usage.output_tokens)
         upstream.set("bizgraph.usage.estimated", source is UsageSource.ESTIMATED)
@@ -462,12 +466,15 @@ def _relayed(
         for span in (relay, attempt.upstream, call):
             span.fail(failure)
     relay.end()
-    _answered(attempt.upstream, usage, source, attempt.first)
+    _answered(attempt.upstream, usage, source, attempt.reported_model)
 
 
-def _reported_model(item: Any) -> str | None:
-    """The model a provider says answered: OpenAI's and Anthropic's `model` (a stream's
-    `message` or `response` event holds it), Gemini's `modelVersion`."""
+def _reported_model(upstream: Span, item: Any) -> str | None:
+    """The model a provider says answered (read only for a recorded span): OpenAI's and
+    Anthropic's `model` (a stream's `message` or `response` event holds it), Gemini's
+    `modelVersion`."""
+    if not upstream.recording:
+        return None
     if isinstance(item, tuple) and len(item) == 2:  # a native stream's (event name, data)
         item = item[1]
     if not isinstance(item, dict):
