@@ -23,10 +23,9 @@ from api.container import (
     default_catalog,
     make_container,
     migrate_database,
-    prepare_metrics_dir,
-    remove_metrics_dir,
 )
 from api.logs import configure_cli_logging, uvicorn_log_config
+from api.metrics import prepare_metrics_dir, remove_metrics_dir
 from api.redaction import install_redaction
 from api.settings import LogFormat, Settings, SettingsError, load_settings, log_format
 from domain.access import Role

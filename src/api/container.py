@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -178,44 +177,6 @@ async def sample_metrics(container: Container) -> None:
     probe = container.metrics_probe()
     if probe is not None and (telemetry := _prometheus(container)) is not None:
         telemetry.pool_in_use(probe.pool_in_use())
-
-
-METRICS_DIR = "prometheus"  # under the data dir: one private directory per `bizgraph serve`
-
-
-def prepare_metrics_dir(settings: Settings) -> Path:
-    """A fresh directory for prometheus-client's multiprocess files of this serve process
-    and its workers (named after its pid); directories of serve processes that are gone are
-    removed."""
-    parent = settings.data_dir / METRICS_DIR
-    parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for old in parent.glob("serve-*"):
-        pid = old.name.removeprefix("serve-")
-        if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
-            _remove_tree(old)
-    mine = parent / f"serve-{os.getpid()}"
-    mine.mkdir(mode=0o700)
-    return mine
-
-
-def remove_metrics_dir(path: Path) -> None:
-    _remove_tree(path)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def build_readiness(engine: AsyncEngine, metering: Metering, redis_url: str | None) -> Readiness:

@@ -9,16 +9,20 @@ installed, so requests pay nothing."""
 from __future__ import annotations
 
 import hmac
+import os
+import shutil
 import time
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.container import scrape_metrics
-from api.settings import MetricsSettings
+from api.settings import MetricsSettings, Settings
 from domain.telemetry import Telemetry, begin_measure
 
+EVENT_STREAM = b"text/event-stream"  # every streamed answer (OpenAI, Anthropic, Gemini SSE)
 UNMATCHED = "unmatched"  # no route template (never the raw path: it is user input)
 
 
@@ -36,13 +40,18 @@ class MetricsMiddleware:
         started = time.perf_counter()
         measure = begin_measure()
         status = 0
+        streamed = False
         first_byte: float | None = None
 
         async def send_measured(message: Message) -> None:
-            nonlocal status, first_byte
+            nonlocal status, streamed, first_byte
             if message["type"] == "http.response.start":
                 status = message["status"]
-            elif first_byte is None and message.get("more_body", False):
+                streamed = any(
+                    name == b"content-type" and value.startswith(EVENT_STREAM)
+                    for name, value in message.get("headers", ())
+                )
+            elif streamed and first_byte is None:
                 first_byte = time.perf_counter() - started  # a streamed answer's first chunk
             await send(message)
 
@@ -81,3 +90,39 @@ async def metrics(request: Request) -> Response:
 
 def _error(status: int, message: str, code: str) -> Response:
     return JSONResponse({"error": {"message": message, "code": code}}, status_code=status)
+
+
+METRICS_DIR = "prometheus"  # under the data dir: one private directory per `bizgraph serve`
+
+
+def prepare_metrics_dir(settings: Settings) -> Path:
+    """A fresh directory for prometheus-client's multiprocess files of this serve process
+    and its workers (named after its pid); directories of serve processes that are gone are
+    removed."""
+    parent = settings.data_dir / METRICS_DIR
+    parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for old in parent.glob("serve-*"):
+        pid = old.name.removeprefix("serve-")
+        if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            _remove_tree(old)
+    mine = parent / f"serve-{os.getpid()}"
+    mine.mkdir(mode=0o700)
+    return mine
+
+
+def remove_metrics_dir(path: Path) -> None:
+    _remove_tree(path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
