@@ -7,6 +7,7 @@ answer 404."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -210,17 +211,43 @@ async def test_the_counters_equal_the_calls_made(
         assert value(found, "bizgraph_background_last_success_timestamp", loop="lease_heartbeat")
 
 
-async def test_a_scrape_needs_the_token(upstreams: Upstreams, tmp_path: Path) -> None:
+async def test_a_scrape_needs_the_token_and_labels_hold_no_input(
+    upstreams: Upstreams, tmp_path: Path
+) -> None:
+    chosen = "chosen-by-the-caller-" + uuid.uuid4().hex
     async with (
         metered_gateway("sqlite", upstreams, tmp_path) as gw,
         httpx.AsyncClient(base_url=gw.url, timeout=10) as http,
     ):
+        _, secret = await new_client(gw.operator, "Curious")
+        unknown = await http.post(
+            CHAT,
+            json={"model": chosen, "messages": HI},
+            headers={"authorization": f"Bearer {secret}"},
+        )
+        nowhere = await http.get(f"/v1/{chosen}")
         missing = await scrape(http, None)
         wrong = await scrape(http, TOKEN[:-1] + "x")
         right = await scrape(http)
+    assert (unknown.status_code, nowhere.status_code) == (404, 404)
     assert (missing.status_code, wrong.status_code, right.status_code) == (401, 401, 200)
     assert missing.headers["www-authenticate"].startswith("Bearer")
     assert "bizgraph_" not in missing.text + wrong.text
+    assert chosen not in right.text  # neither the model asked for nor the path
+    found = samples(right.text)
+    labels = {"route": CHAT, "model": "", "provider": "", "status_class": "4xx"}
+    assert value(found, "bizgraph_requests_total", **labels) == 1
+    assert (
+        value(
+            found,
+            "bizgraph_requests_total",
+            route="/{path:path}",
+            model="",
+            provider="",
+            status_class="4xx",
+        )
+        == 1
+    )
 
 
 async def test_metrics_are_off_by_default(gateway: SessionGateway) -> None:
