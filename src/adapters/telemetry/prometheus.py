@@ -39,6 +39,11 @@ BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 BATCH_SECONDS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
 
+# The `class` label of bizgraph_tokens_total, in the order of TokenUsage's fields read above.
+TOKEN_CLASSES = ("input", "output", "cached_input", "cache_write", "reasoning")
+_MoneyChildren = tuple[tuple[Counter, ...], Counter, Counter]
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """What a scrape reads from the database (api/container.py caches it for 5 s)."""
@@ -89,7 +94,9 @@ class PrometheusTelemetry(Telemetry):
     enabled = True
 
     def __init__(self) -> None:
-        disable_created_metrics()  # `_created` series double every counter; dashboards skip them
+        # `_created` series double every counter; dashboards do not use them. (The client's
+        # multiprocess helpers are untyped, hence the ignores.)
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
         # The client chose its value class when first imported: trust that, not the variable.
         self.multiprocess = bool(getattr(values.ValueClass, "_multiprocess", False))
@@ -186,14 +193,10 @@ class PrometheusTelemetry(Telemetry):
             multiprocess_mode="livesum",
             registry=r,
         )
-        # Tokens by class: UsageRecord.usage's fields, in the label's words.
-        self._token_classes = (
-            ("input", "input_tokens"),
-            ("output", "output_tokens"),
-            ("cached_input", "cached_input_tokens"),
-            ("cache_write", "cache_write_tokens"),
-            ("reasoning", "reasoning_tokens"),
-        )
+        # Labelled children by their label values (bounded as the labels are).
+        self._money: dict[tuple[str, str, str, str], _MoneyChildren] = {}
+        self._counts: dict[tuple[str, str, str, str], Counter] = {}
+        self._routes: dict[str, tuple[Histogram, Histogram, Histogram]] = {}
         if not self.multiprocess:
             r.register(self._scraped)
 
@@ -201,13 +204,34 @@ class PrometheusTelemetry(Telemetry):
 
     def settled(self, records: Sequence[UsageRecord]) -> None:
         for record in records:
-            client, model, usage = record.client_id, record.model_id, record.usage
-            for label, name in self._token_classes:
-                if count := getattr(usage, name):
-                    self._tokens.labels(client, model, label).inc(count)
-            cost, charge = record.cost, record.charge
-            self._cost.labels(client, model, cost.currency).inc(float(cost.amount))
-            self._charge.labels(client, model, charge.currency).inc(float(charge.amount))
+            usage, cost, charge = record.usage, record.cost, record.charge
+            key = (record.client_id, record.model_id, cost.currency, charge.currency)
+            children = self._money.get(key) or self._money_children(key)
+            tokens, cost_child, charge_child = children
+            counts = (
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cached_input_tokens,
+                usage.cache_write_tokens,
+                usage.reasoning_tokens,
+            )
+            for child, count in zip(tokens, counts, strict=True):
+                if count:
+                    child.inc(count)
+            cost_child.inc(float(cost.amount))
+            charge_child.inc(float(charge.amount))
+
+    def _money_children(self, key: tuple[str, str, str, str]) -> _MoneyChildren:
+        """The labelled children of a client, model and currencies, looked up once (a
+        `labels()` call validates and locks each time)."""
+        client, model, cost_currency, charge_currency = key
+        children = (
+            tuple(self._tokens.labels(client, model, label) for label in TOKEN_CLASSES),
+            self._cost.labels(client, model, cost_currency),
+            self._charge.labels(client, model, charge_currency),
+        )
+        self._money[key] = children
+        return children
 
     def upstream(self, provider: str, seconds: float) -> None:
         self._upstream_seconds.labels(provider).observe(seconds)
@@ -227,13 +251,23 @@ class PrometheusTelemetry(Telemetry):
         first_byte_seconds: float | None,
     ) -> None:
         status_class = f"{status // 100}xx" if status else "none"  # none: no response sent
-        self._requests.labels(route, measure.model, measure.provider, status_class).inc()
-        self._request_seconds.labels(route).observe(seconds)
+        key = (route, measure.model, measure.provider, status_class)
+        count = self._counts.get(key)
+        if count is None:
+            count = self._counts[key] = self._requests.labels(*key)
+        count.inc()
+        timers = self._routes.get(route)
+        if timers is None:
+            timers = self._routes[route] = (
+                self._request_seconds.labels(route),
+                self._overhead_seconds.labels(route),
+                self._first_byte_seconds.labels(route),
+            )
+        timers[0].observe(seconds)
         if measure.model:  # a model call: what the gateway added to the providers' time
-            overhead = max(0.0, seconds - measure.upstream_seconds)
-            self._overhead_seconds.labels(route).observe(overhead)
+            timers[1].observe(max(0.0, seconds - measure.upstream_seconds))
         if first_byte_seconds is not None:
-            self._first_byte_seconds.labels(route).observe(first_byte_seconds)
+            timers[2].observe(first_byte_seconds)
 
     def write_batch(self, size: int, seconds: float) -> None:
         self._batch_size.observe(size)
@@ -253,11 +287,11 @@ class PrometheusTelemetry(Telemetry):
         if not self.multiprocess:
             return generate_latest(self._registry), CONTENT_TYPE_LATEST
         registry = CollectorRegistry()  # per scrape, as the client's documentation does it
-        MultiProcessCollector(registry, path=self.multiprocess_dir)
+        MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
         registry.register(self._scraped)
         return generate_latest(registry), CONTENT_TYPE_LATEST
 
     def close(self) -> None:
         """At a worker's shutdown: its live gauges leave the sums."""
         if self.multiprocess:
-            mark_process_dead(os.getpid(), self.multiprocess_dir)
+            mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]
