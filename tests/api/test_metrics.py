@@ -23,11 +23,12 @@ from api.container import Container, close_container, make_container
 from api.serving import server_options
 from api.settings import MetricsSettings, Settings
 from domain.clients import ClientStatus
+from domain.pricing import PercentageMargin
 from domain.usage import UsageRecord
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
-from tests.api.conftest import PLANS, SINCE, Upstreams, _seed, gateway_settings
+from tests.api.conftest import SINCE, Upstreams, _seed, gateway_settings
 from tests.api.conftest import Gateway as SessionGateway
 from tests.support.databases import postgres_database, require_postgres, sqlite_database
 from tests.support.servers import serve_in_thread
@@ -87,7 +88,7 @@ def value(found: Samples, name: str, **labels: str) -> float:
 
 async def new_client(operator: Container, name: str, **key: object) -> tuple[str, str]:
     client, _ = await operator.clients().create(
-        NewClient(name=name, plan=PLANS["margin"], plan_effective_from=SINCE)
+        NewClient(name=name, plan=PercentageMargin(Decimal(30)), plan_effective_from=SINCE)
     )
     issued = await operator.keys().issue(NewKey(client.id, **key))  # type: ignore[arg-type]
     return client.id, issued.secret
