@@ -19,10 +19,17 @@ from api.logs import note_call
 from api.rest.errors import ApiError, from_domain
 from api.rest.ratelimit_headers import RATE_HEADERS, rate_limit_headers
 from domain.catalog import ModelKind
-from domain.errors import DomainError
+from domain.errors import (
+    BudgetExceeded,
+    ClientSuspended,
+    DomainError,
+    InvalidApiKey,
+    ModelNotAllowed,
+)
 from domain.keys import ApiKey
 from domain.providers import JSON
 from domain.request_bounds import RequestBound
+from domain.telemetry import NO_TELEMETRY, Refusal, Telemetry
 from domain.usecases.calls import ModelCalls
 from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.keys import Caller
@@ -41,6 +48,7 @@ class Gateway:
     idempotency: IdempotencyUseCases
     max_body_bytes: int
     rate_limits: RateLimits
+    telemetry: Telemetry = NO_TELEMETRY
 
 
 async def authorize(
@@ -80,6 +88,7 @@ async def limit_rate(request: Request, gw: Gateway, grant: CallGrant, bound: Req
         return
     request.scope["state"][RATE_HEADERS] = rate_limit_headers(admission)
     if not admission.allowed:
+        gw.telemetry.refused(Refusal.RATE_LIMIT)
         which = "requests" if admission.requests and admission.requests.remaining < 1 else "tokens"
         raise ApiError(
             429,
@@ -121,8 +130,25 @@ def client_secret(request: Request, *, allow_x_api_key: bool = False) -> str:
     if allow_x_api_key and request.headers.get("x-api-key"):
         return request.headers["x-api-key"].strip()
     raise ApiError(
-        401, "Missing API key: send it as 'Authorization: Bearer bzk_...'.", code="missing_api_key"
+        401, "Missing API key: send it as 'Authorization: Bearer bzk_...'.", code=MISSING_KEY
     )
+
+
+MISSING_KEY = "missing_api_key"
+
+
+def _refusal(exc: DomainError) -> Refusal | None:
+    """The refusal a domain error is, for metrics (None: a failure, not a refusal)."""
+    match exc:
+        case InvalidApiKey():
+            return Refusal.AUTH
+        case ClientSuspended():
+            return Refusal.SUSPENDED
+        case ModelNotAllowed():
+            return Refusal.NOT_ALLOWED
+        case BudgetExceeded():
+            return Refusal.BUDGET
+    return None
 
 
 async def answer(
@@ -133,11 +159,16 @@ async def answer(
     """Run a route handler; turn expected failures into the API's error body and mask the rest
     (their details go to the log, which never holds request bodies or keys)."""
     rid = request_id(request)
+    gw = gateway(request)
     try:
-        response = await handler(request, gateway(request), rid)
+        response = await handler(request, gw, rid)
     except ApiError as exc:
+        if exc.code == MISSING_KEY:
+            gw.telemetry.refused(Refusal.AUTH)
         response = render_error(exc, rid)
     except DomainError as exc:
+        if (reason := _refusal(exc)) is not None:
+            gw.telemetry.refused(reason)
         response = render_error(from_domain(exc), rid)
     except Exception:
         log.exception("unexpected error in %s (request %s)", request.url.path, rid)

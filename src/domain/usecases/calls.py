@@ -29,6 +29,7 @@ from domain.providers import (
     ProviderResponse,
 )
 from domain.request_bounds import RequestBound
+from domain.telemetry import NO_TELEMETRY, Telemetry, note_model, note_upstream
 from domain.tokens import TokenUsage
 from domain.usage import CallStatus, UsageSource
 from domain.usecases.metering import Attempt, CallGrant, Metering, PricedModel
@@ -81,8 +82,10 @@ class ModelCalls:
         providers: ProviderRegistry,
         drain_seconds: float,
         checkpoint_seconds: float = 2.0,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self._metering = metering
+        self._telemetry = telemetry
         self._providers = providers
         self._drain_seconds = drain_seconds
         self._checkpoint_seconds = checkpoint_seconds  # streams note their output this often
@@ -119,6 +122,7 @@ class ModelCalls:
             number, target, started, response = await self._first_answer(
                 grant, request, attempts, lambda target: self._send(target, request)
             )
+            self._upstream(target, started)
             usage, source = _usage_or_estimate(response, request, target.model)
             attempts.append(_succeeded(number, target, usage, source, started))
             return Completed(response.body, target)
@@ -171,15 +175,29 @@ class ModelCalls:
                 and not await self._metering.covers(grant, request.bound, attempts, target)
             ):
                 raise last_error
+            if number:
+                self._telemetry.fallback(grant.target.model.id)
             started = time.monotonic()
             try:
-                return number, target, started, await call(target)
+                answer = await call(target)
             except ProviderError as exc:
                 attempts.append(_failed(number, target, exc, started))
+                self._upstream(target, started)
                 if not exc.triggers_fallback:
                     raise
                 last_error = exc
+                continue
+            except BaseException:
+                self._upstream(target, started)
+                raise
+            note_model(target.model.id, target.model.provider)
+            return number, target, started, answer
         raise last_error or _unconfigured(grant.target.model.provider)
+
+    def _upstream(self, target: PricedModel, started: float) -> None:
+        seconds = time.monotonic() - started
+        self._telemetry.upstream(target.model.provider, seconds)
+        note_upstream(seconds)
 
     def _stream_settler(
         self,
@@ -196,6 +214,7 @@ class ModelCalls:
                 usage = _estimate(request, outcome.output_chars, attempt.target.model)
                 source = UsageSource.ESTIMATED
             status = CallStatus.FAILED if outcome.error else CallStatus.SUCCEEDED
+            self._upstream(attempt.target, attempt.started)  # to the stream's end
             last = Attempt(
                 attempt.number, attempt.target, usage, source, status, _ms_since(attempt.started)
             )
