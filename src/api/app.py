@@ -23,6 +23,7 @@ from api.container import (
 )
 from api.graphql.schema import build_schema
 from api.graphql.view import ManagementGraphQL
+from api.metrics import MetricsMiddleware, metrics
 from api.redaction import configured_secrets, install_redaction
 from api.rest import chat, gemini, invoices, messages, responses
 from api.rest.errors import ApiError, openai_error
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/auth/login", session.login, methods=["POST"]),
         Route("/auth/logout", session.logout, methods=["POST"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -97,12 +99,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # Last: the web apps' files and pages (their own 404s keep API paths in JSON).
         Route("/{path:path}", WebApps(settings.web_dir).page, methods=ANY_METHOD),
     ]
+    middleware = [
+        Middleware(RequestIdMiddleware, log_context=settings.log_format is LogFormat.JSON),
+        Middleware(AuthThrottleMiddleware, throttle=throttle),
+    ]
+    if settings.metrics.enabled:  # else requests pay nothing for metrics
+        middleware.insert(1, Middleware(MetricsMiddleware, telemetry=container.telemetry()))
     app = Starlette(
         routes=routes,
-        middleware=[
-            Middleware(RequestIdMiddleware, log_context=settings.log_format is LogFormat.JSON),
-            Middleware(AuthThrottleMiddleware, throttle=throttle),
-        ],
+        middleware=middleware,
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )

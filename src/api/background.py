@@ -10,22 +10,29 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 
-from api.container import Container, longest_call
+from api.container import Container, longest_call, sample_metrics
 from api.settings import Settings
+from domain.telemetry import NO_TELEMETRY, Telemetry
 
 log = logging.getLogger("bizgraph.background")
 
 CLOSE_INTERVAL_SECONDS = 300
+METRICS_SAMPLE_SECONDS = 5.0
 
 Cycle = Callable[[], Awaitable[None]]
 
 
-async def every(seconds: float, name: str, cycle: Cycle) -> None:
+async def every(
+    seconds: float, name: str, cycle: Cycle, telemetry: Telemetry = NO_TELEMETRY
+) -> None:
+    loop = name.replace(" ", "_")  # the metrics label: bizgraph_background_last_success_...
     while True:
         try:
             await cycle()
         except Exception:
             log.exception("%s failed; will retry", name)
+        else:
+            telemetry.loop_succeeded(loop)
         await asyncio.sleep(seconds)
 
 
@@ -34,8 +41,9 @@ async def register(container: Container, settings: Settings) -> asyncio.Task[Non
     it renewed until `unregister`: past the other loops, through the drain of the relays at
     shutdown, or their calls would look orphaned to the other processes."""
     await container.process_leases().renew()
+    telemetry = container.telemetry()
     return asyncio.create_task(
-        every(settings.heartbeat_seconds, "lease heartbeat", _heartbeat(container))
+        every(settings.heartbeat_seconds, "lease heartbeat", _heartbeat(container), telemetry)
     )
 
 
@@ -50,14 +58,17 @@ async def unregister(container: Container, heartbeat: asyncio.Task[None]) -> Non
 
 
 def start(container: Container, settings: Settings) -> list[asyncio.Task[None]]:
+    t = container.telemetry()
     loops: list[Coroutine[object, object, None]] = [
-        every(settings.heartbeat_seconds, "journal recovery", _recovery(container, settings)),
-        every(settings.webhooks.poll_seconds, "webhook delivery", _delivery(container)),
-        every(settings.spikes.interval_seconds, "spike evaluation", _spikes(container)),
-        every(settings.budget_lease_idle_seconds / 2, "budget leases", _idle_leases(container)),
+        every(settings.heartbeat_seconds, "journal recovery", _recovery(container, settings), t),
+        every(settings.webhooks.poll_seconds, "webhook delivery", _delivery(container), t),
+        every(settings.spikes.interval_seconds, "spike evaluation", _spikes(container), t),
+        every(settings.budget_lease_idle_seconds / 2, "budget leases", _idle_leases(container), t),
     ]
     if settings.invoices.auto_close:
-        loops.append(every(CLOSE_INTERVAL_SECONDS, "closing periods", _closing(container)))
+        loops.append(every(CLOSE_INTERVAL_SECONDS, "closing periods", _closing(container), t))
+    if settings.metrics.enabled:
+        loops.append(every(METRICS_SAMPLE_SECONDS, "metrics sample", _sample(container)))
     if settings.config_check_seconds:  # else every call reads the revision itself
         loops.append(container.config_revision().run(settings.config_check_seconds))
     return [asyncio.create_task(loop) for loop in loops]
@@ -67,6 +78,13 @@ async def stop(tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _sample(container: Container) -> Cycle:
+    async def cycle() -> None:
+        await sample_metrics(container)
+
+    return cycle
 
 
 def _heartbeat(container: Container) -> Cycle:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -24,6 +25,7 @@ from api.container import (
     migrate_database,
 )
 from api.logs import configure_cli_logging, uvicorn_log_config
+from api.metrics import prepare_metrics_dir, remove_metrics_dir
 from api.redaction import install_redaction
 from api.settings import LogFormat, Settings, SettingsError, load_settings, log_format
 from domain.access import Role
@@ -140,18 +142,28 @@ def serve(
     if not status.is_current:
         raise CliError(status.message)
     _warn_unsafe(settings, host)
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-        log_config=uvicorn_log_config(settings.log_format),  # workers apply it too
-        timeout_graceful_shutdown=int(settings.drain_after_disconnect_seconds),
-        log_level="info",
-        **server_options(),  # uvloop, httptools with request heads bounded
-    )
+    metrics_dir = None
+    if settings.metrics.enabled:
+        # prometheus-client's multiprocess mode: set before a worker (or this process, with
+        # one worker) imports the client; the workers inherit it.
+        metrics_dir = prepare_metrics_dir(settings)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    try:
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            log_config=uvicorn_log_config(settings.log_format),  # workers apply it too
+            timeout_graceful_shutdown=int(settings.drain_after_disconnect_seconds),
+            log_level="info",
+            **server_options(),  # uvloop, httptools with request heads bounded
+        )
+    finally:
+        if metrics_dir is not None:
+            remove_metrics_dir(metrics_dir)
 
 
 @app.command()

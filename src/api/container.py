@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 from sqlalchemy.engine import make_url
@@ -52,13 +53,14 @@ from domain.catalog import Model, PriceVersion
 from domain.ids import new_id
 from domain.invoicing_ports import AgencyDetails
 from domain.leases import LeaseTerms
-from domain.ports import CallLog
+from domain.ports import CallLog, Clock
 from domain.providers import (
     ModelProvider,
     NativeGeminiProvider,
     NativeMessagesProvider,
     NativeResponsesProvider,
 )
+from domain.telemetry import NO_TELEMETRY, Telemetry
 from domain.tracing import NO_TRACER, Tracer
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
@@ -78,6 +80,10 @@ from domain.usecases.ratelimits import RateLimits
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
 from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
+
+if TYPE_CHECKING:  # imported when metrics are on only: prometheus-client picks its mode then
+    from adapters.telemetry.probe import DatabaseProbe
+    from adapters.telemetry.prometheus import PrometheusTelemetry
 
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 ANTHROPIC_DEFAULT_BASE = "https://api.anthropic.com"
@@ -136,14 +142,65 @@ def build_tracer(environ: Mapping[str, str] = os.environ) -> Tracer:
     return otlp_tracer()
 
 
-def build_call_log(settings: Settings) -> CallLog | None:
+def build_call_log(settings: Settings, telemetry: Telemetry = NO_TELEMETRY) -> CallLog | None:
     """The hot path's own writer: a thread for a SQLite file, asyncpg for PostgreSQL; None
-    (the unit of work) for an in-memory SQLite database."""
+    (the unit of work) for an in-memory SQLite database. With metrics on, it reports each
+    batch it commits."""
+    log: SqliteCallLog | PostgresCallLog
     if (path := sqlite_path(settings.database_url)) is not None:
-        return SqliteCallLog(path)
-    if make_url(async_url(settings.database_url)).get_backend_name() == "postgresql":
-        return PostgresCallLog(settings.database_url)
-    return None
+        log = SqliteCallLog(path)
+    elif make_url(async_url(settings.database_url)).get_backend_name() == "postgresql":
+        log = PostgresCallLog(settings.database_url)
+    else:
+        return None
+    if telemetry.enabled:
+        log.observe = telemetry.write_batch
+    return log
+
+
+def build_telemetry(settings: Settings) -> Telemetry:
+    """Prometheus metrics when BIZGRAPH_METRICS is on, else the no-op port."""
+    if not settings.metrics.enabled:
+        return NO_TELEMETRY
+    from adapters.telemetry.prometheus import PrometheusTelemetry
+
+    return PrometheusTelemetry()
+
+
+def build_probe(
+    settings: Settings, engine: AsyncEngine, clock: Clock, budgets: BudgetUseCases
+) -> DatabaseProbe | None:
+    if not settings.metrics.enabled:
+        return None
+    from adapters.telemetry.probe import DatabaseProbe
+
+    return DatabaseProbe(engine, clock, budgets.client_statuses)
+
+
+def _prometheus(container: Container) -> PrometheusTelemetry | None:
+    telemetry = container.telemetry()
+    if not telemetry.enabled:  # never import the client with metrics off
+        return None
+    from adapters.telemetry.prometheus import PrometheusTelemetry
+
+    return telemetry if isinstance(telemetry, PrometheusTelemetry) else None
+
+
+async def scrape_metrics(container: Container) -> tuple[bytes, str] | None:
+    """`GET /metrics`: the text exposition and its content type; None with metrics off."""
+    probe = container.metrics_probe()
+    if probe is None or (telemetry := _prometheus(container)) is None:
+        return None
+    reading = await probe.read()
+    telemetry.pool_in_use(probe.pool_in_use())
+    return telemetry.exposition(reading)
+
+
+async def sample_metrics(container: Container) -> None:
+    """Per-process values a scrape answered by another worker cannot read (every 5 s)."""
+    probe = container.metrics_probe()
+    if probe is not None and (telemetry := _prometheus(container)) is not None:
+        telemetry.pool_in_use(probe.pool_in_use())
 
 
 def build_readiness(engine: AsyncEngine, metering: Metering, redis_url: str | None) -> Readiness:
@@ -313,7 +370,8 @@ class Container(containers.DeclarativeContainer):
         process_id=process_id,
         terms=providers.Callable(lease_terms, settings),
     )
-    call_log = providers.Singleton(build_call_log, settings)
+    telemetry = providers.Singleton(build_telemetry, settings)
+    call_log = providers.Singleton(build_call_log, settings, telemetry)
     metering = providers.Singleton(
         Metering,
         uow=uow,
@@ -325,7 +383,9 @@ class Container(containers.DeclarativeContainer):
         reads=reads,
         zone=settings.provided.timezone,
         process_id=process_id,
+        telemetry=telemetry,
     )
+    metrics_probe = providers.Singleton(build_probe, settings, engine, clock, budgets)
     readiness = providers.Singleton(
         build_readiness, engine=engine, metering=metering, redis_url=settings.provided.redis_url
     )
@@ -335,6 +395,7 @@ class Container(containers.DeclarativeContainer):
         providers=provider_registry,
         drain_seconds=settings.provided.drain_after_disconnect_seconds,
         checkpoint_seconds=settings.provided.stream_checkpoint_seconds,
+        telemetry=telemetry,
     )
     idempotency = providers.Singleton(
         IdempotencyUseCases,
@@ -352,6 +413,7 @@ class Container(containers.DeclarativeContainer):
         calls=calls,
         idempotency=idempotency,
         max_body_bytes=settings.provided.max_body_bytes,
+        telemetry=telemetry,
     )
 
 
@@ -391,3 +453,5 @@ async def close_container(container: Container) -> None:
         await call_log.aclose()
     await container.readiness().aclose()
     await container.engine().dispose()
+    if (telemetry := _prometheus(container)) is not None:
+        telemetry.close()

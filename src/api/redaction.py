@@ -144,4 +144,5 @@ def configured_secrets(settings: Settings) -> list[str | None]:
         settings.email.password if settings.email else None,
         url_password(settings.database_url),
         url_password(settings.redis_url),
+        settings.metrics.token,
     ]

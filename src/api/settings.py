@@ -96,6 +96,16 @@ class InvoiceSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """Prometheus metrics at `GET /metrics` (docs/operations.md "Metrics"): off unless
+    BIZGRAPH_METRICS=true; a scrape presents BIZGRAPH_METRICS_TOKEN as a bearer token
+    (required in production, optional in development)."""
+
+    enabled: bool = False
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str
     secret_key: str = field(repr=False)
@@ -128,6 +138,7 @@ class Settings:
     # Failed authentications per address and token prefix (api/throttle.py).
     auth_throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     log_format: LogFormat = LogFormat.TEXT
+    metrics: MetricsSettings = MetricsSettings()
 
     @property
     def is_development(self) -> bool:
@@ -204,7 +215,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             per_minute=_positive(env, "BIZGRAPH_AUTH_FAILURES_PER_MINUTE", 10),
         ),
         log_format=log_format(env),
+        metrics=_metrics(env, production),
     )
+
+
+def _metrics(env: Mapping[str, str], production: bool) -> MetricsSettings:
+    enabled = _flag(env, "BIZGRAPH_METRICS")
+    token = env.get("BIZGRAPH_METRICS_TOKEN") or None
+    if enabled and production:
+        if token is None:
+            raise SettingsError(
+                "BIZGRAPH_METRICS=true needs BIZGRAPH_METRICS_TOKEN in production: the scraper "
+                "sends it as 'Authorization: Bearer ...' (e.g. `openssl rand -base64 48`)"
+            )
+        strong_secret("BIZGRAPH_METRICS_TOKEN", token)
+    return MetricsSettings(enabled=enabled, token=token)
 
 
 def log_format(environ: Mapping[str, str] | None = None) -> LogFormat:

@@ -55,6 +55,11 @@ class Headroom:
         self.in_flight = exact_sum(self.in_flight, amount)
         self.last_used = now
         self.recent.append((now, amount))
+        self._forget_before(now - SIZING_SECONDS)  # bounded however long the lease lasts
+
+    def _forget_before(self, moment: float) -> None:
+        while self.recent and self.recent[0][0] < moment:
+            self.recent.popleft()
 
     @property
     def missing(self) -> Decimal:
@@ -64,8 +69,7 @@ class Headroom:
     def slack(self, now: float) -> Decimal:
         """How much more than the call needs a top-up asks for: the holds of the last second
         (so a busy lease is topped up about once a second), at most a tenth of the limit."""
-        while self.recent and self.recent[0][0] < now - SIZING_SECONDS:
-            self.recent.popleft()
+        self._forget_before(now - SIZING_SECONDS)
         wanted = exact_sum(*(amount for _, amount in self.recent))
         limit = self.budget.hard_limit()
         return wanted if limit is None else min(wanted, limit * SHARE_CAP)

@@ -188,7 +188,7 @@ class _Walk:
                 size += (len(item) if item.isascii() else _utf8(item)) + 2
             elif kind is dict:
                 part_type = item.get("type")
-                if part_type in _MEDIA_TYPES and media(part_type, item):
+                if type(part_type) is str and part_type in _MEDIA_TYPES and media(part_type, item):
                     size += 16  # the part's own framing
                     continue
                 if ("inlineData" in item or "fileData" in item) and self._gemini_media(item):
@@ -197,6 +197,9 @@ class _Walk:
                 if part_type == "tool_use" and "input" in item:
                     size += _escaped_json(item["input"])
                     item = {k: v for k, v in item.items() if k != "input"}
+                elif "functionCall" in item or "functionResponse" in item:
+                    escaped, item = _without_payloads(item)
+                    size += escaped
                 size += 1 + len(item)
                 for key, child in item.items():
                     size += (len(key) if key.isascii() else _utf8(key)) + 3
@@ -274,6 +277,22 @@ class _Walk:
 
 def _utf8(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+_GEMINI_FUNCTION_PAYLOADS = (("functionCall", "args"), ("functionResponse", "response"))
+
+
+def _without_payloads(item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """A Gemini part's function call arguments and function response, as their escaped JSON:
+    a translation to OpenAI sends them as JSON strings, whose quotes, backslashes and control
+    characters are escaped (up to 6 bytes for one); the part without them, to walk on."""
+    size = 0
+    for key, payload in _GEMINI_FUNCTION_PAYLOADS:
+        inner = item.get(key)
+        if isinstance(inner, dict) and payload in inner:
+            size += _escaped_json(inner[payload])
+            item = {**item, key: {k: v for k, v in inner.items() if k != payload}}
+    return size, item
 
 
 def _escaped_json(value: Any) -> int:

@@ -5,7 +5,6 @@ settles within its hold."""
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from domain.budgets import BudgetStatus
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Upstreams
+from tests.support.budget_leases import once_returned
 from tests.upstreams.anthropic_fake import AnthropicScript
 
 HI = [{"role": "user", "content": "hi"}]
@@ -34,13 +34,7 @@ async def budgeted(admin: Admin, limit: str) -> tuple[str, str]:
 
 async def status(admin: Admin, client_id: str) -> BudgetStatus:
     """The status once the gateway gave its idle budget lease back (0.2 s unused, here)."""
-    for _ in range(100):
-        found = await admin.container.budgets().of_client(client_id)
-        assert found is not None
-        if found.reserved == 0:
-            return found
-        await asyncio.sleep(0.05)
-    return found
+    return await once_returned(lambda: admin.container.budgets().of_client(client_id))
 
 
 def assert_refused(response: httpx.Response) -> None:

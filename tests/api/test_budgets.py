@@ -18,6 +18,7 @@ from domain.request_bounds import text_bound
 from domain.usage import CallStatus, UsageSource
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Upstreams
+from tests.support.budget_leases import once_returned
 
 HI = [{"role": "user", "content": "hi"}]
 MODEL = "openai/gpt-4o-mini"
@@ -50,12 +51,7 @@ async def status(admin: Admin, client_id: str) -> BudgetStatus:
 
 async def returned(admin: Admin, client_id: str) -> BudgetStatus:
     """The status once the gateway gave its idle budget lease back (0.2 s unused, here)."""
-    for _ in range(100):
-        found = await status(admin, client_id)
-        if found.reserved == 0:
-            return found
-        await asyncio.sleep(0.05)
-    return found
+    return await once_returned(lambda: admin.container.budgets().of_client(client_id))
 
 
 async def settled_charge(admin: Admin, client_id: str) -> Decimal:

@@ -36,6 +36,7 @@ from domain.usage import CallStatus, UsageRecord
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
+from tests.support.budget_leases import once_returned
 from tests.support.databases import postgres_database, require_postgres, sqlite_database
 from tests.support.gateway_processes import (
     ADMIN_TOKEN,
@@ -219,13 +220,7 @@ async def assert_billed_once(
 
 async def leases_returned(container: Container, client_id: str) -> BudgetStatus:
     """The client's budget once the gateways gave their idle budget leases back (2 s)."""
-    for _ in range(200):
-        status = await container.budgets().of_client(client_id)
-        assert status is not None
-        if status.reserved == 0:
-            break
-        await asyncio.sleep(0.05)
-    return status
+    return await once_returned(lambda: container.budgets().of_client(client_id))
 
 
 @pytest.mark.postgres

@@ -30,6 +30,7 @@ from domain.pricing import PercentageMargin
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
+from tests.support.budget_leases import once_returned
 from tests.support.databases import postgres_database, require_postgres, sqlite_database
 from tests.support.gateway_processes import refused_within_a_second
 from tests.support.redis import REDIS_URL, require_redis
@@ -64,12 +65,7 @@ class Cluster:
 
     async def returned(self, client_id: str) -> BudgetStatus:
         """The budget once the processes gave their idle leases back (2 s unused)."""
-        for _ in range(200):
-            found = await self.budget(client_id)
-            if found.reserved == 0:
-                return found
-            await asyncio.sleep(0.05)
-        return found
+        return await once_returned(lambda: self.container.budgets().of_client(client_id))
 
     async def settled(self, client_id: str) -> Decimal:
         async with self.container.uow()() as uow:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal
@@ -181,6 +182,7 @@ class PostgresCallLog(CallLog):
         self.queued = 0
         self.batches = 0
         self.writes = 0
+        self.observe: Callable[[int, float], None] | None = None  # each batch's size, seconds
 
     async def open(self, entry: JournalEntry) -> None:
         if has_nul(tuple(journal_to_row(entry).values())):
@@ -248,6 +250,7 @@ class PostgresCallLog(CallLog):
     async def _commit(
         self, batch: list[_Write], checkpoints: dict[str, int], tries: int = 0
     ) -> None:
+        started = time.perf_counter()
         try:
             pool = await self._connection_pool()
             async with pool.acquire() as conn, conn.transaction():
@@ -268,6 +271,8 @@ class PostgresCallLog(CallLog):
             return
         self.batches += 1
         self.writes += len(batch)
+        if self.observe is not None:
+            self.observe(len(batch), time.perf_counter() - started)
         _answer(batch, None)
 
 

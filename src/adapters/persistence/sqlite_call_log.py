@@ -21,6 +21,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -162,6 +163,8 @@ class SqliteCallLog(CallLog):
         # A test seam: run on the writer's connection before each batch (the outage tests
         # set SQLite's size limit there to fill the database).
         self.before_batch: Callable[[sqlite3.Connection], None] | None = None
+        # Told each committed batch's size and seconds, on the writer thread (metrics).
+        self.observe: Callable[[int, float], None] | None = None
         self.queued = 0  # writes accepted and not yet answered (at most max_pending)
         self.batches = 0  # transactions committed, and the writes they held
         self.writes = 0
@@ -275,6 +278,7 @@ class SqliteCallLog(CallLog):
         return conn
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Write]) -> None:
+        started = time.perf_counter()
         try:
             if self.before_batch is not None:
                 self.before_batch(conn)
@@ -297,6 +301,8 @@ class SqliteCallLog(CallLog):
             return
         self.batches += 1
         self.writes += len(batch)
+        if self.observe is not None:
+            self.observe(len(batch), time.perf_counter() - started)
         _finish(batch, None)
 
 

@@ -20,10 +20,17 @@ from api.logs import note_call
 from api.rest.errors import ApiError, from_domain
 from api.rest.ratelimit_headers import RATE_HEADERS, rate_limit_headers
 from domain.catalog import ModelKind
-from domain.errors import DomainError
+from domain.errors import (
+    BudgetExceeded,
+    ClientSuspended,
+    DomainError,
+    InvalidApiKey,
+    ModelNotAllowed,
+)
 from domain.keys import ApiKey
 from domain.providers import JSON
 from domain.request_bounds import RequestBound
+from domain.telemetry import NO_TELEMETRY, Refusal, Telemetry
 from domain.tracing import (
     ERROR_TYPE,
     GEN_AI_OPERATION,
@@ -56,6 +63,7 @@ class Gateway:
     max_body_bytes: int
     rate_limits: RateLimits
     tracer: Tracer = field(default=NO_TRACER)
+    telemetry: Telemetry = NO_TELEMETRY
 
 
 # The span of the model call this task is answering (set by `answer`, read by the helpers below,
@@ -108,6 +116,7 @@ async def limit_rate(request: Request, gw: Gateway, grant: CallGrant, bound: Req
         return
     request.scope["state"][RATE_HEADERS] = rate_limit_headers(admission)
     if not admission.allowed:
+        gw.telemetry.refused(Refusal.RATE_LIMIT)
         which = "requests" if admission.requests and admission.requests.remaining < 1 else "tokens"
         raise ApiError(
             429,
@@ -149,7 +158,7 @@ def client_secret(request: Request, *, allow_x_api_key: bool = False) -> str:
     if allow_x_api_key and request.headers.get("x-api-key"):
         return request.headers["x-api-key"].strip()
     raise ApiError(
-        401, "Missing API key: send it as 'Authorization: Bearer bzk_...'.", code="missing_api_key"
+        401, "Missing API key: send it as 'Authorization: Bearer bzk_...'.", code=MISSING_KEY
     )
 
 
@@ -165,6 +174,23 @@ def _describe_call(span: Span, grant: CallGrant, kind: ModelKind) -> None:
     span.set(GEN_AI_PROVIDER, provider)
     span.set(GEN_AI_SYSTEM, provider)
     span.set("bizgraph.client.id", grant.client.id)
+
+
+MISSING_KEY = "missing_api_key"
+
+
+def _refusal(exc: DomainError) -> Refusal | None:
+    """The refusal a domain error is, for metrics (None: a failure, not a refusal)."""
+    match exc:
+        case InvalidApiKey():
+            return Refusal.AUTH
+        case ClientSuspended():
+            return Refusal.SUSPENDED
+        case ModelNotAllowed():
+            return Refusal.NOT_ALLOWED
+        case BudgetExceeded():
+            return Refusal.BUDGET
+    return None
 
 
 async def answer(
@@ -184,8 +210,12 @@ async def answer(
     try:
         response = await handler(request, gw, rid)
     except ApiError as exc:
+        if exc.code == MISSING_KEY:
+            gw.telemetry.refused(Refusal.AUTH)
         response = render_error(exc, rid)
     except DomainError as exc:
+        if (reason := _refusal(exc)) is not None:
+            gw.telemetry.refused(reason)
         response = render_error(from_domain(exc), rid)
     except Exception:
         log.exception("unexpected error in %s (request %s)", request.url.path, rid)

@@ -84,6 +84,15 @@ class BudgetUseCases:
                     found[scopes[budget.scope]] = await self._status_in(uow, budget)
         return found
 
+    async def client_statuses(self) -> list[BudgetStatus]:
+        """Every client-wide budget with its counter this period (for metrics)."""
+        async with self._reads() as uow:
+            return [
+                await self._status_in(uow, budget)
+                for budget in await uow.budgets.all()
+                if budget.key_id is None
+            ]
+
     async def _set(self, client_id: str, key_id: str | None, new: BudgetInput) -> BudgetStatus:
         async with self._uow() as uow:
             client = await uow.clients.get(client_id)

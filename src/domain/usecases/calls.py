@@ -29,6 +29,7 @@ from domain.providers import (
     ProviderResponse,
 )
 from domain.request_bounds import RequestBound
+from domain.telemetry import NO_TELEMETRY, Telemetry, note_model, note_upstream
 from domain.tokens import TokenUsage
 from domain.tracing import (
     GEN_AI_INPUT_TOKENS,
@@ -104,8 +105,10 @@ class ModelCalls:
         providers: ProviderRegistry,
         drain_seconds: float,
         checkpoint_seconds: float = 2.0,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self._metering = metering
+        self._telemetry = telemetry
         self._providers = providers
         self._drain_seconds = drain_seconds
         self._checkpoint_seconds = checkpoint_seconds  # streams note their output this often
@@ -142,6 +145,7 @@ class ModelCalls:
             number, target, started, upstream, response = await self._first_answer(
                 grant, request, attempts, lambda target: self._send(target, request)
             )
+            self._upstream(target, started)
             usage, source = _usage_or_estimate(response, request, target.model)
             attempts.append(_succeeded(number, target, usage, source, started))
             _answered(upstream, usage, source, _reported_model(upstream, response.body))
@@ -199,23 +203,35 @@ class ModelCalls:
                 and not await self._metering.covers(grant, request.bound, attempts, target)
             ):
                 raise last_error
+            if number:
+                self._telemetry.fallback(grant.target.model.id)
             started = time.monotonic()
             upstream = _upstream_span(grant.trace, target.model, request.kind)
             try:
                 with upstream.carrying():
-                    return number, target, started, upstream, await call(target)
+                    answer = await call(target)
             except ProviderError as exc:
                 upstream.fail(_provider_error_type(exc))
                 upstream.end()
                 attempts.append(_failed(number, target, exc, started))
+                self._upstream(target, started)
                 if not exc.triggers_fallback:
                     raise
                 last_error = exc
+                continue
             except BaseException as exc:
                 upstream.fail(error_type(exc))
                 upstream.end()
+                self._upstream(target, started)
                 raise
+            note_model(target.model.id, target.model.provider)
+            return number, target, started, upstream, answer
         raise last_error or _unconfigured(grant.target.model.provider)
+
+    def _upstream(self, target: PricedModel, started: float) -> None:
+        seconds = time.monotonic() - started
+        self._telemetry.upstream(target.model.provider, seconds)
+        note_upstream(seconds)
 
     async def _settle(self, grant: CallGrant, attempts: list[Attempt]) -> None:
         with grant.trace.child("settle"):
@@ -238,6 +254,7 @@ class ModelCalls:
                     usage = _estimate(request, outcome.output_chars, attempt.target.model)
                     source = UsageSource.ESTIMATED
                 status = CallStatus.FAILED if outcome.error else CallStatus.SUCCEEDED
+                self._upstream(attempt.target, attempt.started)  # to the stream's end
                 last = Attempt(
                     attempt.number,
                     attempt.target,

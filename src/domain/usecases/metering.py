@@ -46,6 +46,7 @@ from domain.periods import Period, period_containing
 from domain.ports import CallLog, Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline, PlanVersion
 from domain.request_bounds import RequestBound
+from domain.telemetry import NO_TELEMETRY, Telemetry, note_model
 from domain.tokens import TokenUsage
 from domain.tracing import NO_SPAN, Span
 from domain.usage import CallStatus, UsageRecord, UsageSource
@@ -105,6 +106,7 @@ class Metering:
         call_log: CallLog | None = None,
         lease_live: Callable[[], bool] = lambda: True,
         lease_idle_seconds: float = IDLE_SECONDS,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         """`lease_live` says whether this process's own lease is surely live (its budget
         leases are then its own); `lease_idle_seconds`: when an unused lease gives back."""
@@ -121,6 +123,7 @@ class Metering:
         self._keys = keys
         self._zone = zone or ZoneInfo("UTC")  # billing periods are months in this zone
         self._retries: set[asyncio.Task[None]] = set()  # settlements waiting for the database
+        self._telemetry = telemetry
 
     async def authenticate(self, secret: str, trace: Span = NO_SPAN) -> Caller:
         with trace.child("auth"):
@@ -137,6 +140,7 @@ class Metering:
         if client is None or not client.is_active:
             raise ClientSuspended("this client is suspended")
         model = await _resolve(snapshot, requested_model)
+        note_model(model.id, model.provider)  # metrics label its refusals too
         if not key.allows(model.id):
             raise ModelNotAllowed(f"this key may not call {model.id}")
         price = (await snapshot.prices(model.id)).in_force_at(now)
@@ -330,6 +334,8 @@ class Metering:
     async def _settle_and_free(self, grant: CallGrant, settlement: Settlement) -> None:
         """Write the settlement, then free the call's holds in this process's lease."""
         added = await self._log.settle(settlement)
+        if added:  # counted once, when written (not again if recovery settled it first)
+            self._telemetry.settled(added)
         if not grant.budgets:
             return
         if added is None:  # settled already (by recovery): the lease is read back on next use
@@ -424,7 +430,8 @@ class Metering:
                 continue
             usage = entry.crash_estimate()
             attempt = Attempt(0, grant.target, usage, UsageSource.ESTIMATED, CallStatus.FAILED, 0)
-            await self._settle(grant, [attempt], JournalState.ABANDONED, entry.owner)
+            records = await self._settle(grant, [attempt], JournalState.ABANDONED, entry.owner)
+            self._telemetry.settled(records)  # estimated usage, billed like any
             settled += 1
         if live_at is not None:  # their calls settled out of them: the rest goes back
             async with self._uow() as uow:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, example, given, reject, settings
 from hypothesis import strategies as st
 
 from adapters.providers.anthropic_translate import openai_to_anthropic_request
@@ -390,7 +390,26 @@ def test_gemini_native_requests_never_bill_past_their_hold(
     assert charged(FLASH, usage) <= hold(FLASH, bound)
 
 
+# Found by the property below: control characters in a function call's arguments and in a
+# function response, which a translation to OpenAI sends as escaped JSON strings (6 bytes each).
+_ESCAPED_PAYLOADS = {
+    "contents": [
+        {"role": "user", "parts": [{"text": "."}]},
+        {
+            "role": "model",
+            "parts": [{"functionCall": {"name": "lookup", "args": {"k\x1f\x1d\x00": "\n" * 40}}}],
+        },
+        {
+            "role": "user",
+            "parts": [{"functionResponse": {"name": "lookup", "response": {"r": "\x1f" * 80}}}],
+        },
+    ],
+    "generationConfig": {"maxOutputTokens": 1},
+}
+
+
 @PROPERTY
+@example(_ESCAPED_PAYLOADS)
 @given(gemini_bodies())
 def test_gemini_requests_translated_to_openai_never_bill_past_their_hold(
     body: dict[str, Any],
@@ -455,3 +474,11 @@ def test_a_tool_input_counts_as_the_escaped_json_a_translation_sends() -> None:
         output_tokens=billing.openai_completion_tokens(sent),
     )
     assert charged(MINI, usage) <= hold(MINI, messages_bound(body, 10))
+
+
+def test_a_part_whose_type_is_not_a_string_is_counted_not_crashed_on() -> None:
+    """Found by the HTTP fuzzer: `{"type": {...}}` in a content part was looked up in a set
+    of media types (TypeError, a 500) instead of being counted like any other JSON."""
+    body = {"messages": [{"role": "user", "content": [{"type": {"a": 1}}, {"type": ["b"]}]}]}
+    bound = messages_bound(body, 10)
+    assert bound.prompt_chars > 0
