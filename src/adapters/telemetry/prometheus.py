@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import (
@@ -32,6 +32,11 @@ from prometheus_client.registry import Collector
 
 from domain.telemetry import Refusal, RequestMeasure, Telemetry
 from domain.usage import UsageRecord
+
+# The client's multiprocess helpers have no annotations: their types, stated once here.
+_disable_created: Callable[[], None] = disable_created_metrics
+_collect_processes: Callable[..., object] = MultiProcessCollector
+_mark_dead: Callable[[int, str | None], None] = mark_process_dead
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 OVERHEAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
@@ -94,9 +99,8 @@ class PrometheusTelemetry(Telemetry):
     enabled = True
 
     def __init__(self) -> None:
-        # `_created` series double every counter; dashboards do not use them. (The client's
-        # multiprocess helpers are untyped, hence the ignores.)
-        disable_created_metrics()  # type: ignore[no-untyped-call]
+        # `_created` series double every counter; dashboards do not use them.
+        _disable_created()
         self.multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
         # The client chose its value class when first imported: trust that, not the variable.
         self.multiprocess = bool(getattr(values.ValueClass, "_multiprocess", False))
@@ -287,11 +291,11 @@ class PrometheusTelemetry(Telemetry):
         if not self.multiprocess:
             return generate_latest(self._registry), CONTENT_TYPE_LATEST
         registry = CollectorRegistry()  # per scrape, as the client's documentation does it
-        MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
+        _collect_processes(registry, path=self.multiprocess_dir)  # registers itself
         registry.register(self._scraped)
         return generate_latest(registry), CONTENT_TYPE_LATEST
 
     def close(self) -> None:
         """At a worker's shutdown: its live gauges leave the sums."""
         if self.multiprocess:
-            mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]
+            _mark_dead(os.getpid(), self.multiprocess_dir)
