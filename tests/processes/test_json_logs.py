@@ -6,7 +6,6 @@ One process on SQLite; two `--workers` on PostgreSQL (the log configuration reac
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,31 +13,17 @@ from typing import Any
 
 import httpx
 import orjson
-import pytest
-import pytest_asyncio
 
 from api.container import close_container, default_catalog, make_container
 from api.settings import load_settings
 from domain.pricing import PercentageMargin
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
-from tests.support.databases import postgres_database, require_postgres, sqlite_database
 from tests.support.gateway_processes import gateway_env, start_gateways, stop_gateway
 from tests.support.servers import serve_in_thread
 from tests.upstreams.openai_fake import OpenAIScript, openai_fake_app
 
 KEY_IN_URL = "bzk_live_SECRETSECRETSECRETSECRET"
-
-
-@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        async with sqlite_database(tmp_path) as url:
-            yield url
-        return
-    await require_postgres()
-    async with postgres_database() as url:
-        yield url
 
 
 async def test_json_lines_carry_the_request_id_of_the_response(

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
-import pytest
-import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.container import close_container, default_catalog, make_container
@@ -21,7 +18,6 @@ from api.settings import load_settings
 from domain.pricing import PercentageMargin
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
-from tests.support.databases import postgres_database, require_postgres, sqlite_database
 from tests.support.gateway_processes import gateway_env, start_gateways, stop_gateway
 from tests.support.servers import serve_in_thread
 from tests.upstreams.openai_fake import OpenAIScript, openai_fake_app
@@ -30,17 +26,6 @@ SINCE = datetime(2025, 1, 1, tzinfo=UTC)
 TOKEN = "metrics-scrape-token-" + "w" * 30
 CALLS = 24
 MINI = "openai/gpt-4o-mini"
-
-
-@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        async with sqlite_database(tmp_path) as url:
-            yield url
-        return
-    await require_postgres()
-    async with postgres_database() as url:
-        yield url
 
 
 def _counters(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
