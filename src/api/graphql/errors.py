@@ -9,7 +9,7 @@ has the details.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import strawberry
 from graphql import GraphQLError
@@ -83,9 +83,33 @@ async def visible(awaitable: Awaitable[T]) -> T:
         raise public(exc) from exc
 
 
-async def attempt(run: Callable[[], Awaitable[T]], allowed: tuple[type, ...]) -> T | object:
+# The typed failures an operation's union may hold, one type variable each: `attempt` returns
+# the success type or exactly the failures it was given, so a resolver's declared result union
+# is checked by mypy instead of silenced.
+E1 = TypeVar("E1", ValidationError, NotFoundError, ConflictError, NotAllowedError)
+E2 = TypeVar("E2", ValidationError, NotFoundError, ConflictError, NotAllowedError)
+E3 = TypeVar("E3", ValidationError, NotFoundError, ConflictError, NotAllowedError)
+
+
+@overload
+async def attempt(run: Callable[[], Awaitable[T]], allowed: tuple[type[E1]]) -> T | E1: ...
+
+
+@overload
+async def attempt(
+    run: Callable[[], Awaitable[T]], allowed: tuple[type[E1], type[E2]]
+) -> T | E1 | E2: ...
+
+
+@overload
+async def attempt(
+    run: Callable[[], Awaitable[T]], allowed: tuple[type[E1], type[E2], type[E3]]
+) -> T | E1 | E2 | E3: ...
+
+
+async def attempt(run: Callable[[], Awaitable[T]], allowed: tuple[type, ...]) -> T | Failure:
     """Run a use case in a mutation; an expected failure becomes its typed error when the
-    operation's union holds that type. Anything else propagates (and is masked)."""
+    operation's union holds that type (`allowed`). Anything else propagates (and is masked)."""
     try:
         return await run()
     except (StoreUnavailable, WriteConflict) as exc:  # no typed failure of the operation

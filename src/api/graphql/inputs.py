@@ -64,8 +64,8 @@ class IssueApiKeyInput:
 @strawberry.input
 class BudgetInput:
     limit: Decimal = strawberry.field(description="Per billing period, in the client's currency.")
-    mode: BudgetMode = BudgetMode.HARD  # type: ignore[valid-type]
-    basis: BudgetBasis | None = strawberry.field(  # type: ignore[valid-type]
+    mode: BudgetMode = BudgetMode.HARD
+    basis: BudgetBasis | None = strawberry.field(
         default=None, description="Default: provider cost for fixed_price, the charge otherwise."
     )
     thresholds: list[int] = strawberry.field(
@@ -98,5 +98,5 @@ class SetModelPriceInput:
 @strawberry.input
 class CreateStaffTokenInput:
     name: str
-    role: Role  # type: ignore[valid-type]
+    role: Role
     email: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -23,14 +23,18 @@ from api.graphql.types import Money, TokenCounts
 from domain import invoices as domain
 from domain.errors import DomainError
 
-InvoiceStatus = strawberry.enum(domain.InvoiceStatus, name="InvoiceStatus")
-InvoiceLineKind = strawberry.enum(domain.LineKind, name="InvoiceLineKind")
+# strawberry.enum registers the GraphQL name on the domain enum itself (and returns it): the
+# domain enum is the GraphQL type, named here once; the aliases keep it a valid annotation.
+strawberry.enum(domain.InvoiceStatus, name="InvoiceStatus")
+strawberry.enum(domain.LineKind, name="InvoiceLineKind")
+InvoiceStatus: TypeAlias = domain.InvoiceStatus
+InvoiceLineKind: TypeAlias = domain.LineKind
 
 
 @strawberry.type
 class InvoiceLine(TokenCounts):
     position: int
-    kind: InvoiceLineKind  # type: ignore[valid-type]
+    kind: InvoiceLineKind
     description: str
     model_id: str | None
     usage_period: str | None = strawberry.field(
@@ -107,7 +111,7 @@ class Invoice:
     client_id: strawberry.ID
     number: str
     period: str
-    status: InvoiceStatus  # type: ignore[valid-type]
+    status: InvoiceStatus
     currency: str
     lines: list[InvoiceLine]
     subtotal: Money
@@ -195,7 +199,7 @@ class InvoiceQueries:
         info: Info,
         client_id: strawberry.ID | None = None,
         period: str | None = None,
-        status: InvoiceStatus | None = None,  # type: ignore[valid-type]
+        status: InvoiceStatus | None = None,
     ) -> list[Invoice]:
         desk = info.context.management.invoices
         found = await visible(
@@ -284,7 +288,7 @@ class InvoiceMutations:
             invoices = [Invoice.of(i) for i in result.created]
             return ClosePeriodSuccess(period=result.period.label, invoices=invoices)
 
-        return await attempt(run, (ValidationError,))  # type: ignore[return-value]
+        return await attempt(run, (ValidationError,))
 
     @mutation(permissions=[CanMutate], description="finalized -> void, with a reason.")
     async def void_invoice(self, info: Info, id: strawberry.ID, reason: str) -> InvoiceResult:
@@ -292,7 +296,7 @@ class InvoiceMutations:
             invoice = await info.context.management.invoices.void(str(id), reason)
             return InvoiceSuccess(invoice=Invoice.of(invoice))
 
-        return await attempt(run, _ALL)  # type: ignore[return-value]
+        return await attempt(run, _ALL)
 
     @mutation(permissions=[CanMutate], description="finalized -> paid (again: no change).")
     async def mark_invoice_paid(self, info: Info, id: strawberry.ID) -> InvoiceResult:
@@ -300,7 +304,7 @@ class InvoiceMutations:
             invoice = await info.context.management.invoices.mark_paid(str(id))
             return InvoiceSuccess(invoice=Invoice.of(invoice))
 
-        return await attempt(run, _ALL)  # type: ignore[return-value]
+        return await attempt(run, _ALL)
 
     @mutation(
         permissions=[CanMutate],
@@ -317,7 +321,7 @@ class InvoiceMutations:
                 credit_note=CreditNote.of(note), invoice=Invoice.of(invoice)
             )
 
-        return await attempt(run, _ALL)  # type: ignore[return-value]
+        return await attempt(run, _ALL)
 
     @mutation(
         permissions=[CanMutate],
@@ -332,4 +336,4 @@ class InvoiceMutations:
             credit = await desk.grant_credit(str(client_id), str(amount), reason)
             return GrantCreditSuccess(credit=AccountCredit.of(credit))
 
-        return await attempt(run, (ValidationError, NotFoundError))  # type: ignore[return-value]
+        return await attempt(run, (ValidationError, NotFoundError))

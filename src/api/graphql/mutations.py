@@ -188,7 +188,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             client, _ = await info.context.management.create_client(new)
             return ClientSuccess(client=Client.of(client))
 
-        return await attempt(run, (ValidationError,))  # type: ignore[return-value]
+        return await attempt(run, (ValidationError,))
 
     @mutation(permissions=WRITE)
     async def update_client(
@@ -204,7 +204,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             client = await info.context.management.update_client(str(id), changes)
             return ClientSuccess(client=Client.of(client))
 
-        return await attempt(run, _VN)  # type: ignore[return-value]
+        return await attempt(run, _VN)
 
     @mutation(permissions=WRITE)
     async def suspend_client(self, info: Info, id: strawberry.ID) -> ClientResult:
@@ -231,7 +231,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             version = await management.set_plan(client.id, plan, effective_from)
             return SetPricingSuccess(plan_version=PlanVersion.of(version))
 
-        return await attempt(run, _VN)  # type: ignore[return-value]
+        return await attempt(run, _VN)
 
     @mutation(permissions=WRITE)
     async def issue_api_key(
@@ -249,7 +249,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             issued = await info.context.management.issue_key(new)
             return IssueApiKeySuccess(secret=issued.secret, api_key=ApiKey.of(issued.key))
 
-        return await attempt(run, _VN)  # type: ignore[return-value]
+        return await attempt(run, _VN)
 
     @mutation(permissions=WRITE)
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> RevokeApiKeyResult:
@@ -257,7 +257,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             key = await info.context.management.revoke_key(str(id))
             return RevokeApiKeySuccess(api_key=ApiKey.of(key))
 
-        return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
+        return await attempt(run, (NotFoundError,))
 
     @mutation(permissions=WRITE, description="Set (or replace) the client's budget.")
     async def set_budget(
@@ -269,7 +269,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             )
             return SetBudgetSuccess(budget=await _budget(info, status))
 
-        return await attempt(run, _VN)  # type: ignore[return-value]
+        return await attempt(run, _VN)
 
     @mutation(permissions=WRITE, description="Set (or replace) a key's own budget.")
     async def set_key_budget(
@@ -279,7 +279,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             status = await info.context.management.set_key_budget(str(key_id), _budget_input(input))
             return SetBudgetSuccess(budget=await _budget(info, status))
 
-        return await attempt(run, _VN)  # type: ignore[return-value]
+        return await attempt(run, _VN)
 
     @mutation(permissions=WRITE)
     async def remove_budget(self, info: Info, client_id: strawberry.ID) -> RemoveBudgetResult:
@@ -287,7 +287,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             removed = await info.context.management.remove_client_budget(str(client_id))
             return RemoveBudgetSuccess(removed=removed)
 
-        return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
+        return await attempt(run, (NotFoundError,))
 
     @mutation(permissions=WRITE)
     async def remove_key_budget(self, info: Info, key_id: strawberry.ID) -> RemoveBudgetResult:
@@ -295,7 +295,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             removed = await info.context.management.remove_key_budget(str(key_id))
             return RemoveBudgetSuccess(removed=removed)
 
-        return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
+        return await attempt(run, (NotFoundError,))
 
     @mutation(permissions=WRITE, description="Effective on the key's next request.")
     async def set_key_rate_limits(
@@ -307,7 +307,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             )
             return ApiKeySuccess(api_key=ApiKey.of(key))
 
-        return await attempt(run, _VN)  # type: ignore[return-value]
+        return await attempt(run, _VN)
 
     @mutation(permissions=WRITE)
     async def set_model_price(self, info: Info, input: SetModelPriceInput) -> SetModelPriceResult:
@@ -330,7 +330,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             saved = next(m for m in await management.models() if m.id == model_id)
             return SetModelPriceSuccess(model=Model.of(saved), price=ModelPrice.of(stored))
 
-        return await attempt(run, (ValidationError, ConflictError))  # type: ignore[return-value]
+        return await attempt(run, (ValidationError, ConflictError))
 
     @mutation(permissions=[IsOwner])
     async def create_staff_token(
@@ -344,7 +344,7 @@ class Mutation(AlertMutations, InvoiceMutations):
                 secret=issued.secret, staff_token=StaffToken.of(issued.token)
             )
 
-        return await attempt(run, (ValidationError,))  # type: ignore[return-value]
+        return await attempt(run, (ValidationError,))
 
     @mutation(permissions=WRITE)
     async def create_portal_token(
@@ -356,7 +356,7 @@ class Mutation(AlertMutations, InvoiceMutations):
                 secret=issued.secret, portal_token=PortalToken.of(issued.token)
             )
 
-        return await attempt(run, _VN)  # type: ignore[return-value]
+        return await attempt(run, _VN)
 
     @mutation(permissions=[IsOwner])
     async def revoke_staff_token(self, info: Info, id: strawberry.ID) -> RevokeStaffTokenResult:
@@ -364,7 +364,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             token = await info.context.management.revoke_staff_token(str(id))
             return RevokeStaffTokenSuccess(staff_token=StaffToken.of(token))
 
-        return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
+        return await attempt(run, (NotFoundError,))
 
     @mutation(permissions=WRITE)
     async def revoke_portal_token(self, info: Info, id: strawberry.ID) -> RevokePortalTokenResult:
@@ -372,7 +372,7 @@ class Mutation(AlertMutations, InvoiceMutations):
             token = await info.context.management.revoke_portal_token(str(id))
             return RevokePortalTokenSuccess(portal_token=PortalToken.of(token))
 
-        return await attempt(run, (NotFoundError,))  # type: ignore[return-value]
+        return await attempt(run, (NotFoundError,))
 
 
 async def _set_status(info: Info, client_id: str, status: ClientStatus) -> ClientResult:
@@ -380,7 +380,7 @@ async def _set_status(info: Info, client_id: str, status: ClientStatus) -> Clien
         client = await info.context.management.set_status(client_id, status)
         return ClientSuccess(client=Client.of(client))
 
-    return await attempt(run, _VN)  # type: ignore[return-value]
+    return await attempt(run, _VN)
 
 
 def _budget_input(given: BudgetInput) -> budgets.BudgetInput:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, TypeVar
+from typing import Annotated, TypeAlias, TypeVar, cast
 
 import strawberry
 
@@ -26,11 +26,18 @@ from domain.tokens import TokenUsage
 from domain.usage import UsageRecord, UsageTotals
 
 R = TypeVar("R")
-Role = strawberry.enum(access.Role, name="Role")
-ClientStatus = strawberry.enum(clients.ClientStatus, name="ClientStatus")
-ModelKind = strawberry.enum(catalog.ModelKind, name="ModelKind")
-BudgetMode = strawberry.enum(budgets.BudgetMode, name="BudgetMode")
-BudgetBasis = strawberry.enum(budgets.BudgetBasis, name="BudgetBasis")
+# strawberry.enum registers the GraphQL name on the domain enum itself (and returns it): the
+# domain enum is the GraphQL type, named here once; the aliases keep it a valid annotation.
+strawberry.enum(access.Role, name="Role")
+strawberry.enum(clients.ClientStatus, name="ClientStatus")
+strawberry.enum(catalog.ModelKind, name="ModelKind")
+strawberry.enum(budgets.BudgetMode, name="BudgetMode")
+strawberry.enum(budgets.BudgetBasis, name="BudgetBasis")
+Role: TypeAlias = access.Role
+ClientStatus: TypeAlias = clients.ClientStatus
+ModelKind: TypeAlias = catalog.ModelKind
+BudgetMode: TypeAlias = budgets.BudgetMode
+BudgetBasis: TypeAlias = budgets.BudgetBasis
 
 
 @strawberry.enum
@@ -41,7 +48,7 @@ class Bucket(Enum):
 
 def costs(resolver: Callable[..., R]) -> R:
     """A field only staff may read (provider cost, profit, margin); refused for a portal."""
-    return strawberry.field(resolver, permission_classes=[CanReadCosts])  # type: ignore[return-value]
+    return cast(R, strawberry.field(resolver, permission_classes=[CanReadCosts]))
 
 
 @strawberry.type
@@ -105,8 +112,8 @@ class Budget:
         description="spent / limit x 100, exact. Null for a client-portal token when the budget "
         "is measured in provider cost: a percentage of the agency's cost is one of its figures."
     )
-    mode: BudgetMode  # type: ignore[valid-type]
-    basis: BudgetBasis  # type: ignore[valid-type]
+    mode: BudgetMode
+    basis: BudgetBasis
     basis_is_default: bool = strawberry.field(description="The basis follows the plan in force.")
     thresholds: list[int]
     period: str = strawberry.field(description='The billing period, "YYYY-MM".')
@@ -373,7 +380,7 @@ class ClientUsage(TokenCounts):
 class Client:
     id: strawberry.ID
     name: str
-    status: ClientStatus  # type: ignore[valid-type]
+    status: ClientStatus
     currency: str
     billing_email: str | None
     tax_rate: Decimal
@@ -547,7 +554,7 @@ class Model:
     id: strawberry.ID
     provider: str
     upstream_name: str
-    kind: ModelKind  # type: ignore[valid-type]
+    kind: ModelKind
     max_output_tokens: int
     context_window: int
     fallbacks: list[str]
@@ -574,7 +581,7 @@ class Model:
 class StaffToken:
     id: strawberry.ID
     name: str
-    role: Role  # type: ignore[valid-type]
+    role: Role
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
@@ -626,7 +633,7 @@ class Me:
 
     kind: PrincipalKind
     name: str
-    role: Role | None  # type: ignore[valid-type]
+    role: Role | None
     client_id: strawberry.ID | None
 
     @classmethod
