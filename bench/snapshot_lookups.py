@@ -23,7 +23,7 @@ from adapters.persistence.database import create_engine
 from adapters.persistence.migrate import upgrade
 from adapters.persistence.revision import SqlConfigRevision
 from adapters.persistence.unit_of_work import unit_of_work_factory
-from domain.usecases.lookups import Lookups, RevisionWatch
+from runtime.lookups import Lookups, RevisionWatch
 
 ROUNDS = 3
 CALLS = 2000

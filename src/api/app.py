@@ -34,7 +34,6 @@ from api.settings import LogFormat, Settings, load_settings
 from api.throttle import FailureThrottle
 from api.throttle_http import AuthThrottleMiddleware
 from api.web import ANY_METHOD, WebApps
-from domain.usecases.relay import wait_for_running_relays
 
 
 class SchemaNotReady(RuntimeError):
@@ -58,7 +57,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             yield
         finally:
             await background.stop(loops)
-            await wait_for_running_relays(settings.drain_after_disconnect_seconds)
+            await container.relays().wait(settings.drain_after_disconnect_seconds)
             await container.metering().wait_for_settlements(10.0)  # else journal recovery
             await background.unregister(container, heartbeat)
             await close_container(container)

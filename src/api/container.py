@@ -73,13 +73,15 @@ from domain.usecases.invoice_desk import Documents
 from domain.usecases.invoicing import InvoiceTerms, InvoiceUseCases
 from domain.usecases.keys import KeyUseCases
 from domain.usecases.leases import ProcessLeases
-from domain.usecases.lookups import Lookups, RevisionWatch
 from domain.usecases.management import UseCases
 from domain.usecases.metering import Metering
 from domain.usecases.ratelimits import RateLimits
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
 from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
+from runtime.group_commit import GroupCommit
+from runtime.lookups import Lookups, RevisionWatch
+from runtime.relay import RelayPool
 
 if TYPE_CHECKING:  # imported when metrics are on only: prometheus-client picks its mode then
     from adapters.telemetry.probe import DatabaseProbe
@@ -280,7 +282,10 @@ class Container(containers.DeclarativeContainer):
     reads = providers.Singleton(unit_of_work_factory, engine, read_only=True)
     provider_registry = providers.Singleton(build_providers, settings)
 
+    # The application runtime (src/runtime/): one of each per container, so per application.
     lookups = providers.Singleton(Lookups, reads=reads, revision=config_revision)
+    writes = providers.Singleton(GroupCommit, uow)  # the per-call writes share their commits
+    relays = providers.Singleton(RelayPool)  # the streams in flight, waited for at shutdown
 
     keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, lookups=lookups)
 
@@ -384,6 +389,8 @@ class Container(containers.DeclarativeContainer):
         zone=settings.provided.timezone,
         process_id=process_id,
         telemetry=telemetry,
+        writes=writes,
+        lookups=lookups,
     )
     metrics_probe = providers.Singleton(build_probe, settings, engine, clock, budgets)
     readiness = providers.Singleton(
@@ -396,6 +403,7 @@ class Container(containers.DeclarativeContainer):
         drain_seconds=settings.provided.drain_after_disconnect_seconds,
         checkpoint_seconds=settings.provided.stream_checkpoint_seconds,
         telemetry=telemetry,
+        relays=relays,
     )
     idempotency = providers.Singleton(
         IdempotencyUseCases,

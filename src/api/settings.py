@@ -124,7 +124,7 @@ class Settings:
     lease_seconds: float = 15.0
     heartbeat_seconds: float = 5.0
     stream_checkpoint_seconds: float = 2.0  # a stream notes the output it relayed this often
-    # How often a serve process checks the configuration revision (domain/usecases/lookups.py);
+    # How often a serve process checks the configuration revision (runtime/lookups.py);
     # 0: every call reads it. A check is trusted for 1 s, so at most MAX_CONFIG_CHECK_SECONDS.
     config_check_seconds: float = 0.25
     budget_lease_idle_seconds: float = 2.0  # an unused budget lease gives back after this

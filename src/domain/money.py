@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from types import MappingProxyType
 
 from domain.errors import CurrencyMismatch, InvalidAmount
 
 # Minor-unit exponents that differ from 2 (ISO 4217); every other currency uses cents.
-_MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "BHD": 3, "KWD": 3, "JOD": 3}
+_MINOR_UNITS = MappingProxyType(
+    {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "BHD": 3, "KWD": 3, "JOD": 3}
+)
 # Wide enough that exact products of bounded inputs never round (product.md "Money").
 EXACT = Context(prec=60)
 MAX_PRICE_DECIMALS = 6

@@ -51,7 +51,7 @@ class ConfigRevision(Protocol):
     async def current(self) -> int:
         """The revision of keys, clients, plans, the catalog and budgets: every committed write
         to any of them, from any process, changes it. The database adapter reads it after the
-        call began; usecases.lookups.RevisionWatch answers from a read begun at most a second
+        call began; runtime.lookups.RevisionWatch answers from a read begun at most a second
         earlier and after this process's last change."""
         ...
 

@@ -65,6 +65,7 @@ def note_upstream(seconds: float) -> None:
 class Telemetry:
     """The no-op default; the Prometheus adapter overrides every method."""
 
+    __slots__ = ()  # the shared no-op (NO_TELEMETRY) holds no state
     enabled = False
 
     def settled(self, records: Sequence[UsageRecord]) -> None:

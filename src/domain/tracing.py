@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from enum import StrEnum
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Protocol, Self
 
 AttributeValue = str | int | float | bool
@@ -152,7 +152,7 @@ GEN_AI_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 ERROR_TYPE = "error.type"
 
 # The catalog's provider names as the conventions' well-known values.
-_PROVIDER_NAMES = {"google": "gcp.gemini", "gemini": "gcp.gemini"}
+_PROVIDER_NAMES = MappingProxyType({"google": "gcp.gemini", "gemini": "gcp.gemini"})
 
 
 def gen_ai_provider(provider: str) -> str:

@@ -14,7 +14,7 @@ from adapters.persistence.revision import SqlConfigRevision
 from api.app import create_app
 from api.container import make_container
 from api.settings import Environment, Settings
-from domain.usecases.lookups import RevisionWatch
+from runtime.lookups import RevisionWatch
 from tests.support.databases import sqlite_database
 
 

@@ -18,6 +18,8 @@ from domain.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.leases import ProcessLeases
 from domain.usecases.metering import CallGrant, Metering
+from runtime.group_commit import GroupCommit
+from runtime.lookups import Lookups
 from tests.api.conftest import Admin, Gateway
 from tests.api.graphql_support import create_client, owner, staff
 from tests.support.servers import serve_in_thread
@@ -41,6 +43,8 @@ class DeadProcess:
             reads=container.reads(),
             zone=gateway.settings.timezone,
             process_id=self.id,
+            writes=GroupCommit(container.uow()),  # a process of its own: its own runtime
+            lookups=Lookups(container.reads()),
         )
         terms = lease_terms(gateway.settings)
         self.leases = ProcessLeases(container.uow(), container.clock(), self.id, terms)

@@ -10,7 +10,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
-# The composition root: the only api modules that may name concrete adapters.
+# The composition root: the only api modules that may name concrete adapters and the runtime.
 COMPOSITION_ROOT = {"api/container.py"}
 
 
@@ -32,7 +32,7 @@ def python_files(package: str) -> list[Path]:
 
 
 def test_the_packages_exist() -> None:
-    for package in ("domain", "adapters", "api"):
+    for package in ("domain", "runtime", "adapters", "api"):
         assert python_files(package), f"src/{package} has no modules"
 
 
@@ -43,18 +43,26 @@ def test_domain_imports_only_the_standard_library_and_itself(path: Path) -> None
         assert top in STDLIB or top == "domain", f"{path}:{line} imports {module}"
 
 
-@pytest.mark.parametrize("path", python_files("adapters"), ids=lambda p: str(p.relative_to(SRC)))
-def test_adapters_never_import_api(path: Path) -> None:
+@pytest.mark.parametrize("path", python_files("runtime"), ids=lambda p: str(p.relative_to(SRC)))
+def test_the_runtime_imports_only_the_standard_library_the_domain_and_itself(path: Path) -> None:
     for line, module in imported_modules(path):
-        assert module.split(".")[0] != "api", f"{path}:{line} imports {module}"
+        top = module.split(".")[0]
+        assert top in STDLIB or top in {"domain", "runtime"}, f"{path}:{line} imports {module}"
+
+
+@pytest.mark.parametrize("path", python_files("adapters"), ids=lambda p: str(p.relative_to(SRC)))
+def test_adapters_never_import_api_or_the_runtime(path: Path) -> None:
+    for line, module in imported_modules(path):
+        assert module.split(".")[0] not in {"api", "runtime"}, f"{path}:{line} imports {module}"
 
 
 @pytest.mark.parametrize("path", python_files("api"), ids=lambda p: str(p.relative_to(SRC)))
-def test_only_the_composition_root_names_adapters(path: Path) -> None:
+def test_only_the_composition_root_names_adapters_and_the_runtime(path: Path) -> None:
     if str(path.relative_to(SRC)) in COMPOSITION_ROOT:
         return
     for line, module in imported_modules(path):
-        assert module.split(".")[0] != "adapters", f"{path}:{line} imports {module}"
+        top = module.split(".")[0]
+        assert top not in {"adapters", "runtime"}, f"{path}:{line} imports {module}"
 
 
 def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from domain.usecases.lookups import TRUSTED_FOR_SECONDS
+from runtime.lookups import TRUSTED_FOR_SECONDS
 from tests.support.private_services import free_port
 from tests.upstreams.openai_fake import OpenAIScript
 

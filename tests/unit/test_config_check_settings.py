@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from api.settings import SettingsError, load_settings
-from domain.usecases.lookups import TRUSTED_FOR_SECONDS
+from runtime.lookups import TRUSTED_FOR_SECONDS
 
 BASE = {
     "BIZGRAPH_SECRET_KEY": "config-check-settings-secret-0123456789",

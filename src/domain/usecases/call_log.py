@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from domain.journal import JournalEntry, Settlement
 from domain.ports import CallLog, UnitOfWork
+from domain.runtime_ports import Writes
 from domain.usage import UsageRecord
-from domain.usecases.group_commit import GroupCommit
 
 
 async def write_settlement(uow: UnitOfWork, settlement: Settlement) -> list[UsageRecord] | None:
@@ -39,7 +39,7 @@ def partial_settle(
 
 
 class UnitOfWorkCallLog(CallLog):
-    def __init__(self, writes: GroupCommit) -> None:
+    def __init__(self, writes: Writes) -> None:
         self._writes = writes
 
     async def open(self, entry: JournalEntry) -> None:

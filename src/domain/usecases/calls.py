@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from domain.catalog import Model
@@ -29,6 +30,7 @@ from domain.providers import (
     ProviderResponse,
 )
 from domain.request_bounds import RequestBound
+from domain.runtime_ports import MeteredStream, Outcome, RelayedStream, Relays
 from domain.telemetry import NO_TELEMETRY, Telemetry, note_model, note_upstream
 from domain.tokens import TokenUsage
 from domain.tracing import (
@@ -46,7 +48,6 @@ from domain.tracing import (
 )
 from domain.usage import CallStatus, UsageSource
 from domain.usecases.metering import Attempt, CallGrant, Metering, PricedModel
-from domain.usecases.relay import MeteredStream, Outcome, Relay
 
 T = TypeVar("T")
 
@@ -63,15 +64,17 @@ class CallKind(StrEnum):
 
 _GEMINI_KINDS = frozenset({CallKind.GEMINI, CallKind.GEMINI_EMBED, CallKind.GEMINI_BATCH_EMBED})
 # `gen_ai.operation.name` of each kind (GenAI semantic conventions' well-known values)
-_OPERATIONS = {
-    CallKind.CHAT: "chat",
-    CallKind.MESSAGES: "chat",
-    CallKind.RESPONSES: "chat",
-    CallKind.GEMINI: "generate_content",
-    CallKind.EMBEDDING: "embeddings",
-    CallKind.GEMINI_EMBED: "embeddings",
-    CallKind.GEMINI_BATCH_EMBED: "embeddings",
-}
+_OPERATIONS = MappingProxyType(
+    {
+        CallKind.CHAT: "chat",
+        CallKind.MESSAGES: "chat",
+        CallKind.RESPONSES: "chat",
+        CallKind.GEMINI: "generate_content",
+        CallKind.EMBEDDING: "embeddings",
+        CallKind.GEMINI_EMBED: "embeddings",
+        CallKind.GEMINI_BATCH_EMBED: "embeddings",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,7 @@ class Completed:
 
 @dataclass(frozen=True, slots=True)
 class Streaming:
-    relay: Relay
+    relay: RelayedStream
     answered_by: PricedModel
 
 
@@ -106,8 +109,12 @@ class ModelCalls:
         drain_seconds: float,
         checkpoint_seconds: float = 2.0,
         telemetry: Telemetry = NO_TELEMETRY,
+        *,
+        relays: Relays,
     ) -> None:
+        """`relays`: the application's relay pool, which streams are read through."""
         self._metering = metering
+        self._relays = relays
         self._telemetry = telemetry
         self._providers = providers
         self._drain_seconds = drain_seconds
@@ -172,7 +179,7 @@ class ModelCalls:
         grant.trace.extend()  # the call's span ends once the relay settled (_stream_settler)
         settle = self._stream_settler(grant, request, attempts, attempt, grant.trace.child("relay"))
         rid, metering = grant.request_id, self._metering
-        relay = Relay(
+        relay = self._relays.start(
             stream,
             first,
             chars_of,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 from domain.access import NotAllowed, Principal
 from domain.errors import NotFound
@@ -21,11 +22,13 @@ class DocumentFormat(StrEnum):
     CSV = "csv"
 
 
-MEDIA_TYPES = {
-    DocumentFormat.HTML: "text/html; charset=utf-8",
-    DocumentFormat.PDF: "application/pdf",
-    DocumentFormat.CSV: "text/csv; charset=utf-8",
-}
+MEDIA_TYPES = MappingProxyType(
+    {
+        DocumentFormat.HTML: "text/html; charset=utf-8",
+        DocumentFormat.PDF: "application/pdf",
+        DocumentFormat.CSV: "text/csv; charset=utf-8",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from domain.errors import InvalidApiKey, NotFound, ValidationError
 from domain.ids import new_id
 from domain.keys import ApiKey, IssuedKey, display_prefix, generate_secret, looks_like_key
 from domain.ports import Clock, KeyHasher, UnitOfWorkFactory
+from domain.runtime_ports import Snapshot, Snapshots
 from domain.timeutil import require_aware
-from domain.usecases.lookups import Lookups, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +31,10 @@ class KeyUseCases:
         uow: UnitOfWorkFactory,
         clock: Clock,
         hasher: KeyHasher,
-        lookups: Lookups | None = None,
+        lookups: Snapshots,
     ) -> None:
         self._uow = uow
-        self._lookups = lookups or Lookups(uow)
+        self._lookups = lookups
         self._clock = clock
         self._hasher = hasher
 

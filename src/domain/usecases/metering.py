@@ -46,15 +46,14 @@ from domain.periods import Period, period_containing
 from domain.ports import CallLog, Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline, PlanVersion
 from domain.request_bounds import RequestBound
+from domain.runtime_ports import Snapshot, Snapshots, Writes
 from domain.telemetry import NO_TELEMETRY, Telemetry, note_model
 from domain.tokens import TokenUsage
 from domain.tracing import NO_SPAN, Span
 from domain.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budget_leases import BudgetLeases
 from domain.usecases.call_log import UnitOfWorkCallLog, partial_settle
-from domain.usecases.group_commit import GroupCommit
 from domain.usecases.keys import Caller, KeyUseCases
-from domain.usecases.lookups import Snapshot
 
 log = logging.getLogger("bizgraph.metering")
 _FIRST_RETRY_SECONDS = 0.25  # a settlement the database refused is retried after this,
@@ -107,10 +106,16 @@ class Metering:
         lease_live: Callable[[], bool] = lambda: True,
         lease_idle_seconds: float = IDLE_SECONDS,
         telemetry: Telemetry = NO_TELEMETRY,
+        *,
+        writes: Writes,
+        lookups: Snapshots,
     ) -> None:
-        """`lease_live` says whether this process's own lease is surely live (its budget
-        leases are then its own); `lease_idle_seconds`: when an unused lease gives back."""
-        self._writes = GroupCommit(uow)  # concurrent calls share their journal/settle commits
+        """`writes`: the group commit of the per-call writes; `lookups`: the configuration
+        snapshots (crash recovery reads through one of its own); `lease_live` says whether
+        this process's own lease is surely live (its budget leases are then its own);
+        `lease_idle_seconds`: when an unused lease gives back."""
+        self._writes = writes  # concurrent calls share their journal/settle commits
+        self._lookups = lookups
         self._uow = uow
         # Calls without a budget: the backend's hot path when it has one (sqlite_call_log.py)
         self._log = call_log or UnitOfWorkCallLog(self._writes)
@@ -453,7 +458,7 @@ class Metering:
             stored = {budget.scope: budget for budget in await uow.budgets.all()}
         plan = plans.in_force_at(entry.started_at)
         target = PricedModel(model, price)
-        snapshot = Snapshot(self._reads, None)
+        snapshot = self._lookups.uncached()
         budgets = _budgets_of(stored, client.id, key.id)
         return CallGrant(
             entry.request_id, client, key, target, plan, entry.started_at, snapshot, budgets

@@ -41,7 +41,7 @@ from domain.ports import CallLog
 from domain.tokens import TokenUsage
 from domain.usage import UsageRecord
 from domain.usecases.call_log import UnitOfWorkCallLog
-from domain.usecases.group_commit import GroupCommit
+from runtime.group_commit import GroupCommit
 from tests.integration.persistence import builders
 from tests.support.private_services import free_port
 

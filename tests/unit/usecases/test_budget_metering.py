@@ -29,6 +29,9 @@ from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.metering import Attempt, CallGrant, Metering
+from runtime.group_commit import GroupCommit
+from runtime.lookups import Lookups
+from runtime.relay import RelayPool
 from tests.fakes import (
     FakeBudgetRepository,
     FakeKeyHasher,
@@ -44,10 +47,22 @@ MODEL = Model("demo/chat", "demo", "chat", max_output_tokens=500, context_window
 class World:
     def __init__(self) -> None:
         self.uow, self.clock = FakeUnitOfWorkFactory(), FrozenClock(T0)
-        self.keys = KeyUseCases(self.uow, self.clock, FakeKeyHasher())
-        self.metering = Metering(self.uow, self.clock, self.keys, zone=UTC_ZONE)
+        self.keys = KeyUseCases(self.uow, self.clock, FakeKeyHasher(), Lookups(self.uow))
+        self.metering = self.process()
         self.budgets = BudgetUseCases(self.uow, self.clock, UTC_ZONE)
         self.requests = 0
+
+    def process(self, process_id: str | None = None) -> Metering:
+        """A serving process's metering over the shared store, with a runtime of its own."""
+        return Metering(
+            self.uow,
+            self.clock,
+            self.keys,
+            zone=UTC_ZONE,
+            process_id=process_id,
+            writes=GroupCommit(self.uow),
+            lookups=Lookups(self.uow),
+        )
 
     async def setup(self, limit: str, mode: BudgetMode = BudgetMode.HARD) -> None:
         catalog = CatalogUseCases(self.uow)
@@ -296,7 +311,7 @@ async def test_a_fallback_runs_only_while_the_hold_covers_what_was_billed(
     billed plus its worst case still fits: 400 + 46.4 does, 430 + 46.4 does not."""
     world = await _fallback_world("1")
     provider = _BilledFailure(billed)
-    calls = ModelCalls(world.metering, _Registry(provider), 1.0)  # type: ignore[arg-type]
+    calls = ModelCalls(world.metering, _Registry(provider), 1.0, relays=RelayPool())  # type: ignore[arg-type]
     grant = await world.grant()
     bound = text_bound(100, 100)
     await world.metering.hold_and_journal(grant, bound)
@@ -346,7 +361,7 @@ async def test_a_native_gemini_body_never_falls_back_to_a_provider_that_cannot_t
         PriceVersion("other/backup", T0 - timedelta(days=1), input=Decimal(1), output=Decimal(1))
     )
     chat, gemini = _BilledFailure(0), _FailingGemini()
-    calls = ModelCalls(world.metering, _GeminiRegistry(chat, gemini), 1.0)  # type: ignore[arg-type]
+    calls = ModelCalls(world.metering, _GeminiRegistry(chat, gemini), 1.0, relays=RelayPool())  # type: ignore[arg-type]
     grant = await world.grant()
     bound = text_bound(10, 10)
     await world.metering.hold_and_journal(grant, bound)
@@ -368,8 +383,7 @@ async def test_two_processes_share_a_budget_through_leases_and_a_dead_ones_come_
     async with world.uow() as tx:  # the live process's lease; the other never renews
         await tx.leases.renew(ProcessLease("alive-process", T0 + timedelta(hours=1)))
         await tx.commit()
-    alive = Metering(world.uow, world.clock, world.keys, zone=UTC_ZONE, process_id="alive-process")
-    doomed = Metering(world.uow, world.clock, world.keys, zone=UTC_ZONE, process_id="doomed")
+    alive, doomed = world.process("alive-process"), world.process("doomed")
     held: dict[str, list[CallGrant]] = {"alive": [], "doomed": []}
     for turn in range(40):
         name, metering = ("alive", alive) if turn % 2 else ("doomed", doomed)

@@ -24,6 +24,8 @@ from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.leases import ProcessLeases
 from domain.usecases.metering import Attempt, CallGrant, Metering
+from runtime.group_commit import GroupCommit
+from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
 
 T0 = datetime(2026, 3, 15, 12, tzinfo=UTC)
@@ -39,7 +41,13 @@ class Gateway:
 
     def __init__(self, world: World, process_id: str) -> None:
         self.metering = Metering(
-            world.uow, world.clock, world.keys, zone=UTC_ZONE, process_id=process_id
+            world.uow,
+            world.clock,
+            world.keys,
+            zone=UTC_ZONE,
+            process_id=process_id,
+            writes=GroupCommit(world.uow),  # each process its own
+            lookups=Lookups(world.uow),
         )
         self.leases = ProcessLeases(world.uow, world.clock, process_id, TERMS)
 
@@ -51,7 +59,7 @@ class Gateway:
 class World:
     def __init__(self) -> None:
         self.uow, self.clock = FakeUnitOfWorkFactory(), FrozenClock(T0)
-        self.keys = KeyUseCases(self.uow, self.clock, FakeKeyHasher())
+        self.keys = KeyUseCases(self.uow, self.clock, FakeKeyHasher(), Lookups(self.uow))
         self.budgets = BudgetUseCases(self.uow, self.clock, UTC_ZONE)
         self.requests = 0
 

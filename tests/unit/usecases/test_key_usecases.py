@@ -14,6 +14,7 @@ from domain.keys import display_prefix, looks_like_key
 from domain.pricing import PercentageMargin
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
+from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
@@ -29,7 +30,7 @@ async def setup() -> tuple[KeyUseCases, FakeUnitOfWorkFactory, FrozenClock, str]
         await uow.catalog.save_model(Model("openai/gpt-4o-mini", "openai", "gpt-4o-mini"))
         await uow.catalog.save_model(Model("anthropic/claude-x", "anthropic", "claude-x"))
         await uow.commit()
-    return KeyUseCases(factory, clock, FakeKeyHasher()), factory, clock, client.id
+    return KeyUseCases(factory, clock, FakeKeyHasher(), Lookups(factory)), factory, clock, client.id
 
 
 def store_dump(factory: FakeUnitOfWorkFactory) -> str:
@@ -183,7 +184,9 @@ class TestAuthenticate:
     async def test_a_digest_under_another_server_secret_is_refused(self) -> None:
         keys, factory, clock, client_id = await setup()
         issued = await keys.issue(NewKey(client_id))
-        other_server = KeyUseCases(factory, clock, FakeKeyHasher(b"another server secret"))
+        other_server = KeyUseCases(
+            factory, clock, FakeKeyHasher(b"another server secret"), Lookups(factory)
+        )
 
         with pytest.raises(InvalidApiKey):
             await other_server.authenticate(issued.secret)
@@ -236,7 +239,10 @@ class TestRevoke:
 
 async def test_keys_of_many_clients_come_from_one_read() -> None:
     uow, clock = FakeUnitOfWorkFactory(), FrozenClock(datetime(2026, 3, 1, tzinfo=UTC))
-    clients, keys = ClientUseCases(uow, clock), KeyUseCases(uow, clock, FakeKeyHasher())
+    clients, keys = (
+        ClientUseCases(uow, clock),
+        KeyUseCases(uow, clock, FakeKeyHasher(), Lookups(uow)),
+    )
     a, _ = await clients.create(NewClient("A", PercentageMargin(Decimal(1))))
     b, _ = await clients.create(NewClient("B", PercentageMargin(Decimal(1))))
     first = await keys.issue(NewKey(a.id, "one"))

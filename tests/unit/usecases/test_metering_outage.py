@@ -17,6 +17,8 @@ from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.metering import Attempt, Metering
+from runtime.group_commit import GroupCommit
+from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWork, FakeUnitOfWorkFactory, FrozenClock
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -35,8 +37,8 @@ class FlakyDatabase(FakeUnitOfWorkFactory):
 
 async def test_a_settlement_refused_by_the_database_is_retried_and_billed_once() -> None:
     uow, clock = FlakyDatabase(), FrozenClock(T0)
-    keys = KeyUseCases(uow, clock, FakeKeyHasher())
-    metering = Metering(uow, clock, keys)
+    keys = KeyUseCases(uow, clock, FakeKeyHasher(), Lookups(uow))
+    metering = Metering(uow, clock, keys, writes=GroupCommit(uow), lookups=Lookups(uow))
     await CatalogUseCases(uow).save_model(Model("demo/chat", "demo", "chat"))
     await CatalogUseCases(uow).add_price(
         PriceVersion("demo/chat", T0 - timedelta(days=1), input=Decimal(1), output=Decimal(2))

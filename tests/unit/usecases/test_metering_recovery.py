@@ -14,6 +14,8 @@ from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.metering import Metering
+from runtime.group_commit import GroupCommit
+from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -21,8 +23,8 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 async def test_recovery_settles_only_old_unsettled_calls_once() -> None:
     uow, clock = FakeUnitOfWorkFactory(), FrozenClock(T0)
-    keys = KeyUseCases(uow, clock, FakeKeyHasher())
-    metering = Metering(uow, clock, keys)
+    keys = KeyUseCases(uow, clock, FakeKeyHasher(), Lookups(uow))
+    metering = Metering(uow, clock, keys, writes=GroupCommit(uow), lookups=Lookups(uow))
     await CatalogUseCases(uow).save_model(Model("demo/chat", "demo", "chat"))
     await CatalogUseCases(uow).add_price(
         PriceVersion("demo/chat", T0 - timedelta(days=1), input=Decimal(1), output=Decimal(2))

@@ -19,6 +19,7 @@ from domain.usecases.keys import KeyUseCases
 from domain.usecases.management import UseCases
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.webhooks import WebhookUseCases
+from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
 
 
@@ -27,7 +28,7 @@ def fake_use_cases(
 ) -> UseCases:
     return UseCases(
         clients=ClientUseCases(factory, clock),
-        keys=KeyUseCases(factory, clock, hasher),
+        keys=KeyUseCases(factory, clock, hasher, Lookups(factory)),
         catalog=CatalogUseCases(factory),
         reports=ReportUseCases(factory, clock),
         access=AccessUseCases(factory, clock, hasher),

@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from domain.providers import ProviderError, ProviderFailure
+from domain.runtime_ports import Outcome
 from domain.tokens import TokenUsage
-from domain.usecases.relay import Outcome, Relay
+from runtime.relay import Relay
 
 
 class ScriptedStream:

@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 from domain.errors import WriteConflict
 from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.runtime_ports import Job, Writes
 
 T = TypeVar("T")
-Job = Callable[[UnitOfWork], Awaitable[Any]]
 # Jobs of one batch lock rows in the order they come (a settlement: daily totals then budget
 # counters; a reservation: counters only), so two processes' batches may deadlock. PostgreSQL
 # aborts one of them; its jobs are run again, alone, a few times.
@@ -22,7 +22,7 @@ _CONFLICT_RETRIES = 5
 log = logging.getLogger("bizgraph.group_commit")
 
 
-class GroupCommit:
+class GroupCommit(Writes):
     def __init__(self, uow: UnitOfWorkFactory, max_batch: int = 128) -> None:
         self._uow = uow
         self._max_batch = max_batch

@@ -12,33 +12,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from domain.providers import ProviderError
-from domain.tokens import TokenUsage
+from domain.runtime_ports import MeteredStream, Outcome, Relays
 
 _END = object()
 
 
-class MeteredStream(Protocol):
-    @property
-    def usage(self) -> TokenUsage | None: ...
-
-    def __aiter__(self) -> AsyncIterator[Any]: ...
-    async def aclose(self) -> None: ...
-
-
-class Outcome:
-    """What the pump learned: characters relayed, whether it broke, whether it was cut short."""
-
-    def __init__(self) -> None:
-        self.output_chars = 0
-        self.error: ProviderError | None = None
-        self.cut_short = False
-
-
 class Relay:
-    """Reads `stream` in a task of its own; iterate the Relay to receive its items."""
+    """Reads `stream` in a task of its own; iterate the Relay to receive its items. The task
+    is added to `running` until it ends (the pool's strong reference: the loop keeps only
+    weak ones to tasks)."""
 
     def __init__(
         self,
@@ -50,6 +35,7 @@ class Relay:
         buffer: int = 64,
         checkpoint: Callable[[int], None] | None = None,
         checkpoint_seconds: float = 2.0,
+        running: set[asyncio.Task[None]] | None = None,
     ) -> None:
         self._stream = stream
         self._checkpoint = checkpoint  # told the output relayed so far, at most every interval
@@ -64,8 +50,9 @@ class Relay:
         self.outcome = Outcome()
         self.outcome.output_chars = chars_of(first)
         self._task = asyncio.get_running_loop().create_task(self._pump())
-        _RUNNING.add(self._task)
-        self._task.add_done_callback(_RUNNING.discard)
+        if running is not None:
+            running.add(self._task)
+            self._task.add_done_callback(running.discard)
 
     async def _pump(self) -> None:
         try:
@@ -128,11 +115,41 @@ class Relay:
         await asyncio.shield(self._task)
 
 
-# Strong references: the loop keeps only weak ones to tasks.
-_RUNNING: set[asyncio.Task[None]] = set()
+class RelayPool(Relays):
+    """The relays of one application: started by its calls, waited for at its shutdown.
+    One per container, so two applications in one process never wait for each other's."""
 
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[None]] = set()
 
-async def wait_for_running_relays(seconds: float) -> None:
-    """Let in-flight relays settle (used at shutdown)."""
-    if _RUNNING:
-        await asyncio.wait(set(_RUNNING), timeout=seconds)
+    def start(
+        self,
+        stream: MeteredStream,
+        first: Any,
+        chars_of: Callable[[Any], int],
+        settle: Callable[[Outcome], Awaitable[None]],
+        drain_seconds: float,
+        *,
+        checkpoint: Callable[[int], None] | None = None,
+        checkpoint_seconds: float = 2.0,
+    ) -> Relay:
+        return Relay(
+            stream,
+            first,
+            chars_of,
+            settle,
+            drain_seconds,
+            checkpoint=checkpoint,
+            checkpoint_seconds=checkpoint_seconds,
+            running=self._running,
+        )
+
+    @property
+    def running(self) -> int:
+        """Relays whose stream has not settled yet."""
+        return len(self._running)
+
+    async def wait(self, seconds: float) -> None:
+        """Let in-flight relays settle (used at shutdown), for at most `seconds`."""
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=seconds)

@@ -9,7 +9,7 @@ import pytest
 from domain.errors import Conflict, WriteConflict
 from domain.journal import JournalEntry
 from domain.ports import UnitOfWork
-from domain.usecases.group_commit import GroupCommit
+from runtime.group_commit import GroupCommit
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock
 
 NOW = FrozenClock().now()

@@ -24,6 +24,7 @@ from domain.clients import Client
 from domain.keys import ApiKey
 from domain.ports import ConfigRevision, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import PlanTimeline
+from domain.runtime_ports import Snapshot, Snapshots
 
 T = TypeVar("T")
 
@@ -34,7 +35,7 @@ log = logging.getLogger("bizgraph.lookups")
 TRUSTED_FOR_SECONDS = 1.0
 
 
-class Snapshot:
+class CachedSnapshot(Snapshot):
     """The cached view for one revision; misses are read from the database and kept."""
 
     def __init__(self, reads: UnitOfWorkFactory, revision: int | None) -> None:
@@ -99,21 +100,24 @@ class Snapshot:
         return self._budgets
 
 
-class Lookups:
+class Lookups(Snapshots):
     def __init__(self, reads: UnitOfWorkFactory, revision: ConfigRevision | None = None) -> None:
         """`revision` is usually a RevisionWatch; without one nothing is cached (every call
         reads the database)."""
         self._reads = reads
         self._revision = revision
-        self._snapshot = Snapshot(reads, None)
+        self._snapshot = CachedSnapshot(reads, None)
 
-    async def snapshot(self) -> Snapshot:
+    async def snapshot(self) -> CachedSnapshot:
         if self._revision is None:
-            return Snapshot(self._reads, None)
+            return CachedSnapshot(self._reads, None)
         current = await self._revision.current()
         if current != self._snapshot.revision:
-            self._snapshot = Snapshot(self._reads, current)
+            self._snapshot = CachedSnapshot(self._reads, current)
         return self._snapshot
+
+    def uncached(self) -> CachedSnapshot:
+        return CachedSnapshot(self._reads, None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from domain.errors import InvalidApiKey, StoreUnavailable
 from domain.pricing import PercentageMargin
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
-from domain.usecases.lookups import TRUSTED_FOR_SECONDS, Lookups, RevisionWatch
+from runtime.lookups import TRUSTED_FOR_SECONDS, Lookups, RevisionWatch
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
 
 
