@@ -53,6 +53,7 @@ run: setup web
 lint: setup
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
+	.venv/bin/lint-imports --no-cache
 
 types: setup
 	.venv/bin/mypy

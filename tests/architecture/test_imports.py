@@ -69,3 +69,88 @@ def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("import sqlalchemy\nfrom domain.money import Money\n")
     assert [m for _, m in imported_modules(sample)] == ["sqlalchemy", "domain.money"]
+
+
+# Modules loaded by name would slip past the rules above and import-linter's contracts alike:
+# no module in src loads one. importlib is used for package metadata and resources only.
+IMPORTLIB_ALLOWED = {"importlib.metadata", "importlib.resources"}
+LOADING_BUILTINS = {"__import__", "exec", "eval", "compile"}
+LOADING_METHODS = {"import_module", "__import__"}
+
+
+def loading_by_name(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend(
+                (node.lineno, f"import {alias.name}")
+                for alias in node.names
+                if alias.name.split(".")[0] == "importlib" and alias.name not in IMPORTLIB_ALLOWED
+            )
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "importlib":
+            modules = (
+                [f"importlib.{alias.name}" for alias in node.names]
+                if node.module == "importlib"
+                else [node.module or ""]
+            )
+            found.extend(
+                (node.lineno, f"from {node.module} import")
+                for module in modules
+                if module not in IMPORTLIB_ALLOWED
+            )
+        elif isinstance(node, ast.Call):
+            callee = node.func
+            if (isinstance(callee, ast.Name) and callee.id in LOADING_BUILTINS) or (
+                isinstance(callee, ast.Attribute) and callee.attr in LOADING_METHODS
+            ):
+                found.append((node.lineno, f"{ast.unparse(callee)}()"))
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr == "modules"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "sys"
+        ):
+            found.append((node.lineno, "sys.modules"))
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for package in ("domain", "runtime", "adapters", "api") for p in python_files(package)],
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_no_module_is_loaded_by_name(path: Path) -> None:
+    assert loading_by_name(path) == [], path
+
+
+def test_the_checker_sees_a_module_loaded_by_name(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import importlib\n"
+        "from importlib import import_module, metadata\n"
+        "from importlib.metadata import version\n"
+        "import importlib.util\n"
+        "import sys\n"
+        "adapters = importlib.import_module('adapters.clock')\n"
+        "api = __import__('api')\n"
+        "loaded = sys.modules['adapters']\n"
+    )
+    assert [line for line, _ in loading_by_name(sample)] == [1, 2, 4, 6, 7, 8]
+
+
+# The UnitOfWork/repository ports by name: routes and resolvers never name one (import-linter's
+# routes-call-use-cases contract forbids domain.ports there, except the Clock of graphql/view.py).
+REPOSITORY_NAMES = ("Repository", "UnitOfWork", "UnitOfWorkFactory", "Repositories")
+ROUTES_AND_RESOLVERS = [*python_files("api/rest"), *python_files("api/graphql")]
+
+
+@pytest.mark.parametrize("path", ROUTES_AND_RESOLVERS, ids=lambda p: str(p.relative_to(SRC)))
+def test_routes_and_resolvers_name_no_repository(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("domain"):
+            for alias in node.names:
+                assert not alias.name.endswith(REPOSITORY_NAMES), (
+                    f"{path}:{node.lineno} imports {alias.name} from {node.module}"
+                )
