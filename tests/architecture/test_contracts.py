@@ -66,8 +66,12 @@ ROUTES = "routes and resolvers call use cases, never repositories, adapters or t
         ("api/app.py", "from adapters.clock import SystemClock", COMPOSITION_ROOT),
         ("api/cli.py", "from runtime.lookups import Lookups", COMPOSITION_ROOT),
         ("api/rest/chat.py", "from domain.ports import UnitOfWorkFactory", ROUTES),
-        ("api/graphql/queries.py", "from api.container import Container", ROUTES),
-        ("api/graphql/types.py", "from domain.invoicing_ports import InvoicingUnitOfWork", ROUTES),
+        ("api/graphql/schema.py", "from api.container import Container", ROUTES),
+        (
+            "api/graphql/clients.py",
+            "from domain.invoicing_ports import InvoicingUnitOfWork",
+            ROUTES,
+        ),
     ],
 )
 def test_a_broken_import_fails_its_contract(

@@ -10,16 +10,10 @@ from typing import Annotated, TypeAlias
 import strawberry
 
 from api.graphql.context import Info
-from api.graphql.errors import (
-    ConflictError,
-    NotFoundError,
-    ValidationError,
-    attempt,
-    visible,
-)
+from api.graphql.errors import ConflictError, NotFoundError, ValidationError, attempt, visible
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
-from api.graphql.types import Money, TokenCounts
+from api.graphql.shared import Money, TokenCounts
 from domain import invoices as domain
 from domain.errors import DomainError
 
@@ -191,47 +185,45 @@ class DraftInvoice:
         )
 
 
-@strawberry.type
-class InvoiceQueries:
-    @field(description="Invoices, newest period first (a portal token: its client's only).")
-    async def invoices(
-        self,
-        info: Info,
-        client_id: strawberry.ID | None = None,
-        period: str | None = None,
-        status: InvoiceStatus | None = None,
-    ) -> list[Invoice]:
-        desk = info.context.management.invoices
-        found = await visible(
-            desk.list(
-                None if client_id is None else str(client_id),
-                period,
-                None if status is None else domain.InvoiceStatus(status),
-            )
+@field(description="Invoices, newest period first (a portal token: its client's only).")
+async def invoices(
+    info: Info,
+    client_id: strawberry.ID | None = None,
+    period: str | None = None,
+    status: InvoiceStatus | None = None,
+) -> list[Invoice]:
+    desk = info.context.management.invoices
+    found = await visible(
+        desk.list(
+            None if client_id is None else str(client_id),
+            period,
+            None if status is None else domain.InvoiceStatus(status),
         )
-        return [Invoice.of(i) for i in found]
-
-    @field(
-        description="The invoice closing the month would finalize for the client now; null "
-        "for a client that does not exist or is not visible."
     )
-    async def draft_invoice(
-        self, info: Info, client_id: strawberry.ID, period: str
-    ) -> DraftInvoice | None:
-        found = await visible(info.context.management.invoices.draft(str(client_id), period))
-        return None if found is None else DraftInvoice.of(found)
+    return [Invoice.of(i) for i in found]
 
-    @field(description="A client's account credits with something left to apply.")
-    async def credits(self, info: Info, client_id: strawberry.ID) -> list[AccountCredit]:
-        found = await visible(info.context.management.invoices.credits(str(client_id)))
-        return [AccountCredit.of(c) for c in found]
 
-    @field(description="An invoice, or null when it does not exist or is not visible.")
-    async def invoice(self, info: Info, id: strawberry.ID) -> Invoice | None:
-        try:
-            return Invoice.of(await info.context.management.invoices.get(str(id)))
-        except DomainError:
-            return None
+@field(
+    description="The invoice closing the month would finalize for the client now; null "
+    "for a client that does not exist or is not visible."
+)
+async def draft_invoice(info: Info, client_id: strawberry.ID, period: str) -> DraftInvoice | None:
+    found = await visible(info.context.management.invoices.draft(str(client_id), period))
+    return None if found is None else DraftInvoice.of(found)
+
+
+@field(description="A client's account credits with something left to apply.")
+async def credits(info: Info, client_id: strawberry.ID) -> list[AccountCredit]:
+    found = await visible(info.context.management.invoices.credits(str(client_id)))
+    return [AccountCredit.of(c) for c in found]
+
+
+@field(description="An invoice, or null when it does not exist or is not visible.")
+async def invoice(info: Info, id: strawberry.ID) -> Invoice | None:
+    try:
+        return Invoice.of(await info.context.management.invoices.get(str(id)))
+    except DomainError:
+        return None
 
 
 @strawberry.type
@@ -275,65 +267,65 @@ IssueCreditNoteResult = Annotated[
 _ALL = (ValidationError, NotFoundError, ConflictError)
 
 
-@strawberry.type
-class InvoiceMutations:
-    @mutation(
-        permissions=[CanMutate],
-        description="Finalize one invoice per client for a month; idempotent. A month that "
-        "has not ended closes only with early: true.",
-    )
-    async def close_period(self, info: Info, period: str, early: bool = False) -> ClosePeriodResult:
-        async def run() -> ClosePeriodSuccess:
-            result = await info.context.management.invoices.close_period(period, early)
-            invoices = [Invoice.of(i) for i in result.created]
-            return ClosePeriodSuccess(period=result.period.label, invoices=invoices)
+@mutation(
+    permissions=[CanMutate],
+    description="Finalize one invoice per client for a month; idempotent. A month that "
+    "has not ended closes only with early: true.",
+)
+async def close_period(info: Info, period: str, early: bool = False) -> ClosePeriodResult:
+    async def run() -> ClosePeriodSuccess:
+        result = await info.context.management.invoices.close_period(period, early)
+        invoices = [Invoice.of(i) for i in result.created]
+        return ClosePeriodSuccess(period=result.period.label, invoices=invoices)
 
-        return await attempt(run, (ValidationError,))
+    return await attempt(run, (ValidationError,))
 
-    @mutation(permissions=[CanMutate], description="finalized -> void, with a reason.")
-    async def void_invoice(self, info: Info, id: strawberry.ID, reason: str) -> InvoiceResult:
-        async def run() -> InvoiceSuccess:
-            invoice = await info.context.management.invoices.void(str(id), reason)
-            return InvoiceSuccess(invoice=Invoice.of(invoice))
 
-        return await attempt(run, _ALL)
+@mutation(permissions=[CanMutate], description="finalized -> void, with a reason.")
+async def void_invoice(info: Info, id: strawberry.ID, reason: str) -> InvoiceResult:
+    async def run() -> InvoiceSuccess:
+        invoice = await info.context.management.invoices.void(str(id), reason)
+        return InvoiceSuccess(invoice=Invoice.of(invoice))
 
-    @mutation(permissions=[CanMutate], description="finalized -> paid (again: no change).")
-    async def mark_invoice_paid(self, info: Info, id: strawberry.ID) -> InvoiceResult:
-        async def run() -> InvoiceSuccess:
-            invoice = await info.context.management.invoices.mark_paid(str(id))
-            return InvoiceSuccess(invoice=Invoice.of(invoice))
+    return await attempt(run, _ALL)
 
-        return await attempt(run, _ALL)
 
-    @mutation(
-        permissions=[CanMutate],
-        description="A numbered credit note against a finalized or paid invoice.",
-    )
-    async def issue_credit_note(
-        self, info: Info, invoice_id: strawberry.ID, amount: Decimal, reason: str
-    ) -> IssueCreditNoteResult:
-        async def run() -> IssueCreditNoteSuccess:
-            desk = info.context.management.invoices
-            note = await desk.issue_credit_note(str(invoice_id), str(amount), reason)
-            invoice = await desk.get(note.invoice_id)
-            return IssueCreditNoteSuccess(
-                credit_note=CreditNote.of(note), invoice=Invoice.of(invoice)
-            )
+@mutation(permissions=[CanMutate], description="finalized -> paid (again: no change).")
+async def mark_invoice_paid(info: Info, id: strawberry.ID) -> InvoiceResult:
+    async def run() -> InvoiceSuccess:
+        invoice = await info.context.management.invoices.mark_paid(str(id))
+        return InvoiceSuccess(invoice=Invoice.of(invoice))
 
-        return await attempt(run, _ALL)
+    return await attempt(run, _ALL)
 
-    @mutation(
-        permissions=[CanMutate],
-        description="An account credit, applied as a negative line on the client's next "
-        "invoices (never below zero; the rest carries over).",
-    )
-    async def grant_credit(
-        self, info: Info, client_id: strawberry.ID, amount: Decimal, reason: str
-    ) -> GrantCreditResult:
-        async def run() -> GrantCreditSuccess:
-            desk = info.context.management.invoices
-            credit = await desk.grant_credit(str(client_id), str(amount), reason)
-            return GrantCreditSuccess(credit=AccountCredit.of(credit))
 
-        return await attempt(run, (ValidationError, NotFoundError))
+@mutation(
+    permissions=[CanMutate],
+    description="A numbered credit note against a finalized or paid invoice.",
+)
+async def issue_credit_note(
+    info: Info, invoice_id: strawberry.ID, amount: Decimal, reason: str
+) -> IssueCreditNoteResult:
+    async def run() -> IssueCreditNoteSuccess:
+        desk = info.context.management.invoices
+        note = await desk.issue_credit_note(str(invoice_id), str(amount), reason)
+        invoice = await desk.get(note.invoice_id)
+        return IssueCreditNoteSuccess(credit_note=CreditNote.of(note), invoice=Invoice.of(invoice))
+
+    return await attempt(run, _ALL)
+
+
+@mutation(
+    permissions=[CanMutate],
+    description="An account credit, applied as a negative line on the client's next "
+    "invoices (never below zero; the rest carries over).",
+)
+async def grant_credit(
+    info: Info, client_id: strawberry.ID, amount: Decimal, reason: str
+) -> GrantCreditResult:
+    async def run() -> GrantCreditSuccess:
+        desk = info.context.management.invoices
+        credit = await desk.grant_credit(str(client_id), str(amount), reason)
+        return GrantCreditSuccess(credit=AccountCredit.of(credit))
+
+    return await attempt(run, (ValidationError, NotFoundError))

@@ -1,5 +1,10 @@
-"""The GraphQL management API's schema. Importing this module has no side effects, so
-`schema.graphql` can be exported from it (`print_schema(schema)`)."""
+"""The GraphQL management API's schema, composed from its features: each module of this
+package (clients, keys, plans, catalog, usage, budgets, alerts, webhooks, invoices, staff)
+holds its types, inputs, queries and mutations; Query and Mutation below name every field, in
+the order schema.graphql shows them. Reads go through Management, scoped by the caller's
+principal; mutations (POST only) return a result union: the success type or the typed expected
+failure. Importing this module has no side effects, so `schema.graphql` can be exported from it
+(`print_schema(schema)`)."""
 
 from __future__ import annotations
 
@@ -14,14 +19,83 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from api.graphql import alerts as alert_api
+from api.graphql import budgets as budget_api
+from api.graphql import catalog as catalog_api
+from api.graphql import clients as client_api
+from api.graphql import invoices as invoice_api
+from api.graphql import keys as key_api
+from api.graphql import plans as plan_api
+from api.graphql import staff as staff_api
+from api.graphql import usage as usage_api
+from api.graphql import webhooks as webhook_api
+from api.graphql.context import Info
 from api.graphql.errors import should_mask_error
+from api.graphql.fields import field
 from api.graphql.limits import MAX_ALIASES, MAX_DEPTH, MeasureFirst
-from api.graphql.mutations import Mutation
-from api.graphql.queries import Query
+from api.graphql.schema_version import version
 
 MAX_TOKENS = 2000
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "build_schema", "schema"]
+
+
+@field(
+    description="The agency's time zone (IANA name, e.g. Europe/Paris): periods and days "
+    "are counted in it, and the web apps show dates in it."
+)
+def time_zone(info: Info) -> str:
+    return info.context.management.time_zone()
+
+
+@strawberry.type
+class Query:
+    alerts = alert_api.alerts
+    webhooks = webhook_api.webhooks
+    invoices = invoice_api.invoices
+    draft_invoice = invoice_api.draft_invoice
+    credits = invoice_api.credits
+    invoice = invoice_api.invoice
+    version = strawberry.field(
+        resolver=version, description="The version of Bizgraph serving this API."
+    )
+    me = staff_api.me
+    time_zone = time_zone
+    clients = client_api.clients
+    client = client_api.client
+    models = catalog_api.models
+    overview = usage_api.overview
+    staff_tokens = staff_api.staff_tokens
+
+
+@strawberry.type
+class Mutation:
+    acknowledge_alert = alert_api.acknowledge_alert
+    create_webhook = webhook_api.create_webhook
+    delete_webhook = webhook_api.delete_webhook
+    close_period = invoice_api.close_period
+    void_invoice = invoice_api.void_invoice
+    mark_invoice_paid = invoice_api.mark_invoice_paid
+    issue_credit_note = invoice_api.issue_credit_note
+    grant_credit = invoice_api.grant_credit
+    create_client = client_api.create_client
+    update_client = client_api.update_client
+    suspend_client = client_api.suspend_client
+    resume_client = client_api.resume_client
+    set_pricing = plan_api.set_pricing
+    issue_api_key = key_api.issue_api_key
+    revoke_api_key = key_api.revoke_api_key
+    set_budget = budget_api.set_budget
+    set_key_budget = budget_api.set_key_budget
+    remove_budget = budget_api.remove_budget
+    remove_key_budget = budget_api.remove_key_budget
+    set_key_rate_limits = key_api.set_key_rate_limits
+    set_model_price = catalog_api.set_model_price
+    create_staff_token = staff_api.create_staff_token
+    create_portal_token = staff_api.create_portal_token
+    revoke_staff_token = staff_api.revoke_staff_token
+    revoke_portal_token = staff_api.revoke_portal_token
+
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)
 
