@@ -21,7 +21,7 @@ class FakeClientRepository(Repository):
         return self._data.clients.get(client_id)
 
     async def list(self) -> Sequence[Client]:
-        return sorted(self._data.clients.values(), key=lambda c: (c.created_at, c.id))
+        return sorted(self._data.clients.values(), key=lambda c: (c.name, c.id))
 
     async def update(self, client: Client) -> None:
         stored = self._data.clients.get(client.id)
