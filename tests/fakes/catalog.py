@@ -20,6 +20,8 @@ class FakeCatalogRepository(Repository):
         return sorted(self._data.models.values(), key=lambda m: m.id)
 
     async def add_price(self, version: PriceVersion) -> None:
+        known = version.model_id in self._data.models
+        self._require("model", known, version.model_id)
         versions = self._data.prices.setdefault(version.model_id, [])
         if any(v.effective_from == version.effective_from for v in versions):
             raise Conflict(f"{version.model_id} already has a price from {version.effective_from}")

@@ -16,6 +16,7 @@ class FakeApiKeyRepository(Repository):
             raise Conflict(f"key {key.id} exists")
         if any(k.digest == key.digest for k in self._data.keys.values()):
             raise Conflict("a key with that digest exists")
+        self._require("client", key.client_id in self._data.clients, key.client_id)
         self._data.keys[key.id] = key
 
     async def get(self, key_id: str) -> ApiKey | None:

@@ -14,11 +14,13 @@ class FakeLedgerRepository(Repository):
         key = (entry.client_id, entry.kind, entry.reference)
         if any((e.client_id, e.kind, e.reference) == key for e in self._data.ledger):
             return False
+        self._require("client", entry.client_id in self._data.clients, entry.client_id)
         self._data.ledger.append(entry)
         return True
 
     async def entries(self, client_id: str) -> Sequence[LedgerEntry]:
-        return [e for e in self._data.ledger if e.client_id == client_id]
+        mine = [e for e in self._data.ledger if e.client_id == client_id]
+        return sorted(mine, key=lambda e: (e.occurred_at, e.id))
 
     async def balance(self, client_id: str, currency: str) -> Money:
         amounts = [

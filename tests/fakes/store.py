@@ -12,6 +12,7 @@ from domain.alerts import Alert
 from domain.budgets import Budget
 from domain.catalog import Model, PriceVersion
 from domain.clients import Client
+from domain.errors import NotFound
 from domain.idempotency import IdempotencyRecord
 from domain.journal import JournalEntry
 from domain.keys import ApiKey
@@ -94,3 +95,9 @@ class Repository:
     @property
     def _data(self) -> InMemoryStore:
         return self._uow.working
+
+    def _require(self, kind: str, found: bool, row_id: str | None) -> None:
+        """A row referring to a missing parent is NotFound, as the SQL store's foreign keys
+        make it."""
+        if not found:
+            raise NotFound(f"no {kind} {row_id}")

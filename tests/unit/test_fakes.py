@@ -142,6 +142,7 @@ class TestIdempotentRepositories:
         factory = FakeUnitOfWorkFactory()
         entry = LedgerEntry("e1", "c1", EntryKind.FEE, Money(Decimal(5)), T0, "fee-2026-03")
         async with factory() as uow:
+            await uow.clients.add(a_client())
             assert await uow.ledger.append(entry)
             again = LedgerEntry("e2", "c1", EntryKind.FEE, Money(Decimal(7)), T0, "fee-2026-03")
             assert not await uow.ledger.append(again)
