@@ -16,6 +16,9 @@ class FakeUsageRepository(Repository):
         key = (record.request_id, record.attempt)
         if key in self._data.usage:
             return False
+        # The client must exist, as in SQL; the key is not checked here (SQL checks it too):
+        # the report use cases' unit tests write records of keys they never create.
+        self._require("client", record.client_id in self._data.clients, record.client_id)
         self._data.usage[key] = record
         return True
 

@@ -124,6 +124,7 @@ class TestIdempotentRepositories:
     async def test_usage_add_is_idempotent_on_request_and_attempt(self) -> None:
         factory = FakeUnitOfWorkFactory()
         async with factory() as uow:
+            await uow.clients.add(a_client())
             assert await uow.usage.add(a_record("r1"))
             assert not await uow.usage.add(a_record("r1"))
             assert await uow.usage.add(a_record("r1", attempt=1))
@@ -132,6 +133,7 @@ class TestIdempotentRepositories:
     async def test_usage_for_client_is_half_open_and_oldest_first(self) -> None:
         factory = FakeUnitOfWorkFactory()
         async with factory() as uow:
+            await uow.clients.add(a_client())
             await uow.usage.add(a_record("late", started_at=T0 + timedelta(days=1)))
             await uow.usage.add(a_record("early", started_at=T0))
             await uow.usage.add(a_record("end", started_at=T0 + timedelta(days=2)))
