@@ -6,15 +6,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from domain.errors import NotFound
+from domain.errors import Conflict, NotFound
 from domain.webhooks import Delivery, DeliveryStatus, Webhook
 from tests.fakes.store import Repository
+
+ERROR_CHARS = 500  # the longest error kept, as the SQL store keeps it
 
 
 class FakeWebhookRepository(Repository):
     async def add(self, webhook: Webhook) -> None:
         if webhook.client_id is not None and webhook.client_id not in self._data.clients:
             raise NotFound(f"no client {webhook.client_id}")
+        if webhook.id in self._data.webhooks:
+            raise Conflict(f"webhook {webhook.id} exists")
         self._data.webhooks[webhook.id] = webhook
 
     async def get(self, webhook_id: str) -> Webhook | None:
@@ -78,7 +82,15 @@ class FakeWebhookRepository(Repository):
         if lease is None or lease[0] != claim:
             return False
         del self._data.leases[delivery.id]
-        self._data.deliveries[delivery.id] = delivery
+        stored = self._data.deliveries[delivery.id]
+        self._data.deliveries[delivery.id] = replace(  # the outcome; attempts were counted
+            stored,
+            status=delivery.status,
+            next_attempt_at=delivery.next_attempt_at,
+            last_status_code=delivery.last_status_code,
+            last_error=(delivery.last_error or "")[:ERROR_CHARS] or None,
+            delivered_at=delivery.delivered_at,
+        )
         return True
 
     async def deliveries(self, webhook_ids: Sequence[str], limit: int) -> list[Delivery]:
