@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -75,8 +76,9 @@ async def test_recent_alerts_are_newest_first_filtered_and_limited(
             raised = alert(owners[owner], id=f"a-{n}", created_at=T0 + timedelta(minutes=minutes))
             await uow.alerts.raise_once(raised)
             if acknowledged:
-                raised = await uow.alerts.acknowledge(raised.id, "ops", T0 + timedelta(hours=1))
-            assert raised is not None
+                at = T0 + timedelta(hours=1)
+                raised = replace(raised, acknowledged_at=at, acknowledged_by="ops")
+                assert await uow.alerts.acknowledge(raised.id, "ops", at) == raised
             stored.append(raised)
         asked = {"all": None, "first": owners[:1], "none": []}[scope]
         found = await uow.alerts.recent(

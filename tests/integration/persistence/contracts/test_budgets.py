@@ -46,6 +46,11 @@ def hold(of: Budget, amount: Decimal | str, period: Period = MARCH) -> Hold:
     return Hold(of, period, Decimal(amount), of.basis)
 
 
+def counter(spent: str | int, reserved: str | int) -> tuple[Decimal, Decimal]:
+    """A counter's expected (spent, reserved)."""
+    return Decimal(spent), Decimal(reserved)
+
+
 async def owner(uow: UnitOfWork) -> tuple[str, str]:
     client = await seed.client(uow)
     return client.id, (await seed.key(uow, client.id)).id
@@ -127,11 +132,11 @@ async def test_a_refused_hold_undoes_the_earlier_holds_of_the_request(
         await uow.budgets.put(tight)
         reservation = await uow.budgets.reserve("r-1", [hold(roomy, "10"), hold(tight, "10")], AT)
         assert reservation.refusal == Refusal(hold(tight, "10"), Decimal(0), Decimal(0))
-        assert await uow.budgets.status(roomy, MARCH, BudgetBasis.CHARGE) == (0, 0)
+        assert await uow.budgets.status(roomy, MARCH, BudgetBasis.CHARGE) == counter(0, 0)
         soft = budget(client_id, key_id, mode=BudgetMode.SOFT, limit=Money(Decimal(1)))
         await uow.budgets.put(soft)  # same scope, same basis: the counter is kept
         assert (await uow.budgets.reserve("r-2", [hold(soft, "30")], AT)).refusal is None
-        assert await uow.budgets.status(soft, MARCH, BudgetBasis.CHARGE) == (0, 30)
+        assert await uow.budgets.status(soft, MARCH, BudgetBasis.CHARGE) == counter(0, 30)
 
 
 async def test_a_new_counter_starts_from_the_spend_recorded_in_its_period(
@@ -150,10 +155,7 @@ async def test_a_new_counter_starts_from_the_spend_recorded_in_its_period(
                 )
             )
         charged, costed = budget(client_id), budget(client_id, key_id, basis=BudgetBasis.COST)
-        assert await uow.budgets.status(charged, MARCH, BudgetBasis.CHARGE) == (
-            Decimal("3.25"),
-            0,
-        )
+        assert await uow.budgets.status(charged, MARCH, BudgetBasis.CHARGE) == counter("3.25", 0)
         await uow.budgets.put(charged)
         await uow.budgets.put(costed)
         reservation = await uow.budgets.reserve("r-1", [hold(charged, "1"), hold(costed, "1")], AT)
@@ -162,7 +164,7 @@ async def test_a_new_counter_starts_from_the_spend_recorded_in_its_period(
             CounterMove(charged.scope, Decimal(0), Decimal("3.25")),
             CounterMove(costed.scope, Decimal(0), Decimal(1)),
         )
-        assert await uow.budgets.status(costed, MARCH, BudgetBasis.COST) == (1, 1)
+        assert await uow.budgets.status(costed, MARCH, BudgetBasis.COST) == counter(1, 1)
         again = await uow.budgets.reserve("r-2", [hold(charged, "1")], AT)
         assert again.opened == ()
 
@@ -176,14 +178,14 @@ async def test_a_basis_change_or_a_removal_forgets_the_counters(store: UnitOfWor
         await uow.budgets.settle("r-1", [Spend(charged.scope, MARCH.start, Decimal(3))])
         await uow.budgets.reserve("r-2", [hold(charged, "6")], AT)
         await uow.budgets.put(replace(charged, limit=Money(Decimal(50), "USD")))
-        assert await uow.budgets.status(charged, MARCH, BudgetBasis.CHARGE) == (3, 6)
+        assert await uow.budgets.status(charged, MARCH, BudgetBasis.CHARGE) == counter(3, 6)
         costed = replace(charged, basis=BudgetBasis.COST)
         await uow.budgets.put(costed)
-        assert await uow.budgets.status(costed, MARCH, BudgetBasis.COST) == (0, 0)
+        assert await uow.budgets.status(costed, MARCH, BudgetBasis.COST) == counter(0, 0)
         await uow.budgets.reserve("r-3", [hold(costed, "2")], AT)
         assert await uow.budgets.remove(costed.scope)
-        assert await uow.budgets.status(costed, MARCH, BudgetBasis.COST) == (0, 0)
-        assert await uow.budgets.settle("r-3", [Spend(costed.scope, MARCH.start, 1)]) == []
+        assert await uow.budgets.status(costed, MARCH, BudgetBasis.COST) == counter(0, 0)
+        assert await uow.budgets.settle("r-3", [Spend(costed.scope, MARCH.start, Decimal(1))]) == []
 
 
 async def test_a_process_lease_takes_from_the_counter_and_gives_back(
@@ -194,11 +196,11 @@ async def test_a_process_lease_takes_from_the_counter_and_gives_back(
         limited = budget(client_id, limit=Money(Decimal(10), "USD"))
         await uow.budgets.put(limited)
         taken = await uow.budgets.take_lease("p-1", hold(limited, "2"), Decimal(3))
-        assert (taken.amount, taken.refusal) == (5, None)
-        assert await uow.budgets.status(limited, MARCH, BudgetBasis.CHARGE) == (0, 5)
+        assert (taken.amount, taken.refusal) == (Decimal(5), None)
+        assert await uow.budgets.status(limited, MARCH, BudgetBasis.CHARGE) == counter(0, 5)
         # 5 more with 3 extra does not fit: the hold alone does
         second = await uow.budgets.take_lease("p-2", hold(limited, "5"), Decimal(3))
-        assert (second.amount, second.refusal) == (5, None)
+        assert (second.amount, second.refusal) == (Decimal(5), None)
         refused = await uow.budgets.take_lease("p-1", hold(limited, "1"), Decimal(0))
         assert refused.amount == 5
         assert refused.refusal == Refusal(hold(limited, "1"), Decimal(0), Decimal(10))
