@@ -5,7 +5,8 @@ works on a private copy of the store taken when the block is entered; `commit()`
 copy, and leaving the block (or `rollback()`) discards whatever was not committed. Repositories
 honour the contracts written in the Protocols' docstrings (idempotent `add`/`append`/`start`
 answering False on duplicates, Conflict on a second price at the same instant, ...), and
-tests/contracts/ runs the same cases against them and the SQL repositories.
+tests/integration/persistence/contracts/ runs the same cases against them and the SQL
+repositories on SQLite and PostgreSQL.
 
 | module          | holds                                                        |
 |-----------------|--------------------------------------------------------------|
