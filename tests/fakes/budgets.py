@@ -22,6 +22,9 @@ from tests.fakes.store import Repository
 
 class FakeBudgetRepository(Repository):
     async def put(self, budget: Budget) -> None:
+        self._require("client", budget.client_id in self._data.clients, budget.client_id)
+        if budget.key_id is not None:
+            self._require("key", budget.key_id in self._data.keys, budget.key_id)
         stored = self._data.budgets.get(budget.scope)
         if stored is not None and stored.basis != budget.basis:
             self._forget(budget.scope)

@@ -40,6 +40,7 @@ class FakePlanRepository(Repository):
     async def add(self, version: PlanVersion) -> None:
         if version.id in self._data.plans:
             raise Conflict(f"plan version {version.id} exists")
+        self._require("client", version.client_id in self._data.clients, version.client_id)
         self._data.plans[version.id] = version
 
     async def history(self, client_id: str) -> Sequence[PlanVersion]:

@@ -47,6 +47,9 @@ class FakeWebhookRepository(Repository):
         return webhook
 
     async def add_delivery(self, delivery: Delivery) -> bool:
+        self._require("alert", delivery.alert_id in self._data.alerts, delivery.alert_id)
+        known = delivery.webhook_id in self._data.webhooks
+        self._require("webhook", known, delivery.webhook_id)
         pair = (delivery.alert_id, delivery.webhook_id)
         if any((d.alert_id, d.webhook_id) == pair for d in self._data.deliveries.values()):
             return False

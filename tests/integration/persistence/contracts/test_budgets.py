@@ -9,10 +9,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.budgets import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Refusal, Spend
+from domain.errors import NotFound
+from domain.ids import new_id
 from domain.leases import ProcessLease
 from domain.money import Money, exact_sum
 from domain.periods import Period, month_period
@@ -223,3 +226,17 @@ async def test_a_process_lease_takes_from_the_counter_and_gives_back(
             Decimal("2.5"),
         )
         assert exact_sum(Decimal("1.5"), Decimal("2.5")) == 4
+
+
+async def test_a_budget_of_an_unknown_client_or_key_is_not_found(
+    store: UnitOfWorkFactory,
+) -> None:
+    async with store() as uow:
+        with pytest.raises(NotFound):
+            await uow.budgets.put(budget(new_id()))
+    async with store() as uow:
+        client_id, _ = await owner(uow)
+        await uow.commit()
+    async with store() as uow:
+        with pytest.raises(NotFound):
+            await uow.budgets.put(budget(client_id, new_id()))

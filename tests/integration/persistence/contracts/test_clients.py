@@ -130,3 +130,9 @@ async def test_a_second_plan_version_with_the_same_id_is_a_conflict(
         with pytest.raises(Conflict):
             await uow.plans.add(replace(first, effective_from=T0 + timedelta(days=2)))
         assert list(await uow.plans.history(owner.id)) == [first]
+
+
+async def test_a_plan_version_of_an_unknown_client_is_not_found(store: UnitOfWorkFactory) -> None:
+    async with store() as uow:
+        with pytest.raises(NotFound):
+            await uow.plans.add(version(new_id(), 0))

@@ -193,3 +193,20 @@ async def test_deliveries_are_the_newest_few_of_each_webhook(store: UnitOfWorkFa
         assert await uow.webhooks.deliveries([], 2) == []
     newest = made[hooks[0].id][-2:] + made[hooks[1].id][-2:]
     assert found == sorted(newest, key=lambda d: (d.created_at, d.id), reverse=True)
+
+
+async def test_a_delivery_of_an_unknown_alert_or_webhook_is_not_found(
+    store: UnitOfWorkFactory,
+) -> None:
+    async with store() as uow:
+        owner = await seed.client(uow)
+        alert_id = await an_alert(uow, owner.id)
+        hook = webhook(owner.id)
+        await uow.webhooks.add(hook)
+        await uow.commit()
+    async with store() as uow:
+        with pytest.raises(NotFound):
+            await uow.webhooks.add_delivery(delivery(new_id(), hook.id))
+    async with store() as uow:
+        with pytest.raises(NotFound):
+            await uow.webhooks.add_delivery(delivery(alert_id, new_id()))
