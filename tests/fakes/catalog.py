@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.catalog import Model, PriceHistory, PriceVersion
-from domain.errors import Conflict
+from domain.errors import Conflict, ValidationError
 from tests.fakes.store import Repository
 
 
@@ -20,6 +20,8 @@ class FakeCatalogRepository(Repository):
         return sorted(self._data.models.values(), key=lambda m: m.id)
 
     async def add_price(self, version: PriceVersion) -> None:
+        if not version.id:  # usage records reference it, so the SQL store needs one too
+            raise ValidationError("a price version needs an id before it is stored")
         known = version.model_id in self._data.models
         self._require("model", known, version.model_id)
         versions = self._data.prices.setdefault(version.model_id, [])

@@ -173,7 +173,9 @@ class TestIdempotentRepositories:
             await uow.catalog.save_model(Model("openai/x", "openai", "x"))
             await uow.catalog.add_price(price)
             with pytest.raises(Conflict):
-                await uow.catalog.add_price(PriceVersion("openai/x", T0, Decimal(3), Decimal(4)))
+                await uow.catalog.add_price(
+                    PriceVersion("openai/x", T0, Decimal(3), Decimal(4), id="p2")
+                )
             history = await uow.catalog.prices("openai/x")
         assert history.versions == [price]
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.catalog import ModelKind
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, NotFound, ValidationError
 from domain.ids import new_id
 from domain.ports import UnitOfWorkFactory
 from tests.integration.persistence import builders
@@ -86,3 +86,12 @@ async def test_a_price_of_an_unknown_model_is_not_found(store: UnitOfWorkFactory
     async with store() as uow:
         with pytest.raises(NotFound):
             await uow.catalog.add_price(builders.price("nobody/" + new_id()))
+
+
+async def test_a_price_without_an_id_is_refused(store: UnitOfWorkFactory) -> None:
+    model = builders.model()
+    async with store() as uow:
+        await uow.catalog.save_model(model)
+        with pytest.raises(ValidationError):
+            await uow.catalog.add_price(builders.price(model.id, id=""))
+        assert (await uow.catalog.prices(model.id)).versions == []
