@@ -1,6 +1,6 @@
 """Closing a month on PostgreSQL: `.venv/bin/python -m bench.close [--clients N --records M]`.
 
-Seeds a throwaway database exactly as bench/overview.py does (clients through the use cases, the
+Seeds a throwaway database exactly as bench/overview/ does (clients through the use cases, the
 three plans, every fifth client changing plan mid-month, usage records COPYed in), then times
 `close_period` run by six concurrent closers with their own connection pools (as six processes),
 and checks: one invoice per client that owes something, numbers 1..n without gaps, every invoice

@@ -124,6 +124,7 @@ class TestIdempotentRepositories:
     async def test_usage_add_is_idempotent_on_request_and_attempt(self) -> None:
         factory = FakeUnitOfWorkFactory()
         async with factory() as uow:
+            await uow.clients.add(a_client())
             assert await uow.usage.add(a_record("r1"))
             assert not await uow.usage.add(a_record("r1"))
             assert await uow.usage.add(a_record("r1", attempt=1))
@@ -132,6 +133,7 @@ class TestIdempotentRepositories:
     async def test_usage_for_client_is_half_open_and_oldest_first(self) -> None:
         factory = FakeUnitOfWorkFactory()
         async with factory() as uow:
+            await uow.clients.add(a_client())
             await uow.usage.add(a_record("late", started_at=T0 + timedelta(days=1)))
             await uow.usage.add(a_record("early", started_at=T0))
             await uow.usage.add(a_record("end", started_at=T0 + timedelta(days=2)))
@@ -142,6 +144,7 @@ class TestIdempotentRepositories:
         factory = FakeUnitOfWorkFactory()
         entry = LedgerEntry("e1", "c1", EntryKind.FEE, Money(Decimal(5)), T0, "fee-2026-03")
         async with factory() as uow:
+            await uow.clients.add(a_client())
             assert await uow.ledger.append(entry)
             again = LedgerEntry("e2", "c1", EntryKind.FEE, Money(Decimal(7)), T0, "fee-2026-03")
             assert not await uow.ledger.append(again)
@@ -170,7 +173,9 @@ class TestIdempotentRepositories:
             await uow.catalog.save_model(Model("openai/x", "openai", "x"))
             await uow.catalog.add_price(price)
             with pytest.raises(Conflict):
-                await uow.catalog.add_price(PriceVersion("openai/x", T0, Decimal(3), Decimal(4)))
+                await uow.catalog.add_price(
+                    PriceVersion("openai/x", T0, Decimal(3), Decimal(4), id="p2")
+                )
             history = await uow.catalog.prices("openai/x")
         assert history.versions == [price]
 

@@ -19,10 +19,11 @@ from hypothesis.stateful import (
     rule,
 )
 
+from domain.clients import Client
 from domain.errors import CurrencyMismatch, ValidationError
 from domain.ledger import EntryKind, LedgerEntry, balance
 from domain.money import Money
-from tests.fakes import FakeUnitOfWorkFactory
+from tests.fakes import FakeUnitOfWorkFactory, InMemoryStore
 from tests.unit.domain.strategies import PROPERTY
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -85,7 +86,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.factory = FakeUnitOfWorkFactory()
+        clients = {c: Client(id=c, name=c, created_at=T0) for c in ("c1", "c2")}
+        self.factory = FakeUnitOfWorkFactory(InMemoryStore(clients=clients))
         self.model: dict[tuple[str, EntryKind, str], LedgerEntry] = {}
         self.seen: dict[str, list[LedgerEntry]] = {}
         self.clock = T0

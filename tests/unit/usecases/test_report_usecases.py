@@ -47,16 +47,18 @@ async def setup() -> tuple[ReportUseCases, FakeUnitOfWorkFactory, list[str]]:
     factory, clock = FakeUnitOfWorkFactory(), FrozenClock(NOW)
     clients = ClientUseCases(factory, clock, PARIS)
     ids = []
-    for plan in (
-        PercentageMargin(Decimal(30)),
-        FixedFee(Money(Decimal("100"))),
-        FixedPrice(Money(Decimal("500"))),
+    for n, plan in enumerate(
+        (
+            PercentageMargin(Decimal(30)),
+            FixedFee(Money(Decimal("100"))),
+            FixedPrice(Money(Decimal("500"))),
+        )
     ):
         created, _ = await clients.create(
-            NewClient("c", plan, plan_effective_from=MONTH_START - timedelta(days=40))
+            NewClient(f"c{n}", plan, plan_effective_from=MONTH_START - timedelta(days=40))
         )
-        ids.append(created.id)
-        clock.advance(seconds=1)  # clients are listed by creation
+        ids.append(created.id)  # clients are listed by name
+        clock.advance(seconds=1)
     async with factory() as uow:
         for i, client_id in enumerate(ids):
             for n in range(3):

@@ -74,7 +74,7 @@ class SqlAlchemyClientRepository(ClientRepository):
 
     async def update(self, client: Client) -> None:
         values = client_to_row(client)
-        del values["id"], values["created_at"]
+        del values["id"], values["created_at"], values["currency"]  # fixed at creation
         statement = update(clients).where(clients.c.id == client.id).values(**values)
         async with translated_errors("clients"):
             result = await self._conn.execute(statement)

@@ -1,0 +1,33 @@
+"""Models and their price versions (`ports.CatalogRepository`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from domain.catalog import Model, PriceHistory, PriceVersion
+from domain.errors import Conflict, ValidationError
+from tests.fakes.store import Repository
+
+
+class FakeCatalogRepository(Repository):
+    async def save_model(self, model: Model) -> None:
+        self._data.models[model.id] = model
+
+    async def get_model(self, model_id: str) -> Model | None:
+        return self._data.models.get(model_id)
+
+    async def models(self) -> Sequence[Model]:
+        return sorted(self._data.models.values(), key=lambda m: m.id)
+
+    async def add_price(self, version: PriceVersion) -> None:
+        if not version.id:  # usage records reference it, so the SQL store needs one too
+            raise ValidationError("a price version needs an id before it is stored")
+        known = version.model_id in self._data.models
+        self._require("model", known, version.model_id)
+        versions = self._data.prices.setdefault(version.model_id, [])
+        if any(v.effective_from == version.effective_from for v in versions):
+            raise Conflict(f"{version.model_id} already has a price from {version.effective_from}")
+        versions.append(version)
+
+    async def prices(self, model_id: str) -> PriceHistory:
+        return PriceHistory(model_id, list(self._data.prices.get(model_id, [])))
