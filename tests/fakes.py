@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Self
 from domain import ports
 from domain.access import PortalToken, StaffToken
 from domain.alerts import Alert
+from domain.aliases import AliasKey, ModelAlias
 from domain.budgets import (
     Budget,
     BudgetBasis,
@@ -115,6 +116,7 @@ class InMemoryStore:
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # delivery: claim, until
     process_leases: dict[str, ProcessLease] = field(default_factory=dict)
+    aliases: dict[AliasKey, ModelAlias] = field(default_factory=dict)
 
     def copy(self) -> InMemoryStore:
         return InMemoryStore(
@@ -138,6 +140,7 @@ class InMemoryStore:
             deliveries=dict(self.deliveries),
             leases=dict(self.leases),
             process_leases=dict(self.process_leases),
+            aliases=dict(self.aliases),
         )
 
     def load(self, other: InMemoryStore) -> None:
@@ -253,6 +256,17 @@ class FakeCatalogRepository(_Repository):
     async def prices(self, model_id: str) -> PriceHistory:
         return PriceHistory(model_id, list(self._data.prices.get(model_id, [])))
 
+    async def save_alias(self, alias: ModelAlias) -> None:
+        if alias.model_id not in self._data.models:
+            raise NotFound(f"model_aliases: no model {alias.model_id}")
+        self._data.aliases[alias.key] = alias
+
+    async def remove_alias(self, client_id: str | None, name: str) -> bool:
+        return self._data.aliases.pop((client_id, name), None) is not None
+
+    async def aliases(self) -> Sequence[ModelAlias]:
+        return sorted(self._data.aliases.values(), key=lambda a: (a.client_id or "", a.name))
+
 
 class FakeUsageRepository(_Repository):
     async def add(self, record: UsageRecord) -> bool:
@@ -296,15 +310,18 @@ class FakeUsageRepository(_Repository):
             if client_ids is not None and r.client_id not in client_ids:
                 continue
             extra = ""
-            if grouping is UsageGrouping.MODEL:
+            if grouping is UsageGrouping.ALIAS and r.alias is None:
+                continue
+            if grouping in (UsageGrouping.MODEL, UsageGrouping.ALIAS):
                 extra = r.model_id
             elif grouping in (UsageGrouping.HOUR, UsageGrouping.HOUR_ALL):
                 extra = _utc_hour(r.started_at).isoformat()
             client = "" if grouping is UsageGrouping.HOUR_ALL else r.client_id
-            key = (client, extra, r.cost.currency, r.charge.currency, "")
+            alias = r.alias if grouping is UsageGrouping.ALIAS and r.alias else ""
+            key = (client, extra, r.cost.currency, r.charge.currency, alias)
             groups.setdefault(key, []).append(r)
         totals = []
-        for (client_id, extra, cost_currency, charge_currency, _), records in sorted(
+        for (client_id, extra, cost_currency, charge_currency, alias), records in sorted(
             groups.items()
         ):
             tokens = TokenUsage()
@@ -317,10 +334,13 @@ class FakeUsageRepository(_Repository):
                     tokens=tokens,
                     cost=sum_money([r.cost for r in records], cost_currency),
                     charge=sum_money([r.charge for r in records], charge_currency),
-                    model_id=extra if grouping is UsageGrouping.MODEL else None,
-                    hour=datetime.fromisoformat(extra)
-                    if extra and grouping is not UsageGrouping.MODEL
+                    model_id=extra
+                    if grouping in (UsageGrouping.MODEL, UsageGrouping.ALIAS)
                     else None,
+                    hour=datetime.fromisoformat(extra)
+                    if extra and grouping in (UsageGrouping.HOUR, UsageGrouping.HOUR_ALL)
+                    else None,
+                    alias=alias or None,
                 )
             )
         return totals

@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 import strawberry
 
 from api.graphql.alerting import AlertMutations
+from api.graphql.aliases import AliasMutations
 from api.graphql.context import Info
 from api.graphql.errors import ConflictError, NotFoundError, ValidationError, attempt
 from api.graphql.fields import mutation
@@ -173,7 +174,7 @@ _VN = (ValidationError, NotFoundError)
 
 
 @strawberry.type
-class Mutation(AlertMutations, InvoiceMutations):
+class Mutation(AlertMutations, InvoiceMutations, AliasMutations):
     @mutation(permissions=WRITE)
     async def create_client(self, info: Info, input: CreateClientInput) -> CreateClientResult:
         async def run() -> ClientSuccess:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from api.graphql.alerting import AlertQueries
+from api.graphql.aliases import AliasQueries
 from api.graphql.context import Info
 from api.graphql.errors import visible
 from api.graphql.fields import field
@@ -15,7 +16,7 @@ from api.graphql.types import Client, Me, Model, Overview, StaffToken, clients_o
 
 
 @strawberry.type
-class Query(AlertQueries, InvoiceQueries):
+class Query(AlertQueries, InvoiceQueries, AliasQueries):
     version: str = strawberry.field(
         resolver=version, description="The version of Bizgraph serving this API."
     )

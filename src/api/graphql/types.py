@@ -16,6 +16,7 @@ from api.graphql.alerting import Alert, alerts_of
 from api.graphql.context import Info
 from api.graphql.errors import public, visible
 from api.graphql.fields import field
+from api.graphql.model_routes import model_routes
 from api.graphql.permissions import CanReadCosts, IsStaff
 from domain import access, budgets, catalog, clients, keys, reports
 from domain import pricing as plans
@@ -551,6 +552,10 @@ class Model:
     max_output_tokens: int
     context_window: int
     fallbacks: list[str]
+
+    @field(description="The gateway routes it is called through (natively or translated).")
+    def routes(self) -> list[str]:
+        return model_routes(self.kind)
 
     @field(permissions=[CanReadCosts])
     async def prices(self, info: Info) -> list[ModelPrice] | None:
