@@ -85,17 +85,19 @@ class AliasDesk:
             raise NotAllowed("this token may not change aliases (owner or admin only)")
 
     async def list(self, client_id: str | None) -> Sequence[ModelAlias]:
-        """Staff: every alias, or those `client_id` may call. A portal token: its client's."""
+        """Staff: every alias, or those `client_id` may call. A portal token: its client's
+        (another client's: none, as for an unknown id)."""
         own = self._principal.client_id
         if own is not None:
             if client_id not in (None, own):
-                raise NotFound(f"no client {client_id}")
+                return []
             return await self._aliases.list(own)
         return await self._aliases.list(client_id)
 
     async def usage(self, client_id: str, period: str | None) -> Sequence[UsageTotals]:
+        """Another client's (for a portal token): none, as for an unknown id."""
         if not self._principal.may_see_client(client_id):
-            raise NotFound(f"no client {client_id}")
+            return []
         return await self._reports.by_alias(client_id, period)
 
     async def set(self, new: AliasInput) -> ModelAlias:
