@@ -28,12 +28,12 @@ async def test_an_alias_set_in_the_catalog_reaches_the_portal(
 
     await sign_in(page, app.url + "/", ADMIN_TOKEN)
     await page.get_by_role("link", name="Model catalog").click()
-    await expect(page.get_by_test_id("routes-demo/chat")).to_contain_text("POST /v1/responses")
-    await expect(page.get_by_test_id("routes-demo/embed")).to_contain_text("POST /v1/embeddings")
+    await expect(page.get_by_test_id("routes-demo/chat")).to_contain_text("/v1/responses")
+    await expect(page.get_by_test_id("routes-demo/embed")).to_contain_text(":embedContent")
     await field(page, "Alias").fill("e2e-support-bot")
-    await field(page, "Calls model").click()
+    await page.get_by_role("textbox", name="Calls model", exact=True).click()
     await page.get_by_role("option", name="demo/chat", exact=True).click()
-    await field(page, "For client").click()
+    await page.get_by_role("textbox", name="For client", exact=True).click()
     await page.get_by_role("option", name="Alias Co").click()
     await page.get_by_role("button", name="Save alias").click()
     await expect(page.get_by_text("e2e-support-bot now calls demo/chat.")).to_be_visible()
@@ -63,7 +63,8 @@ async def test_an_alias_set_in_the_catalog_reaches_the_portal(
     finally:
         await portal.close()
 
-    await page.get_by_role("button", name="Remove alias e2e-support-bot").click()
-    await expect(page.get_by_test_id("aliases")).not_to_contain_text("e2e-support-bot")
+    remove = page.get_by_role("button", name="Remove alias e2e-support-bot")
+    await remove.click()
+    await expect(remove).to_have_count(0)
     names = app.gql().data("{ modelAliases { name } }")["modelAliases"]
     assert "e2e-support-bot" not in [a["name"] for a in names]

@@ -58,6 +58,9 @@ function inForce(prices: readonly Price[], now: Date): Price | undefined {
     .at(-1);
 }
 
+/** "POST /v1beta/models/{model}:generateContent" shown as ":generateContent" (the full route in its title). */
+const shortRoute = (route: string) => route.replace(/^POST /, "").replace("/v1beta/models/{model}", "");
+
 const per = (amount: string | null | undefined, currency: string) => (amount == null ? "-" : `${amount} ${currency}`);
 
 export function ModelsPage() {
@@ -115,10 +118,14 @@ export function ModelsPage() {
                       </Button>
                     </Table.Td>
                     <Table.Td data-testid={`routes-${model.id}`}>
-                      <Stack gap={2}>
-                        {model.routes.map((route) => (
-                          <Text key={route} size="xs" ff="monospace">{route}</Text>
-                        ))}
+                      <Stack gap={4}>
+                        <Group gap={4}>
+                          {model.routes.map((route) => (
+                            <Badge key={route} size="xs" variant="outline" color="gray" tt="none" title={route}>
+                              {shortRoute(route)}
+                            </Badge>
+                          ))}
+                        </Group>
                         {data.modelAliases
                           .filter((a) => a.modelId === model.id)
                           .map((a) => (
