@@ -161,6 +161,17 @@ class Metering:
             request_id, client, key, target, plan, now, snapshot, budgets, trace, alias
         )
 
+    async def model_for(
+        self, caller: Caller, requested: str, default_provider: str | None = None
+    ) -> Model:
+        """The catalog model a name resolves to for this caller, as a call would resolve it
+        (UnknownModel, or ModelNotAllowed when its key may not call it)."""
+        snapshot, key = caller.snapshot, caller.key
+        model, _ = await _resolve(snapshot, requested, key.client_id, default_provider)
+        if not key.allows(model.id):
+            raise ModelNotAllowed(f"this key may not call {model.id}")
+        return model
+
     async def aliases_of(self, caller: Caller) -> dict[str, Model]:
         """The aliases this caller's client may call, to models its key allows."""
         snapshot = caller.snapshot
