@@ -211,3 +211,42 @@ async def test_the_budget_holds_the_targets_worst_case(sdks: Sdks, admin: Admin)
     assert refused.value.code == "insufficient_quota"
     [record] = await admin.usage(client_id)
     assert (record.alias, record.model_id) == ("cheap", "openai/gpt-4o-mini")
+
+
+async def test_the_targets_fallbacks_apply_and_every_attempt_keeps_the_alias(
+    sdks: Sdks, upstreams: Upstreams, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    await admin.container.aliases().set(AliasInput("sturdy-bot", "openai/flaky", client_id))
+    upstreams.openai.status = 503
+    upstreams.anthropic.enqueue(
+        AnthropicScript(text="Fallback here", input_tokens=10, output_tokens=5)
+    )
+
+    raw = sdks.openai(secret).chat.completions.with_raw_response.create(
+        model="sturdy-bot", messages=HI
+    )
+
+    assert raw.headers["x-bizgraph-model"] == "anthropic/claude-haiku-4-5"
+    failed, answered = sorted(await admin.usage(client_id), key=lambda r: r.attempt)
+    assert (failed.alias, failed.model_id, failed.cost) == ("sturdy-bot", "openai/flaky", Money(0))
+    assert (answered.alias, answered.model_id) == ("sturdy-bot", "anthropic/claude-haiku-4-5")
+    assert answered.cost == Money((10 * Decimal(1) + 5 * Decimal(5)) / M)
+    assert failed.request_id == answered.request_id == raw.headers["x-request-id"]
+
+
+async def test_an_idempotent_replay_through_an_alias_bills_once(
+    gateway: Gateway, admin: Admin
+) -> None:
+    client_id, secret = await admin.client_with_key()
+    await admin.container.aliases().set(AliasInput("once-bot", "demo/chat", client_id))
+    headers = {"authorization": f"Bearer {secret}", "idempotency-key": new_id()}
+    body = {"model": "once-bot", "messages": HI}
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        first = await http.post("/v1/chat/completions", json=body, headers=headers)
+        again = await http.post("/v1/chat/completions", json=body, headers=headers)
+
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    [record] = await admin.usage(client_id)
+    assert record.alias == "once-bot"
