@@ -25,7 +25,7 @@ from api.graphql.schema import build_schema
 from api.graphql.view import ManagementGraphQL
 from api.metrics import MetricsMiddleware, metrics
 from api.redaction import configured_secrets, install_redaction
-from api.rest import chat, gemini, invoices, messages, responses
+from api.rest import chat, gemini, gemini_models, invoices, messages, responses
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
 from api.rest.middleware import RequestIdMiddleware
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/v1/chat/completions", chat.chat_completions, methods=["POST"]),
         Route("/v1/embeddings", chat.embeddings, methods=["POST"]),
-        Route("/v1/models", chat.models, methods=["GET"]),
+        Route("/v1/models", gemini_models.v1_models, methods=["GET"]),
         Route("/v1/messages", messages.create_message, methods=["POST"]),
         Route("/v1/responses", responses.create_response, methods=["POST"]),
         Route(
@@ -94,6 +94,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # Gemini's native API (`models/{model}:{method}`; the model may hold a slash).
         Route("/v1beta/models/{target:path}", gemini.model_method, methods=["POST"]),
         Route("/v1/models/{target:path}", gemini.model_method, methods=["POST"]),
+        Route("/v1beta/models", gemini_models.list_models, methods=["GET"]),
+        Route("/v1beta/models/{target:path}", gemini_models.get_model, methods=["GET"]),
+        Route("/v1/models/{target:path}", gemini_models.v1_model, methods=["GET"]),
         Route("/invoices/{invoice_id}.{fmt}", invoices.download, methods=["GET"]),
         # Last: the web apps' files and pages (their own 404s keep API paths in JSON).
         Route("/{path:path}", WebApps(settings.web_dir).page, methods=ANY_METHOD),

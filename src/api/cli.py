@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from api.cli_aliases import alias_commands
 from api.cli_backup import add_backup_commands
 from api.cli_invoices import invoice_commands
 from api.container import (
@@ -96,6 +97,7 @@ invoices_app, ledger_app = invoice_commands(_run)
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(ledger_app, name="ledger")
 add_backup_commands(app)
+app.add_typer(alias_commands(_run), name="aliases")
 
 
 @app.command()

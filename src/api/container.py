@@ -64,6 +64,7 @@ from domain.telemetry import NO_TELEMETRY, Telemetry
 from domain.tracing import NO_TRACER, Tracer
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
+from domain.usecases.aliases import AliasUseCases
 from domain.usecases.budgets import BudgetUseCases
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
@@ -330,6 +331,7 @@ class Container(containers.DeclarativeContainer):
         BudgetUseCases, uow=uow, clock=clock, zone=settings.provided.timezone, reads=reads
     )
     alerts = providers.Singleton(AlertUseCases, uow=uow, clock=clock)
+    aliases = providers.Singleton(AliasUseCases, uow=uow, clock=clock)
     webhooks = providers.Singleton(
         WebhookUseCases,
         uow=uow,
@@ -366,6 +368,7 @@ class Container(containers.DeclarativeContainer):
         invoices=invoicing,
         documents=documents,
         budgets=budgets,
+        aliases=aliases,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(

@@ -38,6 +38,7 @@ class JournalEntry:
     owner: str | None = None  # the serving process's lease id; None: written before leases
     prompt_chars: int = 0  # the prompt's size, as the call measured it for its hold
     output_chars: int = 0  # output relayed so far, as last checkpointed (streams only)
+    alias: str | None = None  # the alias the client called, for the usage record recovery writes
 
     def __post_init__(self) -> None:
         require_aware(self.started_at, "started_at")

@@ -10,6 +10,7 @@ from typing import Protocol, Self
 
 from domain.access import PortalToken, StaffToken
 from domain.alerts import Alert
+from domain.aliases import ModelAlias
 from domain.budgets import (
     Budget,
     BudgetBasis,
@@ -103,6 +104,17 @@ class CatalogRepository(Protocol):
         ...
 
     async def prices(self, model_id: str) -> PriceHistory: ...
+    async def save_alias(self, alias: ModelAlias) -> None:
+        """Insert the alias, or retarget it when (client_id, name) exists."""
+        ...
+
+    async def remove_alias(self, client_id: str | None, name: str) -> bool:
+        """Delete the alias; False when there was none."""
+        ...
+
+    async def aliases(self) -> Sequence[ModelAlias]:
+        """Every alias, agency-wide ones first, then by client and name."""
+        ...
 
 
 class UsageRepository(Protocol):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from domain.aliases import AliasTable
 from domain.budgets import Budget
 from domain.catalog import Model, PriceHistory
 from domain.clients import Client
@@ -99,6 +100,7 @@ class Snapshot(Protocol):
     async def prices(self, model_id: str) -> PriceHistory: ...
     async def plans(self, client_id: str) -> PlanTimeline: ...
     async def budgets(self) -> Mapping[str, Budget]: ...
+    async def aliases(self) -> AliasTable: ...
 
 
 class Snapshots(Protocol):

@@ -41,6 +41,7 @@ class UsageRecord:
     latency_ms: int
     status: CallStatus
     source: UsageSource
+    alias: str | None = None  # the alias the client called (domain/aliases.py); None: none
 
     def __post_init__(self) -> None:
         require_aware(self.started_at, "started_at")
@@ -51,6 +52,7 @@ class UsageGrouping(StrEnum):
     MODEL = "model"  # per client and model
     HOUR = "hour"  # per client and UTC hour
     HOUR_ALL = "hour_all"  # the asked clients together, per UTC hour (client_id "")
+    ALIAS = "alias"  # per client, alias and answering model; calls without an alias left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +64,9 @@ class UsageTotals:
     tokens: TokenUsage
     cost: Money
     charge: Money
-    model_id: str | None = None  # grouping MODEL
+    model_id: str | None = None  # groupings MODEL and ALIAS
     hour: datetime | None = None  # grouping HOUR: the UTC hour's start
+    alias: str | None = None  # grouping ALIAS
 
     def __post_init__(self) -> None:
         if self.hour is not None:

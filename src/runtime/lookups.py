@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from domain.aliases import AliasTable
 from domain.budgets import Budget
 from domain.catalog import Model, PriceHistory
 from domain.clients import Client
@@ -48,6 +49,7 @@ class CachedSnapshot(Snapshot):
         self._prices: dict[str, PriceHistory] = {}
         self._timelines: dict[str, PlanTimeline] = {}
         self._budgets: dict[str, Budget] | None = None
+        self._aliases: AliasTable | None = None
 
     async def _load(self, read: Callable[[UnitOfWork], Awaitable[T]]) -> T:
         async with self._reads() as uow:
@@ -98,6 +100,12 @@ class CachedSnapshot(Snapshot):
             stored = await self._load(lambda uow: uow.budgets.all())
             self._budgets = {budget.scope: budget for budget in stored}
         return self._budgets
+
+    async def aliases(self) -> AliasTable:
+        """Every model alias: one read per revision, so resolving one costs no query."""
+        if self._aliases is None:
+            self._aliases = AliasTable.of(await self._load(lambda uow: uow.catalog.aliases()))
+        return self._aliases
 
 
 class Lookups(Snapshots):

@@ -68,6 +68,15 @@ MUTATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         "mutation($id: ID!) { createPortalToken(clientId: $id) { __typename } }",
         {"id": "B"},
     ),
+    "setModelAlias": (
+        """mutation($id: ID!) { setModelAlias(input: {name: "iso", modelId: "demo/chat",
+             clientId: $id}) { __typename } }""",
+        {"id": "B"},
+    ),
+    "removeModelAlias": (
+        'mutation($id: ID!) { removeModelAlias(name: "iso", clientId: $id) { __typename } }',
+        {"id": "B"},
+    ),
     "revokeStaffToken": (
         "mutation($id: ID!) { revokeStaffToken(id: $id) { __typename } }",
         {"id": "nothing"},
@@ -129,6 +138,14 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
         {"id": "B"},
     ),
     "credits": ("query($id: ID!) { credits(clientId: $id) { id clientId } }", {"id": "B"}),
+    "aliasesOfB": (
+        "query($id: ID!) { modelAliases(clientId: $id) { name clientId } }",
+        {"id": "B"},
+    ),
+    "aliasUsageOfB": (
+        "query($id: ID!) { aliasUsage(clientId: $id) { alias model requests } }",
+        {"id": "B"},
+    ),
 }
 
 # Fields that reveal the agency's cost: refused for a portal token wherever they appear.

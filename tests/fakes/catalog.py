@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from domain.aliases import ModelAlias
 from domain.catalog import Model, PriceHistory, PriceVersion
-from domain.errors import Conflict, ValidationError
+from domain.errors import Conflict, NotFound, ValidationError
 from tests.fakes.store import Repository
 
 
@@ -31,3 +32,14 @@ class FakeCatalogRepository(Repository):
 
     async def prices(self, model_id: str) -> PriceHistory:
         return PriceHistory(model_id, list(self._data.prices.get(model_id, [])))
+
+    async def save_alias(self, alias: ModelAlias) -> None:
+        if alias.model_id not in self._data.models:
+            raise NotFound(f"model_aliases: no model {alias.model_id}")
+        self._data.aliases[alias.key] = alias
+
+    async def remove_alias(self, client_id: str | None, name: str) -> bool:
+        return self._data.aliases.pop((client_id, name), None) is not None
+
+    async def aliases(self) -> Sequence[ModelAlias]:
+        return sorted(self._data.aliases.values(), key=lambda a: (a.client_id or "", a.name))

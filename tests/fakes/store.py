@@ -9,6 +9,7 @@ from typing import Protocol
 
 from domain.access import PortalToken, StaffToken
 from domain.alerts import Alert
+from domain.aliases import AliasKey, ModelAlias
 from domain.budgets import Budget
 from domain.catalog import Model, PriceVersion
 from domain.clients import Client
@@ -50,6 +51,7 @@ class InMemoryStore:
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # delivery: claim, until
     process_leases: dict[str, ProcessLease] = field(default_factory=dict)
+    aliases: dict[AliasKey, ModelAlias] = field(default_factory=dict)
 
     def copy(self) -> InMemoryStore:
         return InMemoryStore(
@@ -73,6 +75,7 @@ class InMemoryStore:
             deliveries=dict(self.deliveries),
             leases=dict(self.leases),
             process_leases=dict(self.process_leases),
+            aliases=dict(self.aliases),
         )
 
     def load(self, other: InMemoryStore) -> None:

@@ -56,15 +56,18 @@ class FakeUsageRepository(Repository):
             if client_ids is not None and r.client_id not in client_ids:
                 continue
             extra = ""
-            if grouping is UsageGrouping.MODEL:
+            if grouping is UsageGrouping.ALIAS and r.alias is None:
+                continue
+            if grouping in (UsageGrouping.MODEL, UsageGrouping.ALIAS):
                 extra = r.model_id
             elif grouping in (UsageGrouping.HOUR, UsageGrouping.HOUR_ALL):
                 extra = _utc_hour(r.started_at).isoformat()
             client = "" if grouping is UsageGrouping.HOUR_ALL else r.client_id
-            key = (client, extra, r.cost.currency, r.charge.currency, "")
+            alias = r.alias if grouping is UsageGrouping.ALIAS and r.alias else ""
+            key = (client, extra, r.cost.currency, r.charge.currency, alias)
             groups.setdefault(key, []).append(r)
         totals = []
-        for (client_id, extra, cost_currency, charge_currency, _), records in sorted(
+        for (client_id, extra, cost_currency, charge_currency, alias), records in sorted(
             groups.items()
         ):
             tokens = TokenUsage()
@@ -77,10 +80,13 @@ class FakeUsageRepository(Repository):
                     tokens=tokens,
                     cost=sum_money([r.cost for r in records], cost_currency),
                     charge=sum_money([r.charge for r in records], charge_currency),
-                    model_id=extra if grouping is UsageGrouping.MODEL else None,
-                    hour=datetime.fromisoformat(extra)
-                    if extra and grouping is not UsageGrouping.MODEL
+                    model_id=extra
+                    if grouping in (UsageGrouping.MODEL, UsageGrouping.ALIAS)
                     else None,
+                    hour=datetime.fromisoformat(extra)
+                    if extra and grouping in (UsageGrouping.HOUR, UsageGrouping.HOUR_ALL)
+                    else None,
+                    alias=alias or None,
                 )
             )
         return totals

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -120,6 +121,19 @@ price_versions = Table(
     UniqueConstraint("model_id", "effective_from"),
 )
 
+# Model aliases (domain/aliases.py): `client_id` empty for the agency-wide ones, so the pair is
+# one unique key on every backend (NULLs are distinct in a UNIQUE constraint).
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("client_id", String(ID), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("model_id", String(200), ForeignKey("models.id"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("client_id", "name"),
+)
+
 usage_records = Table(
     "usage_records",
     metadata,
@@ -142,6 +156,7 @@ usage_records = Table(
     Column("status", String(20), nullable=False),
     Column("source", String(20), nullable=False),
     Column("invoice_id", String(ID), nullable=True),  # set when an invoice takes the record
+    Column("alias", String(128), nullable=True),  # the alias called (domain/aliases.py)
     UniqueConstraint("request_id", "attempt"),
     Index(None, "client_id", "started_at"),
     Index(None, "invoice_id"),
@@ -191,6 +206,7 @@ call_journal = Table(
     Column("owner", String(ID), nullable=True),  # the serving process's lease (process_leases)
     Column("prompt_chars", BigInteger(), nullable=False, server_default=text("0")),
     Column("output_chars", BigInteger(), nullable=False, server_default=text("0")),
+    Column("alias", String(128), nullable=True),
     Index(None, "state", "started_at"),
 )
 

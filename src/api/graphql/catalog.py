@@ -11,6 +11,7 @@ import strawberry
 from api.graphql.context import Info
 from api.graphql.errors import ConflictError, ValidationError, attempt, visible
 from api.graphql.fields import field, mutation
+from api.graphql.model_routes import model_routes
 from api.graphql.permissions import CanMutate, CanReadCosts
 from domain import catalog
 
@@ -58,6 +59,10 @@ class Model:
     max_output_tokens: int
     context_window: int
     fallbacks: list[str]
+
+    @field(description="The gateway routes it is called through (natively or translated).")
+    def routes(self) -> list[str]:
+        return model_routes(self.kind)
 
     @field(permissions=[CanReadCosts])
     async def prices(self, info: Info) -> list[ModelPrice] | None:

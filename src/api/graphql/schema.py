@@ -20,6 +20,7 @@ from strawberry.extensions import (
 )
 
 from api.graphql import alerts as alert_api
+from api.graphql import aliases as alias_api
 from api.graphql import budgets as budget_api
 from api.graphql import catalog as catalog_api
 from api.graphql import clients as client_api
@@ -66,6 +67,8 @@ class Query:
     models = catalog_api.models
     overview = usage_api.overview
     staff_tokens = staff_api.staff_tokens
+    model_aliases = alias_api.model_aliases
+    alias_usage = alias_api.alias_usage
 
 
 @strawberry.type
@@ -95,6 +98,8 @@ class Mutation:
     create_portal_token = staff_api.create_portal_token
     revoke_staff_token = staff_api.revoke_staff_token
     revoke_portal_token = staff_api.revoke_portal_token
+    set_model_alias = alias_api.set_model_alias
+    remove_model_alias = alias_api.remove_model_alias
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)

@@ -100,6 +100,12 @@ async def _models(request: Request, gw: Gateway, rid: str) -> Response:
         for m in await gw.metering.allowed_models(caller)
         if gw.calls.can_serve(m)
     ]
+    # The client's aliases too (its own over the agency's), owned by their target's provider.
+    listed += [
+        {"id": name, "object": "model", "created": 0, "owned_by": m.provider}
+        for name, m in (await gw.metering.aliases_of(caller)).items()
+        if gw.calls.can_serve(m)
+    ]
     return Response(
         orjson.dumps({"object": "list", "data": listed}),
         media_type="application/json",

@@ -77,12 +77,18 @@ async def authenticate(gw: Gateway, secret: str) -> Caller:
 
 
 async def authorize(
-    gw: Gateway, caller: Caller, model: str, rid: str, kind: ModelKind = ModelKind.CHAT
+    gw: Gateway,
+    caller: Caller,
+    model: str,
+    rid: str,
+    kind: ModelKind = ModelKind.CHAT,
+    default_provider: str | None = None,
 ) -> CallGrant:
     """The grant for a call, refused before any provider is involved if the model is of
-    another kind than the route serves or its provider is not configured here."""
+    another kind than the route serves or its provider is not configured here. `model` may be
+    an alias (domain/aliases.py): the grant is then its target's."""
     span = _CALL_SPAN.get()
-    grant = await gw.metering.authorize(caller, model, rid, span)
+    grant = await gw.metering.authorize(caller, model, rid, span, default_provider)
     if span.recording:
         _describe_call(span, grant, kind)
     note_call(grant.client.id, grant.target.model.id)  # for JSON log lines, refusals included

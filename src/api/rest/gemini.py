@@ -32,7 +32,7 @@ from api.rest.gemini_format import (
     openai_to_gemini_response,
 )
 from domain.catalog import ModelKind
-from domain.errors import UnknownModel, ValidationError
+from domain.errors import ValidationError
 from domain.request_bounds import gemini_bound, gemini_embeddings_bound
 from domain.usecases.calls import CallKind, CallRequest, Streaming
 from domain.usecases.keys import Caller
@@ -102,14 +102,10 @@ async def _dispatch(request: Request, gw: Gateway, rid: str) -> Response:
 async def _authorize(
     gw: Gateway, caller: Caller, model: str, rid: str, kind: ModelKind = ModelKind.CHAT
 ) -> CallGrant:
-    """A bare Gemini name (`gemini-2.5-flash`) is Google's model first, then any alias."""
+    """A bare Gemini name (`gemini-2.5-flash`) is the client's alias of that name first, then
+    the agency's, then Google's model (domain/aliases.py)."""
     try:
-        if "/" not in model:
-            try:
-                return await authorize(gw, caller, f"google/{model}", rid, kind)
-            except UnknownModel:
-                pass
-        return await authorize(gw, caller, model, rid, kind)
+        return await authorize(gw, caller, model, rid, kind, default_provider="google")
     except ApiError as exc:
         if exc.code != "model_kind_mismatch":
             raise

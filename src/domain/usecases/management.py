@@ -34,6 +34,7 @@ from domain.reports import Bucket, Overview, SeriesPoint
 from domain.usage import UsageRecord, UsageTotals
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
+from domain.usecases.aliases import AliasDesk, AliasUseCases
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
@@ -61,6 +62,7 @@ class UseCases:
     documents: Documents
     alerts: AlertUseCases
     webhooks: WebhookUseCases
+    aliases: AliasUseCases
 
 
 class Management:
@@ -68,6 +70,7 @@ class Management:
         self.principal = principal
         self._uc = use_cases
         self.invoices = InvoiceDesk(principal, use_cases.invoices, use_cases.documents)
+        self.aliases = AliasDesk(principal, use_cases.aliases, use_cases.reports)
 
     # ------------------------------------------------------------------ guards
 

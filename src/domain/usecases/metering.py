@@ -13,6 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from domain.alerts import Alert
+from domain.aliases import resolve
 from domain.budget_alerts import owner_of, refusal_alert, threshold_alert
 from domain.budget_leases import IDLE_SECONDS
 from domain.budgets import (
@@ -26,7 +27,7 @@ from domain.budgets import (
     hold_amount,
     worst_case,
 )
-from domain.catalog import Model, PriceVersion, resolve_model_id
+from domain.catalog import Model, PriceVersion
 from domain.clients import Client
 from domain.errors import (
     BudgetExceeded,
@@ -79,6 +80,7 @@ class CallGrant:
     snapshot: Snapshot = field(repr=False, compare=False)  # what authorization read
     budgets: tuple[Budget, ...] = ()  # the client's, then the key's, in force at the start
     trace: Span = field(default=NO_SPAN, repr=False, compare=False)  # the call's span
+    alias: str | None = None  # the alias the client called (domain/aliases.py), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,16 +137,24 @@ class Metering:
             return await self._keys.caller(secret)
 
     async def authorize(
-        self, caller: Caller, requested_model: str, request_id: str, trace: Span = NO_SPAN
+        self,
+        caller: Caller,
+        requested_model: str,
+        request_id: str,
+        trace: Span = NO_SPAN,
+        default_provider: str | None = None,
     ) -> CallGrant:
         """Check client status and the key's model allow-list; fix price and plan in force now.
+        The model named is resolved first (a catalog id, the client's alias, the agency's
+        alias, `default_provider`'s model of that name, an unambiguous bare name: see
+        domain/aliases.py), so an alias is authorized, limited and billed as its target.
         `trace`: the call's span, which the grant carries to the call's later stages."""
         now = self._clock.now()
         snapshot, key = caller.snapshot, caller.key
         client = await snapshot.client(key.client_id)
         if client is None or not client.is_active:
             raise ClientSuspended("this client is suspended")
-        model = await _resolve(snapshot, requested_model)
+        model, alias = await _resolve(snapshot, requested_model, client.id, default_provider)
         note_model(model.id, model.provider)  # metrics label its refusals too
         if not key.allows(model.id):
             raise ModelNotAllowed(f"this key may not call {model.id}")
@@ -152,7 +162,31 @@ class Metering:
         plan = (await snapshot.plans(client.id)).in_force_at(now)
         budgets = _budgets_of(await snapshot.budgets(), client.id, key.id)
         target = PricedModel(model, price)
-        return CallGrant(request_id, client, key, target, plan, now, snapshot, budgets, trace)
+        return CallGrant(
+            request_id, client, key, target, plan, now, snapshot, budgets, trace, alias
+        )
+
+    async def model_for(
+        self, caller: Caller, requested: str, default_provider: str | None = None
+    ) -> Model:
+        """The catalog model a name resolves to for this caller, as a call would resolve it
+        (UnknownModel, or ModelNotAllowed when its key may not call it)."""
+        snapshot, key = caller.snapshot, caller.key
+        model, _ = await _resolve(snapshot, requested, key.client_id, default_provider)
+        if not key.allows(model.id):
+            raise ModelNotAllowed(f"this key may not call {model.id}")
+        return model
+
+    async def aliases_of(self, caller: Caller) -> dict[str, Model]:
+        """The aliases this caller's client may call, to models its key allows."""
+        snapshot = caller.snapshot
+        names = (await snapshot.aliases()).names_for(caller.key.client_id)
+        found: dict[str, Model] = {}
+        for name, model_id in sorted(names.items()):
+            model = await snapshot.model(model_id)
+            if model is not None and caller.key.allows(model.id):
+                found[name] = model
+        return found
 
     async def allowed_models(self, caller: Caller) -> Sequence[Model]:
         return [m for m in await caller.snapshot.models() if caller.key.allows(m.id)]
@@ -183,6 +217,7 @@ class Metering:
             max_output_tokens=bound.output_tokens(grant.target.model),
             owner=self._process_id,
             prompt_chars=bound.prompt_chars,
+            alias=grant.alias,
         )
         if not grant.budgets:
             await self._log.open(entry)
@@ -461,7 +496,15 @@ class Metering:
         snapshot = self._lookups.uncached()
         budgets = _budgets_of(stored, client.id, key.id)
         return CallGrant(
-            entry.request_id, client, key, target, plan, entry.started_at, snapshot, budgets
+            entry.request_id,
+            client,
+            key,
+            target,
+            plan,
+            entry.started_at,
+            snapshot,
+            budgets,
+            alias=entry.alias,
         )
 
     def _record(self, grant: CallGrant, attempt: Attempt) -> UsageRecord:
@@ -484,6 +527,7 @@ class Metering:
             latency_ms=attempt.latency_ms,
             status=attempt.status,
             source=attempt.source,
+            alias=grant.alias,
         )
 
 
@@ -503,15 +547,20 @@ def _refusal_message(refusal: Refusal) -> str:
     )
 
 
-async def _resolve(snapshot: Snapshot, requested: str) -> Model:
+async def _resolve(
+    snapshot: Snapshot, requested: str, client_id: str, default_provider: str | None
+) -> tuple[Model, str | None]:
+    """The catalog model a call names and the alias it went through: from the cached
+    configuration (no query in the steady state)."""
     model = await snapshot.model(requested)
     if model is not None:
-        return model
-    model_id = resolve_model_id(requested, await snapshot.models())
-    model = await snapshot.model(model_id) if model_id else None
-    if model is None:
+        return model, None
+    ids = [m.id for m in await snapshot.models()]
+    found = resolve(requested, client_id, ids, await snapshot.aliases(), default_provider)
+    model = await snapshot.model(found.model_id) if found else None
+    if found is None or model is None:
         raise UnknownModel(f"the model {requested!r} does not exist")
-    return model
+    return model, found.alias
 
 
 def _ledger_entry(record: UsageRecord) -> LedgerEntry:

@@ -110,6 +110,16 @@ class ReportUseCases:
             )
         return list(rows)
 
+    async def by_alias(self, client_id: str, label: str | None = None) -> list[UsageTotals]:
+        """The month's calls of a client made through an alias, per alias and the model that
+        answered (each attempt counted where it was billed)."""
+        period = self.period(label)
+        async with self._reads() as uow:
+            rows = await uow.usage.totals(
+                period.start, period.end, UsageGrouping.ALIAS, [client_id]
+            )
+        return list(rows)
+
     async def estimated(
         self, client_id: str, label: str | None = None, first: int = 100
     ) -> list[UsageRecord]:

@@ -9,7 +9,9 @@ from domain.catalog import Model, PriceVersion
 from domain.journal import JournalEntry, JournalState
 from domain.money import Money
 from domain.pricing import PercentageMargin
+from domain.request_bounds import text_bound
 from domain.usage import CallStatus, UsageSource
+from domain.usecases.aliases import AliasInput, AliasUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
@@ -55,3 +57,33 @@ async def test_recovery_settles_only_old_unsettled_calls_once() -> None:
     assert record.status is CallStatus.FAILED
     assert record.source is UsageSource.ESTIMATED
     assert record.charge == Money(Decimal(0))
+
+
+async def test_a_call_through_an_alias_is_recovered_with_its_alias() -> None:
+    """The journal row keeps the alias, so the record recovery writes names it too."""
+    uow, clock = FakeUnitOfWorkFactory(), FrozenClock(T0)
+    keys = KeyUseCases(uow, clock, FakeKeyHasher(), Lookups(uow))
+    metering = Metering(
+        uow, clock, keys, process_id="dead-process", writes=GroupCommit(uow), lookups=Lookups(uow)
+    )
+    await CatalogUseCases(uow).save_model(Model("demo/chat", "demo", "chat"))
+    await CatalogUseCases(uow).add_price(
+        PriceVersion("demo/chat", T0 - timedelta(days=1), input=Decimal(1), output=Decimal(2))
+    )
+    client, _ = await ClientUseCases(uow, clock).create(
+        NewClient("Acme", PercentageMargin(Decimal(10)))
+    )
+    issued = await keys.issue(NewKey(client.id))
+    await AliasUseCases(uow, clock).set(AliasInput("support-bot", "demo/chat", client.id))
+    caller = await metering.authenticate(issued.secret)
+    grant = await metering.authorize(caller, "support-bot", "crashed")
+    await metering.hold_and_journal(grant, text_bound(10, 10))
+
+    later = Metering(
+        uow, clock, keys, process_id="next-process", writes=GroupCommit(uow), lookups=Lookups(uow)
+    )
+    assert await later.recover(T0 + timedelta(minutes=1)) == 1
+
+    async with uow() as tx:
+        [record] = await tx.usage.for_request("crashed")
+    assert (record.alias, record.model_id) == ("support-bot", "demo/chat")

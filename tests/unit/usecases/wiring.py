@@ -10,6 +10,7 @@ from adapters.rendering import InvoiceFiles
 from domain.invoicing_ports import AgencyDetails
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
+from domain.usecases.aliases import AliasUseCases
 from domain.usecases.budgets import BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
@@ -37,4 +38,5 @@ def fake_use_cases(
         documents=Documents(renderer=InvoiceFiles(), agency=AgencyDetails("Agency")),
         alerts=AlertUseCases(factory, clock),
         webhooks=WebhookUseCases(factory, clock, hasher, allow_private=True),
+        aliases=AliasUseCases(factory, clock),
     )

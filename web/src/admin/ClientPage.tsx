@@ -10,6 +10,7 @@ import { PeriodPicker } from "../shared/PeriodPicker";
 import { describePlan } from "../shared/plans";
 import { Empty, ErrorState, Loading, MutationError } from "../shared/states";
 import { UsageCharts } from "../shared/UsageCharts";
+import { AliasUsage } from "../shared/AliasUsage";
 import { ClientAlerts } from "./AlertsPage";
 import { BudgetPanel } from "./BudgetPanel";
 import { CreditsPanel } from "./CreditsPanel";
@@ -174,6 +175,7 @@ export function ClientPage() {
       </SimpleGrid>
       <BudgetPanel clientId={client.id} currency={currency} budget={client.budget} writable={writable} onChange={refresh} />
       <UsageCharts series={usage.series} byModel={usage.byModel} currency={currency} zone={session.timeZone} showCost />
+      <AliasUsage clientId={client.id} period={period} currency={currency} />
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <Paper withBorder p="md">
           <Title order={4}>Plan</Title>

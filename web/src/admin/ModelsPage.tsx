@@ -1,4 +1,5 @@
-// The model catalog: provider prices per million tokens, versioned; add a price version.
+// The model catalog: provider prices per million tokens, versioned; add a price version. Each
+// model's routes and the aliases that call it; the aliases themselves (AliasesPanel).
 import { Badge, Button, Group, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
@@ -6,6 +7,7 @@ import { graphql } from "../gql";
 import type { ModelsPageQuery } from "../gql/graphql";
 import { formatDateTime } from "../shared/format";
 import { Empty, ErrorState, Loading, MutationError } from "../shared/states";
+import { AliasesPanel } from "./AliasesPanel";
 import { canWrite, useSession } from "./session";
 
 const ModelsQuery = graphql(`
@@ -17,6 +19,7 @@ const ModelsQuery = graphql(`
       contextWindow
       maxOutputTokens
       fallbacks
+      routes
       prices {
         id
         effectiveFrom
@@ -28,6 +31,8 @@ const ModelsQuery = graphql(`
         reasoningPerMillion
       }
     }
+    modelAliases { name modelId clientId updatedAt }
+    clients { id name }
   }
 `);
 
@@ -52,6 +57,9 @@ function inForce(prices: readonly Price[], now: Date): Price | undefined {
     .sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom))
     .at(-1);
 }
+
+/** "POST /v1beta/models/{model}:generateContent" shown as ":generateContent" (the full route in its title). */
+const shortRoute = (route: string) => route.replace(/^POST /, "").replace("/v1beta/models/{model}", "");
 
 const per = (amount: string | null | undefined, currency: string) => (amount == null ? "-" : `${amount} ${currency}`);
 
@@ -87,6 +95,7 @@ export function ModelsPage() {
                 <Table.Th ta="right">Cache write</Table.Th>
                 <Table.Th ta="right">Reasoning</Table.Th>
                 <Table.Th>Versions</Table.Th>
+                <Table.Th>Routes and aliases</Table.Th>
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
@@ -108,6 +117,30 @@ export function ModelsPage() {
                         {prices.length} {prices.length === 1 ? "version" : "versions"}
                       </Button>
                     </Table.Td>
+                    <Table.Td data-testid={`routes-${model.id}`}>
+                      <Stack gap={4}>
+                        <Group gap={4}>
+                          {model.routes.map((route) => (
+                            <Badge key={route} size="xs" variant="outline" color="gray" tt="none" title={route}>
+                              {shortRoute(route)}
+                            </Badge>
+                          ))}
+                        </Group>
+                        {data.modelAliases
+                          .filter((a) => a.modelId === model.id)
+                          .map((a) => (
+                            <Group key={`${a.clientId ?? "*"}:${a.name}`} gap={4}>
+                              <Badge size="xs" variant="light">alias</Badge>
+                              <Text size="xs" ff="monospace">{a.name}</Text>
+                              {a.clientId != null && (
+                                <Text size="xs" c="dimmed">
+                                  ({data.clients.find((c) => c.id === a.clientId)?.name ?? a.clientId})
+                                </Text>
+                              )}
+                            </Group>
+                          ))}
+                      </Stack>
+                    </Table.Td>
                   </Table.Tr>,
                 ];
                 if (open === model.id) {
@@ -124,6 +157,7 @@ export function ModelsPage() {
                         <Table.Td ta="right">{per(p.cacheWritePerMillion, p.currency)}</Table.Td>
                         <Table.Td ta="right">{per(p.reasoningPerMillion, p.currency)}</Table.Td>
                         <Table.Td />
+                        <Table.Td />
                       </Table.Tr>,
                     );
                   }
@@ -133,6 +167,9 @@ export function ModelsPage() {
             </Table.Tbody>
           </Table>
         </Table.ScrollContainer>
+      )}
+      {data && (
+        <AliasesPanel aliases={data.modelAliases} models={data.models} clients={data.clients} onChanged={refresh} />
       )}
       {canWrite(session) && <PriceForm onSaved={refresh} />}
     </Stack>

@@ -13,6 +13,7 @@ import { describePlanForClient } from "../shared/plans";
 import { SignIn } from "../shared/SignIn";
 import { ErrorState, Loading } from "../shared/states";
 import { AlertsTable } from "../shared/AlertsTable";
+import { AliasUsage } from "../shared/AliasUsage";
 import { UsageCharts } from "../shared/UsageCharts";
 import { BudgetGauge } from "../shared/BudgetGauge";
 import { DraftInvoice, InvoiceList } from "../shared/InvoiceParts";
@@ -159,6 +160,7 @@ function PortalPage({
                 note={describePlanForClient(client.pricing)} />
             </SimpleGrid>
             <UsageCharts series={usage.series} byModel={usage.byModel} currency={currency} zone={zone} showCost={false} />
+            <AliasUsage clientId={client.id} period={usage.period} currency={currency} />
             <Paper withBorder p="md">
               <Title order={4} mb="sm">API keys</Title>
               {client.apiKeys.length === 0 ? (

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import RowMapping, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import (
@@ -14,7 +14,8 @@ from adapters.persistence.repositories._sql import (
     insert_unless_exists,
     upsert,
 )
-from adapters.persistence.tables import models, price_versions
+from adapters.persistence.tables import model_aliases, models, price_versions
+from domain.aliases import ModelAlias
 from domain.catalog import Model, ModelKind, PriceHistory, PriceVersion
 from domain.errors import Conflict, ValidationError
 from domain.ports import CatalogRepository
@@ -72,6 +73,29 @@ def price_from_row(row: RowMapping) -> PriceVersion:
     )
 
 
+AGENCY_WIDE = ""  # model_aliases.client_id of an alias for every client
+
+
+def alias_to_row(alias: ModelAlias) -> dict[str, Any]:
+    return {
+        "client_id": AGENCY_WIDE if alias.client_id is None else alias.client_id,
+        "name": alias.name,
+        "model_id": alias.model_id,
+        "created_at": alias.created_at,
+        "updated_at": alias.updated_at,
+    }
+
+
+def alias_from_row(row: RowMapping) -> ModelAlias:
+    return ModelAlias(
+        name=row["name"],
+        model_id=row["model_id"],
+        client_id=row["client_id"] or None,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
 class SqlAlchemyCatalogRepository(CatalogRepository):
     """Models are upserted by id; price versions are append-only, one per (model, instant)."""
 
@@ -112,3 +136,22 @@ class SqlAlchemyCatalogRepository(CatalogRepository):
         )
         result = await self._conn.execute(statement)
         return PriceHistory(model_id, [price_from_row(row) for row in result.mappings()])
+
+    async def save_alias(self, alias: ModelAlias) -> None:
+        await upsert(self._conn, model_aliases, alias_to_row(alias), ["client_id", "name"])
+        await bump_config_revision(self._conn)
+
+    async def remove_alias(self, client_id: str | None, name: str) -> bool:
+        owner = AGENCY_WIDE if client_id is None else client_id
+        statement = delete(model_aliases).where(
+            model_aliases.c.client_id == owner, model_aliases.c.name == name
+        )
+        removed = (await self._conn.execute(statement)).rowcount == 1
+        if removed:
+            await bump_config_revision(self._conn)
+        return removed
+
+    async def aliases(self) -> Sequence[ModelAlias]:
+        statement = select(model_aliases).order_by(model_aliases.c.client_id, model_aliases.c.name)
+        result = await self._conn.execute(statement)
+        return [alias_from_row(row) for row in result.mappings()]

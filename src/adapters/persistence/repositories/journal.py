@@ -47,6 +47,7 @@ def journal_to_row(entry: JournalEntry) -> dict[str, Any]:
         "owner": entry.owner,
         "prompt_chars": entry.prompt_chars,
         "output_chars": entry.output_chars,
+        "alias": entry.alias,
     }
 
 
@@ -62,6 +63,7 @@ def journal_from_row(row: RowMapping) -> JournalEntry:
         owner=row["owner"],
         prompt_chars=row["prompt_chars"],
         output_chars=row["output_chars"],
+        alias=row["alias"],
     )
 
 

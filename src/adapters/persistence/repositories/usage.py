@@ -44,6 +44,7 @@ def usage_to_row(record: UsageRecord) -> dict[str, Any]:
         "latency_ms": record.latency_ms,
         "status": record.status.value,
         "source": record.source.value,
+        "alias": record.alias,
     }
 
 
@@ -71,6 +72,7 @@ def usage_from_row(row: RowMapping) -> UsageRecord:
         latency_ms=row["latency_ms"],
         status=CallStatus(row["status"]),
         source=UsageSource(row["source"]),
+        alias=row["alias"],
     )
 
 

@@ -97,6 +97,8 @@ async def _record_totals(
     keys: list[ColumnElement[Any]] = [] if together else [column.client_id]
     if grouping is UsageGrouping.MODEL:
         keys.append(column.model_id.label("model_id"))
+    elif grouping is UsageGrouping.ALIAS:
+        keys += [column.alias.label("alias"), column.model_id.label("model_id")]
     elif grouping in (UsageGrouping.HOUR, UsageGrouping.HOUR_ALL):
         keys.append(_hour(dialect).label("hour"))
     keys += [column.cost_currency, column.charge_currency]
@@ -114,6 +116,8 @@ async def _record_totals(
     )
     if client_ids is not None:
         statement = statement.where(column.client_id.in_(list(client_ids)))
+    if grouping is UsageGrouping.ALIAS:
+        statement = statement.where(column.alias.is_not(None))
     if dialect == "postgresql":
         # asyncpg keeps statements prepared; after five runs PostgreSQL would switch this one to
         # a generic plan (an index scan of the whole month, 2x slower than a parallel seq scan).
@@ -132,8 +136,11 @@ def _totals(row: RowMapping, grouping: UsageGrouping) -> UsageTotals:
         tokens=TokenUsage(**{name: int(row[name]) for name in _TOKENS}),
         cost=Money(_exact(row["cost"]), row["cost_currency"]),
         charge=Money(_exact(row["charge"]), row["charge_currency"]),
-        model_id=row["model_id"] if grouping is UsageGrouping.MODEL else None,
+        model_id=row["model_id"]
+        if grouping in (UsageGrouping.MODEL, UsageGrouping.ALIAS)
+        else None,
         hour=hour,
+        alias=row["alias"] if grouping is UsageGrouping.ALIAS else None,
     )
 
 
