@@ -155,7 +155,8 @@ def payload(alert: Alert, client_name: str) -> str:
         "id": alert.id,
         "type": alert.kind.value,
         "created_at": alert.created_at.isoformat(),
-        "client": {"id": alert.client_id, "name": client_name},
+        # null for the agency's own alerts (reconciliation drift), which have no client
+        "client": None if alert.client_id is None else {"id": alert.client_id, "name": client_name},
         "key_id": alert.key_id,
         "data": {"message": alert.message, "details": dict(alert.details)},
     }
