@@ -15,6 +15,7 @@ import typer
 
 from api.cli_backup import add_backup_commands
 from api.cli_invoices import invoice_commands
+from api.cli_reconcile import reconcile_commands
 from api.container import (
     BackupError,
     Container,
@@ -96,6 +97,7 @@ invoices_app, ledger_app = invoice_commands(_run)
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(ledger_app, name="ledger")
 add_backup_commands(app)
+reconcile_commands(app, _run)
 
 
 @app.command()
