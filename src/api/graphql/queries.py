@@ -10,12 +10,13 @@ from api.graphql.errors import visible
 from api.graphql.fields import field
 from api.graphql.invoices import InvoiceQueries
 from api.graphql.permissions import IsOwner
+from api.graphql.reconciliation import ReconciliationQueries
 from api.graphql.schema_version import version
 from api.graphql.types import Client, Me, Model, Overview, StaffToken, clients_of
 
 
 @strawberry.type
-class Query(AlertQueries, InvoiceQueries):
+class Query(AlertQueries, InvoiceQueries, ReconciliationQueries):
     version: str = strawberry.field(
         resolver=version, description="The version of Bizgraph serving this API."
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from domain.access import (
     IssuedPortalToken,
@@ -41,7 +42,7 @@ from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from domain.usecases.invoice_desk import Documents, InvoiceDesk
 from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
-from domain.usecases.reconciliation import Reconciliation
+from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases
 from domain.webhooks import Delivery, IssuedWebhook, Webhook
@@ -163,6 +164,12 @@ class Management:
         if self._uc.reconciliation is None:
             return {}
         return await self._uc.reconciliation.reconciled_through()
+
+    def drift_rule(self) -> tuple[Decimal, Decimal]:
+        """The alert threshold: (percent of the recorded cost, minimum amount)."""
+        found = self._uc.reconciliation
+        rule = DriftRule() if found is None else found.rule
+        return rule.percent, rule.minimum
 
     def _require_reconciliation(self) -> None:
         if self.principal.client_id is not None:
