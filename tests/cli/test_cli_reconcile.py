@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -105,7 +105,9 @@ async def deliver(env: dict[str, str]) -> list[Any]:
 
 
 def test_a_week_reconciled_from_the_command_line(
-    tmp_path: Path, provider: tuple[ReportsFake, str], serve: Any
+    tmp_path: Path,
+    provider: tuple[ReportsFake, str],
+    serve: Callable[[dict[str, str]], str],  # noqa: F811 (the fixture imported above)
 ) -> None:
     _, url = provider
     env = environment(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path)
@@ -131,11 +133,11 @@ def test_a_week_reconciled_from_the_command_line(
     recorded = COST_OF_A_CALL * CALLS_A_DAY  # 0.0492: the provider's 4 x (0.0003 + 0.012)
     for day in WEEK:
         row = rows[day.isoformat()]
-        assert "openai" in row and "gpt-4o-mini" in row
+        assert row.split()[1:3] == ["openai", "gpt-4o-mini"]
         assert f"{recorded} USD" in row
         if day == DRIFTING:
             assert "4 / 5" in row  # requests, recorded / reported
-            assert "0.0615 USD" in row and "0.0123" in row and "25.00%" in row
+            assert row.split()[8:14] == ["0.0492", "USD", "0.0615", "USD", "0.0123", "25.00%"]
             assert row.rstrip().endswith("DRIFT")
         else:
             assert row.split()[3:8] == ["4", "400", "40", "0", "80"]  # the same on both sides
