@@ -6,10 +6,11 @@ const KIND_LABELS: Record<string, string> = {
   BUDGET_THRESHOLD: "Budget threshold",
   HARD_LIMIT_REFUSED: "Hard limit refused",
   SPEND_SPIKE: "Spend spike",
+  RECONCILIATION_DRIFT: "Provider bill drift",
 };
 
 /** Every alert kind a webhook can subscribe to, in the API's order. */
-export const ALERT_KINDS = ["BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE"] as const;
+export const ALERT_KINDS = ["BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE", "RECONCILIATION_DRIFT"] as const;
 
 export function alertKindLabel(kind: string): string {
   return KIND_LABELS[kind] ?? kind.toLowerCase().replaceAll("_", " ");
@@ -22,7 +23,9 @@ export function describeEvents(events: readonly string[]): string {
 }
 
 // Details that are amounts in the alert's `currency` detail, or instants (docs/alerts.md).
-const MONEY_DETAILS = new Set(["last_hour", "hourly_average", "floor", "spent", "limit", "amount"]);
+const MONEY_DETAILS = new Set([
+  "last_hour", "hourly_average", "floor", "spent", "limit", "amount", "recorded_cost", "reported_cost", "drift",
+]);
 const TIME_DETAILS = new Set(["hour"]);
 const BASIS_LABELS: Record<string, string> = { charge: "client charges", cost: "provider cost" };
 
