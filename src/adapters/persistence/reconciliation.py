@@ -150,9 +150,10 @@ class SqlReconciliationStore(ReconciliationStore):
             if providers is not None:
                 statement = statement.where(column.provider.in_(list(providers)))
             groups = (await conn.execute(statement)).mappings().all()
-            names = dict(
-                (await conn.execute(select(models.c.id, models.c.upstream_name))).tuples().all()
-            )
+            names: dict[str, str] = {
+                row.id: row.upstream_name
+                for row in await conn.execute(select(models.c.id, models.c.upstream_name))
+            }
         merged: dict[tuple[datetime, str, str, str], RecordedFigures] = {}
         for row in groups:
             hour = datetime.strptime(row["hour"], "%Y-%m-%d %H").replace(tzinfo=UTC)
@@ -184,7 +185,7 @@ class SqlReconciliationStore(ReconciliationStore):
             result = await conn.execute(
                 select(reconciliation_marks.c.provider, reconciliation_marks.c.reconciled_through)
             )
-            return dict(result.tuples().all())
+            return {row.provider: row.reconciled_through for row in result}
 
     async def mark_reconciled(self, provider: str, through: date, at: datetime) -> None:
         column = reconciliation_marks.c
