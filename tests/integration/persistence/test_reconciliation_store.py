@@ -72,12 +72,15 @@ async def seed(uow: UowFactory, records: list[tuple[datetime, str, UsageSource]]
 
 
 def reconciliation(
-    engine: AsyncEngine, uow: UowFactory, sources: list[FakeReports]
+    engine: AsyncEngine,
+    uow: UowFactory,
+    sources: list[FakeReports],
+    clock: FrozenClock | None = None,
 ) -> Reconciliation:
     return Reconciliation(
         SqlReconciliationStore(engine),
         uow,
-        FrozenClock(NOW),
+        clock or FrozenClock(NOW),
         {s.provider: s for s in sources},
         DriftRule(percent=Decimal(1), minimum=Decimal("0.01")),
     )
@@ -142,7 +145,8 @@ async def test_the_daily_job_reconciles_through_yesterday_once(
         requests=2,
     )
     source = FakeReports("openai", rows)
-    rec = reconciliation(engine, uow, [source])
+    clock = FrozenClock(NOW)
+    rec = reconciliation(engine, uow, [source], clock)
 
     run = await rec.daily()
     second = await rec.daily()
@@ -164,7 +168,7 @@ async def test_the_daily_job_reconciles_through_yesterday_once(
     assert alert.client_id is None
 
     # A day later the job goes back RECHECK_DAYS (reports settle late) and moves the mark on.
-    rec._clock = FrozenClock(NOW + timedelta(days=1))
+    clock.advance(days=1)
     assert await rec.daily() is not None
     assert source.asked[-1] == (
         "daily",
