@@ -79,7 +79,7 @@ class WebhookUseCases:
             id=new_id(),
             url=url,
             client_id=new.client_id,
-            events=event_kinds(new.events),
+            events=event_kinds(new.events, for_client=new.client_id is not None),
             secret_salt=new_salt(),
             created_at=self._clock.now(),
         )

@@ -16,9 +16,17 @@ export function alertKindLabel(kind: string): string {
   return KIND_LABELS[kind] ?? kind.toLowerCase().replaceAll("_", " ");
 }
 
-/** A webhook's subscription: an empty list, or every kind, means every kind. */
-export function describeEvents(events: readonly string[]): string {
-  if (events.length === 0 || ALERT_KINDS.every((kind) => events.includes(kind))) return "every alert kind";
+/** Kinds of the agency's own alerts (no client): only webhooks with no client receive them. */
+export const AGENCY_KINDS: readonly string[] = ["RECONCILIATION_DRIFT"];
+
+/** The kinds a webhook may subscribe to: a client's webhook, only those about a client. */
+export function kindsFor(forClient: boolean): readonly string[] {
+  return forClient ? ALERT_KINDS.filter((kind) => !AGENCY_KINDS.includes(kind)) : ALERT_KINDS;
+}
+
+/** A webhook's subscription: an empty list, or every kind it may get, means every kind. */
+export function describeEvents(events: readonly string[], forClient = false): string {
+  if (events.length === 0 || kindsFor(forClient).every((kind) => events.includes(kind))) return "every alert kind";
   return events.map(alertKindLabel).join(", ");
 }
 
