@@ -183,6 +183,12 @@ def _print(result: ReconciliationRun, percent: Decimal, minimum: Decimal) -> Non
     table = result.table
     if result.fetched:
         typer.secho(f"fetched the reports of {', '.join(result.fetched)}", err=True)
+    elif not table.reconciled_through:
+        typer.secho(
+            "no provider report fetched: set OPENAI_ADMIN_KEY or ANTHROPIC_ADMIN_KEY, or "
+            "import one with `bizgraph reconcile-import` (docs/reconciliation.md)",
+            err=True,
+        )
     if not table.rows:
         typer.echo(f"nothing recorded or reported from {table.start} to {table.end}")
     for line in render(table, percent, minimum):

@@ -199,3 +199,26 @@ def test_bad_dates_are_refused(tmp_path: Path) -> None:
         assert refused.returncode == 1, refused.stdout
         assert refused.stderr.startswith("error:"), refused.stderr
         assert "Traceback" not in refused.stderr
+
+
+def test_an_invoice_file_from_the_command_line(tmp_path: Path) -> None:
+    env = environment(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path)
+    assert run(env, "migrate").returncode == 0
+    good = tmp_path / "invoice.csv"
+    good.write_text(f"date,model,cost,requests\n{WEEK[0]},claude-haiku-4-5,0.50,3\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"date,model,cost\n{WEEK[0]},claude-haiku-4-5,0.50\n{WEEK[1]},,1\n")
+
+    imported = run(env, "reconcile-import", str(good), "--provider", "anthropic")
+    refused = run(env, "reconcile-import", str(bad), "--provider", "anthropic")
+    missing = run(env, "reconcile-import", str(tmp_path / "nope.csv"), "--provider", "anthropic")
+
+    assert imported.returncode == 0, imported.stderr
+    [row] = [line for line in imported.stdout.splitlines() if line.startswith(WEEK[0].isoformat())]
+    assert row.split()[1:4] == ["anthropic", "claude-haiku-4-5", "0"]
+    assert row.rstrip().endswith("NOT THROUGH BIZGRAPH")
+    assert "1 rows, 1 drifting above 1%; 1 alerts raised" in imported.stdout
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: line 3: model is empty")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: cannot read")

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, select
+from sqlalchemy import RowMapping, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.repositories.usage_totals import _amount, _exact, _hour
@@ -24,7 +24,7 @@ from domain.ids import new_id
 from domain.money import exact_sum
 from domain.reconciliation import ProviderFigures, RecordedFigures, ReportOrigin
 from domain.tokens import TokenUsage
-from domain.usage import UsageSource
+from domain.usage import CallStatus, UsageSource
 from domain.usecases.reconciliation import ReconciliationStore, utc_day_start
 
 _TOKENS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens")
@@ -136,7 +136,20 @@ class SqlReconciliationStore(ReconciliationStore):
             statement = (
                 select(
                     *keys,
-                    func.count().label("requests"),
+                    # A failed attempt the provider answered with an error is no request it
+                    # bills; one settled on an estimate reached the model.
+                    func.sum(
+                        case(
+                            (
+                                or_(
+                                    column.status == CallStatus.SUCCEEDED.value,
+                                    column.source == UsageSource.ESTIMATED.value,
+                                ),
+                                1,
+                            ),
+                            else_=0,
+                        )
+                    ).label("requests"),
                     *(func.coalesce(func.sum(column[n]), 0).label(n) for n in _RECORD_TOKENS),
                     _amount(dialect, "cost"),
                 )

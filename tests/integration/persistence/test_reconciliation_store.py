@@ -19,7 +19,7 @@ from domain.errors import ValidationError
 from domain.money import Money
 from domain.reconciliation import ProviderFigures, ReportOrigin
 from domain.tokens import TokenUsage
-from domain.usage import UsageSource
+from domain.usage import CallStatus, UsageSource
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from tests.fakes import FrozenClock
 from tests.integration.persistence import builders
@@ -49,7 +49,13 @@ class FakeReports:
         return None
 
 
-async def seed(uow: UowFactory, records: list[tuple[datetime, str, UsageSource]]) -> None:
+async def seed(
+    uow: UowFactory,
+    records: list[tuple[datetime, str, UsageSource]],
+    failed_at: datetime | None = None,
+) -> None:
+    """Usage records of gpt-4o-mini; `failed_at`: also an attempt the provider refused (no
+    usage, no cost)."""
     client = builders.client(currency="USD")
     key = builders.key(client.id)
     async with uow() as tx:
@@ -68,6 +74,16 @@ async def seed(uow: UowFactory, records: list[tuple[datetime, str, UsageSource]]
                 usage=TokenUsage(input_tokens=100, output_tokens=10),
             )
             assert await tx.usage.add(record)
+        if failed_at is not None:
+            refused = builders.usage(
+                client.id,
+                key.id,
+                started_at=failed_at,
+                cost=Money(Decimal(0), "USD"),
+                status=CallStatus.FAILED,
+                usage=TokenUsage(),
+            )
+            assert await tx.usage.add(refused)
         await tx.commit()
 
 
@@ -102,6 +118,7 @@ async def test_recorded_figures_are_exact_per_hour_and_model(
             (day_at(YESTERDAY, 23) + timedelta(minutes=59), "0.2", UsageSource.REPORTED),
             (day_at(YESTERDAY + timedelta(days=1), 0), "9", UsageSource.REPORTED),  # next day
         ],
+        failed_at=day_at(YESTERDAY, 3),
     )
     store = SqlReconciliationStore(engine)
 
@@ -111,6 +128,7 @@ async def test_recorded_figures_are_exact_per_hour_and_model(
     assert sorted(by_hour) == [3, 23]
     assert by_hour[3].model == "gpt-4o-mini"  # the upstream name, not the catalog id
     assert by_hour[3].cost == Decimal("0.100000000000000001")
+    # the refused attempt is no request (the provider bills none); the estimated one is
     assert (by_hour[3].requests, by_hour[3].estimated_requests) == (2, 1)
     assert by_hour[3].estimated_cost == Decimal(tiny)
     assert by_hour[23].tokens == TokenUsage(input_tokens=100, output_tokens=10)
