@@ -130,11 +130,16 @@ class Reconciliation:
     async def table(
         self, start: date, end: date, providers: Sequence[str] | None = None
     ) -> ReconciliationTable:
-        """The drift table of the UTC days [start, end) from what is stored."""
+        """The drift table of the UTC days [start, end) from what is stored: the asked
+        providers, or every provider with an admin credential or a stored report (so the
+        offline demo provider, say, is left out)."""
         days_between(start, end)
         chosen = self._providers(providers)
         recorded = await self._store.recorded(start, end, chosen)
         reported = await self._store.reports(start, end, chosen)
+        if chosen is None:
+            shown = set(self._sources) | {r.provider for r in reported}
+            recorded = [r for r in recorded if r.provider in shown]
         marks = await self._store.reconciled_through()
         return ReconciliationTable(start, end, tuple(reconcile(recorded, reported)), marks)
 

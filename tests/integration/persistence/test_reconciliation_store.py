@@ -284,3 +284,17 @@ async def test_a_gemini_billing_export_is_read_per_day_and_model(
         gemini_billing_rows("a,b\n1,2\n")
     with pytest.raises(ValidationError, match="line 2: cost"):
         invoice_rows("date,model,cost\n2026-12-01,gpt-4o,lots\n", "openai")
+
+
+async def test_providers_without_any_report_are_left_out(
+    engine: AsyncEngine, uow: UowFactory
+) -> None:
+    await seed(uow, [(day_at(YESTERDAY, 12), "1.00", UsageSource.REPORTED)])  # openai usage
+    unconfigured = reconciliation(engine, uow, [])
+    configured = reconciliation(engine, uow, [FakeReports("openai", [])])
+    span = (YESTERDAY, YESTERDAY + timedelta(days=1))
+
+    assert (await unconfigured.table(*span)).rows == ()
+    assert [r.provider for r in (await unconfigured.table(*span, ["openai"])).rows] == ["openai"]
+    [row] = (await configured.table(*span)).rows
+    assert row.reported.cost is None  # configured, not fetched yet: shown as not reported
