@@ -1,5 +1,6 @@
 """The background loops of `bizgraph serve`: the lease heartbeat, the configuration revision
-check, journal recovery, webhook delivery, the spike rule and closing ended periods. Each cycle
+check, journal recovery, webhook delivery, the spike rule, closing ended periods and the daily
+reconciliation against the providers' own reports. Each cycle
 runs at start and then every interval, opens its own short units of work and never touches the
 request path; a failing cycle is logged and tried again next time. Every process runs them: the
 database makes each one safe to run twice."""
@@ -67,6 +68,9 @@ def start(container: Container, settings: Settings) -> list[asyncio.Task[None]]:
     ]
     if settings.invoices.auto_close:
         loops.append(every(CLOSE_INTERVAL_SECONDS, "closing periods", _closing(container), t))
+    if settings.reconcile.enabled and container.reconciliation().configured:
+        interval = settings.reconcile.interval_seconds
+        loops.append(every(interval, "reconciliation", _reconciliation(container), t))
     if settings.metrics.enabled:
         loops.append(every(METRICS_SAMPLE_SECONDS, "metrics sample", _sample(container)))
     if settings.config_check_seconds:  # else every call reads the revision itself
@@ -148,5 +152,25 @@ def _closing(container: Container) -> Cycle:
     async def cycle() -> None:
         for result in await invoicing.close_due():
             log.info("closed %s: %d invoices", result.period.label, len(result.created))
+
+    return cycle
+
+
+def _reconciliation(container: Container) -> Cycle:
+    """Once a day is over (UTC), fetch the providers' reports of the days not yet reconciled
+    (and the last few again: reports settle late), compare, alert on drift, move the mark."""
+    reconciliation = container.reconciliation()
+
+    async def cycle() -> None:
+        if (run := await reconciliation.daily()) is not None:
+            table = run.table
+            log.info(
+                "reconciled %s from %s to %s: %d rows, %d alerts",
+                ", ".join(run.fetched),
+                table.start,
+                table.end,
+                len(table.rows),
+                run.alerts_raised,
+            )
 
     return cycle

@@ -16,6 +16,7 @@ import typer
 from api.cli_aliases import alias_commands
 from api.cli_backup import add_backup_commands
 from api.cli_invoices import invoice_commands
+from api.cli_reconcile import reconcile_commands
 from api.container import (
     BackupError,
     Container,
@@ -98,6 +99,7 @@ app.add_typer(invoices_app, name="invoices")
 app.add_typer(ledger_app, name="ledger")
 add_backup_commands(app)
 app.add_typer(alias_commands(_run), name="aliases")
+reconcile_commands(app, _run)
 
 
 @app.command()

@@ -26,6 +26,7 @@ from adapters.persistence.backup import restore as restore_from
 from adapters.persistence.database import async_url, create_engine, sqlite_path
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
 from adapters.persistence.postgres_call_log import PostgresCallLog
+from adapters.persistence.reconciliation import SqlReconciliationStore
 from adapters.persistence.revision import SqlConfigRevision
 from adapters.persistence.sqlite_call_log import SqliteCallLog
 from adapters.persistence.unit_of_work import unit_of_work_factory
@@ -36,6 +37,9 @@ from adapters.providers.openai import OpenAICompatibleProvider
 from adapters.providers.registry import StaticProviderRegistry
 from adapters.ratelimits.memory import InMemoryRateLimiter
 from adapters.ratelimits.redis import RedisRateLimiter
+from adapters.reconciliation.anthropic_usage import ANTHROPIC_ADMIN_BASE, AnthropicUsageReports
+from adapters.reconciliation.csv_imports import gemini_billing_rows, invoice_rows
+from adapters.reconciliation.openai_usage import OPENAI_ADMIN_BASE, OpenAIUsageReports
 from adapters.rendering import InvoiceFiles
 from adapters.security import HmacKeyHasher
 from api.alerting_settings import (
@@ -60,6 +64,7 @@ from domain.providers import (
     NativeMessagesProvider,
     NativeResponsesProvider,
 )
+from domain.reconciliation import ProviderFigures
 from domain.telemetry import NO_TELEMETRY, Telemetry
 from domain.tracing import NO_TRACER, Tracer
 from domain.usecases.access import AccessUseCases
@@ -77,6 +82,7 @@ from domain.usecases.leases import ProcessLeases
 from domain.usecases.management import UseCases
 from domain.usecases.metering import Metering
 from domain.usecases.ratelimits import RateLimits
+from domain.usecases.reconciliation import DriftRule, ProviderUsageReports, Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
 from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
@@ -117,6 +123,32 @@ def build_providers(settings: Settings) -> StaticProviderRegistry:
         chat["google"] = gemini
         native_gemini["google"] = gemini
     return StaticProviderRegistry(chat, native, responses, native_gemini)
+
+
+def build_usage_reports(settings: Settings) -> dict[str, ProviderUsageReports]:
+    """The providers' reporting APIs whose admin credential is configured (their `provider`
+    is the catalog's provider name, so the reports meet the usage records)."""
+    sources: dict[str, ProviderUsageReports] = {}
+    if key := settings.openai.admin_key:
+        base = settings.openai.admin_base_url or OPENAI_ADMIN_BASE
+        sources["openai"] = OpenAIUsageReports(key, base, provider="openai")
+    if key := settings.anthropic.admin_key:
+        base = settings.anthropic.admin_base_url or ANTHROPIC_ADMIN_BASE
+        sources["anthropic"] = AnthropicUsageReports(key, base, provider="anthropic")
+    return sources
+
+
+def drift_rule(settings: Settings) -> DriftRule:
+    given = settings.reconcile
+    return DriftRule(percent=given.drift_percent, minimum=given.drift_minimum)
+
+
+def read_report_file(kind: str, text: str, provider: str) -> list[ProviderFigures]:
+    """`bizgraph reconcile import`: "invoice" (Bizgraph's CSV columns, any provider) or
+    "gemini-billing" (a Cloud Billing CSV export)."""
+    if kind == "gemini-billing":
+        return gemini_billing_rows(text, provider)
+    return invoice_rows(text, provider)
 
 
 # One currency for prices and clients until exchange rates come with invoicing (issue 6): the
@@ -356,6 +388,14 @@ class Container(containers.DeclarativeContainer):
     spike_evaluator = providers.Singleton(
         SpikeEvaluator, uow=uow, clock=clock, rule=providers.Callable(spike_rule, settings)
     )
+    reconciliation = providers.Singleton(
+        Reconciliation,
+        store=providers.Singleton(SqlReconciliationStore, engine),
+        uow=uow,
+        clock=clock,
+        sources=providers.Singleton(build_usage_reports, settings),
+        rule=providers.Callable(drift_rule, settings),
+    )
     management = providers.Singleton(
         UseCases,
         clients=clients,
@@ -369,6 +409,7 @@ class Container(containers.DeclarativeContainer):
         documents=documents,
         budgets=budgets,
         aliases=aliases,
+        reconciliation=reconciliation,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(
@@ -459,6 +500,7 @@ async def close_container(container: Container) -> None:
     owns its HTTP client, whose connection pool opens on first use only."""
     await container.provider_registry().aclose()
     await container.webhook_sender().aclose()
+    await container.reconciliation().aclose()
     await container.rate_limits().aclose()
     if (call_log := container.call_log()) is not None:
         await call_log.aclose()

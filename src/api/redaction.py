@@ -141,6 +141,8 @@ def configured_secrets(settings: Settings) -> list[str | None]:
         settings.openai.api_key,
         settings.anthropic.api_key,
         settings.gemini.api_key,
+        settings.openai.admin_key,
+        settings.anthropic.admin_key,
         settings.email.password if settings.email else None,
         url_password(settings.database_url),
         url_password(settings.redis_url),

@@ -6,7 +6,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
@@ -41,6 +41,10 @@ class ProviderSettings:
     # OpenAI only: the upstream serves `/responses`, so `/v1/responses` is relayed natively
     # (OPENAI_RESPONSES_API; on by default for OpenAI itself, off for a compatible base URL).
     native_responses: bool = False
+    # The organization's admin credential for the provider's usage and cost reports
+    # (OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY; docs/reconciliation.md): never used for calls.
+    admin_key: str | None = field(default=None, repr=False)
+    admin_base_url: str | None = None  # OPENAI_ADMIN_BASE_URL / ANTHROPIC_ADMIN_BASE_URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,16 @@ class InvoiceSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ReconcileSettings:
+    """Reconciliation against the providers' own reports (docs/reconciliation.md)."""
+
+    drift_percent: Decimal = Decimal(1)  # a day and model drifting more than this alerts
+    drift_minimum: Decimal = Decimal("0.01")  # ...and by more than this amount
+    interval_seconds: float = 3600.0  # how often the daily job looks whether a day is due
+    enabled: bool = True  # BIZGRAPH_RECONCILE=off: no daily job (the CLI still works)
+
+
+@dataclass(frozen=True, slots=True)
 class MetricsSettings:
     """Prometheus metrics at `GET /metrics` (docs/operations.md "Metrics"): off unless
     BIZGRAPH_METRICS=true; a scrape presents BIZGRAPH_METRICS_TOKEN as a bearer token
@@ -139,6 +153,7 @@ class Settings:
     auth_throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     log_format: LogFormat = LogFormat.TEXT
     metrics: MetricsSettings = MetricsSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
 
     @property
     def is_development(self) -> bool:
@@ -216,6 +231,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         log_format=log_format(env),
         metrics=_metrics(env, production),
+        reconcile=_reconcile(env),
     )
 
 
@@ -327,13 +343,28 @@ def _provider(env: Mapping[str, str], prefix: str) -> ProviderSettings:
     return ProviderSettings(
         api_key=env.get(f"{prefix}_API_KEY") or None,
         base_url=(env.get(f"{prefix}_BASE_URL") or "").rstrip("/") or None,
+        admin_key=env.get(f"{prefix}_ADMIN_KEY") or None,
+        admin_base_url=(env.get(f"{prefix}_ADMIN_BASE_URL") or "").rstrip("/") or None,
     )
 
 
 def _openai(env: Mapping[str, str]) -> ProviderSettings:
     found = _provider(env, "OPENAI")
     native = _flag(env, "OPENAI_RESPONSES_API", default=found.base_url is None)
-    return ProviderSettings(found.api_key, found.base_url, native_responses=native)
+    return replace(found, native_responses=native)
+
+
+def _reconcile(env: Mapping[str, str]) -> ReconcileSettings:
+    return ReconcileSettings(
+        drift_percent=_decimal(
+            env, "BIZGRAPH_RECONCILE_DRIFT_PERCENT", Decimal(1), allow_zero=True
+        ),
+        drift_minimum=_decimal(
+            env, "BIZGRAPH_RECONCILE_DRIFT_MINIMUM", Decimal("0.01"), allow_zero=True
+        ),
+        interval_seconds=_positive(env, "BIZGRAPH_RECONCILE_INTERVAL", 3600),
+        enabled=_flag(env, "BIZGRAPH_RECONCILE", default=True),
+    )
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -28,3 +28,5 @@ def client_view(alert: Alert) -> Alert:
             return replace(alert, message=message, details={"period": period})
         case AlertKind.SPEND_SPIKE:
             return replace(alert, message="Usage well above its recent level.", details={})
+        case AlertKind.RECONCILIATION_DRIFT:  # the agency's own (no client): never a client's
+            return replace(alert, message="A provider's bill differs from the records.", details={})

@@ -1,4 +1,5 @@
-"""Alerts: budget thresholds crossed, calls refused by a hard limit, spending spikes.
+"""Alerts: budget thresholds crossed, calls refused by a hard limit, spending spikes, and
+(the agency's own, with no client) a provider's bill drifting from what Bizgraph recorded.
 
 An alert is stored in the same transaction as what raised it, and that stored row is the
 webhook outbox: a dispatcher fans undispatched alerts out to the webhooks configured then and
@@ -16,13 +17,15 @@ class AlertKind(StrEnum):
     BUDGET_THRESHOLD = "budget_threshold"  # period spend crossed one of the budget's thresholds
     HARD_LIMIT_REFUSED = "hard_limit_refused"  # a hard budget refused a call
     SPEND_SPIKE = "spend_spike"  # the last hour's spend far above the recent hourly average
+    # a provider billed a day and model differently from what Bizgraph recorded (the agency's)
+    RECONCILIATION_DRIFT = "reconciliation_drift"
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
     id: str
     kind: AlertKind
-    client_id: str
+    client_id: str | None  # None: the agency's own alert (reconciliation), for staff only
     key_id: str | None
     # At most one alert per dedupe key, e.g. "budget_threshold:<client>:<key or ->:<period>:80":
     # that is how "once per threshold per period" holds across processes.

@@ -155,17 +155,27 @@ def payload(alert: Alert, client_name: str) -> str:
         "id": alert.id,
         "type": alert.kind.value,
         "created_at": alert.created_at.isoformat(),
-        "client": {"id": alert.client_id, "name": client_name},
+        # null for the agency's own alerts (reconciliation drift), which have no client
+        "client": None if alert.client_id is None else {"id": alert.client_id, "name": client_name},
         "key_id": alert.key_id,
         "data": {"message": alert.message, "details": dict(alert.details)},
     }
     return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 
-def event_kinds(kinds: Iterable[AlertKind]) -> tuple[AlertKind, ...]:
-    """The kinds asked for, deduplicated in a stable order; none means every kind."""
+# Alerts of the agency's own, about no client: a client's webhook can never receive them.
+AGENCY_KINDS = frozenset({AlertKind.RECONCILIATION_DRIFT})
+
+
+def event_kinds(kinds: Iterable[AlertKind], *, for_client: bool = False) -> tuple[AlertKind, ...]:
+    """The kinds asked for, deduplicated in a stable order; none means every kind (a client's
+    webhook: every kind about a client)."""
     chosen = set(kinds)
-    return tuple(k for k in AlertKind if not chosen or k in chosen)
+    if for_client and chosen & AGENCY_KINDS:
+        names = ", ".join(sorted(k.value for k in chosen & AGENCY_KINDS))
+        raise ValidationError(f"{names} alerts go to the agency's webhooks (no client) only")
+    possible = [k for k in AlertKind if not (for_client and k in AGENCY_KINDS)]
+    return tuple(k for k in possible if not chosen or k in chosen)
 
 
 # ------------------------------------------------------------------------- outbound URLs

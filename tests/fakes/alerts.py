@@ -14,7 +14,8 @@ class FakeAlertRepository(Repository):
     async def raise_once(self, alert: Alert) -> bool:
         if any(a.dedupe_key == alert.dedupe_key for a in self._data.alerts.values()):
             return False
-        self._require("client", alert.client_id in self._data.clients, alert.client_id)
+        if alert.client_id is not None:  # None: the agency's own alert (a reconciliation drift)
+            self._require("client", alert.client_id in self._data.clients, alert.client_id)
         self._data.alerts[alert.id] = alert
         return True
 

@@ -33,7 +33,9 @@ class AlertDetail:
 class Alert:
     id: strawberry.ID
     kind: AlertKind
-    client_id: strawberry.ID
+    client_id: strawberry.ID | None = strawberry.field(
+        description="null: the agency's own alert (a reconciliation drift), for staff only."
+    )
     key_id: strawberry.ID | None
     message: str
     details: list[AlertDetail]
@@ -49,7 +51,7 @@ class Alert:
         return cls(
             id=strawberry.ID(alert.id),
             kind=alert.kind,
-            client_id=strawberry.ID(alert.client_id),
+            client_id=None if alert.client_id is None else strawberry.ID(alert.client_id),
             key_id=None if alert.key_id is None else strawberry.ID(alert.key_id),
             message=alert.message,
             details=[AlertDetail(name=k, value=v) for k, v in sorted(alert.details.items())],

@@ -27,6 +27,7 @@ from api.graphql import clients as client_api
 from api.graphql import invoices as invoice_api
 from api.graphql import keys as key_api
 from api.graphql import plans as plan_api
+from api.graphql import reconciliation as reconciliation_api
 from api.graphql import staff as staff_api
 from api.graphql import usage as usage_api
 from api.graphql import webhooks as webhook_api
@@ -69,6 +70,8 @@ class Query:
     staff_tokens = staff_api.staff_tokens
     model_aliases = alias_api.model_aliases
     alias_usage = alias_api.alias_usage
+    reconciliation = reconciliation_api.reconciliation
+    reconciled_through = reconciliation_api.reconciled_through
 
 
 @strawberry.type

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from domain.access import (
     IssuedPortalToken,
@@ -30,6 +31,7 @@ from domain.clients import Client, ClientStatus
 from domain.errors import NotFound, ValidationError
 from domain.keys import ApiKey, IssuedKey
 from domain.pricing import PlanVersion, PricingPlan
+from domain.reconciliation import ReconciliationTable
 from domain.reports import Bucket, Overview, SeriesPoint
 from domain.usage import UsageRecord, UsageTotals
 from domain.usecases.access import AccessUseCases
@@ -41,6 +43,7 @@ from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from domain.usecases.invoice_desk import Documents, InvoiceDesk
 from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
+from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases
 from domain.webhooks import Delivery, IssuedWebhook, Webhook
@@ -63,6 +66,7 @@ class UseCases:
     alerts: AlertUseCases
     webhooks: WebhookUseCases
     aliases: AliasUseCases
+    reconciliation: Reconciliation | None = None
 
 
 class Management:
@@ -147,6 +151,33 @@ class Management:
     async def by_model(self, client_id: str, period: str | None) -> list[UsageTotals]:
         self._visible(client_id)
         return await self._uc.reports.by_model(client_id, period)
+
+    async def reconciliation(
+        self, start: date, end: date, providers: Sequence[str] | None
+    ) -> ReconciliationTable:
+        """The drift table (provider cost): staff who may read costs only."""
+        self._require_reconciliation()
+        if self._uc.reconciliation is None:
+            raise NotFound("reconciliation is not available")
+        return await self._uc.reconciliation.table(start, end, providers)
+
+    async def reconciled_through(self) -> Mapping[str, date]:
+        """Per provider, the last UTC day reconciled (staff only; empty when never)."""
+        self._require_reconciliation()
+        if self._uc.reconciliation is None:
+            return {}
+        return await self._uc.reconciliation.reconciled_through()
+
+    def drift_rule(self) -> tuple[Decimal, Decimal]:
+        """The alert threshold: (percent of the recorded cost, minimum amount)."""
+        found = self._uc.reconciliation
+        rule = DriftRule() if found is None else found.rule
+        return rule.percent, rule.minimum
+
+    def _require_reconciliation(self) -> None:
+        if self.principal.client_id is not None:
+            raise NotAllowed("reconciliation is for staff only")
+        self._require_costs()
 
     async def estimated_calls(
         self, client_id: str, period: str | None, first: int

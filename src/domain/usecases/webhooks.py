@@ -79,7 +79,7 @@ class WebhookUseCases:
             id=new_id(),
             url=url,
             client_id=new.client_id,
-            events=event_kinds(new.events),
+            events=event_kinds(new.events, for_client=new.client_id is not None),
             secret_salt=new_salt(),
             created_at=self._clock.now(),
         )
@@ -153,11 +153,11 @@ class WebhookDispatcher:
             if not alerts:
                 return 0
             webhooks = await uow.webhooks.find()
-            names: dict[str, str] = {}
+            names: dict[str | None, str] = {None: ""}  # None: the agency's own alert
             now = self._clock.now()
             for alert in alerts:
                 targets = [w for w in webhooks if w.wants(alert)]
-                if targets and alert.client_id not in names:
+                if targets and alert.client_id is not None and alert.client_id not in names:
                     client = await uow.clients.get(alert.client_id)
                     names[alert.client_id] = client.name if client else ""
                 for webhook in targets:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from domain.alerts import Alert, AlertKind
 from domain.errors import ValidationError
 from domain.webhooks import (
+    AGENCY_KINDS,
     Delivery,
     DeliveryStatus,
     RetryPolicy,
@@ -279,3 +280,10 @@ def test_mailto_needs_smtp_and_one_plain_address() -> None:
     ):
         with pytest.raises(ValidationError):
             validate_url(bad, allow_private=True, allow_email=True)
+
+
+def test_agency_alert_kinds_are_for_agency_webhooks_only() -> None:
+    assert AlertKind.RECONCILIATION_DRIFT in event_kinds([])
+    assert not AGENCY_KINDS & set(event_kinds([], for_client=True))
+    with pytest.raises(ValidationError, match="reconciliation_drift"):
+        event_kinds([AlertKind.RECONCILIATION_DRIFT], for_client=True)

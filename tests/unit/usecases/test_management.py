@@ -73,3 +73,18 @@ async def test_viewers_read_admins_write_owners_manage_staff() -> None:
         await admin.staff_tokens()
     issued = await owner.create_staff_token("x", Role.VIEWER)
     assert [t.id for t in await owner.staff_tokens()] == [issued.token.id]
+
+
+async def test_reconciliation_is_for_staff_only() -> None:
+    use_cases, a, _ = await setup()
+    portal = Management(PortalPrincipal(client_id=a, token_id="t"), use_cases)
+    viewer = Management(StaffPrincipal("v", Role.VIEWER), use_cases)
+    day = NOW.date()
+
+    with pytest.raises(NotAllowed):
+        await portal.reconciliation(day, day, None)
+    with pytest.raises(NotAllowed):
+        await portal.reconciled_through()
+    assert await viewer.reconciled_through() == {}  # not wired here: never reconciled
+    with pytest.raises(NotFound):
+        await viewer.reconciliation(day, day, None)

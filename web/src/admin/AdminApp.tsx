@@ -13,6 +13,7 @@ import { EditClientPage, NewClientPage } from "./ClientForm";
 import { InvoicePage, InvoicesPage } from "./InvoicesPage";
 import { ModelsPage } from "./ModelsPage";
 import { OverviewPage } from "./OverviewPage";
+import { ReconciliationPage } from "./ReconciliationPage";
 import { SessionContext, isOwner, type Session } from "./session";
 import { StaffPage } from "./StaffPage";
 import { WebhooksPage } from "./WebhooksPage";
@@ -60,6 +61,7 @@ function Shell({ session }: { session: Session }) {
     { to: "/", label: "Overview", active: location.pathname === "/" || location.pathname.startsWith("/clients") },
     { to: "/alerts", label: "Alerts", active: location.pathname.startsWith("/alerts"), count: <OpenAlertCount /> },
     { to: "/invoices", label: "Invoices", active: location.pathname.startsWith("/invoices") },
+    { to: "/reconciliation", label: "Reconciliation", active: location.pathname.startsWith("/reconciliation") },
     { to: "/webhooks", label: "Webhooks", active: location.pathname.startsWith("/webhooks") },
     { to: "/models", label: "Model catalog", active: location.pathname.startsWith("/models") },
     ...(isOwner(session)
@@ -106,6 +108,7 @@ function Shell({ session }: { session: Session }) {
           <Route path="/alerts" element={<AlertsPage />} />
           <Route path="/invoices" element={<InvoicesPage />} />
           <Route path="/invoices/:id" element={<InvoicePage />} />
+          <Route path="/reconciliation" element={<ReconciliationPage />} />
           <Route path="/webhooks" element={<WebhooksPage />} />
           <Route path="/models" element={<ModelsPage />} />
           <Route path="/staff" element={isOwner(session) ? <StaffPage /> : <NotFound />} />

@@ -19,6 +19,7 @@ import {
 } from "../shared/format";
 import { formatUsedPercent, gaugeLevel, LEVEL_COLOR } from "../shared/budgets";
 import { PeriodPicker } from "../shared/PeriodPicker";
+import { ReconciledThrough } from "./ReconciliationPage";
 import { Empty, ErrorState, Loading } from "../shared/states";
 import { canWrite, useSession } from "./session";
 
@@ -78,7 +79,10 @@ export function OverviewPage() {
   return (
     <Stack>
       <Group justify="space-between">
-        <Title order={2}>Overview</Title>
+        <Stack gap={0}>
+          <Title order={2}>Overview</Title>
+          <ReconciledThrough />
+        </Stack>
         <Group>
           <PeriodPicker period={period} current={current} onChange={setPeriod} />
           {canWrite(session) && (

@@ -6,7 +6,7 @@ import { Link } from "react-router-dom";
 import { useMutation, useQuery } from "urql";
 import { graphql } from "../gql";
 import type { AlertKind, WebhooksPageQuery } from "../gql/graphql";
-import { ALERT_KINDS, alertKindLabel, deliveryStatusColor, describeEvents, describeLastAttempt } from "../shared/alerts";
+import { AGENCY_KINDS, alertKindLabel, deliveryStatusColor, describeEvents, describeLastAttempt, kindsFor } from "../shared/alerts";
 import { formatDateTime } from "../shared/format";
 import { SecretOnce } from "../shared/SecretOnce";
 import { Empty, ErrorState, Loading, MutationError } from "../shared/states";
@@ -128,7 +128,7 @@ function WebhookCard({
               ) : (
                 "All clients"
               )}{" "}
-              · {describeEvents(webhook.events)} · created {formatDateTime(webhook.createdAt, zone)}
+              · {describeEvents(webhook.events, webhook.clientId != null)} · created {formatDateTime(webhook.createdAt, zone)}
             </Text>
           </Stack>
           {webhook.disabledAt ? (
@@ -215,12 +215,15 @@ function NewWebhook({ clients, onCreated }: { clients: readonly { id: string; na
           <TextInput label="URL" placeholder="https://hooks.example.com/bizgraph" value={url} required
             onChange={(e) => setUrl(e.currentTarget.value)} description="https, or http; mailto: an address when email is set up" />
           <Select label="Client" placeholder="All clients (agency webhook)" clearable searchable value={clientId}
-            onChange={setClientId} data={clients.map((c) => ({ value: c.id, label: c.name }))}
+            onChange={(id) => {
+              setClientId(id);
+              if (id !== null) setEvents((chosen) => chosen.filter((kind) => !AGENCY_KINDS.includes(kind)));
+            }} data={clients.map((c) => ({ value: c.id, label: c.name }))}
             description="Empty: every client's alerts. A client's own system should get only that client's." />
           <Checkbox.Group label="Alert kinds" description="None ticked: every kind, including kinds added later."
             value={events} onChange={setEvents}>
             <Group mt="xs">
-              {ALERT_KINDS.map((kind) => (
+              {kindsFor(clientId !== null).map((kind) => (
                 <Checkbox key={kind} value={kind} label={alertKindLabel(kind)} />
               ))}
             </Group>

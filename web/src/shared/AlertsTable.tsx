@@ -8,7 +8,8 @@ import { formatDateTime } from "./format";
 export interface AlertRow {
   id: string;
   kind: string;
-  clientId: string;
+  /** null: the agency's own alert (a reconciliation drift), about no client. */
+  clientId?: string | null;
   message: string;
   details: readonly { name: string; value: string }[];
   createdAt: string;
@@ -20,6 +21,7 @@ const KIND_COLORS: Record<string, string> = {
   BUDGET_THRESHOLD: "yellow",
   HARD_LIMIT_REFUSED: "red",
   SPEND_SPIKE: "orange",
+  RECONCILIATION_DRIFT: "grape",
 };
 
 export function AlertsTable({
@@ -64,9 +66,15 @@ export function AlertsTable({
               </Table.Td>
               {clientNames && (
                 <Table.Td>
-                  <Anchor component={Link} to={`/clients/${alert.clientId}`} size="sm">
-                    {clientNames.get(alert.clientId) ?? "a deleted client"}
-                  </Anchor>
+                  {alert.clientId ? (
+                    <Anchor component={Link} to={`/clients/${alert.clientId}`} size="sm">
+                      {clientNames.get(alert.clientId) ?? "a deleted client"}
+                    </Anchor>
+                  ) : (
+                    <Anchor component={Link} to="/reconciliation" size="sm">
+                      the agency (reconciliation)
+                    </Anchor>
+                  )}
                 </Table.Td>
               )}
               <Table.Td>

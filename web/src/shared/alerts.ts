@@ -6,23 +6,34 @@ const KIND_LABELS: Record<string, string> = {
   BUDGET_THRESHOLD: "Budget threshold",
   HARD_LIMIT_REFUSED: "Hard limit refused",
   SPEND_SPIKE: "Spend spike",
+  RECONCILIATION_DRIFT: "Provider bill drift",
 };
 
 /** Every alert kind a webhook can subscribe to, in the API's order. */
-export const ALERT_KINDS = ["BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE"] as const;
+export const ALERT_KINDS = ["BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE", "RECONCILIATION_DRIFT"] as const;
 
 export function alertKindLabel(kind: string): string {
   return KIND_LABELS[kind] ?? kind.toLowerCase().replaceAll("_", " ");
 }
 
-/** A webhook's subscription: an empty list, or every kind, means every kind. */
-export function describeEvents(events: readonly string[]): string {
-  if (events.length === 0 || ALERT_KINDS.every((kind) => events.includes(kind))) return "every alert kind";
+/** Kinds of the agency's own alerts (no client): only webhooks with no client receive them. */
+export const AGENCY_KINDS: readonly string[] = ["RECONCILIATION_DRIFT"];
+
+/** The kinds a webhook may subscribe to: a client's webhook, only those about a client. */
+export function kindsFor(forClient: boolean): readonly string[] {
+  return forClient ? ALERT_KINDS.filter((kind) => !AGENCY_KINDS.includes(kind)) : ALERT_KINDS;
+}
+
+/** A webhook's subscription: an empty list, or every kind it may get, means every kind. */
+export function describeEvents(events: readonly string[], forClient = false): string {
+  if (events.length === 0 || kindsFor(forClient).every((kind) => events.includes(kind))) return "every alert kind";
   return events.map(alertKindLabel).join(", ");
 }
 
 // Details that are amounts in the alert's `currency` detail, or instants (docs/alerts.md).
-const MONEY_DETAILS = new Set(["last_hour", "hourly_average", "floor", "spent", "limit", "amount"]);
+const MONEY_DETAILS = new Set([
+  "last_hour", "hourly_average", "floor", "spent", "limit", "amount", "recorded_cost", "reported_cost", "drift",
+]);
 const TIME_DETAILS = new Set(["hour"]);
 const BASIS_LABELS: Record<string, string> = { charge: "client charges", cost: "provider cost" };
 

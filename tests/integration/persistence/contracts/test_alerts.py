@@ -22,7 +22,7 @@ PROPERTY = settings(
 )
 
 
-def alert(client_id: str, **overrides: Any) -> Alert:
+def alert(client_id: str | None, **overrides: Any) -> Alert:
     values: dict[str, Any] = {
         "id": new_id(),
         "kind": AlertKind.BUDGET_THRESHOLD,
@@ -53,6 +53,16 @@ async def test_an_alert_of_an_unknown_client_is_not_found(store: UnitOfWorkFacto
     async with store() as uow:
         with pytest.raises(NotFound):
             await uow.alerts.raise_once(alert(new_id()))
+
+
+async def test_an_alert_of_no_client_is_the_agencys_own(store: UnitOfWorkFactory) -> None:
+    """A reconciliation drift belongs to no client (client_id NULL since migration 0011)."""
+    own = alert(None, kind=AlertKind.RECONCILIATION_DRIFT)
+    async with store() as uow:
+        assert await uow.alerts.raise_once(own)
+        await uow.commit()
+    async with store() as uow:
+        assert await uow.alerts.get(own.id) == own
 
 
 @PROPERTY

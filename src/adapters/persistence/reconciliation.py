@@ -1,0 +1,237 @@
+"""The reconciliation store: providers' reports as kept, usage records summed per UTC hour,
+provider and upstream model (exact amounts on both backends, as usage_totals does), and the
+per-provider "reconciled through" marks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, case, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.persistence.repositories.usage_totals import _amount, _exact, _hour
+from adapters.persistence.tables import (
+    models,
+    provider_reports,
+    reconciliation_marks,
+    usage_records,
+)
+from adapters.persistence.unit_of_work import _sqlite_writer_lock
+from domain.ids import new_id
+from domain.money import exact_sum
+from domain.reconciliation import ProviderFigures, RecordedFigures, ReportOrigin
+from domain.tokens import TokenUsage
+from domain.usage import CallStatus, UsageSource
+from domain.usecases.reconciliation import ReconciliationStore, utc_day_start
+
+_TOKENS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens")
+_RECORD_TOKENS = (*_TOKENS, "reasoning_tokens")
+
+
+def _report_row(row: ProviderFigures, origin: ReportOrigin, at: datetime) -> dict[str, Any]:
+    tokens = row.tokens
+    return {
+        "id": new_id(),
+        "provider": row.provider,
+        "day": row.day,
+        "hour": row.hour,
+        "model": row.model,
+        "api_key_id": row.api_key_id,
+        "project_id": row.project_id,
+        "requests": row.requests,
+        **{name: None if tokens is None else getattr(tokens, name) for name in _TOKENS},
+        "cost": row.cost,
+        "currency": row.currency,
+        "origin": origin.value,
+        "imported_at": at,
+    }
+
+
+def _figures(row: RowMapping) -> ProviderFigures:
+    tokens = None
+    if row["input_tokens"] is not None:
+        tokens = TokenUsage(**{name: int(row[name] or 0) for name in _TOKENS})
+    return ProviderFigures(
+        day=row["day"],
+        provider=row["provider"],
+        model=row["model"],
+        currency=row["currency"],
+        requests=None if row["requests"] is None else int(row["requests"]),
+        tokens=tokens,
+        cost=row["cost"],
+        api_key_id=row["api_key_id"],
+        project_id=row["project_id"],
+        hour=row["hour"],
+    )
+
+
+class SqlReconciliationStore(ReconciliationStore):
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        lock = _sqlite_writer_lock(self._engine)  # queued with this process's other writers
+        if lock is None:
+            async with self._engine.begin() as conn:
+                yield conn
+            return
+        async with lock, self._engine.begin() as conn:
+            yield conn
+
+    async def replace_reports(
+        self,
+        provider: str,
+        days: Sequence[date],
+        rows: Sequence[ProviderFigures],
+        origin: ReportOrigin,
+        at: datetime,
+        *,
+        hourly: bool = False,
+    ) -> None:
+        column = provider_reports.c
+        width = column.hour.is_not(None) if hourly else column.hour.is_(None)
+        async with self._writing() as conn:
+            await conn.execute(
+                delete(provider_reports).where(
+                    column.provider == provider, column.day.in_(list(days)), width
+                )
+            )
+            if rows:
+                await conn.execute(
+                    provider_reports.insert(), [_report_row(r, origin, at) for r in rows]
+                )
+
+    async def reports(
+        self, start: date, end: date, providers: Sequence[str] | None
+    ) -> list[ProviderFigures]:
+        column = provider_reports.c
+        statement = (
+            select(provider_reports)
+            .where(column.day >= start, column.day < end)
+            .order_by(column.day, column.provider, column.model, column.hour, column.id)
+        )
+        if providers is not None:
+            statement = statement.where(column.provider.in_(list(providers)))
+        async with self._engine.connect() as conn:
+            result = await conn.execute(statement)
+            return [_figures(row) for row in result.mappings()]
+
+    async def recorded(
+        self, start: date, end: date, providers: Sequence[str] | None
+    ) -> list[RecordedFigures]:
+        column = usage_records.c
+        async with self._engine.connect() as conn:
+            dialect = conn.dialect.name
+            keys = [
+                _hour(dialect).label("hour"),
+                column.provider,
+                column.model_id,
+                column.source,
+                column.cost_currency,
+            ]
+            statement = (
+                select(
+                    *keys,
+                    # A failed attempt the provider answered with an error is no request it
+                    # bills; one settled on an estimate reached the model.
+                    func.sum(
+                        case(
+                            (
+                                or_(
+                                    column.status == CallStatus.SUCCEEDED.value,
+                                    column.source == UsageSource.ESTIMATED.value,
+                                ),
+                                1,
+                            ),
+                            else_=0,
+                        )
+                    ).label("requests"),
+                    *(func.coalesce(func.sum(column[n]), 0).label(n) for n in _RECORD_TOKENS),
+                    _amount(dialect, "cost"),
+                )
+                .where(
+                    column.started_at >= utc_day_start(start),
+                    column.started_at < utc_day_start(end),
+                )
+                .group_by(*keys)
+                .order_by(*keys)
+            )
+            if providers is not None:
+                statement = statement.where(column.provider.in_(list(providers)))
+            groups = (await conn.execute(statement)).mappings().all()
+            names: dict[str, str] = {
+                row.id: row.upstream_name
+                for row in await conn.execute(select(models.c.id, models.c.upstream_name))
+            }
+        merged: dict[tuple[datetime, str, str, str], RecordedFigures] = {}
+        for row in groups:
+            hour = datetime.strptime(row["hour"], "%Y-%m-%d %H").replace(tzinfo=UTC)
+            model_id: str = row["model_id"]
+            upstream = names.get(model_id) or model_id.partition("/")[2] or model_id
+            tokens = TokenUsage(**{name: int(row[name]) for name in _RECORD_TOKENS})
+            cost = _exact(row["cost"])
+            requests = int(row["requests"])
+            estimated = row["source"] == UsageSource.ESTIMATED.value
+            key = (hour, row["provider"], upstream, row["cost_currency"])
+            before = merged.get(key)
+            figures = RecordedFigures(
+                hour=hour,
+                provider=row["provider"],
+                model=upstream,
+                requests=requests,
+                tokens=tokens,
+                cost=cost,
+                currency=row["cost_currency"],
+                estimated_requests=requests if estimated else 0,
+                estimated_tokens=tokens if estimated else TokenUsage(),
+                estimated_cost=cost if estimated else _exact(0),
+            )
+            merged[key] = figures if before is None else _merge(before, figures)
+        return list(merged.values())
+
+    async def reconciled_through(self) -> dict[str, date]:
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(reconciliation_marks.c.provider, reconciliation_marks.c.reconciled_through)
+            )
+            return {row.provider: row.reconciled_through for row in result}
+
+    async def mark_reconciled(self, provider: str, through: date, at: datetime) -> None:
+        column = reconciliation_marks.c
+        async with self._writing() as conn:
+            current = (
+                await conn.execute(
+                    select(column.reconciled_through).where(column.provider == provider)
+                )
+            ).scalar_one_or_none()
+            if current is None:
+                await conn.execute(
+                    reconciliation_marks.insert().values(
+                        provider=provider, reconciled_through=through, updated_at=at
+                    )
+                )
+            elif current < through:
+                await conn.execute(
+                    reconciliation_marks.update()
+                    .where(column.provider == provider, column.reconciled_through < through)
+                    .values(reconciled_through=through, updated_at=at)
+                )
+
+
+def _merge(a: RecordedFigures, b: RecordedFigures) -> RecordedFigures:
+    return RecordedFigures(
+        hour=a.hour,
+        provider=a.provider,
+        model=a.model,
+        requests=a.requests + b.requests,
+        tokens=a.tokens + b.tokens,
+        cost=exact_sum(a.cost, b.cost),
+        currency=a.currency,
+        estimated_requests=a.estimated_requests + b.estimated_requests,
+        estimated_tokens=a.estimated_tokens + b.estimated_tokens,
+        estimated_cost=exact_sum(a.estimated_cost, b.estimated_cost),
+    )

@@ -1,0 +1,90 @@
+"""The reconciliation page in the browser: usage recorded through Bizgraph (seeded through the
+store) against a provider invoice imported as `bizgraph reconcile-import` does; the day the
+provider billed more is highlighted as drift, the day that agrees to the cent is not, the filter
+keeps the drifting rows only, and the overview says how far the bills are reconciled. On a
+server of its own (`empty_app`), so the shared server's figures are untouched."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from playwright.async_api import Page, expect
+
+from adapters.reconciliation.csv_imports import invoice_rows
+from api.container import close_container, make_container
+from domain.ids import new_id
+from domain.money import Money
+from domain.reconciliation import ReportOrigin
+from domain.tokens import TokenUsage
+from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.usecases.keys import NewKey
+from tests.api.conftest import ADMIN_TOKEN
+from tests.api.graphql_support import create_client
+from tests.e2e.conftest import App, screenshot
+from tests.e2e.test_web_apps import sign_in
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+TODAY = datetime.now(UTC).date()
+AGREES, DRIFTS = TODAY - timedelta(days=2), TODAY - timedelta(days=1)
+
+
+async def seed(app: App, client_id: str) -> None:
+    container = make_container(app.settings)
+    try:
+        key = (await container.keys().issue(NewKey(client_id))).key
+        async with container.uow()() as uow:
+            for day in (AGREES, DRIFTS):
+                await uow.usage.add(
+                    UsageRecord(
+                        id=new_id(), request_id=new_id(), attempt=0, client_id=client_id,
+                        api_key_id=key.id, model_id="openai/gpt-4o-mini", provider="openai",
+                        usage=TokenUsage(input_tokens=1000, output_tokens=100),
+                        cost=Money(Decimal("0.21"), "USD"), charge=Money(Decimal("0.30"), "USD"),
+                        price_version_id="pv", plan_version_id=None,
+                        started_at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC),
+                        latency_ms=5, status=CallStatus.SUCCEEDED, source=UsageSource.REPORTED,
+                    )
+                )  # fmt: skip
+            await uow.commit()
+        invoice = (
+            "date,model,cost,requests,input_tokens,output_tokens\n"
+            f"{AGREES},gpt-4o-mini-2024-07-18,0.21,1,1000,100\n"
+            f"{DRIFTS},gpt-4o-mini-2024-07-18,0.35,2,1500,150\n"
+        )
+        rows = invoice_rows(invoice, "openai")
+        await container.reconciliation().import_report("openai", rows, ReportOrigin.INVOICE_CSV)
+    finally:
+        await close_container(container)
+
+
+async def test_drift_is_highlighted_and_filtered(empty_app: App, page: Page) -> None:
+    client_id = create_client(
+        empty_app.gql(), "Reconciled Co", {"percentageMargin": {"percent": "20"}}
+    )
+    await seed(empty_app, client_id)
+
+    await sign_in(page, empty_app.url + "/reconciliation", ADMIN_TOKEN)
+    agrees = page.get_by_test_id(f"reconciliation-row-{AGREES}-gpt-4o-mini")
+    drifts = page.get_by_test_id(f"reconciliation-row-{DRIFTS}-gpt-4o-mini")
+    await expect(agrees).to_have_attribute("data-state", "ok")
+    await expect(agrees).to_contain_text("Agrees")
+    await expect(agrees).to_contain_text("0 USD (0.00%)")
+    await expect(drifts).to_have_attribute("data-state", "drift")
+    await expect(drifts).to_contain_text("1 / 2")
+    await expect(drifts).to_contain_text("0.14 USD (+66.67%)")
+    await expect(page.get_by_test_id("reconciled-through")).to_contain_text(
+        f"openai: reconciled through {DRIFTS}"
+    )
+    await screenshot(page, "30-reconciliation")
+
+    await page.get_by_text("Drift and outside spend only").click()  # the switch hides its input
+    await expect(agrees).to_have_count(0)
+    await expect(drifts).to_be_visible()
+
+    await page.get_by_role("link", name="Overview").click()
+    await expect(page.get_by_test_id("overview-reconciled-through")).to_contain_text(
+        f"reconciled through {DRIFTS} (openai)"
+    )
