@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import RowMapping, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.persistence.repositories._sql import insert_unless_exists
 from adapters.persistence.repositories.usage_totals import _amount, _exact, _hour
 from adapters.persistence.tables import (
     models,
@@ -201,25 +202,18 @@ class SqlReconciliationStore(ReconciliationStore):
             return {row.provider: row.reconciled_through for row in result}
 
     async def mark_reconciled(self, provider: str, through: date, at: datetime) -> None:
+        """Insert the mark, or move it forward (two processes at once: no conflict, and the
+        later day wins)."""
         column = reconciliation_marks.c
+        values = {"provider": provider, "reconciled_through": through, "updated_at": at}
         async with self._writing() as conn:
-            current = (
-                await conn.execute(
-                    select(column.reconciled_through).where(column.provider == provider)
-                )
-            ).scalar_one_or_none()
-            if current is None:
-                await conn.execute(
-                    reconciliation_marks.insert().values(
-                        provider=provider, reconciled_through=through, updated_at=at
-                    )
-                )
-            elif current < through:
-                await conn.execute(
-                    reconciliation_marks.update()
-                    .where(column.provider == provider, column.reconciled_through < through)
-                    .values(reconciled_through=through, updated_at=at)
-                )
+            if await insert_unless_exists(conn, reconciliation_marks, values, ["provider"]):
+                return
+            await conn.execute(
+                reconciliation_marks.update()
+                .where(column.provider == provider, column.reconciled_through < through)
+                .values(reconciled_through=through, updated_at=at)
+            )
 
 
 def _merge(a: RecordedFigures, b: RecordedFigures) -> RecordedFigures:
