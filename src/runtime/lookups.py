@@ -44,7 +44,7 @@ class CachedSnapshot(Snapshot):
         self.revision = revision
         self._keys: dict[str, ApiKey] = {}
         self._clients: dict[str, Client] = {}
-        self._models: dict[str, Model | None] = {}
+        self._models: dict[str, Model] | None = None  # every model by id, once read
         self._all_models: list[Model] | None = None
         self._prices: dict[str, PriceHistory] = {}
         self._timelines: dict[str, PlanTimeline] = {}
@@ -72,10 +72,10 @@ class CachedSnapshot(Snapshot):
         return self._clients[client_id]
 
     async def model(self, model_id: str) -> Model | None:
-        if model_id not in self._models:
-            models = {m.id: m for m in await self.models()}
-            self._models[model_id] = models.get(model_id)
-        return self._models[model_id]
+        """Unknown names are not kept: the names a caller sends must not fill memory."""
+        if self._models is None:
+            self._models = {m.id: m for m in await self.models()}
+        return self._models.get(model_id)
 
     async def models(self) -> Sequence[Model]:
         if self._all_models is None:
