@@ -25,10 +25,10 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from adapters.providers.http import _traced
 from adapters.tracing import otlp_tracer
-from domain.catalog import Model
-from domain.tokens import TokenUsage
+from domain.catalog.models import Model
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageSource
 from domain.tracing import NO_TRACER, Tracer
-from domain.usage import UsageSource
 from domain.usecases.calls import CallKind, _answered, _reported_model, _upstream_span
 
 MODEL = Model("demo/chat", "demo", "chat")

@@ -8,10 +8,15 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.access import PortalToken, StaffToken
-from domain.alerts import Alert
-from domain.aliases import ModelAlias
-from domain.budgets import (
+from domain.access.keys import ApiKey
+from domain.access.principals import PortalToken, StaffToken
+from domain.alerting.alerts import Alert
+from domain.alerting.webhooks import Delivery, SendResult, Webhook
+from domain.billing.clients import Client
+from domain.billing.money import Money
+from domain.billing.periods import Period
+from domain.billing.plans import PlanVersion
+from domain.budgets.limits import (
     Budget,
     BudgetBasis,
     CounterMove,
@@ -20,19 +25,14 @@ from domain.budgets import (
     Reservation,
     Spend,
 )
-from domain.catalog import Model, PriceHistory, PriceVersion
-from domain.clients import Client
-from domain.idempotency import IdempotencyRecord
-from domain.journal import JournalEntry, JournalState, Settlement
-from domain.keys import ApiKey
-from domain.leases import ProcessLease
-from domain.ledger import LedgerEntry
-from domain.money import Money
-from domain.periods import Period
-from domain.pricing import PlanVersion
-from domain.ratelimits import Admission
-from domain.usage import UsageGrouping, UsageRecord, UsageTotals
-from domain.webhooks import Delivery, SendResult, Webhook
+from domain.catalog.aliases import ModelAlias
+from domain.catalog.models import Model, PriceHistory, PriceVersion
+from domain.invoicing.ledger import LedgerEntry
+from domain.metering.idempotency import IdempotencyRecord
+from domain.metering.journal import JournalEntry, JournalState, Settlement
+from domain.metering.leases import ProcessLease
+from domain.metering.ratelimits import Admission
+from domain.metering.usage import UsageGrouping, UsageRecord, UsageTotals
 
 
 class Clock(Protocol):
@@ -182,7 +182,7 @@ class JournalRepository(Protocol):
     ) -> Sequence[JournalEntry]:
         """Rows still `started` that recovery may settle, oldest first: those that began
         before `started_before` (any owner), and with `live_at`, those whose owner holds no
-        lease live at that instant (`domain.leases.is_orphaned`)."""
+        lease live at that instant (`domain.metering.leases.is_orphaned`)."""
         ...
 
 
@@ -221,7 +221,7 @@ class CallLog(Protocol):
 
 
 class LeaseRepository(Protocol):
-    """One row per serving process, renewed by its heartbeat (domain/leases.py)."""
+    """One row per serving process, renewed by its heartbeat (domain/metering/leases.py)."""
 
     async def renew(self, lease: ProcessLease) -> None:
         """Insert or extend the process's lease."""
@@ -372,7 +372,7 @@ class RateLimiter(Protocol):
         self, key_id: str, rpm: int | None, tpm: int | None, tokens: int, take: bool = True
     ) -> Admission:
         """Take one request and `tokens` tokens from the key's minute buckets, or nothing
-        (domain.ratelimits.admit), atomically for every process sharing the limiter;
+        (domain.metering.ratelimits.admit), atomically for every process sharing the limiter;
         `take=False` only reports the levels."""
         ...
 

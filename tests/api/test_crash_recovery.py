@@ -12,9 +12,9 @@ from decimal import Decimal
 from api.app import create_app
 from api.container import lease_terms, longest_call, make_container
 from domain.ids import new_id
-from domain.journal import JournalEntry
-from domain.request_bounds import text_bound
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.metering.journal import JournalEntry
+from domain.metering.request_bounds import text_bound
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.leases import ProcessLeases
 from domain.usecases.metering import CallGrant, Metering

@@ -32,7 +32,7 @@ from adapters.persistence.repositories import (
 )
 from adapters.persistence.repositories._sql import take_config_change
 from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
-from domain.invoicing_ports import InvoiceRepository, InvoicingUnitOfWork
+from domain.invoicing.ports import InvoiceRepository, InvoicingUnitOfWork
 from domain.ports import (
     AlertRepository,
     ApiKeyRepository,

@@ -35,7 +35,7 @@ from api.rest.responses_format import (
     check_native,
     responses_to_chat_request,
 )
-from domain.request_bounds import responses_bound
+from domain.metering.request_bounds import responses_bound
 from domain.usecases.calls import CallKind, CallRequest, Streaming
 
 

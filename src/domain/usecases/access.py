@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 
-from domain.access import (
+from domain.access.principals import (
     BOOTSTRAP_OWNER,
     PORTAL_PREFIX,
     STAFF_PREFIX,

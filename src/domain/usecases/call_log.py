@@ -6,10 +6,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 
-from domain.journal import JournalEntry, Settlement
+from domain.metering.journal import JournalEntry, Settlement
+from domain.metering.usage import UsageRecord
 from domain.ports import CallLog, UnitOfWork
 from domain.runtime_ports import Writes
-from domain.usage import UsageRecord
 
 
 async def write_settlement(uow: UnitOfWork, settlement: Settlement) -> list[UsageRecord] | None:

@@ -15,9 +15,12 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from domain.catalog import Model
+from domain.catalog.models import Model
 from domain.errors import ValidationError
-from domain.estimates import estimate_usage
+from domain.metering.estimates import estimate_usage
+from domain.metering.request_bounds import RequestBound
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageSource
 from domain.providers import (
     JSON,
     ModelProvider,
@@ -29,10 +32,8 @@ from domain.providers import (
     ProviderRegistry,
     ProviderResponse,
 )
-from domain.request_bounds import RequestBound
 from domain.runtime_ports import MeteredStream, Outcome, RelayedStream, Relays
 from domain.telemetry import NO_TELEMETRY, Telemetry, note_model, note_upstream
-from domain.tokens import TokenUsage
 from domain.tracing import (
     GEN_AI_INPUT_TOKENS,
     GEN_AI_OPERATION,
@@ -46,7 +47,6 @@ from domain.tracing import (
     error_type,
     gen_ai_provider,
 )
-from domain.usage import CallStatus, UsageSource
 from domain.usecases.metering import Attempt, CallGrant, Metering, PricedModel
 
 T = TypeVar("T")

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from domain.access.keys import ApiKey, IssuedKey, display_prefix, generate_secret, looks_like_key
 from domain.errors import InvalidApiKey, NotFound, ValidationError
 from domain.ids import new_id
-from domain.keys import ApiKey, IssuedKey, display_prefix, generate_secret, looks_like_key
 from domain.ports import Clock, KeyHasher, UnitOfWorkFactory
 from domain.runtime_ports import Snapshot, Snapshots
 from domain.timeutil import require_aware

@@ -12,11 +12,15 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from domain.alerts import Alert
-from domain.aliases import resolve
-from domain.budget_alerts import owner_of, refusal_alert, threshold_alert
-from domain.budget_leases import IDLE_SECONDS
-from domain.budgets import (
+from domain.access.keys import ApiKey
+from domain.alerting.alerts import Alert
+from domain.alerting.budget_alerts import owner_of, refusal_alert, threshold_alert
+from domain.billing.clients import Client
+from domain.billing.money import exact_sum
+from domain.billing.periods import Period, period_containing
+from domain.billing.plans import PlanTimeline, PlanVersion
+from domain.budgets.leases import IDLE_SECONDS
+from domain.budgets.limits import (
     Budget,
     CounterMove,
     Hold,
@@ -27,8 +31,8 @@ from domain.budgets import (
     hold_amount,
     worst_case,
 )
-from domain.catalog import Model, PriceVersion
-from domain.clients import Client
+from domain.catalog.aliases import resolve
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import (
     BudgetExceeded,
     BudgetUnavailable,
@@ -39,19 +43,15 @@ from domain.errors import (
     WriteConflict,
 )
 from domain.ids import new_id
-from domain.journal import BudgetMoves, JournalEntry, JournalState, Settlement
-from domain.keys import ApiKey
-from domain.ledger import EntryKind, LedgerEntry
-from domain.money import exact_sum
-from domain.periods import Period, period_containing
+from domain.invoicing.ledger import EntryKind, LedgerEntry
+from domain.metering.journal import BudgetMoves, JournalEntry, JournalState, Settlement
+from domain.metering.request_bounds import RequestBound
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from domain.ports import CallLog, Clock, UnitOfWork, UnitOfWorkFactory
-from domain.pricing import PlanTimeline, PlanVersion
-from domain.request_bounds import RequestBound
 from domain.runtime_ports import Snapshot, Snapshots, Writes
 from domain.telemetry import NO_TELEMETRY, Telemetry, note_model
-from domain.tokens import TokenUsage
 from domain.tracing import NO_SPAN, Span
-from domain.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budget_leases import BudgetLeases
 from domain.usecases.call_log import UnitOfWorkCallLog, partial_settle
 from domain.usecases.keys import Caller, KeyUseCases
@@ -80,7 +80,7 @@ class CallGrant:
     snapshot: Snapshot = field(repr=False, compare=False)  # what authorization read
     budgets: tuple[Budget, ...] = ()  # the client's, then the key's, in force at the start
     trace: Span = field(default=NO_SPAN, repr=False, compare=False)  # the call's span
-    alias: str | None = None  # the alias the client called (domain/aliases.py), if any
+    alias: str | None = None  # the alias the client called (domain/catalog/aliases.py), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +147,7 @@ class Metering:
         """Check client status and the key's model allow-list; fix price and plan in force now.
         The model named is resolved first (a catalog id, the client's alias, the agency's
         alias, `default_provider`'s model of that name, an unambiguous bare name: see
-        domain/aliases.py), so an alias is authorized, limited and billed as its target.
+        domain/catalog/aliases.py), so an alias is authorized, limited and billed as its target.
         `trace`: the call's span, which the grant carries to the call's later stages."""
         now = self._clock.now()
         snapshot, key = caller.snapshot, caller.key
@@ -454,7 +454,7 @@ class Metering:
     async def recover(self, started_before: datetime, live_at: datetime | None = None) -> int:
         """Settle calls a crash left open: journal rows still `started` from before
         `started_before` (whoever owns them), and with `live_at`, rows whose owner holds no
-        lease live then (domain/leases.py). Each gets a failed usage record flagged
+        lease live then (domain/metering/leases.py). Each gets a failed usage record flagged
         `estimated`: the prompt it sent plus the output it had relayed at its last checkpoint,
         charged by the plan like any record, with its holds released and the estimate added to
         `spent` in the same transaction. Safe to run from several processes at once, and

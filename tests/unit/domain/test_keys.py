@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.errors import ValidationError
-from domain.keys import (
+from domain.access.keys import (
     KEY_PREFIX,
     ApiKey,
     IssuedKey,
@@ -16,6 +15,7 @@ from domain.keys import (
     generate_secret,
     looks_like_key,
 )
+from domain.errors import ValidationError
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 DIGEST = "d1g3st" * 10

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from domain.catalog import Model
+from domain.access.keys import display_prefix, looks_like_key
+from domain.billing.plans import PercentageMargin
+from domain.catalog.models import Model
 from domain.errors import InvalidApiKey, NotFound, ValidationError
-from domain.keys import display_prefix, looks_like_key
-from domain.pricing import PercentageMargin
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
 from runtime.lookups import Lookups

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from domain.catalog import Model, PriceVersion
+from domain.billing.plans import PercentageMargin
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import StoreUnavailable
-from domain.journal import JournalState
-from domain.pricing import PercentageMargin
-from domain.request_bounds import text_bound
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageSource
+from domain.metering.journal import JournalState
+from domain.metering.request_bounds import text_bound
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageSource
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey

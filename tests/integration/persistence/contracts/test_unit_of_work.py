@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.clients import Client
+from domain.billing.clients import Client
 from domain.ports import UnitOfWorkFactory
 from tests.integration.persistence import builders
 from tests.integration.persistence.contracts import seed

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from domain.alerts import Alert
-from domain.budgets import CounterMove, Spend
-from domain.estimates import estimate_usage
-from domain.ledger import LedgerEntry
+from domain.alerting.alerts import Alert
+from domain.budgets.limits import CounterMove, Spend
+from domain.invoicing.ledger import LedgerEntry
+from domain.metering.estimates import estimate_usage
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageRecord
 from domain.timeutil import require_aware
-from domain.tokens import TokenUsage
-from domain.usage import UsageRecord
 
 
 class JournalState(StrEnum):

@@ -14,8 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from domain.errors import ValidationError
-from domain.money import (
+from domain.billing.money import (
     EXACT,
     MAX_PERCENT_DECIMALS,
     Money,
@@ -23,7 +22,8 @@ from domain.money import (
     input_decimal,
     round_to_minor,
 )
-from domain.periods import Period
+from domain.billing.periods import Period
+from domain.errors import ValidationError
 from domain.timeutil import exact_seconds, require_aware, to_utc
 
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from domain.money import Money
+from domain.billing.money import Money
+from domain.metering.tokens import TokenUsage
 from domain.timeutil import require_aware
-from domain.tokens import TokenUsage
 
 
 class CallStatus(StrEnum):
@@ -41,7 +41,7 @@ class UsageRecord:
     latency_ms: int
     status: CallStatus
     source: UsageSource
-    alias: str | None = None  # the alias the client called (domain/aliases.py); None: none
+    alias: str | None = None  # the alias the client called (domain/catalog/aliases.py); None: none
 
     def __post_init__(self) -> None:
         require_aware(self.started_at, "started_at")

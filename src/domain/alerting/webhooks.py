@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit, urlunsplit
 
-from domain.alerts import Alert, AlertKind
+from domain.alerting.alerts import Alert, AlertKind
 from domain.errors import ValidationError
 from domain.timeutil import require_aware
 

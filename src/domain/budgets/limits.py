@@ -14,12 +14,12 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
-from domain.catalog import Model, PriceVersion
+from domain.billing.money import EXACT, Money, exact_sum
+from domain.billing.periods import Period
+from domain.billing.plans import FixedPrice, PlanVersion
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import ValidationError
-from domain.money import EXACT, Money, exact_sum
-from domain.periods import Period
-from domain.pricing import FixedPrice, PlanVersion
-from domain.request_bounds import RequestBound
+from domain.metering.request_bounds import RequestBound
 from domain.timeutil import require_aware
 
 DEFAULT_THRESHOLDS = (50, 80, 100)

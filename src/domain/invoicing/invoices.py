@@ -15,13 +15,13 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from domain.billing.money import EXACT, Money, round_to_minor, sum_money
+from domain.billing.periods import Period, period_containing
+from domain.billing.plans import FixedCharge, PlanKind
 from domain.errors import ValidationError
-from domain.money import EXACT, Money, round_to_minor, sum_money
-from domain.periods import Period, period_containing
-from domain.pricing import FixedCharge, PlanKind
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageRecord
 from domain.text import check_text
-from domain.tokens import TokenUsage
-from domain.usage import UsageRecord
 
 
 class InvoiceStatus(StrEnum):

@@ -8,8 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from domain.errors import NoPriceInForce, ValidationError
-from domain.money import (
+from domain.billing.money import (
     EXACT,
     MAX_PRICE_DECIMALS,
     Money,
@@ -17,9 +16,10 @@ from domain.money import (
     exact_sum,
     validate_currency,
 )
+from domain.errors import NoPriceInForce, ValidationError
+from domain.metering.tokens import TokenUsage
 from domain.text import check_text
 from domain.timeutil import require_aware, to_utc
-from domain.tokens import TokenUsage
 
 PER_MILLION = Decimal(1_000_000)
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.billing.money import MAX_PERCENT_DECIMALS, bounded_decimal, validate_currency
 from domain.errors import ValidationError
-from domain.money import MAX_PERCENT_DECIMALS, bounded_decimal, validate_currency
 from domain.text import check_text
 from domain.timeutil import require_aware
 

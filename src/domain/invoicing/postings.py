@@ -15,10 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from domain.billing.money import Money, exact_sum, sum_money
 from domain.ids import new_id
-from domain.invoices import CreditNote, Invoice, InvoiceStatus, LineKind, UsageGroup, tax_on
-from domain.ledger import EntryKind, LedgerEntry
-from domain.money import Money, exact_sum, sum_money
+from domain.invoicing.invoices import (
+    CreditNote,
+    Invoice,
+    InvoiceStatus,
+    LineKind,
+    UsageGroup,
+    tax_on,
+)
+from domain.invoicing.ledger import EntryKind, LedgerEntry
 
 USAGE_KINDS = (LineKind.USAGE, LineKind.PRIOR_USAGE)
 

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.journal import JournalEntry, JournalState
+from domain.metering.journal import JournalEntry, JournalState
 from domain.timeutil import require_aware
 
 

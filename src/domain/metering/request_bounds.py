@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from domain.catalog import Model
+from domain.catalog.models import Model
 
 # Tokens a provider may add around any prompt (reply priming, a system preamble).
 FIXED_PROMPT_TOKENS = 64

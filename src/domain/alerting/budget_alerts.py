@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from domain.alerts import Alert, AlertKind
-from domain.budgets import Budget, BudgetBasis, Refusal
+from domain.alerting.alerts import Alert, AlertKind
+from domain.billing.periods import Period
+from domain.budgets.limits import Budget, BudgetBasis, Refusal
 from domain.ids import new_id
-from domain.periods import Period
 
 
 def owner_of(client_name: str, key_name: str | None) -> str:

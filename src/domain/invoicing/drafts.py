@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from domain.money import Money, sum_money
-from domain.periods import Period
-from domain.pricing import FixedCharge, PlanTimeline
-from domain.tokens import TokenUsage
-from domain.usage import UsageRecord, UsageTotals
+from domain.billing.money import Money, sum_money
+from domain.billing.periods import Period
+from domain.billing.plans import FixedCharge, PlanTimeline
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageRecord, UsageTotals
 
 
 @dataclass(frozen=True, slots=True)

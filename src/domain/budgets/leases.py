@@ -17,9 +17,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from domain.budgets import Budget
-from domain.money import exact_sum
-from domain.periods import Period
+from domain.billing.money import exact_sum
+from domain.billing.periods import Period
+from domain.budgets.limits import Budget
 
 SIZING_SECONDS = 1.0  # a top-up asks for about this long's worth of holds beyond the call's
 SHARE_CAP = Decimal("0.1")  # and at most this share of the limit beyond what the call needs

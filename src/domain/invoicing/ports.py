@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from domain.invoices import (
+from domain.billing.money import Money
+from domain.billing.periods import Period
+from domain.invoicing.invoices import (
     AccountCredit,
     CreditNote,
     CreditUse,
@@ -20,10 +22,8 @@ from domain.invoices import (
     InvoiceStatus,
     UsageGroup,
 )
-from domain.money import Money
-from domain.periods import Period
+from domain.metering.usage import UsageRecord
 from domain.ports import UnitOfWork
-from domain.usage import UsageRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from domain.alerts import Alert, AlertKind
+from domain.alerting.alerts import Alert, AlertKind
 
 COST_BASIS = "cost"
 

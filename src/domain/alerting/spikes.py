@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from domain.alerts import Alert, AlertKind
+from domain.alerting.alerts import Alert, AlertKind
+from domain.billing.money import Money
 from domain.errors import ValidationError
 from domain.ids import new_id
-from domain.money import Money
 
 HOUR = timedelta(hours=1)
 

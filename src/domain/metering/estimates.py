@@ -4,7 +4,7 @@ on English text."""
 
 from __future__ import annotations
 
-from domain.tokens import TokenUsage
+from domain.metering.tokens import TokenUsage
 
 CHARS_PER_TOKEN = 4
 

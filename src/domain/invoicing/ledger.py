@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from domain.money import Money, sum_money
+from domain.billing.money import Money, sum_money
 from domain.timeutil import require_aware
 
 
