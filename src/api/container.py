@@ -57,7 +57,8 @@ from domain.catalog.models import Model, PriceVersion
 from domain.ids import new_id
 from domain.invoicing.ports import AgencyDetails
 from domain.metering.leases import LeaseTerms
-from domain.ports import CallLog, Clock
+from domain.metering.ports import CallLog
+from domain.ports import Clock
 from domain.providers import (
     ModelProvider,
     NativeGeminiProvider,

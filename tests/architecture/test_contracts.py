@@ -67,9 +67,10 @@ ROUTES = "routes and resolvers call use cases, never repositories, adapters or t
         ("api/cli.py", "from runtime.lookups import Lookups", COMPOSITION_ROOT),
         ("api/rest/chat.py", "from domain.ports import UnitOfWorkFactory", ROUTES),
         ("api/graphql/schema.py", "from api.container import Container", ROUTES),
+        ("api/rest/gateway.py", "from domain.billing.ports import ClientRepository", ROUTES),
         (
             "api/graphql/clients.py",
-            "from domain.invoicing.ports import InvoicingUnitOfWork",
+            "from domain.invoicing.ports import InvoiceRepository",
             ROUTES,
         ),
     ],

@@ -140,7 +140,8 @@ def test_the_checker_sees_a_module_loaded_by_name(tmp_path: Path) -> None:
 
 
 # The UnitOfWork/repository ports by name: routes and resolvers never name one (import-linter's
-# routes-call-use-cases contract forbids domain.ports there, except the Clock of graphql/view.py).
+# routes-call-use-cases contract forbids domain.ports and every domain.*.ports there, except
+# the Clock of graphql/view.py).
 REPOSITORY_NAMES = ("Repository", "UnitOfWork", "UnitOfWorkFactory", "Repositories")
 ROUTES_AND_RESOLVERS = [*python_files("api/rest"), *python_files("api/graphql")]
 

@@ -15,8 +15,8 @@ from email.utils import make_msgid
 from typing import Any
 
 from adapters.notifications.webhooks import HttpxWebhookSender
+from domain.alerting.ports import WebhookSender
 from domain.alerting.webhooks import EVENT_ID_HEADER, SendResult
-from domain.ports import WebhookSender
 
 SUBJECTS = {
     "budget_threshold": "budget threshold crossed",

@@ -37,8 +37,8 @@ from domain.budgets.limits import CounterMove
 from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError, WriteConflict
 from domain.invoicing.ledger import LedgerEntry
 from domain.metering.journal import BudgetMoves, JournalEntry, Settlement
+from domain.metering.ports import CallLog
 from domain.metering.usage import UsageRecord
-from domain.ports import CallLog
 from domain.text import has_nul
 
 log = logging.getLogger("bizgraph.call_log")

@@ -51,8 +51,8 @@ from domain.billing.money import exact_sum
 from domain.budgets.limits import CounterMove, Spend
 from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError
 from domain.metering.journal import JournalEntry, JournalState, Settlement
+from domain.metering.ports import CallLog
 from domain.metering.usage import UsageRecord
-from domain.ports import CallLog
 from domain.text import has_nul
 
 log = logging.getLogger("bizgraph.call_log")

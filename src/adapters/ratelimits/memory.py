@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from domain.metering.ports import RateLimiter
 from domain.metering.ratelimits import Admission, Level, admit
-from domain.ports import RateLimiter
 
 
 class InMemoryRateLimiter(RateLimiter):

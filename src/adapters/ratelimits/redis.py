@@ -11,8 +11,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from domain.metering.ports import RateLimiter
 from domain.metering.ratelimits import Admission, Window
-from domain.ports import RateLimiter
 
 _SCRIPT = """
 local now_parts = redis.call('TIME')

@@ -22,8 +22,8 @@ from domain.invoicing.invoices import (
     InvoiceStatus,
     UsageGroup,
 )
+from domain.invoicing.ledger import LedgerEntry
 from domain.metering.usage import UsageRecord
-from domain.ports import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,14 +135,6 @@ class InvoiceRepository(Protocol):
         ...
 
 
-class InvoicingUnitOfWork(UnitOfWork, Protocol):
-    invoices: InvoiceRepository
-
-
-class InvoicingUnitOfWorkFactory(Protocol):
-    def __call__(self) -> InvoicingUnitOfWork: ...
-
-
 @dataclass(frozen=True, slots=True)
 class AgencyDetails:
     """Who issues the invoices (from settings)."""
@@ -170,4 +162,16 @@ class InvoiceRenderer(Protocol):
 
     def usage_csv(self, invoice: Invoice, records: Sequence[UsageRecord]) -> str:
         """The usage records behind an invoice, amounts as exact decimal strings."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    async def append(self, entry: LedgerEntry) -> bool:
+        """Append; False (and nothing written) if (client_id, kind, reference) exists.
+        Entries are never updated or deleted."""
+        ...
+
+    async def entries(self, client_id: str) -> Sequence[LedgerEntry]: ...
+    async def balance(self, client_id: str, currency: str) -> Money:
+        """The exact sum of the client's entries in that currency."""
         ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 
+from domain.access.ports import KeyHasher
 from domain.access.principals import (
     BOOTSTRAP_OWNER,
     PORTAL_PREFIX,
@@ -24,7 +25,7 @@ from domain.access.principals import (
 )
 from domain.errors import NotFound
 from domain.ids import new_id
-from domain.ports import Clock, KeyHasher, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWorkFactory
 
 
 class AccessUseCases:

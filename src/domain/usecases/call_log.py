@@ -7,8 +7,9 @@ import functools
 from collections.abc import Awaitable, Callable
 
 from domain.metering.journal import JournalEntry, Settlement
+from domain.metering.ports import CallLog
 from domain.metering.usage import UsageRecord
-from domain.ports import CallLog, UnitOfWork
+from domain.ports import UnitOfWork
 from domain.runtime_ports import Writes
 
 

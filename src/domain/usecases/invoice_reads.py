@@ -19,8 +19,9 @@ from domain.invoicing.invoices import (
     owes_nothing,
     totals,
 )
-from domain.invoicing.ports import InvoiceFilter, InvoicingUnitOfWork
+from domain.invoicing.ports import InvoiceFilter
 from domain.invoicing.postings import ClientBooks, check_books, check_sums, check_usage
+from domain.ports import InvoicingUnitOfWork
 
 
 async def invoice_usage(

@@ -38,12 +38,7 @@ from domain.invoicing.invoices import (
     owes_nothing,
     totals,
 )
-from domain.invoicing.ports import (
-    InvoiceClaim,
-    InvoiceFilter,
-    InvoicingUnitOfWork,
-    InvoicingUnitOfWorkFactory,
-)
+from domain.invoicing.ports import InvoiceClaim, InvoiceFilter
 from domain.invoicing.postings import (
     credit_entry,
     finalization_entries,
@@ -51,7 +46,7 @@ from domain.invoicing.postings import (
     void_entry,
 )
 from domain.metering.usage import UsageRecord
-from domain.ports import Clock
+from domain.ports import Clock, InvoicingUnitOfWork, InvoicingUnitOfWorkFactory
 from domain.usecases.invoice_reads import books_problems, draft_invoice, invoice_usage
 
 INVOICE_PREFIX = "INV"

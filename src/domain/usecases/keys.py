@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.access.keys import ApiKey, IssuedKey, display_prefix, generate_secret, looks_like_key
+from domain.access.ports import KeyHasher
 from domain.errors import InvalidApiKey, NotFound, ValidationError
 from domain.ids import new_id
-from domain.ports import Clock, KeyHasher, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWorkFactory
 from domain.runtime_ports import Snapshot, Snapshots
 from domain.timeutil import require_aware
 

@@ -45,10 +45,11 @@ from domain.errors import (
 from domain.ids import new_id
 from domain.invoicing.ledger import EntryKind, LedgerEntry
 from domain.metering.journal import BudgetMoves, JournalEntry, JournalState, Settlement
+from domain.metering.ports import CallLog
 from domain.metering.request_bounds import RequestBound
 from domain.metering.tokens import TokenUsage
 from domain.metering.usage import CallStatus, UsageRecord, UsageSource
-from domain.ports import CallLog, Clock, UnitOfWork, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.runtime_ports import Snapshot, Snapshots, Writes
 from domain.telemetry import NO_TELEMETRY, Telemetry, note_model
 from domain.tracing import NO_SPAN, Span

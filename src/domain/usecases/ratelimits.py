@@ -13,8 +13,8 @@ import time
 
 from domain.access.keys import ApiKey
 from domain.metering.estimates import tokens_in
+from domain.metering.ports import RateLimiter
 from domain.metering.ratelimits import Admission
-from domain.ports import RateLimiter
 
 log = logging.getLogger("bizgraph.ratelimits")
 _NEVER = 3600.0  # a request above the whole minute's tokens cannot pass: retry much later

@@ -17,7 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from domain.access.ports import KeyHasher
 from domain.alerting.alerts import AlertKind
+from domain.alerting.ports import WebhookSender
 from domain.alerting.visibility import client_view
 from domain.alerting.webhooks import (
     EVENT_ID_HEADER,
@@ -38,7 +40,7 @@ from domain.alerting.webhooks import (
 )
 from domain.errors import NotFound
 from domain.ids import new_id
-from domain.ports import Clock, KeyHasher, UnitOfWorkFactory, WebhookSender
+from domain.ports import Clock, UnitOfWorkFactory
 
 log = logging.getLogger("bizgraph.webhooks")
 

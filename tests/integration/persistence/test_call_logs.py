@@ -37,9 +37,9 @@ from domain.budgets.limits import Budget, BudgetBasis, BudgetMode, CounterMove, 
 from domain.errors import NotFound, StoreUnavailable
 from domain.invoicing.ledger import LedgerEntry
 from domain.metering.journal import BudgetMoves, JournalEntry, JournalState, Settlement
+from domain.metering.ports import CallLog
 from domain.metering.tokens import TokenUsage
 from domain.metering.usage import UsageRecord
-from domain.ports import CallLog
 from domain.usecases.call_log import UnitOfWorkCallLog
 from runtime.group_commit import GroupCommit
 from tests.integration.persistence import builders

@@ -21,9 +21,9 @@ from adapters.notifications.webhooks import HttpxWebhookSender
 from adapters.persistence.database import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
 from domain.alerting.alerts import AlertKind
+from domain.alerting.ports import WebhookSender
 from domain.alerting.webhooks import Delivery, DeliveryStatus, RetryPolicy, SendResult
 from domain.ids import new_id
-from domain.ports import WebhookSender
 from domain.usecases.webhooks import NewWebhook, WebhookDispatcher, WebhookUseCases
 from tests.fakes import FakeKeyHasher, FrozenClock
 from tests.integration.persistence import builders

@@ -45,7 +45,7 @@ from domain.budgets.limits import (
     Reservation,
     Spend,
 )
-from domain.ports import BudgetRepository
+from domain.budgets.ports import BudgetRepository
 
 _COUNTER = budget_counters.c
 _LEASE = budget_leases.c

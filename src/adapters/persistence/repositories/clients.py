@@ -24,8 +24,8 @@ from domain.billing.plans import (
     PlanVersion,
     PricingPlan,
 )
+from domain.billing.ports import ClientRepository, PlanRepository
 from domain.errors import Conflict, NotFound
-from domain.ports import ClientRepository, PlanRepository
 
 
 def client_to_row(client: Client) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from adapters.persistence.tables import call_journal, process_leases
 from domain.errors import NotFound
 from domain.metering.journal import JournalEntry, JournalState
 from domain.metering.leases import ProcessLease
-from domain.ports import JournalRepository, LeaseRepository
+from domain.metering.ports import JournalRepository, LeaseRepository
 from domain.timeutil import require_aware
 
 _STARTED = JournalState.STARTED.value

@@ -14,7 +14,7 @@ from adapters.persistence.tables import ledger_entries
 from adapters.persistence.types import ExactDecimal, canonical
 from domain.billing.money import Money, exact_sum
 from domain.invoicing.ledger import EntryKind, LedgerEntry
-from domain.ports import LedgerRepository
+from domain.invoicing.ports import LedgerRepository
 
 
 def entry_to_row(entry: LedgerEntry) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.persistence.repositories._sql import insert_unless_exists, translated_errors
 from adapters.persistence.tables import webhook_deliveries, webhooks
 from domain.alerting.alerts import AlertKind
+from domain.alerting.ports import WebhookRepository
 from domain.alerting.webhooks import Delivery, DeliveryStatus, Webhook
-from domain.ports import WebhookRepository
 
 _ERROR_CHARS = 500
 
