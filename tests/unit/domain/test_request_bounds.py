@@ -30,13 +30,13 @@ from domain.budgets.limits import Budget, BudgetMode, hold_amount
 from domain.catalog.models import Model, PriceVersion
 from domain.errors import ValidationError
 from domain.metering.estimates import estimate_usage
+from domain.metering.media import image_size
 from domain.metering.request_bounds import (
     RequestBound,
     chat_bound,
     embeddings_bound,
     gemini_bound,
     gemini_embeddings_bound,
-    image_size,
     messages_bound,
     responses_bound,
 )
