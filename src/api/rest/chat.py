@@ -31,7 +31,7 @@ from api.rest.gateway import (
 from domain.catalog.models import ModelKind
 from domain.metering.request_bounds import chat_bound, embeddings_bound
 from domain.providers import JSON
-from domain.usecases.calls import CallKind, CallRequest, Streaming
+from domain.usecases.call_requests import CallKind, CallRequest, Streaming
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 

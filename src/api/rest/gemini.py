@@ -34,7 +34,7 @@ from api.rest.gemini_format import (
 from domain.catalog.models import ModelKind
 from domain.errors import ValidationError
 from domain.metering.request_bounds import gemini_bound, gemini_embeddings_bound
-from domain.usecases.calls import CallKind, CallRequest, Streaming
+from domain.usecases.call_requests import CallKind, CallRequest, Streaming
 from domain.usecases.keys import Caller
 from domain.usecases.metering import CallGrant
 

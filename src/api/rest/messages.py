@@ -33,7 +33,7 @@ from api.rest.messages_format import (
     openai_to_anthropic_response,
 )
 from domain.metering.request_bounds import messages_bound
-from domain.usecases.calls import CallKind, CallRequest, Streaming
+from domain.usecases.call_requests import CallKind, CallRequest, Streaming
 
 
 async def create_message(request: Request) -> Response:

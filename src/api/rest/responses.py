@@ -36,7 +36,7 @@ from api.rest.responses_format import (
     responses_to_chat_request,
 )
 from domain.metering.request_bounds import responses_bound
-from domain.usecases.calls import CallKind, CallRequest, Streaming
+from domain.usecases.call_requests import CallKind, CallRequest, Streaming
 
 
 async def create_response(request: Request) -> Response:

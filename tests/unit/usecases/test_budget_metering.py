@@ -24,7 +24,8 @@ from domain.metering.tokens import TokenUsage
 from domain.metering.usage import CallStatus, UsageSource
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
-from domain.usecases.calls import CallKind, CallRequest, ModelCalls
+from domain.usecases.call_requests import CallKind, CallRequest
+from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
