@@ -45,9 +45,10 @@ from domain.tracing import (
     gen_ai_provider,
 )
 from domain.usecases.calls import ModelCalls
+from domain.usecases.grants import CallGrant
 from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.keys import Caller
-from domain.usecases.metering import CallGrant, Metering
+from domain.usecases.metering import Metering
 from domain.usecases.ratelimits import RateLimits
 
 log = logging.getLogger("bizgraph.gateway")

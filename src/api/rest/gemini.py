@@ -35,8 +35,8 @@ from domain.catalog.models import ModelKind
 from domain.errors import ValidationError
 from domain.metering.request_bounds import gemini_bound, gemini_embeddings_bound
 from domain.usecases.call_requests import CallKind, CallRequest, Streaming
+from domain.usecases.grants import CallGrant
 from domain.usecases.keys import Caller
-from domain.usecases.metering import CallGrant
 
 _METHODS = (
     "generateContent",

@@ -36,7 +36,7 @@ from domain.usecases.call_requests import (
     CallKind,
     CallRequest,
 )
-from domain.usecases.metering import Attempt, PricedModel
+from domain.usecases.grants import Attempt, PricedModel
 
 
 @dataclass(frozen=True, slots=True)

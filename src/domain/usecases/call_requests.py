@@ -12,7 +12,7 @@ from domain.providers import (
     JSON,
 )
 from domain.runtime_ports import RelayedStream
-from domain.usecases.metering import PricedModel
+from domain.usecases.grants import PricedModel
 
 
 class CallKind(StrEnum):

@@ -54,7 +54,8 @@ from domain.usecases.call_requests import (
     Completed,
     Streaming,
 )
-from domain.usecases.metering import Attempt, CallGrant, Metering, PricedModel
+from domain.usecases.grants import Attempt, CallGrant, PricedModel
+from domain.usecases.metering import Metering
 
 T = TypeVar("T")
 

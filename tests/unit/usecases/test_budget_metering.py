@@ -28,8 +28,9 @@ from domain.usecases.call_requests import CallKind, CallRequest
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.grants import Attempt, CallGrant
 from domain.usecases.keys import KeyUseCases, NewKey
-from domain.usecases.metering import Attempt, CallGrant, Metering
+from domain.usecases.metering import Metering
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups
 from runtime.relay import RelayPool

@@ -21,9 +21,10 @@ from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.grants import Attempt, CallGrant
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.leases import ProcessLeases
-from domain.usecases.metering import Attempt, CallGrant, Metering
+from domain.usecases.metering import Metering
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock

@@ -15,8 +15,9 @@ from domain.metering.tokens import TokenUsage
 from domain.metering.usage import CallStatus, UsageSource
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.grants import Attempt
 from domain.usecases.keys import KeyUseCases, NewKey
-from domain.usecases.metering import Attempt, Metering
+from domain.usecases.metering import Metering
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWork, FakeUnitOfWorkFactory, FrozenClock
