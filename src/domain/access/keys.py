@@ -1,31 +1,17 @@
-"""Client API keys: shown once, stored as a keyed digest, shown afterwards only by prefix."""
+"""Client API keys: shown once, stored as a keyed digest, shown afterwards only by prefix
+(the secret's shape: bearer_secrets.py)."""
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from domain.access.revocation import revoked
 from domain.errors import ValidationError
 from domain.text import check_text
 from domain.timeutil import require_aware
 
 KEY_PREFIX = "bzk_live_"
-# 32 random bytes: 256 bits, far beyond guessing; the digest needs no slow hash.
-SECRET_BYTES = 32
-DISPLAY_CHARS = 6
-
-
-def generate_secret() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
-
-
-def display_prefix(secret: str) -> str:
-    return secret[: len(KEY_PREFIX) + DISPLAY_CHARS]
-
-
-def looks_like_key(value: str) -> bool:
-    return value.startswith(KEY_PREFIX) and 20 <= len(value) <= 200 and value.isascii()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +46,7 @@ class ApiKey:
         return not self.allowed_models or model_id in self.allowed_models
 
     def revoked(self, at: datetime) -> ApiKey:
-        return self if self.revoked_at is not None else replace(self, revoked_at=at)
+        return revoked(self, at)  # the one rule: revocation.py
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,25 +1,23 @@
 """Who may use the management API: staff tokens with a role, client-portal tokens bound to one
 client, and the bootstrap owner token from the environment.
 
-Secrets are generated like API keys (256 random bits behind a distinct prefix), shown once, and
-stored only as a keyed digest (the KeyHasher port) with a display prefix.
+Secrets have the one shape of API keys (bearer_secrets.py: 256 random bits behind a distinct
+prefix), shown once, and stored only as a keyed digest (the KeyHasher port) with a display prefix.
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from domain.access.revocation import revoked
 from domain.errors import DomainError, ValidationError
 from domain.text import check_text
 from domain.timeutil import require_aware
 
 STAFF_PREFIX = "bzs_"
 PORTAL_PREFIX = "bzp_"
-SECRET_BYTES = 32
-DISPLAY_CHARS = 6
 
 
 class Unauthenticated(DomainError):
@@ -34,18 +32,6 @@ class Role(StrEnum):
     OWNER = "owner"  # everything, staff tokens included
     ADMIN = "admin"  # clients, keys, pricing, catalog
     VIEWER = "viewer"  # read-only, cost and profit included
-
-
-def generate_secret(prefix: str) -> str:
-    return prefix + secrets.token_urlsafe(SECRET_BYTES)
-
-
-def display_prefix(secret: str, prefix: str) -> str:
-    return secret[: len(prefix) + DISPLAY_CHARS]
-
-
-def looks_like_token(value: str, prefix: str) -> bool:
-    return value.startswith(prefix) and 20 <= len(value) <= 200 and value.isascii()
 
 
 def _check_name(name: str) -> None:
@@ -82,7 +68,7 @@ class StaffToken:
         return self.revoked_at is None
 
     def revoked(self, at: datetime) -> StaffToken:
-        return self if self.revoked_at is not None else replace(self, revoked_at=at)
+        return revoked(self, at)  # the one rule: revocation.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +92,7 @@ class PortalToken:
         return self.revoked_at is None
 
     def revoked(self, at: datetime) -> PortalToken:
-        return self if self.revoked_at is not None else replace(self, revoked_at=at)
+        return revoked(self, at)  # the one rule: revocation.py
 
 
 @dataclass(frozen=True, slots=True)
