@@ -20,6 +20,7 @@ _MINOR_UNITS = MappingProxyType(
 # Wide enough that exact products of bounded inputs never round (product.md "Money").
 EXACT = Context(prec=60)
 MAX_PRICE_DECIMALS = 6
+PER_MILLION = Decimal(1_000_000)  # prices are per million tokens
 MAX_PERCENT_DECIMALS = 4
 # What an amount column holds (Numeric(38, 18), product.md "Money"): 20 digits before the point.
 MAX_INTEGER_DIGITS = 20

@@ -17,14 +17,13 @@ from enum import StrEnum
 from domain.billing.money import EXACT, Money, exact_sum
 from domain.billing.periods import Period
 from domain.billing.plans import FixedPrice, PlanVersion
-from domain.catalog.models import Model, PriceVersion
+from domain.catalog.models import Model, PriceVersion, max_cost
 from domain.errors import ValidationError
 from domain.metering.request_bounds import RequestBound
 from domain.timeutil import require_aware
 
 DEFAULT_THRESHOLDS = (50, 80, 100)
 MAX_THRESHOLD = 1000  # percent; thresholds above 100 make sense for soft budgets
-_PER_MILLION = Decimal(1_000_000)
 PERCENT_PLACES = Decimal("0.0001")
 
 
@@ -177,19 +176,6 @@ class BudgetStatus:
         """For display: to 4 decimals (half-even); thresholds compare exact amounts."""
         share = EXACT.divide(EXACT.multiply(self.spent, Decimal(100)), self.budget.limit.amount)
         return share.quantize(PERCENT_PLACES, rounding=ROUND_HALF_EVEN)
-
-
-def max_cost(price: PriceVersion, input_tokens: int, output_tokens: int) -> Money:
-    """The most a call can cost: every input token at the dearest input class, every output
-    token at the dearest output class."""
-    inputs = (price.input, price.cached_input, price.cache_write)
-    input_rate = max(p for p in inputs if p is not None)
-    output_rate = max(p for p in (price.output, price.reasoning) if p is not None)
-    per_million = exact_sum(
-        EXACT.multiply(Decimal(input_tokens), input_rate),
-        EXACT.multiply(Decimal(output_tokens), output_rate),
-    )
-    return Money(EXACT.divide(per_million, _PER_MILLION), price.currency)
 
 
 def worst_case(

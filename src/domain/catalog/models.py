@@ -11,6 +11,7 @@ from enum import StrEnum
 from domain.billing.money import (
     EXACT,
     MAX_PRICE_DECIMALS,
+    PER_MILLION,
     Money,
     bounded_decimal,
     exact_sum,
@@ -20,8 +21,6 @@ from domain.errors import NoPriceInForce, ValidationError
 from domain.metering.tokens import TokenUsage
 from domain.text import check_text
 from domain.timeutil import require_aware, to_utc
-
-PER_MILLION = Decimal(1_000_000)
 
 
 class ModelKind(StrEnum):
@@ -101,6 +100,19 @@ class PriceVersion:
             EXACT.multiply(Decimal(reasoning), reasoning_price),
         )
         return Money(EXACT.divide(per_million, PER_MILLION), self.currency)
+
+
+def max_cost(price: PriceVersion, input_tokens: int, output_tokens: int) -> Money:
+    """The most a call can cost: every input token at the dearest input class, every output
+    token at the dearest output class."""
+    inputs = (price.input, price.cached_input, price.cache_write)
+    input_rate = max(p for p in inputs if p is not None)
+    output_rate = max(p for p in (price.output, price.reasoning) if p is not None)
+    per_million = exact_sum(
+        EXACT.multiply(Decimal(input_tokens), input_rate),
+        EXACT.multiply(Decimal(output_tokens), output_rate),
+    )
+    return Money(EXACT.divide(per_million, PER_MILLION), price.currency)
 
 
 @dataclass(slots=True)

@@ -16,13 +16,7 @@ from domain.billing.clients import Client
 from domain.billing.money import exact_sum
 from domain.billing.periods import Period
 from domain.billing.plans import PlanTimeline, PlanVersion
-from domain.budgets.limits import (
-    Budget,
-    CounterMove,
-    Refusal,
-    Spend,
-    budget_scope,
-)
+from domain.budgets.limits import Budget, CounterMove, Refusal, Spend, budget_scope
 from domain.catalog.aliases import resolve
 from domain.catalog.models import Model, PriceVersion
 from domain.errors import (

@@ -15,12 +15,7 @@ from domain.alerting.alerts import Alert
 from domain.alerting.budget_alerts import refusal_alert
 from domain.billing.periods import Period, period_containing
 from domain.budgets.leases import IDLE_SECONDS
-from domain.budgets.limits import (
-    CounterMove,
-    Hold,
-    LeaseTaken,
-    Spend,
-)
+from domain.budgets.limits import CounterMove, Hold, LeaseTaken, Spend
 from domain.catalog.models import Model
 from domain.errors import (
     BudgetExceeded,

@@ -13,14 +13,8 @@ from hypothesis import strategies as st
 
 from domain.billing.money import Money
 from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PlanVersion
-from domain.budgets.limits import (
-    Budget,
-    BudgetBasis,
-    BudgetMode,
-    hold_amount,
-    max_cost,
-)
-from domain.catalog.models import Model, PriceVersion
+from domain.budgets.limits import Budget, BudgetBasis, BudgetMode, hold_amount
+from domain.catalog.models import Model, PriceVersion, max_cost
 from domain.errors import ValidationError
 from domain.metering.request_bounds import Dialect, RequestBound
 from domain.metering.tokens import TokenUsage
