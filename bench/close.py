@@ -24,9 +24,9 @@ from adapters.persistence.unit_of_work import unit_of_work_factory
 from api.container import close_container, make_container
 from bench.databases import create_database, database_url, drop_database
 from bench.overview import ADMIN_URL, UTC_ZONE, bench_settings, log, previous_month, seed
-from domain.invoice_ledger import check_sums, check_usage
-from domain.invoices import group_usage
-from domain.invoicing_ports import InvoiceFilter
+from domain.invoicing.invoices import group_usage
+from domain.invoicing.ports import InvoiceFilter
+from domain.invoicing.postings import check_sums, check_usage
 from domain.usecases.invoicing import InvoiceUseCases
 
 CLOSERS = 6
@@ -84,7 +84,7 @@ async def check(url: str, label: str, count: int) -> list[str]:
 
 
 def _groups(records, label):  # type: ignore[no-untyped-def]
-    from domain.invoices import group_usage
+    from domain.invoicing.invoices import group_usage
 
     return group_usage(records, UTC_ZONE)
 

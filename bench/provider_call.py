@@ -25,7 +25,7 @@ import uvloop
 
 from adapters.providers.openai import OpenAICompatibleProvider
 from bench.procs import Children, free_port
-from domain.catalog import Model
+from domain.catalog.models import Model
 from domain.providers import Timeouts
 
 MODEL = Model(id="openai/gpt-4o-mini", provider="openai", upstream_name="gpt-4o-mini")

@@ -25,11 +25,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from adapters.providers.http import _traced
 from adapters.tracing import otlp_tracer
-from domain.catalog import Model
-from domain.tokens import TokenUsage
+from domain.catalog.models import Model
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageSource
 from domain.tracing import NO_TRACER, Tracer
-from domain.usage import UsageSource
-from domain.usecases.calls import CallKind, _answered, _reported_model, _upstream_span
+from domain.usecases.call_requests import CallKind
+from domain.usecases.calls import _answered, _reported_model, _upstream_span
 
 MODEL = Model("demo/chat", "demo", "chat")
 HEADERS = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}

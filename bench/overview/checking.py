@@ -18,14 +18,14 @@ from bench.overview.seeding import (
 from bench.overview.timing import (
     UseCaseRun,
 )
-from domain.catalog import PriceVersion
-from domain.money import Money, exact_sum
-from domain.pricing import (
+from domain.billing.money import Money, exact_sum
+from domain.billing.plans import (
     FixedPrice,
     PlanTimeline,
 )
+from domain.catalog.models import PriceVersion
+from domain.metering.tokens import TokenUsage
 from domain.reports import Overview
-from domain.tokens import TokenUsage
 
 
 @dataclass(slots=True)

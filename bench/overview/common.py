@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from api.settings import Settings
-from domain.periods import period_containing
+from domain.billing.periods import period_containing
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "overview.json"
 ADMIN_URL = os.environ.get(

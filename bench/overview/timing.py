@@ -25,8 +25,8 @@ from bench.overview.common import (
     TARGET_MS,
 )
 from bench.procs import VENV_BIN, Children, free_port
-from domain.periods import Period
-from domain.pricing import (
+from domain.billing.periods import Period
+from domain.billing.plans import (
     PlanVersion,
 )
 from domain.reports import Overview

@@ -8,7 +8,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from domain.catalog import Model, ModelKind, PriceVersion
+from domain.catalog.models import Model, ModelKind, PriceVersion
 
 
 def load_default_catalog() -> tuple[list[Model], list[PriceVersion]]:

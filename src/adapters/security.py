@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from domain.ports import KeyHasher
+from domain.access.ports import KeyHasher
 
 
 class HmacKeyHasher(KeyHasher):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from api.settings import Settings
-from domain.spikes import SpikeRule
-from domain.webhooks import RetryPolicy
+from domain.alerting.spikes import SpikeRule
+from domain.alerting.webhooks import RetryPolicy
 
 DISPATCH_BATCH = 50  # deliveries claimed at once by one process
 DISPATCH_CONCURRENCY = 10  # POSTs in flight at once per process

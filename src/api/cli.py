@@ -30,13 +30,13 @@ from api.logs import configure_cli_logging, uvicorn_log_config
 from api.metrics import prepare_metrics_dir, remove_metrics_dir
 from api.redaction import install_redaction
 from api.settings import LogFormat, Settings, SettingsError, load_settings, log_format
-from domain.access import Role
-from domain.budgets import BudgetBasis, BudgetMode, BudgetStatus
-from domain.clients import ClientStatus
+from domain.access.principals import Role
+from domain.billing.clients import ClientStatus
+from domain.billing.money import Money, input_decimal
+from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PricingPlan
+from domain.budgets.limits import BudgetBasis, BudgetMode, BudgetStatus
 from domain.errors import DomainError
-from domain.money import Money, input_decimal
-from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PricingPlan
-from domain.usage import UsageRecord
+from domain.metering.usage import UsageRecord
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey

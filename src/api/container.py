@@ -53,11 +53,12 @@ from api.alerting_settings import (
 from api.readiness import Readiness, writer_check
 from api.rest.gateway import Gateway
 from api.settings import Settings, SmtpSecurity
-from domain.catalog import Model, PriceVersion
+from domain.catalog.models import Model, PriceVersion
 from domain.ids import new_id
-from domain.invoicing_ports import AgencyDetails
-from domain.leases import LeaseTerms
-from domain.ports import CallLog, Clock
+from domain.invoicing.ports import AgencyDetails
+from domain.metering.leases import LeaseTerms
+from domain.metering.ports import CallLog
+from domain.ports import Clock
 from domain.providers import (
     ModelProvider,
     NativeGeminiProvider,

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from domain.access import PORTAL_PREFIX, STAFF_PREFIX
-from domain.keys import KEY_PREFIX
-from domain.webhooks import SECRET_PREFIX as WEBHOOK_SECRET_PREFIX
+from domain.access.keys import KEY_PREFIX
+from domain.access.principals import PORTAL_PREFIX, STAFF_PREFIX
+from domain.alerting.webhooks import SECRET_PREFIX as WEBHOOK_SECRET_PREFIX
 
 if TYPE_CHECKING:
     from api.settings import Settings

@@ -16,7 +16,7 @@ from api.auth import SESSION_COOKIE, has_csrf_header
 from api.request_body import BodyRefused, read_json
 from api.throttle import FailureThrottle
 from api.throttle_http import login_failed, login_refusal
-from domain.access import Principal, Unauthenticated
+from domain.access.principals import Principal, Unauthenticated
 from domain.usecases.access import AccessUseCases
 
 MAX_LOGIN_BYTES = 4096

@@ -18,8 +18,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from domain.access import PORTAL_PREFIX, STAFF_PREFIX
-from domain.keys import KEY_PREFIX
+from domain.access.keys import KEY_PREFIX
+from domain.access.principals import PORTAL_PREFIX, STAFF_PREFIX
 
 DISPLAY_CHARS = 6  # as many random characters as the apps show of an issued secret
 OTHER_PREFIX_CHARS = 8  # the bootstrap token (any shape): its first characters

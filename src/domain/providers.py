@@ -2,7 +2,7 @@
 
 Adapters translate to and from their provider's wire format, so the gateway relays OpenAI-format
 bodies and chunks whatever answered. Usage is parsed from the provider's own report into the
-product's token convention (see domain.tokens); None means the provider reported nothing
+product's token convention (see domain.metering.tokens); None means the provider reported nothing
 (an explicit zero is a report).
 """
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from domain.catalog import Model
+from domain.catalog.models import Model
 from domain.errors import DomainError
-from domain.tokens import TokenUsage
+from domain.metering.tokens import TokenUsage
 
 JSON = dict[str, Any]
 

@@ -22,12 +22,12 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
-from domain.alerts import Alert, AlertKind
+from domain.alerting.alerts import Alert, AlertKind
+from domain.billing.money import EXACT, exact_sum
 from domain.errors import ValidationError
 from domain.ids import new_id
-from domain.money import EXACT, exact_sum
+from domain.metering.tokens import TokenUsage
 from domain.timeutil import require_aware
-from domain.tokens import TokenUsage
 
 HUNDRED = Decimal(100)
 # A date suffix a provider appends to an alias: -2024-07-18, -20241022, -0125, -001.

@@ -11,12 +11,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from domain.billing import PeriodDraft
-from domain.clients import Client
-from domain.money import EXACT, Money, sum_money
-from domain.periods import Period
-from domain.tokens import TokenUsage
-from domain.usage import UsageTotals
+from domain.billing.clients import Client
+from domain.billing.money import EXACT, Money, sum_money
+from domain.billing.periods import Period
+from domain.invoicing.drafts import PeriodDraft
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageTotals
 
 # Margin is a ratio, not money: shown with 6 decimals (0.123456 = 12.3456 %), half-even.
 MARGIN_PLACES = Decimal("0.000001")

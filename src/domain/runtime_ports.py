@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from domain.aliases import AliasTable
-from domain.budgets import Budget
-from domain.catalog import Model, PriceHistory
-from domain.clients import Client
-from domain.keys import ApiKey
+from domain.access.keys import ApiKey
+from domain.billing.clients import Client
+from domain.billing.plans import PlanTimeline
+from domain.budgets.limits import Budget
+from domain.catalog.aliases import AliasTable
+from domain.catalog.models import Model, PriceHistory
+from domain.metering.tokens import TokenUsage
 from domain.ports import UnitOfWork
-from domain.pricing import PlanTimeline
 from domain.providers import ProviderError
-from domain.tokens import TokenUsage
 
 T = TypeVar("T")
 Job = Callable[[UnitOfWork], Awaitable[Any]]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from contextvars import ContextVar
 from enum import StrEnum
 
-from domain.usage import UsageRecord
+from domain.metering.usage import UsageRecord
 
 
 class Refusal(StrEnum):

@@ -18,13 +18,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from domain.aliases import AliasTable
-from domain.budgets import Budget
-from domain.catalog import Model, PriceHistory
-from domain.clients import Client
-from domain.keys import ApiKey
+from domain.access.keys import ApiKey
+from domain.billing.clients import Client
+from domain.billing.plans import PlanTimeline
+from domain.budgets.limits import Budget
+from domain.catalog.aliases import AliasTable
+from domain.catalog.models import Model, PriceHistory
 from domain.ports import ConfigRevision, UnitOfWork, UnitOfWorkFactory
-from domain.pricing import PlanTimeline
 from domain.runtime_ports import Snapshot, Snapshots
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import httpx
 
-from domain.budgets import BudgetMode
+from domain.budgets.limits import BudgetMode
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway
 from tests.api.graphql_support import staff

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.budgets import BudgetStatus
+from domain.budgets.limits import BudgetStatus
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Upstreams
 from tests.support.budget_leases import once_returned

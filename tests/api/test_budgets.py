@@ -10,12 +10,12 @@ from decimal import Decimal
 import httpx
 from sqlalchemy import event
 
-from domain.alerts import AlertKind
-from domain.budgets import BudgetBasis, BudgetMode, BudgetStatus
-from domain.money import Money
-from domain.pricing import FixedPrice
-from domain.request_bounds import text_bound
-from domain.usage import CallStatus, UsageSource
+from domain.alerting.alerts import AlertKind
+from domain.billing.money import Money
+from domain.billing.plans import FixedPrice
+from domain.budgets.limits import BudgetBasis, BudgetMode, BudgetStatus
+from domain.metering.request_bounds import text_bound
+from domain.metering.usage import CallStatus, UsageSource
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Upstreams
 from tests.support.budget_leases import once_returned

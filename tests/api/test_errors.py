@@ -10,9 +10,9 @@ import httpx
 import openai
 import pytest
 
-from domain.clients import ClientStatus
-from domain.money import Money
-from domain.usage import CallStatus
+from domain.billing.clients import ClientStatus
+from domain.billing.money import Money
+from domain.metering.usage import CallStatus
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.upstreams.anthropic_fake import AnthropicScript
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import httpx
 import openai
 
-from domain.money import Money
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.billing.money import Money
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.upstreams.anthropic_fake import AnthropicScript
 

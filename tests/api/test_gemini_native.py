@@ -11,8 +11,8 @@ import httpx
 import pytest
 from google.genai import errors, types
 
-from domain.money import Money
-from domain.usage import CallStatus, UsageSource
+from domain.billing.money import Money
+from domain.metering.usage import CallStatus, UsageSource
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.api.test_fallbacks_and_streams import _usage_when_settled

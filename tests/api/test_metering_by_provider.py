@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from domain.money import Money
-from domain.usage import CallStatus, UsageSource
+from domain.billing.money import Money
+from domain.metering.usage import CallStatus, UsageSource
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.upstreams.anthropic_fake import AnthropicScript
 from tests.upstreams.openai_fake import openai_usage

@@ -22,9 +22,9 @@ from api.app import create_app
 from api.container import Container, close_container, make_container
 from api.serving import server_options
 from api.settings import MetricsSettings, Settings
-from domain.clients import ClientStatus
-from domain.pricing import PercentageMargin
-from domain.usage import UsageRecord
+from domain.billing.clients import ClientStatus
+from domain.billing.plans import PercentageMargin
+from domain.metering.usage import UsageRecord
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey

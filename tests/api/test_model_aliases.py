@@ -12,10 +12,10 @@ import openai
 import pytest
 import pytest_asyncio
 
-from domain.budgets import BudgetMode
+from domain.billing.money import Money
+from domain.budgets.limits import BudgetMode
 from domain.ids import new_id
-from domain.money import Money
-from domain.usage import UsageRecord
+from domain.metering.usage import UsageRecord
 from domain.usecases.aliases import AliasInput
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams

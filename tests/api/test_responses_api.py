@@ -13,8 +13,8 @@ import httpx
 import openai
 import pytest
 
-from domain.money import Money
-from domain.usage import CallStatus, UsageSource
+from domain.billing.money import Money
+from domain.metering.usage import CallStatus, UsageSource
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.api.test_budget_bounds import assert_nothing_spent, assert_refused, budgeted, post
 from tests.upstreams.anthropic_fake import AnthropicScript, ToolCall

@@ -11,8 +11,8 @@ from pathlib import Path
 from api.app import create_app
 from api.container import make_container
 from api.settings import Environment, Settings
+from domain.metering.tokens import TokenUsage
 from domain.runtime_ports import Outcome
-from domain.tokens import TokenUsage
 from tests.support.databases import sqlite_database
 
 GUARD_SECONDS = 30  # far below the drain a shared pool would make app B's shutdown wait for

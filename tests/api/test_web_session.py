@@ -11,7 +11,13 @@ from starlette.testclient import TestClient
 
 from api.auth import SESSION_COOKIE
 from api.session import SessionRoutes
-from domain.access import PortalPrincipal, Principal, Role, StaffPrincipal, Unauthenticated
+from domain.access.principals import (
+    PortalPrincipal,
+    Principal,
+    Role,
+    StaffPrincipal,
+    Unauthenticated,
+)
 from tests.api.conftest import Gateway
 from tests.api.graphql_support import create_client, owner, staff
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from domain.alerts import Alert, AlertKind
+from domain.alerting.alerts import Alert, AlertKind
 from domain.ids import new_id
 from tests.api.conftest import Admin, Gateway, Sdks
 from tests.api.graphql_support import Gql, create_client, issue_key, owner, staff

@@ -30,7 +30,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 ALLOWED = {
     # decimal offers no frozen context: its precision and traps are set here once and never
     # changed; the flags an operation records on it are never read (the traps raise instead).
-    ("domain.money", "EXACT"),
+    ("domain.billing.money", "EXACT"),
 }
 # Mutable by type, but holding no application state: a logger is the logging module's
 # process-wide registry entry (configured once, by the entry point); a ContextVar's value

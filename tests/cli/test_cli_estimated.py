@@ -12,8 +12,8 @@ from pathlib import Path
 from adapters.persistence.migrate import upgrade
 from api.container import close_container, default_catalog, make_container
 from api.settings import load_settings
-from domain.pricing import PercentageMargin
-from domain.request_bounds import text_bound
+from domain.billing.plans import PercentageMargin
+from domain.metering.request_bounds import text_bound
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from tests.cli.test_cli import environment, run

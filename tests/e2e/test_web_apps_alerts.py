@@ -20,7 +20,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from api.container import close_container, make_container
-from domain.alerts import Alert, AlertKind
+from domain.alerting.alerts import Alert, AlertKind
 from domain.ids import new_id
 from tests.api.graphql_support import create_client
 from tests.e2e.conftest import TABLET, App, screenshot

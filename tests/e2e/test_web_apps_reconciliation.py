@@ -14,11 +14,11 @@ from playwright.async_api import Page, expect
 
 from adapters.reconciliation.csv_imports import invoice_rows
 from api.container import close_container, make_container
+from domain.billing.money import Money
 from domain.ids import new_id
-from domain.money import Money
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from domain.reconciliation import ReportOrigin
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.keys import NewKey
 from tests.api.conftest import ADMIN_TOKEN
 from tests.api.graphql_support import create_client

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from domain.access import PortalToken, StaffToken
+from domain.access.principals import PortalToken, StaffToken
 from domain.errors import Conflict, NotFound
 from tests.fakes.store import Repository
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from domain.alerts import Alert
+from domain.alerting.alerts import Alert
 from tests.fakes.store import Repository
 
 

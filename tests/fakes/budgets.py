@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from domain.budgets import (
+from domain.billing.periods import Period
+from domain.budgets.limits import (
     Budget,
     BudgetBasis,
     CounterMove,
@@ -16,7 +17,6 @@ from domain.budgets import (
     Reservation,
     Spend,
 )
-from domain.periods import Period
 from tests.fakes.store import Repository
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.aliases import ModelAlias
-from domain.catalog import Model, PriceHistory, PriceVersion
+from domain.catalog.aliases import ModelAlias
+from domain.catalog.models import Model, PriceHistory, PriceVersion
 from domain.errors import Conflict, NotFound, ValidationError
 from tests.fakes.store import Repository
 

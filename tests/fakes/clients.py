@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from domain.clients import Client
+from domain.billing.clients import Client
+from domain.billing.plans import PlanVersion
 from domain.errors import Conflict, NotFound
-from domain.pricing import PlanVersion
 from tests.fakes.store import Repository
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.idempotency import IdempotencyRecord
+from domain.metering.idempotency import IdempotencyRecord
 from tests.fakes.store import Repository
 
 

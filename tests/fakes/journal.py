@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from domain.errors import NotFound
-from domain.journal import JournalEntry, JournalState
-from domain.leases import ProcessLease, is_orphaned
+from domain.metering.journal import JournalEntry, JournalState
+from domain.metering.leases import ProcessLease, is_orphaned
 from tests.fakes.store import Repository
 
 

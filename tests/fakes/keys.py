@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from domain.access.keys import ApiKey
 from domain.errors import Conflict, NotFound
-from domain.keys import ApiKey
 from tests.fakes.store import Repository
 
 

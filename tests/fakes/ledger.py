@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.ledger import LedgerEntry
-from domain.money import Money, exact_sum
+from domain.billing.money import Money, exact_sum
+from domain.invoicing.ledger import LedgerEntry
 from tests.fakes.store import Repository
 
 

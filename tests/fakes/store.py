@@ -7,21 +7,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from domain.access import PortalToken, StaffToken
-from domain.alerts import Alert
-from domain.aliases import AliasKey, ModelAlias
-from domain.budgets import Budget
-from domain.catalog import Model, PriceVersion
-from domain.clients import Client
+from domain.access.keys import ApiKey
+from domain.access.principals import PortalToken, StaffToken
+from domain.alerting.alerts import Alert
+from domain.alerting.webhooks import Delivery, Webhook
+from domain.billing.clients import Client
+from domain.billing.plans import PlanVersion
+from domain.budgets.limits import Budget
+from domain.catalog.aliases import AliasKey, ModelAlias
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import NotFound
-from domain.idempotency import IdempotencyRecord
-from domain.journal import JournalEntry
-from domain.keys import ApiKey
-from domain.leases import ProcessLease
-from domain.ledger import LedgerEntry
-from domain.pricing import PlanVersion
-from domain.usage import UsageRecord
-from domain.webhooks import Delivery, Webhook
+from domain.invoicing.ledger import LedgerEntry
+from domain.metering.idempotency import IdempotencyRecord
+from domain.metering.journal import JournalEntry
+from domain.metering.leases import ProcessLease
+from domain.metering.usage import UsageRecord
 
 
 @dataclass

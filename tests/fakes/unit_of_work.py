@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from domain import ports
+from domain.access import ports as access_ports
 from tests.fakes.access import FakePortalTokenRepository, FakeStaffTokenRepository
 from tests.fakes.alerts import FakeAlertRepository
 from tests.fakes.budgets import FakeBudgetRepository
@@ -21,27 +22,27 @@ from tests.fakes.usage import FakeUsageRepository
 from tests.fakes.webhooks import FakeWebhookRepository
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(ports.UnitOfWork):
     """One "transaction" over the shared store: a private working copy, published by commit."""
 
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
         self.working = store.copy()
         self.committed = False
-        self.clients: ports.ClientRepository = FakeClientRepository(self)
-        self.plans: ports.PlanRepository = FakePlanRepository(self)
-        self.keys: ports.ApiKeyRepository = FakeApiKeyRepository(self)
-        self.catalog: ports.CatalogRepository = FakeCatalogRepository(self)
-        self.usage: ports.UsageRepository = FakeUsageRepository(self)
-        self.ledger: ports.LedgerRepository = FakeLedgerRepository(self)
-        self.journal: ports.JournalRepository = FakeJournalRepository(self)
-        self.leases: ports.LeaseRepository = FakeLeaseRepository(self)
-        self.idempotency: ports.IdempotencyRepository = FakeIdempotencyRepository(self)
-        self.staff_tokens: ports.StaffTokenRepository = FakeStaffTokenRepository(self)
-        self.portal_tokens: ports.PortalTokenRepository = FakePortalTokenRepository(self)
-        self.alerts: ports.AlertRepository = FakeAlertRepository(self)
-        self.budgets: ports.BudgetRepository = FakeBudgetRepository(self)
-        self.webhooks: ports.WebhookRepository = FakeWebhookRepository(self)
+        self.clients = FakeClientRepository(self)
+        self.plans = FakePlanRepository(self)
+        self.keys = FakeApiKeyRepository(self)
+        self.catalog = FakeCatalogRepository(self)
+        self.usage = FakeUsageRepository(self)
+        self.ledger = FakeLedgerRepository(self)
+        self.journal = FakeJournalRepository(self)
+        self.leases = FakeLeaseRepository(self)
+        self.idempotency = FakeIdempotencyRepository(self)
+        self.staff_tokens = FakeStaffTokenRepository(self)
+        self.portal_tokens = FakePortalTokenRepository(self)
+        self.alerts = FakeAlertRepository(self)
+        self.budgets = FakeBudgetRepository(self)
+        self.webhooks = FakeWebhookRepository(self)
 
     async def __aenter__(self) -> Self:
         self.working = self.store.copy()
@@ -79,6 +80,6 @@ class FakeUnitOfWorkFactory:
 
 if TYPE_CHECKING:  # mypy checks that the fakes satisfy the ports
     _clock: ports.Clock = FrozenClock()
-    _hasher: ports.KeyHasher = FakeKeyHasher()
+    _hasher: access_ports.KeyHasher = FakeKeyHasher()
     _uow: ports.UnitOfWork = FakeUnitOfWork(InMemoryStore())
     _factory: ports.UnitOfWorkFactory = FakeUnitOfWorkFactory()

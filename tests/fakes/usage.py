@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from domain.money import sum_money
-from domain.tokens import TokenUsage
-from domain.usage import UsageGrouping, UsageRecord, UsageTotals
+from domain.billing.money import sum_money
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageGrouping, UsageRecord, UsageTotals
 from tests.fakes.store import Repository
 
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from domain.alerting.webhooks import Delivery, DeliveryStatus, Webhook
 from domain.errors import Conflict, NotFound
-from domain.webhooks import Delivery, DeliveryStatus, Webhook
 from tests.fakes.store import Repository
 
 ERROR_CHARS = 500  # the longest error kept, as the SQL store keeps it

@@ -15,7 +15,7 @@ import pytest
 from api.app import create_app
 from api.container import close_container, make_container
 from api.settings import Settings
-from domain.pricing import PercentageMargin
+from domain.billing.plans import PercentageMargin
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from tests.api.conftest import ADMIN_TOKEN, SINCE, Upstreams, _seed, gateway_settings

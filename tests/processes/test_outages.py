@@ -30,9 +30,9 @@ from adapters.persistence.sqlite_call_log import SqliteCallLog
 from api.app import create_app
 from api.container import Container, close_container, default_catalog, make_container
 from api.settings import load_settings
-from domain.budgets import BudgetStatus
-from domain.pricing import PercentageMargin
-from domain.usage import CallStatus, UsageRecord
+from domain.billing.plans import PercentageMargin
+from domain.budgets.limits import BudgetStatus
+from domain.metering.usage import CallStatus, UsageRecord
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey

@@ -25,8 +25,8 @@ import pytest_asyncio
 
 from api.container import Container, close_container, default_catalog, make_container
 from api.settings import load_settings
-from domain.budgets import BudgetStatus
-from domain.pricing import PercentageMargin
+from domain.billing.plans import PercentageMargin
+from domain.budgets.limits import BudgetStatus
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from domain.budgets import BudgetStatus
+from domain.budgets.limits import BudgetStatus
 
 
 async def once_returned(

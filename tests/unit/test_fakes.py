@@ -7,14 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from domain.catalog import Model, PriceVersion
-from domain.clients import Client, ClientStatus
+from domain.billing.clients import Client, ClientStatus
+from domain.billing.money import Money
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import Conflict
-from domain.journal import JournalEntry, JournalState
-from domain.ledger import EntryKind, LedgerEntry
-from domain.money import Money
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.invoicing.ledger import EntryKind, LedgerEntry
+from domain.metering.journal import JournalEntry, JournalState
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

@@ -115,11 +115,16 @@ def test_every_secret_shape_the_product_issues_or_holds_is_masked(secret: str) -
 
 def test_issued_secrets_match_the_masked_shapes() -> None:
     """The shapes follow the generators: a new prefix cannot be issued unmasked."""
-    from domain.access import PORTAL_PREFIX, STAFF_PREFIX, generate_secret
-    from domain.keys import generate_secret as generate_key
-    from domain.webhooks import SECRET_PREFIX
+    from domain.access.bearer_secrets import generate_secret
+    from domain.access.keys import KEY_PREFIX
+    from domain.access.principals import PORTAL_PREFIX, STAFF_PREFIX
+    from domain.alerting.webhooks import SECRET_PREFIX
 
-    issued = [generate_key(), generate_secret(STAFF_PREFIX), generate_secret(PORTAL_PREFIX)]
+    issued = [
+        generate_secret(KEY_PREFIX),
+        generate_secret(STAFF_PREFIX),
+        generate_secret(PORTAL_PREFIX),
+    ]
     issued.append(SECRET_PREFIX + "0123456789abcdef" * 4)  # prefix + a hex HMAC digest
     for secret in issued:
         assert RedactingFilter().redact(f"[{secret}]") == f"[{MASK}]"

@@ -15,7 +15,7 @@ import json
 import math
 from typing import Any
 
-from domain.request_bounds import image_size
+from domain.metering.media import image_size
 
 JSON = dict[str, Any]
 _TOKENS_PER_MESSAGE = 3

@@ -15,8 +15,8 @@ from email.utils import make_msgid
 from typing import Any
 
 from adapters.notifications.webhooks import HttpxWebhookSender
-from domain.ports import WebhookSender
-from domain.webhooks import EVENT_ID_HEADER, SendResult
+from domain.alerting.ports import WebhookSender
+from domain.alerting.webhooks import EVENT_ID_HEADER, SendResult
 
 SUBJECTS = {
     "budget_threshold": "budget threshold crossed",

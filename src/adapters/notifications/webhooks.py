@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from domain.ports import WebhookSender
-from domain.webhooks import SendResult, is_public_address
+from domain.alerting.ports import WebhookSender
+from domain.alerting.webhooks import SendResult, is_public_address
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 

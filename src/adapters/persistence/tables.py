@@ -36,7 +36,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def token_columns() -> list[Column[int]]:
-    """Token counts by class (domain.tokens), in usage records and in the daily rollup."""
+    """Token counts by class (domain.metering.tokens), in usage records and in the daily rollup."""
     names = ("input", "output", "cached_input", "cache_write", "reasoning")
     return [Column(f"{name}_tokens", BigInteger(), nullable=False) for name in names]
 
@@ -121,8 +121,8 @@ price_versions = Table(
     UniqueConstraint("model_id", "effective_from"),
 )
 
-# Model aliases (domain/aliases.py): `client_id` empty for the agency-wide ones, so the pair is
-# one unique key on every backend (NULLs are distinct in a UNIQUE constraint).
+# Model aliases (domain/catalog/aliases.py): `client_id` empty for the agency-wide ones, so the
+# pair is one unique key on every backend (NULLs are distinct in a UNIQUE constraint).
 model_aliases = Table(
     "model_aliases",
     metadata,
@@ -156,7 +156,7 @@ usage_records = Table(
     Column("status", String(20), nullable=False),
     Column("source", String(20), nullable=False),
     Column("invoice_id", String(ID), nullable=True),  # set when an invoice takes the record
-    Column("alias", String(128), nullable=True),  # the alias called (domain/aliases.py)
+    Column("alias", String(128), nullable=True),  # the alias called (domain/catalog/aliases.py)
     UniqueConstraint("request_id", "attempt"),
     Index(None, "client_id", "started_at"),
     Index(None, "invoice_id"),
@@ -211,7 +211,7 @@ call_journal = Table(
 )
 
 # One row per serving process, renewed by its heartbeat: a journal row whose owner has no live
-# lease here belongs to a process that died (domain/leases.py).
+# lease here belongs to a process that died (domain/metering/leases.py).
 process_leases = Table(
     "process_leases",
     metadata,
@@ -335,7 +335,7 @@ budget_reservations = Table(
 )
 
 # A process's slice of a budget's headroom for one period, counted in the counter's `reserved`;
-# its calls hold from it in memory (domain/budget_leases.py). Reclaimed when the process dies.
+# its calls hold from it in memory (domain/budgets/leases.py). Reclaimed when the process dies.
 budget_leases = Table(
     "budget_leases",
     metadata,

@@ -32,23 +32,7 @@ from adapters.persistence.repositories import (
 )
 from adapters.persistence.repositories._sql import take_config_change
 from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
-from domain.invoicing_ports import InvoiceRepository, InvoicingUnitOfWork
-from domain.ports import (
-    AlertRepository,
-    ApiKeyRepository,
-    BudgetRepository,
-    CatalogRepository,
-    ClientRepository,
-    IdempotencyRepository,
-    JournalRepository,
-    LeaseRepository,
-    LedgerRepository,
-    PlanRepository,
-    PortalTokenRepository,
-    StaffTokenRepository,
-    UsageRepository,
-    WebhookRepository,
-)
+from domain.ports import InvoicingUnitOfWork
 
 _SQLITE_WRITERS: WeakKeyDictionary[object, asyncio.Lock] = WeakKeyDictionary()
 
@@ -84,22 +68,6 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
     configuration revision (or whose commit failed after bumping it: it may have landed), so
     this process's cached configuration is not trusted past its own change.
     """
-
-    clients: ClientRepository
-    plans: PlanRepository
-    keys: ApiKeyRepository
-    catalog: CatalogRepository
-    usage: UsageRepository
-    ledger: LedgerRepository
-    journal: JournalRepository
-    leases: LeaseRepository
-    idempotency: IdempotencyRepository
-    staff_tokens: StaffTokenRepository
-    portal_tokens: PortalTokenRepository
-    alerts: AlertRepository
-    budgets: BudgetRepository
-    webhooks: WebhookRepository
-    invoices: InvoiceRepository
 
     def __init__(
         self,

@@ -13,8 +13,8 @@ from typing import Any
 
 from adapters.providers.openai import usage_to_openai
 from domain.errors import ValidationError
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON
-from domain.tokens import TokenUsage
 
 _FINISH_REASONS = {
     "end_turn": "stop",

@@ -41,10 +41,10 @@ from adapters.providers.http import (
     provider_errors,
     sse_json,
 )
-from domain.catalog import Model
+from domain.catalog.models import Model
 from domain.errors import ValidationError
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ChatStream, ProviderError, ProviderFailure, ProviderResponse
-from domain.tokens import TokenUsage
 
 T = TypeVar("T")
 _FORBIDDEN_IN_NAME = ("/", "?", "#", "..", "\\", "%")

@@ -1,7 +1,7 @@
 """OpenAI embeddings requests and answers translated for Gemini's `batchEmbedContents`.
 
 Gemini's embedding answers carry no token counts, so usage here is an estimate (about four
-characters per token, domain.estimates), flagged as such by the provider adapter.
+characters per token, domain.metering.estimates), flagged as such by the provider adapter.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from adapters.providers.gemini_request import positive_int
 from adapters.providers.gemini_translate import objects_in
 from adapters.providers.openai import encode_embedding
 from domain.errors import ValidationError
-from domain.estimates import tokens_in
+from domain.metering.estimates import tokens_in
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure
-from domain.tokens import TokenUsage
 
 
 def estimate_embedding_tokens(texts: list[str]) -> int:

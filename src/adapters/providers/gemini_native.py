@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from adapters.providers.gemini_embeddings import estimate_embedding_tokens
 from adapters.providers.gemini_translate import objects_in, raise_stream_error, usage_from_gemini
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON
-from domain.tokens import TokenUsage
 
 
 def with_model(body: JSON, resource: str) -> JSON:

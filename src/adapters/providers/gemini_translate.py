@@ -2,8 +2,8 @@
 usage in the product's token convention. Requests: gemini_request.py; embeddings:
 gemini_embeddings.py. Pure, so every rule is pinned by golden tests without a network.
 
-Usage follows domain.tokens: Gemini's `promptTokenCount` already includes the cached tokens and
-`toolUsePromptTokenCount` is prompt read on top of it; `thoughtsTokenCount` is reasoning
+Usage follows domain.metering.tokens: Gemini's `promptTokenCount` already includes the cached
+tokens and `toolUsePromptTokenCount` is prompt read on top of it; `thoughtsTokenCount` is reasoning
 generated on top of `candidatesTokenCount`. Gemini's JSON omits zero-valued counts (proto3),
 so inside a present `usageMetadata` object a missing count means zero; a missing object means
 no report at all. Streaming reports are cumulative: the last one wins, they are never summed.
@@ -20,8 +20,8 @@ import orjson
 
 from adapters.providers.openai import usage_to_openai
 from domain.errors import ValidationError
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure
-from domain.tokens import TokenUsage
 
 IdFactory = Callable[[], str]
 

@@ -26,8 +26,8 @@ import certifi
 import orjson
 from yarl import URL
 
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure, Timeouts
-from domain.tokens import TokenUsage
 
 __all__ = ["Timeouts", "Upstream", "outbound_headers"]
 

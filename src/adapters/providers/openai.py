@@ -30,9 +30,9 @@ from adapters.providers.openai_responses import (
     upstream_responses_body,
     usage_from_responses,
 )
-from domain.catalog import Model
+from domain.catalog.models import Model
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
-from domain.tokens import TokenUsage
 
 # Body keys a client must never control: SDK/proxy options that would point the call elsewhere
 # or smuggle a credential (the LiteLLM `api_base` class of SSRF). OpenAI itself rejects them.

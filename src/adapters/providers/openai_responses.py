@@ -9,9 +9,9 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from adapters.providers.http import PrefetchedStream, iter_sse, sse_json
-from domain.catalog import Model
+from domain.catalog.models import Model
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure
-from domain.tokens import TokenUsage
 
 # Parameters that make OpenAI keep state under the agency's account, where another client
 # could reach it: the gateway sends `store: false` and refuses these before the call.

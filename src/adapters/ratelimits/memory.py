@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from domain.ports import RateLimiter
-from domain.ratelimits import Admission, Level, admit
+from domain.metering.ports import RateLimiter
+from domain.metering.ratelimits import Admission, Level, admit
 
 
 class InMemoryRateLimiter(RateLimiter):

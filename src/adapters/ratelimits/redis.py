@@ -1,8 +1,8 @@
 """The shared limiter: both buckets of a key in Redis, checked and taken by one Lua script
 (scripts run atomically), so a limit holds across every gateway process.
 
-The script mirrors domain.ratelimits.admit. Time is the Redis server's (`TIME`), one clock for
-every process. Each bucket expires after two idle minutes (it is full again by then).
+The script mirrors domain.metering.ratelimits.admit. Time is the Redis server's (`TIME`), one
+clock for every process. Each bucket expires after two idle minutes (it is full again by then).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from domain.ports import RateLimiter
-from domain.ratelimits import Admission, Window
+from domain.metering.ports import RateLimiter
+from domain.metering.ratelimits import Admission, Window
 
 _SCRIPT = """
 local now_parts = redis.call('TIME')

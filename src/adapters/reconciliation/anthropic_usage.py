@@ -18,9 +18,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from adapters.reconciliation._http import Params, ReportUnavailable, client, day_of, integer, pages
-from domain.money import EXACT
+from domain.billing.money import EXACT
+from domain.metering.tokens import TokenUsage
 from domain.reconciliation import ProviderFigures
-from domain.tokens import TokenUsage
 from domain.usecases.reconciliation import ProviderUsageReports, utc_day_start
 
 ANTHROPIC_ADMIN_BASE = "https://api.anthropic.com"

@@ -23,10 +23,10 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from domain.billing.money import EXACT, validate_currency
 from domain.errors import ValidationError
-from domain.money import EXACT, validate_currency
+from domain.metering.tokens import TokenUsage
 from domain.reconciliation import ProviderFigures
-from domain.tokens import TokenUsage
 
 MAX_ROWS = 200_000
 INVOICE_REQUIRED = ("date", "model", "cost")

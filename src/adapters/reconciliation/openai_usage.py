@@ -16,9 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from adapters.reconciliation._http import Params, ReportUnavailable, client, integer, pages
-from domain.money import EXACT
+from domain.billing.money import EXACT
+from domain.metering.tokens import TokenUsage
 from domain.reconciliation import ProviderFigures
-from domain.tokens import TokenUsage
 from domain.usecases.reconciliation import ProviderUsageReports, utc_day_start
 
 OPENAI_ADMIN_BASE = "https://api.openai.com"

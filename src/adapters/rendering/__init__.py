@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from adapters.rendering.invoice_csv import usage_csv
 from adapters.rendering.invoice_html import invoice_html
 from adapters.rendering.invoice_pdf import invoice_pdf
-from domain.invoices import Invoice
-from domain.invoicing_ports import InvoiceDocument, InvoiceRenderer
-from domain.usage import UsageRecord
+from domain.invoicing.invoices import Invoice
+from domain.invoicing.ports import InvoiceDocument, InvoiceRenderer
+from domain.metering.usage import UsageRecord
 
 
 class InvoiceFiles(InvoiceRenderer):

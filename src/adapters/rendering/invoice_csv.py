@@ -7,8 +7,8 @@ import csv
 import io
 from collections.abc import Sequence
 
-from domain.invoices import Invoice
-from domain.usage import UsageRecord
+from domain.invoicing.invoices import Invoice
+from domain.metering.usage import UsageRecord
 
 HEADER = [
     "invoice",

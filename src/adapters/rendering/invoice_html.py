@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from adapters.rendering.text import STATUS_NOTE, day, line_detail, money
-from domain.invoicing_ports import InvoiceDocument
+from domain.invoicing.ports import InvoiceDocument
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 52rem; color: #111; }

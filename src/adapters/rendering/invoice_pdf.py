@@ -6,7 +6,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from adapters.rendering.text import STATUS_NOTE, day, line_detail, money
-from domain.invoicing_ports import InvoiceDocument
+from domain.invoicing.ports import InvoiceDocument
 
 WIDTH = 180  # usable width in mm on A4 with 15 mm margins
 AMOUNT = 40

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.invoices import Invoice, InvoiceLine, LineKind
+from domain.invoicing.invoices import Invoice, InvoiceLine, LineKind
 
 
 def money(amount: object, currency: str) -> str:

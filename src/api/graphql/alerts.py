@@ -12,7 +12,7 @@ from api.graphql.context import Info
 from api.graphql.errors import NotFoundError, attempt, visible
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
-from domain import alerts as domain_alerts
+from domain.alerting import alerts as domain_alerts
 
 # strawberry.enum registers the GraphQL name on the domain enum itself (and returns it): the
 # domain enum is the GraphQL type, named here once; the alias keeps it a valid annotation.

@@ -17,9 +17,9 @@ from api.graphql.errors import NotFoundError, ValidationError, attempt, visible
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate, CanReadCosts
 from api.graphql.shared import Money, TokenCounts
-from domain import aliases
-from domain.money import Money as DomainMoney
-from domain.usage import UsageTotals
+from domain.billing.money import Money as DomainMoney
+from domain.catalog import aliases
+from domain.metering.usage import UsageTotals
 from domain.usecases.aliases import AliasInput
 
 

@@ -14,10 +14,10 @@ from api.graphql.errors import NotFoundError, ValidationError, attempt, public
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
 from api.graphql.shared import Money
-from domain import budgets
-from domain import pricing as plans
-from domain.access import NotAllowed
-from domain.budgets import BudgetStatus
+from domain.access.principals import NotAllowed
+from domain.billing import plans
+from domain.budgets import limits as budgets
+from domain.budgets.limits import BudgetStatus
 from domain.usecases import budgets as budget_cases
 
 # strawberry.enum registers the GraphQL name on the domain enum itself (and returns it): the

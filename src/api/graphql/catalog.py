@@ -13,7 +13,7 @@ from api.graphql.errors import ConflictError, ValidationError, attempt, visible
 from api.graphql.fields import field, mutation
 from api.graphql.model_routes import model_routes
 from api.graphql.permissions import CanMutate, CanReadCosts
-from domain import catalog
+from domain.catalog import models as catalog
 
 # strawberry.enum registers the GraphQL name on the domain enum itself (and returns it): the
 # domain enum is the GraphQL type, named here once; the alias keeps it a valid annotation.

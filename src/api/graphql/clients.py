@@ -21,8 +21,8 @@ from api.graphql.permissions import CanMutate, IsStaff
 from api.graphql.plans import PlanVersion, Pricing, PricingInput, plan_of, pricing_of
 from api.graphql.staff import PortalToken
 from api.graphql.usage import ClientUsage
-from domain import clients as domain_clients
-from domain import pricing as plans
+from domain.billing import clients as domain_clients
+from domain.billing import plans
 from domain.usecases.clients import ClientChanges, NewClient
 
 # strawberry.enum registers the GraphQL name on the domain enum itself (and returns it): the

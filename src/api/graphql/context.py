@@ -9,12 +9,12 @@ from datetime import datetime
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from domain.access import Principal
-from domain.billing import PeriodDraft
-from domain.budgets import BudgetStatus
+from domain.access.keys import ApiKey
+from domain.access.principals import Principal
+from domain.billing.plans import PlanVersion
+from domain.budgets.limits import BudgetStatus
 from domain.errors import NotFound
-from domain.keys import ApiKey
-from domain.pricing import PlanVersion
+from domain.invoicing.drafts import PeriodDraft
 from domain.usecases.management import Management
 
 DraftKey = tuple[str, str | None]  # (client id, period label or None for the current month)

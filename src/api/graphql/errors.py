@@ -14,7 +14,7 @@ from typing import TypeVar, overload
 import strawberry
 from graphql import GraphQLError
 
-from domain.access import NotAllowed
+from domain.access.principals import NotAllowed
 from domain.errors import Conflict, DomainError, NotFound, StoreUnavailable, WriteConflict
 
 T = TypeVar("T")

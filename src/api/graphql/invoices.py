@@ -14,8 +14,8 @@ from api.graphql.errors import ConflictError, NotFoundError, ValidationError, at
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
 from api.graphql.shared import Money, TokenCounts
-from domain import invoices as domain
 from domain.errors import DomainError
+from domain.invoicing import invoices as domain
 
 # strawberry.enum registers the GraphQL name on the domain enum itself (and returns it): the
 # domain enum is the GraphQL type, named here once; the aliases keep it a valid annotation.

@@ -13,7 +13,7 @@ from api.graphql.context import Info
 from api.graphql.errors import NotFoundError, ValidationError, attempt
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
-from domain import keys
+from domain.access import keys
 from domain.usecases.keys import NewKey
 
 WRITE = [CanMutate]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain import catalog
+from domain.catalog import models as catalog
 
 
 def model_routes(kind: catalog.ModelKind) -> list[str]:

@@ -14,10 +14,10 @@ from api.graphql.errors import NotFoundError, ValidationError, attempt
 from api.graphql.fields import mutation
 from api.graphql.permissions import CanMutate
 from api.graphql.shared import Money
-from domain import pricing as plans
+from domain.billing import plans
+from domain.billing.money import Money as DomainMoney
+from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PricingPlan
 from domain.errors import NotFound
-from domain.money import Money as DomainMoney
-from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PricingPlan
 
 WRITE = [CanMutate]
 _VN = (ValidationError, NotFoundError)

@@ -18,7 +18,7 @@ from api.graphql.fields import field
 from api.graphql.permissions import IsStaff
 from domain import reconciliation as rec
 from domain.errors import ValidationError
-from domain.tokens import TokenUsage
+from domain.metering.tokens import TokenUsage
 
 
 @strawberry.type

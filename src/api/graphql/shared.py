@@ -12,8 +12,8 @@ from typing import TypeVar, cast
 import strawberry
 
 from api.graphql.permissions import CanReadCosts
-from domain.money import Money as DomainMoney
-from domain.tokens import TokenUsage
+from domain.billing.money import Money as DomainMoney
+from domain.metering.tokens import TokenUsage
 
 R = TypeVar("R")
 

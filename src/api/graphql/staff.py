@@ -13,7 +13,7 @@ from api.graphql.context import Info
 from api.graphql.errors import NotFoundError, ValidationError, attempt
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate, IsOwner
-from domain import access
+from domain.access import principals as access
 
 # strawberry.enum registers the GraphQL name on the domain enum itself (and returns it): the
 # domain enum is the GraphQL type, named here once; the alias keeps it a valid annotation.

@@ -16,9 +16,9 @@ from api.graphql.fields import field
 from api.graphql.permissions import IsStaff
 from api.graphql.shared import Money, TokenCounts, costs, counts
 from domain import reports
-from domain.billing import PeriodDraft
-from domain.money import Money as DomainMoney
-from domain.usage import UsageRecord, UsageTotals
+from domain.billing.money import Money as DomainMoney
+from domain.invoicing.drafts import PeriodDraft
+from domain.metering.usage import UsageRecord, UsageTotals
 
 if TYPE_CHECKING:
     from api.graphql.clients import Client

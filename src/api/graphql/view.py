@@ -21,7 +21,7 @@ from api.auth import presented_token
 from api.graphql.context import Context
 from api.request_body import BodyRefused, parse_json, read_body
 from api.rest.errors import STORE_RETRY_AFTER
-from domain.access import Principal, Unauthenticated
+from domain.access.principals import Principal, Unauthenticated
 from domain.errors import StoreUnavailable, WriteConflict
 from domain.ports import Clock
 from domain.usecases.access import AccessUseCases

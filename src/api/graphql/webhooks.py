@@ -13,8 +13,8 @@ from api.graphql.context import Info
 from api.graphql.errors import NotFoundError, ValidationError, attempt, visible
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate, IsStaff
-from domain import alerts as domain_alerts
-from domain import webhooks as domain_webhooks
+from domain.alerting import alerts as domain_alerts
+from domain.alerting import webhooks as domain_webhooks
 from domain.usecases.webhooks import NewWebhook
 
 # strawberry.enum registers the GraphQL name on the domain enum itself (and returns it): the

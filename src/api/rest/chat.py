@@ -28,10 +28,10 @@ from api.rest.gateway import (
     report_rate,
     run_once,
 )
-from domain.catalog import ModelKind
+from domain.catalog.models import ModelKind
+from domain.metering.request_bounds import chat_bound, embeddings_bound
 from domain.providers import JSON
-from domain.request_bounds import chat_bound, embeddings_bound
-from domain.usecases.calls import CallKind, CallRequest, Streaming
+from domain.usecases.call_requests import CallKind, CallRequest, Streaming
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 

@@ -23,7 +23,7 @@ from domain.errors import (
     ValidationError,
     WriteConflict,
 )
-from domain.idempotency import IdempotencyConflict
+from domain.metering.idempotency import IdempotencyConflict
 from domain.providers import ProviderError, ProviderFailure
 
 STORE_RETRY_AFTER = "2"  # seconds: a database restart or a freed disk is usually that quick

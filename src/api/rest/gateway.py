@@ -19,7 +19,8 @@ from starlette.responses import Response, StreamingResponse
 from api.logs import note_call
 from api.rest.errors import ApiError, from_domain
 from api.rest.ratelimit_headers import RATE_HEADERS, rate_limit_headers
-from domain.catalog import ModelKind
+from domain.access.keys import ApiKey
+from domain.catalog.models import ModelKind
 from domain.errors import (
     BudgetExceeded,
     ClientSuspended,
@@ -27,9 +28,8 @@ from domain.errors import (
     InvalidApiKey,
     ModelNotAllowed,
 )
-from domain.keys import ApiKey
+from domain.metering.request_bounds import RequestBound
 from domain.providers import JSON
-from domain.request_bounds import RequestBound
 from domain.telemetry import NO_TELEMETRY, Refusal, Telemetry
 from domain.tracing import (
     ERROR_TYPE,
@@ -45,9 +45,10 @@ from domain.tracing import (
     gen_ai_provider,
 )
 from domain.usecases.calls import ModelCalls
+from domain.usecases.grants import CallGrant
 from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.keys import Caller
-from domain.usecases.metering import CallGrant, Metering
+from domain.usecases.metering import Metering
 from domain.usecases.ratelimits import RateLimits
 
 log = logging.getLogger("bizgraph.gateway")
@@ -86,7 +87,7 @@ async def authorize(
 ) -> CallGrant:
     """The grant for a call, refused before any provider is involved if the model is of
     another kind than the route serves or its provider is not configured here. `model` may be
-    an alias (domain/aliases.py): the grant is then its target's."""
+    an alias (domain/catalog/aliases.py): the grant is then its target's."""
     span = _CALL_SPAN.get()
     grant = await gw.metering.authorize(caller, model, rid, span, default_provider)
     if span.recording:

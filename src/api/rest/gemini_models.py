@@ -22,7 +22,7 @@ from api.rest import chat
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import Gateway, answer, client_secret, report_rate
 from api.rest.gemini import gemini_error, gemini_secret
-from domain.catalog import Model, ModelKind
+from domain.catalog.models import Model, ModelKind
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 1000

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.auth import presented_token
-from domain.access import Unauthenticated
+from domain.access.principals import Unauthenticated
 from domain.errors import NotFound
 from domain.usecases.invoice_desk import DocumentFormat
 from domain.usecases.management import Management

@@ -32,8 +32,8 @@ from api.rest.messages_format import (
     anthropic_to_openai_request,
     openai_to_anthropic_response,
 )
-from domain.request_bounds import messages_bound
-from domain.usecases.calls import CallKind, CallRequest, Streaming
+from domain.metering.request_bounds import messages_bound
+from domain.usecases.call_requests import CallKind, CallRequest, Streaming
 
 
 async def create_message(request: Request) -> Response:

@@ -3,7 +3,7 @@ written as OpenAI does ("1s", "6m0s", "120ms")."""
 
 from __future__ import annotations
 
-from domain.ratelimits import Admission, Window
+from domain.metering.ratelimits import Admission, Window
 
 RATE_HEADERS = "rate_limit_headers"  # where a route leaves them in the request state
 

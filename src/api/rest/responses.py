@@ -35,8 +35,8 @@ from api.rest.responses_format import (
     check_native,
     responses_to_chat_request,
 )
-from domain.request_bounds import responses_bound
-from domain.usecases.calls import CallKind, CallRequest, Streaming
+from domain.metering.request_bounds import responses_bound
+from domain.usecases.call_requests import CallKind, CallRequest, Streaming
 
 
 async def create_response(request: Request) -> Response:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 
-from domain.access import (
+from domain.access.bearer_secrets import display_prefix, generate_secret, looks_like_secret
+from domain.access.ports import KeyHasher, PortalTokenRepository, StaffTokenRepository
+from domain.access.principals import (
     BOOTSTRAP_OWNER,
     PORTAL_PREFIX,
     STAFF_PREFIX,
@@ -18,13 +20,11 @@ from domain.access import (
     StaffPrincipal,
     StaffToken,
     Unauthenticated,
-    display_prefix,
-    generate_secret,
-    looks_like_token,
 )
 from domain.errors import NotFound
 from domain.ids import new_id
-from domain.ports import Clock, KeyHasher, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.usecases.revocation import revoke_stored
 
 
 class AccessUseCases:
@@ -51,13 +51,13 @@ class AccessUseCases:
             secret.encode(), self._bootstrap.encode()
         ):
             return BOOTSTRAP_OWNER
-        if looks_like_token(secret, STAFF_PREFIX):
+        if looks_like_secret(secret, STAFF_PREFIX):
             digest = self._hasher.digest(secret)
             async with self._reads() as uow:
                 staff = await uow.staff_tokens.by_digest(digest)
             if staff is not None and staff.is_active and hmac.compare_digest(staff.digest, digest):
                 return StaffPrincipal(name=staff.name, role=staff.role, token_id=staff.id)
-        elif looks_like_token(secret, PORTAL_PREFIX):
+        elif looks_like_secret(secret, PORTAL_PREFIX):
             digest = self._hasher.digest(secret)
             async with self._reads() as uow:
                 portal = await uow.portal_tokens.by_digest(digest)
@@ -94,14 +94,8 @@ class AccessUseCases:
             return await uow.staff_tokens.list()
 
     async def revoke_staff_token(self, token_id: str) -> StaffToken:
-        async with self._uow() as uow:
-            token = await uow.staff_tokens.get(token_id)
-            if token is None:
-                raise NotFound(f"no staff token {token_id}")
-            token = token.revoked(self._clock.now())
-            await uow.staff_tokens.update(token)
-            await uow.commit()
-        return token
+        now = self._clock.now()
+        return await revoke_stored(self._uow, _staff_tokens, token_id, "staff token", now)
 
     async def create_portal_token(self, client_id: str, name: str = "portal") -> IssuedPortalToken:
         secret = generate_secret(PORTAL_PREFIX)
@@ -125,11 +119,13 @@ class AccessUseCases:
             return await uow.portal_tokens.for_client(client_id)
 
     async def revoke_portal_token(self, token_id: str) -> PortalToken:
-        async with self._uow() as uow:
-            token = await uow.portal_tokens.get(token_id)
-            if token is None:
-                raise NotFound(f"no portal token {token_id}")
-            token = token.revoked(self._clock.now())
-            await uow.portal_tokens.update(token)
-            await uow.commit()
-        return token
+        now = self._clock.now()
+        return await revoke_stored(self._uow, _portal_tokens, token_id, "portal token", now)
+
+
+def _staff_tokens(uow: UnitOfWork) -> StaffTokenRepository:
+    return uow.staff_tokens
+
+
+def _portal_tokens(uow: UnitOfWork) -> PortalTokenRepository:
+    return uow.portal_tokens

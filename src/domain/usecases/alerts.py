@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.alerts import Alert
+from domain.alerting.alerts import Alert
 from domain.errors import NotFound, ValidationError
 from domain.ports import Clock, UnitOfWorkFactory
 

@@ -1,5 +1,5 @@
-"""Model aliases (domain/aliases.py): set, list and remove them, and see the calls made through
-them. `AliasDesk` is what one principal may do: staff read every alias, owners and admins
+"""Model aliases (domain/catalog/aliases.py): set, list and remove them, and see the calls made
+through them. `AliasDesk` is what one principal may do: staff read every alias, owners and admins
 change them; a portal token sees the aliases its client may call (its own and the agency's)
 and its own usage through them, and changes nothing."""
 
@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.access import NotAllowed, Principal
-from domain.aliases import ModelAlias, check_alias_name
+from domain.access.principals import NotAllowed, Principal
+from domain.catalog.aliases import ModelAlias, check_alias_name
 from domain.errors import NotFound, UnknownModel
+from domain.metering.usage import UsageTotals
 from domain.ports import Clock, UnitOfWorkFactory
-from domain.usage import UsageTotals
 from domain.usecases.reports import ReportUseCases
 
 

@@ -1,4 +1,4 @@
-"""This process's budget leases (domain/budget_leases.py): calls' holds served from memory, a
+"""This process's budget leases (domain/budgets/leases.py): calls' holds served from memory, a
 database round trip only to top a lease up, to give its idle part back, and at shutdown."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from domain.budget_leases import IDLE_SECONDS, Headroom
-from domain.budgets import Hold, LeaseTaken, Refusal
+from domain.budgets.leases import IDLE_SECONDS, Headroom
+from domain.budgets.limits import Hold, LeaseTaken, Refusal
 from domain.errors import BudgetUnavailable
 
 Key = tuple[str, datetime]  # a counter: scope and period start

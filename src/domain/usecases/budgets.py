@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from domain.budgets import (
+from domain.billing.money import Money, bounded_decimal
+from domain.billing.periods import period_containing
+from domain.billing.plans import PlanTimeline
+from domain.budgets.limits import (
     DEFAULT_THRESHOLDS,
     Budget,
     BudgetBasis,
@@ -16,10 +19,7 @@ from domain.budgets import (
     budget_scope,
 )
 from domain.errors import NotFound
-from domain.money import Money, bounded_decimal
-from domain.periods import period_containing
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from domain.pricing import PlanTimeline
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 
-from domain.journal import JournalEntry, Settlement
-from domain.ports import CallLog, UnitOfWork
+from domain.metering.journal import JournalEntry, Settlement
+from domain.metering.ports import CallLog
+from domain.metering.usage import UsageRecord
+from domain.ports import UnitOfWork
 from domain.runtime_ports import Writes
-from domain.usage import UsageRecord
 
 
 async def write_settlement(uow: UnitOfWork, settlement: Settlement) -> list[UsageRecord] | None:

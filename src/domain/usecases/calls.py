@@ -7,17 +7,13 @@ the client), a failure with zero usage unless the provider said what it billed.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from enum import StrEnum
-from types import MappingProxyType
 from typing import Any, TypeVar
 
-from domain.catalog import Model
+from domain.catalog.models import Model
 from domain.errors import ValidationError
-from domain.estimates import estimate_usage
+from domain.metering.usage import CallStatus, UsageSource
 from domain.providers import (
     JSON,
     ModelProvider,
@@ -29,76 +25,39 @@ from domain.providers import (
     ProviderRegistry,
     ProviderResponse,
 )
-from domain.request_bounds import RequestBound
-from domain.runtime_ports import MeteredStream, Outcome, RelayedStream, Relays
+from domain.runtime_ports import MeteredStream, Outcome, Relays
 from domain.telemetry import NO_TELEMETRY, Telemetry, note_model, note_upstream
-from domain.tokens import TokenUsage
 from domain.tracing import (
-    GEN_AI_INPUT_TOKENS,
-    GEN_AI_OPERATION,
-    GEN_AI_OUTPUT_TOKENS,
-    GEN_AI_PROVIDER,
-    GEN_AI_REQUEST_MODEL,
-    GEN_AI_RESPONSE_MODEL,
-    GEN_AI_SYSTEM,
     Span,
-    SpanKind,
     error_type,
-    gen_ai_provider,
 )
-from domain.usage import CallStatus, UsageSource
-from domain.usecases.metering import Attempt, CallGrant, Metering, PricedModel
+from domain.usecases.call_attempts import (
+    OpenAttempt,
+    Resumed,
+    answered,
+    estimate,
+    failed,
+    ms_since,
+    provider_error_type,
+    relayed,
+    reported_model,
+    shielded,
+    succeeded,
+    unconfigured,
+    upstream_span,
+    usage_or_estimate,
+)
+from domain.usecases.call_requests import (
+    GEMINI_KINDS,
+    CallKind,
+    CallRequest,
+    Completed,
+    Streaming,
+)
+from domain.usecases.grants import Attempt, CallGrant, PricedModel
+from domain.usecases.metering import Metering
 
 T = TypeVar("T")
-
-
-class CallKind(StrEnum):
-    CHAT = "chat"
-    EMBEDDING = "embedding"
-    MESSAGES = "messages"  # Anthropic-native, relayed untranslated
-    RESPONSES = "responses"  # OpenAI's Responses API, relayed untranslated
-    GEMINI = "gemini"  # Gemini-native generateContent, relayed untranslated
-    GEMINI_EMBED = "gemini_embed"  # Gemini-native embedContent
-    GEMINI_BATCH_EMBED = "gemini_batch_embed"  # Gemini-native batchEmbedContents
-
-
-_GEMINI_KINDS = frozenset({CallKind.GEMINI, CallKind.GEMINI_EMBED, CallKind.GEMINI_BATCH_EMBED})
-# `gen_ai.operation.name` of each kind (GenAI semantic conventions' well-known values)
-_OPERATIONS = MappingProxyType(
-    {
-        CallKind.CHAT: "chat",
-        CallKind.MESSAGES: "chat",
-        CallKind.RESPONSES: "chat",
-        CallKind.GEMINI: "generate_content",
-        CallKind.EMBEDDING: "embeddings",
-        CallKind.GEMINI_EMBED: "embeddings",
-        CallKind.GEMINI_BATCH_EMBED: "embeddings",
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class CallRequest:
-    kind: CallKind
-    body: JSON
-    bound: RequestBound  # what the request can bill at most (the hold, the estimates)
-
-    @property
-    def prompt_chars(self) -> int:
-        """Size of the prompt, for the estimate when a provider reports nothing."""
-        return self.bound.prompt_chars
-
-
-@dataclass(frozen=True, slots=True)
-class Completed:
-    body: JSON
-    answered_by: PricedModel
-
-
-@dataclass(frozen=True, slots=True)
-class Streaming:
-    relay: RelayedStream
-    answered_by: PricedModel
 
 
 class ModelCalls:
@@ -153,9 +112,9 @@ class ModelCalls:
                 grant, request, attempts, lambda target: self._send(target, request)
             )
             self._upstream(target, started)
-            usage, source = _usage_or_estimate(response, request, target.model)
-            attempts.append(_succeeded(number, target, usage, source, started))
-            _answered(upstream, usage, source, _reported_model(upstream, response.body))
+            usage, source = usage_or_estimate(response, request, target.model)
+            attempts.append(succeeded(number, target, usage, source, started))
+            answered(upstream, usage, source, reported_model(upstream, response.body))
             return Completed(response.body, target)
         finally:
             await self._settle(grant, attempts)
@@ -174,8 +133,8 @@ class ModelCalls:
             await self._settle(grant, attempts)
             raise
         # Read now: the route rewrites the chunk's model once it is relayed.
-        reported = _reported_model(upstream, first)
-        attempt = _OpenAttempt(number, target, started, stream, upstream, reported)
+        reported = reported_model(upstream, first)
+        attempt = OpenAttempt(number, target, started, stream, upstream, reported)
         grant.trace.extend()  # the call's span ends once the relay settled (_stream_settler)
         settle = self._stream_settler(grant, request, attempts, attempt, grant.trace.child("relay"))
         rid, metering = grant.request_id, self._metering
@@ -213,14 +172,14 @@ class ModelCalls:
             if number:
                 self._telemetry.fallback(grant.target.model.id)
             started = time.monotonic()
-            upstream = _upstream_span(grant.trace, target.model, request.kind)
+            upstream = upstream_span(grant.trace, target.model, request.kind)
             try:
                 with upstream.carrying():
                     answer = await call(target)
             except ProviderError as exc:
-                upstream.fail(_provider_error_type(exc))
+                upstream.fail(provider_error_type(exc))
                 upstream.end()
-                attempts.append(_failed(number, target, exc, started))
+                attempts.append(failed(number, target, exc, started))
                 self._upstream(target, started)
                 if not exc.triggers_fallback:
                     raise
@@ -233,7 +192,7 @@ class ModelCalls:
                 raise
             note_model(target.model.id, target.model.provider)
             return number, target, started, upstream, answer
-        raise last_error or _unconfigured(grant.target.model.provider)
+        raise last_error or unconfigured(grant.target.model.provider)
 
     def _upstream(self, target: PricedModel, started: float) -> None:
         seconds = time.monotonic() - started
@@ -242,14 +201,14 @@ class ModelCalls:
 
     async def _settle(self, grant: CallGrant, attempts: list[Attempt]) -> None:
         with grant.trace.child("settle"):
-            await _shielded(self._metering.settle(grant, attempts))
+            await shielded(self._metering.settle(grant, attempts))
 
     def _stream_settler(
         self,
         grant: CallGrant,
         request: CallRequest,
         earlier: list[Attempt],
-        attempt: _OpenAttempt,
+        attempt: OpenAttempt,
         relay: Span,
     ) -> Callable[[Outcome], Awaitable[None]]:
         async def settle(outcome: Outcome) -> None:
@@ -258,7 +217,7 @@ class ModelCalls:
                 if reported is not None:
                     usage, source = reported, UsageSource.REPORTED
                 else:
-                    usage = _estimate(request, outcome.output_chars, attempt.target.model)
+                    usage = estimate(request, outcome.output_chars, attempt.target.model)
                     source = UsageSource.ESTIMATED
                 status = CallStatus.FAILED if outcome.error else CallStatus.SUCCEEDED
                 self._upstream(attempt.target, attempt.started)  # to the stream's end
@@ -268,9 +227,9 @@ class ModelCalls:
                     usage,
                     source,
                     status,
-                    _ms_since(attempt.started),
+                    ms_since(attempt.started),
                 )
-                _relayed(relay, attempt, outcome, usage, source, grant.trace)
+                relayed(relay, attempt, outcome, usage, source, grant.trace)
                 await self._settle(grant, [*earlier, last])
             finally:
                 grant.trace.end()
@@ -292,7 +251,7 @@ class ModelCalls:
         except BaseException:
             await stream.aclose()
             raise
-        return _Resumed(stream, iterator), first
+        return Resumed(stream, iterator), first
 
     async def _targets(
         self, grant: CallGrant, kind: CallKind
@@ -300,7 +259,7 @@ class ModelCalls:
         """The model asked for, then its fallbacks whose provider is configured (and, for a
         Gemini-native body, speaks Gemini's API: no other can take it untranslated)."""
         yield 0, grant.target
-        native_gemini = kind in _GEMINI_KINDS
+        native_gemini = kind in GEMINI_KINDS
         for number, model_id in enumerate(grant.target.model.fallbacks, start=1):
             target = await self._metering.fallback(grant, model_id)
             if target is None or not self.can_serve(target.model):
@@ -337,7 +296,7 @@ class ModelCalls:
     def _provider(self, model: Model) -> ModelProvider:
         provider = self._providers.chat(model.provider)
         if provider is None:
-            raise _unconfigured(model.provider)
+            raise unconfigured(model.provider)
         return provider
 
     def _native(self, model: Model) -> NativeMessagesProvider:
@@ -360,157 +319,3 @@ class ModelCalls:
                 ProviderFailure.CONNECTION, f"{model.id} does not speak Gemini's API"
             )
         return native
-
-
-@dataclass(frozen=True, slots=True)
-class _OpenAttempt:
-    number: int
-    target: PricedModel
-    started: float
-    stream: MeteredStream
-    upstream: Span  # open until the stream ends (its usage comes last)
-    reported_model: str | None  # what the provider said answered, for the span
-
-
-class _Resumed:
-    """A stream whose first event was already taken; iterating continues after it."""
-
-    def __init__(self, stream: MeteredStream, iterator: AsyncIterator[Any]) -> None:
-        self._stream = stream
-        self._iterator = iterator
-
-    @property
-    def usage(self) -> TokenUsage | None:
-        return self._stream.usage
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._iterator
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-
-def _unconfigured(provider: str) -> ProviderError:
-    return ProviderError(
-        ProviderFailure.CONNECTION, f"the provider {provider!r} is not configured", status=None
-    )
-
-
-def _usage_or_estimate(
-    response: ProviderResponse, request: CallRequest, model: Model
-) -> tuple[TokenUsage, UsageSource]:
-    if response.usage is not None:
-        source = UsageSource.ESTIMATED if response.usage_estimated else UsageSource.REPORTED
-        return response.usage, source
-    body = response.body
-    answer = (
-        body.get("choices")
-        or body.get("content")
-        or body.get("output")
-        or body.get("candidates")
-        or ""
-    )
-    output_chars = len(str(answer))
-    return _estimate(request, output_chars, model), UsageSource.ESTIMATED
-
-
-def _estimate(request: CallRequest, output_chars: int, model: Model) -> TokenUsage:
-    """About 4 characters a token, never past the request's bounds on the model that
-    answered (so an estimate stays inside the hold)."""
-    bound = request.bound
-    return estimate_usage(
-        bound.prompt_chars, output_chars, bound.output_tokens(model), bound.prompt_tokens(model)
-    )
-
-
-def _failed(number: int, target: PricedModel, exc: ProviderError, started: float) -> Attempt:
-    usage = exc.usage or TokenUsage()
-    source = UsageSource.REPORTED
-    return Attempt(number, target, usage, source, CallStatus.FAILED, _ms_since(started))
-
-
-def _succeeded(
-    number: int, target: PricedModel, usage: TokenUsage, source: UsageSource, started: float
-) -> Attempt:
-    return Attempt(number, target, usage, source, CallStatus.SUCCEEDED, _ms_since(started))
-
-
-def _ms_since(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
-
-
-def _upstream_span(call: Span, model: Model, kind: CallKind) -> Span:
-    """The span of one attempt at a provider, named and described per the GenAI semantic
-    conventions (nothing computed when the call is not recorded)."""
-    if not call.recording:
-        return call.child("", SpanKind.CLIENT)
-    operation, provider = _OPERATIONS[kind], gen_ai_provider(model.provider)
-    attributes = {
-        GEN_AI_OPERATION: operation,
-        GEN_AI_PROVIDER: provider,
-        GEN_AI_SYSTEM: provider,
-        GEN_AI_REQUEST_MODEL: model.upstream_name,
-        "bizgraph.model": model.id,
-    }
-    return call.child(f"{operation} {model.upstream_name}", SpanKind.CLIENT, attributes)
-
-
-def _provider_error_type(exc: ProviderError) -> str:
-    """The provider's status when it answered one, else how it failed (`timeout`, ...)."""
-    return str(exc.status) if exc.status is not None else exc.failure.value
-
-
-def _answered(
-    upstream: Span, usage: TokenUsage, source: UsageSource, reported_model: str | None
-) -> None:
-    """Close an answering attempt's span with the model that answered and its usage."""
-    if upstream.recording:
-        if reported_model is not None:
-            upstream.set(GEN_AI_RESPONSE_MODEL, reported_model)
-        upstream.set(GEN_AI_INPUT_TOKENS, usage.input_tokens)
-        upstream.set(GEN_AI_OUTPUT_TOKENS, usage.output_tokens)
-        upstream.set("bizgraph.usage.estimated", source is UsageSource.ESTIMATED)
-    upstream.end()
-
-
-def _relayed(
-    relay: Span,
-    attempt: _OpenAttempt,
-    outcome: Outcome,
-    usage: TokenUsage,
-    source: UsageSource,
-    call: Span,
-) -> None:
-    """End a stream's relay and upstream spans; a stream that broke fails them and the call."""
-    if relay.recording:
-        relay.set("bizgraph.relay.output_chars", outcome.output_chars)
-        relay.set("bizgraph.relay.cut_short", outcome.cut_short)
-    if outcome.error is not None:
-        failure = _provider_error_type(outcome.error)
-        for span in (relay, attempt.upstream, call):
-            span.fail(failure)
-    relay.end()
-    _answered(attempt.upstream, usage, source, attempt.reported_model)
-
-
-def _reported_model(upstream: Span, item: Any) -> str | None:
-    """The model a provider says answered (read only for a recorded span): OpenAI's and
-    Anthropic's `model` (a stream's `message` or `response` event holds it), Gemini's
-    `modelVersion`."""
-    if not upstream.recording:
-        return None
-    if isinstance(item, tuple) and len(item) == 2:  # a native stream's (event name, data)
-        item = item[1]
-    if not isinstance(item, dict):
-        return None
-    for holder in (item, item.get("message"), item.get("response")):
-        if isinstance(holder, dict):
-            for key in ("model", "modelVersion"):
-                if isinstance(found := holder.get(key), str) and found:
-                    return found
-    return None
-
-
-async def _shielded(settling: Any) -> None:
-    """Settle even if the request is being cancelled (a client that went away)."""
-    await asyncio.shield(settling)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from domain.catalog import Model, PriceHistory, PriceVersion
+from domain.catalog.models import Model, PriceHistory, PriceVersion
 from domain.errors import UnknownModel, ValidationError
 from domain.ids import new_id
 from domain.ports import UnitOfWorkFactory

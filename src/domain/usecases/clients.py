@@ -8,13 +8,13 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from domain.billing import PeriodDraft, draft_period
-from domain.clients import Client, ClientStatus
+from domain.billing.clients import Client, ClientStatus
+from domain.billing.periods import month_period, period_containing
+from domain.billing.plans import PlanTimeline, PlanVersion, PricingPlan
 from domain.errors import NotFound, ValidationError
 from domain.ids import new_id
-from domain.periods import month_period, period_containing
+from domain.invoicing.drafts import PeriodDraft, draft_period
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from domain.pricing import PlanTimeline, PlanVersion, PricingPlan
 from domain.timeutil import require_aware
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from domain.errors import ValidationError
-from domain.idempotency import (
+from domain.metering.idempotency import (
     MAX_KEY_LENGTH,
     IdempotencyConflict,
     IdempotencyRecord,

@@ -9,10 +9,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from domain.access import NotAllowed, Principal
+from domain.access.principals import NotAllowed, Principal
 from domain.errors import NotFound
-from domain.invoices import AccountCredit, CreditNote, DraftInvoice, Invoice, InvoiceStatus
-from domain.invoicing_ports import AgencyDetails, InvoiceDocument, InvoiceFilter, InvoiceRenderer
+from domain.invoicing.invoices import (
+    AccountCredit,
+    CreditNote,
+    DraftInvoice,
+    Invoice,
+    InvoiceStatus,
+)
+from domain.invoicing.ports import AgencyDetails, InvoiceDocument, InvoiceFilter, InvoiceRenderer
 from domain.usecases.invoicing import CloseResult, InvoiceUseCases
 
 

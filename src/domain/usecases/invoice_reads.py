@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from domain.billing.periods import Period
+from domain.billing.plans import PlanTimeline
 from domain.errors import Conflict, NotFound
-from domain.invoice_ledger import ClientBooks, check_books, check_sums, check_usage
-from domain.invoices import (
+from domain.invoicing.invoices import (
     CreditNote,
     DraftInvoice,
     InvoiceStatus,
@@ -18,9 +19,9 @@ from domain.invoices import (
     owes_nothing,
     totals,
 )
-from domain.invoicing_ports import InvoiceFilter, InvoicingUnitOfWork
-from domain.periods import Period
-from domain.pricing import PlanTimeline
+from domain.invoicing.ports import InvoiceFilter
+from domain.invoicing.postings import ClientBooks, check_books, check_sums, check_usage
+from domain.ports import InvoicingUnitOfWork
 
 
 async def invoice_usage(

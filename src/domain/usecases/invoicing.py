@@ -17,16 +17,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from domain.clients import Client
+from domain.billing.clients import Client
+from domain.billing.money import Money, input_decimal, round_to_minor, sum_money
+from domain.billing.periods import Period, month_period, period_containing
+from domain.billing.plans import PlanTimeline
 from domain.errors import Conflict, NotFound, PeriodNotEnded, ValidationError
 from domain.ids import new_id
-from domain.invoice_ledger import (
-    credit_entry,
-    finalization_entries,
-    payment_entry,
-    void_entry,
-)
-from domain.invoices import (
+from domain.invoicing.invoices import (
     AccountCredit,
     BillingDetails,
     CreditNote,
@@ -41,17 +38,15 @@ from domain.invoices import (
     owes_nothing,
     totals,
 )
-from domain.invoicing_ports import (
-    InvoiceClaim,
-    InvoiceFilter,
-    InvoicingUnitOfWork,
-    InvoicingUnitOfWorkFactory,
+from domain.invoicing.ports import InvoiceClaim, InvoiceFilter
+from domain.invoicing.postings import (
+    credit_entry,
+    finalization_entries,
+    payment_entry,
+    void_entry,
 )
-from domain.money import Money, input_decimal, round_to_minor, sum_money
-from domain.periods import Period, month_period, period_containing
-from domain.ports import Clock
-from domain.pricing import PlanTimeline
-from domain.usage import UsageRecord
+from domain.metering.usage import UsageRecord
+from domain.ports import Clock, InvoicingUnitOfWork, InvoicingUnitOfWorkFactory
 from domain.usecases.invoice_reads import books_problems, draft_invoice, invoice_usage
 
 INVOICE_PREFIX = "INV"

@@ -7,12 +7,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from domain.access.bearer_secrets import display_prefix, generate_secret, looks_like_secret
+from domain.access.keys import KEY_PREFIX, ApiKey, IssuedKey
+from domain.access.ports import ApiKeyRepository, KeyHasher
 from domain.errors import InvalidApiKey, NotFound, ValidationError
 from domain.ids import new_id
-from domain.keys import ApiKey, IssuedKey, display_prefix, generate_secret, looks_like_key
-from domain.ports import Clock, KeyHasher, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.runtime_ports import Snapshot, Snapshots
 from domain.timeutil import require_aware
+from domain.usecases.revocation import revoke_stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +46,12 @@ class KeyUseCases:
         now = self._clock.now()
         if new.expires_at is not None and require_aware(new.expires_at, "expires_at") <= now:
             raise ValidationError("a key's expiry must be in the future")
-        secret = generate_secret()
+        secret = generate_secret(KEY_PREFIX)
         key = ApiKey(
             id=new_id(),
             client_id=new.client_id,
             name=new.name,
-            prefix=display_prefix(secret),
+            prefix=display_prefix(secret, KEY_PREFIX),
             digest=self._hasher.digest(secret),
             created_at=now,
             expires_at=new.expires_at,
@@ -67,14 +70,7 @@ class KeyUseCases:
         return IssuedKey(secret=secret, key=key)
 
     async def revoke(self, key_id: str) -> ApiKey:
-        async with self._uow() as uow:
-            key = await uow.keys.get(key_id)
-            if key is None:
-                raise NotFound(f"no key {key_id}")
-            key = key.revoked(self._clock.now())
-            await uow.keys.update(key)
-            await uow.commit()
-        return key
+        return await revoke_stored(self._uow, _keys, key_id, "key", self._clock.now())
 
     async def set_rate_limits(self, key_id: str, rpm: int | None, tpm: int | None) -> ApiKey:
         """Requests and tokens per minute (None: no limit); effective on the next request."""
@@ -107,7 +103,7 @@ class KeyUseCases:
     async def caller(self, secret: str) -> Caller:
         """The usable key behind a secret and the configuration snapshot it was checked
         against (authorization reads the same snapshot)."""
-        if not looks_like_key(secret):
+        if not looks_like_secret(secret, KEY_PREFIX):
             raise InvalidApiKey("invalid API key")
         digest = self._hasher.digest(secret)
         snapshot = await self._lookups.snapshot()
@@ -123,3 +119,7 @@ class KeyUseCases:
 class Caller:
     key: ApiKey
     snapshot: Snapshot
+
+
+def _keys(uow: UnitOfWork) -> ApiKeyRepository:
+    return uow.keys

@@ -1,11 +1,11 @@
 """This process's lease: renewed by the heartbeat, removed on clean shutdown. While it is live,
-no other process settles the calls this process journaled (domain/leases.py)."""
+no other process settles the calls this process journaled (domain/metering/leases.py)."""
 
 from __future__ import annotations
 
 import time
 
-from domain.leases import LeaseTerms, renewed
+from domain.metering.leases import LeaseTerms, renewed
 from domain.ports import Clock, UnitOfWorkFactory
 
 

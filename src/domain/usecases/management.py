@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from domain.access import (
+from domain.access.keys import ApiKey, IssuedKey
+from domain.access.principals import (
     IssuedPortalToken,
     IssuedStaffToken,
     NotAllowed,
@@ -22,18 +23,18 @@ from domain.access import (
     Role,
     StaffToken,
 )
-from domain.alert_visibility import client_view
-from domain.alerts import Alert
-from domain.billing import PeriodDraft
-from domain.budgets import BudgetStatus
-from domain.catalog import Model, PriceHistory, PriceVersion
-from domain.clients import Client, ClientStatus
+from domain.alerting.alerts import Alert
+from domain.alerting.visibility import client_view
+from domain.alerting.webhooks import Delivery, IssuedWebhook, Webhook
+from domain.billing.clients import Client, ClientStatus
+from domain.billing.plans import PlanVersion, PricingPlan
+from domain.budgets.limits import BudgetStatus
+from domain.catalog.models import Model, PriceHistory, PriceVersion
 from domain.errors import NotFound, ValidationError
-from domain.keys import ApiKey, IssuedKey
-from domain.pricing import PlanVersion, PricingPlan
+from domain.invoicing.drafts import PeriodDraft
+from domain.metering.usage import UsageRecord, UsageTotals
 from domain.reconciliation import ReconciliationTable
 from domain.reports import Bucket, Overview, SeriesPoint
-from domain.usage import UsageRecord, UsageTotals
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.aliases import AliasDesk, AliasUseCases
@@ -46,7 +47,6 @@ from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases
-from domain.webhooks import Delivery, IssuedWebhook, Webhook
 
 MAX_ESTIMATED = 1000  # estimated records listed at once
 

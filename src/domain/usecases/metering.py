@@ -6,93 +6,57 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from domain.alerts import Alert
-from domain.aliases import resolve
-from domain.budget_alerts import owner_of, refusal_alert, threshold_alert
-from domain.budget_leases import IDLE_SECONDS
-from domain.budgets import (
-    Budget,
-    CounterMove,
-    Hold,
-    LeaseTaken,
-    Refusal,
-    Spend,
-    budget_scope,
-    hold_amount,
-    worst_case,
-)
-from domain.catalog import Model, PriceVersion
-from domain.clients import Client
+from domain.alerting.alerts import Alert
+from domain.alerting.budget_alerts import refusal_alert
+from domain.billing.periods import Period, period_containing
+from domain.budgets.leases import IDLE_SECONDS
+from domain.budgets.limits import CounterMove, Hold, LeaseTaken, Spend
+from domain.catalog.models import Model
 from domain.errors import (
     BudgetExceeded,
     BudgetUnavailable,
     ClientSuspended,
     ModelNotAllowed,
     StoreUnavailable,
-    UnknownModel,
     WriteConflict,
 )
 from domain.ids import new_id
-from domain.journal import BudgetMoves, JournalEntry, JournalState, Settlement
-from domain.keys import ApiKey
-from domain.ledger import EntryKind, LedgerEntry
-from domain.money import exact_sum
-from domain.periods import Period, period_containing
-from domain.ports import CallLog, Clock, UnitOfWork, UnitOfWorkFactory
-from domain.pricing import PlanTimeline, PlanVersion
-from domain.request_bounds import RequestBound
-from domain.runtime_ports import Snapshot, Snapshots, Writes
+from domain.metering.journal import BudgetMoves, JournalEntry, JournalState, Settlement
+from domain.metering.ports import CallLog
+from domain.metering.request_bounds import RequestBound
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.runtime_ports import Snapshots, Writes
 from domain.telemetry import NO_TELEMETRY, Telemetry, note_model
-from domain.tokens import TokenUsage
 from domain.tracing import NO_SPAN, Span
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.usecases.budget_holds import call_holds, covers
 from domain.usecases.budget_leases import BudgetLeases
 from domain.usecases.call_log import UnitOfWorkCallLog, partial_settle
+from domain.usecases.grants import (
+    Attempt,
+    CallGrant,
+    PricedModel,
+    budget_owner,
+    budgets_of,
+    grant_for_entry,
+    ledger_entry,
+    priced_fallback,
+    refusal_message,
+    resolve_model,
+    spends,
+    threshold_alerts,
+    usage_record,
+)
 from domain.usecases.keys import Caller, KeyUseCases
 
 log = logging.getLogger("bizgraph.metering")
 _FIRST_RETRY_SECONDS = 0.25  # a settlement the database refused is retried after this,
 _LAST_RETRY_SECONDS = 5.0  # doubling up to this
-
-
-@dataclass(frozen=True, slots=True)
-class PricedModel:
-    model: Model
-    price: PriceVersion
-
-
-@dataclass(frozen=True, slots=True)
-class CallGrant:
-    """Everything a call needs, fixed when it started: the price and plan in force then."""
-
-    request_id: str
-    client: Client
-    key: ApiKey
-    target: PricedModel
-    plan: PlanVersion | None
-    started_at: datetime
-    snapshot: Snapshot = field(repr=False, compare=False)  # what authorization read
-    budgets: tuple[Budget, ...] = ()  # the client's, then the key's, in force at the start
-    trace: Span = field(default=NO_SPAN, repr=False, compare=False)  # the call's span
-    alias: str | None = None  # the alias the client called (domain/aliases.py), if any
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One provider attempt of a call (fallbacks make several)."""
-
-    number: int
-    target: PricedModel
-    usage: TokenUsage
-    source: UsageSource
-    status: CallStatus
-    latency_ms: int
 
 
 class Metering:
@@ -147,20 +111,20 @@ class Metering:
         """Check client status and the key's model allow-list; fix price and plan in force now.
         The model named is resolved first (a catalog id, the client's alias, the agency's
         alias, `default_provider`'s model of that name, an unambiguous bare name: see
-        domain/aliases.py), so an alias is authorized, limited and billed as its target.
+        domain/catalog/aliases.py), so an alias is authorized, limited and billed as its target.
         `trace`: the call's span, which the grant carries to the call's later stages."""
         now = self._clock.now()
         snapshot, key = caller.snapshot, caller.key
         client = await snapshot.client(key.client_id)
         if client is None or not client.is_active:
             raise ClientSuspended("this client is suspended")
-        model, alias = await _resolve(snapshot, requested_model, client.id, default_provider)
+        model, alias = await resolve_model(snapshot, requested_model, client.id, default_provider)
         note_model(model.id, model.provider)  # metrics label its refusals too
         if not key.allows(model.id):
             raise ModelNotAllowed(f"this key may not call {model.id}")
         price = (await snapshot.prices(model.id)).in_force_at(now)
         plan = (await snapshot.plans(client.id)).in_force_at(now)
-        budgets = _budgets_of(await snapshot.budgets(), client.id, key.id)
+        budgets = budgets_of(await snapshot.budgets(), client.id, key.id)
         target = PricedModel(model, price)
         return CallGrant(
             request_id, client, key, target, plan, now, snapshot, budgets, trace, alias
@@ -172,7 +136,7 @@ class Metering:
         """The catalog model a name resolves to for this caller, as a call would resolve it
         (UnknownModel, or ModelNotAllowed when its key may not call it)."""
         snapshot, key = caller.snapshot, caller.key
-        model, _ = await _resolve(snapshot, requested, key.client_id, default_provider)
+        model, _ = await resolve_model(snapshot, requested, key.client_id, default_provider)
         if not key.allows(model.id):
             raise ModelNotAllowed(f"this key may not call {model.id}")
         return model
@@ -193,11 +157,7 @@ class Metering:
 
     async def fallback(self, grant: CallGrant, model_id: str) -> PricedModel | None:
         """A fallback model at its own price in force when the call started, if it exists."""
-        model = await grant.snapshot.model(model_id)
-        if model is None:
-            return None
-        price = (await grant.snapshot.prices(model.id)).in_force_at(grant.started_at)
-        return PricedModel(model, price)
+        return await priced_fallback(grant, model_id)
 
     async def hold_and_journal(self, grant: CallGrant, bound: RequestBound) -> None:
         """Written before the provider call, so a crash leaves a trace recovery can settle;
@@ -228,7 +188,7 @@ class Metering:
                 "billed by what the provider reads, which the request does not bound, and "
                 "a hard budget is set."
             )
-        holds = await self._holds(grant, bound)
+        holds = await call_holds(grant, bound, self._period(grant))
         try:
             refusal = await self._leases.hold(
                 grant.request_id, holds, self._top_up(grant), self._give_back
@@ -242,7 +202,7 @@ class Metering:
             log.exception("could not hold budget for request %s", grant.request_id)
             raise BudgetUnavailable("the budget store is unavailable; try again") from exc
         if refusal is not None:
-            raise BudgetExceeded(_refusal_message(refusal))
+            raise BudgetExceeded(refusal_message(refusal))
         try:
             await self._log.open(entry)
         except BaseException:
@@ -259,7 +219,7 @@ class Metering:
                 for alert in self._threshold_alerts(grant, taken.opened):
                     await uow.alerts.raise_once(alert)  # spend recorded before the budget counted
                 if taken.refusal is not None:
-                    owner = _owner(grant, taken.refusal.hold.budget)
+                    owner = budget_owner(grant, taken.refusal.hold.budget)
                     alert = refusal_alert(taken.refusal, self._clock.now(), owner)
                     await uow.alerts.raise_once(alert)
                 return taken
@@ -284,43 +244,12 @@ class Metering:
         mid-call. Rides the next batch (no commit of its own under load, no wait)."""
         self._log.checkpoint(request_id, output_chars)
 
-    async def _holds(self, grant: CallGrant, bound: RequestBound) -> list[Hold]:
-        targets = [grant.target]
-        for model_id in grant.target.model.fallbacks:  # a fallback may cost more
-            if (fallback := await self.fallback(grant, model_id)) is not None:
-                targets.append(fallback)
-        pairs = [(t.model, t.price) for t in targets]
-        period = self._period(grant)
-        return [
-            Hold(
-                budget,
-                period,
-                hold_amount(budget, grant.plan, pairs, bound),
-                budget.basis_under(grant.plan),
-            )
-            for budget in grant.budgets
-        ]
-
     async def covers(
-        self,
-        grant: CallGrant,
-        bound: RequestBound,
-        billed: Sequence[Attempt],
-        target: PricedModel,
+        self, grant: CallGrant, bound: RequestBound, billed: Sequence[Attempt], target: PricedModel
     ) -> bool:
-        """Whether the call's hold still covers what its failed attempts were billed plus the
-        worst case of one more attempt on `target` (a fallback), on every budget. The hold is
-        recomputed from the same inputs, so it is the amount reserved at the start."""
-        if not grant.budgets:
-            return True
-        records = [self._record(grant, a) for a in billed]
-        held = {h.scope: h.amount for h in await self._holds(grant, bound)}
-        for budget in grant.budgets:
-            spent = exact_sum(*(budget.measure(r.cost, r.charge, grant.plan) for r in records))
-            worst = worst_case(budget, grant.plan, target.model, target.price, bound)
-            if exact_sum(spent, worst) > held[budget.scope]:
-                return False
-        return True
+        """Whether the call's hold still covers its failed attempts plus one more on `target`
+        (budget_holds.covers)."""
+        return await covers(grant, bound, billed, target, self._period(grant))
 
     def _period(self, grant: CallGrant) -> Period:
         return period_containing(grant.started_at, self._zone)
@@ -348,11 +277,11 @@ class Metering:
     ) -> list[UsageRecord]:
         """`lease_owner`: the process whose budget leases the call held from (another's when
         recovery settles its calls; None for a call journaled before leases existed)."""
-        records = [self._record(grant, a) for a in attempts]
+        records = [usage_record(grant, a) for a in attempts]
         settlement = Settlement(
             grant.request_id,
             state,
-            tuple((r, _ledger_entry(r)) for r in records),
+            tuple((r, ledger_entry(r)) for r in records),
             self._budget_moves(grant, lease_owner)
             if grant.budgets or state is JournalState.ABANDONED
             else None,
@@ -426,35 +355,15 @@ class Metering:
         await self._leases.return_all(self._give_back)
 
     def _spends(self, grant: CallGrant, added: Sequence[UsageRecord]) -> list[Spend]:
-        start = self._period(grant).start
-        return [
-            Spend(
-                budget.scope,
-                start,
-                exact_sum(*(budget.measure(r.cost, r.charge, grant.plan) for r in added)),
-            )
-            for budget in grant.budgets
-        ]
+        return spends(grant, self._period(grant).start, added)
 
     def _threshold_alerts(self, grant: CallGrant, moves: Sequence[CounterMove]) -> list[Alert]:
-        by_scope = {budget.scope: budget for budget in grant.budgets}
-        period, now = self._period(grant), self._clock.now()
-        alerts = []
-        for move in moves:
-            budget = by_scope[move.scope]
-            basis = budget.basis_under(grant.plan)
-            for percent in budget.crossed(move.spent_before, move.spent_after):
-                alerts.append(
-                    threshold_alert(
-                        budget, period, basis, percent, move.spent_after, now, _owner(grant, budget)
-                    )
-                )
-        return alerts
+        return threshold_alerts(grant, self._period(grant), self._clock.now(), moves)
 
     async def recover(self, started_before: datetime, live_at: datetime | None = None) -> int:
         """Settle calls a crash left open: journal rows still `started` from before
         `started_before` (whoever owns them), and with `live_at`, rows whose owner holds no
-        lease live then (domain/leases.py). Each gets a failed usage record flagged
+        lease live then (domain/metering/leases.py). Each gets a failed usage record flagged
         `estimated`: the prompt it sent plus the output it had relayed at its last checkpoint,
         charged by the plan like any record, with its holds released and the estimate added to
         `spent` in the same transaction. Safe to run from several processes at once, and
@@ -465,7 +374,7 @@ class Metering:
         for entry in stuck:
             if entry.owner == self._process_id and entry.started_at >= started_before:
                 continue  # ours, and we are alive (even if our own lease lapsed in a DB outage)
-            grant = await self._grant_for(entry)
+            grant = await grant_for_entry(self._reads, self._lookups, entry)
             if grant is None:
                 continue
             usage = entry.crash_estimate()
@@ -480,101 +389,3 @@ class Metering:
             if reclaimed:
                 log.warning("gave back %d budget leases of processes that died", reclaimed)
         return settled
-
-    async def _grant_for(self, entry: JournalEntry) -> CallGrant | None:
-        async with self._reads() as uow:
-            client = await uow.clients.get(entry.client_id)
-            key = await uow.keys.get(entry.api_key_id)
-            model = await uow.catalog.get_model(entry.model_id)
-            if client is None or key is None or model is None:
-                return None
-            price = (await uow.catalog.prices(model.id)).in_force_at(entry.started_at)
-            plans = PlanTimeline(await uow.plans.history(client.id))
-            stored = {budget.scope: budget for budget in await uow.budgets.all()}
-        plan = plans.in_force_at(entry.started_at)
-        target = PricedModel(model, price)
-        snapshot = self._lookups.uncached()
-        budgets = _budgets_of(stored, client.id, key.id)
-        return CallGrant(
-            entry.request_id,
-            client,
-            key,
-            target,
-            plan,
-            entry.started_at,
-            snapshot,
-            budgets,
-            alias=entry.alias,
-        )
-
-    def _record(self, grant: CallGrant, attempt: Attempt) -> UsageRecord:
-        cost = attempt.target.price.cost(attempt.usage)
-        charge = grant.plan.plan.charge(cost) if grant.plan is not None else cost
-        return UsageRecord(
-            id=new_id(),
-            request_id=grant.request_id,
-            attempt=attempt.number,
-            client_id=grant.client.id,
-            api_key_id=grant.key.id,
-            model_id=attempt.target.model.id,
-            provider=attempt.target.model.provider,
-            usage=attempt.usage,
-            cost=cost,
-            charge=charge,
-            price_version_id=attempt.target.price.id,
-            plan_version_id=grant.plan.id if grant.plan is not None else None,
-            started_at=grant.started_at,
-            latency_ms=attempt.latency_ms,
-            status=attempt.status,
-            source=attempt.source,
-            alias=grant.alias,
-        )
-
-
-def _budgets_of(stored: Mapping[str, Budget], client_id: str, key_id: str) -> tuple[Budget, ...]:
-    """The client's budget, then the key's: always in this order, so transactions lock the
-    counters in one order and cannot deadlock each other."""
-    found = (stored.get(budget_scope(client_id, None)), stored.get(budget_scope(client_id, key_id)))
-    return tuple(budget for budget in found if budget is not None)
-
-
-def _refusal_message(refusal: Refusal) -> str:
-    budget = refusal.hold.budget
-    whose = "this key's" if budget.key_id else "this client's"
-    return (
-        f"You exceeded {whose} budget of {budget.limit} for {refusal.hold.period.label}: "
-        "this call could cost more than what remains."
-    )
-
-
-async def _resolve(
-    snapshot: Snapshot, requested: str, client_id: str, default_provider: str | None
-) -> tuple[Model, str | None]:
-    """The catalog model a call names and the alias it went through: from the cached
-    configuration (no query in the steady state)."""
-    model = await snapshot.model(requested)
-    if model is not None:
-        return model, None
-    ids = [m.id for m in await snapshot.models()]
-    found = resolve(requested, client_id, ids, await snapshot.aliases(), default_provider)
-    model = await snapshot.model(found.model_id) if found else None
-    if found is None or model is None:
-        raise UnknownModel(f"the model {requested!r} does not exist")
-    return model, found.alias
-
-
-def _ledger_entry(record: UsageRecord) -> LedgerEntry:
-    return LedgerEntry(
-        id=new_id(),
-        client_id=record.client_id,
-        kind=EntryKind.USAGE_CHARGE,
-        amount=record.charge,
-        occurred_at=record.started_at,
-        reference=f"{record.request_id}#{record.attempt}",
-        description=f"{record.model_id} ({record.status})",
-    )
-
-
-def _owner(grant: CallGrant, budget: Budget) -> str:
-    key_name = (grant.key.name or grant.key.prefix) if budget.key_id is not None else None
-    return owner_of(grant.client.name, key_name)

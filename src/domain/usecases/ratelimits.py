@@ -11,10 +11,10 @@ import logging
 import math
 import time
 
-from domain.estimates import tokens_in
-from domain.keys import ApiKey
-from domain.ports import RateLimiter
-from domain.ratelimits import Admission
+from domain.access.keys import ApiKey
+from domain.metering.estimates import tokens_in
+from domain.metering.ports import RateLimiter
+from domain.metering.ratelimits import Admission
 
 log = logging.getLogger("bizgraph.ratelimits")
 _NEVER = 3600.0  # a request above the whole minute's tokens cannot pass: retry much later

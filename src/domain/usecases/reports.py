@@ -10,15 +10,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from domain.billing import PeriodDraft, draft_from_totals
-from domain.clients import Client
+from domain.billing.clients import Client
+from domain.billing.money import Money
+from domain.billing.periods import Period, month_period, period_containing
+from domain.billing.plans import PlanTimeline
 from domain.errors import NotFound
-from domain.money import Money
-from domain.periods import Period, month_period, period_containing
+from domain.invoicing.drafts import PeriodDraft, draft_from_totals
+from domain.metering.usage import UsageGrouping, UsageRecord, UsageTotals
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from domain.pricing import PlanTimeline
 from domain.reports import Bucket, ClientFigures, Overview, SeriesPoint, series
-from domain.usage import UsageGrouping, UsageRecord, UsageTotals
 
 # For a closed period: each client's invoiced revenue (absent: no invoice); None while open.
 InvoicedRevenue = Callable[[Period, Sequence[str]], Awaitable[Mapping[str, Money] | None]]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from domain.money import Money
+from domain.alerting.spikes import SpikeRule, spike_alert
+from domain.billing.money import Money
+from domain.billing.plans import FixedPrice, PlanTimeline
+from domain.metering.usage import UsageGrouping, UsageTotals
 from domain.ports import Clock, UnitOfWorkFactory
-from domain.pricing import FixedPrice, PlanTimeline
-from domain.spikes import SpikeRule, spike_alert
-from domain.usage import UsageGrouping, UsageTotals
 
 
 class SpikeEvaluator:

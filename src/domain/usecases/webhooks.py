@@ -17,12 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from domain.alert_visibility import client_view
-from domain.alerts import AlertKind
-from domain.errors import NotFound
-from domain.ids import new_id
-from domain.ports import Clock, KeyHasher, UnitOfWorkFactory, WebhookSender
-from domain.webhooks import (
+from domain.access.ports import KeyHasher
+from domain.alerting.alerts import AlertKind
+from domain.alerting.ports import WebhookSender
+from domain.alerting.visibility import client_view
+from domain.alerting.webhooks import (
     EVENT_ID_HEADER,
     SECRET_PREFIX,
     SIGNATURE_HEADER,
@@ -39,6 +38,9 @@ from domain.webhooks import (
     signature,
     validate_url,
 )
+from domain.errors import NotFound
+from domain.ids import new_id
+from domain.ports import Clock, UnitOfWorkFactory
 
 log = logging.getLogger("bizgraph.webhooks")
 

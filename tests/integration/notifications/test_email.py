@@ -9,7 +9,7 @@ from email.message import Message
 
 from adapters.notifications.email import ChannelSender, SmtpEmailSender, SmtpSettings
 from adapters.notifications.webhooks import HttpxWebhookSender
-from domain.webhooks import EVENT_ID_HEADER
+from domain.alerting.webhooks import EVENT_ID_HEADER
 from tests.support.servers import SmtpCatcher, serve_smtp_in_thread
 
 BODY = json.dumps(

@@ -14,8 +14,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adapters.notifications.webhooks import HttpxWebhookSender
+from domain.alerting.webhooks import validate_url
 from domain.errors import ValidationError
-from domain.webhooks import validate_url
 from tests.support.servers import WebhookReceiver, serve_in_thread
 
 

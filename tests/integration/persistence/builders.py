@@ -6,15 +6,15 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from domain.catalog import Model, PriceVersion
-from domain.clients import Client
+from domain.access.keys import ApiKey
+from domain.billing.clients import Client
+from domain.billing.money import Money
+from domain.catalog.models import Model, PriceVersion
 from domain.ids import new_id
-from domain.journal import JournalEntry
-from domain.keys import ApiKey
-from domain.ledger import EntryKind, LedgerEntry
-from domain.money import Money
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.invoicing.ledger import EntryKind, LedgerEntry
+from domain.metering.journal import JournalEntry
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 
 # Inputs are given in a non-UTC zone on purpose: they must come back as the same instant in UTC.
 KOLKATA = timezone(timedelta(hours=5, minutes=30))

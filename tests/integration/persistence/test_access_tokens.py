@@ -8,7 +8,7 @@ from datetime import UTC, timedelta
 import pytest
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from domain.access import PortalToken, Role, StaffToken
+from domain.access.principals import PortalToken, Role, StaffToken
 from domain.errors import Conflict, NotFound
 from domain.ids import new_id
 from tests.integration.persistence import builders

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from domain.alerts import Alert, AlertKind
+from domain.alerting.alerts import Alert, AlertKind
 from domain.ids import new_id
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0

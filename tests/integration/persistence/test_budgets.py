@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from domain.budgets import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Refusal, Spend
+from domain.billing.money import Money
+from domain.billing.periods import month_period
+from domain.budgets.limits import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Refusal, Spend
 from domain.ids import new_id
-from domain.leases import ProcessLease
-from domain.money import Money
-from domain.periods import month_period
+from domain.metering.leases import ProcessLease
 from tests.integration.persistence import builders
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]

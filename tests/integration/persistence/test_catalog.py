@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from domain.catalog import ModelKind
+from domain.catalog.models import ModelKind
 from domain.errors import Conflict, NoPriceInForce, NotFound, ValidationError
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0, T0_UTC

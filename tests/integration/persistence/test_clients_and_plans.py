@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from domain.clients import ClientStatus
+from domain.billing.clients import ClientStatus
+from domain.billing.money import Money
+from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PlanVersion
 from domain.errors import Conflict, NotFound
-from domain.money import Money
-from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PlanVersion
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0, T0_UTC
 

@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.database import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
+from domain.billing.money import Money
+from domain.billing.plans import FixedFee, PercentageMargin, PlanVersion, PricingPlan
 from domain.errors import Conflict, PeriodNotEnded, ValidationError
 from domain.ids import new_id
-from domain.invoices import InvoiceStatus, LineKind
-from domain.invoicing_ports import InvoiceFilter
-from domain.ledger import EntryKind
-from domain.money import Money
-from domain.pricing import FixedFee, PercentageMargin, PlanVersion, PricingPlan
+from domain.invoicing.invoices import InvoiceStatus, LineKind
+from domain.invoicing.ledger import EntryKind
+from domain.invoicing.ports import InvoiceFilter
 from domain.usecases.clients import ClientUseCases
 from domain.usecases.invoicing import InvoiceTerms, InvoiceUseCases
 from tests.fakes import FrozenClock

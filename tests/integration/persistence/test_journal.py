@@ -10,8 +10,8 @@ import pytest
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import NotFound
-from domain.journal import JournalState
-from domain.leases import ProcessLease
+from domain.metering.journal import JournalState
+from domain.metering.leases import ProcessLease
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0, T0_UTC
 

@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from domain.aliases import ModelAlias
+from domain.billing.money import Money
+from domain.catalog.aliases import ModelAlias
 from domain.errors import NotFound
-from domain.money import Money
-from domain.tokens import TokenUsage
-from domain.usage import UsageGrouping
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageGrouping
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0
 

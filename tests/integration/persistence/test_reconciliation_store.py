@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.persistence.reconciliation import SqlReconciliationStore
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.reconciliation.csv_imports import gemini_billing_rows, invoice_rows
-from domain.alerts import AlertKind
+from domain.alerting.alerts import AlertKind
+from domain.billing.money import Money
 from domain.errors import ValidationError
-from domain.money import Money
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageSource
 from domain.reconciliation import ProviderFigures, ReportOrigin
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageSource
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from tests.fakes import FrozenClock
 from tests.integration.persistence import builders

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from domain.alerts import AlertKind
+from domain.alerting.alerts import AlertKind
+from domain.alerting.spikes import SpikeRule
+from domain.billing.money import Money
+from domain.billing.plans import FixedPrice, PlanVersion
 from domain.ids import new_id
-from domain.money import Money
-from domain.pricing import FixedPrice, PlanVersion
-from domain.spikes import SpikeRule
 from domain.usecases.spikes import SpikeEvaluator
 from tests.fakes import FrozenClock
 from tests.integration.persistence import builders

@@ -7,11 +7,11 @@ from datetime import UTC, timedelta
 from decimal import Decimal
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from domain.clients import Client
-from domain.keys import ApiKey
-from domain.ledger import EntryKind
-from domain.money import Money
-from domain.usage import CallStatus, UsageSource
+from domain.access.keys import ApiKey
+from domain.billing.clients import Client
+from domain.billing.money import Money
+from domain.invoicing.ledger import EntryKind
+from domain.metering.usage import CallStatus, UsageSource
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0, T0_UTC
 

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from adapters.persistence.repositories.usage_totals import rebuild_usage_daily
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from domain.money import EXACT, Money, exact_sum
-from domain.periods import month_period
-from domain.pricing import PercentageMargin, PlanVersion
-from domain.tokens import TokenUsage
-from domain.usage import UsageGrouping
+from domain.billing.money import EXACT, Money, exact_sum
+from domain.billing.periods import month_period
+from domain.billing.plans import PercentageMargin, PlanVersion
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageGrouping
 from tests.integration.persistence import builders
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]

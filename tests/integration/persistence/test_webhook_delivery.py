@@ -20,11 +20,11 @@ from adapters.notifications.email import ChannelSender, SmtpEmailSender, SmtpSet
 from adapters.notifications.webhooks import HttpxWebhookSender
 from adapters.persistence.database import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
-from domain.alerts import AlertKind
+from domain.alerting.alerts import AlertKind
+from domain.alerting.ports import WebhookSender
+from domain.alerting.webhooks import Delivery, DeliveryStatus, RetryPolicy, SendResult
 from domain.ids import new_id
-from domain.ports import WebhookSender
 from domain.usecases.webhooks import NewWebhook, WebhookDispatcher, WebhookUseCases
-from domain.webhooks import Delivery, DeliveryStatus, RetryPolicy, SendResult
 from tests.fakes import FakeKeyHasher, FrozenClock
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.database import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
-from domain.alerts import AlertKind
+from domain.alerting.alerts import AlertKind
+from domain.alerting.webhooks import Delivery, DeliveryStatus, Webhook
 from domain.errors import NotFound
 from domain.ids import new_id
-from domain.webhooks import Delivery, DeliveryStatus, Webhook
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0
 from tests.integration.persistence.test_alerts import alert

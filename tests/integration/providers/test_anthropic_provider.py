@@ -15,9 +15,9 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from adapters.providers.anthropic import AnthropicProvider
 from adapters.providers.http import Timeouts
-from domain.catalog import Model
+from domain.catalog.models import Model
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure
-from domain.tokens import TokenUsage
 from tests.support.servers import serve_in_thread
 from tests.upstreams.anthropic_fake import AnthropicFake, AnthropicScript, ToolCall
 

@@ -13,9 +13,9 @@ from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from adapters.providers.demo import DEMO_EPOCH, DemoProvider, approx_tokens, prompt_tokens
-from domain.catalog import Model, ModelKind
+from domain.catalog.models import Model, ModelKind
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError
-from domain.tokens import TokenUsage
 
 CHAT = Model(id="demo/chat", provider="demo", upstream_name="chat", max_output_tokens=256)
 EMBED = Model(id="demo/embed", provider="demo", upstream_name="embed", kind=ModelKind.EMBEDDING)

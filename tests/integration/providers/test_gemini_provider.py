@@ -13,9 +13,9 @@ import pytest
 
 from adapters.providers.gemini import GeminiProvider
 from adapters.providers.http import Timeouts
-from domain.catalog import Model, ModelKind
+from domain.catalog.models import Model, ModelKind
+from domain.metering.tokens import TokenUsage
 from domain.providers import ChatStream, ProviderError, ProviderFailure
-from domain.tokens import TokenUsage
 from tests.support.servers import serve_in_thread
 from tests.upstreams.gemini_fake import GeminiScript, gemini_fake_app
 

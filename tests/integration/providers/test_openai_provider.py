@@ -10,9 +10,9 @@ import pytest
 
 from adapters.providers.http import Timeouts
 from adapters.providers.openai import OpenAICompatibleProvider
-from domain.catalog import Model, ModelKind
+from domain.catalog.models import Model, ModelKind
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure
-from domain.tokens import TokenUsage
 from tests.support.servers import serve_in_thread
 from tests.upstreams.openai_fake import OpenAIScript, error_body, openai_fake_app, openai_usage
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from adapters.providers.openai import OpenAICompatibleProvider
-from domain.catalog import Model
+from domain.catalog.models import Model
 from domain.providers import JSON, ProviderError, ProviderFailure, Timeouts
 
 MODEL = Model(id="openai/gpt-4o-mini", provider="openai", upstream_name="gpt-4o-mini")

@@ -7,7 +7,7 @@ import uuid
 
 from adapters.ratelimits.memory import InMemoryRateLimiter
 from adapters.ratelimits.redis import RedisRateLimiter
-from domain.keys import ApiKey
+from domain.access.keys import ApiKey
 from domain.usecases.ratelimits import RateLimits
 from tests.fakes import FrozenClock
 from tests.support.redis import REDIS_URL, require_redis

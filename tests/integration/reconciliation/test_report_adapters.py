@@ -14,8 +14,8 @@ import pytest
 from adapters.reconciliation._http import ReportUnavailable
 from adapters.reconciliation.anthropic_usage import AnthropicUsageReports
 from adapters.reconciliation.openai_usage import OpenAIUsageReports, line_item_model
+from domain.metering.tokens import TokenUsage
 from domain.reconciliation import ProviderFigures, summed
-from domain.tokens import TokenUsage
 from tests.support.servers import serve_in_thread
 from tests.upstreams.usage_reports_fake import (
     ReportsFake,

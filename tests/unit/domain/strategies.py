@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from domain.tokens import TokenUsage
+from domain.metering.tokens import TokenUsage
 
 PROPERTY = settings(max_examples=100, deadline=None)
 

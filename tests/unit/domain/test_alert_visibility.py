@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from domain.alert_visibility import client_view
-from domain.alerts import Alert, AlertKind
+from domain.alerting.alerts import Alert, AlertKind
+from domain.alerting.visibility import client_view
 
 AT = datetime(2026, 11, 30, 5, tzinfo=UTC)
 

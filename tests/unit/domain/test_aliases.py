@@ -1,4 +1,4 @@
-"""Alias names and the resolution of the model a call names (domain/aliases.py)."""
+"""Alias names and the resolution of the model a call names (domain/catalog/aliases.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.aliases import AliasTable, ModelAlias, Resolution, check_alias_name, resolve
+from domain.catalog.aliases import AliasTable, ModelAlias, Resolution, check_alias_name, resolve
 from domain.errors import ValidationError
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.billing import draft_period
-from domain.money import Money
-from domain.periods import month_period
-from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PlanTimeline, PlanVersion
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.billing.money import Money
+from domain.billing.periods import month_period
+from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PlanTimeline, PlanVersion
+from domain.invoicing.drafts import draft_period
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 
 PERIOD = month_period("2026-03", ZoneInfo("Europe/Paris"))
 BEFORE = datetime(2026, 1, 1, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.budget_alerts import owner_of
+from domain.alerting.budget_alerts import owner_of
 
 
 def test_a_client_budget_is_named_by_the_client() -> None:

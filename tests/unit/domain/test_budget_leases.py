@@ -1,4 +1,4 @@
-"""A process's budget lease in memory (domain/budget_leases.py): holds never take more than the
+"""A process's budget lease in memory (domain/budgets/leases.py): holds never take more than the
 lease has free, settling moves at most what is leased, and the sizing window stays bounded
 however long the lease lives."""
 
@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.budget_leases import SHARE_CAP, SIZING_SECONDS, Headroom
-from domain.budgets import Budget, BudgetMode
-from domain.money import Money
-from domain.periods import month_period
+from domain.billing.money import Money
+from domain.billing.periods import month_period
+from domain.budgets.leases import SHARE_CAP, SIZING_SECONDS, Headroom
+from domain.budgets.limits import Budget, BudgetMode
 
 LIMIT = Decimal("10")
 BUDGET = Budget("c1", None, Money(LIMIT, "USD"), BudgetMode.HARD, datetime(2026, 1, 1, tzinfo=UTC))

@@ -11,19 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.budgets import (
-    Budget,
-    BudgetBasis,
-    BudgetMode,
-    hold_amount,
-    max_cost,
-)
-from domain.catalog import Model, PriceVersion
+from domain.billing.money import Money
+from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PlanVersion
+from domain.budgets.limits import Budget, BudgetBasis, BudgetMode, hold_amount
+from domain.catalog.models import Model, PriceVersion, max_cost
 from domain.errors import ValidationError
-from domain.money import Money
-from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PlanVersion
-from domain.request_bounds import Dialect, RequestBound
-from domain.tokens import TokenUsage
+from domain.metering.request_bounds import Dialect, RequestBound
+from domain.metering.tokens import TokenUsage
 
 NOW = datetime(2026, 3, 15, tzinfo=UTC)
 MODEL = Model("openai/m", "openai", "m", max_output_tokens=1000, context_window=8000)

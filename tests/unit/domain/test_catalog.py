@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.catalog import Model, PriceHistory, PriceVersion, resolve_model_id
+from domain.billing.money import decimal_places
+from domain.catalog.models import Model, PriceHistory, PriceVersion, resolve_model_id
 from domain.errors import InvalidAmount, NoPriceInForce, ValidationError
-from domain.money import decimal_places
-from domain.tokens import TokenUsage
+from domain.metering.tokens import TokenUsage
 from tests.unit.domain.strategies import PROPERTY, optional_prices, prices, token_usages
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.clients import Client, ClientStatus
+from domain.billing.clients import Client, ClientStatus
 from domain.errors import InvalidAmount, ValidationError
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.billing.money import EXACT, decimal_places, input_decimal
 from domain.errors import InvalidAmount, ValidationError
-from domain.money import EXACT, decimal_places, input_decimal
 from domain.text import check_text
 
 # Decimals of any size and precision, exponents far past the default context's included.

@@ -9,7 +9,17 @@ from zoneinfo import ZoneInfo
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from domain.invoices import (
+from domain.billing.money import Money
+from domain.billing.periods import Period, month_period
+from domain.billing.plans import (
+    FixedFee,
+    FixedPrice,
+    PercentageMargin,
+    PlanTimeline,
+    PlanVersion,
+    PricingPlan,
+)
+from domain.invoicing.invoices import (
     AccountCredit,
     LineKind,
     UsageGroup,
@@ -21,18 +31,8 @@ from domain.invoices import (
     tax_on,
     totals,
 )
-from domain.money import Money
-from domain.periods import Period, month_period
-from domain.pricing import (
-    FixedFee,
-    FixedPrice,
-    PercentageMargin,
-    PlanTimeline,
-    PlanVersion,
-    PricingPlan,
-)
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from tests.unit.domain.strategies import PROPERTY, costs, percents, token_usages
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -7,15 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.errors import ValidationError
-from domain.keys import (
+from domain.access.bearer_secrets import display_prefix, generate_secret, looks_like_secret
+from domain.access.keys import (
     KEY_PREFIX,
     ApiKey,
     IssuedKey,
-    display_prefix,
-    generate_secret,
-    looks_like_key,
 )
+from domain.errors import ValidationError
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 DIGEST = "d1g3st" * 10
@@ -36,24 +34,24 @@ def key(**overrides: object) -> ApiKey:
 
 class TestSecrets:
     def test_format(self) -> None:
-        secret = generate_secret()
+        secret = generate_secret(KEY_PREFIX)
         assert secret.startswith("bzk_live_")
         body = secret.removeprefix(KEY_PREFIX)
         assert len(body) == 43  # 32 random bytes, base64url without padding
         assert re.fullmatch(r"[A-Za-z0-9_-]+", body)
-        assert looks_like_key(secret)
+        assert looks_like_secret(secret, KEY_PREFIX)
 
     def test_unique(self) -> None:
-        secrets = {generate_secret() for _ in range(1000)}
+        secrets = {generate_secret(KEY_PREFIX) for _ in range(1000)}
         assert len(secrets) == 1000
 
     def test_display_prefix_is_the_key_prefix_and_six_characters(self) -> None:
         secret = "bzk_live_3f9aXYZsecretpart"
-        assert display_prefix(secret) == "bzk_live_3f9aXY"
+        assert display_prefix(secret, KEY_PREFIX) == "bzk_live_3f9aXY"
 
     def test_display_prefix_reveals_little_of_a_generated_secret(self) -> None:
-        secret = generate_secret()
-        prefix = display_prefix(secret)
+        secret = generate_secret(KEY_PREFIX)
+        prefix = display_prefix(secret, KEY_PREFIX)
         assert secret.startswith(prefix)
         assert len(prefix) == len(KEY_PREFIX) + 6
         assert len(secret) - len(prefix) >= 37
@@ -71,7 +69,7 @@ class TestSecrets:
         ],
     )
     def test_malformed_keys_do_not_look_like_keys(self, value: str) -> None:
-        assert not looks_like_key(value)
+        assert not looks_like_secret(value, KEY_PREFIX)
 
 
 class TestUsability:
@@ -150,8 +148,8 @@ class TestNoSecretsInRepr:
         assert "bzk_live_abcdef" in repr(k)
 
     def test_issued_key_repr_hides_the_secret_and_digest(self) -> None:
-        secret = generate_secret()
-        issued = IssuedKey(secret=secret, key=key(prefix=display_prefix(secret)))
+        secret = generate_secret(KEY_PREFIX)
+        issued = IssuedKey(secret=secret, key=key(prefix=display_prefix(secret, KEY_PREFIX)))
         assert secret not in repr(issued)
         assert secret not in str(issued)
         assert DIGEST not in repr(issued)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.journal import JournalEntry, JournalState
-from domain.leases import LeaseTerms, ProcessLease, is_orphaned, renewed
+from domain.metering.journal import JournalEntry, JournalState
+from domain.metering.leases import LeaseTerms, ProcessLease, is_orphaned, renewed
 from tests.fakes import FrozenClock
 
 T0 = datetime(2026, 3, 15, 12, tzinfo=UTC)

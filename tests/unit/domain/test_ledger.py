@@ -19,10 +19,10 @@ from hypothesis.stateful import (
     rule,
 )
 
-from domain.clients import Client
+from domain.billing.clients import Client
+from domain.billing.money import Money
 from domain.errors import CurrencyMismatch, ValidationError
-from domain.ledger import EntryKind, LedgerEntry, balance
-from domain.money import Money
+from domain.invoicing.ledger import EntryKind, LedgerEntry, balance
 from tests.fakes import FakeUnitOfWorkFactory, InMemoryStore
 from tests.unit.domain.strategies import PROPERTY
 

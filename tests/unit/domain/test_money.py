@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import CurrencyMismatch, InvalidAmount
-from domain.money import (
+from domain.billing.money import (
     Money,
     bounded_decimal,
     minor_unit,
@@ -18,6 +17,7 @@ from domain.money import (
     sum_money,
     to_decimal,
 )
+from domain.errors import CurrencyMismatch, InvalidAmount
 from tests.unit.domain.strategies import PROPERTY
 
 # Amounts the storage can hold exactly: Numeric(38, 18), i.e. 20 integer digits, 18 decimals.

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.billing.periods import month_period, period_containing
 from domain.errors import ValidationError
-from domain.periods import month_period, period_containing
 from tests.unit.domain.strategies import PROPERTY
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -12,10 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import InvalidAmount, ValidationError
-from domain.money import Money
-from domain.periods import Period, month_period
-from domain.pricing import (
+from domain.billing.money import Money
+from domain.billing.periods import Period, month_period
+from domain.billing.plans import (
     FixedFee,
     FixedPrice,
     PercentageMargin,
@@ -24,6 +23,7 @@ from domain.pricing import (
     PlanVersion,
     PricingPlan,
 )
+from domain.errors import InvalidAmount, ValidationError
 from tests.unit.domain.strategies import PROPERTY, costs, percents
 
 PARIS = ZoneInfo("Europe/Paris")

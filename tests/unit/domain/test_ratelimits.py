@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.rest.ratelimit_headers import duration, rate_limit_headers
-from domain.ratelimits import Level, admit
+from domain.metering.ratelimits import Level, admit
 
 
 def test_a_full_bucket_admits_then_refuses_with_the_wait() -> None:

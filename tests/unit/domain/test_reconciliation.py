@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.alerts import AlertKind
+from domain.alerting.alerts import AlertKind
+from domain.billing.money import exact_sum
 from domain.errors import ValidationError
-from domain.money import exact_sum
+from domain.metering.tokens import TokenUsage
 from domain.reconciliation import (
     ProviderFigures,
     RecordedFigures,
@@ -22,7 +23,6 @@ from domain.reconciliation import (
     reconcile,
     same_model,
 )
-from domain.tokens import TokenUsage
 from tests.unit.domain.strategies import PROPERTY, costs, token_usages
 
 DAY = date(2026, 12, 1)

@@ -24,23 +24,23 @@ from api.rest.errors import ApiError
 from api.rest.gemini_format import embeddings_to_openai_request, gemini_to_openai_request
 from api.rest.messages_format import anthropic_to_openai_request
 from api.rest.responses_format import responses_to_chat_request
-from domain.budgets import Budget, BudgetMode, hold_amount
-from domain.catalog import Model, PriceVersion
+from domain.billing.money import Money
+from domain.billing.plans import PercentageMargin, PlanVersion
+from domain.budgets.limits import Budget, BudgetMode, hold_amount
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import ValidationError
-from domain.estimates import estimate_usage
-from domain.money import Money
-from domain.pricing import PercentageMargin, PlanVersion
-from domain.request_bounds import (
+from domain.metering.estimates import estimate_usage
+from domain.metering.media import image_size
+from domain.metering.request_bounds import (
     RequestBound,
     chat_bound,
     embeddings_bound,
     gemini_bound,
     gemini_embeddings_bound,
-    image_size,
     messages_bound,
     responses_bound,
 )
-from domain.tokens import TokenUsage
+from domain.metering.tokens import TokenUsage
 from tests.upstreams import billing
 
 NOW = datetime(2026, 3, 15, tzinfo=UTC)

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from domain.alerting.spikes import SpikeRule, hour_bucket, spike_alert
+from domain.billing.money import Money
 from domain.errors import ValidationError
-from domain.money import Money
-from domain.spikes import SpikeRule, hour_bucket, spike_alert
 
 NOW = datetime(2026, 11, 30, 5, 42, 7, tzinfo=UTC)
 RULE = SpikeRule(factor=Decimal(5), floor=Decimal(10), baseline_days=7)

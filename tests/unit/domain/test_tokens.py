@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 
 from domain.errors import ValidationError
-from domain.tokens import TokenUsage
+from domain.metering.tokens import TokenUsage
 from tests.unit.domain.strategies import PROPERTY, token_usages
 
 FIELDS = (

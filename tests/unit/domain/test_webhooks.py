@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.alerts import Alert, AlertKind
-from domain.errors import ValidationError
-from domain.webhooks import (
+from domain.alerting.alerts import Alert, AlertKind
+from domain.alerting.webhooks import (
     AGENCY_KINDS,
     Delivery,
     DeliveryStatus,
@@ -26,6 +25,7 @@ from domain.webhooks import (
     signature,
     validate_url,
 )
+from domain.errors import ValidationError
 
 NOW = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from adapters.providers.anthropic_translate import (
     usage_from_anthropic,
 )
 from domain.errors import ValidationError
-from domain.tokens import TokenUsage
+from domain.metering.tokens import TokenUsage
 from tests.upstreams.anthropic_fake import AnthropicScript, ToolCall, stream_events, validate
 
 WEATHER_TOOL = {

@@ -22,8 +22,8 @@ from adapters.providers.gemini_translate import (
     usage_from_gemini,
 )
 from domain.errors import ValidationError
+from domain.metering.tokens import TokenUsage
 from domain.providers import ProviderError, ProviderFailure
-from domain.tokens import TokenUsage
 
 JSON = dict[str, Any]
 PNG = "iVBORw0KGgo="

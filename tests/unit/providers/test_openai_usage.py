@@ -12,9 +12,9 @@ from adapters.providers.openai import (
     upstream_chat_body,
     usage_from_openai,
 )
-from domain.catalog import Model
+from domain.catalog.models import Model
+from domain.metering.tokens import TokenUsage
 from domain.providers import ProviderFailure
-from domain.tokens import TokenUsage
 
 MODEL = Model(id="openai/gpt-4o", provider="openai", upstream_name="gpt-4o-2024-08-06")
 

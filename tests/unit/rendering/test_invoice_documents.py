@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from pypdf import PdfReader
 
 from adapters.rendering import InvoiceFiles
-from domain.invoices import (
+from domain.billing.money import Money
+from domain.billing.periods import month_period
+from domain.invoicing.invoices import (
     BillingDetails,
     CreditNote,
     Invoice,
@@ -21,11 +23,9 @@ from domain.invoices import (
     compose_lines,
     totals,
 )
-from domain.invoicing_ports import AgencyDetails, InvoiceDocument
-from domain.money import Money
-from domain.periods import month_period
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.invoicing.ports import AgencyDetails, InvoiceDocument
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 
 APRIL = month_period("2026-04", ZoneInfo("Europe/Paris"))
 ISSUED = datetime(2026, 5, 2, tzinfo=UTC)

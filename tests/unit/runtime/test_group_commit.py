@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from domain.errors import Conflict, WriteConflict
-from domain.journal import JournalEntry
+from domain.metering.journal import JournalEntry
 from domain.ports import UnitOfWork
 from runtime.group_commit import GroupCommit
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+from domain.metering.tokens import TokenUsage
 from domain.providers import ProviderError, ProviderFailure
 from domain.runtime_ports import Outcome
-from domain.tokens import TokenUsage
 from runtime.relay import Relay
 
 

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import pytest
 
+from domain.billing.plans import PercentageMargin
 from domain.errors import InvalidApiKey, StoreUnavailable
-from domain.pricing import PercentageMargin
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
 from runtime.lookups import TRUSTED_FOR_SECONDS, Lookups, RevisionWatch

@@ -8,15 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from domain.access import (
+from domain.access.principals import (
     BOOTSTRAP_OWNER,
     PortalPrincipal,
     Role,
     StaffPrincipal,
     Unauthenticated,
 )
+from domain.billing.plans import PercentageMargin
 from domain.errors import NotFound, ValidationError
-from domain.pricing import PercentageMargin
 from domain.usecases.access import AccessUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock

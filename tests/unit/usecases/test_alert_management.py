@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from domain.access import NotAllowed, PortalPrincipal, Role, StaffPrincipal
-from domain.alerts import Alert, AlertKind
+from domain.access.principals import NotAllowed, PortalPrincipal, Role, StaffPrincipal
+from domain.alerting.alerts import Alert, AlertKind
+from domain.billing.plans import PercentageMargin
 from domain.errors import NotFound, ValidationError
 from domain.ids import new_id
-from domain.pricing import PercentageMargin
 from domain.usecases.clients import NewClient
 from domain.usecases.management import Management, UseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from domain.access import NotAllowed, PortalPrincipal, Role, StaffPrincipal
-from domain.catalog import Model
+from domain.access.principals import NotAllowed, PortalPrincipal, Role, StaffPrincipal
+from domain.billing.plans import PercentageMargin
+from domain.catalog.models import Model
 from domain.errors import NotFound, UnknownModel, ValidationError
-from domain.pricing import PercentageMargin
 from domain.usecases.aliases import AliasInput
 from domain.usecases.clients import NewClient
 from domain.usecases.management import Management, UseCases

@@ -13,22 +13,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.alerts import AlertKind
-from domain.budgets import BudgetMode, Hold, Refusal
-from domain.catalog import Model, PriceVersion
+from domain.alerting.alerts import AlertKind
+from domain.billing.plans import PercentageMargin
+from domain.budgets.limits import BudgetMode, Hold, Refusal
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import BudgetExceeded, BudgetUnavailable
-from domain.leases import ProcessLease
-from domain.pricing import PercentageMargin
+from domain.metering.leases import ProcessLease
+from domain.metering.request_bounds import text_bound
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageSource
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
-from domain.request_bounds import text_bound
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageSource
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
-from domain.usecases.calls import CallKind, CallRequest, ModelCalls
+from domain.usecases.call_requests import CallKind, CallRequest
+from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.grants import Attempt, CallGrant
 from domain.usecases.keys import KeyUseCases, NewKey
-from domain.usecases.metering import Attempt, CallGrant, Metering
+from domain.usecases.metering import Metering
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups
 from runtime.relay import RelayPool

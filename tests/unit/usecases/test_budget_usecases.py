@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from domain.access import NotAllowed, PortalPrincipal, Role, StaffPrincipal
-from domain.budgets import BudgetBasis
+from domain.access.principals import NotAllowed, PortalPrincipal, Role, StaffPrincipal
+from domain.billing.money import Money
+from domain.billing.plans import FixedPrice, PercentageMargin
+from domain.budgets.limits import BudgetBasis
 from domain.errors import NotFound
-from domain.money import Money
-from domain.pricing import FixedPrice, PercentageMargin
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey

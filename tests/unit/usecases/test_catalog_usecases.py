@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from domain.catalog import Model, PriceVersion
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import Conflict, NoPriceInForce, NotFound, UnknownModel, ValidationError
-from domain.tokens import TokenUsage
+from domain.metering.tokens import TokenUsage
 from domain.usecases.catalog import CatalogUseCases
 from tests.fakes import FakeUnitOfWorkFactory
 

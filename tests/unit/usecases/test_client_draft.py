@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from domain.money import Money
-from domain.pricing import FixedFee, PercentageMargin
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.billing.money import Money
+from domain.billing.plans import FixedFee, PercentageMargin
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.clients import ClientUseCases, NewClient
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock
 

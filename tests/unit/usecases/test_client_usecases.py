@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from domain.catalog import Model, PriceVersion
-from domain.clients import ClientStatus
+from domain.billing.clients import ClientStatus
+from domain.billing.money import Money
+from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PlanTimeline, PricingPlan
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import InvalidAmount, NotFound, ValidationError
-from domain.money import Money
-from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PlanTimeline, PricingPlan
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock

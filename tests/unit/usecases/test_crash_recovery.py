@@ -10,20 +10,21 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from domain.catalog import Model, PriceVersion
-from domain.journal import JournalState
-from domain.leases import LeaseTerms
-from domain.money import Money
-from domain.pricing import PercentageMargin
-from domain.request_bounds import text_bound
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.billing.money import Money
+from domain.billing.plans import PercentageMargin
+from domain.catalog.models import Model, PriceVersion
+from domain.metering.journal import JournalState
+from domain.metering.leases import LeaseTerms
+from domain.metering.request_bounds import text_bound
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.grants import Attempt, CallGrant
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.leases import ProcessLeases
-from domain.usecases.metering import Attempt, CallGrant, Metering
+from domain.usecases.metering import Metering
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock

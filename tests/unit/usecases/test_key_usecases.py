@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from domain.catalog import Model
+from domain.access.bearer_secrets import display_prefix, looks_like_secret
+from domain.access.keys import KEY_PREFIX
+from domain.billing.plans import PercentageMargin
+from domain.catalog.models import Model
 from domain.errors import InvalidApiKey, NotFound, ValidationError
-from domain.keys import display_prefix, looks_like_key
-from domain.pricing import PercentageMargin
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.keys import KeyUseCases, NewKey
 from runtime.lookups import Lookups
@@ -44,12 +45,12 @@ class TestIssue:
 
         issued = await keys.issue(NewKey(client_id=client_id, name="prod"))
 
-        assert looks_like_key(issued.secret)
+        assert looks_like_secret(issued.secret, KEY_PREFIX)
         [stored] = factory.store.keys.values()
         assert stored == issued.key
         assert stored.digest == FakeKeyHasher().digest(issued.secret)
         assert stored.digest != issued.secret
-        assert stored.prefix == display_prefix(issued.secret)
+        assert stored.prefix == display_prefix(issued.secret, KEY_PREFIX)
         dump = store_dump(factory)
         assert issued.secret not in dump
         assert issued.secret.removeprefix(stored.prefix) not in dump

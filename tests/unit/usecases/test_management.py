@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from domain.access import NotAllowed, PortalPrincipal, Role, StaffPrincipal
-from domain.clients import ClientStatus
+from domain.access.principals import NotAllowed, PortalPrincipal, Role, StaffPrincipal
+from domain.billing.clients import ClientStatus
+from domain.billing.plans import PercentageMargin
 from domain.errors import NotFound
-from domain.pricing import PercentageMargin
 from domain.reports import Bucket
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey

@@ -6,17 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from domain.catalog import Model, PriceVersion
+from domain.billing.plans import PercentageMargin
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import StoreUnavailable
-from domain.journal import JournalState
-from domain.pricing import PercentageMargin
-from domain.request_bounds import text_bound
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageSource
+from domain.metering.journal import JournalState
+from domain.metering.request_bounds import text_bound
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageSource
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.grants import Attempt
 from domain.usecases.keys import KeyUseCases, NewKey
-from domain.usecases.metering import Attempt, Metering
+from domain.usecases.metering import Metering
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWork, FakeUnitOfWorkFactory, FrozenClock

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from domain.catalog import Model, PriceVersion
-from domain.journal import JournalEntry, JournalState
-from domain.money import Money
-from domain.pricing import PercentageMargin
-from domain.request_bounds import text_bound
-from domain.usage import CallStatus, UsageSource
+from domain.billing.money import Money
+from domain.billing.plans import PercentageMargin
+from domain.catalog.models import Model, PriceVersion
+from domain.metering.journal import JournalEntry, JournalState
+from domain.metering.request_bounds import text_bound
+from domain.metering.usage import CallStatus, UsageSource
 from domain.usecases.aliases import AliasInput, AliasUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases, NewClient

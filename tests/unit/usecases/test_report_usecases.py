@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from domain.billing import draft_period
-from domain.money import Money
-from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PlanTimeline
+from domain.billing.money import Money
+from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PlanTimeline
+from domain.invoicing.drafts import draft_period
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from domain.reports import Bucket, margin
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.reports import ReportUseCases
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock

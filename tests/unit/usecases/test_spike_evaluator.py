@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from domain.alerts import AlertKind
-from domain.money import Money
-from domain.pricing import FixedPrice, PercentageMargin, PricingPlan
-from domain.spikes import SpikeRule
+from domain.alerting.alerts import AlertKind
+from domain.alerting.spikes import SpikeRule
+from domain.billing.money import Money
+from domain.billing.plans import FixedPrice, PercentageMargin, PricingPlan
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.spikes import SpikeEvaluator
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock

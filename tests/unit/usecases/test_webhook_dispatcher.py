@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from domain.alerts import Alert, AlertKind
+from domain.alerting.alerts import Alert, AlertKind
+from domain.alerting.webhooks import DeliveryStatus, RetryPolicy, SendResult
+from domain.billing.plans import PercentageMargin
 from domain.ids import new_id
-from domain.pricing import PercentageMargin
 from domain.usecases.clients import ClientUseCases, NewClient
 from domain.usecases.webhooks import NewWebhook, WebhookDispatcher, WebhookUseCases
-from domain.webhooks import DeliveryStatus, RetryPolicy, SendResult
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
 
 NOW = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from adapters.rendering import InvoiceFiles
-from domain.invoicing_ports import AgencyDetails
+from domain.invoicing.ports import AgencyDetails
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.aliases import AliasUseCases

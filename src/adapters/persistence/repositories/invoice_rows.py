@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from domain.invoices import (
+from domain.billing.money import Money, round_to_minor
+from domain.billing.periods import Period
+from domain.invoicing.invoices import (
     BillingDetails,
     CreditNote,
     Invoice,
@@ -18,10 +20,8 @@ from domain.invoices import (
     LineKind,
     UsageGroup,
 )
-from domain.money import Money, round_to_minor
-from domain.periods import Period
-from domain.tokens import TokenUsage
-from domain.usage import UsageRecord
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageRecord
 
 TOKENS = ("input", "output", "cached_input", "cache_write", "reasoning")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.clients import Client
-from domain.keys import ApiKey
+from domain.access.keys import ApiKey
+from domain.billing.clients import Client
 from domain.ports import UnitOfWork
 from tests.integration.persistence import builders
 

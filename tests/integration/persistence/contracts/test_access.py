@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from domain.access import PortalToken, Role, StaffToken
+from domain.access.principals import PortalToken, Role, StaffToken
 from domain.errors import Conflict, NotFound
 from domain.ids import new_id
 from domain.ports import UnitOfWorkFactory

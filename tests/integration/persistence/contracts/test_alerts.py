@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.alerts import Alert, AlertKind
+from domain.alerting.alerts import Alert, AlertKind
 from domain.errors import NotFound
 from domain.ids import new_id
 from domain.ports import UnitOfWorkFactory

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.budgets import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Refusal, Spend
+from domain.billing.money import Money, exact_sum
+from domain.billing.periods import Period, month_period
+from domain.budgets.limits import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Refusal, Spend
 from domain.errors import NotFound
 from domain.ids import new_id
-from domain.leases import ProcessLease
-from domain.money import Money, exact_sum
-from domain.periods import Period, month_period
+from domain.metering.leases import ProcessLease
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from tests.integration.persistence import builders
 from tests.integration.persistence.contracts import seed

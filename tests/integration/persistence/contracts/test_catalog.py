@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.catalog import ModelKind
+from domain.catalog.models import ModelKind
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.ids import new_id
 from domain.ports import UnitOfWorkFactory

@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from domain.clients import ClientStatus
+from domain.billing.clients import ClientStatus
+from domain.billing.money import Money
+from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PlanVersion, PricingPlan
 from domain.errors import Conflict, NotFound
 from domain.ids import new_id
-from domain.money import Money
 from domain.ports import UnitOfWorkFactory
-from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PlanVersion, PricingPlan
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0
 from tests.integration.persistence.contracts import seed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.idempotency import IdempotencyRecord, IdempotencyState
+from domain.metering.idempotency import IdempotencyRecord, IdempotencyState
 from domain.ports import UnitOfWorkFactory
 from tests.integration.persistence.builders import T0
 from tests.integration.persistence.contracts import seed

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.errors import NotFound
-from domain.journal import JournalState
-from domain.leases import ProcessLease, is_orphaned
+from domain.metering.journal import JournalState
+from domain.metering.leases import ProcessLease, is_orphaned
 from domain.ports import UnitOfWorkFactory
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.billing.money import Money, exact_sum
 from domain.errors import NotFound
 from domain.ids import new_id
-from domain.ledger import EntryKind
-from domain.money import Money, exact_sum
+from domain.invoicing.ledger import EntryKind
 from domain.ports import UnitOfWorkFactory
 from tests.integration.persistence import builders
 from tests.integration.persistence.builders import T0

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import pytest
 
-from domain.clients import Client
-from domain.ports import UnitOfWorkFactory
+from domain.billing.clients import Client
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 from tests.integration.persistence import builders
 from tests.integration.persistence.contracts import seed
+
+
+async def test_an_entered_unit_of_work_opens_every_repository_of_the_port(
+    store: UnitOfWorkFactory,
+) -> None:
+    # The port lists the repositories once; an implementation that sets them on entering the
+    # block (as the SQL one does) is only checked here, not by mypy.
+    repositories = [name for name in UnitOfWork.__annotations__ if not name.startswith("_")]
+    assert len(repositories) == 14
+    async with store() as uow:
+        missing = [name for name in repositories if getattr(uow, name, None) is None]
+    assert missing == []
 
 
 async def test_what_is_committed_is_seen_by_the_next_unit_of_work(

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.billing.money import Money, exact_sum
 from domain.errors import NotFound
 from domain.ids import new_id
-from domain.money import Money, exact_sum
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageGrouping, UsageRecord, UsageSource, UsageTotals
 from domain.ports import UnitOfWork, UnitOfWorkFactory
-from domain.tokens import TokenUsage
-from domain.usage import UsageGrouping, UsageRecord, UsageSource, UsageTotals
 from tests.integration.persistence import builders
 from tests.integration.persistence.contracts import seed
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from domain.alerts import Alert, AlertKind
+from domain.alerting.alerts import Alert, AlertKind
+from domain.alerting.webhooks import Delivery, DeliveryStatus, Webhook
 from domain.errors import Conflict, NotFound
 from domain.ids import new_id
 from domain.ports import UnitOfWork, UnitOfWorkFactory
-from domain.webhooks import Delivery, DeliveryStatus, Webhook
 from tests.integration.persistence.builders import T0
 from tests.integration.persistence.contracts import seed
 

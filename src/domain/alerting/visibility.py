@@ -1,0 +1,32 @@
+"""What a client may see of an alert: the agency's provider cost is never shown to a client,
+so an alert measured in it (a fixed-price client's spend, or a budget on the cost basis)
+reaches portals and client webhooks with a message of its own kind and no figure at all: no
+amount and no percentage (with the charges a client sees, a percentage of a cost budget would
+give its limit, and so the cost, away). Staff names never reach a client: who acknowledged an alert
+is left out (when stays)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from domain.alerting.alerts import Alert, AlertKind
+
+COST_BASIS = "cost"
+
+
+def client_view(alert: Alert) -> Alert:
+    alert = replace(alert, acknowledged_by=None)
+    if alert.details.get("basis") != COST_BASIS:
+        return alert
+    period = alert.details.get("period", "this period")
+    match alert.kind:
+        case AlertKind.BUDGET_THRESHOLD:
+            message = f"Usage crossed one of the budget's alert thresholds for {period}."
+            return replace(alert, message=message, details={"period": period})
+        case AlertKind.HARD_LIMIT_REFUSED:
+            message = f"Calls were refused: the budget for {period} is used up."
+            return replace(alert, message=message, details={"period": period})
+        case AlertKind.SPEND_SPIKE:
+            return replace(alert, message="Usage well above its recent level.", details={})
+        case AlertKind.RECONCILIATION_DRIFT:  # the agency's own (no client): never a client's
+            return replace(alert, message="A provider's bill differs from the records.", details={})

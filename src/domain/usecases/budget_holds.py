@@ -1,0 +1,53 @@
+"""The holds a call's budgets take (docs/budgets.md): the worst case over the model and its
+fallbacks, and whether the hold still covers one more attempt on a fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from domain.billing.money import exact_sum
+from domain.billing.periods import Period
+from domain.budgets.limits import Hold, hold_amount, worst_case
+from domain.metering.request_bounds import RequestBound
+from domain.usecases.grants import Attempt, CallGrant, PricedModel, priced_fallback, usage_record
+
+
+async def call_holds(grant: CallGrant, bound: RequestBound, period: Period) -> list[Hold]:
+    """One hold per budget of the call: the worst case over its model and each fallback (a
+    fallback may cost more)."""
+    targets = [grant.target]
+    for model_id in grant.target.model.fallbacks:  # a fallback may cost more
+        if (fallback := await priced_fallback(grant, model_id)) is not None:
+            targets.append(fallback)
+    pairs = [(t.model, t.price) for t in targets]
+    return [
+        Hold(
+            budget,
+            period,
+            hold_amount(budget, grant.plan, pairs, bound),
+            budget.basis_under(grant.plan),
+        )
+        for budget in grant.budgets
+    ]
+
+
+async def covers(
+    grant: CallGrant,
+    bound: RequestBound,
+    billed: Sequence[Attempt],
+    target: PricedModel,
+    period: Period,
+) -> bool:
+    """Whether the call's hold still covers what its failed attempts were billed plus the
+    worst case of one more attempt on `target` (a fallback), on every budget. The hold is
+    recomputed from the same inputs, so it is the amount reserved at the start."""
+    if not grant.budgets:
+        return True
+    records = [usage_record(grant, a) for a in billed]
+    held = {h.scope: h.amount for h in await call_holds(grant, bound, period)}
+    for budget in grant.budgets:
+        spent = exact_sum(*(budget.measure(r.cost, r.charge, grant.plan) for r in records))
+        worst = worst_case(budget, grant.plan, target.model, target.price, bound)
+        if exact_sum(spent, worst) > held[budget.scope]:
+            return False
+    return True
