@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import tracemalloc
 
-from domain.catalog import Model
+from domain.catalog.models import Model
 from runtime.lookups import Lookups
 from tests.fakes import FakeUnitOfWorkFactory
 

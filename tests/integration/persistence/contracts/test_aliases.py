@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.aliases import ModelAlias
+from domain.catalog.aliases import ModelAlias
 from domain.errors import NotFound
 from domain.ports import UnitOfWorkFactory
 from tests.integration.persistence import builders
