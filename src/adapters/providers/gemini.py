@@ -27,12 +27,6 @@ from adapters.providers.gemini_native import (
     embedding_usage,
     with_model,
 )
-from adapters.providers.gemini_request import chat_request_to_gemini
-from adapters.providers.gemini_translate import (
-    GeminiToOpenAIStream,
-    chat_response_to_openai,
-    usage_from_gemini,
-)
 from adapters.providers.http import (
     Timeouts,
     Upstream,
@@ -45,6 +39,9 @@ from domain.catalog import Model
 from domain.errors import ValidationError
 from domain.providers import JSON, ChatStream, ProviderError, ProviderFailure, ProviderResponse
 from domain.tokens import TokenUsage
+from formats.gemini.answers import chat_response_to_openai, usage_from_gemini
+from formats.gemini.from_chat import chat_request_to_gemini
+from formats.gemini.streams import GeminiToOpenAIStream
 
 T = TypeVar("T")
 _FORBIDDEN_IN_NAME = ("/", "?", "#", "..", "\\", "%")

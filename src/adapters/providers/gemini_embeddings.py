@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.providers.gemini_request import positive_int
-from adapters.providers.gemini_translate import objects_in
 from adapters.providers.openai import encode_embedding
 from domain.errors import ValidationError
 from domain.estimates import tokens_in
 from domain.providers import JSON, ProviderError, ProviderFailure
 from domain.tokens import TokenUsage
+from formats.gemini.answers import objects_in
+from formats.gemini.from_chat import positive_int
 
 
 def estimate_embedding_tokens(texts: list[str]) -> int:

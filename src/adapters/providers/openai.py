@@ -100,18 +100,6 @@ def usage_from_openai(usage: JSON | None) -> TokenUsage | None:
     )
 
 
-def usage_to_openai(usage: TokenUsage) -> JSON:
-    """The inverse of usage_from_openai, for answers translated into OpenAI's format:
-    prompt_tokens includes the cached part and completion_tokens the reasoning, as OpenAI's do."""
-    return {
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens},
-        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-    }
-
-
 def encode_embedding(vector: list[float], encoding_format: Any) -> list[float] | str:
     """An embedding as OpenAI sends it: a list of floats, or with `encoding_format: base64`
     (what the official SDKs ask for by default) little-endian float32 in base64."""

@@ -7,14 +7,15 @@ tool calls and results become `functionCall` / `functionResponse` parts; images 
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-
 from domain.errors import ValidationError
 from domain.providers import JSON
+from formats.chat import parse_data_url, parse_json
+from formats.gemini.tables import AUDIO_MIME, GEMINI_TOOL_MODE
 
 # Extensions mapped here rather than by the platform's mime table, so a URL translates the same
 # on every machine. Unknown image URLs default to JPEG (Gemini needs some mime type).
@@ -28,8 +29,6 @@ _MIME_BY_EXTENSION = {
     ".heif": "image/heif",
     ".pdf": "application/pdf",
 }
-
-_TOOL_CHOICE_MODES = {"none": "NONE", "auto": "AUTO", "required": "ANY"}
 
 
 def chat_request_to_gemini(body: JSON) -> JSON:
@@ -135,11 +134,11 @@ def _media_part(url: Any) -> JSON:
     if not isinstance(url, str) or not url:
         raise ValidationError("image_url needs a url")
     if url.startswith("data:"):
-        header, sep, data = url[5:].partition(",")
-        mime, *params = header.split(";")
-        if not sep or "base64" not in params or not data:
+        inline = parse_data_url(url)
+        if inline is None or not inline.base64 or not inline.data:
             raise ValidationError("data URLs must be base64-encoded")
-        return {"inlineData": {"mimeType": mime or "application/octet-stream", "data": data}}
+        mime = inline.media_type or "application/octet-stream"
+        return {"inlineData": {"mimeType": mime, "data": inline.data}}
     parsed = urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ValidationError("image_url must be a data: or http(s) URL")
@@ -156,9 +155,9 @@ def _audio_part(audio: Any) -> JSON:
     if not isinstance(audio, dict) or not isinstance(audio.get("data"), str):
         raise ValidationError("input_audio needs base64 data")
     fmt = audio.get("format")
-    if fmt not in ("wav", "mp3"):
+    if not isinstance(fmt, str) or fmt not in AUDIO_MIME:
         raise ValidationError("input_audio format must be wav or mp3")
-    return {"inlineData": {"mimeType": f"audio/{fmt}", "data": audio["data"]}}
+    return {"inlineData": {"mimeType": AUDIO_MIME[fmt], "data": audio["data"]}}
 
 
 def _assistant_parts(message: JSON, names: dict[str, str]) -> list[JSON]:
@@ -182,8 +181,8 @@ def _assistant_parts(message: JSON, names: dict[str, str]) -> list[JSON]:
 def _arguments(function: JSON) -> JSON:
     raw = function.get("arguments") or "{}"
     try:
-        args = orjson.loads(raw) if isinstance(raw, str) else raw
-    except (orjson.JSONDecodeError, RecursionError) as exc:
+        args = parse_json(raw) if isinstance(raw, str) else raw
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise ValidationError("tool call arguments must be valid JSON") from exc
     if not isinstance(args, dict):
         raise ValidationError("tool call arguments must be a JSON object")
@@ -211,8 +210,8 @@ def _tool_result(message: JSON, names: dict[str, str]) -> JSON:
 def _response_object(text: str) -> JSON:
     """Gemini wants an object: a JSON object result is passed as is, anything else is wrapped."""
     try:
-        parsed = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        parsed = parse_json(text)
+    except (json.JSONDecodeError, RecursionError):
         parsed = None
     return parsed if isinstance(parsed, dict) else {"content": text}
 
@@ -304,8 +303,8 @@ def _tools(tools: Any) -> list[JSON]:
 
 
 def _tool_config(choice: Any) -> JSON:
-    if isinstance(choice, str) and choice in _TOOL_CHOICE_MODES:
-        return {"functionCallingConfig": {"mode": _TOOL_CHOICE_MODES[choice]}}
+    if isinstance(choice, str) and choice in GEMINI_TOOL_MODE:
+        return {"functionCallingConfig": {"mode": GEMINI_TOOL_MODE[choice]}}
     function = choice.get("function") if isinstance(choice, dict) else None
     if isinstance(function, dict) and isinstance(function.get("name"), str):
         config = {"mode": "ANY", "allowedFunctionNames": [function["name"]]}

@@ -1,0 +1,123 @@
+"""Chat answers as Responses API objects."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from domain.providers import JSON
+
+# Chat finish_reason -> the Responses API's incomplete_details.reason (any other: completed).
+INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
+def responses_usage(usage: Any) -> JSON | None:
+    if not isinstance(usage, dict):
+        return None
+    prompt = int(usage.get("prompt_tokens") or 0)
+    output = int(usage.get("completion_tokens") or 0)
+    cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+    reasoning = int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": cached},
+        "output_tokens": output,
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "total_tokens": prompt + output,
+    }
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def response_shell(body: JSON, response_id: str, model: str) -> JSON:
+    """The Response object's fields that echo the request, status in_progress, no output."""
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": "in_progress",
+        "background": False,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "model": model,
+        "output": [],
+        "parallel_tool_calls": body.get("parallel_tool_calls") is not False,
+        "previous_response_id": None,
+        "reasoning": None,
+        "store": False,  # the gateway keeps no responses (docs/responses.md)
+        "temperature": body.get("temperature"),
+        "text": body.get("text") or {"format": {"type": "text"}},
+        "tool_choice": body.get("tool_choice") or "auto",
+        "tools": body.get("tools") or [],
+        "top_p": body.get("top_p"),
+        "truncation": "disabled",
+        "usage": None,
+        "user": body.get("user"),
+        "metadata": body.get("metadata") or {},
+    }
+
+
+def finish(response: JSON, finish_reason: Any, usage: Any) -> JSON:
+    reason = INCOMPLETE_REASONS.get(str(finish_reason)) if finish_reason is not None else None
+    response["status"] = "incomplete" if reason else "completed"
+    response["incomplete_details"] = {"reason": reason} if reason else None
+    response["usage"] = responses_usage(usage)
+    return response
+
+
+def text_part(text: str) -> JSON:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def message_item(item_id: str, content: list[JSON], status: str) -> JSON:
+    return {
+        "type": "message",
+        "id": item_id,
+        "status": status,
+        "role": "assistant",
+        "content": content,
+    }
+
+
+def call_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> JSON:
+    return {
+        "type": "function_call",
+        "id": item_id,
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments,
+        "status": status,
+    }
+
+
+def chat_to_response(answer: JSON, request: JSON, model: str) -> JSON:
+    """A chat.completion (first choice) as a Response object."""
+    choice = (answer.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    output: list[JSON] = []
+    content: list[JSON] = []
+    if isinstance(message.get("content"), str) and message["content"]:
+        content.append(text_part(message["content"]))
+    if isinstance(message.get("refusal"), str) and message["refusal"]:
+        content.append({"type": "refusal", "refusal": message["refusal"]})
+    if content:
+        output.append(message_item(new_id("msg"), content, "completed"))
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        output.append(
+            call_item(
+                new_id("fc"),
+                str(call.get("id") or new_id("call")),
+                str(function.get("name") or ""),
+                str(function.get("arguments") or ""),
+                "completed",
+            )
+        )
+    response = response_shell(request, new_id("resp"), model)
+    response["output"] = output
+    return finish(response, choice.get("finish_reason"), answer.get("usage"))
