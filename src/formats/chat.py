@@ -5,10 +5,17 @@ shapes, data URLs and the usage classes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.providers import JSON
 from domain.tokens import TokenUsage
+
+# A JSON encoder and decoder: the standard library's by default; an adapter may pass a faster
+# one (the Gemini provider passes orjson's, so its wire bytes are orjson's). A decoder raises
+# ValueError (json.JSONDecodeError is one) or RecursionError for text that is not JSON.
+Dumps = Callable[[object], str]
+Loads = Callable[[str], object]
 
 # Every finish_reason a chat answer may carry (function_call is the legacy tool-call reason).
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")

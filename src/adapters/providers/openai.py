@@ -25,14 +25,11 @@ from adapters.providers.http import (
     outbound_headers,
     sse_json,
 )
-from adapters.providers.openai_responses import (
-    OpenAIResponsesStream,
-    upstream_responses_body,
-    usage_from_responses,
-)
+from adapters.providers.openai_responses import OpenAIResponsesStream, upstream_responses_body
 from domain.catalog import Model
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
 from domain.tokens import TokenUsage
+from formats.responses.answers import usage_from_responses
 
 # Body keys a client must never control: SDK/proxy options that would point the call elsewhere
 # or smuggle a credential (the LiteLLM `api_base` class of SSRF). OpenAI itself rejects them.

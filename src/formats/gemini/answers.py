@@ -18,7 +18,7 @@ from typing import Any
 from domain.errors import ValidationError
 from domain.providers import JSON, ProviderError, ProviderFailure
 from domain.tokens import TokenUsage
-from formats.chat import compact_json, tool_call, usage_to_openai
+from formats.chat import Dumps, compact_json, tool_call, usage_to_openai
 from formats.gemini.tables import finish_reason, gemini_finish_reason
 
 IdFactory = Callable[[], str]
@@ -79,20 +79,20 @@ def answer_text(parts: list[JSON]) -> str:
     )
 
 
-def _tool_call(part: JSON, new_id: IdFactory) -> JSON | None:
+def _tool_call(part: JSON, new_id: IdFactory, dumps: Dumps) -> JSON | None:
     call = part.get("functionCall")
     if not isinstance(call, dict) or not isinstance(call.get("name"), str):
         return None
     args = call.get("args") if isinstance(call.get("args"), dict) else {}
     call_id = call.get("id") if isinstance(call.get("id"), str) and call.get("id") else new_id()
-    out = tool_call(call_id, call["name"], compact_json(args))
+    out = tool_call(call_id, call["name"], dumps(args))
     if isinstance(part.get("thoughtSignature"), str):
         out["extra_content"] = {"google": {"thought_signature": part["thoughtSignature"]}}
     return out
 
 
-def tool_calls_of(parts: list[JSON], new_id: IdFactory) -> list[JSON]:
-    return [call for part in parts if (call := _tool_call(part, new_id)) is not None]
+def tool_calls_of(parts: list[JSON], new_id: IdFactory, dumps: Dumps) -> list[JSON]:
+    return [call for part in parts if (call := _tool_call(part, new_id, dumps)) is not None]
 
 
 def candidate_index(candidate: JSON, default: int) -> int:
@@ -111,13 +111,18 @@ def completion_id(response: JSON) -> str:
 
 
 def chat_response_to_openai(
-    response: JSON, model: str, *, created: int | None = None, new_id: IdFactory = new_call_id
+    response: JSON,
+    model: str,
+    *,
+    created: int | None = None,
+    new_id: IdFactory = new_call_id,
+    dumps: Dumps = compact_json,
 ) -> JSON:
     """A Gemini `GenerateContentResponse` as an OpenAI `chat.completion` body."""
     choices = []
     for position, candidate in enumerate(objects_in(response.get("candidates"))):
         parts = candidate_parts(candidate)
-        calls = tool_calls_of(parts, new_id)
+        calls = tool_calls_of(parts, new_id, dumps)
         message: JSON = {
             "role": "assistant",
             "content": answer_text(parts) or None,

@@ -7,14 +7,13 @@ tool calls and results become `functionCall` / `functionResponse` parts; images 
 
 from __future__ import annotations
 
-import json
 import mimetypes
 from typing import Any
 from urllib.parse import urlsplit
 
 from domain.errors import ValidationError
 from domain.providers import JSON
-from formats.chat import parse_data_url, parse_json
+from formats.chat import Loads, parse_data_url, parse_json
 from formats.gemini.tables import AUDIO_MIME, GEMINI_TOOL_MODE
 
 # Extensions mapped here rather than by the platform's mime table, so a URL translates the same
@@ -31,13 +30,13 @@ _MIME_BY_EXTENSION = {
 }
 
 
-def chat_request_to_gemini(body: JSON) -> JSON:
+def chat_request_to_gemini(body: JSON, *, loads: Loads = parse_json) -> JSON:
     """An OpenAI chat request as a Gemini `GenerateContentRequest`. Raises ValidationError for
     what Gemini cannot express (the client's request is wrong for this model)."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ValidationError("messages must be a non-empty list")
-    system, contents = _messages(messages)
+    system, contents = _messages(messages, loads)
     request: JSON = {"contents": contents}
     if system:
         request["systemInstruction"] = {"parts": system}
@@ -50,7 +49,7 @@ def chat_request_to_gemini(body: JSON) -> JSON:
     return request
 
 
-def _messages(messages: list[Any]) -> tuple[list[JSON], list[JSON]]:
+def _messages(messages: list[Any], loads: Loads) -> tuple[list[JSON], list[JSON]]:
     system: list[JSON] = []
     contents: list[JSON] = []
     names: dict[str, str] = {}  # tool_call_id -> function name, for functionResponse parts
@@ -63,9 +62,9 @@ def _messages(messages: list[Any]) -> tuple[list[JSON], list[JSON]]:
         elif role == "user":
             _append(contents, "user", _user_parts(message.get("content")))
         elif role == "assistant":
-            _append(contents, "model", _assistant_parts(message, names))
+            _append(contents, "model", _assistant_parts(message, names, loads))
         elif role == "tool":
-            _append(contents, "user", [_tool_result(message, names)])
+            _append(contents, "user", [_tool_result(message, names, loads)])
         else:
             raise ValidationError(f"unsupported message role {role!r}")
     if not contents:
@@ -160,7 +159,7 @@ def _audio_part(audio: Any) -> JSON:
     return {"inlineData": {"mimeType": AUDIO_MIME[fmt], "data": audio["data"]}}
 
 
-def _assistant_parts(message: JSON, names: dict[str, str]) -> list[JSON]:
+def _assistant_parts(message: JSON, names: dict[str, str], loads: Loads) -> list[JSON]:
     parts = _text_parts(message.get("content"))
     calls = message.get("tool_calls") or []
     if not isinstance(calls, list):
@@ -171,18 +170,20 @@ def _assistant_parts(message: JSON, names: dict[str, str]) -> list[JSON]:
             raise ValidationError("each tool call needs a function name")
         if isinstance(call.get("id"), str):
             names[call["id"]] = function["name"]
-        part: JSON = {"functionCall": {"name": function["name"], "args": _arguments(function)}}
+        part: JSON = {
+            "functionCall": {"name": function["name"], "args": _arguments(function, loads)}
+        }
         if signature := _thought_signature(call):
             part["thoughtSignature"] = signature
         parts.append(part)
     return parts
 
 
-def _arguments(function: JSON) -> JSON:
+def _arguments(function: JSON, loads: Loads) -> JSON:
     raw = function.get("arguments") or "{}"
     try:
-        args = parse_json(raw) if isinstance(raw, str) else raw
-    except (json.JSONDecodeError, RecursionError) as exc:
+        args = loads(raw) if isinstance(raw, str) else raw
+    except (ValueError, RecursionError) as exc:
         raise ValidationError("tool call arguments must be valid JSON") from exc
     if not isinstance(args, dict):
         raise ValidationError("tool call arguments must be a JSON object")
@@ -198,20 +199,20 @@ def _thought_signature(call: JSON) -> str | None:
     return signature if isinstance(signature, str) else None
 
 
-def _tool_result(message: JSON, names: dict[str, str]) -> JSON:
+def _tool_result(message: JSON, names: dict[str, str], loads: Loads) -> JSON:
     call_id = message.get("tool_call_id")
     name = names.get(call_id) if isinstance(call_id, str) else None
     if name is None:
         raise ValidationError(f"tool message answers an unknown tool_call_id {call_id!r}")
     text = "".join(part["text"] for part in _text_parts(message.get("content")))
-    return {"functionResponse": {"name": name, "response": _response_object(text)}}
+    return {"functionResponse": {"name": name, "response": _response_object(text, loads)}}
 
 
-def _response_object(text: str) -> JSON:
+def _response_object(text: str, loads: Loads) -> JSON:
     """Gemini wants an object: a JSON object result is passed as is, anything else is wrapped."""
     try:
-        parsed = parse_json(text)
-    except (json.JSONDecodeError, RecursionError):
+        parsed = loads(text)
+    except (ValueError, RecursionError):
         parsed = None
     return parsed if isinstance(parsed, dict) else {"content": text}
 

@@ -7,7 +7,7 @@ import uuid
 
 from domain.providers import JSON, ProviderError, ProviderFailure
 from domain.tokens import TokenUsage
-from formats.chat import usage_to_openai
+from formats.chat import Dumps, compact_json, usage_to_openai
 from formats.gemini.answers import (
     IdFactory,
     answer_text,
@@ -34,11 +34,17 @@ class GeminiToOpenAIStream:
     one usage chunk (`choices: []`). Usage keeps the LAST report: Gemini's are cumulative."""
 
     def __init__(
-        self, model: str, *, created: int | None = None, new_id: IdFactory = new_call_id
+        self,
+        model: str,
+        *,
+        created: int | None = None,
+        new_id: IdFactory = new_call_id,
+        dumps: Dumps = compact_json,
     ) -> None:
         self._model = model
         self._created = int(time.time()) if created is None else created
         self._new_id = new_id
+        self._dumps = dumps
         self._id: str | None = None
         self._started: set[int] = set()
         self._finished: set[int] = set()
@@ -72,7 +78,7 @@ class GeminiToOpenAIStream:
         parts = candidate_parts(candidate)
         if text := answer_text(parts):
             chunks.append(self._delta(index, {"content": text}))
-        for call in tool_calls_of(parts, self._new_id):
+        for call in tool_calls_of(parts, self._new_id, self._dumps):
             sent = self._tool_calls.get(index, 0)
             self._tool_calls[index] = sent + 1
             chunks.append(self._delta(index, {"tool_calls": [{"index": sent, **call}]}))

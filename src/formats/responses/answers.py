@@ -7,12 +7,14 @@ import uuid
 from typing import Any
 
 from domain.providers import JSON
+from domain.tokens import TokenUsage
 
 # Chat finish_reason -> the Responses API's incomplete_details.reason (any other: completed).
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
 
 def responses_usage(usage: Any) -> JSON | None:
+    """Chat usage in the Responses API's classes (the same classes, other names)."""
     if not isinstance(usage, dict):
         return None
     prompt = int(usage.get("prompt_tokens") or 0)
@@ -26,6 +28,36 @@ def responses_usage(usage: Any) -> JSON | None:
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": prompt + output,
     }
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def usage_from_responses(usage: Any) -> TokenUsage | None:
+    """A Response's `usage` in the product's convention: input_tokens includes the cached
+    read, output_tokens the reasoning; a part larger than its total is capped to the total."""
+    if not isinstance(usage, dict):
+        return None
+    prompt = _count(usage.get("input_tokens"))
+    output = _count(usage.get("output_tokens"))
+    if prompt is None and output is None:
+        return None
+    prompt, output = prompt or 0, output or 0
+    input_details = usage.get("input_tokens_details")
+    output_details = usage.get("output_tokens_details")
+    cached = _count(input_details.get("cached_tokens")) if isinstance(input_details, dict) else 0
+    reasoning = (
+        _count(output_details.get("reasoning_tokens")) if isinstance(output_details, dict) else 0
+    )
+    return TokenUsage(
+        input_tokens=prompt,
+        output_tokens=output,
+        cached_input_tokens=min(cached or 0, prompt),
+        reasoning_tokens=min(reasoning or 0, output),
+    )
 
 
 def new_id(prefix: str) -> str:
