@@ -12,6 +12,8 @@ from domain.tokens import TokenUsage
 from formats.anthropic.tables import finish_reason, stop_reason, tool_use_block
 from formats.chat import tool_call, usage_to_openai
 
+# ---------------------------------------------------------------- usage, both directions
+
 
 def _count(usage: JSON, key: str) -> int:
     value = usage.get(key)
@@ -69,6 +71,9 @@ def anthropic_usage(usage: Any) -> JSON:
     }
 
 
+# ---------------------------------------------------------------- chat -> Anthropic (the route)
+
+
 def message_id(openai_id: Any) -> str:
     text = str(openai_id or "")
     if text.startswith("msg_"):
@@ -110,6 +115,9 @@ def openai_to_anthropic_response(body: JSON, model: str) -> JSON:
         "stop_sequence": None,
         "usage": anthropic_usage(body.get("usage")),
     }
+
+
+# ---------------------------------------------------------------- Anthropic -> chat (the provider)
 
 
 def anthropic_to_openai_response(body: JSON, model_id: str) -> JSON:

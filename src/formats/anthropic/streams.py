@@ -13,6 +13,9 @@ from formats.chat import usage_to_openai
 Event = tuple[str, JSON]
 
 
+# ---------------------------------------------------------------- chat -> Anthropic (the route)
+
+
 class OpenAIToAnthropicStream:
     """Turns OpenAI chat.completion.chunk objects into Anthropic stream events. OpenAI reports
     usage after the finish chunk, so `message_delta` (stop reason and usage) and `message_stop`
@@ -119,6 +122,9 @@ class OpenAIToAnthropicStream:
         events.append(("message_delta", delta))
         events.append(("message_stop", {"type": "message_stop"}))
         return events
+
+
+# ---------------------------------------------------------------- Anthropic -> chat (the provider)
 
 
 class AnthropicToOpenAIStream:

@@ -28,7 +28,7 @@ def new_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
 
 
-# --- usage -----------------------------------------------------------------------------------
+# ---------------------------------------------------------------- Gemini -> chat (the provider)
 
 
 def _count(meta: JSON, name: str) -> int:
@@ -56,9 +56,6 @@ def usage_from_gemini(meta: Any) -> TokenUsage | None:
         raise ProviderError(
             ProviderFailure.BAD_RESPONSE, "gemini sent inconsistent token counts"
         ) from exc
-
-
-# --- response --------------------------------------------------------------------------------
 
 
 def objects_in(value: Any) -> list[JSON]:
@@ -163,7 +160,7 @@ def openai_to_gemini_embeddings(body: JSON, batch: bool) -> JSON:
     return {"embedding": embeddings[0] if embeddings else {"values": []}}
 
 
-# ---------------------------------------------------------------- response translation
+# ---------------------------------------------------------------- chat -> Gemini (the routes)
 
 
 def usage_metadata(usage: Any) -> JSON | None:

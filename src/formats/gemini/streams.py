@@ -25,7 +25,7 @@ from formats.gemini.answers import (
 )
 from formats.gemini.tables import finish_reason, gemini_finish_reason
 
-# --- streaming -------------------------------------------------------------------------------
+# ---------------------------------------------------------------- Gemini -> chat (the provider)
 
 
 class GeminiToOpenAIStream:
@@ -129,6 +129,9 @@ def raise_stream_error(event: JSON, usage: TokenUsage | None) -> None:
             body=event,
             usage=usage,
         )
+
+
+# ---------------------------------------------------------------- chat -> Gemini (the routes)
 
 
 class OpenAIToGeminiStream:
