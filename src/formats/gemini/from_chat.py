@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from domain.errors import ValidationError
 from domain.providers import JSON
 from formats.chat import Loads, parse_data_url, parse_json
-from formats.gemini.tables import AUDIO_MIME, GEMINI_TOOL_MODE
+from formats.gemini.tables import AUDIO_MIME, GEMINI_TOOL_MODE, SAMPLING
 
 # Extensions mapped here rather than by the platform's mime table, so a URL translates the same
 # on every machine. Unknown image URLs default to JPEG (Gemini needs some mime type).
@@ -239,13 +239,7 @@ def _generation_config(body: JSON) -> JSON:
         max_tokens = body.get("max_tokens")
     if max_tokens is not None:
         config["maxOutputTokens"] = positive_int(max_tokens, "max_tokens")
-    numbers = {
-        "temperature": "temperature",
-        "top_p": "topP",
-        "presence_penalty": "presencePenalty",
-        "frequency_penalty": "frequencyPenalty",
-    }
-    for ours, theirs in numbers.items():
+    for ours, theirs in SAMPLING:
         if (value := _number(body, ours)) is not None:
             config[theirs] = value
     if (seed := body.get("seed")) is not None:

@@ -39,6 +39,15 @@ TOOL_MODES: tuple[tuple[str, str], ...] = (("AUTO", "auto"), ("ANY", "required")
 CHAT_TOOL_CHOICE = {**dict(TOOL_MODES), "VALIDATED": "auto"}
 GEMINI_TOOL_MODE = {chat: mode for mode, chat in TOOL_MODES}
 
+# OpenAI sampling option <-> Gemini generationConfig field (numbers both; the seed, an integer
+# for OpenAI, is checked apart).
+SAMPLING: tuple[tuple[str, str], ...] = (
+    ("temperature", "temperature"),
+    ("top_p", "topP"),
+    ("presence_penalty", "presencePenalty"),
+    ("frequency_penalty", "frequencyPenalty"),
+)
+
 # OpenAI input_audio format <-> Gemini inlineData mime type (audio/mpeg is mp3 too).
 AUDIO_FORMATS: tuple[tuple[str, str], ...] = (("wav", "audio/wav"), ("mp3", "audio/mp3"))
 AUDIO_MIME = dict(AUDIO_FORMATS)

@@ -10,7 +10,7 @@ from domain.errors import ValidationError
 from domain.providers import JSON
 from formats.chat import data_url, tool_call
 from formats.gemini.checks import contents_of, generation_config, objects, optional_object
-from formats.gemini.tables import AUDIO_FORMAT, CHAT_TOOL_CHOICE
+from formats.gemini.tables import AUDIO_FORMAT, CHAT_TOOL_CHOICE, SAMPLING
 
 
 def _text_of(parts: list[JSON], what: str) -> str:
@@ -175,13 +175,7 @@ def gemini_to_openai_request(body: JSON, model: str, stream: bool) -> JSON:
         out["max_tokens"] = max_tokens
     if candidates > 1:
         out["n"] = candidates
-    for gemini_name, openai_name in (
-        ("temperature", "temperature"),
-        ("topP", "top_p"),
-        ("presencePenalty", "presence_penalty"),
-        ("frequencyPenalty", "frequency_penalty"),
-        ("seed", "seed"),
-    ):
+    for openai_name, gemini_name in (*SAMPLING, ("seed", "seed")):
         value = _number(config, gemini_name)
         if value is not None:
             out[openai_name] = value

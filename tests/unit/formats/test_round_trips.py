@@ -77,10 +77,20 @@ def test_a_chat_request_through_anthropic_and_back_keeps_its_meaning(body: dict[
     assert _meaning(back, "max_completion_tokens") == _meaning(body, "max_completion_tokens")
 
 
-@given(chat_requests())
-def test_a_chat_request_through_gemini_and_back_keeps_its_meaning(body: dict[str, Any]) -> None:
+PENALTIES = st.dictionaries(
+    st.sampled_from(["presence_penalty", "frequency_penalty"]),
+    st.floats(min_value=-2, max_value=2, allow_nan=False),
+)
+
+
+@given(chat_requests(), PENALTIES)
+def test_a_chat_request_through_gemini_and_back_keeps_its_meaning(
+    body: dict[str, Any], penalties: dict[str, float]
+) -> None:
+    body = {**body, **penalties}
     back = gemini_to_openai_request(chat_request_to_gemini(body), "m", stream=False)
     assert _meaning(back, "max_tokens") == _meaning(body, "max_completion_tokens")
+    assert {k: back[k] for k in penalties} == penalties
 
 
 # ------------------------------------------------------------------------- tables
