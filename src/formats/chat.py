@@ -8,8 +8,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON
-from domain.tokens import TokenUsage
 
 # A JSON encoder and decoder: the standard library's by default; an adapter may pass a faster
 # one (the Gemini provider passes orjson's, so its wire bytes are orjson's). A decoder raises

@@ -59,14 +59,14 @@ ROUTES = "routes and resolvers call use cases, never repositories, adapters or t
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        ("domain/money.py", "import sqlalchemy", PURE_CORE),
+        ("domain/billing/money.py", "import sqlalchemy", PURE_CORE),
         ("runtime/relay.py", "import orjson", PURE_CORE),
         ("formats/chat.py", "import orjson", PURE_CORE),
         ("formats/gemini/answers.py", "import aiohttp", PURE_CORE),
         ("formats/anthropic/tables.py", "from adapters.providers.http import Upstream", LAYERS),
         ("formats/chat.py", "from api.rest.errors import ApiError", LAYERS),
-        ("domain/money.py", "from formats.chat import usage_to_openai", LAYERS),
-        ("domain/money.py", "import api.settings", LAYERS),
+        ("domain/billing/money.py", "from formats.chat import usage_to_openai", LAYERS),
+        ("domain/billing/money.py", "import api.settings", LAYERS),
         ("domain/usecases/calls.py", "from runtime.relay import RelayPool", LAYERS),
         ("runtime/relay.py", "from adapters.clock import SystemClock", LAYERS),
         ("adapters/clock.py", "from api.settings import Settings", LAYERS),
@@ -76,7 +76,7 @@ ROUTES = "routes and resolvers call use cases, never repositories, adapters or t
         ("api/graphql/schema.py", "from api.container import Container", ROUTES),
         (
             "api/graphql/clients.py",
-            "from domain.invoicing_ports import InvoicingUnitOfWork",
+            "from domain.invoicing.ports import InvoicingUnitOfWork",
             ROUTES,
         ),
     ],

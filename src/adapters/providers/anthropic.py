@@ -22,7 +22,7 @@ from adapters.providers.http import (
     outbound_headers,
     sse_json,
 )
-from domain.catalog import Model
+from domain.catalog.models import Model
 from domain.providers import (
     JSON,
     ModelProvider,

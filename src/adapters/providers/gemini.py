@@ -36,10 +36,10 @@ from adapters.providers.http import (
     provider_errors,
     sse_json,
 )
-from domain.catalog import Model
+from domain.catalog.models import Model
 from domain.errors import ValidationError
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ChatStream, ProviderError, ProviderFailure, ProviderResponse
-from domain.tokens import TokenUsage
 from formats.gemini.answers import chat_response_to_openai, usage_from_gemini
 from formats.gemini.from_chat import chat_request_to_gemini
 from formats.gemini.streams import GeminiToOpenAIStream

@@ -1,7 +1,7 @@
 """OpenAI embeddings requests and answers translated for Gemini's `batchEmbedContents`.
 
 Gemini's embedding answers carry no token counts, so usage here is an estimate (about four
-characters per token, domain.estimates), flagged as such by the provider adapter.
+characters per token, domain.metering.estimates), flagged as such by the provider adapter.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 
 from adapters.providers.openai import encode_embedding
 from domain.errors import ValidationError
-from domain.estimates import tokens_in
+from domain.metering.estimates import tokens_in
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure
-from domain.tokens import TokenUsage
 from formats.gemini.answers import objects_in
 from formats.gemini.from_chat import positive_int
 

@@ -6,8 +6,8 @@ cumulative in streams, the last report wins."""
 from __future__ import annotations
 
 from adapters.providers.gemini_embeddings import estimate_embedding_tokens
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON
-from domain.tokens import TokenUsage
 from formats.gemini.answers import objects_in, usage_from_gemini
 from formats.gemini.streams import raise_stream_error
 

@@ -26,9 +26,9 @@ from adapters.providers.http import (
     sse_json,
 )
 from adapters.providers.openai_responses import OpenAIResponsesStream, upstream_responses_body
-from domain.catalog import Model
+from domain.catalog.models import Model
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
-from domain.tokens import TokenUsage
 from formats.responses.answers import usage_from_responses
 
 # Body keys a client must never control: SDK/proxy options that would point the call elsewhere

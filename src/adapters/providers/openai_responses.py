@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 from adapters.providers.http import PrefetchedStream, iter_sse, sse_json
-from domain.catalog import Model
+from domain.catalog.models import Model
 from domain.providers import JSON, ProviderError, ProviderFailure
 from formats.responses.answers import usage_from_responses
 

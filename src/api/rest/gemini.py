@@ -22,12 +22,12 @@ from api.rest.chat import SSE_HEADERS, answered_by, chunk_chars
 from api.rest.errors import ApiError, from_provider
 from api.rest.gateway import Gateway, answer, authenticate, authorize, limit_rate, run_once
 from api.rest.gemini_format import gemini_error_body
-from domain.catalog import ModelKind
+from domain.catalog.models import ModelKind
 from domain.errors import ValidationError
-from domain.request_bounds import gemini_bound, gemini_embeddings_bound
-from domain.usecases.calls import CallKind, CallRequest, Streaming
+from domain.metering.request_bounds import gemini_bound, gemini_embeddings_bound
+from domain.usecases.call_requests import CallKind, CallRequest, Streaming
+from domain.usecases.grants import CallGrant
 from domain.usecases.keys import Caller
-from domain.usecases.metering import CallGrant
 from formats.gemini.answers import openai_to_gemini_embeddings, openai_to_gemini_response
 from formats.gemini.checks import check_generate, embed_requests
 from formats.gemini.streams import OpenAIToGeminiStream
@@ -98,7 +98,7 @@ async def _authorize(
     gw: Gateway, caller: Caller, model: str, rid: str, kind: ModelKind = ModelKind.CHAT
 ) -> CallGrant:
     """A bare Gemini name (`gemini-2.5-flash`) is the client's alias of that name first, then
-    the agency's, then Google's model (domain/aliases.py)."""
+    the agency's, then Google's model (domain/catalog/aliases.py)."""
     try:
         return await authorize(gw, caller, model, rid, kind, default_provider="google")
     except ApiError as exc:

@@ -26,8 +26,8 @@ from api.rest.gateway import (
     run_once,
 )
 from api.rest.messages_format import anthropic_error_body, anthropic_error_type
-from domain.request_bounds import messages_bound
-from domain.usecases.calls import CallKind, CallRequest, Streaming
+from domain.metering.request_bounds import messages_bound
+from domain.usecases.call_requests import CallKind, CallRequest, Streaming
 from formats.anthropic.answers import openai_to_anthropic_response
 from formats.anthropic.streams import OpenAIToAnthropicStream
 from formats.anthropic.to_chat import anthropic_to_openai_request

@@ -7,8 +7,8 @@ import time
 import uuid
 from typing import Any
 
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON
-from domain.tokens import TokenUsage
 from formats.anthropic.tables import finish_reason, stop_reason, tool_use_block
 from formats.chat import tool_call, usage_to_openai
 

@@ -1,6 +1,6 @@
 """Gemini answers <-> OpenAI chat.completion (and embeddings), and the usage classes of both.
 
-Usage follows domain.tokens: Gemini's `promptTokenCount` already includes the cached tokens and
+Usage follows domain.metering.tokens: Gemini's `promptTokenCount` already includes the cached tokens and
 `toolUsePromptTokenCount` is prompt read on top of it; `thoughtsTokenCount` is reasoning
 generated on top of `candidatesTokenCount`. Gemini's JSON omits zero-valued counts (proto3),
 so inside a present `usageMetadata` object a missing count means zero; a missing object means
@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from domain.errors import ValidationError
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure
-from domain.tokens import TokenUsage
 from formats.chat import Dumps, compact_json, tool_call, usage_to_openai
 from formats.gemini.tables import finish_reason, gemini_finish_reason
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure
-from domain.tokens import TokenUsage
 from formats.chat import Dumps, compact_json, usage_to_openai
 from formats.gemini.answers import (
     IdFactory,

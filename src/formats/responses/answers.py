@@ -6,8 +6,8 @@ import time
 import uuid
 from typing import Any
 
+from domain.metering.tokens import TokenUsage
 from domain.providers import JSON
-from domain.tokens import TokenUsage
 
 # Chat finish_reason -> the Responses API's incomplete_details.reason (any other: completed).
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}

@@ -20,23 +20,23 @@ from hypothesis import strategies as st
 
 from api.rest.errors import ApiError
 from api.rest.responses_format import responses_to_chat_request
-from domain.budgets import Budget, BudgetMode, hold_amount
-from domain.catalog import Model, PriceVersion
+from domain.billing.money import Money
+from domain.billing.plans import PercentageMargin, PlanVersion
+from domain.budgets.limits import Budget, BudgetMode, hold_amount
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import ValidationError
-from domain.estimates import estimate_usage
-from domain.money import Money
-from domain.pricing import PercentageMargin, PlanVersion
-from domain.request_bounds import (
+from domain.metering.estimates import estimate_usage
+from domain.metering.media import image_size
+from domain.metering.request_bounds import (
     RequestBound,
     chat_bound,
     embeddings_bound,
     gemini_bound,
     gemini_embeddings_bound,
-    image_size,
     messages_bound,
     responses_bound,
 )
-from domain.tokens import TokenUsage
+from domain.metering.tokens import TokenUsage
 from formats.anthropic.from_chat import openai_to_anthropic_request
 from formats.anthropic.to_chat import anthropic_to_openai_request
 from formats.gemini.from_chat import chat_request_to_gemini

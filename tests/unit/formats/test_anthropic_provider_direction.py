@@ -7,7 +7,7 @@ import json
 import pytest
 
 from domain.errors import ValidationError
-from domain.tokens import TokenUsage
+from domain.metering.tokens import TokenUsage
 from formats.anthropic.answers import (
     StreamUsage,
     anthropic_to_openai_response,

@@ -15,8 +15,8 @@ from adapters.providers.gemini_embeddings import (
     estimate_embedding_tokens,
 )
 from domain.errors import ValidationError
+from domain.metering.tokens import TokenUsage
 from domain.providers import ProviderError, ProviderFailure
-from domain.tokens import TokenUsage
 from formats.gemini.answers import chat_response_to_openai, usage_from_gemini
 from formats.gemini.from_chat import chat_request_to_gemini
 from formats.gemini.streams import GeminiToOpenAIStream

@@ -7,8 +7,8 @@ from adapters.providers.openai import DENIED_BODY_KEYS
 from adapters.providers.openai_responses import upstream_responses_body
 from api.container import build_providers
 from api.settings import load_settings
-from domain.catalog import Model
-from domain.tokens import TokenUsage
+from domain.catalog.models import Model
+from domain.metering.tokens import TokenUsage
 from formats.responses.answers import usage_from_responses
 
 BASE = {
