@@ -1,7 +1,7 @@
 """Gemini answers <-> OpenAI chat.completion (and embeddings), and the usage classes of both.
 
-Usage follows domain.metering.tokens: Gemini's `promptTokenCount` already includes the cached tokens and
-`toolUsePromptTokenCount` is prompt read on top of it; `thoughtsTokenCount` is reasoning
+Usage follows domain.metering.tokens: Gemini's `promptTokenCount` already includes the cached
+tokens and `toolUsePromptTokenCount` is prompt read on top of it; `thoughtsTokenCount` is reasoning
 generated on top of `candidatesTokenCount`. Gemini's JSON omits zero-valued counts (proto3),
 so inside a present `usageMetadata` object a missing count means zero; a missing object means
 no report at all. Streaming reports are cumulative: the last one wins, they are never summed.
