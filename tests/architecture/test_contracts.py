@@ -46,8 +46,10 @@ def test_the_contracts_hold_on_the_source(tmp_path: Path) -> None:
     assert "0 broken" in result.stdout
 
 
-LAYERS = "api above adapters and runtime (independent of each other), both above domain"
-PURE_CORE = "domain and runtime import the standard library and domain only"
+LAYERS = (
+    "api above adapters and runtime (independent of each other), both above formats, above domain"
+)
+PURE_CORE = "domain, formats and runtime import the standard library and domain only"
 COMPOSITION_ROOT = (
     "in api, only the composition root (api.container) names adapters and the runtime"
 )
@@ -59,6 +61,11 @@ ROUTES = "routes and resolvers call use cases, never repositories, adapters or t
     [
         ("domain/billing/money.py", "import sqlalchemy", PURE_CORE),
         ("runtime/relay.py", "import orjson", PURE_CORE),
+        ("formats/chat.py", "import orjson", PURE_CORE),
+        ("formats/gemini/answers.py", "import aiohttp", PURE_CORE),
+        ("formats/anthropic/tables.py", "from adapters.providers.http import Upstream", LAYERS),
+        ("formats/chat.py", "from api.rest.errors import ApiError", LAYERS),
+        ("domain/billing/money.py", "from formats.chat import usage_to_openai", LAYERS),
         ("domain/billing/money.py", "import api.settings", LAYERS),
         ("domain/usecases/calls.py", "from runtime.relay import RelayPool", LAYERS),
         ("runtime/relay.py", "from adapters.clock import SystemClock", LAYERS),

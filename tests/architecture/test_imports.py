@@ -32,7 +32,7 @@ def python_files(package: str) -> list[Path]:
 
 
 def test_the_packages_exist() -> None:
-    for package in ("domain", "runtime", "adapters", "api"):
+    for package in ("domain", "formats", "runtime", "adapters", "api"):
         assert python_files(package), f"src/{package} has no modules"
 
 
@@ -41,6 +41,13 @@ def test_domain_imports_only_the_standard_library_and_itself(path: Path) -> None
     for line, module in imported_modules(path):
         top = module.split(".")[0]
         assert top in STDLIB or top == "domain", f"{path}:{line} imports {module}"
+
+
+@pytest.mark.parametrize("path", python_files("formats"), ids=lambda p: str(p.relative_to(SRC)))
+def test_formats_import_only_the_standard_library_the_domain_and_themselves(path: Path) -> None:
+    for line, module in imported_modules(path):
+        top = module.split(".")[0]
+        assert top in STDLIB or top in {"domain", "formats"}, f"{path}:{line} imports {module}"
 
 
 @pytest.mark.parametrize("path", python_files("runtime"), ids=lambda p: str(p.relative_to(SRC)))
@@ -117,7 +124,11 @@ def loading_by_name(path: Path) -> list[tuple[int, str]]:
 
 @pytest.mark.parametrize(
     "path",
-    [p for package in ("domain", "runtime", "adapters", "api") for p in python_files(package)],
+    [
+        p
+        for package in ("domain", "formats", "runtime", "adapters", "api")
+        for p in python_files(package)
+    ],
     ids=lambda p: str(p.relative_to(SRC)),
 )
 def test_no_module_is_loaded_by_name(path: Path) -> None:

@@ -64,10 +64,10 @@ class FakeUsageRepository(Repository):
                 extra = _utc_hour(r.started_at).isoformat()
             client = "" if grouping is UsageGrouping.HOUR_ALL else r.client_id
             alias = r.alias if grouping is UsageGrouping.ALIAS and r.alias else ""
-            key = (client, extra, r.cost.currency, r.charge.currency, alias)
+            key = (client, alias, extra, r.cost.currency, r.charge.currency)  # SQL's order
             groups.setdefault(key, []).append(r)
         totals = []
-        for (client_id, extra, cost_currency, charge_currency, alias), records in sorted(
+        for (client_id, alias, extra, cost_currency, charge_currency), records in sorted(
             groups.items()
         ):
             tokens = TokenUsage()

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.providers.anthropic_translate import openai_to_anthropic_request
 from adapters.providers.gemini_embeddings import embeddings_request_to_gemini
-from adapters.providers.gemini_request import chat_request_to_gemini
 from api.rest.errors import ApiError
-from api.rest.messages_format import anthropic_to_openai_request
 from api.rest.responses_format import ChatToResponsesStream, responses_to_chat_request
 from domain.errors import ValidationError
+from formats.anthropic.from_chat import openai_to_anthropic_request
+from formats.anthropic.to_chat import anthropic_to_openai_request
+from formats.gemini.from_chat import chat_request_to_gemini
 from tests.fuzz.shapes import (
     CHAT_FIELDS,
     EMBEDDING_FIELDS,

@@ -14,13 +14,6 @@ from typing import Any, cast
 import aiohttp
 from yarl import URL
 
-from adapters.providers.anthropic_translate import (
-    AnthropicToOpenAIStream,
-    StreamUsage,
-    anthropic_to_openai_response,
-    openai_to_anthropic_request,
-    usage_from_anthropic,
-)
 from adapters.providers.http import (
     SseEvent,
     Timeouts,
@@ -38,6 +31,13 @@ from domain.providers import (
     ProviderFailure,
     ProviderResponse,
 )
+from formats.anthropic.answers import (
+    StreamUsage,
+    anthropic_to_openai_response,
+    usage_from_anthropic,
+)
+from formats.anthropic.from_chat import openai_to_anthropic_request
+from formats.anthropic.streams import AnthropicToOpenAIStream
 
 __all__ = ["AnthropicProvider", "stream_error", "usage_from_anthropic"]
 

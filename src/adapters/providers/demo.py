@@ -18,11 +18,12 @@ from typing import Any
 
 import orjson
 
-from adapters.providers.openai import encode_embedding, usage_to_openai
+from adapters.providers.openai import encode_embedding
 from domain.catalog.models import Model, ModelKind
 from domain.metering.tokens import TokenUsage
 from domain.ports import Clock
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
+from formats.chat import usage_to_openai
 
 DEMO_EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z: `created` when no clock is given
 EMBEDDING_DIMENSIONS = 64

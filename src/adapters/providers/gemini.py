@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 
 from adapters.providers.gemini_embeddings import (
     embeddings_request_to_gemini,
@@ -26,12 +27,6 @@ from adapters.providers.gemini_native import (
     count_tokens_body,
     embedding_usage,
     with_model,
-)
-from adapters.providers.gemini_request import chat_request_to_gemini
-from adapters.providers.gemini_translate import (
-    GeminiToOpenAIStream,
-    chat_response_to_openai,
-    usage_from_gemini,
 )
 from adapters.providers.http import (
     Timeouts,
@@ -45,6 +40,9 @@ from domain.catalog.models import Model
 from domain.errors import ValidationError
 from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ChatStream, ProviderError, ProviderFailure, ProviderResponse
+from formats.gemini.answers import chat_response_to_openai, usage_from_gemini
+from formats.gemini.from_chat import chat_request_to_gemini
+from formats.gemini.streams import GeminiToOpenAIStream
 
 T = TypeVar("T")
 _FORBIDDEN_IN_NAME = ("/", "?", "#", "..", "\\", "%")
@@ -63,6 +61,11 @@ def upstream_path(model: Model) -> str:
             ProviderFailure.BAD_RESPONSE, f"invalid Gemini model name for {model.id}"
         )
     return f"models/{quote(name, safe='')}"
+
+
+def _orjson_text(value: object) -> str:
+    """Tool-call arguments as the provider has always encoded them (orjson: compact, UTF-8)."""
+    return orjson.dumps(value).decode()
 
 
 def _translated(translate: Callable[[], T]) -> T:
@@ -115,16 +118,16 @@ class GeminiProvider:
         return outbound_headers(credentials, {"accept": accept})
 
     async def chat(self, model: Model, body: JSON) -> ProviderResponse:
-        request = _translated(lambda: chat_request_to_gemini(body))
+        request = _translated(lambda: chat_request_to_gemini(body, loads=orjson.loads))
         url = self._url(model, "generateContent")
         raw = await self._upstream.post_json(url, self._headers(), request)
         usage = usage_from_gemini(raw.get("usageMetadata"))
-        return ProviderResponse(chat_response_to_openai(raw, model.id), usage)
+        return ProviderResponse(chat_response_to_openai(raw, model.id, dumps=_orjson_text), usage)
 
     async def open_chat_stream(self, model: Model, body: JSON) -> ChatStream:
         """Returns once the first event arrived (within `first_byte`), so an upstream failing
         before any output raises here, where a fallback can still take over."""
-        request = _translated(lambda: chat_request_to_gemini(body))
+        request = _translated(lambda: chat_request_to_gemini(body, loads=orjson.loads))
         return await self._stream(model, request, None)
 
     async def embed(self, model: Model, body: JSON) -> ProviderResponse:
@@ -192,7 +195,9 @@ class GeminiChatStream:
         self._response = response
         self._provider = provider
         self._events = iter_sse(response, provider, timeouts)
-        self._translator: _StreamShaper = shaper or GeminiToOpenAIStream(model_id)
+        self._translator: _StreamShaper = shaper or GeminiToOpenAIStream(
+            model_id, dumps=_orjson_text
+        )
         self._pending: list[JSON] = []
         self._ended = False
         self._closed = False

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.providers.gemini_request import positive_int
-from adapters.providers.gemini_translate import objects_in
 from adapters.providers.openai import encode_embedding
 from domain.errors import ValidationError
 from domain.metering.estimates import tokens_in
 from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure
+from formats.gemini.answers import objects_in
+from formats.gemini.from_chat import positive_int
 
 
 def estimate_embedding_tokens(texts: list[str]) -> int:

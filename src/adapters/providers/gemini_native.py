@@ -6,9 +6,10 @@ cumulative in streams, the last report wins."""
 from __future__ import annotations
 
 from adapters.providers.gemini_embeddings import estimate_embedding_tokens
-from adapters.providers.gemini_translate import objects_in, raise_stream_error, usage_from_gemini
 from domain.metering.tokens import TokenUsage
 from domain.providers import JSON
+from formats.gemini.answers import objects_in, usage_from_gemini
+from formats.gemini.streams import raise_stream_error
 
 
 def with_model(body: JSON, resource: str) -> JSON:

@@ -25,14 +25,11 @@ from adapters.providers.http import (
     outbound_headers,
     sse_json,
 )
-from adapters.providers.openai_responses import (
-    OpenAIResponsesStream,
-    upstream_responses_body,
-    usage_from_responses,
-)
+from adapters.providers.openai_responses import OpenAIResponsesStream, upstream_responses_body
 from domain.catalog.models import Model
 from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
+from formats.responses.answers import usage_from_responses
 
 # Body keys a client must never control: SDK/proxy options that would point the call elsewhere
 # or smuggle a credential (the LiteLLM `api_base` class of SSRF). OpenAI itself rejects them.
@@ -98,18 +95,6 @@ def usage_from_openai(usage: JSON | None) -> TokenUsage | None:
         cached_input_tokens=cached,
         reasoning_tokens=reasoning,
     )
-
-
-def usage_to_openai(usage: TokenUsage) -> JSON:
-    """The inverse of usage_from_openai, for answers translated into OpenAI's format:
-    prompt_tokens includes the cached part and completion_tokens the reasoning, as OpenAI's do."""
-    return {
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens},
-        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-    }
 
 
 def encode_embedding(vector: list[float], encoding_format: Any) -> list[float] | str:

@@ -21,22 +21,17 @@ from api.rest.bodies import read_json
 from api.rest.chat import SSE_HEADERS, answered_by, chunk_chars
 from api.rest.errors import ApiError, from_provider
 from api.rest.gateway import Gateway, answer, authenticate, authorize, limit_rate, run_once
-from api.rest.gemini_format import (
-    OpenAIToGeminiStream,
-    check_generate,
-    embed_requests,
-    embeddings_to_openai_request,
-    gemini_error_body,
-    gemini_to_openai_request,
-    openai_to_gemini_embeddings,
-    openai_to_gemini_response,
-)
+from api.rest.gemini_format import gemini_error_body
 from domain.catalog.models import ModelKind
 from domain.errors import ValidationError
 from domain.metering.request_bounds import gemini_bound, gemini_embeddings_bound
 from domain.usecases.call_requests import CallKind, CallRequest, Streaming
 from domain.usecases.grants import CallGrant
 from domain.usecases.keys import Caller
+from formats.gemini.answers import openai_to_gemini_embeddings, openai_to_gemini_response
+from formats.gemini.checks import check_generate, embed_requests
+from formats.gemini.streams import OpenAIToGeminiStream
+from formats.gemini.to_chat import embeddings_to_openai_request, gemini_to_openai_request
 
 _METHODS = (
     "generateContent",

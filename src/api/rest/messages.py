@@ -25,15 +25,12 @@ from api.rest.gateway import (
     limit_rate,
     run_once,
 )
-from api.rest.messages_format import (
-    OpenAIToAnthropicStream,
-    anthropic_error_body,
-    anthropic_error_type,
-    anthropic_to_openai_request,
-    openai_to_anthropic_response,
-)
+from api.rest.messages_format import anthropic_error_body, anthropic_error_type
 from domain.metering.request_bounds import messages_bound
 from domain.usecases.call_requests import CallKind, CallRequest, Streaming
+from formats.anthropic.answers import openai_to_anthropic_response
+from formats.anthropic.streams import OpenAIToAnthropicStream
+from formats.anthropic.to_chat import anthropic_to_openai_request
 
 
 async def create_message(request: Request) -> Response:

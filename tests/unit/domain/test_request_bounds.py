@@ -18,11 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, reject, settings
 from hypothesis import strategies as st
 
-from adapters.providers.anthropic_translate import openai_to_anthropic_request
-from adapters.providers.gemini_request import chat_request_to_gemini
 from api.rest.errors import ApiError
-from api.rest.gemini_format import embeddings_to_openai_request, gemini_to_openai_request
-from api.rest.messages_format import anthropic_to_openai_request
 from api.rest.responses_format import responses_to_chat_request
 from domain.billing.money import Money
 from domain.billing.plans import PercentageMargin, PlanVersion
@@ -41,6 +37,10 @@ from domain.metering.request_bounds import (
     responses_bound,
 )
 from domain.metering.tokens import TokenUsage
+from formats.anthropic.from_chat import openai_to_anthropic_request
+from formats.anthropic.to_chat import anthropic_to_openai_request
+from formats.gemini.from_chat import chat_request_to_gemini
+from formats.gemini.to_chat import embeddings_to_openai_request, gemini_to_openai_request
 from tests.upstreams import billing
 
 NOW = datetime(2026, 3, 15, tzinfo=UTC)

@@ -14,16 +14,13 @@ from adapters.providers.gemini_embeddings import (
     embeddings_response_to_openai,
     estimate_embedding_tokens,
 )
-from adapters.providers.gemini_request import chat_request_to_gemini
-from adapters.providers.gemini_translate import (
-    GeminiToOpenAIStream,
-    chat_response_to_openai,
-    finish_reason,
-    usage_from_gemini,
-)
 from domain.errors import ValidationError
 from domain.metering.tokens import TokenUsage
 from domain.providers import ProviderError, ProviderFailure
+from formats.gemini.answers import chat_response_to_openai, usage_from_gemini
+from formats.gemini.from_chat import chat_request_to_gemini
+from formats.gemini.streams import GeminiToOpenAIStream
+from formats.gemini.tables import finish_reason
 
 JSON = dict[str, Any]
 PNG = "iVBORw0KGgo="

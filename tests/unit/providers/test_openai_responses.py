@@ -4,11 +4,12 @@ serve `/responses` (OPENAI_RESPONSES_API)."""
 from __future__ import annotations
 
 from adapters.providers.openai import DENIED_BODY_KEYS
-from adapters.providers.openai_responses import upstream_responses_body, usage_from_responses
+from adapters.providers.openai_responses import upstream_responses_body
 from api.container import build_providers
 from api.settings import load_settings
 from domain.catalog.models import Model
 from domain.metering.tokens import TokenUsage
+from formats.responses.answers import usage_from_responses
 
 BASE = {
     "BIZGRAPH_SECRET_KEY": "responses-settings-secret-0123456789abcdef",

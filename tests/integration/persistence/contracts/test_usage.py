@@ -65,17 +65,18 @@ records_of = st.lists(
         st.sampled_from(MODELS),
         st.decimals(Decimal(0), Decimal(5), places=15, allow_nan=False),
         st.booleans(),  # estimated
+        st.sampled_from([None, "bot", "gpt-4o"]),  # the alias the call named
     ),
     max_size=12,
 )
 
 
 async def add_records(
-    uow: UnitOfWork, drawn: list[tuple[int, int, str, Decimal, bool]]
+    uow: UnitOfWork, drawn: list[tuple[int, int, str, Decimal, bool, str | None]]
 ) -> tuple[list[tuple[str, str]], list[UsageRecord]]:
     pairs = await owners(uow, 2)
     records = []
-    for n, (owner, minute, model_id, cost, estimated) in enumerate(drawn):
+    for n, (owner, minute, model_id, cost, estimated, alias) in enumerate(drawn):
         client_id, key_id = pairs[owner]
         record = builders.usage(
             client_id,
@@ -87,6 +88,7 @@ async def add_records(
             charge=Money(cost * 2, "USD"),
             usage=TokenUsage(input_tokens=n + 1, output_tokens=minute),
             source=UsageSource.ESTIMATED if estimated else UsageSource.REPORTED,
+            alias=alias,
         )
         assert await uow.usage.add(record)
         records.append(record)
@@ -100,7 +102,7 @@ window = st.tuples(st.integers(-60, 3 * 24 * 60 + 60), st.integers(0, 3 * 24 * 6
 @given(drawn=records_of, bounds=window, limit=st.integers(1, 5))
 async def test_a_clients_records_are_those_started_in_the_half_open_window(
     store: UnitOfWorkFactory,
-    drawn: list[tuple[int, int, str, Decimal, bool]],
+    drawn: list[tuple[int, int, str, Decimal, bool, str | None]],
     bounds: tuple[int, int],
     limit: int,
 ) -> None:
@@ -123,8 +125,10 @@ async def test_a_clients_records_are_those_started_in_the_half_open_window(
 
 
 def expected_totals(records: list[UsageRecord], grouping: UsageGrouping) -> list[UsageTotals]:
-    groups: dict[tuple[str, str], list[UsageRecord]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[UsageRecord]] = defaultdict(list)
     for r in records:
+        if grouping is UsageGrouping.ALIAS and r.alias is None:
+            continue  # calls without an alias are left out of the alias grouping
         hour = r.started_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         client = "" if grouping is UsageGrouping.HOUR_ALL else r.client_id
         extra = {
@@ -132,10 +136,12 @@ def expected_totals(records: list[UsageRecord], grouping: UsageGrouping) -> list
             UsageGrouping.MODEL: r.model_id,
             UsageGrouping.HOUR: hour.isoformat(),
             UsageGrouping.HOUR_ALL: hour.isoformat(),
+            UsageGrouping.ALIAS: r.model_id,
         }[grouping]
-        groups[(client, extra)].append(r)
+        alias = r.alias if grouping is UsageGrouping.ALIAS and r.alias else ""
+        groups[(client, alias, extra)].append(r)
     totals = []
-    for (client, extra), members in sorted(groups.items()):
+    for (client, alias, extra), members in sorted(groups.items()):
         tokens = TokenUsage()
         for r in members:
             tokens = tokens + r.usage
@@ -146,10 +152,11 @@ def expected_totals(records: list[UsageRecord], grouping: UsageGrouping) -> list
                 tokens=tokens,
                 cost=Money(exact_sum(*(r.cost.amount for r in members)), "USD"),
                 charge=Money(exact_sum(*(r.charge.amount for r in members)), "USD"),
-                model_id=extra if grouping is UsageGrouping.MODEL else None,
+                model_id=extra if grouping in (UsageGrouping.MODEL, UsageGrouping.ALIAS) else None,
                 hour=datetime.fromisoformat(extra)
                 if grouping in (UsageGrouping.HOUR, UsageGrouping.HOUR_ALL)
                 else None,
+                alias=alias or None,
             )
         )
     return totals
@@ -164,7 +171,7 @@ def expected_totals(records: list[UsageRecord], grouping: UsageGrouping) -> list
 )
 async def test_totals_are_exact_sums_per_group_in_client_then_group_order(
     store: UnitOfWorkFactory,
-    drawn: list[tuple[int, int, str, Decimal, bool]],
+    drawn: list[tuple[int, int, str, Decimal, bool, str | None]],
     bounds: tuple[int, int],
     grouping: UsageGrouping,
     only_first: bool,

@@ -1,78 +1,19 @@
-"""OpenAI chat format <-> Anthropic Messages, as pure functions.
-
-The gateway speaks OpenAI's chat format to its clients; these functions let an Anthropic upstream
-answer it, including tools, images and streaming. Usage is parsed into the product's convention:
-Anthropic's `input_tokens` excludes cache reads and cache writes, so the three are added up once.
-"""
+"""OpenAI chat requests as Anthropic Messages requests (for an Anthropic upstream): tools,
+images and prompt caching included. Only what Anthropic accepts is built, from an allow-list."""
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-from adapters.providers.openai import usage_to_openai
 from domain.errors import ValidationError
-from domain.metering.tokens import TokenUsage
 from domain.providers import JSON
-
-_FINISH_REASONS = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "pause_turn": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-}
-_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
-
-
-# ---------------------------------------------------------------- usage
-
-
-def _count(usage: JSON, key: str) -> int:
-    value = usage.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def usage_from_anthropic(usage: JSON | None) -> TokenUsage | None:
-    """Anthropic's usage in the product's convention: input = uncached + cache read + cache write
-    (Anthropic reports them apart, so adding them counts each token once). None when absent."""
-    if not isinstance(usage, dict):
-        return None
-    cache_read = _count(usage, "cache_read_input_tokens")
-    cache_write = _count(usage, "cache_creation_input_tokens")
-    output = _count(usage, "output_tokens")
-    details = usage.get("output_tokens_details")
-    thinking = _count(details, "thinking_tokens") if isinstance(details, dict) else 0
-    return TokenUsage(
-        input_tokens=_count(usage, "input_tokens") + cache_read + cache_write,
-        output_tokens=output,
-        cached_input_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        reasoning_tokens=min(thinking, output),
-    )
-
-
-class StreamUsage:
-    """Usage of an Anthropic stream: message_start gives the input classes, message_delta the
-    cumulative output (and, in newer API versions, the input classes again). Every report is
-    cumulative, so the latest value of each field wins; nothing is ever summed."""
-
-    def __init__(self) -> None:
-        self._fields: JSON = {}
-
-    def update(self, usage: Any) -> None:
-        if isinstance(usage, dict):
-            self._fields.update({k: v for k, v in usage.items() if v is not None})
-
-    @property
-    def usage(self) -> TokenUsage | None:
-        return usage_from_anthropic(self._fields) if self._fields else None
-
-
-# ---------------------------------------------------------------- request
+from formats.anthropic.tables import (
+    ANTHROPIC_TOOL_CHOICE,
+    anthropic_tool,
+    image_source,
+    tool_use_block,
+)
 
 
 def _text_parts(content: Any, role: str) -> list[JSON]:
@@ -104,18 +45,7 @@ def _image_block(part: JSON) -> JSON:
     url = image.get("url") if isinstance(image, dict) else image
     if not isinstance(url, str):
         raise ValidationError("image_url needs a url")
-    if url.startswith("data:"):
-        header, sep, data = url[5:].partition(",")
-        media_type, _, encoding = header.partition(";")
-        if not sep or encoding != "base64" or media_type not in _IMAGE_TYPES:
-            raise ValidationError("image data URLs must be base64 jpeg, png, gif or webp")
-        return {
-            "type": "image",
-            "source": {"type": "base64", "media_type": media_type, "data": data},
-        }
-    if url.startswith(("https://", "http://")):
-        return {"type": "image", "source": {"type": "url", "url": url}}
-    raise ValidationError("image_url must be an http(s) or data: URL")
+    return {"type": "image", "source": image_source(url)}
 
 
 def _user_blocks(content: Any) -> list[JSON]:
@@ -154,7 +84,7 @@ def _tool_use_block(call: Any) -> JSON:
         raise ValidationError("tool call arguments must be a JSON object")
     if not isinstance(call.get("id"), str):
         raise ValidationError("assistant tool_calls need a string id")
-    return {"type": "tool_use", "id": call["id"], "name": function["name"], "input": arguments}
+    return tool_use_block(call["id"], function["name"], arguments)
 
 
 def _assistant_blocks(message: JSON) -> list[JSON]:
@@ -237,13 +167,8 @@ def _tools(tools: Any) -> list[JSON]:
             raise ValidationError("function parameters must be a JSON Schema object")
         if not isinstance(function.get("description", ""), str | None):
             raise ValidationError("function description must be a string")
-        spec: JSON = {
-            "name": function["name"],
-            "input_schema": parameters or {"type": "object", "properties": {}},
-        }
-        if function.get("description"):
-            spec["description"] = function["description"]
-        out.append(spec)
+        schema = parameters or {"type": "object", "properties": {}}
+        out.append(anthropic_tool(function["name"], schema, function.get("description")))
     return out
 
 
@@ -251,12 +176,10 @@ def _tool_choice(choice: Any, parallel: Any) -> JSON | None:
     result: JSON | None
     if choice is None:
         result = {"type": "auto"} if parallel is False else None
-    elif choice == "auto":
-        result = {"type": "auto"}
     elif choice == "none":
         return {"type": "none"}
-    elif choice == "required":
-        result = {"type": "any"}
+    elif isinstance(choice, str) and choice in ANTHROPIC_TOOL_CHOICE:
+        result = {"type": ANTHROPIC_TOOL_CHOICE[choice]}
     elif isinstance(choice, dict) and isinstance(choice.get("function"), dict):
         if not isinstance(choice["function"].get("name"), str):
             raise ValidationError("tool_choice needs a function name")
@@ -305,135 +228,3 @@ def openai_to_anthropic_request(
     if isinstance(body.get("user"), str) and body["user"]:
         out["metadata"] = {"user_id": body["user"]}
     return out
-
-
-# ---------------------------------------------------------------- response
-
-
-def finish_reason(stop_reason: Any) -> str:
-    return _FINISH_REASONS.get(stop_reason, "stop") if stop_reason else "stop"
-
-
-def anthropic_to_openai_response(body: JSON, model_id: str) -> JSON:
-    """An Anthropic Message as an OpenAI chat.completion (thinking blocks are not relayed)."""
-    texts: list[str] = []
-    tool_calls: list[JSON] = []
-    for block in body.get("content") or []:
-        if block.get("type") == "text":
-            texts.append(block.get("text", ""))
-        elif block.get("type") == "tool_use":
-            tool_calls.append(
-                {
-                    "id": block.get("id"),
-                    "type": "function",
-                    "function": {
-                        "name": block.get("name"),
-                        "arguments": json.dumps(block.get("input") or {}, separators=(",", ":")),
-                    },
-                }
-            )
-    message: JSON = {"role": "assistant", "content": "".join(texts) or None, "refusal": None}
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    out: JSON = {
-        "id": body.get("id"),
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model_id,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": finish_reason(body.get("stop_reason")),
-                "logprobs": None,
-            }
-        ],
-    }
-    usage = usage_from_anthropic(body.get("usage"))
-    if usage is not None:
-        out["usage"] = usage_to_openai(usage)
-    return out
-
-
-# ---------------------------------------------------------------- stream
-
-
-class AnthropicToOpenAIStream:
-    """Turns Anthropic stream events into OpenAI chat.completion.chunk objects: a role chunk,
-    content and tool-call deltas, a finish chunk, and a last usage chunk with `choices: []`
-    (as OpenAI sends with include_usage). `ping` and thinking deltas produce nothing."""
-
-    def __init__(self, model_id: str, created: int | None = None) -> None:
-        self._model_id = model_id
-        self._created = int(time.time()) if created is None else created
-        self._id = ""
-        self._tools: dict[int, int] = {}  # Anthropic block index -> OpenAI tool_calls index
-        self.stream_usage = StreamUsage()
-        self.finished = False
-
-    def _chunk(self, delta: JSON | None, finish: str | None = None) -> JSON:
-        choices = (
-            []
-            if delta is None
-            else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
-        )
-        return {
-            "id": self._id,
-            "object": "chat.completion.chunk",
-            "created": self._created,
-            "model": self._model_id,
-            "choices": choices,
-        }
-
-    def feed(self, event: str, data: JSON) -> list[JSON]:
-        kind = data.get("type", event)
-        if kind == "message_start":
-            message = data.get("message") or {}
-            self._id = str(message.get("id", ""))
-            self.stream_usage.update(message.get("usage"))
-            return [self._chunk({"role": "assistant", "content": ""})]
-        if kind == "content_block_start":
-            return self._block_start(data)
-        if kind == "content_block_delta":
-            return self._block_delta(data)
-        if kind == "message_delta":
-            self.stream_usage.update(data.get("usage"))
-            reason = (data.get("delta") or {}).get("stop_reason")
-            return [self._chunk({}, finish_reason(reason))]
-        if kind == "message_stop":
-            self.finished = True
-            usage = self.stream_usage.usage
-            if usage is None:
-                return []
-            chunk = self._chunk(None)
-            chunk["usage"] = usage_to_openai(usage)
-            return [chunk]
-        return []
-
-    def _block_start(self, data: JSON) -> list[JSON]:
-        block = data.get("content_block") or {}
-        if block.get("type") == "text" and block.get("text"):
-            return [self._chunk({"content": block["text"]})]
-        if block.get("type") != "tool_use":
-            return []
-        index = len(self._tools)
-        self._tools[int(data.get("index", 0))] = index
-        call = {
-            "index": index,
-            "id": block.get("id"),
-            "type": "function",
-            "function": {"name": block.get("name"), "arguments": ""},
-        }
-        return [self._chunk({"tool_calls": [call]})]
-
-    def _block_delta(self, data: JSON) -> list[JSON]:
-        delta = data.get("delta") or {}
-        if delta.get("type") == "text_delta":
-            return [self._chunk({"content": delta.get("text", "")})]
-        if delta.get("type") == "input_json_delta":
-            index = self._tools.get(int(data.get("index", 0)))
-            if index is None or not delta.get("partial_json"):
-                return []
-            call = {"index": index, "function": {"arguments": delta["partial_json"]}}
-            return [self._chunk({"tool_calls": [call]})]
-        return []

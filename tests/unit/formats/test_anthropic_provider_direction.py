@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from adapters.providers.anthropic_translate import (
-    AnthropicToOpenAIStream,
-    StreamUsage,
-    anthropic_to_openai_response,
-    openai_to_anthropic_request,
-    usage_from_anthropic,
-)
 from domain.errors import ValidationError
 from domain.metering.tokens import TokenUsage
+from formats.anthropic.answers import (
+    StreamUsage,
+    anthropic_to_openai_response,
+    usage_from_anthropic,
+)
+from formats.anthropic.from_chat import openai_to_anthropic_request
+from formats.anthropic.streams import AnthropicToOpenAIStream
 from tests.upstreams.anthropic_fake import AnthropicScript, ToolCall, stream_events, validate
 
 WEATHER_TOOL = {

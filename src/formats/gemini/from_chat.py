@@ -11,10 +11,10 @@ import mimetypes
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-
 from domain.errors import ValidationError
 from domain.providers import JSON
+from formats.chat import Loads, parse_data_url, parse_json
+from formats.gemini.tables import AUDIO_MIME, GEMINI_TOOL_MODE, SAMPLING
 
 # Extensions mapped here rather than by the platform's mime table, so a URL translates the same
 # on every machine. Unknown image URLs default to JPEG (Gemini needs some mime type).
@@ -29,16 +29,14 @@ _MIME_BY_EXTENSION = {
     ".pdf": "application/pdf",
 }
 
-_TOOL_CHOICE_MODES = {"none": "NONE", "auto": "AUTO", "required": "ANY"}
 
-
-def chat_request_to_gemini(body: JSON) -> JSON:
+def chat_request_to_gemini(body: JSON, *, loads: Loads = parse_json) -> JSON:
     """An OpenAI chat request as a Gemini `GenerateContentRequest`. Raises ValidationError for
     what Gemini cannot express (the client's request is wrong for this model)."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ValidationError("messages must be a non-empty list")
-    system, contents = _messages(messages)
+    system, contents = _messages(messages, loads)
     request: JSON = {"contents": contents}
     if system:
         request["systemInstruction"] = {"parts": system}
@@ -51,7 +49,7 @@ def chat_request_to_gemini(body: JSON) -> JSON:
     return request
 
 
-def _messages(messages: list[Any]) -> tuple[list[JSON], list[JSON]]:
+def _messages(messages: list[Any], loads: Loads) -> tuple[list[JSON], list[JSON]]:
     system: list[JSON] = []
     contents: list[JSON] = []
     names: dict[str, str] = {}  # tool_call_id -> function name, for functionResponse parts
@@ -64,9 +62,9 @@ def _messages(messages: list[Any]) -> tuple[list[JSON], list[JSON]]:
         elif role == "user":
             _append(contents, "user", _user_parts(message.get("content")))
         elif role == "assistant":
-            _append(contents, "model", _assistant_parts(message, names))
+            _append(contents, "model", _assistant_parts(message, names, loads))
         elif role == "tool":
-            _append(contents, "user", [_tool_result(message, names)])
+            _append(contents, "user", [_tool_result(message, names, loads)])
         else:
             raise ValidationError(f"unsupported message role {role!r}")
     if not contents:
@@ -135,11 +133,11 @@ def _media_part(url: Any) -> JSON:
     if not isinstance(url, str) or not url:
         raise ValidationError("image_url needs a url")
     if url.startswith("data:"):
-        header, sep, data = url[5:].partition(",")
-        mime, *params = header.split(";")
-        if not sep or "base64" not in params or not data:
+        inline = parse_data_url(url)
+        if inline is None or not inline.base64 or not inline.data:
             raise ValidationError("data URLs must be base64-encoded")
-        return {"inlineData": {"mimeType": mime or "application/octet-stream", "data": data}}
+        mime = inline.media_type or "application/octet-stream"
+        return {"inlineData": {"mimeType": mime, "data": inline.data}}
     parsed = urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ValidationError("image_url must be a data: or http(s) URL")
@@ -156,12 +154,12 @@ def _audio_part(audio: Any) -> JSON:
     if not isinstance(audio, dict) or not isinstance(audio.get("data"), str):
         raise ValidationError("input_audio needs base64 data")
     fmt = audio.get("format")
-    if fmt not in ("wav", "mp3"):
+    if not isinstance(fmt, str) or fmt not in AUDIO_MIME:
         raise ValidationError("input_audio format must be wav or mp3")
-    return {"inlineData": {"mimeType": f"audio/{fmt}", "data": audio["data"]}}
+    return {"inlineData": {"mimeType": AUDIO_MIME[fmt], "data": audio["data"]}}
 
 
-def _assistant_parts(message: JSON, names: dict[str, str]) -> list[JSON]:
+def _assistant_parts(message: JSON, names: dict[str, str], loads: Loads) -> list[JSON]:
     parts = _text_parts(message.get("content"))
     calls = message.get("tool_calls") or []
     if not isinstance(calls, list):
@@ -172,18 +170,20 @@ def _assistant_parts(message: JSON, names: dict[str, str]) -> list[JSON]:
             raise ValidationError("each tool call needs a function name")
         if isinstance(call.get("id"), str):
             names[call["id"]] = function["name"]
-        part: JSON = {"functionCall": {"name": function["name"], "args": _arguments(function)}}
+        part: JSON = {
+            "functionCall": {"name": function["name"], "args": _arguments(function, loads)}
+        }
         if signature := _thought_signature(call):
             part["thoughtSignature"] = signature
         parts.append(part)
     return parts
 
 
-def _arguments(function: JSON) -> JSON:
+def _arguments(function: JSON, loads: Loads) -> JSON:
     raw = function.get("arguments") or "{}"
     try:
-        args = orjson.loads(raw) if isinstance(raw, str) else raw
-    except (orjson.JSONDecodeError, RecursionError) as exc:
+        args = loads(raw) if isinstance(raw, str) else raw
+    except (ValueError, RecursionError) as exc:
         raise ValidationError("tool call arguments must be valid JSON") from exc
     if not isinstance(args, dict):
         raise ValidationError("tool call arguments must be a JSON object")
@@ -199,20 +199,20 @@ def _thought_signature(call: JSON) -> str | None:
     return signature if isinstance(signature, str) else None
 
 
-def _tool_result(message: JSON, names: dict[str, str]) -> JSON:
+def _tool_result(message: JSON, names: dict[str, str], loads: Loads) -> JSON:
     call_id = message.get("tool_call_id")
     name = names.get(call_id) if isinstance(call_id, str) else None
     if name is None:
         raise ValidationError(f"tool message answers an unknown tool_call_id {call_id!r}")
     text = "".join(part["text"] for part in _text_parts(message.get("content")))
-    return {"functionResponse": {"name": name, "response": _response_object(text)}}
+    return {"functionResponse": {"name": name, "response": _response_object(text, loads)}}
 
 
-def _response_object(text: str) -> JSON:
+def _response_object(text: str, loads: Loads) -> JSON:
     """Gemini wants an object: a JSON object result is passed as is, anything else is wrapped."""
     try:
-        parsed = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        parsed = loads(text)
+    except (ValueError, RecursionError):
         parsed = None
     return parsed if isinstance(parsed, dict) else {"content": text}
 
@@ -239,13 +239,7 @@ def _generation_config(body: JSON) -> JSON:
         max_tokens = body.get("max_tokens")
     if max_tokens is not None:
         config["maxOutputTokens"] = positive_int(max_tokens, "max_tokens")
-    numbers = {
-        "temperature": "temperature",
-        "top_p": "topP",
-        "presence_penalty": "presencePenalty",
-        "frequency_penalty": "frequencyPenalty",
-    }
-    for ours, theirs in numbers.items():
+    for ours, theirs in SAMPLING:
         if (value := _number(body, ours)) is not None:
             config[theirs] = value
     if (seed := body.get("seed")) is not None:
@@ -304,8 +298,8 @@ def _tools(tools: Any) -> list[JSON]:
 
 
 def _tool_config(choice: Any) -> JSON:
-    if isinstance(choice, str) and choice in _TOOL_CHOICE_MODES:
-        return {"functionCallingConfig": {"mode": _TOOL_CHOICE_MODES[choice]}}
+    if isinstance(choice, str) and choice in GEMINI_TOOL_MODE:
+        return {"functionCallingConfig": {"mode": GEMINI_TOOL_MODE[choice]}}
     function = choice.get("function") if isinstance(choice, dict) else None
     if isinstance(function, dict) and isinstance(function.get("name"), str):
         config = {"mode": "ANY", "allowedFunctionNames": [function["name"]]}

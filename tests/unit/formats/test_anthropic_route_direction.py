@@ -9,14 +9,11 @@ import pytest
 from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import Message
 
-from api.rest.messages_format import (
-    OpenAIToAnthropicStream,
-    anthropic_error_body,
-    anthropic_error_type,
-    anthropic_to_openai_request,
-    openai_to_anthropic_response,
-)
+from api.rest.messages_format import anthropic_error_body, anthropic_error_type
 from domain.errors import ValidationError
+from formats.anthropic.answers import openai_to_anthropic_response
+from formats.anthropic.streams import OpenAIToAnthropicStream
+from formats.anthropic.to_chat import anthropic_to_openai_request
 from tests.upstreams.anthropic_fake import tool_result_request
 
 

@@ -6,14 +6,12 @@ from typing import Any
 
 import pytest
 
-from api.rest.gemini_format import (
-    OpenAIToGeminiStream,
-    check_generate,
-    gemini_to_openai_request,
-    openai_to_gemini_response,
-    status_name,
-)
+from api.rest.gemini_format import status_name
 from domain.errors import ValidationError
+from formats.gemini.answers import openai_to_gemini_response
+from formats.gemini.checks import check_generate
+from formats.gemini.streams import OpenAIToGeminiStream
+from formats.gemini.to_chat import gemini_to_openai_request
 
 
 def test_a_tool_call_answer_becomes_a_function_call_part() -> None:

@@ -1,0 +1,1 @@
+"""OpenAI Responses API <-> OpenAI chat: requests, answers and streams."""
