@@ -31,7 +31,8 @@ from adapters.persistence.repositories.alerts import alert_to_row
 from adapters.persistence.repositories.journal import journal_to_row
 from adapters.persistence.repositories.ledger import entry_to_row
 from adapters.persistence.repositories.usage import usage_to_row
-from adapters.persistence.tables import alerts, call_journal, ledger_entries, usage_records
+from adapters.persistence.tables.alerts import alerts
+from adapters.persistence.tables.calls import call_journal, ledger_entries, usage_records
 from adapters.persistence.types import ExactDecimal, UtcDateTime, canonical, check_storable
 from domain.budgets import CounterMove
 from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError, WriteConflict

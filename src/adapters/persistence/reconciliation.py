@@ -13,12 +13,9 @@ from sqlalchemy import RowMapping, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.repositories.usage_totals import _amount, _exact, _hour
-from adapters.persistence.tables import (
-    models,
-    provider_reports,
-    reconciliation_marks,
-    usage_records,
-)
+from adapters.persistence.tables.calls import usage_records
+from adapters.persistence.tables.catalog import models
+from adapters.persistence.tables.reconciliation import provider_reports, reconciliation_marks
 from adapters.persistence.unit_of_work import _sqlite_writer_lock
 from domain.ids import new_id
 from domain.money import exact_sum

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.persistence import postgres_call_log
 from adapters.persistence.postgres_call_log import PostgresCallLog, asyncpg_dsn
 from adapters.persistence.sqlite_call_log import SqliteCallLog
-from adapters.persistence.tables import usage_daily
+from adapters.persistence.tables.calls import usage_daily
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
 from domain.alerts import Alert
 from domain.budget_alerts import threshold_alert

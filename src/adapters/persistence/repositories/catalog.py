@@ -14,7 +14,7 @@ from adapters.persistence.repositories._sql import (
     insert_unless_exists,
     upsert,
 )
-from adapters.persistence.tables import model_aliases, models, price_versions
+from adapters.persistence.tables.catalog import model_aliases, models, price_versions
 from domain.aliases import ModelAlias
 from domain.catalog import Model, ModelKind, PriceHistory, PriceVersion
 from domain.errors import Conflict, ValidationError
