@@ -17,12 +17,12 @@ from adapters.default_catalog import load_default_catalog
 from adapters.health import database_check, redis_check
 from adapters.notifications.email import ChannelSender, SmtpEmailSender, SmtpSettings
 from adapters.notifications.webhooks import HttpxWebhookSender
-from adapters.persistence.backup import BackupError as BackupError  # re-exported for the CLI
-from adapters.persistence.backup import BackupReport as BackupReport
-from adapters.persistence.backup import RestoreReport as RestoreReport
-from adapters.persistence.backup import backup as backup_to
-from adapters.persistence.backup import describe_counts as describe_counts
-from adapters.persistence.backup import restore as restore_from
+from adapters.persistence.backup.common import BackupError as BackupError  # re-exported for the CLI
+from adapters.persistence.backup.common import BackupReport as BackupReport
+from adapters.persistence.backup.common import RestoreReport as RestoreReport
+from adapters.persistence.backup.common import describe_counts as describe_counts
+from adapters.persistence.backup.operations import backup as backup_to
+from adapters.persistence.backup.operations import restore as restore_from
 from adapters.persistence.database import async_url, create_engine, sqlite_path
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
 from adapters.persistence.postgres_call_log import PostgresCallLog
@@ -478,7 +478,7 @@ async def migrate_database(settings: Settings) -> None:
 
 
 async def backup_database(settings: Settings, path: Path, *, force: bool) -> BackupReport:
-    """`bizgraph backup` (adapters/persistence/backup.py); BackupError for the user."""
+    """`bizgraph backup` (adapters/persistence/backup/); BackupError for the user."""
     return await backup_to(settings.database_url, path, force=force)
 
 
