@@ -23,12 +23,12 @@ from adapters.persistence.backup.common import RestoreReport as RestoreReport
 from adapters.persistence.backup.common import describe_counts as describe_counts
 from adapters.persistence.backup.operations import backup as backup_to
 from adapters.persistence.backup.operations import restore as restore_from
+from adapters.persistence.call_log.postgres import PostgresCallLog
+from adapters.persistence.call_log.sqlite import SqliteCallLog
 from adapters.persistence.database import async_url, create_engine, sqlite_path
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
-from adapters.persistence.postgres_call_log import PostgresCallLog
 from adapters.persistence.reconciliation import SqlReconciliationStore
 from adapters.persistence.revision import SqlConfigRevision
-from adapters.persistence.sqlite_call_log import SqliteCallLog
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.providers.anthropic import AnthropicProvider
 from adapters.providers.demo import DemoProvider

@@ -26,8 +26,8 @@ from adapters.persistence.backup.common import (
     publish,
     temporary_next_to,
 )
+from adapters.persistence.call_log.postgres import asyncpg_dsn
 from adapters.persistence.database import safe_url
-from adapters.persistence.postgres_call_log import asyncpg_dsn
 
 
 def postgres_environment(parsed: URL) -> dict[str, str]:
