@@ -29,7 +29,8 @@ from api.container import (
 from api.logs import configure_cli_logging, uvicorn_log_config
 from api.metrics import prepare_metrics_dir, remove_metrics_dir
 from api.redaction import install_redaction
-from api.settings import LogFormat, Settings, SettingsError, load_settings, log_format
+from api.settings import LogFormat, Settings, load_settings, log_format
+from api.settings_values import SettingsError
 from domain.access import Role
 from domain.budgets import BudgetBasis, BudgetMode, BudgetStatus
 from domain.clients import ClientStatus

@@ -52,7 +52,8 @@ from api.alerting_settings import (
 )
 from api.readiness import Readiness, writer_check
 from api.rest.gateway import Gateway
-from api.settings import Settings, SmtpSecurity
+from api.settings import Settings
+from api.settings_sections import SmtpSecurity
 from domain.catalog import Model, PriceVersion
 from domain.ids import new_id
 from domain.invoicing_ports import AgencyDetails

@@ -19,7 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.container import scrape_metrics
-from api.settings import MetricsSettings, Settings
+from api.settings import Settings
+from api.settings_sections import MetricsSettings
 from domain.telemetry import Telemetry, begin_measure
 
 EVENT_STREAM = b"text/event-stream"  # every streamed answer (OpenAI, Anthropic, Gemini SSE)

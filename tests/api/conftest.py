@@ -19,7 +19,8 @@ from google import genai
 from api.app import create_app
 from api.container import Container, close_container, default_catalog, make_container
 from api.serving import server_options
-from api.settings import Environment, ProviderSettings, Settings, WebhookSettings
+from api.settings import Environment, Settings
+from api.settings_sections import ProviderSettings, WebhookSettings
 from api.throttle import ThrottlePolicy
 from domain.catalog import Model, PriceVersion
 from domain.ledger import LedgerEntry
