@@ -14,7 +14,7 @@ import typer.core
 import typer.main
 import yaml
 
-from api.cli import app
+from api.cli.main import app
 from api.settings import load_settings
 from api.settings_values import SettingsError
 

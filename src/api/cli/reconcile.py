@@ -1,4 +1,4 @@
-"""`bizgraph reconcile` and `bizgraph reconcile-import` (registered by api.cli): the drift
+"""`bizgraph reconcile` and `bizgraph reconcile-import` (registered by api.cli.main): the drift
 table of Bizgraph's records against the providers' own reports (docs/reconciliation.md)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`bizgraph backup PATH` and `bizgraph restore PATH` (registered by api.cli; see
+"""`bizgraph backup PATH` and `bizgraph restore PATH` (registered by api.cli.main; see
 docs/operations.md)."""
 
 from __future__ import annotations
