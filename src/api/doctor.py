@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 import httpx
 from redis.asyncio import Redis
 
-from api.container import (
+from api.container.database import database_status
+from api.container.model_providers import (
     ANTHROPIC_DEFAULT_BASE,
     GEMINI_DEFAULT_BASE,
     OPENAI_DEFAULT_BASE,
-    database_status,
 )
 from api.redaction import configured_secrets, install_redaction, shared_filter
 from api.settings import Settings, load_settings

@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.call_log.sqlite import SqliteCallLog
 from api.app import create_app
-from api.container import Container, close_container, default_catalog, make_container
+from api.container import Container, close_container, make_container
+from api.container.database import default_catalog
 from api.settings import load_settings
 from domain.budgets import BudgetStatus
 from domain.pricing import PercentageMargin

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from api.container import lease_terms
+from api.container.terms import lease_terms
 from api.settings import load_settings
 from api.settings_values import SettingsError
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from api.container import build_usage_reports
+from api.container.model_providers import build_usage_reports
 from api.redaction import MASK, RedactingFilter, configured_secrets
 from api.settings import load_settings
 from api.settings_values import SettingsError

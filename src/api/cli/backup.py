@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from api.container import backup_database, describe_counts, restore_database
+from api.container.database import backup_database, describe_counts, restore_database
 from api.settings import load_settings
 
 # A failure raises BackupError, which api.cli.main prints as a message with exit status 1.

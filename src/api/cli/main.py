@@ -19,13 +19,8 @@ from api.cli.invoices import invoice_commands
 from api.cli.keys import keys_app, staff_app
 from api.cli.reconcile import reconcile_commands
 from api.cli.running import CliError, run
-from api.container import (
-    BackupError,
-    Container,
-    database_status,
-    default_catalog,
-    migrate_database,
-)
+from api.container import Container
+from api.container.database import BackupError, database_status, default_catalog, migrate_database
 from api.logs import configure_cli_logging, uvicorn_log_config
 from api.metrics import prepare_metrics_dir, remove_metrics_dir
 from api.redaction import install_redaction

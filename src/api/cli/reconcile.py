@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from api.container import Container, read_report_file
+from api.container import Container
+from api.container.model_providers import read_report_file
 from domain.errors import ValidationError
 from domain.reconciliation import ReconciliationRow, ReconciliationTable, ReportOrigin, parse_day
 from domain.usecases.reconciliation import ReconciliationRun

@@ -7,12 +7,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from api.container import (
-    Container,
-    close_container,
-    database_status,
-    make_container,
-)
+from api.container import Container, close_container, make_container
+from api.container.database import database_status
 from api.settings import load_settings
 
 T = TypeVar("T")
