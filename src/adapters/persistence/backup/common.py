@@ -47,7 +47,7 @@ class RestoreReport:
     notes: list[str] = field(default_factory=list)
 
 
-def parse(url: str) -> URL:
+def parse_url(url: str) -> URL:
     try:
         return make_url(async_url(url))
     except Exception as exc:

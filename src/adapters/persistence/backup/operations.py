@@ -13,7 +13,7 @@ from adapters.persistence.backup.common import (
     BackupReport,
     RestoreReport,
     file_errors,
-    parse,
+    parse_url,
 )
 from adapters.persistence.backup.postgres import backup_postgres, restore_postgres
 from adapters.persistence.backup.sqlite import backup_sqlite, restore_sqlite
@@ -33,7 +33,7 @@ async def restore(url: str, source: Path, *, force: bool = False) -> RestoreRepo
 
 
 async def _backup(url: str, destination: Path, force: bool) -> BackupReport:
-    parsed = parse(url)
+    parsed = parse_url(url)
     _check_destination(destination, force)
     if parsed.get_backend_name() == "sqlite":
         return await asyncio.to_thread(backup_sqlite, url, parsed, destination)
@@ -43,7 +43,7 @@ async def _backup(url: str, destination: Path, force: bool) -> BackupReport:
 
 
 async def _restore(url: str, source: Path, force: bool) -> RestoreReport:
-    parsed = parse(url)
+    parsed = parse_url(url)
     kind = _backup_kind(source)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
