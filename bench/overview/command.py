@@ -44,7 +44,7 @@ from bench.overview.timing import (
     time_use_case,
     what_if,
 )
-from domain.periods import month_period
+from domain.billing.periods import month_period
 
 _ID_LIST = re.compile(r"'\{[^}]*\}'")
 

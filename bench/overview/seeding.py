@@ -25,18 +25,18 @@ from bench.overview.common import (
     UTC_ZONE,
     log,
 )
-from domain.catalog import Model, ModelKind, PriceVersion
-from domain.clients import Client
-from domain.money import Money
-from domain.periods import Period, month_period
-from domain.pricing import (
+from domain.billing.clients import Client
+from domain.billing.money import Money
+from domain.billing.periods import Period, month_period
+from domain.billing.plans import (
     FixedFee,
     FixedPrice,
     PercentageMargin,
     PlanVersion,
     PricingPlan,
 )
-from domain.tokens import TokenUsage
+from domain.catalog.models import Model, ModelKind, PriceVersion
+from domain.metering.tokens import TokenUsage
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 

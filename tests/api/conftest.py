@@ -23,12 +23,12 @@ from api.serving import server_options
 from api.settings import Environment, Settings
 from api.settings_sections import ProviderSettings, WebhookSettings
 from api.throttle import ThrottlePolicy
-from domain.catalog import Model, PriceVersion
-from domain.ledger import LedgerEntry
-from domain.money import Money
-from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PricingPlan
+from domain.billing.money import Money
+from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PricingPlan
+from domain.catalog.models import Model, PriceVersion
+from domain.invoicing.ledger import LedgerEntry
+from domain.metering.usage import UsageRecord
 from domain.providers import Timeouts
-from domain.usage import UsageRecord
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from tests.support.config_changes import as_the_served_process

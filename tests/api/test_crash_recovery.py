@@ -13,12 +13,13 @@ from api.app import create_app
 from api.container import make_container
 from api.container.terms import lease_terms, longest_call
 from domain.ids import new_id
-from domain.journal import JournalEntry
-from domain.request_bounds import text_bound
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.metering.journal import JournalEntry
+from domain.metering.request_bounds import text_bound
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budgets import BudgetInput
+from domain.usecases.grants import CallGrant
 from domain.usecases.leases import ProcessLeases
-from domain.usecases.metering import CallGrant, Metering
+from domain.usecases.metering import Metering
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups
 from tests.api.conftest import Admin, Gateway

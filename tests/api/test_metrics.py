@@ -23,9 +23,9 @@ from api.container import Container, close_container, make_container
 from api.serving import server_options
 from api.settings import Settings
 from api.settings_sections import MetricsSettings
-from domain.clients import ClientStatus
-from domain.pricing import PercentageMargin
-from domain.usage import UsageRecord
+from domain.billing.clients import ClientStatus
+from domain.billing.plans import PercentageMargin
+from domain.metering.usage import UsageRecord
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey

@@ -57,9 +57,9 @@ ROUTES = "routes and resolvers call use cases, never repositories, adapters or t
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        ("domain/money.py", "import sqlalchemy", PURE_CORE),
+        ("domain/billing/money.py", "import sqlalchemy", PURE_CORE),
         ("runtime/relay.py", "import orjson", PURE_CORE),
-        ("domain/money.py", "import api.settings", LAYERS),
+        ("domain/billing/money.py", "import api.settings", LAYERS),
         ("domain/usecases/calls.py", "from runtime.relay import RelayPool", LAYERS),
         ("runtime/relay.py", "from adapters.clock import SystemClock", LAYERS),
         ("adapters/clock.py", "from api.settings import Settings", LAYERS),
@@ -69,7 +69,7 @@ ROUTES = "routes and resolvers call use cases, never repositories, adapters or t
         ("api/graphql/schema.py", "from api.container import Container", ROUTES),
         (
             "api/graphql/clients.py",
-            "from domain.invoicing_ports import InvoicingUnitOfWork",
+            "from domain.invoicing.ports import InvoicingUnitOfWork",
             ROUTES,
         ),
     ],

@@ -13,8 +13,8 @@ from adapters.persistence.migrate import upgrade
 from api.container import close_container, make_container
 from api.container.database import default_catalog
 from api.settings import load_settings
-from domain.pricing import PercentageMargin
-from domain.request_bounds import text_bound
+from domain.billing.plans import PercentageMargin
+from domain.metering.request_bounds import text_bound
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from tests.cli.test_cli import environment, run

@@ -21,12 +21,12 @@ from adapters.persistence.migrate import upgrade
 from api.container import close_container, make_container
 from api.container.database import default_catalog
 from api.settings import load_settings
-from domain.alerts import AlertKind
+from domain.alerting.alerts import AlertKind
+from domain.billing.money import Money
+from domain.billing.plans import PercentageMargin
 from domain.ids import new_id
-from domain.money import Money
-from domain.pricing import PercentageMargin
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from domain.usecases.webhooks import NewWebhook

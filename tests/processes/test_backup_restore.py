@@ -22,8 +22,8 @@ from sqlalchemy import text
 from api.container import Container, close_container, make_container
 from api.container.database import default_catalog
 from api.settings import load_settings
-from domain.pricing import PercentageMargin
-from domain.usage import UsageRecord
+from domain.billing.plans import PercentageMargin
+from domain.metering.usage import UsageRecord
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from tests.support.databases import postgres_database, require_postgres, sqlite_database

@@ -25,7 +25,7 @@ import pytest_asyncio
 from api.container import Container, close_container, make_container
 from api.container.database import default_catalog
 from api.settings import load_settings
-from domain.pricing import PercentageMargin
+from domain.billing.plans import PercentageMargin
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from tests.support.databases import postgres_database, require_postgres, sqlite_database

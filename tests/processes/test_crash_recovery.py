@@ -29,9 +29,9 @@ from starlette.types import Receive, Scope, Send
 from api.container import Container, close_container, make_container
 from api.container.database import default_catalog
 from api.settings import load_settings
-from domain.estimates import tokens_in
-from domain.pricing import PercentageMargin
-from domain.usage import CallStatus, UsageRecord, UsageSource
+from domain.billing.plans import PercentageMargin
+from domain.metering.estimates import tokens_in
+from domain.metering.usage import CallStatus, UsageRecord, UsageSource
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey

@@ -17,7 +17,7 @@ import orjson
 from api.container import close_container, make_container
 from api.container.database import default_catalog
 from api.settings import load_settings
-from domain.pricing import PercentageMargin
+from domain.billing.plans import PercentageMargin
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey
 from tests.support.gateway_processes import gateway_env, start_gateways, stop_gateway

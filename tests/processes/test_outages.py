@@ -31,9 +31,9 @@ from api.app import create_app
 from api.container import Container, close_container, make_container
 from api.container.database import default_catalog
 from api.settings import load_settings
-from domain.budgets import BudgetStatus
-from domain.pricing import PercentageMargin
-from domain.usage import CallStatus, UsageRecord
+from domain.billing.plans import PercentageMargin
+from domain.budgets.limits import BudgetStatus
+from domain.metering.usage import CallStatus, UsageRecord
 from domain.usecases.budgets import BudgetInput
 from domain.usecases.clients import NewClient
 from domain.usecases.keys import NewKey

@@ -17,11 +17,11 @@ from adapters.persistence.tables.calls import usage_records
 from adapters.persistence.tables.catalog import models
 from adapters.persistence.tables.reconciliation import provider_reports, reconciliation_marks
 from adapters.persistence.unit_of_work import _sqlite_writer_lock
+from domain.billing.money import exact_sum
 from domain.ids import new_id
-from domain.money import exact_sum
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageSource
 from domain.reconciliation import ProviderFigures, RecordedFigures, ReportOrigin
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageSource
 from domain.usecases.reconciliation import ReconciliationStore, utc_day_start
 
 _TOKENS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens")

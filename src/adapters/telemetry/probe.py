@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.persistence.tables.alerts import webhook_deliveries
 from adapters.persistence.tables.calls import call_journal
 from adapters.telemetry.prometheus import Reading
-from domain.budgets import BudgetStatus
-from domain.journal import JournalState
+from domain.alerting.webhooks import DeliveryStatus
+from domain.budgets.limits import BudgetStatus
+from domain.metering.journal import JournalState
 from domain.ports import Clock
-from domain.webhooks import DeliveryStatus
 
 CACHE_SECONDS = 5.0
 

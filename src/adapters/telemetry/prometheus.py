@@ -30,8 +30,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
+from domain.metering.usage import UsageRecord
 from domain.telemetry import Refusal, RequestMeasure, Telemetry
-from domain.usage import UsageRecord
 
 # The client's multiprocess helpers have no annotations: their types, stated once here.
 _disable_created: Callable[[], None] = disable_created_metrics

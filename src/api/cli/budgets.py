@@ -9,7 +9,7 @@ import typer
 from api.cli.options import decimal_option
 from api.cli.running import CliError, run
 from api.container import Container
-from domain.budgets import BudgetBasis, BudgetMode, BudgetStatus
+from domain.budgets.limits import BudgetBasis, BudgetMode, BudgetStatus
 from domain.usecases.budgets import BudgetInput
 
 budgets_app = typer.Typer(help="Budgets per client or key.", no_args_is_help=True)

@@ -9,8 +9,8 @@ import typer
 from api.cli.options import Fee, Margin, Price, decimal_option, instant_option, pricing_plan
 from api.cli.running import CliError, run
 from api.container import Container
-from domain.clients import ClientStatus
-from domain.usage import UsageRecord
+from domain.billing.clients import ClientStatus
+from domain.metering.usage import UsageRecord
 from domain.usecases.clients import NewClient
 
 clients_app = typer.Typer(help="Clients and their pricing plans.", no_args_is_help=True)

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from api.container import Container
-from domain.invoices import InvoiceStatus
-from domain.invoicing_ports import InvoiceFilter
+from domain.invoicing.invoices import InvoiceStatus
+from domain.invoicing.ports import InvoiceFilter
 
 Runner = Callable[[Callable[[Container], Awaitable[Any]]], Any]
 

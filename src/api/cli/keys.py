@@ -8,7 +8,7 @@ import typer
 
 from api.cli.options import instant_option
 from api.cli.running import run
-from domain.access import Role
+from domain.access.principals import Role
 from domain.usecases.keys import NewKey
 
 keys_app = typer.Typer(help="Client API keys.", no_args_is_help=True)

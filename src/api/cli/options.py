@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from api.cli.running import CliError
-from domain.money import Money, input_decimal
-from domain.pricing import FixedFee, FixedPrice, PercentageMargin, PricingPlan
+from domain.billing.money import Money, input_decimal
+from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PricingPlan
 
 
 def pricing_plan(

@@ -19,8 +19,8 @@ from adapters.persistence.call_log.sqlite import SqliteCallLog
 from adapters.persistence.database import async_url, sqlite_path
 from adapters.persistence.migrate import SchemaStatus, schema_status, upgrade
 from api.settings import Settings
-from domain.catalog import Model, PriceVersion
-from domain.ports import CallLog
+from domain.catalog.models import Model, PriceVersion
+from domain.metering.ports import CallLog
 from domain.telemetry import NO_TELEMETRY, Telemetry
 
 

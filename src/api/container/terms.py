@@ -11,8 +11,8 @@ from adapters.ratelimits.memory import InMemoryRateLimiter
 from adapters.ratelimits.redis import RedisRateLimiter
 from api.settings import Settings
 from api.settings_sections import SmtpSecurity
-from domain.invoicing_ports import AgencyDetails
-from domain.leases import LeaseTerms
+from domain.invoicing.ports import AgencyDetails
+from domain.metering.leases import LeaseTerms
 from domain.usecases.invoicing import InvoiceTerms
 from domain.usecases.ratelimits import RateLimits
 

@@ -29,17 +29,17 @@ from adapters.persistence.call_log.postgres import PostgresCallLog, asyncpg_dsn
 from adapters.persistence.call_log.sqlite import SqliteCallLog
 from adapters.persistence.tables.calls import usage_daily
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
-from domain.alerts import Alert
-from domain.budget_alerts import threshold_alert
-from domain.budgets import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Spend
+from domain.alerting.alerts import Alert
+from domain.alerting.budget_alerts import threshold_alert
+from domain.billing.money import Money
+from domain.billing.periods import month_period
+from domain.budgets.limits import Budget, BudgetBasis, BudgetMode, CounterMove, Hold, Spend
 from domain.errors import NotFound, StoreUnavailable
-from domain.journal import BudgetMoves, JournalEntry, JournalState, Settlement
-from domain.ledger import LedgerEntry
-from domain.money import Money
-from domain.periods import month_period
-from domain.ports import CallLog
-from domain.tokens import TokenUsage
-from domain.usage import UsageRecord
+from domain.invoicing.ledger import LedgerEntry
+from domain.metering.journal import BudgetMoves, JournalEntry, JournalState, Settlement
+from domain.metering.ports import CallLog
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageRecord
 from domain.usecases.call_log import UnitOfWorkCallLog
 from runtime.group_commit import GroupCommit
 from tests.integration.persistence import builders

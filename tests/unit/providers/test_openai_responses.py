@@ -7,8 +7,8 @@ from adapters.providers.openai import DENIED_BODY_KEYS
 from adapters.providers.openai_responses import upstream_responses_body, usage_from_responses
 from api.container.model_providers import build_providers
 from api.settings import load_settings
-from domain.catalog import Model
-from domain.tokens import TokenUsage
+from domain.catalog.models import Model
+from domain.metering.tokens import TokenUsage
 
 BASE = {
     "BIZGRAPH_SECRET_KEY": "responses-settings-secret-0123456789abcdef",

@@ -49,13 +49,13 @@ from adapters.persistence.repositories.journal import journal_to_row
 from adapters.persistence.repositories.ledger import entry_to_row
 from adapters.persistence.repositories.usage import usage_to_row
 from adapters.persistence.types import canonical, check_storable
-from domain.budgets import CounterMove
+from domain.budgets.limits import CounterMove
 from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError, WriteConflict
-from domain.journal import BudgetMoves, JournalEntry, Settlement
-from domain.ledger import LedgerEntry
-from domain.ports import CallLog
+from domain.invoicing.ledger import LedgerEntry
+from domain.metering.journal import BudgetMoves, JournalEntry, Settlement
+from domain.metering.ports import CallLog
+from domain.metering.usage import UsageRecord
 from domain.text import has_nul
-from domain.usage import UsageRecord
 
 log = logging.getLogger("bizgraph.call_log")
 

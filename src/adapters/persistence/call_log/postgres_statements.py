@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Integer, Table
 from adapters.persistence.tables.alerts import alerts
 from adapters.persistence.tables.calls import call_journal, ledger_entries, usage_records
 from adapters.persistence.types import ExactDecimal, UtcDateTime, check_storable
-from domain.usage import UsageRecord
+from domain.metering.usage import UsageRecord
 
 
 def array_type(table: Table, column: str) -> str:

@@ -48,13 +48,13 @@ from adapters.persistence.repositories.ledger import entry_to_row
 from adapters.persistence.repositories.usage import usage_to_row
 from adapters.persistence.tables.alerts import alerts
 from adapters.persistence.tables.calls import call_journal, ledger_entries, usage_records
-from domain.budgets import CounterMove, Spend
+from domain.billing.money import exact_sum
+from domain.budgets.limits import CounterMove, Spend
 from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError
-from domain.journal import JournalEntry, JournalState, Settlement
-from domain.money import exact_sum
-from domain.ports import CallLog
+from domain.metering.journal import JournalEntry, JournalState, Settlement
+from domain.metering.ports import CallLog
+from domain.metering.usage import UsageRecord
 from domain.text import has_nul
-from domain.usage import UsageRecord
 
 log = logging.getLogger("bizgraph.call_log")
 

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists
 from adapters.persistence.tables.accounts import portal_tokens, staff_tokens
-from domain.access import PortalToken, Role, StaffToken
+from domain.access.ports import PortalTokenRepository, StaffTokenRepository
+from domain.access.principals import PortalToken, Role, StaffToken
 from domain.errors import Conflict, NotFound
-from domain.ports import PortalTokenRepository, StaffTokenRepository
 
 
 def staff_to_row(token: StaffToken) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists
 from adapters.persistence.tables.alerts import alerts
-from domain.alerts import Alert, AlertKind
-from domain.ports import AlertRepository
+from domain.alerting.alerts import Alert, AlertKind
+from domain.alerting.ports import AlertRepository
 
 
 def alert_to_row(alert: Alert) -> dict[str, Any]:

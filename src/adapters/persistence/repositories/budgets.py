@@ -31,7 +31,9 @@ from adapters.persistence.tables.budgets import (
     budgets,
 )
 from adapters.persistence.tables.calls import process_leases, usage_records
-from domain.budgets import (
+from domain.billing.money import Money, exact_sum
+from domain.billing.periods import Period
+from domain.budgets.limits import (
     Budget,
     BudgetBasis,
     BudgetMode,
@@ -42,9 +44,7 @@ from domain.budgets import (
     Reservation,
     Spend,
 )
-from domain.money import Money, exact_sum
-from domain.periods import Period
-from domain.ports import BudgetRepository
+from domain.budgets.ports import BudgetRepository
 
 _COUNTER = budget_counters.c
 _LEASE = budget_leases.c

@@ -15,10 +15,10 @@ from adapters.persistence.repositories._sql import (
     upsert,
 )
 from adapters.persistence.tables.catalog import model_aliases, models, price_versions
-from domain.aliases import ModelAlias
-from domain.catalog import Model, ModelKind, PriceHistory, PriceVersion
+from domain.catalog.aliases import ModelAlias
+from domain.catalog.models import Model, ModelKind, PriceHistory, PriceVersion
+from domain.catalog.ports import CatalogRepository
 from domain.errors import Conflict, ValidationError
-from domain.ports import CatalogRepository
 
 
 def model_to_row(model: Model) -> dict[str, Any]:

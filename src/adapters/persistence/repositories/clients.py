@@ -14,11 +14,9 @@ from adapters.persistence.repositories._sql import (
     translated_errors,
 )
 from adapters.persistence.tables.accounts import clients, plan_versions
-from domain.clients import Client, ClientStatus
-from domain.errors import Conflict, NotFound
-from domain.money import Money
-from domain.ports import ClientRepository, PlanRepository
-from domain.pricing import (
+from domain.billing.clients import Client, ClientStatus
+from domain.billing.money import Money
+from domain.billing.plans import (
     FixedFee,
     FixedPrice,
     PercentageMargin,
@@ -26,6 +24,8 @@ from domain.pricing import (
     PlanVersion,
     PricingPlan,
 )
+from domain.billing.ports import ClientRepository, PlanRepository
+from domain.errors import Conflict, NotFound
 
 
 def client_to_row(client: Client) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists, upsert
 from adapters.persistence.tables.calls import idempotency_keys
-from domain.idempotency import IdempotencyRecord, IdempotencyState
-from domain.ports import IdempotencyRepository
+from domain.metering.idempotency import IdempotencyRecord, IdempotencyState
+from domain.metering.ports import IdempotencyRepository
 
 _KEY = ["client_id", "key"]
 

@@ -1,4 +1,4 @@
-"""Invoices, lines, credit notes, counters and closed periods (domain.invoicing_ports).
+"""Invoices, lines, credit notes, counters and closed periods (domain.invoicing.ports).
 
 Races are decided by the database: the partial unique index on live (client, period) pairs
 (INSERT ... ON CONFLICT DO NOTHING waits for a concurrent claim, then skips), an atomic counter
@@ -43,7 +43,9 @@ from adapters.persistence.tables.invoicing import (
     invoices,
 )
 from adapters.persistence.types import ExactDecimal, canonical
-from domain.invoices import (
+from domain.billing.money import Money, exact_sum
+from domain.billing.periods import Period
+from domain.invoicing.invoices import (
     AccountCredit,
     CreditNote,
     CreditUse,
@@ -52,10 +54,8 @@ from domain.invoices import (
     InvoiceStatus,
     UsageGroup,
 )
-from domain.invoicing_ports import InvoiceClaim, InvoiceFilter, InvoiceRepository
-from domain.money import Money, exact_sum
-from domain.periods import Period
-from domain.usage import UsageRecord
+from domain.invoicing.ports import InvoiceClaim, InvoiceFilter, InvoiceRepository
+from domain.metering.usage import UsageRecord
 
 _LIVE = text("status <> 'void'")
 

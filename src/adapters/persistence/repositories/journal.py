@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.persistence.repositories._sql import insert_unless_exists, upsert
 from adapters.persistence.tables.calls import call_journal, process_leases
 from domain.errors import NotFound
-from domain.journal import JournalEntry, JournalState
-from domain.leases import ProcessLease
-from domain.ports import JournalRepository, LeaseRepository
+from domain.metering.journal import JournalEntry, JournalState
+from domain.metering.leases import ProcessLease
+from domain.metering.ports import JournalRepository, LeaseRepository
 from domain.timeutil import require_aware
 
 _STARTED = JournalState.STARTED.value
@@ -93,7 +93,7 @@ class SqlAlchemyJournalRepository(JournalRepository):
     async def unsettled(
         self, started_before: datetime, live_at: datetime | None = None
     ) -> Sequence[JournalEntry]:
-        """Mirrors `domain.leases.is_orphaned` in one statement."""
+        """Mirrors `domain.metering.leases.is_orphaned` in one statement."""
         require_aware(started_before, "started_before")
         column = call_journal.c
         due = column.started_at < started_before

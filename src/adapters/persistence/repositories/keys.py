@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import bump_config_revision, insert_unless_exists
 from adapters.persistence.tables.accounts import api_keys
+from domain.access.keys import ApiKey
+from domain.access.ports import ApiKeyRepository
 from domain.errors import Conflict, NotFound
-from domain.keys import ApiKey
-from domain.ports import ApiKeyRepository
 
 
 def key_to_row(key: ApiKey) -> dict[str, Any]:

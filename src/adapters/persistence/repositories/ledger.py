@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.persistence.repositories._sql import insert_unless_exists
 from adapters.persistence.tables.calls import ledger_entries
 from adapters.persistence.types import ExactDecimal, canonical
-from domain.ledger import EntryKind, LedgerEntry
-from domain.money import Money, exact_sum
-from domain.ports import LedgerRepository
+from domain.billing.money import Money, exact_sum
+from domain.invoicing.ledger import EntryKind, LedgerEntry
+from domain.invoicing.ports import LedgerRepository
 
 
 def entry_to_row(entry: LedgerEntry) -> dict[str, Any]:

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.persistence.repositories._sql import insert_unless_exists
 from adapters.persistence.repositories.usage_totals import add_to_daily, usage_totals
 from adapters.persistence.tables.calls import usage_records
-from domain.money import Money
-from domain.ports import UsageRepository
+from domain.billing.money import Money
+from domain.metering.ports import UsageRepository
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import CallStatus, UsageGrouping, UsageRecord, UsageSource, UsageTotals
 from domain.timeutil import require_aware
-from domain.tokens import TokenUsage
-from domain.usage import CallStatus, UsageGrouping, UsageRecord, UsageSource, UsageTotals
 
 
 def usage_to_row(record: UsageRecord) -> dict[str, Any]:

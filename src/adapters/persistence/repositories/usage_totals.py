@@ -27,10 +27,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.tables.calls import usage_daily, usage_records
-from domain.money import EXACT, Money
+from domain.billing.money import EXACT, Money
+from domain.metering.tokens import TokenUsage
+from domain.metering.usage import UsageGrouping, UsageTotals
 from domain.timeutil import require_aware
-from domain.tokens import TokenUsage
-from domain.usage import UsageGrouping, UsageTotals
 
 _TOKENS = (
     "input_tokens",

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists, translated_errors
 from adapters.persistence.tables.alerts import webhook_deliveries, webhooks
-from domain.alerts import AlertKind
-from domain.ports import WebhookRepository
-from domain.webhooks import Delivery, DeliveryStatus, Webhook
+from domain.alerting.alerts import AlertKind
+from domain.alerting.ports import WebhookRepository
+from domain.alerting.webhooks import Delivery, DeliveryStatus, Webhook
 
 _ERROR_CHARS = 500
 

@@ -55,7 +55,7 @@ budget_reservations = Table(
 )
 
 # A process's slice of a budget's headroom for one period, counted in the counter's `reserved`;
-# its calls hold from it in memory (domain/budget_leases.py). Reclaimed when the process dies.
+# its calls hold from it in memory (domain/budgets/leases.py). Reclaimed when the process dies.
 budget_leases = Table(
     "budget_leases",
     metadata,

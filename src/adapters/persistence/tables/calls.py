@@ -44,7 +44,7 @@ usage_records = Table(
     Column("status", String(20), nullable=False),
     Column("source", String(20), nullable=False),
     Column("invoice_id", String(ID), nullable=True),  # set when an invoice takes the record
-    Column("alias", String(128), nullable=True),  # the alias called (domain/aliases.py)
+    Column("alias", String(128), nullable=True),  # the alias called (domain/catalog/aliases.py)
     UniqueConstraint("request_id", "attempt"),
     Index(None, "client_id", "started_at"),
     Index(None, "invoice_id"),
@@ -99,7 +99,7 @@ call_journal = Table(
 )
 
 # One row per serving process, renewed by its heartbeat: a journal row whose owner has no live
-# lease here belongs to a process that died (domain/leases.py).
+# lease here belongs to a process that died (domain/metering/leases.py).
 process_leases = Table(
     "process_leases",
     metadata,

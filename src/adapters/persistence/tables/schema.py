@@ -17,7 +17,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def token_columns() -> list[Column[int]]:
-    """Token counts by class (domain.tokens), in usage records and in the daily rollup."""
+    """Token counts by class (domain.metering.tokens), in usage records and in the daily rollup."""
     names = ("input", "output", "cached_input", "cache_write", "reasoning")
     return [Column(f"{name}_tokens", BigInteger(), nullable=False) for name in names]
 
