@@ -43,8 +43,8 @@ price_versions = Table(
     UniqueConstraint("model_id", "effective_from"),
 )
 
-# Model aliases (domain/catalog/aliases.py): `client_id` empty for the agency-wide ones, so the pair is
-# one unique key on every backend (NULLs are distinct in a UNIQUE constraint).
+# Model aliases (domain/catalog/aliases.py): `client_id` empty for the agency-wide ones, so the
+# pair is one unique key on every backend (NULLs are distinct in a UNIQUE constraint).
 model_aliases = Table(
     "model_aliases",
     metadata,
