@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 
 
 class CommandFailed(RuntimeError):

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from api.container import default_catalog
+from api.container.database import default_catalog
 from bench.databases import create_database, database_url, drop_database
 from bench.overview.checking import Check, check_clients, http_matches
 from bench.overview.common import (

@@ -17,7 +17,8 @@ import asyncpg  # type: ignore[import-untyped]
 from adapters.persistence.database import create_engine
 from adapters.persistence.migrate import upgrade
 from adapters.persistence.repositories.usage_totals import rebuild_usage_daily
-from api.container import Container, close_container, default_catalog, make_container
+from api.container import Container, close_container, make_container
+from api.container.database import default_catalog
 from api.settings import Settings
 from bench.databases import asyncpg_dsn
 from bench.overview.common import (

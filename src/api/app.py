@@ -15,12 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import background
-from api.container import (
-    Container,
-    close_container,
-    database_status,
-    make_container,
-)
+from api.container import Container, close_container, make_container
+from api.container.database import database_status
 from api.graphql.schema import build_schema
 from api.graphql.view import ManagementGraphQL
 from api.metrics import MetricsMiddleware, metrics

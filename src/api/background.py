@@ -11,7 +11,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 
-from api.container import Container, longest_call, sample_metrics
+from api.container import Container
+from api.container.observability import sample_metrics
+from api.container.terms import longest_call
 from api.settings import Settings
 from domain.telemetry import NO_TELEMETRY, Telemetry
 

@@ -20,21 +20,16 @@ from urllib.parse import urlsplit
 import httpx
 from redis.asyncio import Redis
 
-from api.container import (
+from api.container.database import database_status
+from api.container.model_providers import (
     ANTHROPIC_DEFAULT_BASE,
     GEMINI_DEFAULT_BASE,
     OPENAI_DEFAULT_BASE,
-    database_status,
 )
 from api.redaction import configured_secrets, install_redaction, shared_filter
-from api.settings import (
-    EmailSettings,
-    ProviderSettings,
-    Settings,
-    SettingsError,
-    SmtpSecurity,
-    load_settings,
-)
+from api.settings import Settings, load_settings
+from api.settings_sections import EmailSettings, ProviderSettings, SmtpSecurity
+from api.settings_values import SettingsError
 
 TIMEOUT_SECONDS = 10.0  # per check; SMTP and Redis get less (they answer at once or not)
 SHORT_TIMEOUT_SECONDS = 5.0

@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.container import scrape_metrics
-from api.settings import MetricsSettings, Settings
+from api.container.observability import scrape_metrics
+from api.settings import Settings
+from api.settings_sections import MetricsSettings
 from domain.telemetry import Telemetry, begin_measure
 
 EVENT_STREAM = b"text/event-stream"  # every streamed answer (OpenAI, Anthropic, Gemini SSE)

@@ -17,9 +17,11 @@ import pytest_asyncio
 from google import genai
 
 from api.app import create_app
-from api.container import Container, close_container, default_catalog, make_container
+from api.container import Container, close_container, make_container
+from api.container.database import default_catalog
 from api.serving import server_options
-from api.settings import Environment, ProviderSettings, Settings, WebhookSettings
+from api.settings import Environment, Settings
+from api.settings_sections import ProviderSettings, WebhookSettings
 from api.throttle import ThrottlePolicy
 from domain.billing.money import Money
 from domain.billing.plans import FixedFee, FixedPrice, PercentageMargin, PricingPlan

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from api.app import create_app
-from api.container import lease_terms, longest_call, make_container
+from api.container import make_container
+from api.container.terms import lease_terms, longest_call
 from domain.ids import new_id
 from domain.metering.journal import JournalEntry
 from domain.metering.request_bounds import text_bound

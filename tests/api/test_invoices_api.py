@@ -19,7 +19,8 @@ import pytest_asyncio
 from pypdf import PdfReader
 
 from api.app import create_app
-from api.settings import Environment, InvoiceSettings, Settings
+from api.settings import Environment, Settings
+from api.settings_sections import InvoiceSettings
 from tests.api.conftest import ADMIN_TOKEN, Gateway, _seed
 from tests.api.graphql_support import Gql, create_client, issue_key, owner, staff
 from tests.support.databases import postgres_database, require_postgres, sqlite_database

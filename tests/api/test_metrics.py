@@ -21,7 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.app import create_app
 from api.container import Container, close_container, make_container
 from api.serving import server_options
-from api.settings import MetricsSettings, Settings
+from api.settings import Settings
+from api.settings_sections import MetricsSettings
 from domain.billing.clients import ClientStatus
 from domain.billing.plans import PercentageMargin
 from domain.metering.usage import UsageRecord

@@ -71,7 +71,7 @@ ROUTES = "routes and resolvers call use cases, never repositories, adapters or t
         ("runtime/relay.py", "from adapters.clock import SystemClock", LAYERS),
         ("adapters/clock.py", "from api.settings import Settings", LAYERS),
         ("api/app.py", "from adapters.clock import SystemClock", COMPOSITION_ROOT),
-        ("api/cli.py", "from runtime.lookups import Lookups", COMPOSITION_ROOT),
+        ("api/cli/main.py", "from runtime.lookups import Lookups", COMPOSITION_ROOT),
         ("api/rest/chat.py", "from domain.ports import UnitOfWorkFactory", ROUTES),
         ("api/graphql/schema.py", "from api.container import Container", ROUTES),
         ("api/rest/gateway.py", "from domain.billing.ports import ClientRepository", ROUTES),

@@ -10,7 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from adapters.persistence.migrate import upgrade
-from api.container import close_container, default_catalog, make_container
+from api.container import close_container, make_container
+from api.container.database import default_catalog
 from api.settings import load_settings
 from domain.billing.plans import PercentageMargin
 from domain.metering.request_bounds import text_bound

@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from adapters.persistence.migrate import upgrade
-from api.container import close_container, default_catalog, make_container
+from api.container import close_container, make_container
+from api.container.database import default_catalog
 from api.settings import load_settings
 from domain.alerting.alerts import AlertKind
 from domain.billing.money import Money

@@ -14,8 +14,9 @@ import typer.core
 import typer.main
 import yaml
 
-from api.cli import app
-from api.settings import SettingsError, load_settings
+from api.cli.main import app
+from api.settings import load_settings
+from api.settings_values import SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG = "Zq8vN2xK5pL0rT7wY3bC6dF9gH1jM4sA"  # 32 characters, all different

@@ -16,7 +16,7 @@ import pytest
 import typer.core
 import typer.main
 
-from api.cli import app
+from api.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"

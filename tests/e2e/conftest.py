@@ -19,7 +19,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from api.app import create_app
-from api.container import migrate_database
+from api.container.database import migrate_database
 from api.settings import DEFAULT_WEB_DIR, Settings
 from tests.api.conftest import ADMIN_TOKEN, Upstreams, _seed, gateway_settings, upstreams
 from tests.api.graphql_support import Gql

@@ -19,7 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from api.container import Container, close_container, default_catalog, make_container
+from api.container import Container, close_container, make_container
+from api.container.database import default_catalog
 from api.settings import load_settings
 from domain.billing.plans import PercentageMargin
 from domain.metering.usage import UsageRecord

@@ -26,7 +26,8 @@ import pytest_asyncio
 from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
-from api.container import Container, close_container, default_catalog, make_container
+from api.container import Container, close_container, make_container
+from api.container.database import default_catalog
 from api.settings import load_settings
 from domain.billing.plans import PercentageMargin
 from domain.metering.estimates import tokens_in

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import orjson
 
-from api.container import close_container, default_catalog, make_container
+from api.container import close_container, make_container
+from api.container.database import default_catalog
 from api.settings import load_settings
 from domain.billing.plans import PercentageMargin
 from domain.usecases.clients import NewClient

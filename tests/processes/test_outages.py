@@ -26,9 +26,10 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.persistence.sqlite_call_log import SqliteCallLog
+from adapters.persistence.call_log.sqlite import SqliteCallLog
 from api.app import create_app
-from api.container import Container, close_container, default_catalog, make_container
+from api.container import Container, close_container, make_container
+from api.container.database import default_catalog
 from api.settings import load_settings
 from domain.billing.plans import PercentageMargin
 from domain.budgets.limits import BudgetStatus

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from api.settings import SettingsError, load_settings
+from api.settings import load_settings
+from api.settings_values import SettingsError
 
 BASE = {
     "BIZGRAPH_SECRET_KEY": "settings-test-secret-0123456789abcdef",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.settings import SettingsError, load_settings
+from api.settings import load_settings
+from api.settings_values import SettingsError
 from runtime.lookups import TRUSTED_FOR_SECONDS
 
 BASE = {

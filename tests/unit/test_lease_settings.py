@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from api.container import lease_terms
-from api.settings import SettingsError, load_settings
+from api.container.terms import lease_terms
+from api.settings import load_settings
+from api.settings_values import SettingsError
 
 BASE = {
     "BIZGRAPH_SECRET_KEY": "lease-settings-secret-0123456789abcdef",

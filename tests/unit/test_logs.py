@@ -17,7 +17,8 @@ import pytest
 
 from api.logs import JsonFormatter, begin_request, note_call, uvicorn_log_config
 from api.redaction import MASK
-from api.settings import LogFormat, SettingsError, load_settings, log_format
+from api.settings import LogFormat, load_settings, log_format
+from api.settings_values import SettingsError
 
 KEY = "bzk_live_SECRETSECRETSECRETSECRET"
 

@@ -12,7 +12,8 @@ import pytest
 
 from api.metrics import prepare_metrics_dir, remove_metrics_dir
 from api.redaction import configured_secrets
-from api.settings import SettingsError, load_settings
+from api.settings import load_settings
+from api.settings_values import SettingsError
 
 BASE = {
     "BIZGRAPH_SECRET_KEY": "metrics-settings-secret-0123456789abcdef",

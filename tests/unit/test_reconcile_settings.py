@@ -8,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from api.container import build_usage_reports
+from api.container.model_providers import build_usage_reports
 from api.redaction import MASK, RedactingFilter, configured_secrets
-from api.settings import SettingsError, load_settings
+from api.settings import load_settings
+from api.settings_values import SettingsError
 
 BASE = {
     "BIZGRAPH_SECRET_KEY": "settings-test-secret-0123456789abcdef",

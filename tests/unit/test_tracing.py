@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.tracing import OtelTracer, otlp_tracer
-from api.container import OTLP_ENDPOINT_VARIABLES, build_tracer
+from api.container.observability import OTLP_ENDPOINT_VARIABLES, build_tracer
 from domain.tracing import NO_SPAN, NO_TRACER
 from tests.support.servers import serve_in_thread
 

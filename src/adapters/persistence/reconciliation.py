@@ -14,12 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.repositories._sql import insert_unless_exists
 from adapters.persistence.repositories.usage_totals import _amount, _exact, _hour
-from adapters.persistence.tables import (
-    models,
-    provider_reports,
-    reconciliation_marks,
-    usage_records,
-)
+from adapters.persistence.tables.calls import usage_records
+from adapters.persistence.tables.catalog import models
+from adapters.persistence.tables.reconciliation import provider_reports, reconciliation_marks
 from adapters.persistence.unit_of_work import _sqlite_writer_lock
 from domain.billing.money import exact_sum
 from domain.ids import new_id

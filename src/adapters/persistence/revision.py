@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.persistence.database import READ_ONLY_OPTION
 from adapters.persistence.outages import outages_as_domain_errors
 from adapters.persistence.repositories._sql import CONFIG_REVISION
-from adapters.persistence.tables import revisions
+from adapters.persistence.tables.schema import revisions
 from domain.ports import ConfigRevision
 
 _QUERY = select(revisions.c.value).where(revisions.c.name == CONFIG_REVISION)

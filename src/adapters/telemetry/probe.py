@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.persistence.tables import call_journal, webhook_deliveries
+from adapters.persistence.tables.alerts import webhook_deliveries
+from adapters.persistence.tables.calls import call_journal
 from adapters.telemetry.prometheus import Reading
 from domain.alerting.webhooks import DeliveryStatus
 from domain.budgets.limits import BudgetStatus

@@ -4,7 +4,7 @@ With `bizgraph serve --workers N` the client's multiprocess mode is on (PROMETHE
 set by the serve command before any worker imports the client): every process writes its
 samples to its own memory-mapped files and a scrape, answered by any worker, merges them all.
 The client picks the mode when it is first imported, so this module is imported only once
-metrics are on (api/container.py).
+metrics are on (api/container/observability.py).
 
 Values computed at scrape time from the database (journal rows open, the webhook outbox,
 budgets used) come from the scraping process alone, as a `Reading`, never from the files."""
@@ -51,7 +51,7 @@ _MoneyChildren = tuple[tuple[Counter, ...], Counter, Counter]
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """What a scrape reads from the database (api/container.py caches it for 5 s)."""
+    """What a scrape reads from the database (api/container/observability.py caches it for 5 s)."""
 
     journal_open: int = 0
     outbox_depth: int = 0

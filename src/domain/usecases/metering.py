@@ -83,7 +83,7 @@ class Metering:
         self._writes = writes  # concurrent calls share their journal/settle commits
         self._lookups = lookups
         self._uow = uow
-        # Calls without a budget: the backend's hot path when it has one (sqlite_call_log.py)
+        # Calls without a budget: the backend's hot path when it has one (call_log/sqlite.py)
         self._log = call_log or UnitOfWorkCallLog(self._writes)
         self._process_id = process_id  # this process's lease: the owner of its journal rows
         # Budget leases are named after the process (a unit test's Metering gets an id too).

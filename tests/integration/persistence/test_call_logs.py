@@ -1,4 +1,4 @@
-"""The hot path's writers (adapters/persistence/sqlite_call_log.py, postgres_call_log.py), on
+"""The hot path's writers (adapters/persistence/call_log/), on
 their backend: what they write reads back through the repositories exactly, batches share
 transactions, a bad write fails only its caller, the queue is bounded, and closing writes
 everything queued."""
@@ -24,10 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.persistence import postgres_call_log
-from adapters.persistence.postgres_call_log import PostgresCallLog, asyncpg_dsn
-from adapters.persistence.sqlite_call_log import SqliteCallLog
-from adapters.persistence.tables import usage_daily
+from adapters.persistence.call_log import postgres_statements
+from adapters.persistence.call_log.postgres import PostgresCallLog, asyncpg_dsn
+from adapters.persistence.call_log.sqlite import SqliteCallLog
+from adapters.persistence.tables.calls import usage_daily
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
 from domain.alerting.alerts import Alert
 from domain.alerting.budget_alerts import threshold_alert
@@ -246,8 +246,8 @@ async def test_concurrent_writes_share_transactions_and_none_is_lost_or_doubled(
 
 def test_the_postgres_statements_close_only_started_rows() -> None:
     assert JournalState.STARTED.value == "started"
-    assert "j.state = 'started'" in postgres_call_log._FINISH
-    assert "j.state = 'started'" in postgres_call_log._CHECKPOINT
+    assert "j.state = 'started'" in postgres_statements.FINISH
+    assert "j.state = 'started'" in postgres_statements.CHECKPOINT
 
 
 async def test_a_bad_write_fails_only_its_caller(

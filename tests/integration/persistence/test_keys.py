@@ -8,7 +8,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from adapters.persistence.tables import api_keys
+from adapters.persistence.tables.accounts import api_keys
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import Conflict, NotFound
 from tests.integration.persistence import builders

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.persistence.tables import call_journal, ledger_entries
+from adapters.persistence.tables.calls import call_journal, ledger_entries
 from adapters.persistence.types import canonical, check_storable
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.integration.persistence import builders

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from adapters.providers.openai import DENIED_BODY_KEYS
 from adapters.providers.openai_responses import upstream_responses_body
-from api.container import build_providers
+from api.container.model_providers import build_providers
 from api.settings import load_settings
 from domain.catalog.models import Model
 from domain.metering.tokens import TokenUsage

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.persistence.tables import revisions
+from adapters.persistence.tables.schema import revisions
 from domain.errors import Conflict, NotFound
 
 _FOREIGN_KEY_SQLSTATE = "23503"

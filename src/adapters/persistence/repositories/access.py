@@ -9,7 +9,7 @@ from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists
-from adapters.persistence.tables import portal_tokens, staff_tokens
+from adapters.persistence.tables.accounts import portal_tokens, staff_tokens
 from domain.access.ports import PortalTokenRepository, StaffTokenRepository
 from domain.access.principals import PortalToken, Role, StaffToken
 from domain.errors import Conflict, NotFound

@@ -11,7 +11,7 @@ from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists
-from adapters.persistence.tables import alerts
+from adapters.persistence.tables.alerts import alerts
 from domain.alerting.alerts import Alert, AlertKind
 from domain.alerting.ports import AlertRepository
 

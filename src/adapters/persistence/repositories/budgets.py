@@ -24,14 +24,13 @@ from adapters.persistence.repositories._sql import (
     insert_unless_exists,
     upsert,
 )
-from adapters.persistence.tables import (
+from adapters.persistence.tables.budgets import (
     budget_counters,
     budget_leases,
     budget_reservations,
     budgets,
-    process_leases,
-    usage_records,
 )
+from adapters.persistence.tables.calls import process_leases, usage_records
 from domain.billing.money import Money, exact_sum
 from domain.billing.periods import Period
 from domain.budgets.limits import (

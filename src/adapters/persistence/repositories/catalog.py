@@ -14,7 +14,7 @@ from adapters.persistence.repositories._sql import (
     insert_unless_exists,
     upsert,
 )
-from adapters.persistence.tables import model_aliases, models, price_versions
+from adapters.persistence.tables.catalog import model_aliases, models, price_versions
 from domain.catalog.aliases import ModelAlias
 from domain.catalog.models import Model, ModelKind, PriceHistory, PriceVersion
 from domain.catalog.ports import CatalogRepository

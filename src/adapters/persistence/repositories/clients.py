@@ -13,7 +13,7 @@ from adapters.persistence.repositories._sql import (
     insert_unless_exists,
     translated_errors,
 )
-from adapters.persistence.tables import clients, plan_versions
+from adapters.persistence.tables.accounts import clients, plan_versions
 from domain.billing.clients import Client, ClientStatus
 from domain.billing.money import Money
 from domain.billing.plans import (

@@ -8,7 +8,7 @@ from sqlalchemy import RowMapping, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists, upsert
-from adapters.persistence.tables import idempotency_keys
+from adapters.persistence.tables.calls import idempotency_keys
 from domain.metering.idempotency import IdempotencyRecord, IdempotencyState
 from domain.metering.ports import IdempotencyRepository
 

@@ -33,14 +33,14 @@ from adapters.persistence.repositories.invoice_rows import (
     tokens_of,
 )
 from adapters.persistence.repositories.usage import usage_from_row
-from adapters.persistence.tables import (
+from adapters.persistence.tables.calls import usage_records
+from adapters.persistence.tables.invoicing import (
     account_credits,
     closed_periods,
     credit_notes,
     credit_uses,
     invoice_lines,
     invoices,
-    usage_records,
 )
 from adapters.persistence.types import ExactDecimal, canonical
 from domain.billing.money import Money, exact_sum

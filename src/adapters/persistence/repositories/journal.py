@@ -11,7 +11,7 @@ from sqlalchemy import RowMapping, and_, bindparam, delete, exists, or_, select,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists, upsert
-from adapters.persistence.tables import call_journal, process_leases
+from adapters.persistence.tables.calls import call_journal, process_leases
 from domain.errors import NotFound
 from domain.metering.journal import JournalEntry, JournalState
 from domain.metering.leases import ProcessLease

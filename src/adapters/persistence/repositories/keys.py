@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import bump_config_revision, insert_unless_exists
-from adapters.persistence.tables import api_keys
+from adapters.persistence.tables.accounts import api_keys
 from domain.access.keys import ApiKey
 from domain.access.ports import ApiKeyRepository
 from domain.errors import Conflict, NotFound

@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists
-from adapters.persistence.tables import ledger_entries
+from adapters.persistence.tables.calls import ledger_entries
 from adapters.persistence.types import ExactDecimal, canonical
 from domain.billing.money import Money, exact_sum
 from domain.invoicing.ledger import EntryKind, LedgerEntry

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists
 from adapters.persistence.repositories.usage_totals import add_to_daily, usage_totals
-from adapters.persistence.tables import usage_records
+from adapters.persistence.tables.calls import usage_records
 from domain.billing.money import Money
 from domain.metering.ports import UsageRepository
 from domain.metering.tokens import TokenUsage

@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, RowMapping, Text, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.persistence.tables import usage_daily, usage_records
+from adapters.persistence.tables.calls import usage_daily, usage_records
 from domain.billing.money import EXACT, Money
 from domain.metering.tokens import TokenUsage
 from domain.metering.usage import UsageGrouping, UsageTotals

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, or_, selec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists, translated_errors
-from adapters.persistence.tables import webhook_deliveries, webhooks
+from adapters.persistence.tables.alerts import webhook_deliveries, webhooks
 from domain.alerting.alerts import AlertKind
 from domain.alerting.ports import WebhookRepository
 from domain.alerting.webhooks import Delivery, DeliveryStatus, Webhook

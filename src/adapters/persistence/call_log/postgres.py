@@ -19,20 +19,36 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
-from sqlalchemy import BigInteger, Integer, Table
 from sqlalchemy.engine import make_url
 
+from adapters.persistence.call_log.batching import MAX_BATCH, MAX_PENDING
+from adapters.persistence.call_log.postgres_statements import (
+    ALERT_COLUMNS,
+    ALERTS,
+    CHECKPOINT,
+    DAILY,
+    FINISH,
+    JOURNAL_COLUMNS,
+    KNOWN,
+    LEDGER,
+    LEDGER_COLUMNS,
+    OPEN,
+    SPEND,
+    SPEND_FROM_LEASE,
+    USAGE,
+    USAGE_COLUMNS,
+    as_columns,
+    daily_rows,
+    row_values,
+)
 from adapters.persistence.repositories.alerts import alert_to_row
 from adapters.persistence.repositories.journal import journal_to_row
 from adapters.persistence.repositories.ledger import entry_to_row
 from adapters.persistence.repositories.usage import usage_to_row
-from adapters.persistence.tables import alerts, call_journal, ledger_entries, usage_records
-from adapters.persistence.types import ExactDecimal, UtcDateTime, canonical, check_storable
+from adapters.persistence.types import canonical, check_storable
 from domain.budgets.limits import CounterMove
 from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError, WriteConflict
 from domain.invoicing.ledger import LedgerEntry
@@ -43,8 +59,6 @@ from domain.text import has_nul
 
 log = logging.getLogger("bizgraph.call_log")
 
-MAX_BATCH = 512
-MAX_PENDING = 8192
 _CONFLICT_RETRIES = 5
 _UNAVAILABLE_SQLSTATES = ("08", "53", "57P")  # as outages.py
 _CONFLICT_SQLSTATES = ("40P01", "40001")
@@ -54,100 +68,6 @@ def asyncpg_dsn(url: str) -> str:
     """The libpq-style DSN asyncpg takes, from a SQLAlchemy URL of any PostgreSQL driver."""
     parsed = make_url(url).set(drivername="postgresql")
     return parsed.render_as_string(hide_password=False)
-
-
-def _array_type(table: Table, column: str) -> str:
-    kind = table.c[column].type
-    if isinstance(kind, ExactDecimal):
-        return "numeric[]"
-    if isinstance(kind, UtcDateTime):
-        return "timestamptz[]"
-    if isinstance(kind, BigInteger):
-        return "int8[]"
-    if isinstance(kind, Integer):
-        return "int4[]"
-    return "text[]"
-
-
-def _insert(table: Table, columns: Sequence[str], conflict: Sequence[str], returning: str) -> str:
-    """INSERT ... SELECT FROM unnest(one array per column): a batch of rows in one statement.
-    Identifiers come from the table definitions, never from input."""
-    arrays = ", ".join(f"${i}::{_array_type(table, c)}" for i, c in enumerate(columns, start=1))
-    names, keys = ", ".join(columns), ", ".join(conflict)
-    tail = f" RETURNING {returning}" if returning else ""
-    return (
-        f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
-        f"ON CONFLICT ({keys}) DO NOTHING{tail}"
-    )
-
-
-_JOURNAL_COLUMNS = tuple(c.name for c in call_journal.c)
-_USAGE_COLUMNS = tuple(c.name for c in usage_records.c if c.name != "invoice_id")
-_LEDGER_COLUMNS = tuple(c.name for c in ledger_entries.c)
-_OPEN = _insert(call_journal, _JOURNAL_COLUMNS, ["request_id"], "")
-_USAGE = _insert(usage_records, _USAGE_COLUMNS, ["request_id", "attempt"], "request_id, attempt")
-_LEDGER = _insert(ledger_entries, _LEDGER_COLUMNS, ["client_id", "kind", "reference"], "")
-# 'started' is JournalState.STARTED (a test checks the statements against the enum).
-_FINISH = (
-    "UPDATE call_journal AS j SET state = x.state "
-    "FROM unnest($1::text[], $2::text[]) AS x(request_id, state) "
-    "WHERE j.request_id = x.request_id AND j.state = 'started' "
-    "RETURNING j.request_id"
-)
-_KNOWN = "SELECT request_id FROM call_journal WHERE request_id = ANY($1::text[])"
-_CHECKPOINT = (
-    "UPDATE call_journal AS j SET output_chars = x.chars "
-    "FROM unnest($1::text[], $2::int8[]) AS x(request_id, chars) "
-    "WHERE j.request_id = x.request_id AND j.state = 'started'"
-)
-_DAILY = (
-    "INSERT INTO usage_daily AS d (client_id, day, cost_currency, charge_currency, requests, "
-    "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, "
-    "cost, charge) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-    "ON CONFLICT (client_id, day, cost_currency, charge_currency) DO UPDATE SET "
-    "requests = d.requests + EXCLUDED.requests, "
-    "input_tokens = d.input_tokens + EXCLUDED.input_tokens, "
-    "output_tokens = d.output_tokens + EXCLUDED.output_tokens, "
-    "cached_input_tokens = d.cached_input_tokens + EXCLUDED.cached_input_tokens, "
-    "cache_write_tokens = d.cache_write_tokens + EXCLUDED.cache_write_tokens, "
-    "reasoning_tokens = d.reasoning_tokens + EXCLUDED.reasoning_tokens, "
-    "cost = d.cost + EXCLUDED.cost, charge = d.charge + EXCLUDED.charge"
-)
-
-
-_ALERT_COLUMNS = tuple(c.name for c in alerts.c)
-_ALERTS = _insert(alerts, _ALERT_COLUMNS, ["dedupe_key"], "")
-# A spend joins its counter; with a lease, what the lease holds of it leaves `reserved` and the
-# lease (the row goes when empty). The counter's new spend, or NULL without a counter.
-_SPEND = (
-    "UPDATE budget_counters SET spent = spent + $3 "
-    "WHERE scope = $1 AND period_start = $2 RETURNING spent"
-)
-_SPEND_FROM_LEASE = (
-    "WITH held AS ("
-    "  SELECT amount FROM budget_leases"
-    "  WHERE process_id = $4 AND scope = $1 AND period_start = $2 FOR UPDATE"
-    "), moved AS ("
-    "  SELECT LEAST(amount, $3) AS amount FROM held"
-    "), emptied AS ("
-    "  DELETE FROM budget_leases"
-    "  WHERE process_id = $4 AND scope = $1 AND period_start = $2 AND amount <= $3 RETURNING 1"
-    "), shrunk AS ("
-    "  UPDATE budget_leases SET amount = amount - $3"
-    "  WHERE process_id = $4 AND scope = $1 AND period_start = $2 AND amount > $3 RETURNING 1"
-    ") "
-    "UPDATE budget_counters SET spent = spent + $3,"
-    "  reserved = reserved - COALESCE((SELECT amount FROM moved), 0) "
-    "WHERE scope = $1 AND period_start = $2 RETURNING spent"
-)
-
-
-def _value(value: Any) -> Any:
-    return check_storable(value) if isinstance(value, Decimal) else value
-
-
-def _row(mapping: Mapping[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
-    return tuple(_value(mapping[c]) for c in columns)
 
 
 @dataclass(slots=True)
@@ -279,13 +199,13 @@ class PostgresCallLog(CallLog):
 async def _apply(conn: Any, batch: list[_Write], checkpoints: Mapping[str, int]) -> None:
     entries = [w.entry for w in batch if w.entry is not None]
     if entries:
-        rows = [_row(journal_to_row(e), _JOURNAL_COLUMNS) for e in entries]
-        await conn.execute(_OPEN, *_columns(rows))
+        rows = [row_values(journal_to_row(e), JOURNAL_COLUMNS) for e in entries]
+        await conn.execute(OPEN, *as_columns(rows))
     settling = [w for w in batch if w.settlement is not None]
     if settling:
         await _settle(conn, settling)
     if checkpoints:
-        await conn.execute(_CHECKPOINT, list(checkpoints), list(checkpoints.values()))
+        await conn.execute(CHECKPOINT, list(checkpoints), list(checkpoints.values()))
 
 
 async def _settle(conn: Any, writes: list[_Write]) -> None:
@@ -300,9 +220,9 @@ async def _settle(conn: Any, writes: list[_Write]) -> None:
             continue
         first[rid] = write
     states = [w.settlement.state.value for w in first.values() if w.settlement is not None]
-    closed = {r[0] for r in await conn.fetch(_FINISH, list(first), states)}
+    closed = {r[0] for r in await conn.fetch(FINISH, list(first), states)}
     if missing := [rid for rid in first if rid not in closed]:
-        known = {r[0] for r in await conn.fetch(_KNOWN, missing)}
+        known = {r[0] for r in await conn.fetch(KNOWN, missing)}
         for rid in missing:
             first[rid].result = None
             if rid not in known:
@@ -314,13 +234,13 @@ async def _settle(conn: Any, writes: list[_Write]) -> None:
         charges.extend(settlement.charges)
     added: set[tuple[str, int]] = set()
     if charges:
-        usage_rows = [_row(usage_to_row(record), _USAGE_COLUMNS) for record, _ in charges]
-        added = {(r[0], r[1]) for r in await conn.fetch(_USAGE, *_columns(usage_rows))}
+        usage_rows = [row_values(usage_to_row(record), USAGE_COLUMNS) for record, _ in charges]
+        added = {(r[0], r[1]) for r in await conn.fetch(USAGE, *as_columns(usage_rows))}
     new = [(rec, entry) for rec, entry in charges if (rec.request_id, rec.attempt) in added]
     if new:
-        ledger_rows = [_row(entry_to_row(entry), _LEDGER_COLUMNS) for _, entry in new]
-        await conn.execute(_LEDGER, *_columns(ledger_rows))
-        await conn.executemany(_DAILY, _daily_rows([record for record, _ in new]))
+        ledger_rows = [row_values(entry_to_row(entry), LEDGER_COLUMNS) for _, entry in new]
+        await conn.execute(LEDGER, *as_columns(ledger_rows))
+        await conn.executemany(DAILY, daily_rows([record for record, _ in new]))
     for rid in sorted(closed):  # one order for the counters' locks within the batch
         write = first[rid]
         assert write.settlement is not None
@@ -339,48 +259,15 @@ async def _move_budgets(conn: Any, budgets: BudgetMoves, added: list[UsageRecord
             continue
         args = (spend.scope, spend.period_start, check_storable(spend.amount))
         if budgets.lease_owner is None:
-            after = await conn.fetchval(_SPEND, *args)
+            after = await conn.fetchval(SPEND, *args)
         else:
-            after = await conn.fetchval(_SPEND_FROM_LEASE, *args, budgets.lease_owner)
+            after = await conn.fetchval(SPEND_FROM_LEASE, *args, budgets.lease_owner)
         if after is not None:  # NUMERIC(38, 18) comes back padded: the amount as written
             after = canonical(after)
             moves.append(CounterMove(spend.scope, canonical(after - spend.amount), after))
     alert_rows = [alert_to_row(alert) for alert in budgets.alerts(moves)]
     if alert_rows:
-        await conn.execute(_ALERTS, *_columns([_row(r, _ALERT_COLUMNS) for r in alert_rows]))
-
-
-def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
-    return [list(column) for column in zip(*rows, strict=True)]
-
-
-def _daily_rows(records: Sequence[UsageRecord]) -> list[tuple[Any, ...]]:
-    """The records summed per client, UTC day and currencies, in key order (two processes'
-    batches then lock the rollup rows in the same order)."""
-    sums: dict[tuple[Any, ...], list[Any]] = {}
-    for record in records:
-        key = (
-            record.client_id,
-            record.started_at.astimezone(UTC).date(),
-            record.cost.currency,
-            record.charge.currency,
-        )
-        tokens = record.usage
-        counts = [
-            1,
-            tokens.input_tokens,
-            tokens.output_tokens,
-            tokens.cached_input_tokens,
-            tokens.cache_write_tokens,
-            tokens.reasoning_tokens,
-            record.cost.amount,
-            record.charge.amount,
-        ]
-        if key in sums:
-            sums[key] = [a + b for a, b in zip(sums[key], counts, strict=True)]
-        else:
-            sums[key] = counts
-    return [(*key, *values) for key, values in sorted(sums.items())]
+        await conn.execute(ALERTS, *as_columns([row_values(r, ALERT_COLUMNS) for r in alert_rows]))
 
 
 def _translated(exc: BaseException) -> BaseException:

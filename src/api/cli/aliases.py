@@ -1,4 +1,5 @@
-"""`bizgraph aliases set|list|remove` (registered by api.cli): model aliases, docs/aliases.md."""
+"""`bizgraph aliases set|list|remove` (registered by api.cli.main): model aliases
+(docs/aliases.md)."""
 
 from __future__ import annotations
 

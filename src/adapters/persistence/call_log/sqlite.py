@@ -16,37 +16,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, update
-from sqlalchemy.dialects import sqlite
-
+from adapters.persistence.call_log.batching import MAX_BATCH, MAX_PENDING
+from adapters.persistence.call_log.sqlite_statements import (
+    CHECKPOINT,
+    COUNTER,
+    DROP_LEASE,
+    FINISH,
+    KNOWN,
+    LEASE,
+    SET_COUNTER,
+    SET_LEASE,
+    insert_sql,
+    sql_value,
+    sql_values,
+)
 from adapters.persistence.database import SQLITE_BUSY_TIMEOUT_MS
 from adapters.persistence.repositories.alerts import alert_to_row
 from adapters.persistence.repositories.journal import journal_to_row
 from adapters.persistence.repositories.ledger import entry_to_row
 from adapters.persistence.repositories.usage import usage_to_row
-from adapters.persistence.tables import (
-    alerts,
-    budget_counters,
-    budget_leases,
-    call_journal,
-    ledger_entries,
-    usage_records,
-)
-from adapters.persistence.types import check_storable
+from adapters.persistence.tables.alerts import alerts
+from adapters.persistence.tables.calls import call_journal, ledger_entries, usage_records
 from domain.billing.money import exact_sum
 from domain.budgets.limits import CounterMove, Spend
 from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError
@@ -57,74 +58,10 @@ from domain.text import has_nul
 
 log = logging.getLogger("bizgraph.call_log")
 
-MAX_BATCH = 512  # writes per transaction
-MAX_PENDING = 8192  # writes queued or in flight before callers wait for room
 
 _STARTED = JournalState.STARTED.value
 # SQLite's messages for a database that is there but cannot take the write now.
 _UNAVAILABLE = ("locked", "busy", "disk", "full", "i/o", "readonly", "unable to open", "malformed")
-
-
-def _sql_value(value: Any) -> Any:
-    """A row value as the engine's column types store it on SQLite (types.py): amounts as
-    fixed-point text, instants as UTC wall time with microseconds."""
-    if isinstance(value, Decimal):
-        return format(check_storable(value), "f")
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
-@functools.cache
-def _insert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]) -> str:
-    """INSERT ... ON CONFLICT DO NOTHING for these columns, compiled once by SQLAlchemy's
-    SQLite dialect with named parameters (the stdlib driver binds a dict)."""
-    statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
-    return str(statement.compile(dialect=_DIALECT, column_keys=list(columns)))
-
-
-def _values(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _sql_value(value) for name, value in row.items()}
-
-
-def _compiled(statement: Any) -> str:
-    return str(statement.compile(dialect=_DIALECT))
-
-
-_DIALECT = sqlite.dialect(paramstyle="named")
-_JOURNAL = call_journal.c
-_FINISH = _compiled(
-    update(call_journal)
-    .where(_JOURNAL.request_id == bindparam("rid"), _JOURNAL.state == bindparam("started"))
-    .values(state=bindparam("new_state"))
-)
-_KNOWN = _compiled(select(_JOURNAL.request_id).where(_JOURNAL.request_id == bindparam("rid")))
-_COUNTERS, _LEASES = budget_counters.c, budget_leases.c
-_COUNTER = _compiled(
-    select(_COUNTERS.spent, _COUNTERS.reserved).where(
-        _COUNTERS.scope == bindparam("scope"), _COUNTERS.period_start == bindparam("start")
-    )
-)
-_SET_COUNTER = _compiled(
-    update(budget_counters)
-    .where(_COUNTERS.scope == bindparam("scope"), _COUNTERS.period_start == bindparam("start"))
-    .values(spent=bindparam("spent"), reserved=bindparam("reserved"))
-)
-_THE_LEASE = (
-    _LEASES.process_id == bindparam("owner"),
-    _LEASES.scope == bindparam("scope"),
-    _LEASES.period_start == bindparam("start"),
-)
-_LEASE = _compiled(select(_LEASES.amount).where(*_THE_LEASE))
-_SET_LEASE = _compiled(update(budget_leases).where(*_THE_LEASE).values(amount=bindparam("amount")))
-_DROP_LEASE = _compiled(delete(budget_leases).where(*_THE_LEASE))
-_CHECKPOINT = _compiled(
-    update(call_journal)
-    .where(_JOURNAL.request_id == bindparam("rid"), _JOURNAL.state == bindparam("started"))
-    .values(output_chars=bindparam("chars"))
-)
 
 
 @dataclass(slots=True)
@@ -175,7 +112,7 @@ class SqliteCallLog(CallLog):
         row = journal_to_row(entry)
         if has_nul(tuple(row.values())):
             raise ValidationError("text cannot contain NUL characters")
-        statement, values = _insert(call_journal, tuple(row), ("request_id",)), _values(row)
+        statement, values = insert_sql(call_journal, tuple(row), ("request_id",)), sql_values(row)
         await self._submit(lambda conn: conn.execute(statement, values))
 
     async def settle(self, settlement: Settlement) -> list[UsageRecord] | None:
@@ -188,9 +125,7 @@ class SqliteCallLog(CallLog):
         if self._closed:
             return
         values = {"chars": output_chars, "rid": request_id, "started": _STARTED}
-        self._put(
-            _Write(lambda conn: conn.execute(_CHECKPOINT, values), None, None, key=request_id)
-        )
+        self._put(_Write(lambda conn: conn.execute(CHECKPOINT, values), None, None, key=request_id))
 
     async def flush(self) -> None:
         if not self._closed:
@@ -318,10 +253,10 @@ def _settlement_statements(settlement: Settlement) -> _SettlementStatements:
         usage, ledger = usage_to_row(record), entry_to_row(entry)
         rows.append(
             (
-                _insert(usage_records, tuple(usage), ("request_id", "attempt")),
-                _values(usage),
-                _insert(ledger_entries, tuple(ledger), ("client_id", "kind", "reference")),
-                _values(ledger),
+                insert_sql(usage_records, tuple(usage), ("request_id", "attempt")),
+                sql_values(usage),
+                insert_sql(ledger_entries, tuple(ledger), ("client_id", "kind", "reference")),
+                sql_values(ledger),
             )
         )
     return _SettlementStatements(tuple(rows))
@@ -334,9 +269,9 @@ def _settle(
     then their spend on the budgets (BudgetRepository.settle's rules for a leased call)."""
     rid = settlement.request_id
     closing = {"rid": rid, "new_state": settlement.state.value, "started": _STARTED}
-    closed = conn.execute(_FINISH, closing)
+    closed = conn.execute(FINISH, closing)
     if closed.rowcount != 1:
-        if conn.execute(_KNOWN, {"rid": rid}).fetchone() is None:
+        if conn.execute(KNOWN, {"rid": rid}).fetchone() is None:
             raise NotFound(f"no journal entry for request {settlement.request_id}")
         return None
     added = []
@@ -353,37 +288,37 @@ def _settle(
                 moves.append(move)
         for alert in budgets.alerts(moves):
             row = alert_to_row(alert)
-            conn.execute(_insert(alerts, tuple(row), ("dedupe_key",)), _values(row))
+            conn.execute(insert_sql(alerts, tuple(row), ("dedupe_key",)), sql_values(row))
     return added
 
 
 def _spend(conn: sqlite3.Connection, spend: Spend, lease_owner: str | None) -> CounterMove | None:
     """Add the spend to its counter, moved out of the lease (at most what it holds). Amounts
     are exact text on SQLite: the sums are Decimal, inside the write transaction."""
-    where = {"scope": spend.scope, "start": _sql_value(spend.period_start)}
-    counter = conn.execute(_COUNTER, where).fetchone()
+    where = {"scope": spend.scope, "start": sql_value(spend.period_start)}
+    counter = conn.execute(COUNTER, where).fetchone()
     if counter is None:  # no counter (the budget was removed): nothing to move
         return None
     before, reserved = Decimal(counter[0]), Decimal(counter[1])
     moved = Decimal(0)
     if lease_owner is not None:
         lease = {**where, "owner": lease_owner}
-        found = conn.execute(_LEASE, lease).fetchone()
+        found = conn.execute(LEASE, lease).fetchone()
         if found is not None:
             leased = Decimal(found[0])
             moved = min(leased, spend.amount)
             left = exact_sum(leased, moved.copy_negate())
             if left == 0:
-                conn.execute(_DROP_LEASE, lease)
+                conn.execute(DROP_LEASE, lease)
             else:
-                conn.execute(_SET_LEASE, {**lease, "amount": _sql_value(left)})
+                conn.execute(SET_LEASE, {**lease, "amount": sql_value(left)})
     after = exact_sum(before, spend.amount)
     moved_counter = {
         **where,
-        "spent": _sql_value(after),
-        "reserved": _sql_value(exact_sum(reserved, moved.copy_negate())),
+        "spent": sql_value(after),
+        "reserved": sql_value(exact_sum(reserved, moved.copy_negate())),
     }
-    conn.execute(_SET_COUNTER, moved_counter)
+    conn.execute(SET_COUNTER, moved_counter)
     return CounterMove(spend.scope, before, after)
 
 

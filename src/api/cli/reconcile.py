@@ -1,4 +1,4 @@
-"""`bizgraph reconcile` and `bizgraph reconcile-import` (registered by api.cli): the drift
+"""`bizgraph reconcile` and `bizgraph reconcile-import` (registered by api.cli.main): the drift
 table of Bizgraph's records against the providers' own reports (docs/reconciliation.md)."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from api.container import Container, read_report_file
+from api.container import Container
+from api.container.model_providers import read_report_file
 from domain.errors import ValidationError
 from domain.reconciliation import ReconciliationRow, ReconciliationTable, ReportOrigin, parse_day
 from domain.usecases.reconciliation import ReconciliationRun

@@ -1,4 +1,4 @@
-"""`bizgraph invoices close|list` and `bizgraph ledger verify` (registered by api.cli)."""
+"""`bizgraph invoices close|list` and `bizgraph ledger verify` (registered by api.cli.main)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`bizgraph backup PATH` and `bizgraph restore PATH` (registered by api.cli; see
+"""`bizgraph backup PATH` and `bizgraph restore PATH` (registered by api.cli.main; see
 docs/operations.md)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from api.container import backup_database, describe_counts, restore_database
+from api.container.database import backup_database, describe_counts, restore_database
 from api.settings import load_settings
 
 # A failure raises BackupError, which api.cli.main prints as a message with exit status 1.
