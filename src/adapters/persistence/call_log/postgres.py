@@ -176,7 +176,7 @@ class PostgresCallLog(CallLog):
             async with pool.acquire() as conn, conn.transaction():
                 await _apply(conn, batch, checkpoints)
         except Exception as exc:
-            error = _translated(exc)
+            error = translated(exc)
             if isinstance(error, WriteConflict) and tries < _CONFLICT_RETRIES:
                 await asyncio.sleep(random.uniform(0.005, 0.05) * (tries + 1))
                 await self._commit(batch, checkpoints, tries + 1)
@@ -270,7 +270,8 @@ async def _move_budgets(conn: Any, budgets: BudgetMoves, added: list[UsageRecord
         await conn.execute(ALERTS, *as_columns([row_values(r, ALERT_COLUMNS) for r in alert_rows]))
 
 
-def _translated(exc: BaseException) -> BaseException:
+def translated(exc: BaseException) -> BaseException:
+    """The domain error a failed batch amounts to (the error itself when it is none)."""
     if isinstance(exc, NotFound | Conflict | StoreUnavailable | ValidationError | WriteConflict):
         return exc
     sqlstate = str(getattr(exc, "sqlstate", "") or "")
@@ -280,8 +281,10 @@ def _translated(exc: BaseException) -> BaseException:
         return NotFound("usage: a referenced row does not exist")
     if sqlstate.startswith("23"):
         return Conflict("usage: the row conflicts with a stored one")
+    # InternalClientError: a pooled connection the server cut mid-operation (a shutdown) is
+    # left in a protocol state asyncpg refuses to use; like a cut connection, it is an outage.
     if sqlstate.startswith(_UNAVAILABLE_SQLSTATES) or isinstance(
-        exc, OSError | TimeoutError | asyncpg.InterfaceError
+        exc, OSError | TimeoutError | asyncpg.InterfaceError | asyncpg.InternalClientError
     ):
         return StoreUnavailable("the database is unavailable; try again shortly")
     return exc
