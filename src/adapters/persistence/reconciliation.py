@@ -13,11 +13,11 @@ from sqlalchemy import RowMapping, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.repositories._sql import insert_unless_exists
-from adapters.persistence.repositories.usage_totals import _amount, _exact, _hour
+from adapters.persistence.repositories.usage_totals import exact_decimal, summed_amount, utc_hour_of
 from adapters.persistence.tables.calls import usage_records
 from adapters.persistence.tables.catalog import models
 from adapters.persistence.tables.reconciliation import provider_reports, reconciliation_marks
-from adapters.persistence.unit_of_work import _sqlite_writer_lock
+from adapters.persistence.unit_of_work import sqlite_writer_lock
 from domain.billing.money import exact_sum
 from domain.ids import new_id
 from domain.metering.tokens import TokenUsage
@@ -72,7 +72,7 @@ class SqlReconciliationStore(ReconciliationStore):
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
-        lock = _sqlite_writer_lock(self._engine)  # queued with this process's other writers
+        lock = sqlite_writer_lock(self._engine)  # queued with this process's other writers
         if lock is None:
             async with self._engine.begin() as conn:
                 yield conn
@@ -125,7 +125,7 @@ class SqlReconciliationStore(ReconciliationStore):
         async with self._engine.connect() as conn:
             dialect = conn.dialect.name
             keys = [
-                _hour(dialect).label("hour"),
+                utc_hour_of(dialect).label("hour"),
                 column.provider,
                 column.model_id,
                 column.source,
@@ -149,7 +149,7 @@ class SqlReconciliationStore(ReconciliationStore):
                         )
                     ).label("requests"),
                     *(func.coalesce(func.sum(column[n]), 0).label(n) for n in _RECORD_TOKENS),
-                    _amount(dialect, "cost"),
+                    summed_amount(dialect, "cost"),
                 )
                 .where(
                     column.started_at >= utc_day_start(start),
@@ -171,7 +171,7 @@ class SqlReconciliationStore(ReconciliationStore):
             model_id: str = row["model_id"]
             upstream = names.get(model_id) or model_id.partition("/")[2] or model_id
             tokens = TokenUsage(**{name: int(row[name]) for name in _RECORD_TOKENS})
-            cost = _exact(row["cost"])
+            cost = exact_decimal(row["cost"])
             requests = int(row["requests"])
             estimated = row["source"] == UsageSource.ESTIMATED.value
             key = (hour, row["provider"], upstream, row["cost_currency"])
@@ -186,7 +186,7 @@ class SqlReconciliationStore(ReconciliationStore):
                 currency=row["cost_currency"],
                 estimated_requests=requests if estimated else 0,
                 estimated_tokens=tokens if estimated else TokenUsage(),
-                estimated_cost=cost if estimated else _exact(0),
+                estimated_cost=cost if estimated else exact_decimal(0),
             )
             merged[key] = figures if before is None else _merge(before, figures)
         return list(merged.values())

@@ -37,7 +37,7 @@ from domain.ports import InvoicingUnitOfWork
 _SQLITE_WRITERS: WeakKeyDictionary[object, asyncio.Lock] = WeakKeyDictionary()
 
 
-def _sqlite_writer_lock(engine: AsyncEngine) -> asyncio.Lock | None:
+def sqlite_writer_lock(engine: AsyncEngine) -> asyncio.Lock | None:
     """One in-process queue of SQLite writers per connection pool.
 
     SQLite allows one writer at a time and makes the others poll with growing sleeps (the busy
@@ -79,7 +79,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         self._engine = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
         self._on_config_change = on_config_change
         self._conn: AsyncConnection | None = None
-        self._writer_lock = _sqlite_writer_lock(self._engine)
+        self._writer_lock = sqlite_writer_lock(self._engine)
         self._holding = False
 
     async def __aenter__(self) -> Self:

@@ -42,7 +42,7 @@ _TOKENS = (
 _SEPARATOR = " "
 
 
-def _hour(dialect: str) -> ColumnElement[str]:
+def utc_hour_of(dialect: str) -> ColumnElement[str]:
     started = usage_records.c.started_at
     if dialect == "postgresql":
         return func.to_char(func.timezone("UTC", started), "YYYY-MM-DD HH24")
@@ -50,14 +50,14 @@ def _hour(dialect: str) -> ColumnElement[str]:
     return func.substr(started, 1, 13)
 
 
-def _amount(dialect: str, name: str) -> ColumnElement[Any]:
+def summed_amount(dialect: str, name: str) -> ColumnElement[Any]:
     column = usage_records.c[name]
     if dialect == "postgresql":
         return func.sum(column).label(name)
     return func.group_concat(column, _SEPARATOR, type_=Text()).label(name)
 
 
-def _exact(value: Any) -> Decimal:
+def exact_decimal(value: Any) -> Decimal:
     if isinstance(value, float):
         raise TypeError("an exact sum came back as a float")
     if isinstance(value, Decimal):
@@ -100,15 +100,15 @@ async def _record_totals(
     elif grouping is UsageGrouping.ALIAS:
         keys += [column.alias.label("alias"), column.model_id.label("model_id")]
     elif grouping in (UsageGrouping.HOUR, UsageGrouping.HOUR_ALL):
-        keys.append(_hour(dialect).label("hour"))
+        keys.append(utc_hour_of(dialect).label("hour"))
     keys += [column.cost_currency, column.charge_currency]
     statement = (
         select(
             *keys,
             func.count().label("requests"),
             *(func.coalesce(func.sum(column[name]), 0).label(name) for name in _TOKENS),
-            _amount(dialect, "cost"),
-            _amount(dialect, "charge"),
+            summed_amount(dialect, "cost"),
+            summed_amount(dialect, "charge"),
         )
         .where(column.started_at >= start, column.started_at < end)
         .group_by(*keys)
@@ -134,8 +134,8 @@ def _totals(row: RowMapping, grouping: UsageGrouping) -> UsageTotals:
         client_id="" if grouping is UsageGrouping.HOUR_ALL else row["client_id"],
         requests=int(row["requests"]),
         tokens=TokenUsage(**{name: int(row[name]) for name in _TOKENS}),
-        cost=Money(_exact(row["cost"]), row["cost_currency"]),
-        charge=Money(_exact(row["charge"]), row["charge_currency"]),
+        cost=Money(exact_decimal(row["cost"]), row["cost_currency"]),
+        charge=Money(exact_decimal(row["charge"]), row["charge_currency"]),
         model_id=row["model_id"]
         if grouping in (UsageGrouping.MODEL, UsageGrouping.ALIAS)
         else None,
