@@ -1,0 +1,1 @@
+"""Getting paid: the seams between wallets, invoice delivery and a payment processor."""
