@@ -71,18 +71,7 @@ class SmtpEmailSender(WebhookSender):
             message = render(body, event_id, self._settings.sender, recipient)
         except ValueError:
             return SendResult(error="not an alert body")
-        try:
-            code = await asyncio.to_thread(self._send, message)
-        except smtplib.SMTPResponseException as exc:
-            return SendResult(status_code=exc.smtp_code, error="the SMTP server refused it")
-        except smtplib.SMTPRecipientsRefused:
-            return SendResult(status_code=550, error="the SMTP server refused the recipient")
-        except (OSError, smtplib.SMTPException) as exc:
-            return SendResult(error=f"{type(exc).__name__}: could not reach the SMTP server")
-        return SendResult(status_code=code)
-
-    def _send(self, message: EmailMessage) -> int:
-        return send_blocking(self._settings, message, self._timeout)
+        return await send_result(self._settings, message, self._timeout)
 
 
 def send_blocking(s: SmtpSettings, message: EmailMessage, timeout: float) -> int:

@@ -37,8 +37,7 @@ class DeliveryDesk:
         invoice = await self._invoices.get(invoice_id)  # not found unless visible
         if self._mailing is None:
             raise EmailNotConfigured(NOT_CONFIGURED)
-        by = getattr(self._principal, "name", None)
-        return await self._mailing.send(invoice.id, resend=resend, by=by)
+        return await self._mailing.send(invoice.id, resend=resend, by=self._principal.name)
 
     async def history(self, invoice_id: str) -> Sequence[InvoiceMail]:
         invoice = await self._invoices.get(invoice_id)
