@@ -6,6 +6,7 @@ per configured day and, when asked, their client suspended after a warning."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -325,3 +326,24 @@ async def test_a_late_job_warns_before_it_suspends(uow: UowFactory) -> None:
     assert await alerts_of(uow, AlertKind.SUSPENSION_WARNING) == 1
     clock.advance(hours=1)
     assert (await dunning.run()).suspended == [client_id]
+
+
+async def test_concurrent_runs_and_senders_remind_and_send_once(
+    uow: UowFactory, sink: SmtpSink
+) -> None:
+    """Two processes' jobs at the same moment: one alert, one reminder row, one email."""
+    clock = FrozenClock(AFTER_APRIL)
+    first = mailing(uow, clock, sink.port, auto=False)
+    second = mailing(uow, clock, sink.port, auto=False)
+    policy = DunningPolicy(reminder_days=(3,))
+    await add_client(uow)
+    invoice = await close_april(uow, clock, first)
+    clock.set(invoice.due_at + timedelta(days=3, hours=1))
+    await asyncio.gather(
+        Dunning(uow, clock, first, policy).run(), Dunning(uow, clock, second, policy).run()
+    )
+    await asyncio.gather(first.deliver_due(), second.deliver_due())
+    assert len(sink.received) == 1
+    assert await alerts_of(uow, AlertKind.INVOICE_OVERDUE) == 1
+    [reminder] = await first.history(invoice.id)
+    assert (reminder.status, reminder.attempts) == (MailStatus.SENT, 1)
