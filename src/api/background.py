@@ -1,6 +1,6 @@
 """The background loops of `bizgraph serve`: the lease heartbeat, the configuration revision
-check, journal recovery, webhook delivery, the spike rule, closing ended periods and the daily
-reconciliation against the providers' own reports. Each cycle
+check, journal recovery, webhook delivery, the spike rule, closing ended periods, invoice
+emails and dunning, and the daily reconciliation against the providers' own reports. Each cycle
 runs at start and then every interval, opens its own short units of work and never touches the
 request path; a failing cycle is logged and tried again next time. Every process runs them: the
 database makes each one safe to run twice."""
@@ -70,6 +70,11 @@ def start(container: Container, settings: Settings) -> list[asyncio.Task[None]]:
     ]
     if settings.invoices.auto_close:
         loops.append(every(CLOSE_INTERVAL_SECONDS, "closing periods", _closing(container), t))
+    if settings.email is not None:  # invoices by email: the outbox (docs/delivery.md)
+        poll = settings.webhooks.poll_seconds
+        loops.append(every(poll, "invoice email", _invoice_mail(container), t))
+    interval = settings.delivery.dunning_interval_seconds
+    loops.append(every(interval, "dunning", _dunning(container), t))
     if settings.reconcile.enabled and container.reconciliation().configured:
         interval = settings.reconcile.interval_seconds
         loops.append(every(interval, "reconciliation", _reconciliation(container), t))
@@ -154,6 +159,34 @@ def _closing(container: Container) -> Cycle:
     async def cycle() -> None:
         for result in await invoicing.close_due():
             log.info("closed %s: %d invoices", result.period.label, len(result.created))
+
+    return cycle
+
+
+def _invoice_mail(container: Container) -> Cycle:
+    """Send the due invoice emails of the outbox (retries with backoff)."""
+    mailing = container.invoice_mail()
+
+    async def cycle() -> None:
+        await mailing.deliver_due()
+
+    return cycle
+
+
+def _dunning(container: Container) -> Cycle:
+    """Overdue invoices: alerts, reminders, warnings and suspensions, each once."""
+    dunning = container.dunning()
+
+    async def cycle() -> None:
+        report = await dunning.run()
+        if report.alerts or report.reminders or report.suspended:
+            log.info(
+                "dunning: %d overdue, %d alerts, %d emails queued, %d clients suspended",
+                report.overdue,
+                report.alerts,
+                report.reminders,
+                len(report.suspended),
+            )
 
     return cycle
 

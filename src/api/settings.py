@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.settings_sections import (
+    DeliverySettings,
     EmailSettings,
     InvoiceSettings,
     MetricsSettings,
@@ -20,6 +21,7 @@ from api.settings_sections import (
     ReconcileSettings,
     SpikeSettings,
     WebhookSettings,
+    read_delivery,
     read_email,
     read_invoices,
     read_metrics,
@@ -81,6 +83,7 @@ class Settings:
     log_format: LogFormat = LogFormat.TEXT
     metrics: MetricsSettings = MetricsSettings()
     reconcile: ReconcileSettings = ReconcileSettings()
+    delivery: DeliverySettings = DeliverySettings()  # invoices by email, dunning
 
     @property
     def is_development(self) -> bool:
@@ -155,6 +158,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_format=log_format(env),
         metrics=read_metrics(env, production),
         reconcile=read_reconcile(env),
+        delivery=read_delivery(env),
     )
 
 

@@ -76,6 +76,22 @@ class InvoiceSettings:
     agency_logo_url: str | None = None
 
 
+class InvoiceEmailMode(StrEnum):
+    AUTO = "auto"  # finalized invoices are emailed by themselves (when SMTP is configured)
+    OFF = "off"  # only on demand (send / resend)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """Invoices by email and dunning (docs/delivery.md)."""
+
+    invoice_email: InvoiceEmailMode = InvoiceEmailMode.AUTO
+    reminder_days: tuple[int, ...] = (3, 10, 30)  # reminders, days after due
+    suspend_after_days: int | None = None  # suspend the client's keys; None: never
+    warn_days_before: int = 3  # the suspension warning, days before
+    dunning_interval_seconds: float = 3600.0  # how often serve runs the dunning job
+
+
 @dataclass(frozen=True, slots=True)
 class ReconcileSettings:
     """Reconciliation against the providers' own reports (docs/reconciliation.md)."""
@@ -138,6 +154,43 @@ def read_invoices(env: Mapping[str, str]) -> InvoiceSettings:
         agency_name=env.get("BIZGRAPH_AGENCY_NAME") or "Bizgraph",
         agency_address=tuple(part.strip() for part in address.split("|") if part.strip()),
         agency_logo_url=env.get("BIZGRAPH_AGENCY_LOGO_URL") or None,
+    )
+
+
+def read_delivery(env: Mapping[str, str]) -> DeliverySettings:
+    raw_mode = env.get("BIZGRAPH_INVOICE_EMAIL", "auto").strip().lower()
+    try:
+        mode = InvoiceEmailMode(raw_mode)
+    except ValueError as exc:
+        raise SettingsError("BIZGRAPH_INVOICE_EMAIL must be auto or off") from exc
+    days = env.get("BIZGRAPH_DUNNING_REMINDER_DAYS", "3,10,30").strip().lower()
+    try:
+        reminder_days = (
+            ()
+            if days in ("", "off", "none")
+            else tuple(sorted({int(part) for part in days.split(",") if part.strip()}))
+        )
+    except ValueError as exc:
+        raise SettingsError(
+            "BIZGRAPH_DUNNING_REMINDER_DAYS is a list of whole days after due, e.g. 3,10,30 "
+            "(or off)"
+        ) from exc
+    if any(d < 0 or d > 3650 for d in reminder_days):
+        raise SettingsError("BIZGRAPH_DUNNING_REMINDER_DAYS: days between 0 and 3650")
+    suspend = env.get("BIZGRAPH_DUNNING_SUSPEND_AFTER_DAYS", "off").strip().lower()
+    suspend_after = None
+    if suspend not in ("", "off", "none"):
+        suspend_after = int(positive_number(env, "BIZGRAPH_DUNNING_SUSPEND_AFTER_DAYS", 1))
+        if suspend_after > 3650:
+            raise SettingsError("BIZGRAPH_DUNNING_SUSPEND_AFTER_DAYS: at most 3650 days")
+    return DeliverySettings(
+        invoice_email=mode,
+        reminder_days=reminder_days,
+        suspend_after_days=suspend_after,
+        warn_days_before=int(
+            positive_number(env, "BIZGRAPH_DUNNING_WARN_DAYS", 3, allow_zero=True)
+        ),
+        dunning_interval_seconds=positive_number(env, "BIZGRAPH_DUNNING_INTERVAL", 3600),
     )
 
 

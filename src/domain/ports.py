@@ -17,6 +17,7 @@ from domain.alerting.ports import AlertRepository, WebhookRepository
 from domain.billing.ports import ClientRepository, PlanRepository
 from domain.budgets.ports import BudgetRepository
 from domain.catalog.ports import CatalogRepository
+from domain.delivery.ports import InvoiceMailRepository
 from domain.invoicing.ports import InvoiceRepository, LedgerRepository
 from domain.metering.ports import (
     IdempotencyRepository,
@@ -76,6 +77,7 @@ class UnitOfWorkFactory(Protocol):
 
 class InvoicingUnitOfWork(UnitOfWork, Protocol):
     invoices: InvoiceRepository
+    invoice_mails: InvoiceMailRepository  # the invoice email outbox (domain/delivery)
 
 
 class InvoicingUnitOfWorkFactory(Protocol):

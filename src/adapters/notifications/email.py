@@ -22,6 +22,9 @@ SUBJECTS = {
     "budget_threshold": "budget threshold crossed",
     "hard_limit_refused": "a call was refused by the hard budget",
     "spend_spike": "spending spike",
+    "invoice_overdue": "an invoice is overdue",
+    "suspension_warning": "suspension ahead for an overdue invoice",
+    "client_suspended": "suspended for an overdue invoice",
 }
 
 
@@ -68,32 +71,37 @@ class SmtpEmailSender(WebhookSender):
             message = render(body, event_id, self._settings.sender, recipient)
         except ValueError:
             return SendResult(error="not an alert body")
-        try:
-            code = await asyncio.to_thread(self._send, message)
-        except smtplib.SMTPResponseException as exc:
-            return SendResult(status_code=exc.smtp_code, error="the SMTP server refused it")
-        except smtplib.SMTPRecipientsRefused:
-            return SendResult(status_code=550, error="the SMTP server refused the recipient")
-        except (OSError, smtplib.SMTPException) as exc:
-            return SendResult(error=f"{type(exc).__name__}: could not reach the SMTP server")
-        return SendResult(status_code=code)
+        return await send_result(self._settings, message, self._timeout)
 
-    def _send(self, message: EmailMessage) -> int:
-        """Blocking: one connection per message (alerts are rare)."""
-        s = self._settings
-        context = ssl.create_default_context()
-        smtp: smtplib.SMTP
-        if s.tls:
-            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=self._timeout, context=context)
-        else:
-            smtp = smtplib.SMTP(s.host, s.port, timeout=self._timeout)
-        with smtp:
-            if s.starttls and not s.tls:
-                smtp.starttls(context=context)
-            if s.username:
-                smtp.login(s.username, s.password or "")
-            smtp.send_message(message)
-        return 250  # send_message raises unless the server accepted the message
+
+def send_blocking(s: SmtpSettings, message: EmailMessage, timeout: float) -> int:
+    """Blocking: one connection per message (alerts and invoices are rare)."""
+    context = ssl.create_default_context()
+    smtp: smtplib.SMTP
+    if s.tls:
+        smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(s.host, s.port, timeout=timeout)
+    with smtp:
+        if s.starttls and not s.tls:
+            smtp.starttls(context=context)
+        if s.username:
+            smtp.login(s.username, s.password or "")
+        smtp.send_message(message)
+    return 250  # send_message raises unless the server accepted the message
+
+
+async def send_result(s: SmtpSettings, message: EmailMessage, seconds: float) -> SendResult:
+    """Send in a worker thread; failures as a SendResult whose error names no secret."""
+    try:
+        code = await asyncio.to_thread(send_blocking, s, message, seconds)
+    except smtplib.SMTPResponseException as exc:
+        return SendResult(status_code=exc.smtp_code, error="the SMTP server refused it")
+    except smtplib.SMTPRecipientsRefused:
+        return SendResult(status_code=550, error="the SMTP server refused the recipient")
+    except (OSError, smtplib.SMTPException) as exc:
+        return SendResult(error=f"{type(exc).__name__}: could not reach the SMTP server")
+    return SendResult(status_code=code)
 
 
 class ChannelSender(WebhookSender):

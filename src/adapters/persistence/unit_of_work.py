@@ -31,6 +31,7 @@ from adapters.persistence.repositories import (
     SqlAlchemyWebhookRepository,
 )
 from adapters.persistence.repositories._sql import take_config_change
+from adapters.persistence.repositories.invoice_mails import SqlAlchemyInvoiceMailRepository
 from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
 from domain.ports import InvoicingUnitOfWork
 
@@ -108,6 +109,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         self.budgets = SqlAlchemyBudgetRepository(conn)
         self.webhooks = SqlAlchemyWebhookRepository(conn)
         self.invoices = SqlAlchemyInvoiceRepository(conn)
+        self.invoice_mails = SqlAlchemyInvoiceMailRepository(conn)
         return self
 
     async def __aexit__(

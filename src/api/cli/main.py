@@ -15,6 +15,7 @@ from api.cli.backup import add_backup_commands
 from api.cli.budgets import budgets_app
 from api.cli.catalog import models_app
 from api.cli.clients import clients_app
+from api.cli.delivery import delivery_commands
 from api.cli.invoices import invoice_commands
 from api.cli.keys import keys_app, staff_app
 from api.cli.reconcile import reconcile_commands
@@ -56,6 +57,7 @@ def _log_format() -> LogFormat:
 invoices_app, ledger_app = invoice_commands(run)
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(delivery_commands(invoices_app, run), name="dunning")
 add_backup_commands(app)
 app.add_typer(alias_commands(run), name="aliases")
 reconcile_commands(app, run)

@@ -22,6 +22,7 @@ from api.alerting_settings import (
     spike_rule,
 )
 from api.container.database import build_call_log
+from api.container.delivery import build_invoice_mailer, dunning_policy, mail_terms
 from api.container.model_providers import build_providers, build_usage_reports, drift_rule
 from api.container.observability import (
     build_probe,
@@ -49,8 +50,10 @@ from domain.usecases.budgets import BudgetUseCases
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
+from domain.usecases.dunning import Dunning
 from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.invoice_desk import Documents
+from domain.usecases.invoice_mail import InvoiceMailing
 from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases
 from domain.usecases.leases import ProcessLeases
@@ -93,6 +96,30 @@ class Container(containers.DeclarativeContainer):
     keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, lookups=lookups)
 
     catalog = providers.Singleton(CatalogUseCases, uow=uow, currencies=BILLING_CURRENCIES)
+    documents = providers.Singleton(
+        Documents,
+        renderer=providers.Singleton(InvoiceFiles),
+        agency=providers.Callable(agency_details, settings),
+    )
+    # Invoices by email (docs/delivery.md); `links` (PaymentLinks) comes with payments.
+    invoice_mail = providers.Singleton(
+        InvoiceMailing,
+        uow=uow,
+        clock=clock,
+        documents=documents,
+        mailer=providers.Singleton(build_invoice_mailer, settings),
+        terms=providers.Callable(mail_terms, settings),
+        zone=settings.provided.timezone,
+        reads=reads,
+    )
+    dunning = providers.Singleton(
+        Dunning,
+        uow=uow,
+        clock=clock,
+        mailing=invoice_mail,
+        policy=providers.Callable(dunning_policy, settings),
+        reads=reads,
+    )
     invoicing = providers.Singleton(
         InvoiceUseCases,
         uow=uow,
@@ -100,11 +127,7 @@ class Container(containers.DeclarativeContainer):
         zone=settings.provided.timezone,
         terms=providers.Callable(invoice_terms, settings),
         reads=reads,
-    )
-    documents = providers.Singleton(
-        Documents,
-        renderer=providers.Singleton(InvoiceFiles),
-        agency=providers.Callable(agency_details, settings),
+        on_finalized=invoice_mail.provided.finalized,
     )
     clients = providers.Singleton(
         ClientUseCases,
@@ -180,6 +203,8 @@ class Container(containers.DeclarativeContainer):
         budgets=budgets,
         aliases=aliases,
         reconciliation=reconciliation,
+        invoice_mail=invoice_mail,
+        dunning=dunning,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(

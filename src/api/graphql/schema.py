@@ -24,6 +24,7 @@ from api.graphql import aliases as alias_api
 from api.graphql import budgets as budget_api
 from api.graphql import catalog as catalog_api
 from api.graphql import clients as client_api
+from api.graphql import delivery as delivery_api
 from api.graphql import invoices as invoice_api
 from api.graphql import keys as key_api
 from api.graphql import plans as plan_api
@@ -58,6 +59,9 @@ class Query:
     draft_invoice = invoice_api.draft_invoice
     credits = invoice_api.credits
     invoice = invoice_api.invoice
+    invoice_email = delivery_api.invoice_email
+    invoice_deliveries = delivery_api.invoice_deliveries
+    overdue_invoices = delivery_api.overdue_invoices
     version = strawberry.field(
         resolver=version, description="The version of Bizgraph serving this API."
     )
@@ -84,6 +88,8 @@ class Mutation:
     mark_invoice_paid = invoice_api.mark_invoice_paid
     issue_credit_note = invoice_api.issue_credit_note
     grant_credit = invoice_api.grant_credit
+    send_invoice = delivery_api.send_invoice
+    resend_invoice = delivery_api.resend_invoice
     create_client = client_api.create_client
     update_client = client_api.update_client
     suspend_client = client_api.suspend_client

@@ -19,6 +19,10 @@ class AlertKind(StrEnum):
     SPEND_SPIKE = "spend_spike"  # the last hour's spend far above the recent hourly average
     # a provider billed a day and model differently from what Bizgraph recorded (the agency's)
     RECONCILIATION_DRIFT = "reconciliation_drift"
+    # dunning (docs/delivery.md): an invoice past its due date, and the suspension it leads to
+    INVOICE_OVERDUE = "invoice_overdue"
+    SUSPENSION_WARNING = "suspension_warning"  # the client's keys stop in a few days
+    CLIENT_SUSPENDED = "client_suspended"  # ...and now did
 
 
 @dataclass(frozen=True, slots=True)

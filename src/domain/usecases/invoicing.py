@@ -11,7 +11,7 @@ invoice per client and consecutive numbers.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -53,6 +53,10 @@ INVOICE_PREFIX = "INV"
 CREDIT_NOTE_PREFIX = "CN"
 MAX_CATCH_UP = 24  # periods the automatic close looks back for unclosed ones
 
+# Called in the finalizing transaction with each new invoice (invoice delivery queues its
+# email there: usecases/invoice_mail.py), so the invoice and what follows it commit together.
+FinalizedHook = Callable[[InvoicingUnitOfWork, Invoice], Awaitable[None]]
+
 
 @dataclass(frozen=True, slots=True)
 class InvoiceTerms:
@@ -74,9 +78,11 @@ class InvoiceUseCases:
         zone: ZoneInfo | None = None,
         terms: InvoiceTerms | None = None,
         reads: InvoicingUnitOfWorkFactory | None = None,
+        on_finalized: FinalizedHook | None = None,
     ) -> None:
         self._uow = uow
         self._reads = reads or uow
+        self._on_finalized = on_finalized
         self._clock = clock
         self._zone = zone or ZoneInfo("UTC")
         self._terms = terms or InvoiceTerms()
@@ -151,6 +157,8 @@ class InvoiceUseCases:
             await uow.invoices.use_credits(invoice.id, uses)
             for entry in finalization_entries(invoice):
                 await uow.ledger.append(entry)
+            if self._on_finalized is not None:
+                await self._on_finalized(uow, invoice)
             await uow.commit()
             return invoice
 

@@ -41,7 +41,10 @@ from domain.usecases.aliases import AliasDesk, AliasUseCases
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
+from domain.usecases.delivery_desk import DeliveryDesk
+from domain.usecases.dunning import Dunning
 from domain.usecases.invoice_desk import Documents, InvoiceDesk
+from domain.usecases.invoice_mail import InvoiceMailing
 from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.reconciliation import DriftRule, Reconciliation
@@ -67,6 +70,8 @@ class UseCases:
     webhooks: WebhookUseCases
     aliases: AliasUseCases
     reconciliation: Reconciliation | None = None
+    invoice_mail: InvoiceMailing | None = None  # invoices by email (docs/delivery.md)
+    dunning: Dunning | None = None
 
 
 class Management:
@@ -75,6 +80,9 @@ class Management:
         self._uc = use_cases
         self.invoices = InvoiceDesk(principal, use_cases.invoices, use_cases.documents)
         self.aliases = AliasDesk(principal, use_cases.aliases, use_cases.reports)
+        self.delivery = DeliveryDesk(
+            principal, self.invoices, use_cases.invoice_mail, use_cases.dunning
+        )
 
     # ------------------------------------------------------------------ guards
 

@@ -11,6 +11,7 @@ import { formatDateTime, formatMoney, periodLabel, periodOf } from "../shared/fo
 import { closeRule, invoiceActions, statusHistory } from "../shared/invoices";
 import { DownloadLinks, DraftInvoice, InvoiceLines, InvoiceList, StatusBadge, Totals, type Draft } from "../shared/InvoiceParts";
 import { Empty, ErrorState, Loading, MutationError } from "../shared/states";
+import { InvoiceDeliveryPanel, OverdueInvoices } from "./InvoiceDelivery";
 import { canWrite, useSession } from "./session";
 
 const InvoicesQuery = graphql(`
@@ -107,6 +108,7 @@ export function InvoicesPage() {
   return (
     <Stack>
       <Title order={2}>Invoices</Title>
+      <OverdueInvoices zone={session.timeZone} />
       <Group align="flex-end">
         <Select label="Client" placeholder="All clients" clearable searchable value={clientId} onChange={setClientId}
           data={(data?.clients ?? []).map((c) => ({ value: c.id, label: c.name }))} />
@@ -254,6 +256,7 @@ export function InvoicePage() {
         <Totals subtotal={invoice.subtotal.amount} taxRate={invoice.taxRate} tax={invoice.tax.amount} total={invoice.total.amount}
           currency={invoice.currency} />
       </Paper>
+      <InvoiceDeliveryPanel invoice={invoice} canSend={canWrite(session)} zone={zone} />
       {canWrite(session) && <InvoiceActions invoice={invoice} onChange={refresh} />}
     </Stack>
   );

@@ -17,6 +17,7 @@ import { AliasUsage } from "../shared/AliasUsage";
 import { UsageCharts } from "../shared/UsageCharts";
 import { BudgetGauge } from "../shared/BudgetGauge";
 import { DraftInvoice, InvoiceList } from "../shared/InvoiceParts";
+import { OverdueNotice } from "../shared/OverdueNotice";
 
 // The budget's figures and the draft come in a second query, sent once the first names the
 // client: the figures only for a budget measured on the client's charge (a budget on the
@@ -203,6 +204,7 @@ function PortalPage({
             <PortalBudgetAndDraft client={client} period={usage.period} invoices={invoices} />
             <Paper withBorder p="md">
               <Title order={4} mb="sm">Invoices</Title>
+              <OverdueNotice zone={zone} />
               {invoices.length === 0 ? (
                 <Text c="dimmed">No invoices yet. Each month's invoice appears here once your provider closes the month.</Text>
               ) : (

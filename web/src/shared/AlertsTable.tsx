@@ -22,6 +22,9 @@ const KIND_COLORS: Record<string, string> = {
   HARD_LIMIT_REFUSED: "red",
   SPEND_SPIKE: "orange",
   RECONCILIATION_DRIFT: "grape",
+  INVOICE_OVERDUE: "red",
+  SUSPENSION_WARNING: "orange",
+  CLIENT_SUSPENDED: "red",
 };
 
 export function AlertsTable({

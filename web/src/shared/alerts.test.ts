@@ -12,11 +12,12 @@ describe("alertKindLabel", () => {
 describe("describeEvents", () => {
   it("says every kind for an empty or complete list, else names them", () => {
     expect(describeEvents([])).toBe("every alert kind");
-    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED"], true)).toBe("every alert kind");
+    const dunning = ["INVOICE_OVERDUE", "SUSPENSION_WARNING", "CLIENT_SUSPENDED"];
+    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", ...dunning], true)).toBe("every alert kind");
     expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED"])).toBe(
       "Spend spike, Budget threshold, Hard limit refused",
     );
-    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "RECONCILIATION_DRIFT"])).toBe(
+    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "RECONCILIATION_DRIFT", ...dunning])).toBe(
       "every alert kind",
     );
     expect(describeEvents(["HARD_LIMIT_REFUSED", "SPEND_SPIKE"])).toBe("Hard limit refused, Spend spike");

@@ -7,10 +7,16 @@ const KIND_LABELS: Record<string, string> = {
   HARD_LIMIT_REFUSED: "Hard limit refused",
   SPEND_SPIKE: "Spend spike",
   RECONCILIATION_DRIFT: "Provider bill drift",
+  INVOICE_OVERDUE: "Invoice overdue",
+  SUSPENSION_WARNING: "Suspension ahead",
+  CLIENT_SUSPENDED: "Suspended for non-payment",
 };
 
 /** Every alert kind a webhook can subscribe to, in the API's order. */
-export const ALERT_KINDS = ["BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE", "RECONCILIATION_DRIFT"] as const;
+export const ALERT_KINDS = [
+  "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE", "RECONCILIATION_DRIFT",
+  "INVOICE_OVERDUE", "SUSPENSION_WARNING", "CLIENT_SUSPENDED",
+] as const;
 
 export function alertKindLabel(kind: string): string {
   return KIND_LABELS[kind] ?? kind.toLowerCase().replaceAll("_", " ");

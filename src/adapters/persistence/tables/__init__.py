@@ -12,6 +12,7 @@ from adapters.persistence.tables import (  # noqa: F401  (each registers its tab
     budgets,
     calls,
     catalog,
+    delivery,
     invoicing,
     reconciliation,
 )
