@@ -18,6 +18,7 @@ from domain.billing.ports import ClientRepository, PlanRepository
 from domain.budgets.ports import BudgetRepository
 from domain.catalog.ports import CatalogRepository
 from domain.invoicing.ports import InvoiceRepository, LedgerRepository
+from domain.invoicing.tax_ports import TaxRepository
 from domain.metering.ports import (
     IdempotencyRepository,
     JournalRepository,
@@ -76,6 +77,7 @@ class UnitOfWorkFactory(Protocol):
 
 class InvoicingUnitOfWork(UnitOfWork, Protocol):
     invoices: InvoiceRepository
+    tax: TaxRepository
 
 
 class InvoicingUnitOfWorkFactory(Protocol):

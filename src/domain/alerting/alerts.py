@@ -19,6 +19,8 @@ class AlertKind(StrEnum):
     SPEND_SPIKE = "spend_spike"  # the last hour's spend far above the recent hourly average
     # a provider billed a day and model differently from what Bizgraph recorded (the agency's)
     RECONCILIATION_DRIFT = "reconciliation_drift"
+    # closing could not compute a client's invoice (no tax rate for its country ...): the agency's
+    INVOICE_REFUSED = "invoice_refused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,3 +30,5 @@ def client_view(alert: Alert) -> Alert:
             return replace(alert, message="Usage well above its recent level.", details={})
         case AlertKind.RECONCILIATION_DRIFT:  # the agency's own (no client): never a client's
             return replace(alert, message="A provider's bill differs from the records.", details={})
+        case AlertKind.INVOICE_REFUSED:  # the agency's own (no client): never a client's
+            return replace(alert, message="An invoice could not be issued.", details={})

@@ -22,6 +22,7 @@ const KIND_COLORS: Record<string, string> = {
   HARD_LIMIT_REFUSED: "red",
   SPEND_SPIKE: "orange",
   RECONCILIATION_DRIFT: "grape",
+  INVOICE_REFUSED: "red",
 };
 
 export function AlertsTable({

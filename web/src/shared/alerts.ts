@@ -7,17 +7,18 @@ const KIND_LABELS: Record<string, string> = {
   HARD_LIMIT_REFUSED: "Hard limit refused",
   SPEND_SPIKE: "Spend spike",
   RECONCILIATION_DRIFT: "Provider bill drift",
+  INVOICE_REFUSED: "Invoice not issued",
 };
 
 /** Every alert kind a webhook can subscribe to, in the API's order. */
-export const ALERT_KINDS = ["BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE", "RECONCILIATION_DRIFT"] as const;
+export const ALERT_KINDS = ["BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE", "RECONCILIATION_DRIFT", "INVOICE_REFUSED"] as const;
 
 export function alertKindLabel(kind: string): string {
   return KIND_LABELS[kind] ?? kind.toLowerCase().replaceAll("_", " ");
 }
 
 /** Kinds of the agency's own alerts (no client): only webhooks with no client receive them. */
-export const AGENCY_KINDS: readonly string[] = ["RECONCILIATION_DRIFT"];
+export const AGENCY_KINDS: readonly string[] = ["RECONCILIATION_DRIFT", "INVOICE_REFUSED"];
 
 /** The kinds a webhook may subscribe to: a client's webhook, only those about a client. */
 export function kindsFor(forClient: boolean): readonly string[] {
