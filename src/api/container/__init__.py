@@ -32,6 +32,7 @@ from api.container.observability import (
 )
 from api.container.terms import (
     BILLING_CURRENCIES,
+    account_chart,
     agency_details,
     build_rate_limits,
     build_sender,
@@ -43,6 +44,7 @@ from api.rest.gateway import Gateway
 from api.settings import Settings
 from domain.ids import new_id
 from domain.usecases.access import AccessUseCases
+from domain.usecases.accounting import AccountingExports
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.aliases import AliasUseCases
 from domain.usecases.budgets import BudgetUseCases
@@ -59,6 +61,7 @@ from domain.usecases.metering import Metering
 from domain.usecases.reconciliation import Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
+from domain.usecases.tax import TaxUseCases
 from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups, RevisionWatch
@@ -166,6 +169,13 @@ class Container(containers.DeclarativeContainer):
         sources=providers.Singleton(build_usage_reports, settings),
         rule=providers.Callable(drift_rule, settings),
     )
+    tax = providers.Singleton(TaxUseCases, uow=uow, clock=clock, reads=reads)
+    accounting = providers.Singleton(
+        AccountingExports,
+        reads=reads,
+        zone=settings.provided.timezone,
+        chart=providers.Callable(account_chart, settings),
+    )
     management = providers.Singleton(
         UseCases,
         clients=clients,
@@ -180,6 +190,8 @@ class Container(containers.DeclarativeContainer):
         budgets=budgets,
         aliases=aliases,
         reconciliation=reconciliation,
+        tax=tax,
+        accounting=accounting,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(

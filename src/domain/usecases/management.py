@@ -36,6 +36,7 @@ from domain.metering.usage import UsageRecord, UsageTotals
 from domain.reconciliation import ReconciliationTable
 from domain.reports import Bucket, Overview, SeriesPoint
 from domain.usecases.access import AccessUseCases
+from domain.usecases.accounting import AccountingDesk, AccountingExports
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.aliases import AliasDesk, AliasUseCases
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
@@ -46,6 +47,7 @@ from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
+from domain.usecases.tax import TaxDesk, TaxUseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases
 
 MAX_ESTIMATED = 1000  # estimated records listed at once
@@ -67,6 +69,8 @@ class UseCases:
     webhooks: WebhookUseCases
     aliases: AliasUseCases
     reconciliation: Reconciliation | None = None
+    tax: TaxUseCases | None = None
+    accounting: AccountingExports | None = None
 
 
 class Management:
@@ -75,6 +79,8 @@ class Management:
         self._uc = use_cases
         self.invoices = InvoiceDesk(principal, use_cases.invoices, use_cases.documents)
         self.aliases = AliasDesk(principal, use_cases.aliases, use_cases.reports)
+        self.tax = TaxDesk(principal, use_cases.tax)
+        self.accounting = AccountingDesk(principal, use_cases.accounting)
 
     # ------------------------------------------------------------------ guards
 
