@@ -12,6 +12,7 @@ from adapters.persistence.reconciliation import SqlReconciliationStore
 from adapters.persistence.revision import SqlConfigRevision
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.rendering import InvoiceFiles
+from adapters.rendering.journal_csv import journal_csv
 from adapters.security import HmacKeyHasher
 from api.alerting_settings import (
     DISPATCH_BATCH,
@@ -175,6 +176,7 @@ class Container(containers.DeclarativeContainer):
         reads=reads,
         zone=settings.provided.timezone,
         chart=providers.Callable(account_chart, settings),
+        render=providers.Object(journal_csv),
     )
     management = providers.Singleton(
         UseCases,

@@ -14,6 +14,7 @@ from api.graphql.errors import ConflictError, NotFoundError, ValidationError, at
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
 from api.graphql.shared import Money, TokenCounts
+from api.graphql.tax import TaxTreatment
 from domain.errors import DomainError
 from domain.invoicing import invoices as domain
 
@@ -123,6 +124,12 @@ class Invoice:
     html_url: str
     pdf_url: str
     csv_url: str = strawberry.field(description="The usage records behind the invoice.")
+    tax_treatment: TaxTreatment = strawberry.field(
+        description="As frozen when the invoice was finalized (docs/tax.md)."
+    )
+    tax_note: str | None = strawberry.field(
+        description='Printed on the invoice: "Reverse charge", the exemption reason.'
+    )
 
     @field(description="Credit notes issued against this invoice.")
     async def credit_notes(self, info: Info) -> list[CreditNote]:
@@ -155,6 +162,8 @@ class Invoice:
             html_url=f"{base}.html",
             pdf_url=f"{base}.pdf",
             csv_url=f"{base}.csv",
+            tax_treatment=(invoice.issued.treatment if invoice.issued else TaxTreatment.CUSTOM),
+            tax_note=invoice.issued.note if invoice.issued else None,
         )
 
 
@@ -170,6 +179,8 @@ class DraftInvoice:
     tax_rate: Decimal
     tax: Money
     total: Money
+    tax_treatment: TaxTreatment
+    tax_note: str | None
 
     @classmethod
     def of(cls, draft: domain.DraftInvoice) -> DraftInvoice:
@@ -182,6 +193,8 @@ class DraftInvoice:
             tax_rate=draft.tax_rate,
             tax=Money.of(draft.tax),
             total=Money.of(draft.total),
+            tax_treatment=draft.treatment,
+            tax_note=draft.tax_note,
         )
 
 

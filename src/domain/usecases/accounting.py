@@ -4,15 +4,32 @@ Owners only (the exports carry every client's revenue)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from domain.access.principals import NotAllowed, Principal
 from domain.accounting.chart import ChartOfAccounts
-from domain.accounting.journal import JournalLine, invoices_journal, ledger_journal
+from domain.accounting.journal import JournalLine, invoices_journal, ledger_journal, unbalanced
 from domain.billing.periods import month_period
 from domain.invoicing.ports import InvoiceFilter
 from domain.ports import InvoicingUnitOfWorkFactory
+
+JournalRenderer = Callable[[Sequence[JournalLine]], str]
+
+
+class Journal(StrEnum):
+    INVOICES = "invoices"
+    LEDGER = "ledger"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    filename: str
+    text: str
+    entries: int
+    balanced: bool
 
 
 class AccountingExports:
@@ -21,10 +38,24 @@ class AccountingExports:
         reads: InvoicingUnitOfWorkFactory,
         zone: ZoneInfo | None = None,
         chart: ChartOfAccounts | None = None,
+        render: JournalRenderer | None = None,
     ) -> None:
         self._reads = reads
         self._zone = zone or ZoneInfo("UTC")
         self.chart = chart or ChartOfAccounts()
+        self._render = render
+
+    async def csv(self, journal: Journal, label: str) -> ExportFile:
+        """The journal of the period as the CSV layout of docs/tax.md."""
+        if self._render is None:
+            raise NotAllowed("no journal renderer in this process")
+        lines = await (self.invoices(label) if journal is Journal.INVOICES else self.ledger(label))
+        return ExportFile(
+            filename=f"bizgraph-{journal.value}-{label}.csv",
+            text=self._render(lines),
+            entries=len({line.entry for line in lines}),
+            balanced=not unbalanced(lines),
+        )
 
     async def invoices(self, label: str) -> list[JournalLine]:
         """The period's invoices (void ones with their reversal), in invoice number order."""
@@ -66,3 +97,6 @@ class AccountingDesk:
 
     async def ledger(self, label: str) -> list[JournalLine]:
         return await self._use().ledger(label)
+
+    async def csv(self, journal: Journal, label: str) -> ExportFile:
+        return await self._use().csv(journal, label)
