@@ -195,3 +195,12 @@ async def test_tax_and_billing_details_over_graphql(taxed: Gateway) -> None:
     ledger = gql.data(EXPORT, period=period, journal="LEDGER")["accountingExport"]
     assert ledger["balanced"] is True
     assert admin.run(EXPORT, period=period, journal="INVOICES")["data"] is None  # owners only
+    fetched = download(taxed, f"/exports/invoices/{period}.csv", gql.token)
+    assert fetched.status_code == 200
+    assert fetched.headers["content-type"].startswith("text/csv")
+    assert fetched.text == export["csv"]
+    assert download(taxed, f"/exports/ledger/{period}.csv", gql.token).text == ledger["csv"]
+    assert download(taxed, f"/exports/invoices/{period}.csv", admin.token).status_code == 403
+    assert download(taxed, f"/exports/invoices/{period}.csv", None).status_code == 401
+    assert download(taxed, "/exports/invoices/2026-13.csv", gql.token).status_code == 400
+    assert download(taxed, f"/exports/other/{period}.csv", gql.token).status_code == 404
