@@ -26,6 +26,8 @@ HEADER = [
     "client_tax_id",
     "seller_tax_id",
     "tax_note",
+    "client_address",
+    "po_reference",
 ]
 
 
@@ -61,6 +63,8 @@ def journal_csv(lines: Iterable[JournalLine]) -> str:
                 _cell(h.client_tax_id),
                 _cell(h.seller_tax_id),
                 _cell(h.tax_note),
+                _cell(h.client_address),
+                _cell(h.po_reference),
             ]
         )
     return out.getvalue()

@@ -44,6 +44,8 @@ class EntryHead:
     client_tax_id: str = ""
     seller_tax_id: str = ""
     tax_note: str = ""
+    client_address: str = ""  # as printed, lines joined with "; "
+    po_reference: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,8 @@ def invoice_entry(
         client_tax_id=(client.tax_id or "") if client else "",
         seller_tax_id=(agency.tax_id or "") if agency else "",
         tax_note=(issued.note or "") if issued is not None else "",
+        client_address="; ".join(client.address.printed()) if client else "",
+        po_reference=(client.po_reference or "") if client else "",
     )
     sign = Decimal(-1) if reverse else Decimal(1)
     prefix = "Void: " if reverse else ""

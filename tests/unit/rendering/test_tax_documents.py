@@ -50,6 +50,8 @@ def test_reverse_charge_on_html_pdf_and_csv() -> None:
     assert {row["client_tax_id"] for row in rows} == {"GB987654321"}
     assert {row["seller_tax_id"] for row in rows} == {"DE123456789"}
     assert {row["tax_code"] for row in rows} == {"RC"}
+    assert {row["client_address"] for row in rows} == {"1 High St; EC1A 1BB London; GB"}
+    assert {row["po_reference"] for row in rows} == {"PO-77"}
     assert rows[0]["debit"] == str(invoice.total.amount)
 
 
