@@ -13,15 +13,17 @@ from types import MappingProxyType
 
 from domain.errors import ValidationError
 
-ROLES = {
-    "receivables": "1200",  # what clients owe (debited by invoices, credited by payments)
-    "bank": "1000",  # where payments arrive
-    "usage": "4000",  # revenue from usage (per model when overridden)
-    "fixed_fee": "4010",  # revenue from monthly fees
-    "fixed_price": "4020",  # revenue from fixed-price deals
-    "credits": "4090",  # account credits and credit notes (contra revenue)
-    "tax": "2200",  # tax payable
-}
+ROLES = MappingProxyType(
+    {
+        "receivables": "1200",  # what clients owe (debited by invoices, credited by payments)
+        "bank": "1000",  # where payments arrive
+        "usage": "4000",  # revenue from usage (per model when overridden)
+        "fixed_fee": "4010",  # revenue from monthly fees
+        "fixed_price": "4020",  # revenue from fixed-price deals
+        "credits": "4090",  # account credits and credit notes (contra revenue)
+        "tax": "2200",  # tax payable
+    }
+)
 MAX_CODE = 20
 
 

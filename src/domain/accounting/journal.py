@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from types import MappingProxyType
 
 from domain.accounting.chart import ChartOfAccounts
 from domain.billing.money import exact_sum
@@ -157,12 +158,14 @@ def invoices_journal(
     return lines
 
 
-_LEDGER_ACCOUNT = {
-    EntryKind.USAGE_CHARGE: "usage",
-    EntryKind.FEE: "fixed_fee",
-    EntryKind.CREDIT: "credits",
-    EntryKind.PAYMENT: "bank",
-}
+_LEDGER_ACCOUNT = MappingProxyType(
+    {
+        EntryKind.USAGE_CHARGE: "usage",
+        EntryKind.FEE: "fixed_fee",
+        EntryKind.CREDIT: "credits",
+        EntryKind.PAYMENT: "bank",
+    }
+)
 
 
 def _ledger_counterparts(
