@@ -25,6 +25,7 @@ const InvoiceQuery = graphql(`
     invoice(id: $id) {
       ...InvoiceRowFields
       taxRate
+      taxNote
       billToName
       billToEmail
       paidAt
@@ -252,7 +253,7 @@ export function InvoicePage() {
       <Paper withBorder p="md">
         <InvoiceLines lines={invoice.lines} currency={invoice.currency} period={invoice.period} />
         <Totals subtotal={invoice.subtotal.amount} taxRate={invoice.taxRate} tax={invoice.tax.amount} total={invoice.total.amount}
-          currency={invoice.currency} />
+          currency={invoice.currency} taxNote={invoice.taxNote} />
       </Paper>
       {canWrite(session) && <InvoiceActions invoice={invoice} onChange={refresh} />}
     </Stack>
