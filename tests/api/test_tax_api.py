@@ -62,6 +62,10 @@ INVOICES = (
     "query($id: ID) { invoices(clientId: $id) { id taxTreatment taxNote tax { amount } htmlUrl } }"
 )
 
+CLOSE_REFUSED = """
+mutation($period: String!) { closePeriod(period: $period, early: true) {
+  ... on ClosePeriodSuccess { invoices { id } refused { clientId reason } } } }"""
+
 
 @pytest_asyncio.fixture(
     scope="module",
@@ -204,3 +208,20 @@ async def test_tax_and_billing_details_over_graphql(taxed: Gateway) -> None:
     assert download(taxed, f"/exports/invoices/{period}.csv", None).status_code == 401
     assert download(taxed, "/exports/invoices/2026-13.csv", gql.token).status_code == 400
     assert download(taxed, f"/exports/other/{period}.csv", gql.token).status_code == 404
+    lost = create_client(gql, "No rate", {"percentageMargin": {"percent": "0"}})
+    assert (
+        gql.data(DETAILS, id=lost, details=details(None, "FR"))["setClientBillingDetails"][
+            "__typename"
+        ]
+        == "ClientTaxSuccess"
+    )
+    assert (
+        gql.data(TREATMENT, id=lost, treatment="STANDARD")["setClientTaxTreatment"]["__typename"]
+        == "ClientTaxSuccess"
+    )
+    chat(taxed, issue_key(gql, lost), 1)
+    again = gql.data(CLOSE_REFUSED, period=period)["closePeriod"]
+    assert again["invoices"] == []
+    assert [(r["clientId"], r["reason"][:18]) for r in again["refused"]] == [
+        (lost, "no tax rate for FR")
+    ]

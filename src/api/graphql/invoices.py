@@ -240,10 +240,23 @@ async def invoice(info: Info, id: strawberry.ID) -> Invoice | None:
 
 
 @strawberry.type
+class RefusedInvoice:
+    """A client whose invoice closing could not compute (docs/tax.md): not issued, alerted."""
+
+    client_id: strawberry.ID
+    reason: str
+
+
+@strawberry.type
 class ClosePeriodSuccess:
     period: str
     invoices: list[Invoice] = strawberry.field(
         description="The invoices this call finalized (none when the period was closed)."
+    )
+    refused: list[RefusedInvoice] = strawberry.field(
+        default_factory=list,
+        description="Clients not invoiced (no tax rate for a standard client's country ...): "
+        "fix the cause and close the period again.",
     )
 
 
@@ -289,7 +302,11 @@ async def close_period(info: Info, period: str, early: bool = False) -> ClosePer
     async def run() -> ClosePeriodSuccess:
         result = await info.context.management.invoices.close_period(period, early)
         invoices = [Invoice.of(i) for i in result.created]
-        return ClosePeriodSuccess(period=result.period.label, invoices=invoices)
+        refused = [
+            RefusedInvoice(client_id=strawberry.ID(r.client_id), reason=r.reason)
+            for r in result.refused
+        ]
+        return ClosePeriodSuccess(period=result.period.label, invoices=invoices, refused=refused)
 
     return await attempt(run, (ValidationError,))
 

@@ -42,7 +42,7 @@ const ClosePeriod = graphql(`
   mutation ClosePeriod($period: String!, $early: Boolean!) {
     closePeriod(period: $period, early: $early) {
       __typename
-      ... on ClosePeriodSuccess { period invoices { id number } }
+      ... on ClosePeriodSuccess { period invoices { id number } refused { clientId reason } }
       ... on ValidationError { message }
     }
   }
@@ -131,12 +131,12 @@ export function InvoicesPage() {
         <InvoiceList invoices={data.invoices} zone={session.timeZone} number={numberLink}
           clientName={(id) => <Anchor component={Link} to={`/clients/${id}`}>{names.get(id) ?? id}</Anchor>} />
       )}
-      {canWrite(session) && <ClosePeriodForm onClosed={refresh} />}
+      {canWrite(session) && <ClosePeriodForm onClosed={refresh} names={names} />}
     </Stack>
   );
 }
 
-function ClosePeriodForm({ onClosed }: { onClosed: () => void }) {
+function ClosePeriodForm({ onClosed, names }: { onClosed: () => void; names: Map<string, string> }) {
   const session = useSession();
   const current = periodOf(new Date(), session.timeZone);
   const [period, setPeriod] = useState(current);
@@ -166,6 +166,9 @@ function ClosePeriodForm({ onClosed }: { onClosed: () => void }) {
       const count = answer.invoices.length;
       setDone(count ? `${label} closed: ${count} invoice${count === 1 ? "" : "s"} finalized (${answer.invoices.map((i) => i.number).join(", ")}).`
         : `${label} was already closed: no new invoice.`);
+      if (answer.refused.length) {
+        setProblem(answer.refused.map((r) => `Not invoiced: ${names.get(r.clientId) ?? r.clientId}: ${r.reason}`).join(" "));
+      }
       setEarly(false);
       onClosed();
     }
