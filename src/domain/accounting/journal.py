@@ -178,8 +178,19 @@ def _ledger_counterparts(
         invoice = invoices.get(invoice_id)
         if invoice is None:
             return [(chart.usage, amount)]
-        tax = -invoice.tax.amount if void else invoice.tax.amount
-        return [(chart.tax, tax), (chart.usage, exact_sum(amount, -tax))]
+        if not void:  # tax, and the rounding of the usage lines
+            tax = invoice.tax.amount
+            return [(chart.tax, tax), (chart.usage, exact_sum(amount, -tax))]
+        # A void reverses the tax, the fixed and credit lines (each to its own account) and
+        # the rounding of the usage lines, in one entry.
+        parts = [(chart.tax, -invoice.tax.amount)]
+        parts += [
+            (_line_account(line, chart), -line.amount.amount)
+            for line in invoice.lines
+            if line.kind not in (LineKind.USAGE, LineKind.PRIOR_USAGE)
+        ]
+        rest = exact_sum(amount, *(-part for _, part in parts))
+        return [*parts, (chart.usage, rest)]
     return [(getattr(chart, _LEDGER_ACCOUNT[entry.kind]), amount)]
 
 

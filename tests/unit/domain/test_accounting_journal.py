@@ -4,6 +4,7 @@ chart of accounts is configurable."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -21,7 +22,7 @@ from domain.accounting.journal import (
 )
 from domain.billing.money import Money, exact_sum
 from domain.errors import ValidationError
-from domain.invoicing.invoices import InvoiceStatus
+from domain.invoicing.invoices import InvoiceLine, InvoiceStatus, LineKind, totals
 from domain.invoicing.ledger import EntryKind, LedgerEntry
 from domain.invoicing.postings import finalization_entries, payment_entry, void_entry
 from domain.invoicing.tax import TaxTreatment
@@ -112,6 +113,24 @@ def test_ledger_journal_balances_per_entry_and_splits_tax_out() -> None:
     assert _sum(invoice_only, "2200", "credit") == invoice.tax.amount == Decimal("2.85")
     bank = _sum(lines, "1000", "debit")
     assert bank == invoice.total.amount
+
+
+def test_a_void_in_the_ledger_journal_reverses_fixed_lines_to_their_own_accounts() -> None:
+    invoice = taxed_invoice(TaxTreatment.CUSTOM, ("3.333",))
+    fee = InvoiceLine(2, LineKind.FIXED_FEE, "Monthly fee", Money("100.00"), Decimal("100.00"))
+    credit = InvoiceLine(3, LineKind.CREDIT, "Credit: sorry", Money("-10.00"), Decimal("-10.00"))
+    lines_ = (*invoice.lines, fee, credit)
+    sums = totals(lines_, invoice.tax_rate, "USD")
+    invoice = replace(invoice, lines=lines_, subtotal=sums.subtotal, tax=sums.tax, total=sums.total)
+    at = datetime(2026, 5, 20, tzinfo=UTC)
+    posted = ledger_journal(finalization_entries(invoice), CHART, [invoice], {})
+    voided = ledger_journal([void_entry(invoice, at)], CHART, [invoice], {})
+    assert unbalanced(posted + voided) == []
+    for account in ("4010", "4090", "2200", "4000", "1200"):
+        net = _sum(posted + voided, account, "debit") - _sum(posted + voided, account, "credit")
+        assert net == 0, account
+    assert _sum(posted, "4010", "credit") == Decimal("100.00")
+    assert _sum(posted, "4090", "debit") == Decimal("10.00")
 
 
 def test_chart_of_accounts_is_configurable() -> None:
