@@ -58,9 +58,8 @@ mutation($profile: AgencyProfileInput!) { setAgencyProfile(profile: $profile) {
 EXPORT = """
 query($period: String!, $journal: AccountingJournal!) {
   accountingExport(period: $period, journal: $journal) { filename csv entries balanced } }"""
-INVOICES = (
-    "query($id: ID) { invoices(clientId: $id) { id taxTreatment taxNote tax { amount } htmlUrl } }"
-)
+INVOICES = """query($id: ID) { invoices(clientId: $id) { id taxTreatment taxNote tax { amount }
+  htmlUrl billTo { legalName taxId poReference } issuer { legalName taxId } } }"""
 
 CLOSE_REFUSED = """
 mutation($period: String!) { closePeriod(period: $period, early: true) {
@@ -186,6 +185,12 @@ async def test_tax_and_billing_details_over_graphql(taxed: Gateway) -> None:
         "Reverse charge",
         "0.00",
     )
+    assert invoice["billTo"] == {
+        "legalName": "London Client Ltd",
+        "taxId": "GB987654321",
+        "poReference": "PO-77",
+    }
+    assert invoice["issuer"] == {"legalName": "Berlin Agency GmbH", "taxId": "DE123456789"}
     page = download(taxed, invoice["htmlUrl"], own.token).text
     for text in ("Reverse charge", "GB987654321", "DE123456789", "Berlin Agency GmbH", "Net 14"):
         assert text in page

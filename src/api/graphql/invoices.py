@@ -14,7 +14,7 @@ from api.graphql.errors import ConflictError, NotFoundError, ValidationError, at
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
 from api.graphql.shared import Money, TokenCounts
-from api.graphql.tax import TaxTreatment
+from api.graphql.tax import AgencyProfile, BillingDetails, TaxTreatment
 from domain.errors import DomainError
 from domain.invoicing import invoices as domain
 
@@ -130,6 +130,13 @@ class Invoice:
     tax_note: str | None = strawberry.field(
         description='Printed on the invoice: "Reverse charge", the exemption reason.'
     )
+    bill_to: BillingDetails | None = strawberry.field(
+        description="The client's legal billing details as frozen at finalization (null: "
+        "none were set, the invoice shows billToName and billToEmail)."
+    )
+    issuer: AgencyProfile | None = strawberry.field(
+        description="The agency profile as frozen at finalization (null: from settings)."
+    )
 
     @field(description="Credit notes issued against this invoice.")
     async def credit_notes(self, info: Info) -> list[CreditNote]:
@@ -164,6 +171,16 @@ class Invoice:
             csv_url=f"{base}.csv",
             tax_treatment=(invoice.issued.treatment if invoice.issued else TaxTreatment.CUSTOM),
             tax_note=invoice.issued.note if invoice.issued else None,
+            bill_to=(
+                BillingDetails.of(invoice.issued.client)
+                if invoice.issued and invoice.issued.client
+                else None
+            ),
+            issuer=(
+                AgencyProfile.of(invoice.issued.agency)
+                if invoice.issued and invoice.issued.agency
+                else None
+            ),
         )
 
 

@@ -11,6 +11,7 @@ import { formatDateTime, formatMoney, periodLabel, periodOf } from "../shared/fo
 import { closeRule, invoiceActions, statusHistory } from "../shared/invoices";
 import { DownloadLinks, DraftInvoice, InvoiceLines, InvoiceList, StatusBadge, Totals, type Draft } from "../shared/InvoiceParts";
 import { Empty, ErrorState, Loading, MutationError } from "../shared/states";
+import { printedAddress } from "../shared/tax";
 import { canWrite, useSession } from "./session";
 
 const InvoicesQuery = graphql(`
@@ -26,6 +27,8 @@ const InvoiceQuery = graphql(`
       ...InvoiceRowFields
       taxRate
       taxNote
+      billTo { legalName taxId poReference address { lines city postalCode region country } }
+      issuer { legalName taxId }
       billToName
       billToEmail
       paidAt
@@ -233,6 +236,19 @@ export function InvoicePage() {
             <Anchor component={Link} to={`/clients/${invoice.clientId}`}>{client?.name ?? invoice.billToName}</Anchor>
             {invoice.billToEmail ? ` (${invoice.billToEmail})` : ""}
           </Text>
+          {invoice.billTo && (
+            <Text size="sm" data-testid="invoice-bill-to">
+              {[invoice.billTo.legalName, ...printedAddress(invoice.billTo.address),
+                invoice.billTo.taxId ? `Tax id: ${invoice.billTo.taxId}` : "",
+                invoice.billTo.poReference ? `Purchase order: ${invoice.billTo.poReference}` : ""]
+                .filter(Boolean).join(" · ")}
+            </Text>
+          )}
+          {invoice.issuer && (
+            <Text size="sm" c="dimmed">
+              Issued by {invoice.issuer.legalName}{invoice.issuer.taxId ? ` (tax id ${invoice.issuer.taxId})` : ""}
+            </Text>
+          )}
           <Text size="sm">{periodLabel(invoice.period)}{invoice.early ? ", closed early" : ""}</Text>
           <Text size="sm" c="dimmed">Issued {formatDateTime(invoice.issuedAt, zone)}; due {formatDateTime(invoice.dueAt, zone)}</Text>
         </Paper>
