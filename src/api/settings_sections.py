@@ -9,6 +9,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from api.settings_values import SettingsError, decimal_value, flag, positive_number, strong_secret
+from domain.accounting.chart import parse_chart
+from domain.errors import ValidationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,8 @@ class InvoiceSettings:
     agency_name: str = "Bizgraph"
     agency_address: tuple[str, ...] = ()
     agency_logo_url: str | None = None
+    # role=code pairs for the accounting exports (docs/tax.md "Exports"); "" keeps the defaults
+    account_codes: str = ""
 
 
 class InvoiceEmailMode(StrEnum):
@@ -154,6 +158,7 @@ def read_invoices(env: Mapping[str, str]) -> InvoiceSettings:
         agency_name=env.get("BIZGRAPH_AGENCY_NAME") or "Bizgraph",
         agency_address=tuple(part.strip() for part in address.split("|") if part.strip()),
         agency_logo_url=env.get("BIZGRAPH_AGENCY_LOGO_URL") or None,
+        account_codes=account_codes(env),
     )
 
 
@@ -192,6 +197,16 @@ def read_delivery(env: Mapping[str, str]) -> DeliverySettings:
         ),
         dunning_interval_seconds=positive_number(env, "BIZGRAPH_DUNNING_INTERVAL", 3600),
     )
+
+
+def account_codes(env: Mapping[str, str]) -> str:
+    """BIZGRAPH_ACCOUNT_CODES, checked now so a typo fails at start, not at the export."""
+    text = env.get("BIZGRAPH_ACCOUNT_CODES", "")
+    try:
+        parse_chart(text)
+    except ValidationError as error:
+        raise SettingsError(f"BIZGRAPH_ACCOUNT_CODES: {error}") from error
+    return text
 
 
 def read_provider(env: Mapping[str, str], prefix: str) -> ProviderSettings:

@@ -19,6 +19,7 @@ from domain.budgets.ports import BudgetRepository
 from domain.catalog.ports import CatalogRepository
 from domain.delivery.ports import InvoiceMailRepository
 from domain.invoicing.ports import InvoiceRepository, LedgerRepository
+from domain.invoicing.tax_ports import TaxRepository
 from domain.metering.ports import (
     IdempotencyRepository,
     JournalRepository,
@@ -78,6 +79,7 @@ class UnitOfWorkFactory(Protocol):
 class InvoicingUnitOfWork(UnitOfWork, Protocol):
     invoices: InvoiceRepository
     invoice_mails: InvoiceMailRepository  # the invoice email outbox (domain/delivery)
+    tax: TaxRepository
 
 
 class InvoicingUnitOfWorkFactory(Protocol):

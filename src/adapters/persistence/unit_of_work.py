@@ -33,6 +33,7 @@ from adapters.persistence.repositories import (
 from adapters.persistence.repositories._sql import take_config_change
 from adapters.persistence.repositories.invoice_mails import SqlAlchemyInvoiceMailRepository
 from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
+from adapters.persistence.repositories.tax import SqlAlchemyTaxRepository
 from domain.ports import InvoicingUnitOfWork
 
 _SQLITE_WRITERS: WeakKeyDictionary[object, asyncio.Lock] = WeakKeyDictionary()
@@ -110,6 +111,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         self.webhooks = SqlAlchemyWebhookRepository(conn)
         self.invoices = SqlAlchemyInvoiceRepository(conn)
         self.invoice_mails = SqlAlchemyInvoiceMailRepository(conn)
+        self.tax = SqlAlchemyTaxRepository(conn)
         return self
 
     async def __aexit__(

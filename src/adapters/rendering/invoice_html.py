@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from html import escape
 
-from adapters.rendering.text import STATUS_NOTE, day, line_detail, money
+from adapters.rendering.text import (
+    STATUS_NOTE,
+    buyer_lines,
+    day,
+    line_detail,
+    money,
+    payment_lines,
+    seller_lines,
+    tax_label,
+    tax_note,
+)
 from domain.invoicing.ports import InvoiceDocument
 
 STYLE = """
@@ -29,10 +39,13 @@ def _logo(url: str | None) -> str:
 def invoice_html(document: InvoiceDocument) -> str:
     invoice, agency = document.invoice, document.agency
     cur = invoice.currency
-    address = "<br>".join(escape(line) for line in agency.address)
-    bill_to = escape(invoice.bill_to.name)
-    if invoice.bill_to.email:
-        bill_to += "<br>" + escape(invoice.bill_to.email)
+    seller = seller_lines(document)
+    address = "<br>".join(escape(line) for line in seller[1:])
+    bill_to = "<br>".join(escape(line) for line in buyer_lines(invoice))
+    note = tax_note(invoice)
+    note_html = f'<p class="tax-note">{escape(note)}</p>' if note else ""
+    payment = "<br>".join(escape(line) for line in payment_lines(document))
+    payment_html = f"<h3>Payment</h3><p>{payment}</p>" if payment else ""
     rows = "".join(
         f"<tr><td>{escape(line.description)}"
         f'<div class="detail">{escape(line_detail(line))}</div></td>'
@@ -49,7 +62,7 @@ def invoice_html(document: InvoiceDocument) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <title>Invoice {escape(invoice.number)}</title><style>{STYLE}</style></head>
 <body>
-<header><div>{_logo(agency.logo_url)}<h2>{escape(agency.name)}</h2><p>{address}</p></div>
+<header><div>{_logo(agency.logo_url)}<h2>{escape(seller[0])}</h2><p>{address}</p></div>
 <div><h1>Invoice {escape(invoice.number)}</h1>
 <p>Period {escape(invoice.period.label)}<br>Issued {day(invoice, "issued")}<br>
 Due {day(invoice, "due")}</p><p class="stamp">{escape(stamp)}</p></div></header>
@@ -59,10 +72,12 @@ Due {day(invoice, "due")}</p><p class="stamp">{escape(stamp)}</p></div></header>
 <tbody>{rows}</tbody>
 <tfoot>
 <tr><td>Subtotal</td><td class="amount">{escape(money(invoice.subtotal.amount, cur))}</td></tr>
-<tr><td>Tax ({escape(str(invoice.tax_rate))}%)</td>
+<tr><td>{escape(tax_label(invoice))}</td>
 <td class="amount">{escape(money(invoice.tax.amount, cur))}</td></tr>
 <tr><th>Total</th><th class="amount">{escape(money(invoice.total.amount, cur))}</th></tr>
 </tfoot></table>
+{note_html}
+{payment_html}
 {f"<h3>Credit notes</h3><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """

@@ -5,7 +5,17 @@ from __future__ import annotations
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from adapters.rendering.text import STATUS_NOTE, day, line_detail, money
+from adapters.rendering.text import (
+    STATUS_NOTE,
+    buyer_lines,
+    day,
+    line_detail,
+    money,
+    payment_lines,
+    seller_lines,
+    tax_label,
+    tax_note,
+)
 from domain.invoicing.ports import InvoiceDocument
 
 WIDTH = 180  # usable width in mm on A4 with 15 mm margins
@@ -23,7 +33,7 @@ def _row(pdf: FPDF, left: str, right: str, *, bold: bool = False) -> None:
 
 
 def invoice_pdf(document: InvoiceDocument) -> bytes:
-    invoice, agency = document.invoice, document.agency
+    invoice = document.invoice
     cur = invoice.currency
     pdf = FPDF(format="A4")
     pdf.set_margins(15, 15, 15)
@@ -33,16 +43,16 @@ def invoice_pdf(document: InvoiceDocument) -> bytes:
     pdf.set_font("Helvetica", "B", 16)
     pdf.cell(WIDTH, 10, _latin1(f"Invoice {invoice.number}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("Helvetica", "", 10)
+    buyer = buyer_lines(invoice)
     header = [
-        agency.name,
-        *agency.address,
+        *seller_lines(document),
         "",
         f"Period {invoice.period.label}",
         f"Issued {day(invoice, 'issued')}, due {day(invoice, 'due')}",
         STATUS_NOTE[invoice.status.value],
         "",
-        "Bill to: " + invoice.bill_to.name,
-        invoice.bill_to.email or "",
+        "Bill to: " + buyer[0],
+        *buyer[1:],
     ]
     for text in header:
         pdf.cell(WIDTH, 5, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -60,8 +70,18 @@ def invoice_pdf(document: InvoiceDocument) -> bytes:
             pdf.multi_cell(WIDTH - AMOUNT, 4, _latin1(detail), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
     _row(pdf, "Subtotal", money(invoice.subtotal.amount, cur))
-    _row(pdf, f"Tax ({invoice.tax_rate}%)", money(invoice.tax.amount, cur))
+    _row(pdf, tax_label(invoice), money(invoice.tax.amount, cur))
     _row(pdf, "Total", money(invoice.total.amount, cur), bold=True)
+    legal_note = tax_note(invoice)
+    if legal_note:
+        pdf.ln(2)
+        _row(pdf, legal_note, "", bold=True)
+    payment = payment_lines(document)
+    if payment:
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "", 9)
+        for text in payment:
+            pdf.cell(WIDTH, 5, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     for note in document.credit_notes:
         _row(pdf, f"Credit note {note.number}: {note.reason}", money(-note.amount.amount, cur))
     return bytes(pdf.output())

@@ -29,6 +29,8 @@ def invoice_commands(run: Runner) -> tuple[typer.Typer, typer.Typer]:
         result = run(lambda c: c.invoicing().close_period(period, early))
         for invoice in result.created:
             typer.echo(f"{invoice.number}\t{invoice.client_id}\t{invoice.total}")
+        for refused in result.refused:
+            typer.secho(f"not issued: {refused.client_id}: {refused.reason}", err=True, fg="red")
         typer.secho(f"{result.period.label}: {len(result.created)} invoices finalized", err=True)
 
     @invoices_app.command("list")

@@ -12,6 +12,7 @@ from adapters.persistence.reconciliation import SqlReconciliationStore
 from adapters.persistence.revision import SqlConfigRevision
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.rendering import InvoiceFiles
+from adapters.rendering.journal_csv import journal_csv
 from adapters.security import HmacKeyHasher
 from api.alerting_settings import (
     DISPATCH_BATCH,
@@ -33,6 +34,7 @@ from api.container.observability import (
 )
 from api.container.terms import (
     BILLING_CURRENCIES,
+    account_chart,
     agency_details,
     build_rate_limits,
     build_sender,
@@ -44,6 +46,7 @@ from api.rest.gateway import Gateway
 from api.settings import Settings
 from domain.ids import new_id
 from domain.usecases.access import AccessUseCases
+from domain.usecases.accounting import AccountingExports
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.aliases import AliasUseCases
 from domain.usecases.budgets import BudgetUseCases
@@ -62,6 +65,7 @@ from domain.usecases.metering import Metering
 from domain.usecases.reconciliation import Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
+from domain.usecases.tax import TaxUseCases
 from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups, RevisionWatch
@@ -189,6 +193,14 @@ class Container(containers.DeclarativeContainer):
         sources=providers.Singleton(build_usage_reports, settings),
         rule=providers.Callable(drift_rule, settings),
     )
+    tax = providers.Singleton(TaxUseCases, uow=uow, clock=clock, reads=reads)
+    accounting = providers.Singleton(
+        AccountingExports,
+        reads=reads,
+        zone=settings.provided.timezone,
+        chart=providers.Callable(account_chart, settings),
+        render=providers.Object(journal_csv),
+    )
     management = providers.Singleton(
         UseCases,
         clients=clients,
@@ -205,6 +217,8 @@ class Container(containers.DeclarativeContainer):
         reconciliation=reconciliation,
         invoice_mail=invoice_mail,
         dunning=dunning,
+        tax=tax,
+        accounting=accounting,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(

@@ -11,6 +11,7 @@ from adapters.ratelimits.memory import InMemoryRateLimiter
 from adapters.ratelimits.redis import RedisRateLimiter
 from api.settings import Settings
 from api.settings_sections import SmtpSecurity
+from domain.accounting.chart import ChartOfAccounts, parse_chart
 from domain.invoicing.ports import AgencyDetails
 from domain.metering.leases import LeaseTerms
 from domain.usecases.invoicing import InvoiceTerms
@@ -64,6 +65,10 @@ def build_sender(settings: Settings) -> ChannelSender:
 def invoice_terms(settings: Settings) -> InvoiceTerms:
     given = settings.invoices
     return InvoiceTerms(due_days=given.due_days, grace=timedelta(hours=given.grace_hours))
+
+
+def account_chart(settings: Settings) -> ChartOfAccounts:
+    return parse_chart(settings.invoices.account_codes)
 
 
 def agency_details(settings: Settings) -> AgencyDetails:

@@ -14,6 +14,7 @@ from api.graphql.errors import ConflictError, NotFoundError, ValidationError, at
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
 from api.graphql.shared import Money, TokenCounts
+from api.graphql.tax import AgencyProfile, BillingDetails, TaxTreatment
 from domain.errors import DomainError
 from domain.invoicing import invoices as domain
 
@@ -123,6 +124,19 @@ class Invoice:
     html_url: str
     pdf_url: str
     csv_url: str = strawberry.field(description="The usage records behind the invoice.")
+    tax_treatment: TaxTreatment = strawberry.field(
+        description="As frozen when the invoice was finalized (docs/tax.md)."
+    )
+    tax_note: str | None = strawberry.field(
+        description='Printed on the invoice: "Reverse charge", the exemption reason.'
+    )
+    bill_to: BillingDetails | None = strawberry.field(
+        description="The client's legal billing details as frozen at finalization (null: "
+        "none were set, the invoice shows billToName and billToEmail)."
+    )
+    issuer: AgencyProfile | None = strawberry.field(
+        description="The agency profile as frozen at finalization (null: from settings)."
+    )
 
     @field(description="Credit notes issued against this invoice.")
     async def credit_notes(self, info: Info) -> list[CreditNote]:
@@ -155,6 +169,18 @@ class Invoice:
             html_url=f"{base}.html",
             pdf_url=f"{base}.pdf",
             csv_url=f"{base}.csv",
+            tax_treatment=(invoice.issued.treatment if invoice.issued else TaxTreatment.CUSTOM),
+            tax_note=invoice.issued.note if invoice.issued else None,
+            bill_to=(
+                BillingDetails.of(invoice.issued.client)
+                if invoice.issued and invoice.issued.client
+                else None
+            ),
+            issuer=(
+                AgencyProfile.of(invoice.issued.agency)
+                if invoice.issued and invoice.issued.agency
+                else None
+            ),
         )
 
 
@@ -170,6 +196,8 @@ class DraftInvoice:
     tax_rate: Decimal
     tax: Money
     total: Money
+    tax_treatment: TaxTreatment
+    tax_note: str | None
 
     @classmethod
     def of(cls, draft: domain.DraftInvoice) -> DraftInvoice:
@@ -182,6 +210,8 @@ class DraftInvoice:
             tax_rate=draft.tax_rate,
             tax=Money.of(draft.tax),
             total=Money.of(draft.total),
+            tax_treatment=draft.treatment,
+            tax_note=draft.tax_note,
         )
 
 
@@ -227,10 +257,23 @@ async def invoice(info: Info, id: strawberry.ID) -> Invoice | None:
 
 
 @strawberry.type
+class RefusedInvoice:
+    """A client whose invoice closing could not compute (docs/tax.md): not issued, alerted."""
+
+    client_id: strawberry.ID
+    reason: str
+
+
+@strawberry.type
 class ClosePeriodSuccess:
     period: str
     invoices: list[Invoice] = strawberry.field(
         description="The invoices this call finalized (none when the period was closed)."
+    )
+    refused: list[RefusedInvoice] = strawberry.field(
+        default_factory=list,
+        description="Clients not invoiced (no tax rate for a standard client's country ...): "
+        "fix the cause and close the period again.",
     )
 
 
@@ -276,7 +319,11 @@ async def close_period(info: Info, period: str, early: bool = False) -> ClosePer
     async def run() -> ClosePeriodSuccess:
         result = await info.context.management.invoices.close_period(period, early)
         invoices = [Invoice.of(i) for i in result.created]
-        return ClosePeriodSuccess(period=result.period.label, invoices=invoices)
+        refused = [
+            RefusedInvoice(client_id=strawberry.ID(r.client_id), reason=r.reason)
+            for r in result.refused
+        ]
+        return ClosePeriodSuccess(period=result.period.label, invoices=invoices, refused=refused)
 
     return await attempt(run, (ValidationError,))
 

@@ -30,6 +30,7 @@ from api.graphql import keys as key_api
 from api.graphql import plans as plan_api
 from api.graphql import reconciliation as reconciliation_api
 from api.graphql import staff as staff_api
+from api.graphql import tax as tax_api
 from api.graphql import usage as usage_api
 from api.graphql import webhooks as webhook_api
 from api.graphql.context import Info
@@ -76,6 +77,10 @@ class Query:
     alias_usage = alias_api.alias_usage
     reconciliation = reconciliation_api.reconciliation
     reconciled_through = reconciliation_api.reconciled_through
+    tax_rates = tax_api.tax_rates
+    client_tax = tax_api.client_tax
+    agency_profile = tax_api.agency_profile
+    accounting_export = tax_api.accounting_export
 
 
 @strawberry.type
@@ -109,6 +114,11 @@ class Mutation:
     revoke_portal_token = staff_api.revoke_portal_token
     set_model_alias = alias_api.set_model_alias
     remove_model_alias = alias_api.remove_model_alias
+    set_tax_rate = tax_api.set_tax_rate
+    remove_tax_rate = tax_api.remove_tax_rate
+    set_client_tax_treatment = tax_api.set_client_tax_treatment
+    set_client_billing_details = tax_api.set_client_billing_details
+    set_agency_profile = tax_api.set_agency_profile
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)

@@ -23,6 +23,8 @@ class AlertKind(StrEnum):
     INVOICE_OVERDUE = "invoice_overdue"
     SUSPENSION_WARNING = "suspension_warning"  # the client's keys stop in a few days
     CLIENT_SUSPENDED = "client_suspended"  # ...and now did
+    # closing could not compute a client's invoice (no tax rate for its country ...): the agency's
+    INVOICE_REFUSED = "invoice_refused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,3 +32,5 @@ def client_view(alert: Alert) -> Alert:
             return replace(alert, message="A provider's bill differs from the records.", details={})
         case AlertKind.INVOICE_OVERDUE | AlertKind.SUSPENSION_WARNING | AlertKind.CLIENT_SUSPENDED:
             return alert  # about the client's own invoice: never measured in provider cost
+        case AlertKind.INVOICE_REFUSED:  # the agency's own (no client): never a client's
+            return replace(alert, message="An invoice could not be issued.", details={})

@@ -19,6 +19,8 @@ from domain.billing.money import EXACT, Money, round_to_minor, sum_money
 from domain.billing.periods import Period, period_containing
 from domain.billing.plans import FixedCharge, PlanKind
 from domain.errors import ValidationError
+from domain.invoicing.billing_details import IssuedDetails
+from domain.invoicing.tax import TaxTreatment
 from domain.metering.tokens import TokenUsage
 from domain.metering.usage import UsageRecord
 from domain.text import check_text
@@ -223,6 +225,9 @@ class Invoice:
     paid_at: datetime | None = None
     voided_at: datetime | None = None
     void_reason: str | None = None
+    # Tax treatment and both parties' billing details frozen at finalization (docs/tax.md);
+    # None for invoices finalized before they existed (custom percent, name and email only).
+    issued: IssuedDetails | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +242,8 @@ class DraftInvoice:
     subtotal: Money
     tax: Money
     total: Money
+    treatment: TaxTreatment = TaxTreatment.CUSTOM
+    tax_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

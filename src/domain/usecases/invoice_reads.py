@@ -3,6 +3,7 @@ a close would finalize, and the books check behind `bizgraph ledger verify`."""
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from domain.billing.periods import Period
@@ -22,6 +23,7 @@ from domain.invoicing.invoices import (
 from domain.invoicing.ports import InvoiceFilter
 from domain.invoicing.postings import ClientBooks, check_books, check_sums, check_usage
 from domain.ports import InvoicingUnitOfWork
+from domain.usecases.tax_terms import invoice_tax
 
 
 async def invoice_usage(
@@ -35,11 +37,13 @@ async def invoice_usage(
 
 
 async def draft_invoice(
-    uow: InvoicingUnitOfWork, client_id: str, period: Period, zone: ZoneInfo
+    uow: InvoicingUnitOfWork, client_id: str, period: Period, zone: ZoneInfo, on: date
 ) -> DraftInvoice:
     """The client's unbilled usage that started before the period's end (earlier months as
     prior-period lines), the fixed amounts and its credits, as a close would bill them now.
-    A period already invoiced for the client is a Conflict naming the invoice."""
+    A period already invoiced for the client is a Conflict naming the invoice; tax is the
+    client's current treatment for an invoice issued on `on` (TaxNotComputable without a
+    rate for a standard client)."""
     client = await uow.clients.get(client_id)
     if client is None:
         raise NotFound(f"no client {client_id}")
@@ -55,16 +59,19 @@ async def draft_invoice(
     if not owes_nothing(lines):
         credits = await uow.invoices.available_credits(client.id)
         lines, _ = apply_credits(lines, credits, client.currency)
-    sums = totals(lines, client.tax_rate, client.currency)
+    tax = (await invoice_tax(uow, client, on)).applied
+    sums = totals(lines, tax.rate, client.currency)
     return DraftInvoice(
         client.id,
         period,
         client.currency,
-        client.tax_rate,
+        tax.rate,
         tuple(lines),
         sums.subtotal,
         sums.tax,
         sums.total,
+        tax.treatment,
+        tax.note,
     )
 
 

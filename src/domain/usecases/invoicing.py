@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from domain.alerting.invoice_alerts import invoice_refused_alert
 from domain.billing.clients import Client
 from domain.billing.money import Money, input_decimal, round_to_minor, sum_money
 from domain.billing.periods import Period, month_period, period_containing
@@ -45,9 +46,11 @@ from domain.invoicing.postings import (
     payment_entry,
     void_entry,
 )
+from domain.invoicing.tax import TaxNotComputable
 from domain.metering.usage import UsageRecord
 from domain.ports import Clock, InvoicingUnitOfWork, InvoicingUnitOfWorkFactory
 from domain.usecases.invoice_reads import books_problems, draft_invoice, invoice_usage
+from domain.usecases.tax_terms import InvoiceTax, invoice_tax
 
 INVOICE_PREFIX = "INV"
 CREDIT_NOTE_PREFIX = "CN"
@@ -65,9 +68,19 @@ class InvoiceTerms:
 
 
 @dataclass(frozen=True, slots=True)
+class RefusedInvoice:
+    """A client whose invoice could not be computed (no tax rate for its country ...): the
+    close goes on for the others, an alert says so, and the next close retries it."""
+
+    client_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CloseResult:
     period: Period
     created: tuple[Invoice, ...]  # the invoices this call finalized (none when run again)
+    refused: tuple[RefusedInvoice, ...] = ()
 
 
 class InvoiceUseCases:
@@ -104,15 +117,30 @@ class InvoiceUseCases:
         # Concurrent closers (several processes) walk the clients in different orders, so they
         # share the work instead of queueing one behind another on each client's claim.
         random.shuffle(clients)
-        created = []
+        created, refused = [], []
         for client in clients:
-            invoice = await self._close_client(client.id, period, now, early and now < period.end)
+            try:
+                invoice = await self._close_client(
+                    client.id, period, now, early and now < period.end
+                )
+            except TaxNotComputable as error:
+                refused.append(RefusedInvoice(client.id, str(error)))
+                await self._alert_refused(client.id, period, str(error), now)
+                continue
             if invoice is not None:
                 created.append(invoice)
         async with self._uow() as uow:
             await uow.invoices.mark_closed(period.label, now, early and now < period.end)
             await uow.commit()
-        return CloseResult(period, tuple(created))
+        return CloseResult(period, tuple(created), tuple(refused))
+
+    async def _alert_refused(
+        self, client_id: str, period: Period, reason: str, now: datetime
+    ) -> None:
+        alert = invoice_refused_alert(client_id, period.label, reason, now)
+        async with self._uow() as uow:
+            await uow.alerts.raise_once(alert)
+            await uow.commit()
 
     async def close_due(self) -> list[CloseResult]:
         """Close every ended period (after the grace time) not closed yet, oldest first: what
@@ -150,9 +178,10 @@ class InvoiceUseCases:
             lines = compose_lines(period, usage, timeline.fixed_charges(period), client.currency)
             if owes_nothing(lines):
                 return None  # rolled back: no invoice, the usage stays free
+            tax = await invoice_tax(uow, client, claim.created_at.astimezone(self._zone).date())
             credits = await uow.invoices.available_credits(client.id)
             lines, uses = apply_credits(lines, credits, client.currency)
-            invoice = await self._finalized(uow, claim, client, lines, early)
+            invoice = await self._finalized(uow, claim, client, lines, early, tax)
             await uow.invoices.finalize(invoice)
             await uow.invoices.use_credits(invoice.id, uses)
             for entry in finalization_entries(invoice):
@@ -169,8 +198,12 @@ class InvoiceUseCases:
         client: Client,
         lines: Sequence[InvoiceLine],
         early: bool,
+        tax: InvoiceTax,
     ) -> Invoice:
-        sums = totals(lines, client.tax_rate, client.currency)
+        rate = tax.applied.rate
+        sums = totals(lines, rate, client.currency)
+        terms = tax.agency.payment_terms_days if tax.agency else None
+        due_days = self._terms.due_days if terms is None else terms
         number = await self._number(uow, INVOICE_PREFIX, claim.created_at)
         return Invoice(
             id=claim.id,
@@ -179,15 +212,16 @@ class InvoiceUseCases:
             number=number,
             status=InvoiceStatus.FINALIZED,
             currency=client.currency,
-            tax_rate=client.tax_rate,
+            tax_rate=rate,
             lines=tuple(lines),
             subtotal=sums.subtotal,
             tax=sums.tax,
             total=sums.total,
             issued_at=claim.created_at,
-            due_at=claim.created_at + timedelta(days=self._terms.due_days),
+            due_at=claim.created_at + timedelta(days=due_days),
             bill_to=BillingDetails(client.name, client.billing_email),
             early=early,
+            issued=tax.issued,
         )
 
     async def _number(self, uow: InvoicingUnitOfWork, prefix: str, at: datetime) -> str:
@@ -258,7 +292,8 @@ class InvoiceUseCases:
         """The invoice closing `label` would finalize for the client now (nothing written)."""
         period = month_period(label, self._zone)
         async with self._reads() as uow:
-            return await draft_invoice(uow, client_id, period, self._zone)
+            on = self._clock.now().astimezone(self._zone).date()
+            return await draft_invoice(uow, client_id, period, self._zone, on)
 
     async def grant_credit(
         self, client_id: str, amount: Decimal | str, reason: str

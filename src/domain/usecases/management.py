@@ -36,6 +36,7 @@ from domain.metering.usage import UsageRecord, UsageTotals
 from domain.reconciliation import ReconciliationTable
 from domain.reports import Bucket, Overview, SeriesPoint
 from domain.usecases.access import AccessUseCases
+from domain.usecases.accounting import AccountingDesk, AccountingExports
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.aliases import AliasDesk, AliasUseCases
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
@@ -49,6 +50,7 @@ from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
+from domain.usecases.tax import TaxDesk, TaxUseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases
 
 MAX_ESTIMATED = 1000  # estimated records listed at once
@@ -72,6 +74,8 @@ class UseCases:
     reconciliation: Reconciliation | None = None
     invoice_mail: InvoiceMailing | None = None  # invoices by email (docs/delivery.md)
     dunning: Dunning | None = None
+    tax: TaxUseCases | None = None
+    accounting: AccountingExports | None = None
 
 
 class Management:
@@ -83,6 +87,8 @@ class Management:
         self.delivery = DeliveryDesk(
             principal, self.invoices, use_cases.invoice_mail, use_cases.dunning
         )
+        self.tax = TaxDesk(principal, use_cases.tax)
+        self.accounting = AccountingDesk(principal, use_cases.accounting)
 
     # ------------------------------------------------------------------ guards
 

@@ -15,6 +15,7 @@ import { ModelsPage } from "./ModelsPage";
 import { OverviewPage } from "./OverviewPage";
 import { ReconciliationPage } from "./ReconciliationPage";
 import { SessionContext, isOwner, type Session } from "./session";
+import { SettingsPage } from "./SettingsPage";
 import { StaffPage } from "./StaffPage";
 import { WebhooksPage } from "./WebhooksPage";
 
@@ -64,6 +65,7 @@ function Shell({ session }: { session: Session }) {
     { to: "/reconciliation", label: "Reconciliation", active: location.pathname.startsWith("/reconciliation") },
     { to: "/webhooks", label: "Webhooks", active: location.pathname.startsWith("/webhooks") },
     { to: "/models", label: "Model catalog", active: location.pathname.startsWith("/models") },
+    { to: "/settings", label: "Settings", active: location.pathname.startsWith("/settings") },
     ...(isOwner(session)
       ? [{ to: "/staff", label: "Staff and tokens", active: location.pathname.startsWith("/staff") }]
       : []),
@@ -111,6 +113,7 @@ function Shell({ session }: { session: Session }) {
           <Route path="/reconciliation" element={<ReconciliationPage />} />
           <Route path="/webhooks" element={<WebhooksPage />} />
           <Route path="/models" element={<ModelsPage />} />
+          <Route path="/settings" element={<SettingsPage />} />
           <Route path="/staff" element={isOwner(session) ? <StaffPage /> : <NotFound />} />
           <Route path="*" element={<NotFound />} />
         </Routes>

@@ -14,6 +14,7 @@ import { AliasUsage } from "../shared/AliasUsage";
 import { ClientAlerts } from "./AlertsPage";
 import { BudgetPanel } from "./BudgetPanel";
 import { CreditsPanel } from "./CreditsPanel";
+import { TaxPanel } from "./TaxPanel";
 import { ClientInvoices } from "./InvoicesPage";
 import { KeysPanel, PortalAccess } from "./KeysPanel";
 import { canWrite, useSession } from "./session";
@@ -209,6 +210,7 @@ export function ClientPage() {
       <ClientInvoices invoices={data.invoices} draft={data.draftInvoice} period={period} zone={session.timeZone} />
       <CreditsPanel clientId={client.id} currency={currency} credits={data.credits} writable={writable}
         zone={session.timeZone} onChange={refresh} />
+      <TaxPanel clientId={client.id} writable={writable} />
     </Stack>
   );
 }

@@ -12,6 +12,7 @@ import { closeRule, invoiceActions, statusHistory } from "../shared/invoices";
 import { DownloadLinks, DraftInvoice, InvoiceLines, InvoiceList, StatusBadge, Totals, type Draft } from "../shared/InvoiceParts";
 import { Empty, ErrorState, Loading, MutationError } from "../shared/states";
 import { InvoiceDeliveryPanel, OverdueInvoices } from "./InvoiceDelivery";
+import { printedAddress } from "../shared/tax";
 import { canWrite, useSession } from "./session";
 
 const InvoicesQuery = graphql(`
@@ -26,6 +27,9 @@ const InvoiceQuery = graphql(`
     invoice(id: $id) {
       ...InvoiceRowFields
       taxRate
+      taxNote
+      billTo { legalName taxId poReference address { lines city postalCode region country } }
+      issuer { legalName taxId }
       billToName
       billToEmail
       paidAt
@@ -42,7 +46,7 @@ const ClosePeriod = graphql(`
   mutation ClosePeriod($period: String!, $early: Boolean!) {
     closePeriod(period: $period, early: $early) {
       __typename
-      ... on ClosePeriodSuccess { period invoices { id number } }
+      ... on ClosePeriodSuccess { period invoices { id number } refused { clientId reason } }
       ... on ValidationError { message }
     }
   }
@@ -132,12 +136,12 @@ export function InvoicesPage() {
         <InvoiceList invoices={data.invoices} zone={session.timeZone} number={numberLink}
           clientName={(id) => <Anchor component={Link} to={`/clients/${id}`}>{names.get(id) ?? id}</Anchor>} />
       )}
-      {canWrite(session) && <ClosePeriodForm onClosed={refresh} />}
+      {canWrite(session) && <ClosePeriodForm onClosed={refresh} names={names} />}
     </Stack>
   );
 }
 
-function ClosePeriodForm({ onClosed }: { onClosed: () => void }) {
+function ClosePeriodForm({ onClosed, names }: { onClosed: () => void; names: Map<string, string> }) {
   const session = useSession();
   const current = periodOf(new Date(), session.timeZone);
   const [period, setPeriod] = useState(current);
@@ -167,6 +171,9 @@ function ClosePeriodForm({ onClosed }: { onClosed: () => void }) {
       const count = answer.invoices.length;
       setDone(count ? `${label} closed: ${count} invoice${count === 1 ? "" : "s"} finalized (${answer.invoices.map((i) => i.number).join(", ")}).`
         : `${label} was already closed: no new invoice.`);
+      if (answer.refused.length) {
+        setProblem(answer.refused.map((r) => `Not invoiced: ${names.get(r.clientId) ?? r.clientId}: ${r.reason}`).join(" "));
+      }
       setEarly(false);
       onClosed();
     }
@@ -231,6 +238,19 @@ export function InvoicePage() {
             <Anchor component={Link} to={`/clients/${invoice.clientId}`}>{client?.name ?? invoice.billToName}</Anchor>
             {invoice.billToEmail ? ` (${invoice.billToEmail})` : ""}
           </Text>
+          {invoice.billTo && (
+            <Text size="sm" data-testid="invoice-bill-to">
+              {[invoice.billTo.legalName, ...printedAddress(invoice.billTo.address),
+                invoice.billTo.taxId ? `Tax id: ${invoice.billTo.taxId}` : "",
+                invoice.billTo.poReference ? `Purchase order: ${invoice.billTo.poReference}` : ""]
+                .filter(Boolean).join(" · ")}
+            </Text>
+          )}
+          {invoice.issuer && (
+            <Text size="sm" c="dimmed">
+              Issued by {invoice.issuer.legalName}{invoice.issuer.taxId ? ` (tax id ${invoice.issuer.taxId})` : ""}
+            </Text>
+          )}
           <Text size="sm">{periodLabel(invoice.period)}{invoice.early ? ", closed early" : ""}</Text>
           <Text size="sm" c="dimmed">Issued {formatDateTime(invoice.issuedAt, zone)}; due {formatDateTime(invoice.dueAt, zone)}</Text>
         </Paper>
@@ -254,7 +274,7 @@ export function InvoicePage() {
       <Paper withBorder p="md">
         <InvoiceLines lines={invoice.lines} currency={invoice.currency} period={invoice.period} />
         <Totals subtotal={invoice.subtotal.amount} taxRate={invoice.taxRate} tax={invoice.tax.amount} total={invoice.total.amount}
-          currency={invoice.currency} />
+          currency={invoice.currency} taxNote={invoice.taxNote} />
       </Paper>
       <InvoiceDeliveryPanel invoice={invoice} canSend={canWrite(session)} zone={zone} />
       {canWrite(session) && <InvoiceActions invoice={invoice} onChange={refresh} />}

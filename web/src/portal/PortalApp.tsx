@@ -18,6 +18,7 @@ import { UsageCharts } from "../shared/UsageCharts";
 import { BudgetGauge } from "../shared/BudgetGauge";
 import { DraftInvoice, InvoiceList } from "../shared/InvoiceParts";
 import { OverdueNotice } from "../shared/OverdueNotice";
+import { PortalBillingDetails } from "./PortalBillingDetails";
 
 // The budget's figures and the draft come in a second query, sent once the first names the
 // client: the figures only for a budget measured on the client's charge (a budget on the
@@ -211,6 +212,7 @@ function PortalPage({
                 <InvoiceList invoices={invoices} zone={zone} testId="portal-invoices" />
               )}
             </Paper>
+            <PortalBillingDetails clientId={client.id} />
           </Stack>
         </Container>
       </AppShell.Main>

@@ -25,6 +25,7 @@ const KIND_COLORS: Record<string, string> = {
   INVOICE_OVERDUE: "red",
   SUSPENSION_WARNING: "orange",
   CLIENT_SUSPENDED: "red",
+  INVOICE_REFUSED: "red",
 };
 
 export function AlertsTable({

@@ -172,6 +172,7 @@ export function Totals({
   tax,
   total,
   currency,
+  taxNote,
   testId = "invoice-totals",
 }: {
   subtotal: string;
@@ -179,6 +180,7 @@ export function Totals({
   tax: string;
   total: string;
   currency: string;
+  taxNote?: string | null;
   testId?: string;
 }) {
   return (
@@ -186,6 +188,7 @@ export function Totals({
       <Text size="sm">Subtotal <b data-testid={`${testId}-subtotal`}>{formatMoney(subtotal, currency)}</b></Text>
       <Text size="sm">Tax ({formatPercent(taxRate)}) <b data-testid={`${testId}-tax`}>{formatMoney(tax, currency)}</b></Text>
       <Text fw={700}>Total <span data-testid={`${testId}-total`}>{formatMoney(total, currency)}</span></Text>
+      {taxNote && <Text size="sm" fw={600} data-testid={`${testId}-note`}>{taxNote}</Text>}
     </Stack>
   );
 }

@@ -17,7 +17,7 @@ describe("describeEvents", () => {
     expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED"])).toBe(
       "Spend spike, Budget threshold, Hard limit refused",
     );
-    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "RECONCILIATION_DRIFT", ...dunning])).toBe(
+    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "RECONCILIATION_DRIFT", "INVOICE_REFUSED", ...dunning])).toBe(
       "every alert kind",
     );
     expect(describeEvents(["HARD_LIMIT_REFUSED", "SPEND_SPIKE"])).toBe("Hard limit refused, Spend spike");

@@ -10,12 +10,13 @@ const KIND_LABELS: Record<string, string> = {
   INVOICE_OVERDUE: "Invoice overdue",
   SUSPENSION_WARNING: "Suspension ahead",
   CLIENT_SUSPENDED: "Suspended for non-payment",
+  INVOICE_REFUSED: "Invoice not issued",
 };
 
 /** Every alert kind a webhook can subscribe to, in the API's order. */
 export const ALERT_KINDS = [
   "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE", "RECONCILIATION_DRIFT",
-  "INVOICE_OVERDUE", "SUSPENSION_WARNING", "CLIENT_SUSPENDED",
+  "INVOICE_OVERDUE", "SUSPENSION_WARNING", "CLIENT_SUSPENDED", "INVOICE_REFUSED",
 ] as const;
 
 export function alertKindLabel(kind: string): string {
@@ -23,7 +24,7 @@ export function alertKindLabel(kind: string): string {
 }
 
 /** Kinds of the agency's own alerts (no client): only webhooks with no client receive them. */
-export const AGENCY_KINDS: readonly string[] = ["RECONCILIATION_DRIFT"];
+export const AGENCY_KINDS: readonly string[] = ["RECONCILIATION_DRIFT", "INVOICE_REFUSED"];
 
 /** The kinds a webhook may subscribe to: a client's webhook, only those about a client. */
 export function kindsFor(forClient: boolean): readonly string[] {

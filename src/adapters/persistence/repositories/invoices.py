@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,7 @@ from adapters.persistence.repositories.invoice_rows import (
     note_of,
     tokens_of,
 )
+from adapters.persistence.repositories.tax_rows import issued_of, issued_row
 from adapters.persistence.repositories.usage import usage_from_row
 from adapters.persistence.tables.calls import usage_records
 from adapters.persistence.tables.invoicing import (
@@ -42,6 +44,7 @@ from adapters.persistence.tables.invoicing import (
     invoice_lines,
     invoices,
 )
+from adapters.persistence.tables.tax import invoice_issued_details
 from adapters.persistence.types import ExactDecimal, canonical
 from domain.billing.money import Money, exact_sum
 from domain.billing.periods import Period
@@ -187,6 +190,11 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
             result = await self._conn.execute(statement)
         if result.rowcount != 1:
             raise RuntimeError(f"invoice {invoice.id} is not a claimed draft")
+        if invoice.issued is not None:
+            async with translated_errors("invoice_issued_details"):
+                await self._conn.execute(
+                    invoice_issued_details.insert(), issued_row(invoice.id, invoice.issued)
+                )
 
     async def next_number(self, counter: str) -> int:
         return await increment_counter(self._conn, counter)
@@ -225,7 +233,13 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
         lines: dict[str, list[InvoiceLine]] = defaultdict(list)
         for line in result.mappings():
             lines[line["invoice_id"]].append(line_of(line, currency[line["invoice_id"]]))
-        return [invoice_of(row, lines[row["id"]]) for row in rows]
+        found = await self._conn.execute(
+            select(invoice_issued_details).where(invoice_issued_details.c.invoice_id.in_(ids))
+        )
+        issued = {row["invoice_id"]: issued_of(row) for row in found.mappings()}
+        return [
+            replace(invoice_of(row, lines[row["id"]]), issued=issued.get(row["id"])) for row in rows
+        ]
 
     async def change_status(
         self, invoice_id: str, status: InvoiceStatus, at: datetime, reason: str | None = None

@@ -15,6 +15,7 @@ from adapters.persistence.tables import (  # noqa: F401  (each registers its tab
     delivery,
     invoicing,
     reconciliation,
+    tax,
 )
 from adapters.persistence.tables.schema import metadata
 
