@@ -24,6 +24,7 @@ from domain.metering.ports import (
     LeaseRepository,
     UsageRepository,
 )
+from domain.payments.processor import PaymentRepository
 
 
 class Clock(Protocol):
@@ -76,6 +77,7 @@ class UnitOfWorkFactory(Protocol):
 
 class InvoicingUnitOfWork(UnitOfWork, Protocol):
     invoices: InvoiceRepository
+    payments: PaymentRepository
 
 
 class InvoicingUnitOfWorkFactory(Protocol):

@@ -32,6 +32,7 @@ from adapters.persistence.repositories import (
 )
 from adapters.persistence.repositories._sql import take_config_change
 from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
+from adapters.persistence.repositories.payments import SqlAlchemyPaymentRepository
 from domain.ports import InvoicingUnitOfWork
 
 _SQLITE_WRITERS: WeakKeyDictionary[object, asyncio.Lock] = WeakKeyDictionary()
@@ -108,6 +109,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         self.budgets = SqlAlchemyBudgetRepository(conn)
         self.webhooks = SqlAlchemyWebhookRepository(conn)
         self.invoices = SqlAlchemyInvoiceRepository(conn)
+        self.payments = SqlAlchemyPaymentRepository(conn)
         return self
 
     async def __aexit__(

@@ -19,6 +19,10 @@ class AlertKind(StrEnum):
     SPEND_SPIKE = "spend_spike"  # the last hour's spend far above the recent hourly average
     # a provider billed a day and model differently from what Bizgraph recorded (the agency's)
     RECONCILIATION_DRIFT = "reconciliation_drift"
+    PAYMENT_FAILED = "payment_failed"  # a Stripe payment (invoice, top-up) failed
+    PAYMENT_REFUNDED = "payment_refunded"  # money was refunded to a client through Stripe
+    PAYMENT_DISPUTED = "payment_disputed"  # a client disputed a charge (chargeback)
+    PAYMENT_UNMATCHED = "payment_unmatched"  # money arrived that Bizgraph could not place
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,3 +30,10 @@ def client_view(alert: Alert) -> Alert:
             return replace(alert, message="Usage well above its recent level.", details={})
         case AlertKind.RECONCILIATION_DRIFT:  # the agency's own (no client): never a client's
             return replace(alert, message="A provider's bill differs from the records.", details={})
+        case (
+            AlertKind.PAYMENT_FAILED
+            | AlertKind.PAYMENT_REFUNDED
+            | AlertKind.PAYMENT_DISPUTED
+            | AlertKind.PAYMENT_UNMATCHED
+        ):  # payment alerts carry no cost basis; kept as they are
+            return alert

@@ -13,6 +13,7 @@ from adapters.persistence.tables import (  # noqa: F401  (each registers its tab
     calls,
     catalog,
     invoicing,
+    payments,
     reconciliation,
 )
 from adapters.persistence.tables.schema import metadata
