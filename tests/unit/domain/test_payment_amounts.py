@@ -85,7 +85,8 @@ def test_partial_payment_leaves_the_rest_open() -> None:
     applied = apply_payment(usd("100.00"), usd("0"), usd("40.00"))
     assert (applied.applied, applied.excess, applied.settles) == (usd("40"), usd("0"), False)
     rest = apply_payment(usd("100.00"), usd("40.00"), usd("60.00"))
-    assert rest.settles and rest.excess == usd("0")
+    assert rest.settles
+    assert rest.excess == usd("0")
 
 
 def test_over_payment_keeps_the_excess() -> None:
@@ -101,4 +102,5 @@ def test_a_payment_is_never_lost(total: int, before: int, paid: int) -> None:
         from_minor_units(paid, "usd"),
     )
     assert result.applied + result.excess == from_minor_units(paid, "usd")
-    assert result.applied.amount >= 0 and result.excess.amount >= 0
+    assert result.applied.amount >= 0
+    assert result.excess.amount >= 0
