@@ -10,7 +10,7 @@ reaches a log or an error message.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -161,7 +161,8 @@ class StripeProcessor:
         return ChargeResult(ChargeOutcome.FAILED, str(intent.id), f"payment is {status}")
 
     async def close(self) -> None:
-        await self._http.close_async()
+        close: Callable[[], Awaitable[None]] = self._http.close_async  # untyped in the library
+        await close()
 
     def parse_event(self, payload: bytes, signature: str | None) -> ProcessorEvent:
         if not self._webhook_secret:
