@@ -9,7 +9,7 @@ what is missing, never anything twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 
@@ -266,6 +266,9 @@ class PaymentUseCases:
             )
             if not await uow.payments.add(received):
                 return  # this payment was recorded by an earlier event
+            stored = await uow.payments.link(invoice.id)
+            if stored is not None:  # that session is spent: the next link is a new one
+                await uow.payments.save_link(replace(stored, expires_at=now))
             if application.applied.amount > 0:
                 await uow.ledger.append(
                     LedgerEntry(
