@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from api.payment_settings import StripeSettings, read_stripe
 from api.settings_sections import (
     EmailSettings,
     InvoiceSettings,
@@ -81,6 +82,7 @@ class Settings:
     log_format: LogFormat = LogFormat.TEXT
     metrics: MetricsSettings = MetricsSettings()
     reconcile: ReconcileSettings = ReconcileSettings()
+    stripe: StripeSettings | None = None  # payments through Stripe (docs/payments.md)
 
     @property
     def is_development(self) -> bool:
@@ -155,6 +157,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_format=log_format(env),
         metrics=read_metrics(env, production),
         reconcile=read_reconcile(env),
+        stripe=read_stripe(env),
     )
 
 

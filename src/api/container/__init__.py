@@ -30,6 +30,7 @@ from api.container.observability import (
     build_tracer,
     prometheus,
 )
+from api.container.payments import build_payments
 from api.container.terms import (
     BILLING_CURRENCIES,
     agency_details,
@@ -101,10 +102,13 @@ class Container(containers.DeclarativeContainer):
         terms=providers.Callable(invoice_terms, settings),
         reads=reads,
     )
+    # None unless Stripe is configured; the wallets' WalletCredits is wired by the integrator.
+    payments = providers.Singleton(build_payments, settings, uow, clock)
     documents = providers.Singleton(
         Documents,
         renderer=providers.Singleton(InvoiceFiles),
         agency=providers.Callable(agency_details, settings),
+        links=payments,
     )
     clients = providers.Singleton(
         ClientUseCases,
@@ -180,6 +184,7 @@ class Container(containers.DeclarativeContainer):
         budgets=budgets,
         aliases=aliases,
         reconciliation=reconciliation,
+        payments=payments,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(
@@ -250,6 +255,8 @@ async def close_container(container: Container) -> None:
     await container.webhook_sender().aclose()
     await container.reconciliation().aclose()
     await container.rate_limits().aclose()
+    if (payments := container.payments()) is not None:
+        await payments.close()
     if (call_log := container.call_log()) is not None:
         await call_log.aclose()
     await container.readiness().aclose()

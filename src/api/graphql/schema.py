@@ -26,6 +26,7 @@ from api.graphql import catalog as catalog_api
 from api.graphql import clients as client_api
 from api.graphql import invoices as invoice_api
 from api.graphql import keys as key_api
+from api.graphql import payments as payment_api
 from api.graphql import plans as plan_api
 from api.graphql import reconciliation as reconciliation_api
 from api.graphql import staff as staff_api
@@ -58,6 +59,8 @@ class Query:
     draft_invoice = invoice_api.draft_invoice
     credits = invoice_api.credits
     invoice = invoice_api.invoice
+    payments_enabled = payment_api.payments_enabled
+    invoice_payment = payment_api.invoice_payment
     version = strawberry.field(
         resolver=version, description="The version of Bizgraph serving this API."
     )
@@ -84,6 +87,7 @@ class Mutation:
     mark_invoice_paid = invoice_api.mark_invoice_paid
     issue_credit_note = invoice_api.issue_credit_note
     grant_credit = invoice_api.grant_credit
+    start_top_up = payment_api.start_top_up
     create_client = client_api.create_client
     update_client = client_api.update_client
     suspend_client = client_api.suspend_client

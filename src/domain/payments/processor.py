@@ -99,6 +99,10 @@ class PaymentProcessor(Protocol):
         """Verify the signature (InvalidSignature) and read the event."""
         ...
 
+    async def close(self) -> None:
+        """Release the connection pool."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class StoredLink:

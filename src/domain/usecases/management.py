@@ -44,6 +44,8 @@ from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from domain.usecases.invoice_desk import Documents, InvoiceDesk
 from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
+from domain.usecases.payment_desk import PaymentDesk
+from domain.usecases.payments import PaymentUseCases
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases
@@ -67,6 +69,7 @@ class UseCases:
     webhooks: WebhookUseCases
     aliases: AliasUseCases
     reconciliation: Reconciliation | None = None
+    payments: PaymentUseCases | None = None  # Stripe, when configured
 
 
 class Management:
@@ -75,6 +78,7 @@ class Management:
         self._uc = use_cases
         self.invoices = InvoiceDesk(principal, use_cases.invoices, use_cases.documents)
         self.aliases = AliasDesk(principal, use_cases.aliases, use_cases.reports)
+        self.payments = PaymentDesk(principal, use_cases.payments, self.invoices)
 
     # ------------------------------------------------------------------ guards
 

@@ -66,6 +66,9 @@ class PaymentUseCases:
         self._terms = terms
         self._wallets = wallets
 
+    async def close(self) -> None:
+        await self._processor.close()
+
     # ------------------------------------------------------------------------ customers
 
     async def customer_for(self, client_id: str) -> str:

@@ -22,6 +22,10 @@ const KIND_COLORS: Record<string, string> = {
   HARD_LIMIT_REFUSED: "red",
   SPEND_SPIKE: "orange",
   RECONCILIATION_DRIFT: "grape",
+  PAYMENT_FAILED: "red",
+  PAYMENT_REFUNDED: "blue",
+  PAYMENT_DISPUTED: "red",
+  PAYMENT_UNMATCHED: "orange",
 };
 
 export function AlertsTable({

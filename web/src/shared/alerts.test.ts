@@ -9,14 +9,20 @@ describe("alertKindLabel", () => {
   });
 });
 
+const PAYMENT_KINDS = ["PAYMENT_FAILED", "PAYMENT_REFUNDED", "PAYMENT_DISPUTED", "PAYMENT_UNMATCHED"];
+
 describe("describeEvents", () => {
   it("says every kind for an empty or complete list, else names them", () => {
     expect(describeEvents([])).toBe("every alert kind");
-    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED"], true)).toBe("every alert kind");
+    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", ...PAYMENT_KINDS], true)).toBe(
+      "every alert kind",
+    );
     expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED"])).toBe(
       "Spend spike, Budget threshold, Hard limit refused",
     );
-    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "RECONCILIATION_DRIFT"])).toBe(
+    expect(
+      describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "RECONCILIATION_DRIFT", ...PAYMENT_KINDS]),
+    ).toBe(
       "every alert kind",
     );
     expect(describeEvents(["HARD_LIMIT_REFUSED", "SPEND_SPIKE"])).toBe("Hard limit refused, Spend spike");

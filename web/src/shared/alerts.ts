@@ -7,10 +7,23 @@ const KIND_LABELS: Record<string, string> = {
   HARD_LIMIT_REFUSED: "Hard limit refused",
   SPEND_SPIKE: "Spend spike",
   RECONCILIATION_DRIFT: "Provider bill drift",
+  PAYMENT_FAILED: "Payment failed",
+  PAYMENT_REFUNDED: "Payment refunded",
+  PAYMENT_DISPUTED: "Payment disputed",
+  PAYMENT_UNMATCHED: "Payment to review",
 };
 
 /** Every alert kind a webhook can subscribe to, in the API's order. */
-export const ALERT_KINDS = ["BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE", "RECONCILIATION_DRIFT"] as const;
+export const ALERT_KINDS = [
+  "BUDGET_THRESHOLD",
+  "HARD_LIMIT_REFUSED",
+  "SPEND_SPIKE",
+  "RECONCILIATION_DRIFT",
+  "PAYMENT_FAILED",
+  "PAYMENT_REFUNDED",
+  "PAYMENT_DISPUTED",
+  "PAYMENT_UNMATCHED",
+] as const;
 
 export function alertKindLabel(kind: string): string {
   return KIND_LABELS[kind] ?? kind.toLowerCase().replaceAll("_", " ");
