@@ -17,6 +17,7 @@ import { AliasUsage } from "../shared/AliasUsage";
 import { UsageCharts } from "../shared/UsageCharts";
 import { BudgetGauge } from "../shared/BudgetGauge";
 import { DraftInvoice, InvoiceList } from "../shared/InvoiceParts";
+import { PortalPayments } from "./PortalPayments";
 
 // The budget's figures and the draft come in a second query, sent once the first names the
 // client: the figures only for a budget measured on the client's charge (a budget on the
@@ -209,6 +210,7 @@ function PortalPage({
                 <InvoiceList invoices={invoices} zone={zone} testId="portal-invoices" />
               )}
             </Paper>
+            <PortalPayments clientId={client.id} currency={client.currency} invoices={invoices} />
           </Stack>
         </Container>
       </AppShell.Main>
