@@ -6,6 +6,7 @@ container's provider, as the integrator wires the real one."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,12 +22,14 @@ from api.container import make_container
 from api.container.payments import build_payments
 from api.payment_settings import StripeSettings
 from api.settings import Environment, Settings
+from api.settings_sections import WebhookSettings
 from domain.billing.money import Money
 from tests.api.conftest import ADMIN_TOKEN, Gateway, _seed
 from tests.api.graphql_support import Gql, create_client, owner
+from tests.api.test_webhooks_and_alerts import create_webhook, valid, wait_for
 from tests.fakes.wallet_credits import FakeWalletCredits
 from tests.support.databases import sqlite_database
-from tests.support.servers import serve_in_thread
+from tests.support.servers import WebhookReceiver, serve_in_thread
 from tests.upstreams.stripe_fake import StripeFake, sign
 
 PORTAL = """
@@ -72,6 +75,10 @@ async def paying(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Payi
                 secret_key="test-server-secret-" + "y" * 32,
                 admin_token=ADMIN_TOKEN,
                 env=Environment.DEVELOPMENT,
+                allow_private_urls=True,  # the webhook receiver listens on loopback
+                webhooks=WebhookSettings(
+                    timeout_seconds=1, max_attempts=5, retry_base_seconds=0.2, poll_seconds=0.1
+                ),
                 stripe=StripeSettings(
                     fake.secret_key, fake.webhook_secret, "https://billing.example", stripe_base
                 ),
@@ -154,6 +161,29 @@ async def test_a_portal_top_up_credits_the_wallet_once(paying: Paying) -> None:
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_failures_and_refunds_are_alerted(paying: Paying) -> None:
+    receiver = WebhookReceiver()
+    with serve_in_thread(receiver.app) as hook_base:
+        created = create_webhook(owner(paying.gateway), hook_base + "/hook")
+        assert created["__typename"] == "CreateWebhookSuccess"
+        secret = created["secret"]
+        client = await_failure_and_refund(paying)
+
+        def signed_failure() -> bool:
+            for sent in receiver.delivered():
+                body = json.loads(sent.body)
+                if body.get("type") == "payment_failed" and valid(
+                    secret, sent.body, sent.signature
+                ):
+                    return True
+            return False
+
+        wait_for(signed_failure, "the payment_failed alert's signed webhook")
+    alerts = owner(paying.gateway).data(ALERTS)["alerts"]
+    kinds = sorted(a["kind"] for a in alerts if a["clientId"] == client)
+    assert kinds == ["PAYMENT_FAILED", "PAYMENT_REFUNDED"]
+
+
+def await_failure_and_refund(paying: Paying) -> str:
     client_gql, client, invoice, _ = invoice_for(paying, "Card trouble")
     url = client_gql.data(PAYMENT, id=invoice)["invoicePayment"]["payUrl"]
     session = url.rsplit("/", 1)[-1]
@@ -162,9 +192,7 @@ async def test_failures_and_refunds_are_alerted(paying: Paying) -> None:
     paying.fake.deliver(paying.hook, succeeded)
     refund = paying.fake.refund(succeeded["data"]["object"]["id"], 2500)
     assert paying.fake.deliver(paying.hook, refund).status_code == 200
-    alerts = owner(paying.gateway).data(ALERTS)["alerts"]
-    kinds = sorted(a["kind"] for a in alerts if a["clientId"] == client)
-    assert kinds == ["PAYMENT_FAILED", "PAYMENT_REFUNDED"]
+    return client
 
 
 @pytest.mark.asyncio(loop_scope="session")

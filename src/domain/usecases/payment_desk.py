@@ -73,11 +73,11 @@ class PaymentDesk:
 
     async def start_top_up(self, client_id: str, amount: Decimal | str, currency: str) -> str:
         """A hosted payment page crediting the client's wallet; its URL."""
-        payments = self._required()
         own = self._principal.client_id
         if own is None and not self._principal.can_mutate:
             raise NotAllowed("this token may not start payments (owner or admin only)")
         if not self._principal.may_see_client(client_id):
             raise NotFound(f"no client {client_id}")
+        payments = self._required()
         value = input_decimal(amount, what="a top-up", places=3)
         return await payments.start(client_id, Money(value, currency))
