@@ -4,6 +4,7 @@ credits, alerts and a fake wallet checked after each; `ledger verify` passes thr
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -315,3 +316,21 @@ async def test_a_bad_signature_is_refused_and_unknown_events_are_ignored(
         await payments.handle(tampered, header)
     assert await deliver(payments, fake, event) is Handled.IGNORED
     assert await deliver(payments, fake, event) is Handled.DUPLICATE
+
+
+async def test_concurrent_deliveries_of_one_payment_record_it_once(
+    uow: UowFactory, payments: PaymentUseCases, fake: StripeFake
+) -> None:
+    """Stripe may deliver an event again while the first delivery is still being handled (and
+    sends both events of one payment): all at once, the invoice is paid once."""
+    invoice, invoices = await invoice_of(uow, "100")
+    link = await payments.link_for(invoice.id)
+    assert link is not None
+    completed, succeeded = fake.pay_checkout(session_of(fake, link))
+    signed = [fake.signed(e) for e in (completed, succeeded, completed, succeeded, completed)]
+    await asyncio.gather(*(payments.handle(payload, header) for payload, header in signed))
+    (received,) = await payments.payments_of(invoice.id)
+    assert received.applied == Money(Decimal("100"), "USD")
+    assert (await invoices.get(invoice.id)).status is InvoiceStatus.PAID
+    assert await invoices.credits(invoice.client_id) == []
+    assert await invoices.verify() == []
