@@ -10,8 +10,6 @@ from decimal import Decimal
 from domain.access.principals import NotAllowed, Principal
 from domain.billing.money import Money, input_decimal
 from domain.errors import NotFound, ValidationError
-from domain.invoicing.invoices import Invoice
-from domain.payments.processor import ProcessorUnavailable
 from domain.payments.received import Received
 from domain.usecases.invoice_desk import InvoiceDesk
 from domain.usecases.payments import PaymentUseCases
@@ -43,17 +41,7 @@ class PaymentDesk:
         invoice = await self._invoices.get(invoice_id)  # NotFound unless visible
         if self._payments is None:
             return None
-        return await self._payments.link_for(invoice.id)
-
-    async def pay_link_or_none(self, invoice: Invoice) -> str | None:
-        """For documents: a link when one can be had now, else None (Stripe unreachable
-        must not keep an invoice from rendering)."""
-        if self._payments is None:
-            return None
-        try:
-            return await self._payments.link_for(invoice.id)
-        except (ProcessorUnavailable, NotFound):
-            return None
+        return await self._payments.pay_link(invoice.id)
 
     async def open_balance(self, invoice_id: str) -> Money:
         invoice = await self._invoices.get(invoice_id)

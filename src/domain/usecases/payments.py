@@ -16,6 +16,7 @@ from domain.payments.ports import ChargeOutcome, ChargeResult, WalletCredits
 from domain.payments.processor import (
     CheckoutRequest,
     PaymentProcessor,
+    ProcessorUnavailable,
     ReturnUrls,
     StoredLink,
 )
@@ -78,8 +79,17 @@ class PaymentUseCases:
     # ------------------------------------------------------------------------ pay links
 
     async def link_for(self, invoice_id: str) -> str | None:
+        """PaymentLinks (emails, documents): the pay link, or None when there is nothing to
+        pay or Stripe cannot be reached now (the email or PDF goes without it)."""
+        try:
+            return await self.pay_link(invoice_id)
+        except ProcessorUnavailable:
+            return None
+
+    async def pay_link(self, invoice_id: str) -> str | None:
         """A Checkout Session for the invoice's open balance; None once nothing is open (paid,
-        void). A stored session is reused until shortly before it expires."""
+        void). A stored session is reused until shortly before it expires. ProcessorUnavailable
+        when Stripe refuses or cannot be reached (shown to whoever asked)."""
         now = self._clock.now()
         async with self._uow() as uow:
             invoice = await uow.invoices.get(invoice_id)

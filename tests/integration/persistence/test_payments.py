@@ -22,7 +22,7 @@ from domain.errors import ValidationError
 from domain.invoicing.invoices import Invoice, InvoiceStatus
 from domain.invoicing.ledger import EntryKind
 from domain.payments.ports import ChargeOutcome
-from domain.payments.processor import InvalidSignature, ReturnUrls
+from domain.payments.processor import InvalidSignature, ProcessorUnavailable, ReturnUrls
 from domain.payments.received import Movement
 from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.payments import Handled, PaymentTerms, PaymentUseCases
@@ -334,3 +334,19 @@ async def test_concurrent_deliveries_of_one_payment_record_it_once(
     assert (await invoices.get(invoice.id)).status is InvoiceStatus.PAID
     assert await invoices.credits(invoice.client_id) == []
     assert await invoices.verify() == []
+
+
+async def test_stripe_unreachable_leaves_documents_without_a_link(
+    uow: UowFactory, clock: FrozenClock
+) -> None:
+    """The PaymentLinks port answers None (the email or PDF goes without a link); whoever
+    asks for the link itself gets the processor's error."""
+    invoice, _ = await invoice_of(uow)
+    dead = StripeProcessor("sk_test_x", "whsec_x", "http://127.0.0.1:9")  # nothing listens
+    payments = PaymentUseCases(uow, clock, dead, PaymentTerms(URLS))
+    try:
+        assert await payments.link_for(invoice.id) is None
+        with pytest.raises(ProcessorUnavailable):
+            await payments.pay_link(invoice.id)
+    finally:
+        await dead.close()
