@@ -109,3 +109,7 @@ def test_unknown_types_and_bad_bodies() -> None:
         event("charge.refunded", {"id": "ch", "amount_refunded": "10", "currency": "usd"})
     )
     assert weird.amount is None
+    with pytest.raises(ValidationError):
+        read_event({"id": "evt_" + "x" * 300, "type": "charge.refunded"})
+    with pytest.raises(ValidationError):
+        read_event(event("charge.refunded", {"id": "ch_" + "x" * 300}))

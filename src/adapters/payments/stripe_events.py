@@ -16,6 +16,9 @@ from domain.payments.received import Purpose
 
 _KINDS = {kind.value: kind for kind in EventKind if kind is not EventKind.OTHER}
 MAX_TEXT = 500
+# Stripe's ids are about 30 characters; 128 keeps every reference built from them within
+# the ledger's (200: "<invoice id>:<PaymentIntent id>", "refund:<charge>:<total>").
+MAX_REF = 128
 
 
 def read_event(body: Mapping[str, Any]) -> ProcessorEvent:
@@ -23,6 +26,8 @@ def read_event(body: Mapping[str, Any]) -> ProcessorEvent:
     event_type = _text(body.get("type"))
     if not event_id or not event_type:
         raise ValidationError("a Stripe event needs an id and a type")
+    if len(event_id) > MAX_REF:
+        raise ValidationError(f"a Stripe event id is at most {MAX_REF} characters")
     created = body.get("created")
     at = datetime.now(UTC)
     if isinstance(created, int) and not isinstance(created, bool) and 0 < created < 2**37:
@@ -146,6 +151,8 @@ def _ref(value: object) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("id")
     text = _text(value)
+    if len(text) > MAX_REF:
+        raise ValidationError(f"a Stripe id is at most {MAX_REF} characters")
     return text or None
 
 
