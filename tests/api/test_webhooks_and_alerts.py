@@ -106,7 +106,15 @@ async def test_a_failing_receiver_gets_each_alert_signed_with_one_event_id_and_s
     secret, webhook = created["secret"], created["webhook"]
     assert secret.startswith("whsec_")
     assert webhook["clientId"] == client_id
-    assert webhook["events"] == ["BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE"]
+    assert webhook["events"] == [
+        "BUDGET_THRESHOLD",
+        "HARD_LIMIT_REFUSED",
+        "SPEND_SPIKE",
+        "PAYMENT_FAILED",
+        "PAYMENT_REFUNDED",
+        "PAYMENT_DISPUTED",
+        "PAYMENT_UNMATCHED",
+    ]
 
     first = await raise_alert(admin, client_id)
     second = await raise_alert(admin, client_id, AlertKind.BUDGET_THRESHOLD)
