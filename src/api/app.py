@@ -21,7 +21,16 @@ from api.graphql.schema import build_schema
 from api.graphql.view import ManagementGraphQL
 from api.metrics import MetricsMiddleware, metrics
 from api.redaction import configured_secrets, install_redaction
-from api.rest import chat, exports, gemini, gemini_models, invoices, messages, responses
+from api.rest import (
+    chat,
+    exports,
+    gemini,
+    gemini_models,
+    invoices,
+    messages,
+    responses,
+    stripe_webhooks,
+)
 from api.rest.errors import ApiError, openai_error
 from api.rest.gateway import request_id
 from api.rest.middleware import RequestIdMiddleware
@@ -95,6 +104,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         Route("/v1/models/{target:path}", gemini_models.v1_model, methods=["GET"]),
         Route("/invoices/{invoice_id}.{fmt}", invoices.download, methods=["GET"]),
         Route("/exports/{journal}/{period}.csv", exports.download, methods=["GET"]),
+        Route("/webhooks/stripe", stripe_webhooks.stripe_webhook, methods=["POST"]),
         # Last: the web apps' files and pages (their own 404s keep API paths in JSON).
         Route("/{path:path}", WebApps(settings.web_dir).page, methods=ANY_METHOD),
     ]

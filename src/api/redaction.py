@@ -147,4 +147,6 @@ def configured_secrets(settings: Settings) -> list[str | None]:
         url_password(settings.database_url),
         url_password(settings.redis_url),
         settings.metrics.token,
+        settings.stripe.secret_key if settings.stripe else None,
+        settings.stripe.webhook_secret if settings.stripe else None,
     ]

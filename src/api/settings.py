@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from api.payment_settings import StripeSettings, read_stripe
 from api.settings_sections import (
     DeliverySettings,
     EmailSettings,
@@ -84,6 +85,7 @@ class Settings:
     metrics: MetricsSettings = MetricsSettings()
     reconcile: ReconcileSettings = ReconcileSettings()
     delivery: DeliverySettings = DeliverySettings()  # invoices by email, dunning
+    stripe: StripeSettings | None = None  # payments through Stripe (docs/payments.md)
 
     @property
     def is_development(self) -> bool:
@@ -159,6 +161,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         metrics=read_metrics(env, production),
         reconcile=read_reconcile(env),
         delivery=read_delivery(env),
+        stripe=read_stripe(env),
     )
 
 

@@ -26,6 +26,7 @@ from domain.metering.ports import (
     LeaseRepository,
     UsageRepository,
 )
+from domain.payments.processor import PaymentRepository
 
 
 class Clock(Protocol):
@@ -80,6 +81,7 @@ class InvoicingUnitOfWork(UnitOfWork, Protocol):
     invoices: InvoiceRepository
     invoice_mails: InvoiceMailRepository  # the invoice email outbox (domain/delivery)
     tax: TaxRepository
+    payments: PaymentRepository
 
 
 class InvoicingUnitOfWorkFactory(Protocol):

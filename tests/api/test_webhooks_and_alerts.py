@@ -113,6 +113,10 @@ async def test_a_failing_receiver_gets_each_alert_signed_with_one_event_id_and_s
         "INVOICE_OVERDUE",
         "SUSPENSION_WARNING",
         "CLIENT_SUSPENDED",
+        "PAYMENT_FAILED",
+        "PAYMENT_REFUNDED",
+        "PAYMENT_DISPUTED",
+        "PAYMENT_UNMATCHED",
     ]
 
     first = await raise_alert(admin, client_id)

@@ -33,6 +33,7 @@ from adapters.persistence.repositories import (
 from adapters.persistence.repositories._sql import take_config_change
 from adapters.persistence.repositories.invoice_mails import SqlAlchemyInvoiceMailRepository
 from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
+from adapters.persistence.repositories.payments import SqlAlchemyPaymentRepository
 from adapters.persistence.repositories.tax import SqlAlchemyTaxRepository
 from domain.ports import InvoicingUnitOfWork
 
@@ -112,6 +113,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         self.invoices = SqlAlchemyInvoiceRepository(conn)
         self.invoice_mails = SqlAlchemyInvoiceMailRepository(conn)
         self.tax = SqlAlchemyTaxRepository(conn)
+        self.payments = SqlAlchemyPaymentRepository(conn)
         return self
 
     async def __aexit__(

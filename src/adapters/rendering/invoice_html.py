@@ -36,6 +36,13 @@ def _logo(url: str | None) -> str:
     return f'<img class="logo" src="{escape(url, quote=True)}" alt="">'
 
 
+def _pay(url: str | None) -> str:
+    if not url or not url.lower().startswith("https://"):
+        return ""
+    link = escape(url, quote=True)
+    return f'<p class="pay">Pay online: <a href="{link}" rel="noopener noreferrer">{link}</a></p>'
+
+
 def invoice_html(document: InvoiceDocument) -> str:
     invoice, agency = document.invoice, document.agency
     cur = invoice.currency
@@ -79,5 +86,6 @@ Due {day(invoice, "due")}</p><p class="stamp">{escape(stamp)}</p></div></header>
 {note_html}
 {payment_html}
 {f"<h3>Credit notes</h3><ul>{notes}</ul>" if notes else ""}
+{_pay(document.pay_url)}
 </body></html>
 """

@@ -84,4 +84,12 @@ def invoice_pdf(document: InvoiceDocument) -> bytes:
             pdf.cell(WIDTH, 5, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     for note in document.credit_notes:
         _row(pdf, f"Credit note {note.number}: {note.reason}", money(-note.amount.amount, cur))
+    if document.pay_url and document.pay_url.lower().startswith("https://"):
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "", 10)
+        pdf.cell(40, 6, "Pay online:")
+        pdf.set_text_color(0, 0, 200)
+        url = _latin1(document.pay_url)
+        pdf.multi_cell(WIDTH - 40, 6, url, link=url, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_text_color(0, 0, 0)
     return bytes(pdf.output())

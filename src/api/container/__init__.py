@@ -32,6 +32,7 @@ from api.container.observability import (
     build_tracer,
     prometheus,
 )
+from api.container.payments import build_payments
 from api.container.terms import (
     BILLING_CURRENCIES,
     account_chart,
@@ -100,15 +101,19 @@ class Container(containers.DeclarativeContainer):
     keys = providers.Singleton(KeyUseCases, uow=uow, clock=clock, hasher=hasher, lookups=lookups)
 
     catalog = providers.Singleton(CatalogUseCases, uow=uow, currencies=BILLING_CURRENCIES)
+    # None unless Stripe is configured (docs/payments.md): the PaymentLinks of documents and mail.
+    payments = providers.Singleton(build_payments, settings, uow, clock)
     documents = providers.Singleton(
         Documents,
         renderer=providers.Singleton(InvoiceFiles),
         agency=providers.Callable(agency_details, settings),
+        links=payments,
     )
-    # Invoices by email (docs/delivery.md); `links` (PaymentLinks) comes with payments.
+    # Invoices by email (docs/delivery.md), with the pay link when payments are on.
     invoice_mail = providers.Singleton(
         InvoiceMailing,
         uow=uow,
+        links=payments,
         clock=clock,
         documents=documents,
         mailer=providers.Singleton(build_invoice_mailer, settings),
@@ -219,6 +224,7 @@ class Container(containers.DeclarativeContainer):
         dunning=dunning,
         tax=tax,
         accounting=accounting,
+        payments=payments,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(
@@ -289,6 +295,8 @@ async def close_container(container: Container) -> None:
     await container.webhook_sender().aclose()
     await container.reconciliation().aclose()
     await container.rate_limits().aclose()
+    if (payments := container.payments()) is not None:
+        await payments.close()
     if (call_log := container.call_log()) is not None:
         await call_log.aclose()
     await container.readiness().aclose()

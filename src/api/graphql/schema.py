@@ -27,6 +27,7 @@ from api.graphql import clients as client_api
 from api.graphql import delivery as delivery_api
 from api.graphql import invoices as invoice_api
 from api.graphql import keys as key_api
+from api.graphql import payments as payment_api
 from api.graphql import plans as plan_api
 from api.graphql import reconciliation as reconciliation_api
 from api.graphql import staff as staff_api
@@ -63,6 +64,8 @@ class Query:
     invoice_email = delivery_api.invoice_email
     invoice_deliveries = delivery_api.invoice_deliveries
     overdue_invoices = delivery_api.overdue_invoices
+    payments_enabled = payment_api.payments_enabled
+    invoice_payment = payment_api.invoice_payment
     version = strawberry.field(
         resolver=version, description="The version of Bizgraph serving this API."
     )
@@ -95,6 +98,7 @@ class Mutation:
     grant_credit = invoice_api.grant_credit
     send_invoice = delivery_api.send_invoice
     resend_invoice = delivery_api.resend_invoice
+    start_top_up = payment_api.start_top_up
     create_client = client_api.create_client
     update_client = client_api.update_client
     suspend_client = client_api.suspend_client

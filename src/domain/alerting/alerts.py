@@ -25,6 +25,10 @@ class AlertKind(StrEnum):
     CLIENT_SUSPENDED = "client_suspended"  # ...and now did
     # closing could not compute a client's invoice (no tax rate for its country ...): the agency's
     INVOICE_REFUSED = "invoice_refused"
+    PAYMENT_FAILED = "payment_failed"  # a Stripe payment (invoice, top-up) failed
+    PAYMENT_REFUNDED = "payment_refunded"  # money was refunded to a client through Stripe
+    PAYMENT_DISPUTED = "payment_disputed"  # a client disputed a charge (chargeback)
+    PAYMENT_UNMATCHED = "payment_unmatched"  # money arrived that Bizgraph could not place
 
 
 @dataclass(frozen=True, slots=True)

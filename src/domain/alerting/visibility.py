@@ -34,3 +34,10 @@ def client_view(alert: Alert) -> Alert:
             return alert  # about the client's own invoice: never measured in provider cost
         case AlertKind.INVOICE_REFUSED:  # the agency's own (no client): never a client's
             return replace(alert, message="An invoice could not be issued.", details={})
+        case (
+            AlertKind.PAYMENT_FAILED
+            | AlertKind.PAYMENT_REFUNDED
+            | AlertKind.PAYMENT_DISPUTED
+            | AlertKind.PAYMENT_UNMATCHED
+        ):  # payment alerts carry no cost basis; kept as they are
+            return alert

@@ -17,6 +17,8 @@ class EntryKind(StrEnum):
     INVOICE = "invoice"
     PAYMENT = "payment"
     CREDIT = "credit"
+    REFUND = "refund"  # money given back through the payment processor (owed again)
+    DISPUTE = "dispute"  # money withdrawn by a chargeback (owed again)
 
 
 @dataclass(frozen=True, slots=True)

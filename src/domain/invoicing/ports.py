@@ -149,6 +149,7 @@ class InvoiceDocument:
     invoice: Invoice
     agency: AgencyDetails
     credit_notes: Sequence[CreditNote] = ()
+    pay_url: str | None = None  # where the client pays it online (Stripe), while it is open
 
 
 class InvoiceRenderer(Protocol):

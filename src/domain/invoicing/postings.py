@@ -4,8 +4,11 @@ A client's balance is what it owes: the exact charges of usage on no invoice yet
 totals of finalized (unpaid) invoices, minus credit notes. Usage charges are posted per call;
 finalizing posts each fixed line as a fee and one invoice entry for the rest (tax and the
 rounding of the usage lines), so an invoice's entries add up to its total. A payment posts
--total; a void posts the reversal of the invoice's own entries (its usage returns to unbilled);
-a credit note posts -amount; an account credit posts when an invoice applies it (a credit line).
+-total (a processor's payments post their part each, `<invoice id>:<payment id>`, and the
+invoice is paid once they reach its total; a refund or a dispute posts what is owed
+again); a void posts the reversal of the invoice's own entries (its usage returns to unbilled,
+and what was paid toward it stays to the client's good); a credit note posts -amount; an
+account credit posts when an invoice applies it (a credit line).
 """
 
 from __future__ import annotations
@@ -62,9 +65,12 @@ def finalization_entries(invoice: Invoice) -> list[LedgerEntry]:
     return entries
 
 
-def payment_entry(invoice: Invoice, at: datetime) -> LedgerEntry:
+def payment_entry(invoice: Invoice, at: datetime, paid_before: Money | None = None) -> LedgerEntry:
+    """The payment of what is left of the total (earlier payments through a processor are
+    posted with the reference `<invoice id>:<payment id>`)."""
     text = f"{invoice.number}: paid"
-    return _entry(invoice, EntryKind.PAYMENT, -invoice.total, invoice.id, at, text)
+    rest = invoice.total - (paid_before or Money.zero(invoice.currency))
+    return _entry(invoice, EntryKind.PAYMENT, -rest, invoice.id, at, text)
 
 
 def void_entry(invoice: Invoice, at: datetime) -> LedgerEntry:
@@ -146,6 +152,19 @@ def _posted(entries: Sequence[LedgerEntry], kind: EntryKind, reference: str) -> 
     )
 
 
+def _paid_toward(entries: Sequence[LedgerEntry], invoice_id: str) -> Decimal:
+    """Payments posted toward an invoice: its own (`mark paid`) and a processor's parts."""
+    parts = f"{invoice_id}:"
+    return exact_sum(
+        *(
+            e.amount.amount
+            for e in entries
+            if e.kind is EntryKind.PAYMENT
+            and (e.reference == invoice_id or e.reference.startswith(parts))
+        )
+    )
+
+
 def check_books(client_id: str, books: ClientBooks) -> list[str]:
     """Each invoice's entries add up to its total (and payments, voids, credit notes are
     posted), and the balance is the sum of the entries and what the client owes."""
@@ -163,7 +182,7 @@ def check_books(client_id: str, books: ClientBooks) -> list[str]:
         posted = exact_sum(fees, _posted(entries, EntryKind.INVOICE, invoice.id))
         if exact_sum(posted, usage_exact(invoice).amount) != invoice.total.amount:
             problems.append(f"{invoice.number}: ledger entries do not add up to its total")
-        paid = _posted(entries, EntryKind.PAYMENT, invoice.id)
+        paid = _paid_toward(entries, invoice.id)
         if invoice.status is InvoiceStatus.PAID and paid != -invoice.total.amount:
             problems.append(f"{invoice.number}: paid, but no payment of its total posted")
         if invoice.status is InvoiceStatus.VOID:
@@ -177,11 +196,26 @@ def check_books(client_id: str, books: ClientBooks) -> list[str]:
     summed = sum_money(mine, books.currency)
     if summed != books.stored_balance:
         problems.append(f"client {client_id}: balance {books.stored_balance} != entries {summed}")
-    open_totals = [i.total for i in books.invoices if i.status is InvoiceStatus.FINALIZED]
+    open_totals = [
+        # what is open of a finalized invoice: its total less the payments posted toward it
+        Money(exact_sum(i.total.amount, _paid_toward(entries, i.id)), i.currency)
+        for i in books.invoices
+        if i.status is InvoiceStatus.FINALIZED
+    ] + [  # paid in part, then void: the payments stay to the client's good
+        Money(_paid_toward(entries, i.id), i.currency)
+        for i in books.invoices
+        if i.status is InvoiceStatus.VOID
+    ]
+    owed_again = [  # refunds and disputes: money that went back to the client
+        e.amount
+        for e in entries
+        if e.kind in (EntryKind.REFUND, EntryKind.DISPUTE) and e.amount.currency == books.currency
+    ]
     owed = (
         books.uninvoiced
         + sum_money(open_totals, books.currency)
         - sum_money([n.amount for n in books.notes], books.currency)
+        + sum_money(owed_again, books.currency)
     )
     if owed != summed:
         problems.append(f"client {client_id}: entries sum to {summed}, it owes {owed}")

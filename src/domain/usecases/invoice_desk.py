@@ -19,6 +19,8 @@ from domain.invoicing.invoices import (
     InvoiceStatus,
 )
 from domain.invoicing.ports import AgencyDetails, InvoiceDocument, InvoiceFilter, InvoiceRenderer
+from domain.payments.ports import PaymentLinks
+from domain.payments.processor import ProcessorUnavailable
 from domain.usecases.invoicing import CloseResult, InvoiceUseCases
 
 
@@ -41,6 +43,7 @@ MEDIA_TYPES = MappingProxyType(
 class Documents:
     renderer: InvoiceRenderer
     agency: AgencyDetails
+    links: PaymentLinks | None = None  # Stripe pay links on open invoices, when configured
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +138,19 @@ class InvoiceDesk:
             body = renderer.usage_csv(invoice, records).encode()
             return Rendered(body, MEDIA_TYPES[fmt], name)
         notes = await self._invoices.credit_notes(invoice.id)
-        document = InvoiceDocument(invoice, self._documents.agency, notes)
+        pay_url = await self._pay_url(invoice)
+        document = InvoiceDocument(invoice, self._documents.agency, notes, pay_url)
         if fmt is DocumentFormat.PDF:
             return Rendered(renderer.pdf(document), MEDIA_TYPES[fmt], name)
         return Rendered(renderer.html(document).encode(), MEDIA_TYPES[fmt], name)
+
+    async def _pay_url(self, invoice: Invoice) -> str | None:
+        """The pay link of an open invoice; none when Stripe is off or unreachable (the
+        document renders all the same)."""
+        links = self._documents.links
+        if links is None or invoice.status is not InvoiceStatus.FINALIZED:
+            return None
+        try:
+            return await links.link_for(invoice.id)
+        except (ProcessorUnavailable, NotFound):
+            return None

@@ -239,7 +239,9 @@ class InvoiceUseCases:
             if invoice.status is InvoiceStatus.PAID:
                 return invoice
             if await uow.invoices.change_status(invoice.id, InvoiceStatus.PAID, now):
-                await uow.ledger.append(payment_entry(invoice, now))
+                # what payments through a processor applied already is posted: only the rest
+                paid_before = await uow.payments.applied_to(invoice.id, invoice.currency)
+                await uow.ledger.append(payment_entry(invoice, now, paid_before))
                 await uow.commit()
         paid = await self.get(invoice_id)  # a concurrent call may have paid it meanwhile
         if paid.status is not InvoiceStatus.PAID:

@@ -48,6 +48,8 @@ from domain.usecases.invoice_desk import Documents, InvoiceDesk
 from domain.usecases.invoice_mail import InvoiceMailing
 from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
+from domain.usecases.payment_desk import PaymentDesk
+from domain.usecases.payments import PaymentUseCases
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.tax import TaxDesk, TaxUseCases
@@ -76,6 +78,7 @@ class UseCases:
     dunning: Dunning | None = None
     tax: TaxUseCases | None = None
     accounting: AccountingExports | None = None
+    payments: PaymentUseCases | None = None  # Stripe, when configured
 
 
 class Management:
@@ -89,6 +92,7 @@ class Management:
         )
         self.tax = TaxDesk(principal, use_cases.tax)
         self.accounting = AccountingDesk(principal, use_cases.accounting)
+        self.payments = PaymentDesk(principal, use_cases.payments, self.invoices)
 
     # ------------------------------------------------------------------ guards
 

@@ -19,6 +19,7 @@ import { BudgetGauge } from "../shared/BudgetGauge";
 import { DraftInvoice, InvoiceList } from "../shared/InvoiceParts";
 import { OverdueNotice } from "../shared/OverdueNotice";
 import { PortalBillingDetails } from "./PortalBillingDetails";
+import { PortalPayments } from "./PortalPayments";
 
 // The budget's figures and the draft come in a second query, sent once the first names the
 // client: the figures only for a budget measured on the client's charge (a budget on the
@@ -213,6 +214,7 @@ function PortalPage({
               )}
             </Paper>
             <PortalBillingDetails clientId={client.id} />
+            <PortalPayments clientId={client.id} currency={client.currency} invoices={invoices} />
           </Stack>
         </Container>
       </AppShell.Main>

@@ -26,6 +26,10 @@ const KIND_COLORS: Record<string, string> = {
   SUSPENSION_WARNING: "orange",
   CLIENT_SUSPENDED: "red",
   INVOICE_REFUSED: "red",
+  PAYMENT_FAILED: "red",
+  PAYMENT_REFUNDED: "blue",
+  PAYMENT_DISPUTED: "red",
+  PAYMENT_UNMATCHED: "orange",
 };
 
 export function AlertsTable({

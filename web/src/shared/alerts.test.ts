@@ -9,15 +9,18 @@ describe("alertKindLabel", () => {
   });
 });
 
+const PAYMENT_KINDS = ["PAYMENT_FAILED", "PAYMENT_REFUNDED", "PAYMENT_DISPUTED", "PAYMENT_UNMATCHED"];
+
 describe("describeEvents", () => {
   it("says every kind for an empty or complete list, else names them", () => {
     expect(describeEvents([])).toBe("every alert kind");
     const dunning = ["INVOICE_OVERDUE", "SUSPENSION_WARNING", "CLIENT_SUSPENDED"];
-    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", ...dunning], true)).toBe("every alert kind");
+    const clientKinds = ["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", ...dunning, ...PAYMENT_KINDS];
+    expect(describeEvents(clientKinds, true)).toBe("every alert kind");
     expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED"])).toBe(
       "Spend spike, Budget threshold, Hard limit refused",
     );
-    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "RECONCILIATION_DRIFT", "INVOICE_REFUSED", ...dunning])).toBe(
+    expect(describeEvents([...clientKinds, "RECONCILIATION_DRIFT", "INVOICE_REFUSED"])).toBe(
       "every alert kind",
     );
     expect(describeEvents(["HARD_LIMIT_REFUSED", "SPEND_SPIKE"])).toBe("Hard limit refused, Spend spike");

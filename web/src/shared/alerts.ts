@@ -11,12 +11,24 @@ const KIND_LABELS: Record<string, string> = {
   SUSPENSION_WARNING: "Suspension ahead",
   CLIENT_SUSPENDED: "Suspended for non-payment",
   INVOICE_REFUSED: "Invoice not issued",
+  PAYMENT_FAILED: "Payment failed",
+  PAYMENT_REFUNDED: "Payment refunded",
+  PAYMENT_DISPUTED: "Payment disputed",
+  PAYMENT_UNMATCHED: "Payment to review",
 };
 
 /** Every alert kind a webhook can subscribe to, in the API's order. */
 export const ALERT_KINDS = [
   "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE", "RECONCILIATION_DRIFT",
   "INVOICE_OVERDUE", "SUSPENSION_WARNING", "CLIENT_SUSPENDED", "INVOICE_REFUSED",
+  "BUDGET_THRESHOLD",
+  "HARD_LIMIT_REFUSED",
+  "SPEND_SPIKE",
+  "RECONCILIATION_DRIFT",
+  "PAYMENT_FAILED",
+  "PAYMENT_REFUNDED",
+  "PAYMENT_DISPUTED",
+  "PAYMENT_UNMATCHED",
 ] as const;
 
 export function alertKindLabel(kind: string): string {
