@@ -24,6 +24,7 @@ from domain.metering.ports import (
     LeaseRepository,
     UsageRepository,
 )
+from domain.wallets.ports import WalletRepository
 
 
 class Clock(Protocol):
@@ -58,6 +59,7 @@ class UnitOfWork(Protocol):
     alerts: AlertRepository
     budgets: BudgetRepository
     webhooks: WebhookRepository
+    wallets: WalletRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

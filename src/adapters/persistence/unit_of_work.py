@@ -32,6 +32,7 @@ from adapters.persistence.repositories import (
 )
 from adapters.persistence.repositories._sql import take_config_change
 from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
+from adapters.persistence.repositories.wallets import SqlAlchemyWalletRepository
 from domain.ports import InvoicingUnitOfWork
 
 _SQLITE_WRITERS: WeakKeyDictionary[object, asyncio.Lock] = WeakKeyDictionary()
@@ -107,6 +108,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         self.alerts = SqlAlchemyAlertRepository(conn)
         self.budgets = SqlAlchemyBudgetRepository(conn)
         self.webhooks = SqlAlchemyWebhookRepository(conn)
+        self.wallets = SqlAlchemyWalletRepository(conn)
         self.invoices = SqlAlchemyInvoiceRepository(conn)
         return self
 

@@ -42,6 +42,7 @@ from api.container.terms import (
 from api.rest.gateway import Gateway
 from api.settings import Settings
 from domain.ids import new_id
+from domain.payments.ports import SavedPaymentMethods, TopUpCheckout
 from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.aliases import AliasUseCases
@@ -59,6 +60,7 @@ from domain.usecases.metering import Metering
 from domain.usecases.reconciliation import Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
+from domain.usecases.wallets import WalletUseCases
 from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups, RevisionWatch
@@ -166,6 +168,18 @@ class Container(containers.DeclarativeContainer):
         sources=providers.Singleton(build_usage_reports, settings),
         rule=providers.Callable(drift_rule, settings),
     )
+    # The payment processor's ports (domain/payments/ports.py): None without one, so the
+    # portal's top-up button is disabled and auto top-up cannot be switched on.
+    top_up_checkout: providers.Object[TopUpCheckout | None] = providers.Object(None)
+    saved_payment_methods: providers.Object[SavedPaymentMethods | None] = providers.Object(None)
+    wallets = providers.Singleton(
+        WalletUseCases,
+        uow=uow,
+        clock=clock,
+        reads=reads,
+        checkout=top_up_checkout,
+        saved_methods=saved_payment_methods,
+    )
     management = providers.Singleton(
         UseCases,
         clients=clients,
@@ -180,6 +194,7 @@ class Container(containers.DeclarativeContainer):
         budgets=budgets,
         aliases=aliases,
         reconciliation=reconciliation,
+        wallets=wallets,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(

@@ -19,6 +19,12 @@ class AlertKind(StrEnum):
     SPEND_SPIKE = "spend_spike"  # the last hour's spend far above the recent hourly average
     # a provider billed a day and model differently from what Bizgraph recorded (the agency's)
     RECONCILIATION_DRIFT = "reconciliation_drift"
+    # prepaid wallets (domain/wallets/): calls refused for want of balance, the balance under
+    # its alert level, a period's fixed amounts it could not cover, an auto top-up that failed
+    WALLET_REFUSED = "wallet_refused"
+    WALLET_LOW_BALANCE = "wallet_low_balance"
+    WALLET_SHORTFALL = "wallet_shortfall"
+    AUTO_TOP_UP_FAILED = "auto_top_up_failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,3 +30,10 @@ def client_view(alert: Alert) -> Alert:
             return replace(alert, message="Usage well above its recent level.", details={})
         case AlertKind.RECONCILIATION_DRIFT:  # the agency's own (no client): never a client's
             return replace(alert, message="A provider's bill differs from the records.", details={})
+        case (
+            AlertKind.WALLET_REFUSED
+            | AlertKind.WALLET_LOW_BALANCE
+            | AlertKind.WALLET_SHORTFALL
+            | AlertKind.AUTO_TOP_UP_FAILED
+        ):  # in the client's own money, on no cost basis
+            return alert

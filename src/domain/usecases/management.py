@@ -46,6 +46,8 @@ from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
+from domain.usecases.wallet_desk import WalletDesk
+from domain.usecases.wallets import WalletUseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases
 
 MAX_ESTIMATED = 1000  # estimated records listed at once
@@ -67,6 +69,7 @@ class UseCases:
     webhooks: WebhookUseCases
     aliases: AliasUseCases
     reconciliation: Reconciliation | None = None
+    wallets: WalletUseCases | None = None
 
 
 class Management:
@@ -75,6 +78,7 @@ class Management:
         self._uc = use_cases
         self.invoices = InvoiceDesk(principal, use_cases.invoices, use_cases.documents)
         self.aliases = AliasDesk(principal, use_cases.aliases, use_cases.reports)
+        self.wallets = WalletDesk(principal, use_cases.wallets)
 
     # ------------------------------------------------------------------ guards
 

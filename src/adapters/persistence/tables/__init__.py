@@ -14,6 +14,7 @@ from adapters.persistence.tables import (  # noqa: F401  (each registers its tab
     catalog,
     invoicing,
     reconciliation,
+    wallets,
 )
 from adapters.persistence.tables.schema import metadata
 
