@@ -30,6 +30,7 @@ from api.graphql import plans as plan_api
 from api.graphql import reconciliation as reconciliation_api
 from api.graphql import staff as staff_api
 from api.graphql import usage as usage_api
+from api.graphql import wallets as wallet_api
 from api.graphql import webhooks as webhook_api
 from api.graphql.context import Info
 from api.graphql.errors import should_mask_error
@@ -72,6 +73,7 @@ class Query:
     alias_usage = alias_api.alias_usage
     reconciliation = reconciliation_api.reconciliation
     reconciled_through = reconciliation_api.reconciled_through
+    wallet = wallet_api.wallet
 
 
 @strawberry.type
@@ -103,6 +105,11 @@ class Mutation:
     revoke_portal_token = staff_api.revoke_portal_token
     set_model_alias = alias_api.set_model_alias
     remove_model_alias = alias_api.remove_model_alias
+    set_billing_mode = wallet_api.set_billing_mode
+    top_up_wallet = wallet_api.top_up_wallet
+    adjust_wallet = wallet_api.adjust_wallet
+    set_wallet_settings = wallet_api.set_wallet_settings
+    start_wallet_top_up = wallet_api.start_wallet_top_up
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)
