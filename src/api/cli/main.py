@@ -19,6 +19,7 @@ from api.cli.invoices import invoice_commands
 from api.cli.keys import keys_app, staff_app
 from api.cli.reconcile import reconcile_commands
 from api.cli.running import CliError, run
+from api.cli.wallets import wallets_app
 from api.container import Container
 from api.container.database import BackupError, database_status, default_catalog, migrate_database
 from api.logs import configure_cli_logging, uvicorn_log_config
@@ -34,6 +35,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 app.add_typer(staff_app, name="staff")
 app.add_typer(budgets_app, name="budgets")
+app.add_typer(wallets_app, name="wallets")
 
 
 def main() -> None:
