@@ -56,6 +56,7 @@ class InMemoryStore:
     aliases: dict[AliasKey, ModelAlias] = field(default_factory=dict)
     wallets: dict[str, Wallet] = field(default_factory=dict)
     wallet_entries: list[WalletEntry] = field(default_factory=list)  # the balance: counters
+    auto_top_ups: dict[str, datetime] = field(default_factory=dict)  # client -> last attempt
 
     def copy(self) -> InMemoryStore:
         return InMemoryStore(
@@ -82,6 +83,7 @@ class InMemoryStore:
             aliases=dict(self.aliases),
             wallets=dict(self.wallets),
             wallet_entries=list(self.wallet_entries),
+            auto_top_ups=dict(self.auto_top_ups),
         )
 
     def load(self, other: InMemoryStore) -> None:

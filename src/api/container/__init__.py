@@ -60,6 +60,7 @@ from domain.usecases.metering import Metering
 from domain.usecases.reconciliation import Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
+from domain.usecases.wallet_keeper import WalletKeeper
 from domain.usecases.wallets import WalletUseCases
 from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
 from runtime.group_commit import GroupCommit
@@ -179,6 +180,15 @@ class Container(containers.DeclarativeContainer):
         reads=reads,
         checkout=top_up_checkout,
         saved_methods=saved_payment_methods,
+    )
+    wallet_keeper = providers.Singleton(
+        WalletKeeper,
+        uow=uow,
+        clock=clock,
+        wallets=wallets,
+        zone=settings.provided.timezone,
+        saved_methods=saved_payment_methods,
+        reads=reads,
     )
     management = providers.Singleton(
         UseCases,

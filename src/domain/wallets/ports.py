@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -23,9 +24,25 @@ class WalletRepository(Protocol):
         """The budget of every prepaid wallet (read once per configuration revision)."""
         ...
 
-    async def post(self, entry: WalletEntry) -> bool:
+    async def post(self, entry: WalletEntry, *, within_balance: bool = False) -> bool:
         """Append the entry and move the balance by its amount, in this transaction; False
-        (nothing written) when an entry with its reference exists already."""
+        (nothing written) when an entry with its reference exists already. With
+        `within_balance`, a draw must fit what calls in flight leave of the balance
+        (`balance - held >= -amount`, as a hold's conditional update), else
+        InsufficientBalance (the caller's transaction must not be committed)."""
+        ...
+
+    async def prepaid(self) -> Sequence[Wallet]:
+        """Every prepaid wallet."""
+        ...
+
+    async def drawn_since(self, client_id: str, since: datetime) -> Decimal:
+        """What calls drew from the wallet since that instant (a positive amount)."""
+        ...
+
+    async def claim_auto_top_up(self, client_id: str, now: datetime, after: datetime) -> bool:
+        """Note an auto top-up attempt at `now` unless one was noted after `after` (at most
+        one per client and hour, across processes)."""
         ...
 
     async def balance(self, client_id: str) -> tuple[Decimal, Decimal]:

@@ -35,6 +35,12 @@ class PaymentsNotConfigured(DomainError):
     code = "payments_not_configured"
 
 
+class InsufficientBalance(DomainError):
+    """A draw that must fit the balance does not."""
+
+    code = "insufficient_balance"
+
+
 @dataclass(frozen=True, slots=True)
 class WalletSettings:
     """`low_balance`: alert under this amount; `low_balance_days`: alert when the balance

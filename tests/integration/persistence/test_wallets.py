@@ -9,12 +9,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from domain.billing.money import Money
 from domain.budgets.limits import WALLET_PERIOD, BudgetBasis, Hold, Spend
 from domain.ids import new_id
 from domain.wallets.statement import EntryKind, WalletEntry
-from domain.wallets.wallets import BillingMode, Wallet, WalletSettings
+from domain.wallets.wallets import BillingMode, InsufficientBalance, Wallet, WalletSettings
 from tests.integration.persistence import builders
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
@@ -140,3 +142,54 @@ async def test_an_adjustment_may_take_the_balance_below_zero_and_sums_agree(
         assert (await tx.wallets.sums())[0][1:] == (Decimal("-1.5"), Decimal("-1.5"))
     assert page.total == 2
     assert len(page.entries) == 1
+
+
+async def test_a_draw_within_the_balance_leaves_what_calls_hold(uow: UowFactory) -> None:
+    wallet = await _prepaid_client(uow)
+    await _post(uow, _top_up(wallet.client_id, "10", "t1"))
+    async with uow() as tx:
+        hold = Hold(wallet.budget(), WALLET_PERIOD, Decimal("4"), BudgetBasis.CHARGE)
+        await tx.budgets.reserve("in-flight", [hold], NOW)
+        await tx.commit()
+
+    def fixed(amount: str, reference: str) -> WalletEntry:
+        return WalletEntry(
+            new_id(),
+            wallet.client_id,
+            EntryKind.FIXED,
+            Money(Decimal(amount), "EUR"),
+            reference,
+            NOW,
+        )
+
+    async with uow() as tx:  # not committed: the entry goes with the refused move
+        with pytest.raises(InsufficientBalance):
+            await tx.wallets.post(fixed("-6.01", "f1"), within_balance=True)
+    async with uow() as tx:
+        assert await tx.wallets.post(fixed("-6", "f1"), within_balance=True)
+        await tx.commit()
+    assert await _balance(uow, wallet.client_id) == (Decimal("4"), Decimal("4"))
+
+
+async def test_auto_top_up_claims_and_recent_draws(uow: UowFactory) -> None:
+    wallet = await _prepaid_client(uow)
+    hour = timedelta(hours=1)
+    async with uow() as tx:
+        first = await tx.wallets.claim_auto_top_up(wallet.client_id, NOW, NOW - hour)
+        again = await tx.wallets.claim_auto_top_up(wallet.client_id, NOW + hour / 2, NOW - hour / 2)
+        later = await tx.wallets.claim_auto_top_up(wallet.client_id, NOW + 2 * hour, NOW + hour)
+        await tx.commit()
+    assert (first, again, later) == (True, False, True)
+    await _post(uow, _top_up(wallet.client_id, "5", "t1"))
+    for n, (amount, at) in enumerate([("1.5", NOW), ("2", NOW - 3 * hour * 24 * 3)]):
+        spend = Spend(
+            wallet.budget().scope, WALLET_PERIOD.start, Decimal(amount), f"r{n}", at, "EUR"
+        )
+        async with uow() as tx:
+            await tx.budgets.settle(f"r{n}", [spend])
+            await tx.commit()
+    async with uow() as tx:
+        assert await tx.wallets.drawn_since(wallet.client_id, NOW - timedelta(days=7)) == Decimal(
+            "1.5"
+        )
+        assert [w.client_id for w in await tx.wallets.prepaid()] == [wallet.client_id]

@@ -5,11 +5,12 @@ budgets' conditional update and leases (repositories/budgets.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import RowMapping, func, select, update
+from sqlalchemy import RowMapping, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import (
@@ -23,7 +24,7 @@ from domain.billing.money import EXACT, Money, exact_sum
 from domain.budgets.limits import WALLET_PERIOD, Budget, wallet_scope
 from domain.wallets.ports import WalletRepository
 from domain.wallets.statement import EntryKind, StatementPage, WalletEntry
-from domain.wallets.wallets import BillingMode, Wallet, WalletSettings
+from domain.wallets.wallets import BillingMode, InsufficientBalance, Wallet, WalletSettings
 
 _COUNTER = budget_counters.c
 _ENTRY = wallet_entries.c
@@ -123,16 +124,51 @@ class SqlAlchemyWalletRepository(WalletRepository):
         ).mappings()
         return [_wallet(row).budget() for row in rows]
 
-    async def post(self, entry: WalletEntry) -> bool:
+    async def post(self, entry: WalletEntry, *, within_balance: bool = False) -> bool:
         if not await insert_unless_exists(
             self._conn, wallet_entries, entry_row(entry), ["reference"]
         ):
             return False
-        await self._move(entry.client_id, entry.amount.amount)
+        await self._move(entry.client_id, entry.amount.amount, within_balance=within_balance)
         return True
 
-    async def _move(self, client_id: str, amount: Decimal) -> None:
-        """The balance moves by `amount`: the counter's `spent` by its opposite."""
+    async def prepaid(self) -> Sequence[Wallet]:
+        rows = (
+            await self._conn.execute(
+                select(client_wallets)
+                .where(client_wallets.c.mode == BillingMode.PREPAID.value)
+                .order_by(client_wallets.c.client_id)
+            )
+        ).mappings()
+        return [_wallet(row) for row in rows]
+
+    async def drawn_since(self, client_id: str, since: datetime) -> Decimal:
+        amounts = (
+            await self._conn.execute(
+                select(_ENTRY.amount).where(
+                    _ENTRY.client_id == client_id,
+                    _ENTRY.kind == EntryKind.USAGE.value,
+                    _ENTRY.occurred_at >= since,
+                )
+            )
+        ).scalars()
+        return _negated(exact_sum(*amounts))  # summed in Python: SQLite keeps text amounts
+
+    async def claim_auto_top_up(self, client_id: str, now: datetime, after: datetime) -> bool:
+        column = client_wallets.c.auto_top_up_at
+        result = await self._conn.execute(
+            update(client_wallets)
+            .where(
+                client_wallets.c.client_id == client_id,
+                or_(column.is_(None), column <= after),
+            )
+            .values(auto_top_up_at=now)
+        )
+        return bool(result.rowcount == 1)
+
+    async def _move(self, client_id: str, amount: Decimal, *, within_balance: bool) -> None:
+        """The balance moves by `amount`: the counter's `spent` by its opposite; with
+        `within_balance`, only if `spent + reserved - amount <= 0` (a hold's condition)."""
         where = (_COUNTER.scope == wallet_scope(client_id), _COUNTER.period_start == _START)
         await insert_unless_exists(
             self._conn,
@@ -146,12 +182,20 @@ class SqlAlchemyWalletRepository(WalletRepository):
             ["scope", "period_start"],
         )
         if self._postgres:  # exact NUMERIC arithmetic under the row lock
-            await self._conn.execute(
-                update(budget_counters).where(*where).values(spent=_COUNTER.spent - amount)
-            )
+            statement = update(budget_counters).where(*where)
+            if within_balance:
+                statement = statement.where(_COUNTER.spent + _COUNTER.reserved - amount <= 0)
+            moved = await self._conn.execute(statement.values(spent=_COUNTER.spent - amount))
+            if moved.rowcount != 1:
+                raise InsufficientBalance(f"the balance cannot cover {amount.copy_negate()}")
             return
         # SQLite: text amounts, summed in Python inside the write transaction (BEGIN IMMEDIATE)
-        spent = (await self._conn.execute(select(_COUNTER.spent).where(*where))).scalar_one()
+        row = (
+            await self._conn.execute(select(_COUNTER.spent, _COUNTER.reserved).where(*where))
+        ).one()
+        spent = row[0]
+        if within_balance and exact_sum(spent, row[1], amount.copy_negate()) > 0:
+            raise InsufficientBalance(f"the balance cannot cover {amount.copy_negate()}")
         await self._conn.execute(
             update(budget_counters)
             .where(*where)

@@ -17,6 +17,7 @@ client_wallets = Table(
     Column("mode", String(10), nullable=False),
     Column("settings", Text(), nullable=False),  # a JSON object (WalletSettings)
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("auto_top_up_at", UtcDateTime(), nullable=True),  # the last auto top-up attempt
     CheckConstraint("mode IN ('postpaid', 'prepaid')", name="mode"),
 )
 

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("mode", sa.String(10), nullable=False),
         sa.Column("settings", sa.Text(), nullable=False),
         sa.Column("updated_at", instant(), nullable=False),
+        sa.Column("auto_top_up_at", instant(), nullable=True),
         sa.PrimaryKeyConstraint("client_id", name="pk_client_wallets"),
         sa.ForeignKeyConstraint(
             ["client_id"], ["clients.id"], name="fk_client_wallets_client_id_clients"
