@@ -223,3 +223,22 @@ def test_http_status_of_a_refused_prepaid_call(gateway: Gateway) -> None:
     )
     assert response.status_code == 429
     assert response.json()["type"] == "error"
+
+
+async def test_a_call_no_rule_bounds_is_refused_on_a_prepaid_wallet(
+    gateway: Gateway, admin: Admin
+) -> None:
+    _, secret = await prepaid(admin, "100")
+    body = {
+        "model": "openai/gpt-4o-mini",
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": [{"type": "file", "file": {"file_id": "f1"}}]}],
+    }
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        response = await http.post(
+            "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {secret}"}
+        )
+    assert response.status_code == 429
+    error = response.json()["error"]
+    assert error["code"] == "insufficient_quota"
+    assert "a prepaid wallet is set" in error["message"]
