@@ -106,7 +106,15 @@ async def test_a_failing_receiver_gets_each_alert_signed_with_one_event_id_and_s
     secret, webhook = created["secret"], created["webhook"]
     assert secret.startswith("whsec_")
     assert webhook["clientId"] == client_id
-    assert webhook["events"] == ["BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE"]
+    assert webhook["events"] == [  # every kind about a client
+        "BUDGET_THRESHOLD",
+        "HARD_LIMIT_REFUSED",
+        "SPEND_SPIKE",
+        "WALLET_REFUSED",
+        "WALLET_LOW_BALANCE",
+        "WALLET_SHORTFALL",
+        "AUTO_TOP_UP_FAILED",
+    ]
 
     first = await raise_alert(admin, client_id)
     second = await raise_alert(admin, client_id, AlertKind.BUDGET_THRESHOLD)
