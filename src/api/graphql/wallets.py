@@ -15,6 +15,7 @@ from api.graphql.errors import NotFoundError, ValidationError, attempt, visible
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
 from api.graphql.shared import Money
+from domain.errors import NotFound
 from domain.usecases.wallets import WalletView
 from domain.wallets import statement as entries
 from domain.wallets import wallets as domain
@@ -120,9 +121,15 @@ def _wallet(info: Info, view: WalletView) -> Wallet:
     return Wallet.of(view, info.context.management.wallets.payments_configured)
 
 
-@field(description="A client's wallet (a portal token: its own client's).")
-async def wallet(info: Info, client_id: strawberry.ID) -> Wallet:
-    view = await visible(info.context.management.wallets.view(str(client_id)))
+@field(
+    description="A client's wallet; null for a client this token may not see (a portal "
+    "token sees its own client's only) or that does not exist."
+)
+async def wallet(info: Info, client_id: strawberry.ID) -> Wallet | None:
+    try:
+        view = await info.context.management.wallets.view(str(client_id))
+    except NotFound:
+        return None  # as `client(id)`: an unknown id and another client's look the same
     return _wallet(info, view)
 
 
