@@ -17,6 +17,7 @@ import { AliasUsage } from "../shared/AliasUsage";
 import { UsageCharts } from "../shared/UsageCharts";
 import { BudgetGauge } from "../shared/BudgetGauge";
 import { DraftInvoice, InvoiceList } from "../shared/InvoiceParts";
+import { WalletPanel } from "../shared/WalletPanel";
 
 // The budget's figures and the draft come in a second query, sent once the first names the
 // client: the figures only for a budget measured on the client's charge (a budget on the
@@ -201,6 +202,7 @@ function PortalPage({
               )}
             </Paper>
             <PortalBudgetAndDraft client={client} period={usage.period} invoices={invoices} />
+            <WalletPanel clientId={client.id} zone={zone} writable={false} portal />
             <Paper withBorder p="md">
               <Title order={4} mb="sm">Invoices</Title>
               {invoices.length === 0 ? (

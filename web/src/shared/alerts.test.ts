@@ -12,13 +12,14 @@ describe("alertKindLabel", () => {
 describe("describeEvents", () => {
   it("says every kind for an empty or complete list, else names them", () => {
     expect(describeEvents([])).toBe("every alert kind");
-    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED"], true)).toBe("every alert kind");
+    const wallet = ["WALLET_REFUSED", "WALLET_LOW_BALANCE", "WALLET_SHORTFALL", "AUTO_TOP_UP_FAILED"];
+    const client = ["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", ...wallet];
+    expect(describeEvents(client, true)).toBe("every alert kind");
     expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED"])).toBe(
       "Spend spike, Budget threshold, Hard limit refused",
     );
-    expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "RECONCILIATION_DRIFT"])).toBe(
-      "every alert kind",
-    );
+    expect(describeEvents([...client, "RECONCILIATION_DRIFT"])).toBe("every alert kind");
+    expect(describeEvents(["WALLET_LOW_BALANCE"])).toBe("Wallet balance low");
     expect(describeEvents(["HARD_LIMIT_REFUSED", "SPEND_SPIKE"])).toBe("Hard limit refused, Spend spike");
   });
 });

@@ -7,10 +7,23 @@ const KIND_LABELS: Record<string, string> = {
   HARD_LIMIT_REFUSED: "Hard limit refused",
   SPEND_SPIKE: "Spend spike",
   RECONCILIATION_DRIFT: "Provider bill drift",
+  WALLET_REFUSED: "Wallet refused calls",
+  WALLET_LOW_BALANCE: "Wallet balance low",
+  WALLET_SHORTFALL: "Wallet short of fixed amounts",
+  AUTO_TOP_UP_FAILED: "Auto top-up failed",
 };
 
 /** Every alert kind a webhook can subscribe to, in the API's order. */
-export const ALERT_KINDS = ["BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE", "RECONCILIATION_DRIFT"] as const;
+export const ALERT_KINDS = [
+  "BUDGET_THRESHOLD",
+  "HARD_LIMIT_REFUSED",
+  "SPEND_SPIKE",
+  "RECONCILIATION_DRIFT",
+  "WALLET_REFUSED",
+  "WALLET_LOW_BALANCE",
+  "WALLET_SHORTFALL",
+  "AUTO_TOP_UP_FAILED",
+] as const;
 
 export function alertKindLabel(kind: string): string {
   return KIND_LABELS[kind] ?? kind.toLowerCase().replaceAll("_", " ");
