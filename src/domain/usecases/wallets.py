@@ -161,6 +161,32 @@ class WalletUseCases(WalletCredits):
         log.info("wallet of %s adjusted by %s by %s: %s", client_id, value, actor, reason)
         return entry
 
+    async def refund(
+        self, client_id: str, amount: Money, *, reference: str, source: str, note: str = ""
+    ) -> bool:
+        """Money given back to the client out of the wallet (a processor's refund of a
+        top-up, say): once per reference (False: recorded already). The balance may go below
+        zero by it, as the money has left."""
+        if amount.amount <= 0:
+            raise ValidationError("a refund is a positive amount taken out of the wallet")
+        async with self._uow() as uow:
+            wallet = await _wallet(uow, client_id, self._clock)
+            if amount.currency != wallet.currency:
+                raise ValidationError(f"this wallet is in {wallet.currency}, not {amount.currency}")
+            entry = WalletEntry(
+                id=new_id(),
+                client_id=client_id,
+                kind=EntryKind.REFUND,
+                amount=-amount,
+                reference=_reference(reference),
+                occurred_at=self._clock.now(),
+                source=source[:40],
+                note=_note(note),
+            )
+            refunded = await uow.wallets.post(entry)
+            await uow.commit()
+        return refunded
+
     async def statement(self, client_id: str, offset: int = 0, limit: int = 50) -> StatementPage:
         if not 0 <= offset <= 10**9 or not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"a page is 1 to {MAX_PAGE} entries from offset 0 or more")

@@ -143,3 +143,21 @@ async def test_who_may_do_what() -> None:
         await portal.wallets.start_top_up(None, Decimal(1))
     with pytest.raises(NotFound):
         await portal.wallets.start_top_up(other.id, Decimal(1))
+
+
+async def test_a_refund_leaves_the_wallet_once_per_reference() -> None:
+    factory, clock = FakeUnitOfWorkFactory(), FrozenClock(NOW)
+    wallets = WalletUseCases(factory, clock)
+    client_id = await _client(factory, clock)
+    await wallets.top_up(client_id, Decimal(10), "pi_1", "", "ops")
+    three = Money(Decimal(3), "USD")
+    assert await wallets.refund(client_id, three, reference="re_1", source="stripe")
+    assert not await wallets.refund(client_id, three, reference="re_1", source="stripe")
+    with pytest.raises(ValidationError):
+        await wallets.refund(client_id, -three, reference="re_2", source="stripe")
+    page = await wallets.statement(client_id)
+    assert [(e.kind, e.amount.amount) for e in page.entries if e.kind is EntryKind.REFUND] == [
+        (EntryKind.REFUND, Decimal(-3))
+    ]
+    assert (await wallets.view(client_id)).balance.balance.amount == 7
+    assert await wallets.verify() == []
