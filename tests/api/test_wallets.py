@@ -13,14 +13,16 @@ from decimal import Decimal
 import httpx
 import openai
 from openai.types.chat import ChatCompletionUserMessageParam
+from sqlalchemy import event
 
 from domain.alerting.alerts import AlertKind
+from domain.metering.request_bounds import text_bound
 from domain.usecases.wallets import WalletView
 from domain.wallets.statement import EntryKind, balance_of
 from domain.wallets.wallets import BillingMode
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.api.graphql_support import create_client, issue_key, staff
-from tests.api.test_budgets import CHARGE, fire
+from tests.api.test_budgets import CHARGE, MODEL, fire
 
 HI: ChatCompletionUserMessageParam = {"role": "user", "content": "hi"}
 
@@ -242,3 +244,29 @@ async def test_a_call_no_rule_bounds_is_refused_on_a_prepaid_wallet(
     error = response.json()["error"]
     assert error["code"] == "insufficient_quota"
     assert "a prepaid wallet is set" in error["message"]
+
+
+async def test_postpaid_calls_touch_no_wallet_table(admin: Admin) -> None:
+    """The hot path's cost for postpaid clients: prepaid wallets are read with the budgets, once
+    per configuration revision, and nothing else."""
+    client_id, secret = await admin.client_with_key()
+    metering = admin.container.metering()
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        statements.append(statement)
+
+    engine = admin.container.engine().sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for number in range(3):
+            grant = await metering.authorize(
+                await metering.authenticate(secret), MODEL, f"req_postpaid_{client_id}_{number}"
+            )
+            await metering.hold_and_journal(grant, text_bound(2, 10))
+            await metering.settle(grant, [])
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    wallet_reads = [s for s in statements if "wallet" in s]
+    assert len(wallet_reads) <= 1  # the prepaid wallets, once per configuration revision
+    assert all(s.lstrip().upper().startswith("SELECT") for s in wallet_reads)
