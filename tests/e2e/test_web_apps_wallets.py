@@ -29,7 +29,7 @@ async def test_an_admin_tops_up_a_prepaid_wallet_and_the_portal_shows_it(
     await panel.get_by_text("Prepaid", exact=True).click()
     await expect(panel.get_by_test_id("wallet-mode")).to_have_text("prepaid")
     await field(page, "Top-up (USD)").fill("25")
-    await field(page, "Reference").fill("wire-e2e-1")
+    await field(page, "Top-up reference").fill("wire-e2e-1")
     await page.get_by_role("button", name="Top up").click()
     await expect(panel.get_by_test_id("wallet-balance")).to_contain_text("25.00")
     await expect(panel.get_by_test_id("wallet-statement")).to_contain_text("wire-e2e-1")

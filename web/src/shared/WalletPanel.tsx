@@ -279,9 +279,9 @@ function OperatorForms({
       <form onSubmit={submitTopUp}>
         <Group align="flex-end">
           <TextInput label={`Top-up (${currency})`} value={amount} onChange={(e) => setAmount(e.currentTarget.value)} required />
-          <TextInput label="Reference" placeholder="the payment's, optional" value={reference}
+          <TextInput label="Top-up reference" placeholder="the payment's, optional" value={reference}
             onChange={(e) => setReference(e.currentTarget.value)} />
-          <TextInput label="Note" value={note} onChange={(e) => setNote(e.currentTarget.value)} />
+          <TextInput label="Top-up note" value={note} onChange={(e) => setNote(e.currentTarget.value)} />
           <Button type="submit" variant="light" loading={topUpState_.fetching}>Top up</Button>
         </Group>
       </form>
@@ -289,7 +289,7 @@ function OperatorForms({
         <Group align="flex-end">
           <TextInput label={`Adjustment (${currency}, signed)`} value={adjustment}
             onChange={(e) => setAdjustment(e.currentTarget.value)} required />
-          <TextInput label="Reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)} required />
+          <TextInput label="Adjustment reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)} required />
           <Button type="submit" variant="light" loading={adjustState.fetching}>Post adjustment</Button>
         </Group>
       </form>
