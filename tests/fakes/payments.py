@@ -26,3 +26,14 @@ class FakeSavedPaymentMethods:
         )
         self._answered[reference] = result
         return result
+
+
+@dataclass
+class FakeTopUpCheckout:
+    """A hosted payment page: hands out a URL per top-up started and records them."""
+
+    started: list[tuple[str, Money]] = field(default_factory=list)
+
+    async def start(self, client_id: str, amount: Money) -> str:
+        self.started.append((client_id, amount))
+        return f"https://pay.example/checkout/{len(self.started)}"

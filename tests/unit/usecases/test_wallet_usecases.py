@@ -5,6 +5,7 @@ idempotent on their reference; who may do what."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from domain.usecases.wallets import WalletUseCases
 from domain.wallets.statement import EntryKind, balance_of
 from domain.wallets.wallets import BillingMode, PaymentsNotConfigured, WalletSettings
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
+from tests.fakes.payments import FakeTopUpCheckout
 from tests.unit.usecases.wiring import fake_use_cases
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
@@ -161,3 +163,25 @@ async def test_a_refund_leaves_the_wallet_once_per_reference() -> None:
     ]
     assert (await wallets.view(client_id)).balance.balance.amount == 7
     assert await wallets.verify() == []
+
+
+async def test_the_portal_starts_a_top_up_of_its_own_wallet_on_the_payment_page() -> None:
+    factory, clock = FakeUnitOfWorkFactory(), FrozenClock(NOW)
+    checkout = FakeTopUpCheckout()
+    use_cases = replace(
+        fake_use_cases(factory, clock, FakeKeyHasher()),
+        wallets=WalletUseCases(factory, clock, checkout=checkout),
+    )
+    mine, _ = await use_cases.clients.create(NewClient("Mine", PercentageMargin(Decimal(0))))
+    portal = Management(PortalPrincipal(mine.id, "p"), use_cases)
+    admin = Management(StaffPrincipal("ann", Role.ADMIN, "t"), use_cases)
+
+    assert portal.wallets.payments_configured
+    url = await portal.wallets.start_top_up(None, Decimal("25.5"))
+    assert url == "https://pay.example/checkout/1"
+    assert await admin.wallets.start_top_up(mine.id, Decimal(5)) == "https://pay.example/checkout/2"
+    assert checkout.started == [(mine.id, Money(Decimal("25.5"))), (mine.id, Money(Decimal(5)))]
+    with pytest.raises(ValidationError):
+        await portal.wallets.start_top_up(None, Decimal(0))
+    with pytest.raises(ValidationError):  # staff name the client
+        await admin.wallets.start_top_up(None, Decimal(5))
