@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,12 +17,19 @@ from domain.access.principals import NotAllowed, PortalPrincipal, Role, StaffPri
 from domain.billing.money import Money
 from domain.billing.plans import PercentageMargin
 from domain.budgets.limits import WALLET_PERIOD, Spend, wallet_scope
+from domain.catalog.models import Model, PriceVersion
 from domain.errors import NotFound, ValidationError
-from domain.usecases.clients import NewClient
+from domain.metering.request_bounds import text_bound
+from domain.usecases.catalog import CatalogUseCases
+from domain.usecases.clients import ClientUseCases, NewClient
+from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.management import Management
+from domain.usecases.metering import Metering
 from domain.usecases.wallets import WalletUseCases
 from domain.wallets.statement import EntryKind, balance_of
 from domain.wallets.wallets import BillingMode, PaymentsNotConfigured, WalletSettings
+from runtime.group_commit import GroupCommit
+from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
 from tests.fakes.payments import FakeTopUpCheckout
 from tests.unit.usecases.wiring import fake_use_cases
@@ -185,3 +192,43 @@ async def test_the_portal_starts_a_top_up_of_its_own_wallet_on_the_payment_page(
         await portal.wallets.start_top_up(None, Decimal(0))
     with pytest.raises(ValidationError):  # staff name the client
         await admin.wallets.start_top_up(None, Decimal(5))
+
+
+async def test_a_crashed_prepaid_call_is_drawn_from_the_wallet_by_recovery() -> None:
+    """Recovery settles through the repositories (not the call-log writers): the estimate is
+    drawn from the wallet with its statement entry, and the books still agree."""
+    uow, clock = FakeUnitOfWorkFactory(), FrozenClock(NOW)
+    keys = KeyUseCases(uow, clock, FakeKeyHasher(), Lookups(uow))
+    dead = Metering(
+        uow, clock, keys, process_id="dead", writes=GroupCommit(uow), lookups=Lookups(uow)
+    )
+    await CatalogUseCases(uow).save_model(Model("demo/chat", "demo", "chat"))
+    await CatalogUseCases(uow).add_price(
+        PriceVersion("demo/chat", NOW - timedelta(days=1), input=Decimal(1), output=Decimal(2))
+    )
+    client, _ = await ClientUseCases(uow, clock).create(
+        NewClient("Acme", PercentageMargin(Decimal(10)))
+    )
+    issued = await keys.issue(NewKey(client.id))
+    wallets = WalletUseCases(uow, clock)
+    await wallets.set_mode(client.id, BillingMode.PREPAID, "ops")
+    await wallets.top_up(client.id, Decimal(1), "t1", "", "ops")
+    grant = await dead.authorize(await dead.authenticate(issued.secret), "demo/chat", "crashed")
+    assert [b.scope for b in grant.budgets] == [wallet_scope(client.id)]
+    await dead.hold_and_journal(grant, text_bound(1000, 10))
+
+    later = Metering(
+        uow, clock, keys, process_id="next", writes=GroupCommit(uow), lookups=Lookups(uow)
+    )
+    assert await later.recover(NOW + timedelta(minutes=1)) == 1
+
+    async with uow() as tx:
+        [record] = await tx.usage.for_request("crashed")
+    assert record.charge.amount > 0
+    page = await wallets.statement(client.id)
+    usage = [e.reference for e in page.entries if e.kind is EntryKind.USAGE]
+    assert usage == ["usage:crashed"]
+    view = await wallets.view(client.id)
+    assert view.balance.balance.amount == 1 - record.charge.amount
+    assert balance_of(page.entries) == view.balance.balance.amount
+    assert await wallets.verify() == []
