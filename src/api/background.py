@@ -67,6 +67,7 @@ def start(container: Container, settings: Settings) -> list[asyncio.Task[None]]:
         every(settings.webhooks.poll_seconds, "webhook delivery", _delivery(container), t),
         every(settings.spikes.interval_seconds, "spike evaluation", _spikes(container), t),
         every(settings.budget_lease_idle_seconds / 2, "budget leases", _idle_leases(container), t),
+        every(settings.wallet_check_seconds, "prepaid wallets", _wallets(container), t),
     ]
     if settings.invoices.auto_close:
         loops.append(every(CLOSE_INTERVAL_SECONDS, "closing periods", _closing(container), t))
@@ -137,6 +138,16 @@ def _delivery(container: Container) -> Cycle:
 
     async def cycle() -> None:
         await dispatcher.run_once()
+
+    return cycle
+
+
+def _wallets(container: Container) -> Cycle:
+    """Prepaid wallets: fixed amounts drawn, low balances alerted, auto top-ups."""
+    keeper = container.wallet_keeper()
+
+    async def cycle() -> None:
+        await keeper.tend()
 
     return cycle
 

@@ -72,6 +72,8 @@ class Settings:
     # 0: every call reads it. A check is trusted for 1 s, so at most MAX_CONFIG_CHECK_SECONDS.
     config_check_seconds: float = 0.25
     budget_lease_idle_seconds: float = 2.0  # an unused budget lease gives back after this
+    # How often prepaid wallets are tended: fixed amounts, low balance, auto top-up
+    wallet_check_seconds: float = 60.0
     redis_url: str | None = field(default=None, repr=False)  # shared rate limits
     allow_private_urls: bool = False
     webhooks: WebhookSettings = WebhookSettings()
@@ -135,6 +137,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         stream_checkpoint_seconds=positive_number(env, "BIZGRAPH_STREAM_CHECKPOINT", 2),
         config_check_seconds=_config_check(env),
         budget_lease_idle_seconds=positive_number(env, "BIZGRAPH_BUDGET_LEASE_IDLE", 2),
+        wallet_check_seconds=positive_number(env, "BIZGRAPH_WALLET_CHECK_INTERVAL", 60),
         redis_url=env.get("BIZGRAPH_REDIS_URL") or None,
         allow_private_urls=flag(env, "BIZGRAPH_ALLOW_PRIVATE_URLS"),
         webhooks=WebhookSettings(

@@ -27,6 +27,7 @@ from domain.metering.ports import (
     UsageRepository,
 )
 from domain.payments.processor import PaymentRepository
+from domain.wallets.ports import WalletRepository
 
 
 class Clock(Protocol):
@@ -61,6 +62,7 @@ class UnitOfWork(Protocol):
     alerts: AlertRepository
     budgets: BudgetRepository
     webhooks: WebhookRepository
+    wallets: WalletRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -97,7 +97,7 @@ class CachedSnapshot(Snapshot):
         """Every budget by scope: one read per revision, so calls of clients without a budget
         cost no query at all."""
         if self._budgets is None:
-            stored = await self._load(lambda uow: uow.budgets.all())
+            stored = await self._load(_every_budget)
             self._budgets = {budget.scope: budget for budget in stored}
         return self._budgets
 
@@ -200,3 +200,8 @@ class RevisionWatch(ConfigRevision):
                     log.info("the configuration revision is checked in the background again")
                 failing = False
             await asyncio.sleep(interval)
+
+
+async def _every_budget(uow: UnitOfWork) -> list[Budget]:
+    """The budgets, and the wallets of prepaid clients (held on like hard budgets)."""
+    return [*await uow.budgets.all(), *await uow.wallets.budgets()]

@@ -107,6 +107,24 @@ MUTATIONS: dict[str, tuple[str, dict[str, Any]]] = {
              __typename } }""",
         {"id": "B"},
     ),
+    "setBillingMode": (
+        "mutation($id: ID!) { setBillingMode(clientId: $id, mode: PREPAID) { __typename } }",
+        {"id": "B"},
+    ),
+    "topUpWallet": (
+        'mutation($id: ID!) { topUpWallet(clientId: $id, amount: "1") { __typename } }',
+        {"id": "B"},
+    ),
+    "adjustWallet": (
+        """mutation($id: ID!) { adjustWallet(clientId: $id, amount: "-1", reason: "x") {
+             __typename } }""",
+        {"id": "B"},
+    ),
+    "setWalletSettings": (
+        """mutation($id: ID!) { setWalletSettings(clientId: $id, input: {lowBalance: "1"}) {
+             __typename } }""",
+        {"id": "B"},
+    ),
 }
 
 QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -140,6 +158,11 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "credits": ("query($id: ID!) { credits(clientId: $id) { id clientId } }", {"id": "B"}),
     "aliasesOfB": (
         "query($id: ID!) { modelAliases(clientId: $id) { name clientId } }",
+        {"id": "B"},
+    ),
+    "walletOfB": (
+        """query($id: ID!) { wallet(clientId: $id) { mode balance { amount }
+             statement { total entries { reference } } } }""",
         {"id": "B"},
     ),
     "aliasUsageOfB": (
@@ -302,6 +325,7 @@ def test_a_portal_token_sees_its_client_only_and_never_the_cost(world: World) ->
     assert refused(answers["staffTokens"])
     assert answers["invoicesOfB"]["data"]["invoices"] == []
     assert answers["credits"]["data"]["credits"] == []
+    assert answers["walletOfB"]["data"]["wallet"] is None
 
     mine = portal.data(
         "query($id: ID!) { client(id: $id) { usage { requests revenue { amount } } } }",

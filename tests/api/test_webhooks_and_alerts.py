@@ -117,6 +117,10 @@ async def test_a_failing_receiver_gets_each_alert_signed_with_one_event_id_and_s
         "PAYMENT_REFUNDED",
         "PAYMENT_DISPUTED",
         "PAYMENT_UNMATCHED",
+        "WALLET_REFUSED",
+        "WALLET_LOW_BALANCE",
+        "WALLET_SHORTFALL",
+        "AUTO_TOP_UP_FAILED",
     ]
 
     first = await raise_alert(admin, client_id)

@@ -17,6 +17,7 @@ from domain.budgets.limits import (
     Reservation,
     Spend,
 )
+from domain.wallets.statement import usage_draw
 from tests.fakes.store import Repository
 
 
@@ -49,7 +50,11 @@ class FakeBudgetRepository(Repository):
         for hold in holds:  # check every hold first: a refusal writes nothing else
             key = (hold.scope, hold.period.start)
             if key not in counters:
-                recorded = self._recorded(hold.budget, hold.period, hold.basis)
+                recorded = (
+                    Decimal(0)
+                    if hold.budget.wallet  # a wallet starts empty: top-ups create its counter
+                    else self._recorded(hold.budget, hold.period, hold.basis)
+                )
                 counters[key] = (recorded, Decimal(0))
                 if recorded:
                     opened.append(CounterMove(hold.scope, Decimal(0), recorded))
@@ -86,6 +91,10 @@ class FakeBudgetRepository(Repository):
             spent, reserved = counters[key]
             counters[key] = (spent + spend.amount, reserved)
             moves.append(CounterMove(spend.scope, spent, spent + spend.amount))
+            draw = usage_draw(spend)
+            known = {entry.reference for entry in self._data.wallet_entries}
+            if draw is not None and draw.reference not in known:
+                self._data.wallet_entries.append(draw)
         return moves
 
     async def take_lease(self, process_id: str, hold: Hold, extra: Decimal) -> LeaseTaken:

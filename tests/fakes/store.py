@@ -22,6 +22,8 @@ from domain.metering.idempotency import IdempotencyRecord
 from domain.metering.journal import JournalEntry
 from domain.metering.leases import ProcessLease
 from domain.metering.usage import UsageRecord
+from domain.wallets.statement import WalletEntry
+from domain.wallets.wallets import Wallet
 
 
 @dataclass
@@ -52,6 +54,9 @@ class InMemoryStore:
     leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # delivery: claim, until
     process_leases: dict[str, ProcessLease] = field(default_factory=dict)
     aliases: dict[AliasKey, ModelAlias] = field(default_factory=dict)
+    wallets: dict[str, Wallet] = field(default_factory=dict)
+    wallet_entries: list[WalletEntry] = field(default_factory=list)  # the balance: counters
+    auto_top_ups: dict[str, datetime] = field(default_factory=dict)  # client -> last attempt
 
     def copy(self) -> InMemoryStore:
         return InMemoryStore(
@@ -76,6 +81,9 @@ class InMemoryStore:
             leases=dict(self.leases),
             process_leases=dict(self.process_leases),
             aliases=dict(self.aliases),
+            wallets=dict(self.wallets),
+            wallet_entries=list(self.wallet_entries),
+            auto_top_ups=dict(self.auto_top_ups),
         )
 
     def load(self, other: InMemoryStore) -> None:

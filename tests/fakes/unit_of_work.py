@@ -19,6 +19,7 @@ from tests.fakes.keys import FakeApiKeyRepository
 from tests.fakes.ledger import FakeLedgerRepository
 from tests.fakes.store import InMemoryStore
 from tests.fakes.usage import FakeUsageRepository
+from tests.fakes.wallets import FakeWalletRepository
 from tests.fakes.webhooks import FakeWebhookRepository
 
 
@@ -43,6 +44,7 @@ class FakeUnitOfWork(ports.UnitOfWork):
         self.alerts = FakeAlertRepository(self)
         self.budgets = FakeBudgetRepository(self)
         self.webhooks = FakeWebhookRepository(self)
+        self.wallets = FakeWalletRepository(self)
 
     async def __aenter__(self) -> Self:
         self.working = self.store.copy()

@@ -35,6 +35,7 @@ from adapters.persistence.repositories.invoice_mails import SqlAlchemyInvoiceMai
 from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
 from adapters.persistence.repositories.payments import SqlAlchemyPaymentRepository
 from adapters.persistence.repositories.tax import SqlAlchemyTaxRepository
+from adapters.persistence.repositories.wallets import SqlAlchemyWalletRepository
 from domain.ports import InvoicingUnitOfWork
 
 _SQLITE_WRITERS: WeakKeyDictionary[object, asyncio.Lock] = WeakKeyDictionary()
@@ -110,6 +111,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         self.alerts = SqlAlchemyAlertRepository(conn)
         self.budgets = SqlAlchemyBudgetRepository(conn)
         self.webhooks = SqlAlchemyWebhookRepository(conn)
+        self.wallets = SqlAlchemyWalletRepository(conn)
         self.invoices = SqlAlchemyInvoiceRepository(conn)
         self.invoice_mails = SqlAlchemyInvoiceMailRepository(conn)
         self.tax = SqlAlchemyTaxRepository(conn)

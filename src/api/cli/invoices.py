@@ -59,12 +59,17 @@ def invoice_commands(run: Runner) -> tuple[typer.Typer, typer.Typer]:
     @ledger_app.command("verify")
     def verify() -> None:
         """Check that every invoice equals the sum of its lines, that lines equal the usage
-        behind them, and that balances equal the sum of entries. Exit status 1 on a mismatch."""
-        problems = run(lambda c: c.invoicing().verify())
+        behind them, that balances equal the sum of entries, and that every prepaid wallet's
+        balance equals the sum of its statement. Exit status 1 on a mismatch."""
+
+        async def work(c: Container) -> list[str]:
+            return [*await c.invoicing().verify(), *await c.wallets().verify()]
+
+        problems = run(work)
         for problem in problems:
             typer.secho(problem, err=True, fg=typer.colors.RED)
         if problems:
             raise typer.Exit(1)
-        typer.echo("ledger verified: invoices, lines, usage and balances agree")
+        typer.echo("ledger verified: invoices, lines, usage, balances and wallets agree")
 
     return invoices_app, ledger_app

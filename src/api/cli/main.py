@@ -21,6 +21,7 @@ from api.cli.keys import keys_app, staff_app
 from api.cli.reconcile import reconcile_commands
 from api.cli.running import CliError, run
 from api.cli.tax import export_app, tax_app
+from api.cli.wallets import wallets_app
 from api.container import Container
 from api.container.database import BackupError, database_status, default_catalog, migrate_database
 from api.logs import configure_cli_logging, uvicorn_log_config
@@ -38,6 +39,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(budgets_app, name="budgets")
 app.add_typer(tax_app, name="tax")
 app.add_typer(export_app, name="export")
+app.add_typer(wallets_app, name="wallets")
 
 
 def main() -> None:

@@ -67,6 +67,8 @@ from domain.usecases.reconciliation import Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
 from domain.usecases.tax import TaxUseCases
+from domain.usecases.wallet_keeper import WalletKeeper
+from domain.usecases.wallets import WalletUseCases
 from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups, RevisionWatch
@@ -102,7 +104,10 @@ class Container(containers.DeclarativeContainer):
 
     catalog = providers.Singleton(CatalogUseCases, uow=uow, currencies=BILLING_CURRENCIES)
     # None unless Stripe is configured (docs/payments.md): the PaymentLinks of documents and mail.
-    payments = providers.Singleton(build_payments, settings, uow, clock)
+    # Crediting a wallet needs no processor, so the processor's events credit through this one
+    # (the `wallets` below also take the processor's ports, which would make a cycle).
+    wallet_credits = providers.Singleton(WalletUseCases, uow=uow, clock=clock, reads=reads)
+    payments = providers.Singleton(build_payments, settings, uow, clock, wallet_credits)
     documents = providers.Singleton(
         Documents,
         renderer=providers.Singleton(InvoiceFiles),
@@ -206,6 +211,25 @@ class Container(containers.DeclarativeContainer):
         chart=providers.Callable(account_chart, settings),
         render=providers.Object(journal_csv),
     )
+    # The payment processor's ports (domain/payments/ports.py) are `payments`: None without
+    # one, so the portal's top-up button is disabled and auto top-up cannot be switched on.
+    wallets = providers.Singleton(
+        WalletUseCases,
+        uow=uow,
+        clock=clock,
+        reads=reads,
+        checkout=payments,
+        saved_methods=payments,
+    )
+    wallet_keeper = providers.Singleton(
+        WalletKeeper,
+        uow=uow,
+        clock=clock,
+        wallets=wallets,
+        zone=settings.provided.timezone,
+        saved_methods=payments,
+        reads=reads,
+    )
     management = providers.Singleton(
         UseCases,
         clients=clients,
@@ -225,6 +249,7 @@ class Container(containers.DeclarativeContainer):
         tax=tax,
         accounting=accounting,
         payments=payments,
+        wallets=wallets,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(

@@ -33,6 +33,7 @@ from api.graphql import reconciliation as reconciliation_api
 from api.graphql import staff as staff_api
 from api.graphql import tax as tax_api
 from api.graphql import usage as usage_api
+from api.graphql import wallets as wallet_api
 from api.graphql import webhooks as webhook_api
 from api.graphql.context import Info
 from api.graphql.errors import should_mask_error
@@ -84,6 +85,7 @@ class Query:
     client_tax = tax_api.client_tax
     agency_profile = tax_api.agency_profile
     accounting_export = tax_api.accounting_export
+    wallet = wallet_api.wallet
 
 
 @strawberry.type
@@ -123,6 +125,11 @@ class Mutation:
     set_client_tax_treatment = tax_api.set_client_tax_treatment
     set_client_billing_details = tax_api.set_client_billing_details
     set_agency_profile = tax_api.set_agency_profile
+    set_billing_mode = wallet_api.set_billing_mode
+    top_up_wallet = wallet_api.top_up_wallet
+    adjust_wallet = wallet_api.adjust_wallet
+    set_wallet_settings = wallet_api.set_wallet_settings
+    start_wallet_top_up = wallet_api.start_wallet_top_up
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)

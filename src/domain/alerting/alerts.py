@@ -29,6 +29,12 @@ class AlertKind(StrEnum):
     PAYMENT_REFUNDED = "payment_refunded"  # money was refunded to a client through Stripe
     PAYMENT_DISPUTED = "payment_disputed"  # a client disputed a charge (chargeback)
     PAYMENT_UNMATCHED = "payment_unmatched"  # money arrived that Bizgraph could not place
+    # prepaid wallets (domain/wallets/): calls refused for want of balance, the balance under
+    # its alert level, a period's fixed amounts it could not cover, an auto top-up that failed
+    WALLET_REFUSED = "wallet_refused"
+    WALLET_LOW_BALANCE = "wallet_low_balance"
+    WALLET_SHORTFALL = "wallet_shortfall"
+    AUTO_TOP_UP_FAILED = "auto_top_up_failed"
 
 
 @dataclass(frozen=True, slots=True)

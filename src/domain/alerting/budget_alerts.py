@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from domain.alerting.alerts import Alert, AlertKind
+from domain.billing.money import exact_sum
 from domain.billing.periods import Period
 from domain.budgets.limits import Budget, BudgetBasis, Refusal
 from domain.ids import new_id
@@ -52,6 +53,8 @@ def threshold_alert(
 def refusal_alert(refusal: Refusal, at: datetime, owner: str) -> Alert:
     budget, period = refusal.hold.budget, refusal.hold.period
     hour = at.astimezone(UTC)
+    if budget.wallet:
+        return wallet_refusal_alert(refusal, at, owner)
     key = budget.key_id or "-"
     return Alert(
         id=new_id(),
@@ -70,6 +73,28 @@ def refusal_alert(refusal: Refusal, at: datetime, owner: str) -> Alert:
             "requested": str(refusal.hold.amount),
             "period": period.label,
             "basis": refusal.hold.basis.value,  # "cost": hidden from the client's portal
+            "currency": budget.limit.currency,
+        },
+    )
+
+
+def wallet_refusal_alert(refusal: Refusal, at: datetime, owner: str) -> Alert:
+    """A prepaid wallet refused calls (at most one alert per client and hour)."""
+    budget = refusal.hold.budget
+    balance = exact_sum(Decimal(0), refusal.spent.copy_negate())
+    return Alert(
+        id=new_id(),
+        kind=AlertKind.WALLET_REFUSED,
+        client_id=budget.client_id,
+        key_id=None,
+        dedupe_key=f"wallet_refused:{budget.client_id}:{at.astimezone(UTC):%Y-%m-%dT%H}",
+        message=f"The prepaid wallet of {owner} cannot cover calls: they are refused "
+        f"(balance {balance} {budget.limit.currency})",
+        created_at=at,
+        details={
+            "balance": str(balance),
+            "held": str(refusal.reserved),
+            "requested": str(refusal.hold.amount),
             "currency": budget.limit.currency,
         },
     )

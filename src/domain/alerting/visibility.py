@@ -39,5 +39,9 @@ def client_view(alert: Alert) -> Alert:
             | AlertKind.PAYMENT_REFUNDED
             | AlertKind.PAYMENT_DISPUTED
             | AlertKind.PAYMENT_UNMATCHED
-        ):  # payment alerts carry no cost basis; kept as they are
+            | AlertKind.WALLET_REFUSED
+            | AlertKind.WALLET_LOW_BALANCE
+            | AlertKind.WALLET_SHORTFALL
+            | AlertKind.AUTO_TOP_UP_FAILED
+        ):  # payment and wallet alerts: the client's own money, on no cost basis
             return alert

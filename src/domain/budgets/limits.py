@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
@@ -49,10 +49,13 @@ class Budget:
     updated_at: datetime
     basis: BudgetBasis | None = None
     thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
+    # A prepaid client's wallet (domain/wallets/): limit 0 on a counter whose `spent` is
+    # minus the balance, so `spent + reserved + hold <= 0` is "the balance covers the hold".
+    wallet: bool = False
 
     def __post_init__(self) -> None:
         require_aware(self.updated_at, "updated_at")
-        if self.limit.amount <= 0:
+        if self.limit.amount <= 0 and not (self.wallet and self.limit.amount == 0):
             raise ValidationError("a budget limit must be positive")
         if len(set(self.thresholds)) != len(self.thresholds) or len(self.thresholds) > 10:
             raise ValidationError("thresholds are at most 10 distinct percents")
@@ -62,7 +65,14 @@ class Budget:
 
     @property
     def scope(self) -> str:
+        if self.wallet:
+            return wallet_scope(self.client_id)
         return budget_scope(self.client_id, self.key_id)
+
+    def counter_period(self, period: Period) -> Period:
+        """The counter a call's hold and spend go on: the call's billing period, or the one
+        everlasting counter of a wallet (a balance does not restart each month)."""
+        return WALLET_PERIOD if self.wallet else period
 
     def basis_under(self, plan: PlanVersion | None) -> BudgetBasis:
         if self.basis is not None:
@@ -86,6 +96,16 @@ class Budget:
 
 def budget_scope(client_id: str, key_id: str | None) -> str:
     return f"key:{key_id}" if key_id is not None else f"client:{client_id}"
+
+
+def wallet_scope(client_id: str) -> str:
+    return f"wallet:{client_id}"
+
+
+# A wallet's one counter: it spans every billing period.
+WALLET_PERIOD = Period(
+    "wallet", datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)
+)
 
 
 def _share(limit: Decimal, percent: int) -> Decimal:
@@ -142,6 +162,14 @@ class Spend:
     scope: str
     period_start: datetime
     amount: Decimal
+    request_id: str | None = None  # a wallet's draw is a statement entry naming its call
+    occurred_at: datetime | None = None
+    currency: str = "USD"
+
+    @property
+    def wallet_client(self) -> str | None:
+        """The client whose wallet this spend draws on, if it is a wallet's."""
+        return self.scope.removeprefix("wallet:") if self.scope.startswith("wallet:") else None
 
 
 @dataclass(frozen=True, slots=True)

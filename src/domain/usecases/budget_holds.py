@@ -23,7 +23,7 @@ async def call_holds(grant: CallGrant, bound: RequestBound, period: Period) -> l
     return [
         Hold(
             budget,
-            period,
+            budget.counter_period(period),
             hold_amount(budget, grant.plan, pairs, bound),
             budget.basis_under(grant.plan),
         )

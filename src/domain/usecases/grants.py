@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from domain.access.keys import ApiKey
 from domain.alerting.alerts import Alert
@@ -16,7 +17,15 @@ from domain.billing.clients import Client
 from domain.billing.money import exact_sum
 from domain.billing.periods import Period
 from domain.billing.plans import PlanTimeline, PlanVersion
-from domain.budgets.limits import Budget, CounterMove, Refusal, Spend, budget_scope
+from domain.budgets.limits import (
+    WALLET_PERIOD,
+    Budget,
+    CounterMove,
+    Refusal,
+    Spend,
+    budget_scope,
+    wallet_scope,
+)
 from domain.catalog.aliases import resolve
 from domain.catalog.models import Model, PriceVersion
 from domain.errors import (
@@ -69,12 +78,23 @@ class Attempt:
 def budgets_of(stored: Mapping[str, Budget], client_id: str, key_id: str) -> tuple[Budget, ...]:
     """The client's budget, then the key's: always in this order, so transactions lock the
     counters in one order and cannot deadlock each other."""
-    found = (stored.get(budget_scope(client_id, None)), stored.get(budget_scope(client_id, key_id)))
+    found = (
+        stored.get(budget_scope(client_id, None)),
+        stored.get(budget_scope(client_id, key_id)),
+        stored.get(wallet_scope(client_id)),  # a prepaid client's wallet, last
+    )
     return tuple(budget for budget in found if budget is not None)
 
 
 def refusal_message(refusal: Refusal) -> str:
     budget = refusal.hold.budget
+    if budget.wallet:
+        available = exact_sum(refusal.spent, refusal.reserved).copy_negate()
+        return (
+            f"This client's prepaid balance ({max(available, Decimal(0))} "
+            f"{budget.limit.currency} available) cannot cover what this call could cost; "
+            "top up the wallet."
+        )
     whose = "this key's" if budget.key_id else "this client's"
     return (
         f"You exceeded {whose} budget of {budget.limit} for {refusal.hold.period.label}: "
@@ -146,8 +166,11 @@ def spends(grant: CallGrant, period_start: datetime, added: Sequence[UsageRecord
     return [
         Spend(
             budget.scope,
-            period_start,
+            WALLET_PERIOD.start if budget.wallet else period_start,
             exact_sum(*(budget.measure(r.cost, r.charge, grant.plan) for r in added)),
+            grant.request_id,
+            grant.started_at,
+            budget.limit.currency,
         )
         for budget in grant.budgets
     ]
@@ -191,6 +214,7 @@ async def grant_for_entry(
         price = (await uow.catalog.prices(model.id)).in_force_at(entry.started_at)
         plans = PlanTimeline(await uow.plans.history(client.id))
         stored = {budget.scope: budget for budget in await uow.budgets.all()}
+        stored.update({wallet.scope: wallet for wallet in await uow.wallets.budgets()})
     plan = plans.in_force_at(entry.started_at)
     target = PricedModel(model, price)
     snapshot = lookups.uncached()

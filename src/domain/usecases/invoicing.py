@@ -51,6 +51,7 @@ from domain.metering.usage import UsageRecord
 from domain.ports import Clock, InvoicingUnitOfWork, InvoicingUnitOfWorkFactory
 from domain.usecases.invoice_reads import books_problems, draft_invoice, invoice_usage
 from domain.usecases.tax_terms import InvoiceTax, invoice_tax
+from domain.wallets.receipts import wallet_payment_entry
 
 INVOICE_PREFIX = "INV"
 CREDIT_NOTE_PREFIX = "CN"
@@ -186,6 +187,11 @@ class InvoiceUseCases:
             await uow.invoices.use_credits(invoice.id, uses)
             for entry in finalization_entries(invoice):
                 await uow.ledger.append(entry)
+            if (wallet := await uow.wallets.get(client.id)) is not None and wallet.prepaid:
+                # a receipt: paid from the wallet as it went (domain/wallets/receipts.py)
+                await uow.invoices.change_status(invoice.id, InvoiceStatus.PAID, now)
+                await uow.ledger.append(wallet_payment_entry(invoice, now))
+                invoice = replace(invoice, status=InvoiceStatus.PAID, paid_at=now)
             if self._on_finalized is not None:
                 await self._on_finalized(uow, invoice)
             await uow.commit()

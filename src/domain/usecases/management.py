@@ -53,6 +53,8 @@ from domain.usecases.payments import PaymentUseCases
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.tax import TaxDesk, TaxUseCases
+from domain.usecases.wallet_desk import WalletDesk
+from domain.usecases.wallets import WalletUseCases
 from domain.usecases.webhooks import NewWebhook, WebhookUseCases
 
 MAX_ESTIMATED = 1000  # estimated records listed at once
@@ -79,6 +81,7 @@ class UseCases:
     tax: TaxUseCases | None = None
     accounting: AccountingExports | None = None
     payments: PaymentUseCases | None = None  # Stripe, when configured
+    wallets: WalletUseCases | None = None
 
 
 class Management:
@@ -93,6 +96,7 @@ class Management:
         self.tax = TaxDesk(principal, use_cases.tax)
         self.accounting = AccountingDesk(principal, use_cases.accounting)
         self.payments = PaymentDesk(principal, use_cases.payments, self.invoices)
+        self.wallets = WalletDesk(principal, use_cases.wallets)
 
     # ------------------------------------------------------------------ guards
 

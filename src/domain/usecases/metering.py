@@ -182,11 +182,14 @@ class Metering:
         if not grant.budgets:
             await self._log.open(entry)
             return
-        if bound.unbounded is not None and any(b.hard_limit() for b in grant.budgets):
+        if bound.unbounded is not None and any(b.hard_limit() is not None for b in grant.budgets):
+            limited = (
+                "a prepaid wallet" if any(b.wallet for b in grant.budgets) else "a hard budget"
+            )
             raise BudgetExceeded(
                 f"This call could cost more than any budget allows: {bound.unbounded} are "
-                "billed by what the provider reads, which the request does not bound, and "
-                "a hard budget is set."
+                f"billed by what the provider reads, which the request does not bound, and "
+                f"{limited} is set."
             )
         holds = await call_holds(grant, bound, self._period(grant))
         try:

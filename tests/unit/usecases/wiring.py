@@ -19,6 +19,7 @@ from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases
 from domain.usecases.management import UseCases
 from domain.usecases.reports import ReportUseCases
+from domain.usecases.wallets import WalletUseCases
 from domain.usecases.webhooks import WebhookUseCases
 from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
@@ -39,4 +40,5 @@ def fake_use_cases(
         alerts=AlertUseCases(factory, clock),
         webhooks=WebhookUseCases(factory, clock, hasher, allow_private=True),
         aliases=AliasUseCases(factory, clock),
+        wallets=WalletUseCases(factory, clock),
     )

@@ -15,6 +15,7 @@ import { ClientAlerts } from "./AlertsPage";
 import { BudgetPanel } from "./BudgetPanel";
 import { CreditsPanel } from "./CreditsPanel";
 import { TaxPanel } from "./TaxPanel";
+import { WalletPanel } from "../shared/WalletPanel";
 import { ClientInvoices } from "./InvoicesPage";
 import { KeysPanel, PortalAccess } from "./KeysPanel";
 import { canWrite, useSession } from "./session";
@@ -175,6 +176,7 @@ export function ClientPage() {
           note={`${formatInteger(usage.inputTokens)} in / ${formatInteger(usage.outputTokens)} out tokens`} />
       </SimpleGrid>
       <BudgetPanel clientId={client.id} currency={currency} budget={client.budget} writable={writable} onChange={refresh} />
+      <WalletPanel clientId={client.id} zone={session.timeZone} writable={writable} />
       <UsageCharts series={usage.series} byModel={usage.byModel} currency={currency} zone={session.timeZone} showCost />
       <AliasUsage clientId={client.id} period={period} currency={currency} />
       <SimpleGrid cols={{ base: 1, md: 2 }}>

@@ -20,6 +20,7 @@ import { DraftInvoice, InvoiceList } from "../shared/InvoiceParts";
 import { OverdueNotice } from "../shared/OverdueNotice";
 import { PortalBillingDetails } from "./PortalBillingDetails";
 import { PortalPayments } from "./PortalPayments";
+import { WalletPanel } from "../shared/WalletPanel";
 
 // The budget's figures and the draft come in a second query, sent once the first names the
 // client: the figures only for a budget measured on the client's charge (a budget on the
@@ -204,6 +205,7 @@ function PortalPage({
               )}
             </Paper>
             <PortalBudgetAndDraft client={client} period={usage.period} invoices={invoices} />
+            <WalletPanel clientId={client.id} zone={zone} writable={false} portal />
             <Paper withBorder p="md">
               <Title order={4} mb="sm">Invoices</Title>
               <OverdueNotice zone={zone} />

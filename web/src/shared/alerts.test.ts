@@ -15,7 +15,8 @@ describe("describeEvents", () => {
   it("says every kind for an empty or complete list, else names them", () => {
     expect(describeEvents([])).toBe("every alert kind");
     const dunning = ["INVOICE_OVERDUE", "SUSPENSION_WARNING", "CLIENT_SUSPENDED"];
-    const clientKinds = ["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", ...dunning, ...PAYMENT_KINDS];
+    const wallet = ["WALLET_REFUSED", "WALLET_LOW_BALANCE", "WALLET_SHORTFALL", "AUTO_TOP_UP_FAILED"];
+    const clientKinds = ["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", ...dunning, ...PAYMENT_KINDS, ...wallet];
     expect(describeEvents(clientKinds, true)).toBe("every alert kind");
     expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED"])).toBe(
       "Spend spike, Budget threshold, Hard limit refused",
@@ -23,6 +24,7 @@ describe("describeEvents", () => {
     expect(describeEvents([...clientKinds, "RECONCILIATION_DRIFT", "INVOICE_REFUSED"])).toBe(
       "every alert kind",
     );
+    expect(describeEvents(["WALLET_LOW_BALANCE"])).toBe("Wallet balance low");
     expect(describeEvents(["HARD_LIMIT_REFUSED", "SPEND_SPIKE"])).toBe("Hard limit refused, Spend spike");
   });
 });

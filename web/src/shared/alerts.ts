@@ -15,20 +15,24 @@ const KIND_LABELS: Record<string, string> = {
   PAYMENT_REFUNDED: "Payment refunded",
   PAYMENT_DISPUTED: "Payment disputed",
   PAYMENT_UNMATCHED: "Payment to review",
+  WALLET_REFUSED: "Wallet refused calls",
+  WALLET_LOW_BALANCE: "Wallet balance low",
+  WALLET_SHORTFALL: "Wallet short of fixed amounts",
+  AUTO_TOP_UP_FAILED: "Auto top-up failed",
 };
 
 /** Every alert kind a webhook can subscribe to, in the API's order. */
 export const ALERT_KINDS = [
   "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED", "SPEND_SPIKE", "RECONCILIATION_DRIFT",
   "INVOICE_OVERDUE", "SUSPENSION_WARNING", "CLIENT_SUSPENDED", "INVOICE_REFUSED",
-  "BUDGET_THRESHOLD",
-  "HARD_LIMIT_REFUSED",
-  "SPEND_SPIKE",
-  "RECONCILIATION_DRIFT",
   "PAYMENT_FAILED",
   "PAYMENT_REFUNDED",
   "PAYMENT_DISPUTED",
   "PAYMENT_UNMATCHED",
+  "WALLET_REFUSED",
+  "WALLET_LOW_BALANCE",
+  "WALLET_SHORTFALL",
+  "AUTO_TOP_UP_FAILED",
 ] as const;
 
 export function alertKindLabel(kind: string): string {

@@ -40,6 +40,8 @@ from adapters.persistence.call_log.postgres_statements import (
     SPEND_FROM_LEASE,
     USAGE,
     USAGE_COLUMNS,
+    WALLET_COLUMNS,
+    WALLET_DRAWS,
     as_columns,
     daily_rows,
     row_values,
@@ -48,6 +50,7 @@ from adapters.persistence.repositories.alerts import alert_to_row
 from adapters.persistence.repositories.journal import journal_to_row
 from adapters.persistence.repositories.ledger import entry_to_row
 from adapters.persistence.repositories.usage import usage_to_row
+from adapters.persistence.repositories.wallets import entry_row
 from adapters.persistence.types import canonical, check_storable
 from domain.budgets.limits import CounterMove
 from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError, WriteConflict
@@ -56,6 +59,7 @@ from domain.metering.journal import BudgetMoves, JournalEntry, Settlement
 from domain.metering.ports import CallLog
 from domain.metering.usage import UsageRecord
 from domain.text import has_nul
+from domain.wallets.statement import usage_draw
 
 log = logging.getLogger("bizgraph.call_log")
 
@@ -254,6 +258,7 @@ async def _move_budgets(conn: Any, budgets: BudgetMoves, added: list[UsageRecord
     """BudgetRepository.settle's rules for a leased call: the spend joins the counter, moved
     out of the lease (at most what it holds); the thresholds it crosses alert."""
     moves = []
+    draws = []
     for spend in budgets.spends(added):
         if spend.amount == 0:
             continue
@@ -265,6 +270,10 @@ async def _move_budgets(conn: Any, budgets: BudgetMoves, added: list[UsageRecord
         if after is not None:  # NUMERIC(38, 18) comes back padded: the amount as written
             after = canonical(after)
             moves.append(CounterMove(spend.scope, canonical(after - spend.amount), after))
+            if (draw := usage_draw(spend)) is not None:  # a wallet's: on its statement too
+                draws.append(row_values(entry_row(draw), WALLET_COLUMNS))
+    if draws:
+        await conn.execute(WALLET_DRAWS, *as_columns(draws))
     alert_rows = [alert_to_row(alert) for alert in budgets.alerts(moves)]
     if alert_rows:
         await conn.execute(ALERTS, *as_columns([row_values(r, ALERT_COLUMNS) for r in alert_rows]))

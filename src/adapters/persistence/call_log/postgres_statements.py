@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, Integer, Table
 
 from adapters.persistence.tables.alerts import alerts
 from adapters.persistence.tables.calls import call_journal, ledger_entries, usage_records
+from adapters.persistence.tables.wallets import wallet_entries
 from adapters.persistence.types import ExactDecimal, UtcDateTime, check_storable
 from domain.metering.usage import UsageRecord
 
@@ -49,6 +50,8 @@ LEDGER_COLUMNS = tuple(c.name for c in ledger_entries.c)
 OPEN = insert_sql(call_journal, JOURNAL_COLUMNS, ["request_id"], "")
 USAGE = insert_sql(usage_records, USAGE_COLUMNS, ["request_id", "attempt"], "request_id, attempt")
 LEDGER = insert_sql(ledger_entries, LEDGER_COLUMNS, ["client_id", "kind", "reference"], "")
+WALLET_COLUMNS = tuple(c.name for c in wallet_entries.c)
+WALLET_DRAWS = insert_sql(wallet_entries, WALLET_COLUMNS, ["reference"], "")
 # 'started' is JournalState.STARTED (a test checks the statements against the enum).
 FINISH = (
     "UPDATE call_journal AS j SET state = x.state "

@@ -46,8 +46,10 @@ from adapters.persistence.repositories.alerts import alert_to_row
 from adapters.persistence.repositories.journal import journal_to_row
 from adapters.persistence.repositories.ledger import entry_to_row
 from adapters.persistence.repositories.usage import usage_to_row
+from adapters.persistence.repositories.wallets import entry_row
 from adapters.persistence.tables.alerts import alerts
 from adapters.persistence.tables.calls import call_journal, ledger_entries, usage_records
+from adapters.persistence.tables.wallets import wallet_entries
 from domain.billing.money import exact_sum
 from domain.budgets.limits import CounterMove, Spend
 from domain.errors import Conflict, NotFound, StoreUnavailable, ValidationError
@@ -55,6 +57,7 @@ from domain.metering.journal import JournalEntry, JournalState, Settlement
 from domain.metering.ports import CallLog
 from domain.metering.usage import UsageRecord
 from domain.text import has_nul
+from domain.wallets.statement import usage_draw
 
 log = logging.getLogger("bizgraph.call_log")
 
@@ -286,6 +289,11 @@ def _settle(
         for spend in budgets.spends(added):
             if spend.amount != 0 and (move := _spend(conn, spend, budgets.lease_owner)):
                 moves.append(move)
+                if (draw := usage_draw(spend)) is not None:  # a wallet's: on its statement too
+                    row = entry_row(draw)
+                    conn.execute(
+                        insert_sql(wallet_entries, tuple(row), ("reference",)), sql_values(row)
+                    )
         for alert in budgets.alerts(moves):
             row = alert_to_row(alert)
             conn.execute(insert_sql(alerts, tuple(row), ("dedupe_key",)), sql_values(row))

@@ -24,6 +24,7 @@ from adapters.persistence.repositories._sql import (
     insert_unless_exists,
     upsert,
 )
+from adapters.persistence.repositories.wallets import entry_row
 from adapters.persistence.tables.budgets import (
     budget_counters,
     budget_leases,
@@ -31,6 +32,7 @@ from adapters.persistence.tables.budgets import (
     budgets,
 )
 from adapters.persistence.tables.calls import process_leases, usage_records
+from adapters.persistence.tables.wallets import wallet_entries
 from domain.billing.money import Money, exact_sum
 from domain.billing.periods import Period
 from domain.budgets.limits import (
@@ -45,6 +47,7 @@ from domain.budgets.limits import (
     Spend,
 )
 from domain.budgets.ports import BudgetRepository
+from domain.wallets.statement import usage_draw
 
 _COUNTER = budget_counters.c
 _LEASE = budget_leases.c
@@ -179,6 +182,12 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
             after = await self._move(*key, spent=spent, reserved=freed.copy_negate())
             if after is not None and spent != 0:
                 moves.append(CounterMove(key[0], exact_sum(after, spent.copy_negate()), after))
+        moved = {move.scope for move in moves}
+        for spend in spends:  # a wallet's draw is on its statement too
+            if spend.scope in moved and (entry := usage_draw(spend)) is not None:
+                await insert_unless_exists(
+                    self._conn, wallet_entries, entry_row(entry), ["reference"]
+                )
         return moves
 
     async def take_lease(self, process_id: str, hold: Hold, extra: Decimal) -> LeaseTaken:
@@ -305,8 +314,12 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
         return None
 
     async def _create_counter(self, hold: Hold) -> tuple[Decimal, Decimal]:
-        """A period's first counter starts from the spend already recorded for the scope."""
-        spent = await self._recorded(hold.budget, hold.period, hold.basis)
+        """A period's first counter starts from the spend already recorded for the scope (a
+        wallet's from an empty balance: its top-ups create it)."""
+        if hold.budget.wallet:
+            spent = Decimal(0)
+        else:
+            spent = await self._recorded(hold.budget, hold.period, hold.basis)
         row = {
             "scope": hold.scope,
             "period_start": hold.period.start,

@@ -17,6 +17,7 @@ from adapters.persistence.tables import (  # noqa: F401  (each registers its tab
     payments,
     reconciliation,
     tax,
+    wallets,
 )
 from adapters.persistence.tables.schema import metadata
 
