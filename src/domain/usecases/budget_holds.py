@@ -4,12 +4,21 @@ fallbacks, and whether the hold still covers one more attempt on a fallback."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from domain.billing.money import exact_sum
 from domain.billing.periods import Period
 from domain.budgets.limits import Hold, hold_amount, worst_case
+from domain.byok.billing import byok_worst_case
 from domain.metering.request_bounds import RequestBound
-from domain.usecases.grants import Attempt, CallGrant, PricedModel, priced_fallback, usage_record
+from domain.usecases.grants import (
+    Attempt,
+    CallGrant,
+    PricedModel,
+    measured,
+    priced_fallback,
+    usage_record,
+)
 
 
 async def call_holds(grant: CallGrant, bound: RequestBound, period: Period) -> list[Hold]:
@@ -20,15 +29,24 @@ async def call_holds(grant: CallGrant, bound: RequestBound, period: Period) -> l
         if (fallback := await priced_fallback(grant, model_id)) is not None:
             targets.append(fallback)
     pairs = [(t.model, t.price) for t in targets]
-    return [
-        Hold(
-            budget,
-            period,
-            hold_amount(budget, grant.plan, pairs, bound),
-            budget.basis_under(grant.plan),
-        )
-        for budget in grant.budgets
-    ]
+    holds = []
+    for budget in grant.budgets:
+        amount = hold_amount(budget, grant.plan, pairs, bound)
+        if grant.byok is not None:  # a target may be paid by the client's own key
+            amount = max(amount, *(byok_worst(grant, bound, t) for t in targets))
+        holds.append(Hold(budget, period, amount, budget.basis_under(grant.plan)))
+    return holds
+
+
+def byok_worst(grant: CallGrant, bound: RequestBound, target: PricedModel) -> Decimal:
+    """The worst case of one attempt on `target` with the client's own key, in the client's
+    BYOK budget basis (zero when no credential of the client serves it)."""
+    byok = grant.byok
+    model = target.model
+    if byok is None or byok.credential_for(model.id, model.provider) is None:
+        return Decimal(0)
+    prompt, output = bound.prompt_tokens(model), bound.output_tokens(model)
+    return byok_worst_case(byok.settings, target.price, prompt, output)
 
 
 async def covers(
@@ -46,8 +64,11 @@ async def covers(
     records = [usage_record(grant, a) for a in billed]
     held = {h.scope: h.amount for h in await call_holds(grant, bound, period)}
     for budget in grant.budgets:
-        spent = exact_sum(*(budget.measure(r.cost, r.charge, grant.plan) for r in records))
-        worst = worst_case(budget, grant.plan, target.model, target.price, bound)
+        spent = exact_sum(*(measured(grant, budget, r) for r in records))
+        worst = max(
+            worst_case(budget, grant.plan, target.model, target.price, bound),
+            byok_worst(grant, bound, target),
+        )
         if exact_sum(spent, worst) > held[budget.scope]:
             return False
     return True

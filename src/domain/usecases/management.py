@@ -39,6 +39,7 @@ from domain.usecases.access import AccessUseCases
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.aliases import AliasDesk, AliasUseCases
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
+from domain.usecases.byok import ByokDesk, ByokUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from domain.usecases.invoice_desk import Documents, InvoiceDesk
@@ -67,6 +68,7 @@ class UseCases:
     webhooks: WebhookUseCases
     aliases: AliasUseCases
     reconciliation: Reconciliation | None = None
+    byok: ByokUseCases | None = None  # clients' own provider keys (docs/byok.md)
 
 
 class Management:
@@ -75,6 +77,7 @@ class Management:
         self._uc = use_cases
         self.invoices = InvoiceDesk(principal, use_cases.invoices, use_cases.documents)
         self.aliases = AliasDesk(principal, use_cases.aliases, use_cases.reports)
+        self.byok = ByokDesk(principal, use_cases.byok)
 
     # ------------------------------------------------------------------ guards
 
