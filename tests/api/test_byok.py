@@ -76,15 +76,19 @@ async def test_a_byok_clients_calls_carry_its_key_and_others_the_agencys(
     ]
     list_cost = (1000 * Decimal("0.15") + 300 * Decimal("0.60")) / M
     [record] = await admin.usage(client_id)
-    assert record.byok and record.cost == Money(Decimal(0))
+    assert record.byok
+    assert record.cost == Money(Decimal(0))
     assert record.list_cost == Money(list_cost)
     assert record.charge == Money(list_cost / 10)
     [agency] = await admin.usage(other_id)
-    assert not agency.byok and agency.list_cost is None and agency.cost == Money(list_cost)
+    assert not agency.byok
+    assert agency.list_cost is None
+    assert agency.cost == Money(list_cost)
     assert CLIENT_KEY not in caplog.text
     async with admin.container.engine().connect() as conn:
         rows = (await conn.execute(select(byok_credentials))).mappings().all()
-    assert rows and all(CLIENT_KEY.encode() not in bytes(r["ciphertext"]) for r in rows)
+    assert rows
+    assert all(CLIENT_KEY.encode() not in bytes(r["ciphertext"]) for r in rows)
     assert all(CLIENT_KEY not in str(dict(r)) for r in rows)
 
 
@@ -103,7 +107,8 @@ async def test_streams_carry_the_clients_key_and_are_billed_by_the_fee(
     assert chunks
     assert authorizations(upstreams) == [f"Bearer {CLIENT_KEY}"]
     [record] = await admin.usage(client_id)
-    assert record.byok and record.charge == Money(Decimal("0.002"))
+    assert record.byok
+    assert record.charge == Money(Decimal("0.002"))
 
 
 async def test_removal_falls_back_to_the_agencys_key_or_refuses(
@@ -131,7 +136,8 @@ async def test_removal_falls_back_to_the_agencys_key_or_refuses(
     assert not record.byok
     assert await admin.usage(refuse_id) == []
     [masked] = await byok.credentials(agency_id)
-    assert masked.revoked_at is not None and masked.last4 == CLIENT_KEY[-4:]
+    assert masked.revoked_at is not None
+    assert masked.last4 == CLIENT_KEY[-4:]
 
 
 @pytest.mark.parametrize("allowed", [False, True])
@@ -153,7 +159,9 @@ async def test_a_fallback_to_an_agency_paid_model_only_when_allowed(
     [request] = upstreams.anthropic.requests
     assert request.headers["x-api-key"] == upstreams.anthropic.api_key
     first, second = await admin.usage(client_id)
-    assert first.byok and not second.byok and second.cost.amount > 0
+    assert first.byok
+    assert not second.byok
+    assert second.cost.amount > 0
 
 
 async def test_the_anthropic_sdk_reaches_anthropic_with_the_clients_key(
@@ -173,7 +181,8 @@ async def test_the_anthropic_sdk_reaches_anthropic_with_the_clients_key(
     assert request.headers["x-api-key"] == CLIENT_ANTHROPIC_KEY
     [record] = await admin.usage(client_id)
     tokens = record.usage.total_tokens
-    assert record.byok and record.charge == Money(Decimal(2) * tokens / M)
+    assert record.byok
+    assert record.charge == Money(Decimal(2) * tokens / M)
 
 
 async def test_a_key_the_provider_refuses_is_not_stored(
