@@ -48,9 +48,10 @@ class ByokFee:
 
     def __post_init__(self) -> None:
         what = f"BYOK fee ({self.kind.value})"
-        amount = bounded_decimal(self.amount, places=_PLACES[self.kind], what=what)
         if self.kind is FeeKind.INCLUDED:
-            amount = Decimal(0)
+            object.__setattr__(self, "amount", Decimal(0))  # nothing to charge
+            return
+        amount = bounded_decimal(self.amount, places=_PLACES[self.kind], what=what)
         if self.kind is FeeKind.PERCENT_OF_LIST and amount > MAX_PERCENT:
             raise InvalidAmount(f"{what} is at most {MAX_PERCENT} percent")
         object.__setattr__(self, "amount", amount)
