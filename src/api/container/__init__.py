@@ -171,9 +171,12 @@ class Container(containers.DeclarativeContainer):
         rule=providers.Callable(drift_rule, settings),
     )
     # Clients' own provider keys (docs/byok.md), decrypted once per configuration revision.
+    byok_store = providers.Singleton(
+        SqlByokStore, engine, on_change=config_revision.provided.changed
+    )
     byok = providers.Singleton(
         ByokUseCases,
-        store=providers.Singleton(SqlByokStore, engine, on_change=config_revision.provided.changed),
+        store=byok_store,
         cipher=providers.Singleton(build_cipher, settings),
         check=providers.Singleton(build_credential_check, settings),
         clock=clock,

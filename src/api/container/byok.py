@@ -4,6 +4,7 @@ use cases and the hot path's per-revision cache."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from adapters.byok.checks import HttpCredentialCheck
 from adapters.byok.cipher import AesGcmCipher
@@ -13,6 +14,10 @@ from api.container.model_providers import (
     OPENAI_DEFAULT_BASE,
 )
 from api.settings import Settings
+from domain.usecases.byok import ByokUseCases
+
+if TYPE_CHECKING:
+    from api.container import Container
 
 
 def build_credential_check(settings: Settings) -> HttpCredentialCheck:
@@ -28,3 +33,16 @@ def build_credential_check(settings: Settings) -> HttpCredentialCheck:
 def build_cipher(settings: Settings, older: Iterable[str] = ()) -> AesGcmCipher:
     """Keys derived from BIZGRAPH_SECRET_KEY (and, for a rotation, the secrets before it)."""
     return AesGcmCipher(settings.secret_key, older)
+
+
+def rotation(container: Container, older: Iterable[str]) -> ByokUseCases:
+    """The BYOK use cases with a cipher that also opens what the `older` secrets encrypted
+    (`bizgraph credentials rotate`)."""
+    settings = container.settings()
+    return ByokUseCases(
+        container.byok_store(),
+        build_cipher(settings, older),
+        build_credential_check(settings),
+        container.clock(),
+        allow_private=settings.allow_private_urls,
+    )
