@@ -9,13 +9,22 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.repositories._sql import bump_config_revision, translated_errors
+from adapters.persistence.repositories.usage_totals import exact_decimal, summed_amount
 from adapters.persistence.tables.byok import byok_credentials, byok_settings
+from adapters.persistence.tables.calls import usage_records
 from adapters.persistence.unit_of_work import sqlite_writer_lock
-from domain.byok.credentials import BudgetBasis, ByokSettings, OnRevoke, StoredCredential
+from domain.billing.money import Money
+from domain.byok.credentials import (
+    BudgetBasis,
+    ByokSettings,
+    ByokUsage,
+    OnRevoke,
+    StoredCredential,
+)
 from domain.byok.fees import ByokFee, FeeKind
 from domain.byok.ports import ByokStore
 
@@ -163,6 +172,44 @@ class SqlByokStore(ByokStore):
                     .where(column.id == credential_id)
                     .values(last_used_at=at)
                 )
+
+    async def usage(self, client_id: str, start: datetime, end: datetime) -> Sequence[ByokUsage]:
+        column = usage_records.c
+        async with self._engine.connect() as conn:
+            dialect = conn.dialect.name
+            statement = (
+                select(
+                    column.model_id,
+                    column.cost_currency,
+                    column.charge_currency,
+                    func.count().label("requests"),
+                    func.sum(column.input_tokens).label("input_tokens"),
+                    func.sum(column.output_tokens).label("output_tokens"),
+                    summed_amount(dialect, "list_cost"),
+                    summed_amount(dialect, "charge"),
+                )
+                .where(
+                    column.client_id == client_id,
+                    column.byok.is_(True),
+                    column.started_at >= start,
+                    column.started_at < end,
+                )
+                .group_by(column.model_id, column.cost_currency, column.charge_currency)
+                .order_by(column.model_id, column.cost_currency, column.charge_currency)
+            )
+            rows = (await conn.execute(statement)).mappings().all()
+        return [
+            ByokUsage(
+                client_id=client_id,
+                model_id=row["model_id"],
+                requests=int(row["requests"]),
+                input_tokens=int(row["input_tokens"] or 0),
+                output_tokens=int(row["output_tokens"] or 0),
+                list_cost=Money(exact_decimal(row["list_cost"] or 0), row["cost_currency"]),
+                fee=Money(exact_decimal(row["charge"] or 0), row["charge_currency"]),
+            )
+            for row in rows
+        ]
 
     async def rekey(self, reencrypt: Callable[[StoredCredential], bytes], key_id: str) -> int:
         column = byok_credentials.c

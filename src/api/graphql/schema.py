@@ -22,6 +22,7 @@ from strawberry.extensions import (
 from api.graphql import alerts as alert_api
 from api.graphql import aliases as alias_api
 from api.graphql import budgets as budget_api
+from api.graphql import byok as byok_api
 from api.graphql import catalog as catalog_api
 from api.graphql import clients as client_api
 from api.graphql import invoices as invoice_api
@@ -72,6 +73,9 @@ class Query:
     alias_usage = alias_api.alias_usage
     reconciliation = reconciliation_api.reconciliation
     reconciled_through = reconciliation_api.reconciled_through
+    provider_credentials = byok_api.provider_credentials
+    byok_settings = byok_api.byok_settings
+    byok_usage = byok_api.byok_usage
 
 
 @strawberry.type
@@ -103,6 +107,9 @@ class Mutation:
     revoke_portal_token = staff_api.revoke_portal_token
     set_model_alias = alias_api.set_model_alias
     remove_model_alias = alias_api.remove_model_alias
+    set_provider_credential = byok_api.set_provider_credential
+    remove_provider_credential = byok_api.remove_provider_credential
+    set_byok_settings = byok_api.set_byok_settings
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from domain.billing.money import Money
 from domain.byok.fees import ByokFee, FeeKind
 from domain.errors import ValidationError
 
@@ -210,3 +211,17 @@ def by_client(
         )
         for client_id in ids
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ByokUsage:
+    """A client's calls with its own key to one model in a period: what its provider billed
+    it directly at list price (`list_cost`) and the agency's fee (`fee`, its charge)."""
+
+    client_id: str
+    model_id: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    list_cost: Money
+    fee: Money

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from domain.byok.credentials import (
     ByokSettings,
+    ByokUsage,
     ClientByok,
     CredentialInput,
     StoredCredential,
@@ -62,6 +63,10 @@ class ByokStore(Protocol):
 
     async def touch(self, used: dict[str, datetime]) -> None:
         """Record when credentials were last used (best effort, no revision bump)."""
+        ...
+
+    async def usage(self, client_id: str, start: datetime, end: datetime) -> Sequence[ByokUsage]:
+        """The client's BYOK usage records in [start, end), per model and currency."""
         ...
 
     async def rekey(self, reencrypt: Callable[[StoredCredential], bytes], key_id: str) -> int:

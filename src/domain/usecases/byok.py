@@ -9,13 +9,15 @@ figures, apart)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from domain.access.principals import NotAllowed, Principal
 from domain.alerting.webhooks import validate_url
+from domain.billing.periods import Period
 from domain.byok.credentials import (
     ByokSettings,
+    ByokUsage,
     ClientByok,
     CredentialInput,
     MaskedCredential,
@@ -108,6 +110,9 @@ class ByokUseCases:
         await self._store.put_settings(settings)
         return settings
 
+    async def usage(self, client_id: str, start: datetime, end: datetime) -> list[ByokUsage]:
+        return list(await self._store.usage(client_id, start, end))
+
     async def rotate(self) -> int:
         """Re-encrypt every active credential under the current key (the cipher must also
         hold the old one), in one transaction; the count."""
@@ -154,9 +159,15 @@ class ByokUseCases:
 class ByokDesk:
     """BYOK as one principal may use it (Management.byok)."""
 
-    def __init__(self, principal: Principal, byok: ByokUseCases | None) -> None:
+    def __init__(
+        self,
+        principal: Principal,
+        byok: ByokUseCases | None,
+        period: Callable[[str | None], Period],
+    ) -> None:
         self._principal = principal
         self._byok = byok
+        self._period = period  # a month label to the agency's month
 
     def _use_cases(self) -> ByokUseCases:
         if self._byok is None:
@@ -172,6 +183,14 @@ class ByokDesk:
         if not self._principal.can_mutate:
             raise NotAllowed("this token may not change provider credentials (owner or admin only)")
         return self._require_staff()
+
+    async def usage(self, client_id: str, label: str | None) -> Sequence[ByokUsage]:
+        """A client's BYOK usage per model (a portal token: its own client's only; the list
+        cost is what its own provider bills it, so it is shown under every plan)."""
+        if not self._principal.may_see_client(client_id):
+            return []
+        period = self._period(label)
+        return await self._use_cases().usage(client_id, period.start, period.end)
 
     async def credentials(self, client_id: str) -> Sequence[MaskedCredential]:
         return await self._require_staff().credentials(client_id)

@@ -77,7 +77,7 @@ class Management:
         self._uc = use_cases
         self.invoices = InvoiceDesk(principal, use_cases.invoices, use_cases.documents)
         self.aliases = AliasDesk(principal, use_cases.aliases, use_cases.reports)
-        self.byok = ByokDesk(principal, use_cases.byok)
+        self.byok = ByokDesk(principal, use_cases.byok, use_cases.reports.period)
 
     # ------------------------------------------------------------------ guards
 
