@@ -10,6 +10,7 @@ import logging
 from dataclasses import replace
 from decimal import Decimal
 
+import anthropic
 import openai
 import pytest
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from domain.billing.money import Money
 from domain.byok.credentials import BudgetBasis, ByokSettings, CredentialInput, OnRevoke
 from domain.byok.errors import CredentialRejected
 from domain.byok.fees import ByokFee, FeeKind
+from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.upstreams.anthropic_fake import AnthropicScript
 from tests.upstreams.openai_fake import openai_usage
@@ -195,3 +197,51 @@ async def test_a_key_the_provider_refuses_is_not_stored(
         await byok.set_credential(CredentialInput(client_id, "openai", "sk-not-a-real-key-9999"))
 
     assert await byok.credentials(client_id) == []
+
+
+async def test_a_hard_budget_holds_the_worst_case_in_the_clients_byok_basis(
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
+    """A tiny hard budget: the fee basis with the fee included holds nothing and the call goes
+    through; the list-cost basis holds the model's worst list cost and refuses it."""
+    included = ByokSettings("")
+    by_list = ByokSettings("", budget_basis=BudgetBasis.LIST_COST)
+    fee_id, fee_secret, _ = await byok_client(admin, gateway, upstreams, included)
+    list_id, list_secret, _ = await byok_client(admin, gateway, upstreams, by_list)
+    for client_id in (fee_id, list_id):
+        await admin.container.budgets().set_for_client(client_id, BudgetInput(Decimal("0.0001")))
+    gateway.container.config_revision().changed()
+
+    sdks.openai(fee_secret).chat.completions.create(
+        model="openai/gpt-4o-mini", messages=MESSAGES, max_tokens=50
+    )
+    with pytest.raises(openai.RateLimitError) as refused:
+        sdks.openai(list_secret).chat.completions.create(
+            model="openai/gpt-4o-mini", messages=MESSAGES, max_tokens=5000
+        )
+
+    assert "budget" in str(refused.value)
+    [record] = await admin.usage(fee_id)
+    assert record.byok
+    assert record.charge == Money(Decimal(0))
+    assert await admin.usage(list_id) == []
+
+
+async def test_a_refusal_after_removal_is_in_anthropics_format_on_messages(
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
+    refuse = ByokSettings("", on_revoke=OnRevoke.REFUSE)
+    client_id, secret, credential = await byok_client(
+        admin, gateway, upstreams, refuse, "anthropic", CLIENT_ANTHROPIC_KEY
+    )
+    await admin.container.byok().remove_credential(client_id, credential)
+    gateway.container.config_revision().changed()
+
+    with pytest.raises(anthropic.PermissionDeniedError) as refused:
+        sdks.anthropic(secret).messages.create(
+            model="anthropic/claude-haiku-4-5", max_tokens=50, messages=MESSAGES
+        )
+
+    assert refused.value.body["type"] == "error"  # type: ignore[index]
+    assert "removed" in str(refused.value)
+    assert upstreams.anthropic.requests == []

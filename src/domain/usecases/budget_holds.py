@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from domain.billing.money import exact_sum
 from domain.billing.periods import Period
-from domain.budgets.limits import Hold, hold_amount, worst_case
+from domain.budgets.limits import Budget, Hold, hold_amount, worst_case
 from domain.byok.billing import byok_worst_case
 from domain.metering.request_bounds import RequestBound
 from domain.usecases.grants import (
@@ -28,25 +28,40 @@ async def call_holds(grant: CallGrant, bound: RequestBound, period: Period) -> l
     for model_id in grant.target.model.fallbacks:  # a fallback may cost more
         if (fallback := await priced_fallback(grant, model_id)) is not None:
             targets.append(fallback)
-    pairs = [(t.model, t.price) for t in targets]
-    holds = []
-    for budget in grant.budgets:
-        amount = hold_amount(budget, grant.plan, pairs, bound)
-        if grant.byok is not None:  # a target may be paid by the client's own key
-            amount = max(amount, *(byok_worst(grant, bound, t) for t in targets))
-        holds.append(Hold(budget, period, amount, budget.basis_under(grant.plan)))
-    return holds
+    if grant.byok is None:  # the usual path: no client key can serve any target
+        pairs = [(t.model, t.price) for t in targets]
+        return [
+            Hold(
+                budget,
+                period,
+                hold_amount(budget, grant.plan, pairs, bound),
+                budget.basis_under(grant.plan),
+            )
+            for budget in grant.budgets
+        ]
+    return [
+        Hold(
+            budget,
+            period,
+            max(target_worst(grant, budget, bound, t) for t in targets),
+            budget.basis_under(grant.plan),
+        )
+        for budget in grant.budgets
+    ]
 
 
-def byok_worst(grant: CallGrant, bound: RequestBound, target: PricedModel) -> Decimal:
-    """The worst case of one attempt on `target` with the client's own key, in the client's
-    BYOK budget basis (zero when no credential of the client serves it)."""
-    byok = grant.byok
-    model = target.model
-    if byok is None or byok.credential_for(model.id, model.provider) is None:
-        return Decimal(0)
-    prompt, output = bound.prompt_tokens(model), bound.output_tokens(model)
-    return byok_worst_case(byok.settings, target.price, prompt, output)
+def target_worst(
+    grant: CallGrant, budget: Budget, bound: RequestBound, target: PricedModel
+) -> Decimal:
+    """The most one attempt on `target` can put on `budget`: with the client's own key, its
+    worst case in the client's BYOK budget basis (fee or list cost); otherwise the usual
+    worst case (an agency-paid fallback the settings forbid is counted too: it only
+    over-holds)."""
+    byok, model = grant.byok, target.model
+    if byok is not None and byok.credential_for(model.id, model.provider) is not None:
+        prompt, output = bound.prompt_tokens(model), bound.output_tokens(model)
+        return byok_worst_case(byok.settings, target.price, prompt, output)
+    return worst_case(budget, grant.plan, model, target.price, bound)
 
 
 async def covers(
@@ -65,10 +80,7 @@ async def covers(
     held = {h.scope: h.amount for h in await call_holds(grant, bound, period)}
     for budget in grant.budgets:
         spent = exact_sum(*(measured(grant, budget, r) for r in records))
-        worst = max(
-            worst_case(budget, grant.plan, target.model, target.price, bound),
-            byok_worst(grant, bound, target),
-        )
+        worst = target_worst(grant, budget, bound, target)
         if exact_sum(spent, worst) > held[budget.scope]:
             return False
     return True
