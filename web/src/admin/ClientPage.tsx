@@ -13,6 +13,8 @@ import { UsageCharts } from "../shared/UsageCharts";
 import { AliasUsage } from "../shared/AliasUsage";
 import { ClientAlerts } from "./AlertsPage";
 import { BudgetPanel } from "./BudgetPanel";
+import { ByokPanel } from "./ByokPanel";
+import { ByokUsage } from "../shared/ByokUsage";
 import { CreditsPanel } from "./CreditsPanel";
 import { ClientInvoices } from "./InvoicesPage";
 import { KeysPanel, PortalAccess } from "./KeysPanel";
@@ -176,6 +178,8 @@ export function ClientPage() {
       <BudgetPanel clientId={client.id} currency={currency} budget={client.budget} writable={writable} onChange={refresh} />
       <UsageCharts series={usage.series} byModel={usage.byModel} currency={currency} zone={session.timeZone} showCost />
       <AliasUsage clientId={client.id} period={period} currency={currency} />
+      <ByokUsage clientId={client.id} period={period} />
+      <ByokPanel clientId={client.id} />
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <Paper withBorder p="md">
           <Title order={4}>Plan</Title>
