@@ -33,6 +33,7 @@ class ByokCache(ByokLookup):
         self._load = load
         self._revision = revision
         self._revision_seen: int | None = None
+        self._snapshot_seen: object = None
         self._clients: dict[str, ClientByok] = {}
         self._lock = asyncio.Lock()
         self._touch = touch
@@ -42,13 +43,19 @@ class ByokCache(ByokLookup):
         self._last_touch = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def for_client(self, client_id: str) -> ClientByok | None:
+    async def for_client(self, client_id: str, snapshot: object = None) -> ClientByok | None:
+        """The client's configuration as of the current revision. A call passes the snapshot
+        it was authorized against (runtime/lookups.py keeps one per revision): the same
+        object as the last call's means the same revision, so nothing is read at all."""
+        if snapshot is not None and snapshot is self._snapshot_seen:
+            return self._clients.get(client_id)
         current = await self._revision.current()
         if current != self._revision_seen:
             async with self._lock:  # one load per revision, however many calls wait
                 if current != self._revision_seen:
                     self._clients = await self._load()
                     self._revision_seen = current
+        self._snapshot_seen = snapshot
         return self._clients.get(client_id)
 
     def note_used(self, credential_id: str) -> None:

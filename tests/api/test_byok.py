@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import anthropic
@@ -20,6 +21,7 @@ from domain.billing.money import Money
 from domain.byok.credentials import BudgetBasis, ByokSettings, CredentialInput, OnRevoke
 from domain.byok.errors import CredentialRejected
 from domain.byok.fees import ByokFee, FeeKind
+from domain.metering.request_bounds import text_bound
 from domain.usecases.budgets import BudgetInput
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.upstreams.anthropic_fake import AnthropicScript
@@ -245,3 +247,24 @@ async def test_a_refusal_after_removal_is_in_anthropics_format_on_messages(
     assert refused.value.body["type"] == "error"  # type: ignore[index]
     assert "removed" in str(refused.value)
     assert upstreams.anthropic.requests == []
+
+
+async def test_a_crashed_byok_call_is_recovered_as_byok(
+    gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
+    """Journal recovery bills an abandoned call by the key that serves its model now."""
+    fee = ByokSettings("", ByokFee(FeeKind.PER_REQUEST, Decimal("0.01")))
+    client_id, secret, _ = await byok_client(admin, gateway, upstreams, fee)
+    metering = admin.container.metering()
+    caller = await metering.authenticate(secret)
+    grant = await metering.authorize(caller, "openai/gpt-4o-mini", "req_byok_crash_" + client_id)
+    await metering.hold_and_journal(grant, text_bound(400, 100))
+
+    await metering.recover(admin.container.clock().now() + timedelta(seconds=1))
+
+    [record] = await admin.usage(client_id)
+    assert record.request_id == grant.request_id
+    assert record.byok
+    assert record.cost == Money(Decimal(0))
+    assert record.list_cost is not None
+    assert record.charge == Money(Decimal("0.01"))

@@ -78,8 +78,10 @@ class ByokLookup(Protocol):
     """The hot path's view of every client's BYOK configuration, decrypted once per
     configuration revision (runtime/byok_cache.py): no SQL while the revision holds."""
 
-    async def for_client(self, client_id: str) -> ClientByok | None:
-        """None: the client has no BYOK configuration (its calls are agency-paid)."""
+    async def for_client(self, client_id: str, snapshot: object = None) -> ClientByok | None:
+        """None: the client has no BYOK configuration (its calls are agency-paid).
+        `snapshot`: the configuration snapshot the call was authorized against; while it is
+        the same object (the same revision), nothing is read, not even the revision."""
         ...
 
     def note_used(self, credential_id: str) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -37,7 +38,7 @@ from domain.telemetry import NO_TELEMETRY, Telemetry, note_model
 from domain.tracing import NO_SPAN, Span
 from domain.usecases.budget_holds import call_holds, covers
 from domain.usecases.budget_leases import BudgetLeases
-from domain.usecases.byok_calls import refuse_revoked
+from domain.usecases.byok_calls import key_for, refuse_revoked
 from domain.usecases.call_log import UnitOfWorkCallLog, partial_settle
 from domain.usecases.grants import (
     Attempt,
@@ -130,7 +131,9 @@ class Metering:
         plan = (await snapshot.plans(client.id)).in_force_at(now)
         budgets = budgets_of(await snapshot.budgets(), client.id, key.id)
         target = PricedModel(model, price)
-        byok = await self._byok.for_client(client.id) if self._byok is not None else None
+        byok = None
+        if self._byok is not None:  # from memory while the snapshot's revision holds
+            byok = await self._byok.for_client(client.id, snapshot)
         if byok is not None:
             refuse_revoked(byok, model)
         return CallGrant(
@@ -384,8 +387,16 @@ class Metering:
             grant = await grant_for_entry(self._reads, self._lookups, entry)
             if grant is None:
                 continue
+            credential_id = None
+            if self._byok is not None:  # the client's key, if one serves the model now
+                grant = replace(grant, byok=await self._byok.for_client(grant.client.id))
+                model = grant.target.model
+                credential = key_for(grant.byok, model, model, 0).credential
+                credential_id = credential.id if credential is not None else None
             usage = entry.crash_estimate()
-            attempt = Attempt(0, grant.target, usage, UsageSource.ESTIMATED, CallStatus.FAILED, 0)
+            attempt = Attempt(
+                0, grant.target, usage, UsageSource.ESTIMATED, CallStatus.FAILED, 0, credential_id
+            )
             records = await self._settle(grant, [attempt], JournalState.ABANDONED, entry.owner)
             self._telemetry.settled(records)  # estimated usage, billed like any
             settled += 1

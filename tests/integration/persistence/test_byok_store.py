@@ -176,3 +176,19 @@ async def test_a_byok_usage_record_round_trips(engine: AsyncEngine, uow: UowFact
         [stored] = await unit.usage.for_request(record.request_id)
     assert stored.byok
     assert stored.list_cost == Money(Decimal("0.000123456789"))
+
+
+async def test_last_used_times_are_recorded_without_a_revision_bump(
+    engine: AsyncEngine, uow: UowFactory
+) -> None:
+    client_id = await a_client(uow)
+    byok = use_cases(engine, OLD_SECRET)
+    masked = await byok.set_credential(CredentialInput(client_id, "openai", KEY))
+    revision = SqlConfigRevision(engine)
+    before = await revision.current()
+
+    await byok.note_used({masked.id: NOW})
+
+    [listed] = await byok.credentials(client_id)
+    assert listed.last_used_at == NOW
+    assert await revision.current() == before
