@@ -58,7 +58,11 @@ class HttpCredentialCheck(CredentialCheck):
     async def verify(self, credential: CredentialInput) -> None:
         url, headers = probe(credential, self._bases)
         if credential.base_url is not None and not self._allow_private:
-            await self._public(httpx.URL(url))
+            try:
+                target = httpx.URL(url)
+            except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+                raise CredentialRejected("the base URL is not a valid URL") from exc
+            await self._public(target)
         try:
             async with httpx.AsyncClient(
                 timeout=httpx.Timeout(TIMEOUT_SECONDS),
@@ -69,7 +73,7 @@ class HttpCredentialCheck(CredentialCheck):
                 answer = await http.get(url, headers=headers)
         except httpx.TimeoutException as exc:
             raise CredentialRejected(f"{credential.provider} did not answer in time") from exc
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
             raise CredentialRejected(
                 f"{credential.provider} could not be reached ({type(exc).__name__})"
             ) from exc

@@ -46,14 +46,19 @@ class ByokSettings:
 
 
 def clean_text(value: str | None, what: str, limit: int = MAX_ID_CHARS) -> str | None:
+    """An optional one-line value sent as (or in) a header: printable ASCII only."""
     if value is None:
         return None
     value = value.strip()
     if not value:
         return None
-    if len(value) > limit or any(c in value for c in _FORBIDDEN):
-        raise ValidationError(f"{what} must be at most {limit} characters on one line")
+    if len(value) > limit or not _header_safe(value):
+        raise ValidationError(f"{what} must be at most {limit} printable ASCII characters")
     return value
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable() and not any(c in value for c in _FORBIDDEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +75,11 @@ class CredentialInput:
 
     def __post_init__(self) -> None:
         key = self.api_key.strip()
-        if len(key) < 8 or len(key) > MAX_SECRET_CHARS or any(c in key for c in _FORBIDDEN):
-            raise ValidationError("the API key must be 8 to 512 characters on one line")
+        if not 8 <= len(key) <= MAX_SECRET_CHARS or not _header_safe(key) or " " in key:
+            raise ValidationError("the API key must be 8 to 512 printable ASCII characters")
         object.__setattr__(self, "api_key", key)
-        if not self.provider or len(self.provider) > 100:
-            raise ValidationError("a provider name is required")
+        if not 0 < len(self.provider) <= 100 or not _header_safe(self.provider):
+            raise ValidationError("a provider name (openai, anthropic, google) is required")
         object.__setattr__(self, "base_url", clean_text(self.base_url, "the base URL", 2000))
         object.__setattr__(self, "organization", clean_text(self.organization, "organization"))
         object.__setattr__(self, "project", clean_text(self.project, "project"))
@@ -82,7 +87,11 @@ class CredentialInput:
             raise ValidationError(f"at most {MAX_MODELS} models per credential")
         models = tuple(sorted({m.strip() for m in self.models if m.strip()}))
         for model in models:
-            if not model.startswith(self.provider + "/") or len(model) > MAX_ID_CHARS:
+            if (
+                not model.startswith(self.provider + "/")
+                or len(model) > MAX_ID_CHARS
+                or not _header_safe(model)
+            ):
                 raise ValidationError(f"{model!r} is not a model of {self.provider}")
         object.__setattr__(self, "models", models)
 
