@@ -84,6 +84,11 @@ async def test_a_byok_clients_calls_carry_its_key_and_others_the_agencys(
     assert record.cost == Money(Decimal(0))
     assert record.list_cost == Money(list_cost)
     assert record.charge == Money(list_cost / 10)
+    overview = await admin.container.reports().overview(None, [client_id])
+    [row] = overview.rows
+    assert row.draft.usage_cost == Money(Decimal(0))  # the overview: the fee at zero cost
+    assert row.draft.usage_charge == record.charge
+    assert row.draft.profit == record.charge + row.draft.fixed_total
     [agency] = await admin.usage(other_id)
     assert not agency.byok
     assert agency.list_cost is None
