@@ -249,7 +249,7 @@ async def test_a_refusal_after_removal_is_in_anthropics_format_on_messages(
             model="anthropic/claude-haiku-4-5", max_tokens=50, messages=MESSAGES
         )
 
-    assert refused.value.body["type"] == "error"  # type: ignore[index]
+    assert refused.value.body["type"] == "error"  # type: ignore[index]  # the SDK types body as object
     assert "removed" in str(refused.value)
     assert upstreams.anthropic.requests == []
 

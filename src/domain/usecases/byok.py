@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from domain.access.principals import NotAllowed, Principal
@@ -66,18 +67,11 @@ class ByokUseCases:
             try:
                 base_url = validate_url(new.base_url, allow_private=self._allow_private)
             except ValidationError as exc:
-                raise ValidationError(exc.message.replace("webhook", "base")) from exc
+                # The webhooks' rule, worded for webhooks: say what it applied to.
+                raise ValidationError(f"base URL: {exc.message}") from exc
             if base_url.startswith("http://") and not self._allow_private:
                 raise ValidationError("a base URL must use https://")
-            new = CredentialInput(
-                new.client_id,
-                new.provider,
-                new.api_key,
-                base_url,
-                new.organization,
-                new.project,
-                new.models,
-            )
+            new = replace(new, base_url=base_url)
         await self._check.verify(new)
         credential_id = new_id()
         stored = StoredCredential(
