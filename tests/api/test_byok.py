@@ -273,3 +273,24 @@ async def test_a_crashed_byok_call_is_recovered_as_byok(
     assert record.cost == Money(Decimal(0))
     assert record.list_cost is not None
     assert record.charge == Money(Decimal("0.01"))
+
+
+async def test_the_gemini_sdk_reaches_gemini_with_the_clients_key(
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
+    key = "AIza-client-own-gemini-key-9876"
+    upstreams.gemini.client_keys.add(key)
+    client_id, secret = await admin.client_with_key()
+    await admin.container.byok().set_credential(CredentialInput(client_id, "google", key))
+    gateway.container.config_revision().changed()
+    other_id, other_secret = await admin.client_with_key()
+
+    sdks.gemini(secret).models.generate_content(model="gemini-2.5-flash", contents="Hi")
+    sdks.gemini(other_secret).models.generate_content(model="gemini-2.5-flash", contents="Hi")
+
+    headers = [r.header("x-goog-api-key") for r in upstreams.gemini.requests]
+    assert headers == [key, upstreams.gemini.api_key]
+    [record] = await admin.usage(client_id)
+    assert record.byok
+    [agency] = await admin.usage(other_id)
+    assert not agency.byok
