@@ -7,7 +7,6 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -38,7 +37,7 @@ from domain.telemetry import NO_TELEMETRY, Telemetry, note_model
 from domain.tracing import NO_SPAN, Span
 from domain.usecases.budget_holds import call_holds, covers
 from domain.usecases.budget_leases import BudgetLeases
-from domain.usecases.byok_calls import key_for, refuse_revoked
+from domain.usecases.byok_calls import recovered_key, refuse_revoked
 from domain.usecases.call_log import UnitOfWorkCallLog, partial_settle
 from domain.usecases.grants import (
     Attempt,
@@ -131,11 +130,8 @@ class Metering:
         plan = (await snapshot.plans(client.id)).in_force_at(now)
         budgets = budgets_of(await snapshot.budgets(), client.id, key.id)
         target = PricedModel(model, price)
-        byok = None
-        if self._byok is not None:  # from memory while the snapshot's revision holds
-            byok = await self._byok.for_client(client.id, snapshot)
-        if byok is not None:
-            refuse_revoked(byok, model)
+        byok = None if self._byok is None else await self._byok.for_client(client.id, snapshot)
+        refuse_revoked(byok, model)
         return CallGrant(
             request_id, client, key, target, plan, now, snapshot, budgets, trace, alias, byok
         )
@@ -387,12 +383,7 @@ class Metering:
             grant = await grant_for_entry(self._reads, self._lookups, entry)
             if grant is None:
                 continue
-            credential_id = None
-            if self._byok is not None:  # the client's key, if one serves the model now
-                grant = replace(grant, byok=await self._byok.for_client(grant.client.id))
-                model = grant.target.model
-                credential = key_for(grant.byok, model, model, 0).credential
-                credential_id = credential.id if credential is not None else None
+            grant, credential_id = await recovered_key(self._byok, grant)
             usage = entry.crash_estimate()
             attempt = Attempt(
                 0, grant.target, usage, UsageSource.ESTIMATED, CallStatus.FAILED, 0, credential_id
