@@ -123,9 +123,7 @@ class ModelCalls:
             )
             self._upstream(target, started)
             usage, source = usage_or_estimate(response, request, target.model)
-            attempts.append(
-                replace(succeeded(number, target, usage, source, started), credential_id=credential)
-            )
+            attempts.append(paid_by(succeeded(number, target, usage, source, started), credential))
             answered(upstream, usage, source, reported_model(upstream, response.body))
             return Completed(response.body, target)
         finally:
@@ -203,9 +201,7 @@ class ModelCalls:
             except ProviderError as exc:
                 upstream.fail(provider_error_type(exc))
                 upstream.end()
-                attempts.append(
-                    replace(failed(number, target, exc, started), credential_id=credential_id)
-                )
+                attempts.append(paid_by(failed(number, target, exc, started), credential_id))
                 self._upstream(target, started)
                 if not exc.triggers_fallback:
                     raise
@@ -362,3 +358,8 @@ class ModelCalls:
                 ProviderFailure.CONNECTION, f"{model.id} does not speak Gemini's API"
             )
         return native
+
+
+def paid_by(attempt: Attempt, credential_id: str | None) -> Attempt:
+    """The attempt made with the client's own credential (None: the agency's key, as built)."""
+    return attempt if credential_id is None else replace(attempt, credential_id=credential_id)
