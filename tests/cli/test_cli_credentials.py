@@ -36,6 +36,9 @@ def test_credentials_from_the_command_line(tmp_path: Path) -> None:
         fee = run(
             env, "credentials", "settings", client_id, "--fee", "percent_of_list", "--amount", "5"
         )
+        bad_fee = run(
+            env, "credentials", "settings", client_id, "--fee", "per_request", "--amount", "x"
+        )
         env_rotated = {
             **env,
             "BIZGRAPH_SECRET_KEY": "cli-secret-two-" + "y" * 32,
@@ -55,6 +58,9 @@ def test_credentials_from_the_command_line(tmp_path: Path) -> None:
     [line] = listed.stdout.splitlines()
     assert line.split("\t")[1:4] == ["openai", "…4321", "*"]
     assert fee.returncode == 0, fee.stderr
+    assert bad_fee.returncode == 1
+    assert bad_fee.stderr.startswith("error:")
+    assert "Traceback" not in bad_fee.stderr
     assert rotated.stdout.strip() == "1 credentials re-encrypted under the current key"
     assert again.stdout.strip() == "1 credentials re-encrypted under the current key"
     assert removed.stdout.strip() == f"credential {credential_id} removed"

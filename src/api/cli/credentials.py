@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +14,7 @@ import typer
 from api.cli.running import CliError
 from api.container import Container
 from api.container.byok import rotation
+from domain.billing.money import input_decimal
 from domain.byok.credentials import BudgetBasis, ByokSettings, CredentialInput, OnRevoke
 from domain.byok.fees import ByokFee, FeeKind
 
@@ -87,7 +87,11 @@ def credential_commands(run: Runner) -> typer.Typer:
     ) -> None:
         """Set the client's BYOK fee, budget basis, fallback rule and removal behaviour."""
         chosen = ByokSettings(
-            client, ByokFee(fee, Decimal(amount)), budget_basis, fallback_to_agency, on_revoke
+            client,
+            ByokFee(fee, input_decimal(amount, what="the fee amount")),
+            budget_basis,
+            fallback_to_agency,
+            on_revoke,
         )
         run(lambda c: c.byok().set_settings(chosen))
         typer.echo(f"BYOK settings of {client}: {fee.value} {chosen.fee.amount}")
