@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
+from weakref import WeakKeyDictionary
 
 from domain.byok.credentials import UpstreamCredential
 from domain.providers import (
@@ -14,7 +15,6 @@ from domain.providers import (
     ProviderRegistry,
 )
 
-MAX_VIEWS = 10_000  # registries kept per client credential
 _P = TypeVar("_P")
 
 
@@ -37,7 +37,11 @@ class StaticProviderRegistry(ProviderRegistry):
         self._native = dict(native_messages or {})
         self._responses = dict(native_responses or {})
         self._gemini = dict(native_gemini or {})
-        self._views: dict[UpstreamCredential, StaticProviderRegistry] = {}
+        # Per credential while it is in use: dropped with it (a removed key leaves memory
+        # once the configuration of the revision that had it is gone).
+        self._views: WeakKeyDictionary[UpstreamCredential, StaticProviderRegistry] = (
+            WeakKeyDictionary()
+        )
 
     def chat(self, provider: str) -> ModelProvider | None:
         return self._chat.get(provider)
@@ -57,8 +61,6 @@ class StaticProviderRegistry(ProviderRegistry):
         same pooled session), every other provider as configured."""
         view = self._views.get(credential)
         if view is None:
-            if len(self._views) >= MAX_VIEWS:
-                self._views.clear()  # credentials replaced or rotated: rebuilt on next use
             view = self._views[credential] = self._view(credential)
         return view
 

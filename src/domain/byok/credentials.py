@@ -163,10 +163,11 @@ class MaskedCredential:
         return f"…{self.last4}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class UpstreamCredential:
     """The decrypted credential a call sends upstream (in memory only; never logged: the
-    key is left out of repr)."""
+    key is left out of repr). Weakly referenceable, so what is built from it per credential
+    (the provider views) goes once a new revision's configuration replaced it."""
 
     id: str
     provider: str

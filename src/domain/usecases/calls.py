@@ -180,10 +180,10 @@ class ModelCalls:
         with the id of the client's own credential it used (None: the agency's key)."""
         last_error: ProviderError | None = None
         async for number, target, credential in self._targets(grant, request.kind):
-            providers = self._providers
+            providers, credential_id = self._providers, None
             if credential is not None and self._credentialed is not None:
                 providers = self._credentialed.with_credential(credential)
-            credential_id = credential.id if credential is not None else None
+                credential_id = credential.id  # billed as BYOK only when its key was sent
             billed = any(a.usage.total_tokens for a in attempts)
             if (
                 billed
