@@ -6,7 +6,7 @@ old ciphertext no longer opens under the new key alone; a BYOK usage record roun
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.byok.cipher import AesGcmCipher
 from adapters.persistence.byok import SqlByokStore
+from adapters.persistence.reconciliation import SqlReconciliationStore
 from adapters.persistence.revision import SqlConfigRevision
 from adapters.persistence.tables.byok import byok_credentials
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -193,3 +194,31 @@ async def test_last_used_times_are_recorded_without_a_revision_bump(
     [listed] = await byok.credentials(client_id)
     assert listed.last_used_at == NOW
     assert await revision.current() == before
+
+
+async def test_reconciliation_leaves_byok_calls_out(engine: AsyncEngine, uow: UowFactory) -> None:
+    """They are on the client's own provider account, never on the agency's reports."""
+    client = builders.client()
+    key = builders.key(client.id)
+    agency = builders.usage(client.id, key.id, started_at=NOW)
+    own = builders.usage(
+        client.id,
+        key.id,
+        started_at=NOW,
+        cost=Money(Decimal(0)),
+        byok=True,
+        list_cost=Money(Decimal("0.5")),
+    )
+    async with uow() as unit:
+        await unit.clients.add(client)
+        await unit.keys.add(key)
+        await unit.usage.add(agency)
+        await unit.usage.add(own)
+        await unit.commit()
+
+    [figures] = await SqlReconciliationStore(engine).recorded(
+        NOW.date(), NOW.date() + timedelta(days=1), None
+    )
+
+    assert figures.requests == 1
+    assert figures.cost == agency.cost.amount
