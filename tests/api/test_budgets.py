@@ -252,6 +252,8 @@ async def test_calls_without_a_budget_touch_no_budget_table(admin: Admin) -> Non
             await metering.settle(grant, [])
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    budget_reads = [s for s in statements if "budget" in s]
+    budget_reads = [s for s in statements if "budget" in s and "byok_settings" not in s]
     assert len(budget_reads) <= 1  # the list of budgets, once per configuration revision
+    byok_reads = [s for s in statements if "byok_" in s]
+    assert len(byok_reads) <= 2  # BYOK credentials and settings, once per revision too
     assert all(s.lstrip().upper().startswith("SELECT") for s in budget_reads)

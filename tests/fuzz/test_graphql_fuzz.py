@@ -73,6 +73,8 @@ STORING = [
     "issueApiKey",
     "createStaffToken",
     "createPortalToken",
+    "setProviderCredential",
+    "setByokSettings",
 ]
 
 

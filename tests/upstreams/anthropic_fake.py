@@ -400,6 +400,7 @@ class AnthropicFake:
 
     def __init__(self, api_key: str = "sk-ant-fake-provider-key") -> None:
         self.api_key = api_key
+        self.client_keys: set[str] = set()  # clients' own keys, accepted too (BYOK)
         self.requests: list[RecordedRequest] = []
         self._scripts: deque[AnthropicScript] = deque()
         self._lock = threading.Lock()
@@ -419,6 +420,7 @@ class AnthropicFake:
         with self._lock:
             self._scripts.clear()
             self.requests.clear()
+            self.client_keys.clear()
 
     def _next(self, request: RecordedRequest) -> tuple[AnthropicScript, str]:
         with self._lock:
@@ -429,7 +431,7 @@ class AnthropicFake:
 
     async def _models(self, request: Request) -> Response:
         """`GET /v1/models` (what `bizgraph doctor` asks), with Anthropic's header checks."""
-        if request.headers.get("x-api-key") != self.api_key:
+        if request.headers.get("x-api-key") not in {self.api_key, *self.client_keys}:
             return _json(401, error_body("authentication_error", "invalid x-api-key"))
         if not request.headers.get("anthropic-version"):
             return _invalid("anthropic-version: header is required")
@@ -445,7 +447,7 @@ class AnthropicFake:
         recorded = RecordedRequest(request.url.path, dict(request.headers.items()), body)
         script, message_id = self._next(recorded)
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if self.api_key not in (request.headers.get("x-api-key"), bearer):
+        if not {self.api_key, *self.client_keys} & {request.headers.get("x-api-key"), bearer}:
             return _json(401, error_body("authentication_error", "invalid x-api-key"))
         if not request.headers.get("anthropic-version"):
             return _invalid("anthropic-version: header is required")

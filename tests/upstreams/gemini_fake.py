@@ -83,6 +83,7 @@ class GeminiScript:
     growing chunk by chunk up to `output_tokens`."""
 
     api_key: str = "AIza-fake-gemini-key-0123456789"
+    client_keys: set[str] = field(default_factory=set)  # clients' own keys, accepted too (BYOK)
     reply: str = "Hello from the fake Gemini."
     chunks: int = 1  # stream: the reply split into this many chunks
     prompt_tokens: int = 12
@@ -329,7 +330,7 @@ class _Endpoint:
                 send, 403, google_error(403, "Method doesn't allow unregistered callers")
             )
             return
-        if key != script.api_key:
+        if key not in {script.api_key, *script.client_keys}:
             await _respond(send, 400, google_error(400, "API key not valid."))
             return
         model, _, method = scope["path_params"]["target"].rpartition(":")
@@ -427,7 +428,7 @@ def gemini_fake_app(script: GeminiScript) -> Starlette:
         if "key" in request.query_params:
             error = google_error(400, "API keys are not accepted in the URL")
             return Response(orjson.dumps(error), 400, media_type="application/json")
-        if request.headers.get("x-goog-api-key") != script.api_key:
+        if request.headers.get("x-goog-api-key") not in {script.api_key, *script.client_keys}:
             error = google_error(400, "API key not valid. Please pass a valid API key.")
             return Response(orjson.dumps(error), 400, media_type="application/json")
         listing = {"models": [{"name": "models/gemini-test"}]}

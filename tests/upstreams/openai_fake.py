@@ -99,6 +99,10 @@ class OpenAIScript:
     embedding_dimensions: int = 4
     bill: bool = False  # usage computed from the request as the real API bills (billing.py)
     requests: list[RecordedRequest] = field(default_factory=list)
+    client_keys: set[str] = field(default_factory=set)  # clients' own keys, accepted too (BYOK)
+
+    def accepts(self, authorization: str | None) -> bool:
+        return authorization in {f"Bearer {k}" for k in (self.api_key, *self.client_keys)}
 
     @property
     def last(self) -> RecordedRequest:
@@ -183,7 +187,7 @@ class _Endpoint:
                 send, 405, orjson.dumps(error_body("Method not allowed", "invalid_request_error"))
             )
             return
-        if dict(headers).get("authorization") != f"Bearer {script.api_key}":
+        if not script.accepts(dict(headers).get("authorization")):
             message = "Incorrect API key provided."
             await _respond(
                 send,
@@ -339,7 +343,7 @@ def openai_fake_app(script: OpenAIScript) -> Starlette:
 
     async def models(request: Request) -> Response:
         """`GET /v1/models` (what `bizgraph doctor` asks): the key checked as on every route."""
-        if request.headers.get("authorization") != f"Bearer {script.api_key}":
+        if not script.accepts(request.headers.get("authorization")):
             error = error_body("Incorrect API key provided.", "invalid_request_error")
             return Response(orjson.dumps(error), 401, media_type="application/json")
         listing = {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]}

@@ -154,6 +154,9 @@ class SqlReconciliationStore(ReconciliationStore):
                 .where(
                     column.started_at >= utc_day_start(start),
                     column.started_at < utc_day_start(end),
+                    # Calls with a client's own key are on that client's provider account,
+                    # never on the agency's reports (docs/byok.md).
+                    column.byok.is_(False),
                 )
                 .group_by(*keys)
                 .order_by(*keys)

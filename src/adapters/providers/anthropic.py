@@ -7,6 +7,7 @@ NativeMessagesProvider (Anthropic format, relayed untranslated so caching and th
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from collections.abc import AsyncGenerator
 from typing import Any, cast
@@ -22,6 +23,7 @@ from adapters.providers.http import (
     outbound_headers,
     sse_json,
 )
+from domain.byok.credentials import UpstreamCredential
 from domain.catalog.models import Model
 from domain.providers import (
     JSON,
@@ -236,14 +238,24 @@ class AnthropicProvider(ModelProvider, NativeMessagesProvider):
     ) -> None:
         self.name = name
         self._timeouts = timeouts
-        self._url = URL(base_url.rstrip("/") + MESSAGES_PATH)
+        self._base_url = base_url
+        self._version = anthropic_version
         self._upstream = Upstream(name, timeouts)
-        credentials = {"x-api-key": api_key} if api_key else {}
-        version = {"anthropic-version": anthropic_version}
+        self._use(base_url, {"x-api-key": api_key} if api_key else {})
+
+    def _use(self, base_url: str, credentials: dict[str, str]) -> None:
+        self._url = URL(base_url.rstrip("/") + MESSAGES_PATH)
+        version = {"anthropic-version": self._version}
         self._headers = outbound_headers(credentials, version)
         self._stream_headers = outbound_headers(
             credentials, {**version, "accept": "text/event-stream"}
         )
+
+    def with_credential(self, credential: UpstreamCredential) -> AnthropicProvider:
+        """This adapter with a client's own key (and base URL): the same pooled session."""
+        view = copy.copy(self)
+        view._use(credential.base_url or self._base_url, {"x-api-key": credential.api_key})
+        return view
 
     async def _post(self, body: JSON) -> JSON:
         return await self._upstream.post_json(self._url, self._headers, body)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Protocol, TypeVar
@@ -36,6 +37,7 @@ from adapters.providers.http import (
     provider_errors,
     sse_json,
 )
+from domain.byok.credentials import UpstreamCredential
 from domain.catalog.models import Model
 from domain.errors import ValidationError
 from domain.metering.tokens import TokenUsage
@@ -112,6 +114,14 @@ class GeminiProvider:
 
     def _url(self, model: Model, method: str) -> str:
         return f"{self._base_url}/v1beta/{upstream_path(model)}:{method}"
+
+    def with_credential(self, credential: UpstreamCredential) -> GeminiProvider:
+        """This adapter with a client's own key (and base URL): the same pooled session."""
+        view = copy.copy(self)
+        view._api_key = credential.api_key
+        if credential.base_url:
+            view._base_url = credential.base_url.rstrip("/")
+        return view
 
     def _headers(self, accept: str = "application/json") -> dict[str, str]:
         credentials = {"x-goog-api-key": self._api_key} if self._api_key else {}

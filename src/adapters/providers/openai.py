@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import struct
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -26,6 +27,7 @@ from adapters.providers.http import (
     sse_json,
 )
 from adapters.providers.openai_responses import OpenAIResponsesStream, upstream_responses_body
+from domain.byok.credentials import UpstreamCredential
 from domain.catalog.models import Model
 from domain.metering.tokens import TokenUsage
 from domain.providers import JSON, ProviderError, ProviderFailure, ProviderResponse
@@ -186,15 +188,30 @@ class OpenAICompatibleProvider:
     ) -> None:
         self.name = name
         self._timeouts = timeouts
+        self._base_url = base_url
+        self._upstream = Upstream(name, timeouts)
+        self._use(base_url, {"authorization": f"Bearer {api_key}"} if api_key else {})
+
+    def _use(self, base_url: str, credentials: dict[str, str]) -> None:
         root = base_url.rstrip("/")
         # Parsed once: the URLs are the same for every call.
         self._chat_url = URL(f"{root}/chat/completions")
         self._embeddings_url = URL(f"{root}/embeddings")
         self._responses_url = URL(f"{root}/responses")
-        self._upstream = Upstream(name, timeouts)
-        credentials = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._headers = outbound_headers(credentials)
         self._stream_headers = outbound_headers(credentials, {"accept": "text/event-stream"})
+
+    def with_credential(self, credential: UpstreamCredential) -> OpenAICompatibleProvider:
+        """This adapter with a client's own key (and base URL, organization, project): the
+        same pooled session (aiohttp pools connections per host), other headers."""
+        view = copy.copy(self)
+        headers = {"authorization": f"Bearer {credential.api_key}"}
+        if credential.organization:
+            headers["openai-organization"] = credential.organization
+        if credential.project:
+            headers["openai-project"] = credential.project
+        view._use(credential.base_url or self._base_url, headers)
+        return view
 
     async def chat(self, model: Model, body: JSON) -> ProviderResponse:
         payload = upstream_chat_body(model, body, stream=False)

@@ -18,7 +18,7 @@ def day(invoice: Invoice, which: str) -> str:
 
 def line_detail(line: InvoiceLine) -> str:
     """Requests and tokens by class, for usage lines."""
-    if line.kind not in (LineKind.USAGE, LineKind.PRIOR_USAGE):
+    if line.kind not in (LineKind.USAGE, LineKind.PRIOR_USAGE, LineKind.BYOK_USAGE):
         return ""
     t = line.tokens
     return (

@@ -15,6 +15,7 @@ from api.cli.backup import add_backup_commands
 from api.cli.budgets import budgets_app
 from api.cli.catalog import models_app
 from api.cli.clients import clients_app
+from api.cli.credentials import credential_commands
 from api.cli.delivery import delivery_commands
 from api.cli.invoices import invoice_commands
 from api.cli.keys import keys_app, staff_app
@@ -65,6 +66,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(delivery_commands(invoices_app, run), name="dunning")
 add_backup_commands(app)
 app.add_typer(alias_commands(run), name="aliases")
+app.add_typer(credential_commands(run), name="credentials")
 reconcile_commands(app, run)
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
+from adapters.persistence.byok import SqlByokStore
 from adapters.persistence.database import create_engine
 from adapters.persistence.reconciliation import SqlReconciliationStore
 from adapters.persistence.revision import SqlConfigRevision
@@ -22,6 +23,7 @@ from api.alerting_settings import (
     retry_policy,
     spike_rule,
 )
+from api.container.byok import build_cipher, build_credential_check
 from api.container.database import build_call_log
 from api.container.delivery import build_invoice_mailer, dunning_policy, mail_terms
 from api.container.model_providers import build_providers, build_usage_reports, drift_rule
@@ -51,6 +53,7 @@ from domain.usecases.accounting import AccountingExports
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.aliases import AliasUseCases
 from domain.usecases.budgets import BudgetUseCases
+from domain.usecases.byok import ByokUseCases
 from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
@@ -70,6 +73,7 @@ from domain.usecases.tax import TaxUseCases
 from domain.usecases.wallet_keeper import WalletKeeper
 from domain.usecases.wallets import WalletUseCases
 from domain.usecases.webhooks import WebhookDispatcher, WebhookUseCases
+from runtime.byok_cache import ByokCache
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups, RevisionWatch
 from runtime.relay import RelayPool
@@ -230,6 +234,25 @@ class Container(containers.DeclarativeContainer):
         saved_methods=payments,
         reads=reads,
     )
+    # Clients' own provider keys (docs/byok.md), decrypted once per configuration revision.
+    byok_store = providers.Singleton(
+        SqlByokStore, engine, on_change=config_revision.provided.changed
+    )
+    byok = providers.Singleton(
+        ByokUseCases,
+        store=byok_store,
+        cipher=providers.Singleton(build_cipher, settings),
+        check=providers.Singleton(build_credential_check, settings),
+        clock=clock,
+        allow_private=settings.provided.allow_private_urls,
+    )
+    byok_cache = providers.Singleton(
+        ByokCache,
+        load=byok.provided.configuration,
+        revision=config_revision,
+        touch=byok.provided.note_used,
+        now=clock.provided.now,
+    )
     management = providers.Singleton(
         UseCases,
         clients=clients,
@@ -250,6 +273,7 @@ class Container(containers.DeclarativeContainer):
         accounting=accounting,
         payments=payments,
         wallets=wallets,
+        byok=byok,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(
@@ -275,6 +299,7 @@ class Container(containers.DeclarativeContainer):
         telemetry=telemetry,
         writes=writes,
         lookups=lookups,
+        byok=byok_cache,
     )
     metrics_probe = providers.Singleton(build_probe, settings, engine, clock, budgets)
     readiness = providers.Singleton(
@@ -288,6 +313,8 @@ class Container(containers.DeclarativeContainer):
         checkpoint_seconds=settings.provided.stream_checkpoint_seconds,
         telemetry=telemetry,
         relays=relays,
+        credentialed=provider_registry,
+        byok=byok_cache,
     )
     idempotency = providers.Singleton(
         IdempotencyUseCases,
@@ -319,6 +346,7 @@ async def close_container(container: Container) -> None:
     await container.provider_registry().aclose()
     await container.webhook_sender().aclose()
     await container.reconciliation().aclose()
+    await container.byok_cache().flush()
     await container.rate_limits().aclose()
     if (payments := container.payments()) is not None:
         await payments.close()

@@ -22,6 +22,7 @@ from strawberry.extensions import (
 from api.graphql import alerts as alert_api
 from api.graphql import aliases as alias_api
 from api.graphql import budgets as budget_api
+from api.graphql import byok as byok_api
 from api.graphql import catalog as catalog_api
 from api.graphql import clients as client_api
 from api.graphql import delivery as delivery_api
@@ -86,6 +87,9 @@ class Query:
     agency_profile = tax_api.agency_profile
     accounting_export = tax_api.accounting_export
     wallet = wallet_api.wallet
+    provider_credentials = byok_api.provider_credentials
+    byok_settings = byok_api.byok_settings
+    byok_usage = byok_api.byok_usage
 
 
 @strawberry.type
@@ -130,6 +134,9 @@ class Mutation:
     adjust_wallet = wallet_api.adjust_wallet
     set_wallet_settings = wallet_api.set_wallet_settings
     start_wallet_top_up = wallet_api.start_wallet_top_up
+    set_provider_credential = byok_api.set_provider_credential
+    remove_provider_credential = byok_api.remove_provider_credential
+    set_byok_settings = byok_api.set_byok_settings
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)

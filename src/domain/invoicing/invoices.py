@@ -39,6 +39,7 @@ class LineKind(StrEnum):
     FIXED_FEE = "fixed_fee"
     FIXED_PRICE = "fixed_price"
     CREDIT = "credit"  # an account credit applied to this invoice (negative)
+    BYOK_USAGE = "byok_usage"  # calls with the client's own key: the BYOK fee (docs/byok.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,33 @@ class UsageGroup:
     requests: int
     tokens: TokenUsage
     charge: Money  # exact
+    byok: bool = False  # made with the client's own key: `charge` is the BYOK fee
+    list_cost: Money | None = None  # BYOK: what the provider billed the client, exact
+
+    def plus(self, record: UsageRecord) -> UsageGroup:
+        """This group with one more record of the same model and kind."""
+        list_cost = self.list_cost
+        if record.list_cost is not None:
+            list_cost = record.list_cost if list_cost is None else list_cost + record.list_cost
+        return replace(
+            self,
+            requests=self.requests + 1,
+            tokens=self.tokens + record.usage,
+            charge=self.charge + record.charge,
+            list_cost=list_cost,
+        )
+
+    @classmethod
+    def of(cls, label: str, record: UsageRecord) -> UsageGroup:
+        return cls(
+            label,
+            record.model_id,
+            1,
+            record.usage,
+            record.charge,
+            record.byok,
+            record.list_cost,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,21 +113,12 @@ def totals(lines: Sequence[InvoiceLine], rate_percent: Decimal, currency: str) -
 
 def group_usage(records: Iterable[UsageRecord], zone: ZoneInfo) -> list[UsageGroup]:
     """Records summed exactly per (month they started in, model)."""
-    groups: dict[tuple[str, str], UsageGroup] = {}
+    groups: dict[tuple[str, str, bool], UsageGroup] = {}
     for record in records:
         label = period_containing(record.started_at, zone).label
-        key = (label, record.model_id)
+        key = (label, record.model_id, record.byok)
         seen = groups.get(key)
-        if seen is None:
-            groups[key] = UsageGroup(label, record.model_id, 1, record.usage, record.charge)
-        else:
-            groups[key] = UsageGroup(
-                label,
-                record.model_id,
-                seen.requests + 1,
-                seen.tokens + record.usage,
-                seen.charge + record.charge,
-            )
+        groups[key] = UsageGroup.of(label, record) if seen is None else seen.plus(record)
     return list(groups.values())
 
 
@@ -107,6 +126,14 @@ def _usage_line(group: UsageGroup, period: Period) -> InvoiceLine:
     prior = group.period_label != period.label
     kind = LineKind.PRIOR_USAGE if prior else LineKind.USAGE
     label = f"{group.model_id} usage" + (f" ({group.period_label}, late)" if prior else "")
+    if group.byok:
+        kind = LineKind.BYOK_USAGE
+        listed = (group.list_cost or Money.zero(group.charge.currency)).rounded()
+        label = (
+            f"{group.model_id} with your own key"
+            + (f" ({group.period_label}, late)" if prior else "")
+            + f": paid to your provider directly: list cost {listed}; our fee"
+        )
     return InvoiceLine(
         position=0,
         kind=kind,
@@ -142,7 +169,7 @@ def compose_lines(
     for group in groups:
         if group.charge.currency != currency:
             raise ValidationError(f"usage in {group.charge.currency} on a {currency} invoice")
-    groups.sort(key=lambda g: (g.period_label != period.label, g.period_label, g.model_id))
+    groups.sort(key=lambda g: (g.period_label != period.label, g.period_label, g.byok, g.model_id))
     lines = [_usage_line(g, period) for g in groups] + [_fixed_line(f) for f in fixed]
     return [replace(line, position=i) for i, line in enumerate(lines, start=1)]
 

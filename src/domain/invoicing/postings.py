@@ -30,7 +30,7 @@ from domain.invoicing.invoices import (
 )
 from domain.invoicing.ledger import EntryKind, LedgerEntry
 
-USAGE_KINDS = (LineKind.USAGE, LineKind.PRIOR_USAGE)
+USAGE_KINDS = (LineKind.USAGE, LineKind.PRIOR_USAGE, LineKind.BYOK_USAGE)
 
 
 def usage_exact(invoice: Invoice) -> Money:

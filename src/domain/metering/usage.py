@@ -42,6 +42,10 @@ class UsageRecord:
     status: CallStatus
     source: UsageSource
     alias: str | None = None  # the alias the client called (domain/catalog/aliases.py); None: none
+    # Made with the client's own provider key (docs/byok.md): `cost` is then zero (the agency
+    # pays nothing) and `list_cost` what the catalog's list price says the provider billed.
+    byok: bool = False
+    list_cost: Money | None = None
 
     def __post_init__(self) -> None:
         require_aware(self.started_at, "started_at")

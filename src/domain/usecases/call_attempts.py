@@ -47,6 +47,7 @@ class OpenAttempt:
     stream: MeteredStream
     upstream: Span  # open until the stream ends (its usage comes last)
     reported_model: str | None  # what the provider said answered, for the span
+    credential_id: str | None = None  # the client's own credential it used (docs/byok.md)
 
 
 class Resumed:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
+from domain.byok.credentials import UpstreamCredential
+from domain.byok.ports import ByokLookup, CredentialedProviders
 from domain.catalog.models import Model
 from domain.errors import ValidationError
 from domain.metering.usage import CallStatus, UsageSource
@@ -31,6 +34,7 @@ from domain.tracing import (
     Span,
     error_type,
 )
+from domain.usecases.byok_calls import key_for
 from domain.usecases.call_attempts import (
     OpenAttempt,
     Resumed,
@@ -70,8 +74,14 @@ class ModelCalls:
         telemetry: Telemetry = NO_TELEMETRY,
         *,
         relays: Relays,
+        credentialed: CredentialedProviders | None = None,
+        byok: ByokLookup | None = None,
     ) -> None:
-        """`relays`: the application's relay pool, which streams are read through."""
+        """`relays`: the application's relay pool, which streams are read through;
+        `credentialed`: the registry with a client's own credential (docs/byok.md), and `byok`
+        told when one is used."""
+        self._credentialed = credentialed
+        self._byok = byok
         self._metering = metering
         self._relays = relays
         self._telemetry = telemetry
@@ -108,12 +118,12 @@ class ModelCalls:
     async def complete(self, grant: CallGrant, request: CallRequest) -> Completed:
         attempts: list[Attempt] = []
         try:
-            number, target, started, upstream, response = await self._first_answer(
-                grant, request, attempts, lambda target: self._send(target, request)
+            number, target, started, upstream, response, credential = await self._first_answer(
+                grant, request, attempts, lambda t, p: self._send(t, request, p)
             )
             self._upstream(target, started)
             usage, source = usage_or_estimate(response, request, target.model)
-            attempts.append(succeeded(number, target, usage, source, started))
+            attempts.append(paid_by(succeeded(number, target, usage, source, started), credential))
             answered(upstream, usage, source, reported_model(upstream, response.body))
             return Completed(response.body, target)
         finally:
@@ -126,15 +136,22 @@ class ModelCalls:
         until then, since nothing has reached the client yet."""
         attempts: list[Attempt] = []
         try:
-            number, target, started, upstream, (stream, first) = await self._first_answer(
-                grant, request, attempts, lambda target: self._first_event(target, request)
+            (
+                number,
+                target,
+                started,
+                upstream,
+                (stream, first),
+                credential,
+            ) = await self._first_answer(
+                grant, request, attempts, lambda t, p: self._first_event(t, request, p)
             )
         except BaseException:
             await self._settle(grant, attempts)
             raise
         # Read now: the route rewrites the chunk's model once it is relayed.
         reported = reported_model(upstream, first)
-        attempt = OpenAttempt(number, target, started, stream, upstream, reported)
+        attempt = OpenAttempt(number, target, started, stream, upstream, reported, credential)
         grant.trace.extend()  # the call's span ends once the relay settled (_stream_settler)
         settle = self._stream_settler(grant, request, attempts, attempt, grant.trace.child("relay"))
         rid, metering = grant.request_id, self._metering
@@ -154,14 +171,19 @@ class ModelCalls:
         grant: CallGrant,
         request: CallRequest,
         attempts: list[Attempt],
-        call: Callable[[PricedModel], Awaitable[T]],
-    ) -> tuple[int, PricedModel, float, Span, T]:
+        call: Callable[[PricedModel, ProviderRegistry], Awaitable[T]],
+    ) -> tuple[int, PricedModel, float, Span, T, str | None]:
         """Try the model, then its fallbacks, until one answers. Every failed attempt is
         appended to `attempts`; a failure no fallback can help is raised at once, and so is
         the last one when the hold cannot cover a fallback on top of what was billed. Each
-        attempt has its upstream span; the answering one's is returned open, for its usage."""
+        attempt has its upstream span; the answering one's is returned open, for its usage,
+        with the id of the client's own credential it used (None: the agency's key)."""
         last_error: ProviderError | None = None
-        async for number, target in self._targets(grant, request.kind):
+        async for number, target, credential in self._targets(grant, request.kind):
+            providers, credential_id = self._providers, None
+            if credential is not None and self._credentialed is not None:
+                providers = self._credentialed.with_credential(credential)
+                credential_id = credential.id  # billed as BYOK only when its key was sent
             billed = any(a.usage.total_tokens for a in attempts)
             if (
                 billed
@@ -175,11 +197,11 @@ class ModelCalls:
             upstream = upstream_span(grant.trace, target.model, request.kind)
             try:
                 with upstream.carrying():
-                    answer = await call(target)
+                    answer = await call(target, providers)
             except ProviderError as exc:
                 upstream.fail(provider_error_type(exc))
                 upstream.end()
-                attempts.append(failed(number, target, exc, started))
+                attempts.append(paid_by(failed(number, target, exc, started), credential_id))
                 self._upstream(target, started)
                 if not exc.triggers_fallback:
                     raise
@@ -191,7 +213,9 @@ class ModelCalls:
                 self._upstream(target, started)
                 raise
             note_model(target.model.id, target.model.provider)
-            return number, target, started, upstream, answer
+            if credential_id is not None and self._byok is not None:
+                self._byok.note_used(credential_id)
+            return number, target, started, upstream, answer, credential_id
         raise last_error or unconfigured(grant.target.model.provider)
 
     def _upstream(self, target: PricedModel, started: float) -> None:
@@ -228,6 +252,7 @@ class ModelCalls:
                     source,
                     status,
                     ms_since(attempt.started),
+                    attempt.credential_id,
                 )
                 relayed(relay, attempt, outcome, usage, source, grant.trace)
                 await self._settle(grant, [*earlier, last])
@@ -237,9 +262,9 @@ class ModelCalls:
         return settle
 
     async def _first_event(
-        self, target: PricedModel, request: CallRequest
+        self, target: PricedModel, request: CallRequest, providers: ProviderRegistry
     ) -> tuple[MeteredStream, Any]:
-        stream = await self._open(target, request)
+        stream = await self._open(target, request, providers)
         iterator = aiter(stream)
         try:
             first = await anext(iterator)
@@ -255,10 +280,13 @@ class ModelCalls:
 
     async def _targets(
         self, grant: CallGrant, kind: CallKind
-    ) -> AsyncIterator[tuple[int, PricedModel]]:
+    ) -> AsyncIterator[tuple[int, PricedModel, UpstreamCredential | None]]:
         """The model asked for, then its fallbacks whose provider is configured (and, for a
-        Gemini-native body, speaks Gemini's API: no other can take it untranslated)."""
-        yield 0, grant.target
+        Gemini-native body, speaks Gemini's API: no other can take it untranslated), each
+        with the client's own credential it uses, if any (byok_calls.key_for: a fallback the
+        client's BYOK settings forbid is skipped)."""
+        primary = grant.target.model
+        yield 0, grant.target, key_for(grant.byok, primary, primary, 0).credential
         native_gemini = kind in GEMINI_KINDS
         for number, model_id in enumerate(grant.target.model.fallbacks, start=1):
             target = await self._metering.fallback(grant, model_id)
@@ -266,56 +294,72 @@ class ModelCalls:
                 continue
             if native_gemini and not self.speaks_gemini(target.model):
                 continue
-            yield number, target
+            choice = key_for(grant.byok, primary, target.model, number)
+            if not choice.allowed:
+                continue
+            yield number, target, choice.credential
 
-    async def _send(self, target: PricedModel, request: CallRequest) -> ProviderResponse:
+    async def _send(
+        self, target: PricedModel, request: CallRequest, providers: ProviderRegistry
+    ) -> ProviderResponse:
         model, body = target.model, request.body
         if request.kind is CallKind.MESSAGES:
-            return await self._native(model).messages(model, body)
+            return await self._native(model, providers).messages(model, body)
         if request.kind is CallKind.RESPONSES:
-            return await self._responses(model).responses(model, body)
+            return await self._responses(model, providers).responses(model, body)
         if request.kind is CallKind.EMBEDDING:
-            return await self._provider(model).embed(model, body)
+            return await self._provider(model, providers).embed(model, body)
         if request.kind is CallKind.GEMINI:
-            return await self._gemini(model).generate(model, body)
+            return await self._gemini(model, providers).generate(model, body)
         if request.kind in (CallKind.GEMINI_EMBED, CallKind.GEMINI_BATCH_EMBED):
             batch = request.kind is CallKind.GEMINI_BATCH_EMBED
-            return await self._gemini(model).embed_contents(model, body, batch)
-        return await self._provider(model).chat(model, body)
+            return await self._gemini(model, providers).embed_contents(model, body, batch)
+        return await self._provider(model, providers).chat(model, body)
 
-    async def _open(self, target: PricedModel, request: CallRequest) -> MeteredStream:
+    async def _open(
+        self, target: PricedModel, request: CallRequest, providers: ProviderRegistry
+    ) -> MeteredStream:
         model, body = target.model, request.body
         if request.kind is CallKind.MESSAGES:
-            return await self._native(model).open_messages_stream(model, body)
+            return await self._native(model, providers).open_messages_stream(model, body)
         if request.kind is CallKind.RESPONSES:
-            return await self._responses(model).open_responses_stream(model, body)
+            return await self._responses(model, providers).open_responses_stream(model, body)
         if request.kind is CallKind.GEMINI:
-            return await self._gemini(model).open_generate_stream(model, body)
-        return await self._provider(model).open_chat_stream(model, body)
+            return await self._gemini(model, providers).open_generate_stream(model, body)
+        return await self._provider(model, providers).open_chat_stream(model, body)
 
-    def _provider(self, model: Model) -> ModelProvider:
-        provider = self._providers.chat(model.provider)
+    def _provider(self, model: Model, providers: ProviderRegistry) -> ModelProvider:
+        provider = providers.chat(model.provider)
         if provider is None:
             raise unconfigured(model.provider)
         return provider
 
-    def _native(self, model: Model) -> NativeMessagesProvider:
-        native = self._providers.native_messages(model.provider)
+    def _native(
+        self, model: Model, providers: ProviderRegistry | None = None
+    ) -> NativeMessagesProvider:
+        native = (providers or self._providers).native_messages(model.provider)
         if native is None:
             raise ValidationError(f"{model.id} does not speak the Messages API")
         return native
 
-    def _responses(self, model: Model) -> NativeResponsesProvider:
-        native = self._providers.native_responses(model.provider)
+    def _responses(self, model: Model, providers: ProviderRegistry) -> NativeResponsesProvider:
+        native = providers.native_responses(model.provider)
         if native is None:
             raise ValidationError(f"{model.id} does not serve the Responses API")
         return native
 
-    def _gemini(self, model: Model) -> NativeGeminiProvider:
-        native = self._providers.native_gemini(model.provider)
+    def _gemini(
+        self, model: Model, providers: ProviderRegistry | None = None
+    ) -> NativeGeminiProvider:
+        native = (providers or self._providers).native_gemini(model.provider)
         if native is None:
             # A fallback of another provider cannot take a Gemini-format body: try the next.
             raise ProviderError(
                 ProviderFailure.CONNECTION, f"{model.id} does not speak Gemini's API"
             )
         return native
+
+
+def paid_by(attempt: Attempt, credential_id: str | None) -> Attempt:
+    """The attempt made with the client's own credential (None: the agency's key, as built)."""
+    return attempt if credential_id is None else replace(attempt, credential_id=credential_id)

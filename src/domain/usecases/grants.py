@@ -14,7 +14,7 @@ from domain.access.keys import ApiKey
 from domain.alerting.alerts import Alert
 from domain.alerting.budget_alerts import owner_of, threshold_alert
 from domain.billing.clients import Client
-from domain.billing.money import exact_sum
+from domain.billing.money import Money, exact_sum
 from domain.billing.periods import Period
 from domain.billing.plans import PlanTimeline, PlanVersion
 from domain.budgets.limits import (
@@ -26,6 +26,8 @@ from domain.budgets.limits import (
     budget_scope,
     wallet_scope,
 )
+from domain.byok.billing import byok_amounts
+from domain.byok.credentials import BudgetBasis, ClientByok
 from domain.catalog.aliases import resolve
 from domain.catalog.models import Model, PriceVersion
 from domain.errors import (
@@ -61,6 +63,7 @@ class CallGrant:
     budgets: tuple[Budget, ...] = ()  # the client's, then the key's, in force at the start
     trace: Span = field(default=NO_SPAN, repr=False, compare=False)  # the call's span
     alias: str | None = None  # the alias the client called (domain/catalog/aliases.py), if any
+    byok: ClientByok | None = field(default=None, repr=False)  # the client's own keys (byok.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,7 @@ class Attempt:
     source: UsageSource
     status: CallStatus
     latency_ms: int
+    credential_id: str | None = None  # made with the client's own key (docs/byok.md)
 
 
 def budgets_of(stored: Mapping[str, Budget], client_id: str, key_id: str) -> tuple[Budget, ...]:
@@ -137,9 +141,17 @@ def budget_owner(grant: CallGrant, budget: Budget) -> str:
 
 def usage_record(grant: CallGrant, attempt: Attempt) -> UsageRecord:
     """The usage record an attempt settles into: its cost at the attempt's price, its charge
-    under the plan in force when the call started."""
-    cost = attempt.target.price.cost(attempt.usage)
-    charge = grant.plan.plan.charge(cost) if grant.plan is not None else cost
+    under the plan in force when the call started. An attempt made with the client's own key
+    costs the agency nothing: its list cost is recorded apart and its charge is the client's
+    BYOK fee (domain/byok/billing.py)."""
+    list_cost: Money | None = None
+    if attempt.credential_id is not None and grant.byok is not None:
+        succeeded = attempt.status is CallStatus.SUCCEEDED
+        amounts = byok_amounts(grant.byok.settings, attempt.target.price, attempt.usage, succeeded)
+        cost, charge, list_cost = amounts.cost, amounts.charge, amounts.list_cost
+    else:
+        cost = attempt.target.price.cost(attempt.usage)
+        charge = grant.plan.plan.charge(cost) if grant.plan is not None else cost
     return UsageRecord(
         id=new_id(),
         request_id=grant.request_id,
@@ -158,7 +170,24 @@ def usage_record(grant: CallGrant, attempt: Attempt) -> UsageRecord:
         status=attempt.status,
         source=attempt.source,
         alias=grant.alias,
+        byok=list_cost is not None,
+        list_cost=list_cost,
     )
+
+
+def measured(grant: CallGrant, budget: Budget, record: UsageRecord) -> Decimal:
+    """What a budget counts of one record: in its basis, or for a BYOK record in the client's
+    BYOK budget basis (the fee or the list cost)."""
+    # a wallet counts the charge (what it is drawn), so only other budgets take the BYOK basis
+    if (
+        record.byok
+        and record.list_cost is not None
+        and grant.byok is not None
+        and not budget.wallet
+    ):
+        basis = grant.byok.settings.budget_basis
+        return (record.list_cost if basis is BudgetBasis.LIST_COST else record.charge).amount
+    return budget.measure(record.cost, record.charge, grant.plan)
 
 
 def spends(grant: CallGrant, period_start: datetime, added: Sequence[UsageRecord]) -> list[Spend]:
@@ -167,7 +196,7 @@ def spends(grant: CallGrant, period_start: datetime, added: Sequence[UsageRecord
         Spend(
             budget.scope,
             WALLET_PERIOD.start if budget.wallet else period_start,
-            exact_sum(*(budget.measure(r.cost, r.charge, grant.plan) for r in added)),
+            exact_sum(*(measured(grant, budget, r) for r in added)),
             grant.request_id,
             grant.started_at,
             budget.limit.currency,

@@ -40,6 +40,7 @@ from domain.usecases.accounting import AccountingDesk, AccountingExports
 from domain.usecases.alerts import AlertUseCases
 from domain.usecases.aliases import AliasDesk, AliasUseCases
 from domain.usecases.budgets import BudgetInput, BudgetUseCases
+from domain.usecases.byok import ByokDesk, ByokUseCases
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from domain.usecases.delivery_desk import DeliveryDesk
@@ -82,6 +83,7 @@ class UseCases:
     accounting: AccountingExports | None = None
     payments: PaymentUseCases | None = None  # Stripe, when configured
     wallets: WalletUseCases | None = None
+    byok: ByokUseCases | None = None  # clients' own provider keys (docs/byok.md)
 
 
 class Management:
@@ -97,6 +99,7 @@ class Management:
         self.accounting = AccountingDesk(principal, use_cases.accounting)
         self.payments = PaymentDesk(principal, use_cases.payments, self.invoices)
         self.wallets = WalletDesk(principal, use_cases.wallets)
+        self.byok = ByokDesk(principal, use_cases.byok, use_cases.reports.period)
 
     # ------------------------------------------------------------------ guards
 

@@ -16,6 +16,7 @@ from domain.alerting.budget_alerts import refusal_alert
 from domain.billing.periods import Period, period_containing
 from domain.budgets.leases import IDLE_SECONDS
 from domain.budgets.limits import CounterMove, Hold, LeaseTaken, Spend
+from domain.byok.ports import ByokLookup
 from domain.catalog.models import Model
 from domain.errors import (
     BudgetExceeded,
@@ -36,6 +37,7 @@ from domain.telemetry import NO_TELEMETRY, Telemetry, note_model
 from domain.tracing import NO_SPAN, Span
 from domain.usecases.budget_holds import call_holds, covers
 from domain.usecases.budget_leases import BudgetLeases
+from domain.usecases.byok_calls import recovered_key, refuse_revoked
 from domain.usecases.call_log import UnitOfWorkCallLog, partial_settle
 from domain.usecases.grants import (
     Attempt,
@@ -75,6 +77,7 @@ class Metering:
         *,
         writes: Writes,
         lookups: Snapshots,
+        byok: ByokLookup | None = None,
     ) -> None:
         """`writes`: the group commit of the per-call writes; `lookups`: the configuration
         snapshots (crash recovery reads through one of its own); `lease_live` says whether
@@ -95,6 +98,7 @@ class Metering:
         self._zone = zone or ZoneInfo("UTC")  # billing periods are months in this zone
         self._retries: set[asyncio.Task[None]] = set()  # settlements waiting for the database
         self._telemetry = telemetry
+        self._byok = byok  # clients' own provider keys, per revision (docs/byok.md)
 
     async def authenticate(self, secret: str, trace: Span = NO_SPAN) -> Caller:
         with trace.child("auth"):
@@ -126,8 +130,10 @@ class Metering:
         plan = (await snapshot.plans(client.id)).in_force_at(now)
         budgets = budgets_of(await snapshot.budgets(), client.id, key.id)
         target = PricedModel(model, price)
+        byok = None if self._byok is None else await self._byok.for_client(client.id, snapshot)
+        refuse_revoked(byok, model)
         return CallGrant(
-            request_id, client, key, target, plan, now, snapshot, budgets, trace, alias
+            request_id, client, key, target, plan, now, snapshot, budgets, trace, alias, byok
         )
 
     async def model_for(
@@ -380,8 +386,11 @@ class Metering:
             grant = await grant_for_entry(self._reads, self._lookups, entry)
             if grant is None:
                 continue
+            grant, credential_id = await recovered_key(self._byok, grant)
             usage = entry.crash_estimate()
-            attempt = Attempt(0, grant.target, usage, UsageSource.ESTIMATED, CallStatus.FAILED, 0)
+            attempt = Attempt(
+                0, grant.target, usage, UsageSource.ESTIMATED, CallStatus.FAILED, 0, credential_id
+            )
             records = await self._settle(grant, [attempt], JournalState.ABANDONED, entry.owner)
             self._telemetry.settled(records)  # estimated usage, billed like any
             settled += 1

@@ -13,6 +13,8 @@ import { UsageCharts } from "../shared/UsageCharts";
 import { AliasUsage } from "../shared/AliasUsage";
 import { ClientAlerts } from "./AlertsPage";
 import { BudgetPanel } from "./BudgetPanel";
+import { ByokPanel } from "./ByokPanel";
+import { ByokUsage } from "../shared/ByokUsage";
 import { CreditsPanel } from "./CreditsPanel";
 import { TaxPanel } from "./TaxPanel";
 import { WalletPanel } from "../shared/WalletPanel";
@@ -179,6 +181,8 @@ export function ClientPage() {
       <WalletPanel clientId={client.id} zone={session.timeZone} writable={writable} />
       <UsageCharts series={usage.series} byModel={usage.byModel} currency={currency} zone={session.timeZone} showCost />
       <AliasUsage clientId={client.id} period={period} currency={currency} />
+      <ByokUsage clientId={client.id} period={period} />
+      <ByokPanel clientId={client.id} />
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <Paper withBorder p="md">
           <Title order={4}>Plan</Title>

@@ -14,6 +14,7 @@ import { SignIn } from "../shared/SignIn";
 import { ErrorState, Loading } from "../shared/states";
 import { AlertsTable } from "../shared/AlertsTable";
 import { AliasUsage } from "../shared/AliasUsage";
+import { ByokUsage } from "../shared/ByokUsage";
 import { UsageCharts } from "../shared/UsageCharts";
 import { BudgetGauge } from "../shared/BudgetGauge";
 import { DraftInvoice, InvoiceList } from "../shared/InvoiceParts";
@@ -165,6 +166,7 @@ function PortalPage({
             </SimpleGrid>
             <UsageCharts series={usage.series} byModel={usage.byModel} currency={currency} zone={zone} showCost={false} />
             <AliasUsage clientId={client.id} period={usage.period} currency={currency} />
+            <ByokUsage clientId={client.id} period={usage.period} />
             <Paper withBorder p="md">
               <Title order={4} mb="sm">API keys</Title>
               {client.apiKeys.length === 0 ? (

@@ -120,6 +120,7 @@ const LINE_KIND: Record<string, string> = {
   FIXED_FEE: "monthly fee",
   FIXED_PRICE: "fixed price",
   CREDIT: "credit",
+  BYOK_USAGE: "your own key",
 };
 
 export function InvoiceLines({

@@ -8,7 +8,7 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Table
+from sqlalchemy import BigInteger, Boolean, Integer, Table
 
 from adapters.persistence.tables.alerts import alerts
 from adapters.persistence.tables.calls import call_journal, ledger_entries, usage_records
@@ -25,6 +25,8 @@ def array_type(table: Table, column: str) -> str:
         return "timestamptz[]"
     if isinstance(kind, BigInteger):
         return "int8[]"
+    if isinstance(kind, Boolean):
+        return "bool[]"
     if isinstance(kind, Integer):
         return "int4[]"
     return "text[]"

@@ -111,17 +111,8 @@ def note_of(row: RowMapping) -> CreditNote:
 
 
 def grouped(label: str, records: Sequence[UsageRecord]) -> list[UsageGroup]:
-    groups: dict[str, UsageGroup] = {}
+    groups: dict[tuple[str, bool], UsageGroup] = {}
     for r in records:
-        seen = groups.get(r.model_id)
-        if seen is None:
-            groups[r.model_id] = UsageGroup(label, r.model_id, 1, r.usage, r.charge)
-        else:
-            groups[r.model_id] = UsageGroup(
-                label,
-                r.model_id,
-                seen.requests + 1,
-                seen.tokens + r.usage,
-                seen.charge + r.charge,
-            )
-    return [groups[m] for m in sorted(groups)]
+        seen = groups.get((r.model_id, r.byok))
+        groups[(r.model_id, r.byok)] = UsageGroup.of(label, r) if seen is None else seen.plus(r)
+    return [groups[key] for key in sorted(groups)]

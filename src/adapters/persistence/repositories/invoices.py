@@ -130,14 +130,17 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
         statement = (
             select(
                 column.model_id,
+                column.byok,
                 column.charge_currency,
+                column.cost_currency,
                 func.count().label("requests"),
                 func.sum(column.charge, type_=ExactDecimal()).label("charge"),
+                func.sum(column.list_cost, type_=ExactDecimal()).label("list_cost"),
                 *sums,
             )
             .where(*mine)
-            .group_by(column.model_id, column.charge_currency)
-            .order_by(column.model_id)
+            .group_by(column.model_id, column.byok, column.charge_currency, column.cost_currency)
+            .order_by(column.model_id, column.byok)
         )
         result = await self._conn.execute(statement)
         return [
@@ -147,6 +150,10 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
                 int(row["requests"]),
                 tokens_of(row),
                 Money(canonical(row["charge"]), row["charge_currency"]),
+                bool(row["byok"]),
+                None
+                if row["list_cost"] is None
+                else Money(canonical(row["list_cost"]), row["cost_currency"]),
             )
             for row in result.mappings()
         ]

@@ -45,6 +45,8 @@ def usage_to_row(record: UsageRecord) -> dict[str, Any]:
         "status": record.status.value,
         "source": record.source.value,
         "alias": record.alias,
+        "byok": record.byok,
+        "list_cost": None if record.list_cost is None else record.list_cost.amount,
     }
 
 
@@ -73,6 +75,10 @@ def usage_from_row(row: RowMapping) -> UsageRecord:
         status=CallStatus(row["status"]),
         source=UsageSource(row["source"]),
         alias=row["alias"],
+        byok=bool(row["byok"]),
+        list_cost=None
+        if row["list_cost"] is None
+        else Money(row["list_cost"], row["cost_currency"]),
     )
 
 

@@ -10,6 +10,7 @@ from adapters.persistence.tables import (  # noqa: F401  (each registers its tab
     accounts,
     alerts,
     budgets,
+    byok,
     calls,
     catalog,
     delivery,

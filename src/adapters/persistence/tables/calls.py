@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -45,6 +46,10 @@ usage_records = Table(
     Column("source", String(20), nullable=False),
     Column("invoice_id", String(ID), nullable=True),  # set when an invoice takes the record
     Column("alias", String(128), nullable=True),  # the alias called (domain/catalog/aliases.py)
+    # BYOK (docs/byok.md): made with the client's own key; the catalog's list price then,
+    # which the provider bills the client directly (cost is zero for the agency).
+    Column("byok", Boolean(), nullable=False, server_default=false()),
+    Column("list_cost", ExactDecimal(), nullable=True),
     UniqueConstraint("request_id", "attempt"),
     Index(None, "client_id", "started_at"),
     Index(None, "invoice_id"),
