@@ -31,6 +31,16 @@ class FakeWalletCredits:
         self.credits[reference] = WalletCredit(client_id, amount, reference, source, note)
         return True
 
+    async def refund_top_up(
+        self, client_id: str, amount: Money, *, reference: str, note: str = ""
+    ) -> bool:
+        """Recorded as a negative credit, once per reference (no floor: a fake)."""
+        self.calls += 1
+        if reference in self.credits:
+            return False
+        self.credits[reference] = WalletCredit(client_id, -amount, reference, "stripe", note)
+        return True
+
     def balance(self, client_id: str, currency: str) -> Money:
         total = Money.zero(currency)
         for credit in self.credits.values():
