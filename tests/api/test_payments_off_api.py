@@ -8,7 +8,7 @@ import pytest
 
 from tests.api.conftest import Gateway
 from tests.api.graphql_support import create_client, owner, staff
-from tests.api.test_stripe_payments_api import TOP_UP
+from tests.api.stripe_support import START
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -17,10 +17,10 @@ async def test_payments_are_off_by_default(gateway: Gateway) -> None:
     gql = owner(gateway)
     assert gql.data("query { paymentsEnabled }")["paymentsEnabled"] is False
     client = create_client(gql, "No Stripe", {"percentageMargin": {"percent": "10"}})
-    refused = gql.data(TOP_UP, id=client, amount="10", currency="USD")["startTopUp"]
+    refused = gql.data(START, id=client, amount="10")["startWalletTopUp"]
     assert refused == {
         "__typename": "ValidationError",
-        "message": "payments through Stripe are not configured",
+        "message": "payments are not configured",
         "code": "payments_not_configured",
     }
     missing = gql.data('query { invoicePayment(invoiceId: "nope") { payUrl } }')
@@ -33,5 +33,5 @@ async def test_payments_are_off_by_default(gateway: Gateway) -> None:
 async def test_a_viewer_may_not_start_a_top_up(gateway: Gateway) -> None:
     client = create_client(owner(gateway), "Viewer test", {"percentageMargin": {"percent": "1"}})
     viewer = staff(gateway, "VIEWER")
-    answer = viewer.data(TOP_UP, id=client, amount="10", currency="USD")["startTopUp"]
+    answer = viewer.data(START, id=client, amount="10")["startWalletTopUp"]
     assert answer["__typename"] == "NotAllowedError"

@@ -1,40 +1,27 @@
 """Stripe over HTTP: a gateway configured with Stripe (its API base the fake Stripe), the
-portal asking for an invoice's pay link and a top-up page through GraphQL, the HTML invoice
-carrying the link, and the fake Stripe delivering signed events to POST /webhooks/stripe
-(redelivered, tampered, oversized). The wallet is a fake WalletCredits wired by overriding the
-container's provider, as the integrator wires the real one."""
+portal asking for an invoice's pay link through GraphQL, the HTML invoice carrying the link,
+and the fake Stripe delivering signed events to POST /webhooks/stripe (redelivered, tampered,
+oversized). The wallets are the real ones, as the container wires them; wallet top-ups through
+Stripe are tests/api/test_stripe_wallet_top_ups.py."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-from dependency_injector import providers
 
-from api.app import create_app
-from api.container import make_container
-from api.container.payments import build_payments
-from api.payment_settings import StripeSettings
-from api.settings import Environment, Settings
-from api.settings_sections import WebhookSettings
-from domain.billing.money import Money
-from tests.api.conftest import ADMIN_TOKEN, Gateway, _seed
+from tests.api.conftest import Upstreams
 from tests.api.graphql_support import Gql, create_client, owner
+from tests.api.stripe_support import Paying, paying_gateway, portal
 from tests.api.test_webhooks_and_alerts import create_webhook, valid, wait_for
-from tests.fakes.wallet_credits import FakeWalletCredits
-from tests.support.databases import sqlite_database
 from tests.support.servers import WebhookReceiver, serve_in_thread
-from tests.upstreams.stripe_fake import StripeFake, sign
+from tests.upstreams.stripe_fake import sign
 
-PORTAL = """
-mutation($id: ID!) { createPortalToken(clientId: $id) {
-  ... on CreatePortalTokenSuccess { secret } } }"""
 CLOSE = """
 mutation($period: String!) { closePeriod(period: $period, early: true) {
   ... on ClosePeriodSuccess { invoices { id clientId status total { amount } } } } }"""
@@ -42,62 +29,15 @@ PAYMENT = """
 query($id: ID!) { invoicePayment(invoiceId: $id) {
   payUrl openBalance { amount currency } payments { kind reference amount { amount } } } }"""
 STATUS = "query($id: ID!) { invoice(id: $id) { status } }"
-TOP_UP = """
-mutation($id: ID!, $amount: Decimal!, $currency: String!) {
-  startTopUp(clientId: $id, amount: $amount, currency: $currency) {
-    __typename
-    ... on TopUpPage { url }
-    ... on ValidationError { message code }
-    ... on NotFoundError { message }
-    ... on NotAllowedError { message }
-  } }"""
 ALERTS = "query { alerts { kind clientId message } }"
 
 
-@dataclass
-class Paying:
-    gateway: Gateway
-    fake: StripeFake
-    wallets: FakeWalletCredits
-
-    @property
-    def hook(self) -> str:
-        return self.gateway.url + "/webhooks/stripe"
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def paying(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Paying]:
-    fake, wallets = StripeFake(), FakeWalletCredits()
-    with serve_in_thread(fake.app) as stripe_base:
-        async with sqlite_database(Path(tmp_path_factory.mktemp("stripe"))) as url:
-            settings = Settings(
-                database_url=url,
-                secret_key="test-server-secret-" + "y" * 32,
-                admin_token=ADMIN_TOKEN,
-                env=Environment.DEVELOPMENT,
-                allow_private_urls=True,  # the webhook receiver listens on loopback
-                webhooks=WebhookSettings(
-                    timeout_seconds=1, max_attempts=5, retry_base_seconds=0.2, poll_seconds=0.1
-                ),
-                stripe=StripeSettings(
-                    fake.secret_key, fake.webhook_secret, "https://billing.example", stripe_base
-                ),
-            )
-            await _seed(settings)
-            container = make_container(settings)
-            # How the integrator wires the wallets' WalletCredits (here a fake).
-            container.payments.override(
-                providers.Singleton(
-                    build_payments, settings, container.uow, container.clock, wallets
-                )
-            )
-            app = create_app(settings, container)
-            with serve_in_thread(app) as base:
-                yield Paying(Gateway(base, settings, "sqlite", container), fake, wallets)
-
-
-def portal(gql: Gql, client_id: str) -> Gql:
-    return gql.as_token(gql.data(PORTAL, id=client_id)["createPortalToken"]["secret"])
+async def paying(
+    tmp_path_factory: pytest.TempPathFactory, upstreams: Upstreams
+) -> AsyncIterator[Paying]:
+    async with paying_gateway("sqlite", Path(tmp_path_factory.mktemp("stripe")), upstreams) as p:
+        yield p
 
 
 def invoice_for(paying: Paying, name: str) -> tuple[Gql, str, str, str]:
@@ -140,23 +80,6 @@ async def test_an_invoice_paid_through_its_link_over_http(paying: Paying) -> Non
             "amount": {"amount": total},
         }
     ]
-
-
-@pytest.mark.asyncio(loop_scope="session")
-async def test_a_portal_top_up_credits_the_wallet_once(paying: Paying) -> None:
-    client_gql, client, _, _ = invoice_for(paying, "Tops up")
-    started = client_gql.data(TOP_UP, id=client, amount="25.00", currency="USD")["startTopUp"]
-    assert started["__typename"] == "TopUpPage"
-    events = paying.fake.pay_checkout(started["url"].rsplit("/", 1)[-1])
-    for _ in range(3):
-        for event in events:
-            assert paying.fake.deliver(paying.hook, event).status_code == 200
-    assert paying.wallets.balance(client, "USD") == Money("25.00")
-    wrong = client_gql.data(TOP_UP, id=client, amount="0.001", currency="USD")["startTopUp"]
-    assert wrong["__typename"] == "ValidationError"
-    other = create_client(owner(paying.gateway), "Someone else", {"fixedFee": {"monthlyFee": "1"}})
-    hidden = client_gql.data(TOP_UP, id=other, amount="5", currency="USD")["startTopUp"]
-    assert hidden["__typename"] == "NotFoundError"
 
 
 @pytest.mark.asyncio(loop_scope="session")

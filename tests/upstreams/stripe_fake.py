@@ -13,7 +13,8 @@ payment_methods, POST /v1/payment_intents (off-session, confirmed at once).
 
 The test side (`StripeFake` methods, called from the test thread) plays the client and Stripe:
 `pay_checkout` pays a session (optionally another amount, to test partial and over-payments),
-`refund`, `dispute`, `decline_next_charge`; each returns the events Stripe would send, which
+`succeeded_event` (of an off-session charge), `refund`, `dispute`, `decline_next_charge`; each
+returns the events Stripe would send, which
 `signed` signs (`Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.payload">`) and
 `deliver` POSTs to a webhook URL as Stripe does.
 """
@@ -384,6 +385,15 @@ class StripeFake:
                 self.event("checkout.session.completed", _public(session)),
                 self.event("payment_intent.succeeded", _public(intent)),
             ]
+
+    def succeeded_event(self, payment_intent: str) -> JSON:
+        """The payment_intent.succeeded event of an intent that succeeded (an off-session
+        charge confirmed at once: Stripe sends the event as well)."""
+        with self._lock:
+            intent = self.intents[payment_intent]
+            if intent["status"] != "succeeded":
+                raise ValueError(f"{payment_intent} did not succeed")
+            return self.event("payment_intent.succeeded", _public(intent))
 
     def fail_payment(self, session_id: str, message: str = "Your card was declined.") -> JSON:
         with self._lock:

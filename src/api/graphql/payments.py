@@ -1,17 +1,16 @@
 """Payments through Stripe in the management API: whether they are on, an invoice's pay link,
-open balance and the payments received for it, and the portal's top-up page."""
+open balance and the payments received for it. A wallet top-up page is the wallets'
+`startWalletTopUp` (api/graphql/wallets.py): the wallet owns its currency."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated
 
 import strawberry
 
 from api.graphql.context import Info
-from api.graphql.errors import NotAllowedError, NotFoundError, ValidationError, attempt, visible
-from api.graphql.fields import field, mutation
+from api.graphql.errors import visible
+from api.graphql.fields import field
 from api.graphql.shared import Money
 from domain.errors import DomainError
 from domain.payments import received as domain
@@ -77,28 +76,3 @@ async def invoice_payment(info: Info, invoice_id: strawberry.ID) -> InvoicePayme
         open_balance=Money.of(balance),
         payments=[PaymentReceived.of(r) for r in rows],
     )
-
-
-@strawberry.type
-class TopUpPage:
-    url: str = strawberry.field(description="Stripe Checkout; the wallet is credited once paid.")
-
-
-StartTopUpResult = Annotated[
-    TopUpPage | ValidationError | NotFoundError | NotAllowedError,
-    strawberry.union("StartTopUpResult"),
-]
-
-
-@mutation(
-    description="A Stripe Checkout page topping up a prepaid client's wallet (its portal "
-    "token, or staff who may write); the card is saved for auto top-up."
-)
-async def start_top_up(
-    info: Info, client_id: strawberry.ID, amount: Decimal, currency: str
-) -> StartTopUpResult:
-    async def run() -> TopUpPage:
-        desk = info.context.management.payments
-        return TopUpPage(url=await desk.start_top_up(str(client_id), str(amount), currency))
-
-    return await attempt(run, (ValidationError, NotFoundError, NotAllowedError))

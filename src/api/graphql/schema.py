@@ -104,7 +104,6 @@ class Mutation:
     grant_credit = invoice_api.grant_credit
     send_invoice = delivery_api.send_invoice
     resend_invoice = delivery_api.resend_invoice
-    start_top_up = payment_api.start_top_up
     create_client = client_api.create_client
     update_client = client_api.update_client
     suspend_client = client_api.suspend_client

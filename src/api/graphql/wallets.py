@@ -11,7 +11,7 @@ from typing import Annotated, TypeAlias
 import strawberry
 
 from api.graphql.context import Info
-from api.graphql.errors import NotFoundError, ValidationError, attempt, visible
+from api.graphql.errors import NotAllowedError, NotFoundError, ValidationError, attempt, visible
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
 from api.graphql.shared import Money
@@ -167,7 +167,8 @@ AdjustResult = Annotated[
     AdjustWalletSuccess | ValidationError | NotFoundError, strawberry.union("AdjustWalletResult")
 ]
 StartTopUpResult = Annotated[
-    StartTopUpSuccess | ValidationError | NotFoundError, strawberry.union("StartWalletTopUpResult")
+    StartTopUpSuccess | ValidationError | NotFoundError | NotAllowedError,
+    strawberry.union("StartWalletTopUpResult"),
 ]
 
 
@@ -247,8 +248,10 @@ async def set_wallet_settings(
 
 
 @mutation(
-    description="A payment page topping up the wallet (a portal token: its own; staff name "
-    "the client). Without a payment processor: code payments_not_configured."
+    description="A payment page (Stripe Checkout) topping up a prepaid wallet in the wallet's "
+    "currency (a portal token: its own; staff who may write name the client); the card is "
+    "saved for auto top-up. Codes: payments_not_configured without a payment processor, "
+    "wallet_postpaid for a postpaid client."
 )
 async def start_wallet_top_up(
     info: Info, amount: Decimal, client_id: strawberry.ID | None = None
@@ -258,4 +261,4 @@ async def start_wallet_top_up(
         url = await desk.start_top_up(None if client_id is None else str(client_id), amount)
         return StartTopUpSuccess(url=url)
 
-    return await attempt(run, _VN)
+    return await attempt(run, (ValidationError, NotFoundError, NotAllowedError))

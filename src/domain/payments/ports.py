@@ -50,9 +50,17 @@ class SavedPaymentMethods(Protocol):
 
 
 class WalletCredits(Protocol):
-    """Credits a prepaid client's wallet. Idempotent on `reference` (e.g. a Stripe payment
-    intent id): returns False when that reference was already credited."""
+    """Credits a prepaid client's wallet, and takes a refunded top-up back out of it. Both are
+    idempotent on `reference` (a Stripe payment intent id, a refund's reference): they return
+    False when that reference was already posted."""
 
     async def credit_top_up(
         self, client_id: str, amount: Money, *, reference: str, source: str, note: str = ""
     ) -> bool: ...
+
+    async def refund_top_up(
+        self, client_id: str, amount: Money, *, reference: str, note: str = ""
+    ) -> bool:
+        """A top-up refunded to the client by the processor: debited from the wallet, never
+        below what calls in flight hold (the part the wallet cannot cover is alerted)."""
+        ...

@@ -1,15 +1,15 @@
 """Payments as one principal may use them: anyone who may see an invoice may get its pay
-link (a portal token its own client's); a top-up page is started by the client's portal
-token or by staff who may write; without Stripe configured every answer says so."""
+link (a portal token its own client's); without Stripe configured every answer says so. A
+wallet top-up page is started by the wallets (WalletDesk.start_top_up, in the wallet's
+currency) through the TopUpCheckout port."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
-from domain.access.principals import NotAllowed, Principal
-from domain.billing.money import Money, input_decimal
-from domain.errors import NotFound, ValidationError
+from domain.access.principals import Principal
+from domain.billing.money import Money
+from domain.errors import ValidationError
 from domain.payments.received import Received
 from domain.usecases.invoice_desk import InvoiceDesk
 from domain.usecases.payments import PaymentUseCases
@@ -58,14 +58,3 @@ class PaymentDesk:
         if self._payments is None:
             return []
         return await self._payments.payments_of(invoice.id)
-
-    async def start_top_up(self, client_id: str, amount: Decimal | str, currency: str) -> str:
-        """A hosted payment page crediting the client's wallet; its URL."""
-        own = self._principal.client_id
-        if own is None and not self._principal.can_mutate:
-            raise NotAllowed("this token may not start payments (owner or admin only)")
-        if not self._principal.may_see_client(client_id):
-            raise NotFound(f"no client {client_id}")
-        payments = self._required()
-        value = input_decimal(amount, what="a top-up", places=3)
-        return await payments.start(client_id, Money(value, currency))

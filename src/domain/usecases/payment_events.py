@@ -8,6 +8,7 @@ what is missing, never anything twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from enum import StrEnum
 
@@ -21,6 +22,8 @@ from domain.payments.ports import WalletCredits
 from domain.payments.processor import EventKind, PaymentProcessor, ProcessorEvent
 from domain.payments.received import Movement, Purpose, Received, apply_payment
 from domain.ports import Clock, InvoicingUnitOfWork, InvoicingUnitOfWorkFactory
+
+_TOP_UPS = (Purpose.TOP_UP, Purpose.AUTO_TOP_UP)
 
 
 class Handled(StrEnum):
@@ -207,58 +210,92 @@ class PaymentEvents:
             await uow.commit()
 
     async def _refunded(self, event: ProcessorEvent) -> None:
-        """`amount` is the charge's refunded total: record what is new since the last one."""
+        """`amount` is the charge's refunded total: record what is new since the last one.
+
+        A refunded invoice payment is owed again (a ledger `refund` entry). A refunded top-up
+        leaves the wallet instead (`WalletCredits.refund_top_up`, once per refund): the ledger
+        never held the top-up, so it does not hold its refund either. The wallet is debited
+        after the refund's row committed and again on each redelivery (idempotent on the
+        reference), so a crash in between is repaired by Stripe's retry."""
         if event.charge_ref is None or event.amount is None:
             return
+        dedupe = f"{event.charge_ref}:{to_minor_units(event.amount)}"
         async with self._uow() as uow:
             client_id = await self._client_of(uow, event)
             if client_id is None:
                 return
             payments = await uow.payments.by_payment(event.payment_ref or "")
-            earlier = [
-                r.amount
+            purpose = next((r.purpose for r in payments if r.movement is Movement.PAYMENT), None)
+            to_wallet = self._wallets is not None and purpose in _TOP_UPS
+            refunds = [
+                r
                 for r in payments
                 if r.movement is Movement.REFUND and r.charge_ref == event.charge_ref
             ]
-            before = Money.zero(event.amount.currency)
-            for value in earlier:
-                before = before + value
-            new = event.amount - before
-            if new.amount <= 0:
-                return
-            dedupe = f"{event.charge_ref}:{to_minor_units(event.amount)}"
-            invoice_id = next((r.invoice_id for r in payments if r.invoice_id), None)
-            received = Received(
-                new_id(),
-                client_id,
-                Movement.REFUND,
-                None,
-                invoice_id,
-                event.payment_ref or "",
-                event.charge_ref,
-                dedupe,
-                new,
-                Money.zero(new.currency),
-                event.created_at,
-                event.id,
-            )
-            if await uow.payments.add(received):
-                await uow.ledger.append(
-                    LedgerEntry(
-                        new_id(),
-                        client_id,
-                        EntryKind.REFUND,
-                        new,
-                        event.created_at,
-                        f"refund:{dedupe}",
-                        f"refunded through Stripe ({event.charge_ref})",
-                    )
-                )
-                message = f"{new} was refunded to the client (charge {event.charge_ref})"
-                await uow.alerts.raise_once(
-                    self._alert(AlertKind.PAYMENT_REFUNDED, client_id, event, message)
-                )
+            recorded = next((r for r in refunds if r.dedupe == dedupe), None)
+            if recorded is not None:
+                new = recorded.amount  # this refund was recorded: only the wallet may be left
+            else:
+                before = Money.zero(event.amount.currency)
+                for row in refunds:
+                    before = before + row.amount
+                new = event.amount - before
+                if new.amount <= 0:
+                    return
+                await self._record_refund(uow, event, client_id, payments, dedupe, new, to_wallet)
             await uow.commit()
+        if to_wallet and self._wallets is not None:
+            await self._wallets.refund_top_up(
+                client_id,
+                new,
+                reference=f"refund:{dedupe}",
+                note=f"Stripe refund of {event.payment_ref or event.charge_ref}",
+            )
+
+    async def _record_refund(
+        self,
+        uow: InvoicingUnitOfWork,
+        event: ProcessorEvent,
+        client_id: str,
+        payments: Sequence[Received],
+        dedupe: str,
+        new: Money,
+        to_wallet: bool,
+    ) -> None:
+        invoice_id = next((r.invoice_id for r in payments if r.invoice_id), None)
+        received = Received(
+            new_id(),
+            client_id,
+            Movement.REFUND,
+            None,
+            invoice_id,
+            event.payment_ref or "",
+            event.charge_ref,
+            dedupe,
+            new,
+            Money.zero(new.currency),
+            event.created_at,
+            event.id,
+        )
+        if not await uow.payments.add(received):
+            return
+        if not to_wallet:
+            await uow.ledger.append(
+                LedgerEntry(
+                    new_id(),
+                    client_id,
+                    EntryKind.REFUND,
+                    new,
+                    event.created_at,
+                    f"refund:{dedupe}",
+                    f"refunded through Stripe ({event.charge_ref})",
+                )
+            )
+        what = "a wallet top-up" if to_wallet else "a payment"
+        message = f"{new} of {what} was refunded to the client (charge {event.charge_ref})"
+        await uow.alerts.raise_once(
+            self._alert(AlertKind.PAYMENT_REFUNDED, client_id, event, message)
+        )
 
     async def _disputed(self, event: ProcessorEvent) -> None:
         if event.dispute_ref is None or event.amount is None:

@@ -15,6 +15,7 @@ from domain.ids import new_id
 from domain.payments.ports import SavedPaymentMethods, TopUpCheckout, WalletCredits
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.text import check_text
+from domain.wallets.alerts import refund_shortfall_alert
 from domain.wallets.statement import EntryKind, StatementPage, WalletEntry
 from domain.wallets.wallets import (
     MAX_NOTE,
@@ -23,6 +24,7 @@ from domain.wallets.wallets import (
     PaymentsNotConfigured,
     Wallet,
     WalletBalance,
+    WalletIsPostpaid,
     WalletSettings,
 )
 
@@ -187,6 +189,47 @@ class WalletUseCases(WalletCredits):
             await uow.commit()
         return refunded
 
+    async def refund_top_up(
+        self, client_id: str, amount: Money, *, reference: str, note: str = ""
+    ) -> bool:
+        """WalletCredits: a top-up the processor refunded to the client leaves the wallet, once
+        per reference (False: recorded already). The wallet is debited what it has left that
+        calls in flight do not hold, never more: a refund never takes the balance below zero
+        (nor below what those calls will settle). The part it cannot cover (the client spent
+        the money, then was refunded) is a `wallet_shortfall` alert for an operator."""
+        if amount.amount <= 0:
+            raise ValidationError("a refund is a positive amount taken out of the wallet")
+        reference = _reference(reference)
+        async with self._uow() as uow:
+            wallet = await _wallet(uow, client_id, self._clock)
+            if amount.currency != wallet.currency:
+                raise ValidationError(f"this wallet is in {wallet.currency}, not {amount.currency}")
+            balance, held = await uow.wallets.balance(client_id)
+            covered = min(amount.amount, max(balance - held, Decimal(0)))
+            entry = WalletEntry(
+                id=new_id(),
+                client_id=client_id,
+                kind=EntryKind.REFUND,
+                amount=Money(-covered, wallet.currency),
+                reference=reference,
+                occurred_at=self._clock.now(),
+                source="stripe",
+                note=_note(note[:MAX_NOTE]),
+            )
+            posted = await uow.wallets.post(entry)
+            if posted and covered < amount.amount:
+                client = await _client(uow, client_id)
+                uncovered = Money(amount.amount - covered, wallet.currency)
+                await uow.alerts.raise_once(
+                    refund_shortfall_alert(
+                        client_id, client.name, reference, amount, uncovered, self._clock.now()
+                    )
+                )
+            await uow.commit()
+        if posted and covered < amount.amount:
+            log.warning("wallet of %s could not cover all of refund %s", client_id, reference)
+        return posted
+
     async def statement(self, client_id: str, offset: int = 0, limit: int = 50) -> StatementPage:
         if not 0 <= offset <= 10**9 or not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"a page is 1 to {MAX_PAGE} entries from offset 0 or more")
@@ -201,8 +244,15 @@ class WalletUseCases(WalletCredits):
         value = input_decimal(amount, what="the amount")
         if value <= 0:
             raise ValidationError("a top-up must be positive")
-        currency = (await self.view(client_id)).wallet.currency
-        return await self._checkout.start(client_id, Money(value, currency))
+        wallet = (await self.view(client_id)).wallet
+        if wallet.mode is not BillingMode.PREPAID:
+            # Its calls are invoiced monthly: money paid in would sit unused. An operator may
+            # still credit a wallet before switching the client to prepaid (topUpWallet).
+            raise WalletIsPostpaid(
+                "this client is billed on its monthly invoice (postpaid): a wallet top-up is "
+                "for prepaid clients"
+            )
+        return await self._checkout.start(client_id, Money(value, wallet.currency))
 
     async def verify(self) -> list[str]:
         """Every wallet's balance equals the sum of its statement (`bizgraph ledger verify`)."""

@@ -50,6 +50,30 @@ def shortfall_alert(
     )
 
 
+def refund_shortfall_alert(
+    client_id: str, owner: str, reference: str, refunded: Money, uncovered: Money, at: datetime
+) -> Alert:
+    """A top-up refunded by the processor after the client spent part of it: the wallet was
+    debited what it had, `uncovered` is left for an operator (invoice it, or let it go)."""
+    return Alert(
+        id=new_id(),
+        kind=AlertKind.WALLET_SHORTFALL,
+        client_id=client_id,
+        key_id=None,
+        dedupe_key=f"wallet_shortfall:{client_id}:{reference}"[:300],
+        message=f"{refunded} of a top-up was refunded to {owner}, but the prepaid wallet "
+        f"could cover only part of it: {uncovered} was not recovered ({reference})",
+        created_at=at,
+        details={
+            "refunded": str(refunded.amount),
+            "uncovered": str(uncovered.amount),
+            "reference": reference,
+            "outcome": "refund_uncovered",
+            "currency": refunded.currency,
+        },
+    )
+
+
 def auto_top_up_failed(
     client_id: str, owner: str, amount: Money, reason: str, at: datetime
 ) -> Alert:

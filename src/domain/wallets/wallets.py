@@ -35,6 +35,13 @@ class PaymentsNotConfigured(DomainError):
     code = "payments_not_configured"
 
 
+class WalletIsPostpaid(ValidationError):
+    """A payment-page top-up of a postpaid client's wallet: its calls are invoiced monthly,
+    so the money would sit unused."""
+
+    code = "wallet_postpaid"
+
+
 class InsufficientBalance(DomainError):
     """A draw that must fit the balance does not."""
 

@@ -26,8 +26,9 @@ from domain.payments.processor import InvalidSignature, ProcessorUnavailable, Re
 from domain.payments.received import Movement
 from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.payments import Handled, PaymentTerms, PaymentUseCases
+from domain.usecases.wallets import WalletUseCases
+from domain.wallets.statement import EntryKind as WalletEntryKind
 from tests.fakes import FrozenClock
-from tests.fakes.wallet_credits import FakeWalletCredits
 from tests.integration.persistence.test_invoices import APRIL_START, add_client, call
 from tests.support.servers import serve_in_thread
 from tests.upstreams.stripe_fake import StripeFake, sign
@@ -61,13 +62,18 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def wallets() -> FakeWalletCredits:
-    return FakeWalletCredits()
+def wallets(uow: UowFactory, clock: FrozenClock) -> WalletUseCases:
+    """The real wallets, as the container wires them as Stripe's WalletCredits."""
+    return WalletUseCases(uow, clock)
+
+
+async def balance(wallets: WalletUseCases, client_id: str) -> Money:
+    return (await wallets.view(client_id)).balance.balance
 
 
 @pytest.fixture
 def payments(
-    uow: UowFactory, clock: FrozenClock, processor: StripeProcessor, wallets: FakeWalletCredits
+    uow: UowFactory, clock: FrozenClock, processor: StripeProcessor, wallets: WalletUseCases
 ) -> PaymentUseCases:
     return PaymentUseCases(uow, clock, processor, PaymentTerms(URLS, "Agency"), wallets)
 
@@ -202,7 +208,7 @@ async def test_a_payment_of_an_invoice_paid_meanwhile_is_all_credit(
 
 
 async def test_a_portal_top_up_credits_the_wallet_once_for_three_deliveries(
-    uow: UowFactory, payments: PaymentUseCases, fake: StripeFake, wallets: FakeWalletCredits
+    uow: UowFactory, payments: PaymentUseCases, fake: StripeFake, wallets: WalletUseCases
 ) -> None:
     client, _ = await add_client(uow, PercentageMargin(Decimal(0)), tax="0")
     url = await payments.start(client, Money(Decimal("25.00"), "USD"))
@@ -213,9 +219,9 @@ async def test_a_portal_top_up_credits_the_wallet_once_for_three_deliveries(
     outcomes = [await deliver(payments, fake, completed) for _ in range(3)]
     outcomes.append(await deliver(payments, fake, succeeded))
     assert outcomes == [Handled.APPLIED, Handled.DUPLICATE, Handled.DUPLICATE, Handled.APPLIED]
-    (credit,) = wallets.credits.values()
-    assert (credit.client_id, credit.amount, credit.source) == (
-        client,
+    (credit,) = (await wallets.statement(client)).entries
+    assert (credit.kind, credit.amount, credit.source) == (
+        WalletEntryKind.TOP_UP,
         Money(Decimal("25.00"), "USD"),
         "stripe",
     )
@@ -226,10 +232,10 @@ async def test_a_portal_top_up_credits_the_wallet_once_for_three_deliveries(
     again = await payments.charge(client, Money(Decimal("10"), "USD"), "auto-1")
     assert charged.outcome is ChargeOutcome.SUCCEEDED
     assert again.reference == charged.reference
-    assert wallets.balance(client, "USD") == Money(Decimal("35"), "USD")
+    assert await balance(wallets, client) == Money(Decimal("35"), "USD")
     event = fake.event("payment_intent.succeeded", fake.intents[charged.reference or ""])
     await deliver(payments, fake, event)
-    assert wallets.balance(client, "USD") == Money(Decimal("35"), "USD")
+    assert await balance(wallets, client) == Money(Decimal("35"), "USD")
 
 
 async def test_a_top_up_in_another_currency_or_of_no_amount_is_refused(
@@ -243,7 +249,7 @@ async def test_a_top_up_in_another_currency_or_of_no_amount_is_refused(
 
 
 async def test_a_declined_auto_top_up_is_a_failure_and_credits_nothing(
-    uow: UowFactory, payments: PaymentUseCases, fake: StripeFake, wallets: FakeWalletCredits
+    uow: UowFactory, payments: PaymentUseCases, fake: StripeFake, wallets: WalletUseCases
 ) -> None:
     client, _ = await add_client(uow, PercentageMargin(Decimal(0)), tax="0")
     assert (await payments.charge(client, Money("5"), "r0")).outcome is (
@@ -255,7 +261,7 @@ async def test_a_declined_auto_top_up_is_a_failure_and_credits_nothing(
     fake.decline_next = "insufficient_funds"
     result = await payments.charge(client, Money(Decimal("10"), "USD"), "auto-9")
     assert result.outcome is ChargeOutcome.FAILED
-    assert wallets.balance(client, "USD") == Money(Decimal("5"), "USD")
+    assert await balance(wallets, client) == Money(Decimal("5"), "USD")
 
 
 async def test_a_failed_payment_raises_an_alert(
@@ -350,3 +356,54 @@ async def test_stripe_unreachable_leaves_documents_without_a_link(
             await payments.pay_link(invoice.id)
     finally:
         await dead.close()
+
+
+class RefundFailsOnce:
+    """The real wallets, whose first refund_top_up fails (a crash after the refund's row
+    committed, before the wallet was debited)."""
+
+    def __init__(self, wallets: WalletUseCases) -> None:
+        self.wallets = wallets
+        self.failed = False
+
+    async def credit_top_up(
+        self, client_id: str, amount: Money, *, reference: str, source: str, note: str = ""
+    ) -> bool:
+        return await self.wallets.credit_top_up(
+            client_id, amount, reference=reference, source=source, note=note
+        )
+
+    async def refund_top_up(
+        self, client_id: str, amount: Money, *, reference: str, note: str = ""
+    ) -> bool:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("the database went away")
+        return await self.wallets.refund_top_up(client_id, amount, reference=reference, note=note)
+
+
+async def test_a_refunded_top_up_debits_the_wallet_once_even_after_a_crash(
+    uow: UowFactory, clock: FrozenClock, processor: StripeProcessor, fake: StripeFake
+) -> None:
+    wallets = WalletUseCases(uow, clock)
+    flaky = RefundFailsOnce(wallets)
+    payments = PaymentUseCases(uow, clock, processor, PaymentTerms(URLS, "Agency"), flaky)
+    client, _ = await add_client(uow, PercentageMargin(Decimal(0)), tax="0")
+    url = await payments.start(client, Money(Decimal("25.00"), "USD"))
+    for event in fake.pay_checkout(session_of(fake, url)):
+        await deliver(payments, fake, event)
+    intent = fake.sessions[session_of(fake, url)]["payment_intent"]
+    refund = fake.refund(intent, 1000)
+
+    with pytest.raises(ConnectionError):
+        await deliver(payments, fake, refund)  # Stripe sees a 5xx and retries
+    assert await balance(wallets, client) == Money(Decimal("25"), "USD")
+    assert await deliver(payments, fake, refund) is Handled.APPLIED
+    assert await deliver(payments, fake, refund) is Handled.DUPLICATE
+    assert await balance(wallets, client) == Money(Decimal("15"), "USD")
+    async with uow() as tx:
+        ledger = await tx.ledger.entries(client)
+        alerts = await tx.alerts.recent(client_ids=[client])
+    assert ledger == []  # the top-up's refund is the wallet's, not owed on the books
+    assert [a.kind for a in alerts] == [AlertKind.PAYMENT_REFUNDED]
+    assert await wallets.verify() == []

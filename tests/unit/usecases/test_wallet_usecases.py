@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.access.principals import NotAllowed, PortalPrincipal, Role, StaffPrincipal
+from domain.alerting.alerts import AlertKind
 from domain.billing.money import Money
 from domain.billing.plans import PercentageMargin
 from domain.budgets.limits import WALLET_PERIOD, Spend, wallet_scope
@@ -27,7 +28,12 @@ from domain.usecases.management import Management
 from domain.usecases.metering import Metering
 from domain.usecases.wallets import WalletUseCases
 from domain.wallets.statement import EntryKind, balance_of
-from domain.wallets.wallets import BillingMode, PaymentsNotConfigured, WalletSettings
+from domain.wallets.wallets import (
+    BillingMode,
+    PaymentsNotConfigured,
+    WalletIsPostpaid,
+    WalletSettings,
+)
 from runtime.group_commit import GroupCommit
 from runtime.lookups import Lookups
 from tests.fakes import FakeKeyHasher, FakeUnitOfWorkFactory, FrozenClock
@@ -172,6 +178,37 @@ async def test_a_refund_leaves_the_wallet_once_per_reference() -> None:
     assert await wallets.verify() == []
 
 
+async def test_a_refunded_top_up_is_debited_once_and_never_below_zero() -> None:
+    """WalletCredits.refund_top_up: once per reference; what the wallet cannot cover (the
+    client spent it) is not debited but alerted, so the balance stays at zero or above."""
+    factory, clock = FakeUnitOfWorkFactory(), FrozenClock(NOW)
+    wallets = WalletUseCases(factory, clock)
+    client_id = await _client(factory, clock)
+    await wallets.set_mode(client_id, BillingMode.PREPAID, "ops")
+    await wallets.credit_top_up(client_id, Money(Decimal(20)), reference="pi_1", source="stripe")
+    assert await wallets.refund_top_up(client_id, Money(Decimal(5)), reference="refund:ch_1:500")
+    assert not await wallets.refund_top_up(
+        client_id, Money(Decimal(5)), reference="refund:ch_1:500"
+    )
+    assert (await wallets.view(client_id)).balance.balance.amount == 15
+    await _draw(factory, client_id, Decimal(11), 1)  # spent most of it
+    assert await wallets.refund_top_up(
+        client_id, Money(Decimal(15)), reference="refund:ch_1:2000", note="the rest"
+    )
+    assert (await wallets.view(client_id)).balance.balance.amount == 0
+    page = await wallets.statement(client_id)
+    refunds = [(e.amount.amount, e.reference) for e in page.entries if e.kind is EntryKind.REFUND]
+    assert sorted(refunds) == [(Decimal(-5), "refund:ch_1:500"), (Decimal(-4), "refund:ch_1:2000")]
+    async with factory() as uow:
+        alerts = await uow.alerts.recent(client_ids=[client_id])
+    assert [(a.kind, a.details["uncovered"]) for a in alerts] == [
+        (AlertKind.WALLET_SHORTFALL, "11")
+    ]
+    with pytest.raises(ValidationError):
+        await wallets.refund_top_up(client_id, Money(Decimal(1), "EUR"), reference="refund:x")
+    assert await wallets.verify() == []
+
+
 async def test_the_portal_starts_a_top_up_of_its_own_wallet_on_the_payment_page() -> None:
     factory, clock = FakeUnitOfWorkFactory(), FrozenClock(NOW)
     checkout = FakeTopUpCheckout()
@@ -184,6 +221,10 @@ async def test_the_portal_starts_a_top_up_of_its_own_wallet_on_the_payment_page(
     admin = Management(StaffPrincipal("ann", Role.ADMIN, "t"), use_cases)
 
     assert portal.wallets.payments_configured
+    with pytest.raises(WalletIsPostpaid):  # invoiced monthly: a top-up would sit unused
+        await portal.wallets.start_top_up(None, Decimal("25.5"))
+    assert checkout.started == []
+    await admin.wallets.set_mode(mine.id, BillingMode.PREPAID)
     url = await portal.wallets.start_top_up(None, Decimal("25.5"))
     assert url == "https://pay.example/checkout/1"
     assert await admin.wallets.start_top_up(mine.id, Decimal(5)) == "https://pay.example/checkout/2"

@@ -218,7 +218,7 @@ function PortalPage({
               )}
             </Paper>
             <PortalBillingDetails clientId={client.id} />
-            <PortalPayments clientId={client.id} currency={client.currency} invoices={invoices} />
+            <PortalPayments invoices={invoices} />
           </Stack>
         </Container>
       </AppShell.Main>

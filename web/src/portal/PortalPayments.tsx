@@ -1,12 +1,14 @@
 // Paying online through Stripe, in the portal: a "Pay" button per open invoice (the pay link is
-// created when asked for, then the browser goes to Stripe Checkout) and a top-up form. Without
-// Stripe configured the section says so and its buttons are disabled.
-import { Alert, Button, Group, NumberInput, Paper, Stack, Table, Text, Title } from "@mantine/core";
+// created when asked for, then the browser goes to Stripe Checkout). Topping up a prepaid
+// wallet is the wallet panel's button (shared/WalletPanel.tsx). Without Stripe configured the
+// section says so and its buttons are disabled.
+import { Button, Group, Paper, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
-import { useClient, useMutation, useQuery } from "urql";
+import { useClient, useQuery } from "urql";
 import { graphql } from "../gql";
 import type { InvoiceRowFieldsFragment } from "../gql/graphql";
 import { formatMoney } from "../shared/format";
+import { goTo } from "../shared/navigation";
 
 const PaymentsEnabled = graphql(`
   query PortalPaymentsEnabled {
@@ -23,32 +25,7 @@ const InvoicePayLink = graphql(`
   }
 `);
 
-const StartTopUp = graphql(`
-  mutation PortalStartTopUp($clientId: ID!, $amount: Decimal!, $currency: String!) {
-    startTopUp(clientId: $clientId, amount: $amount, currency: $currency) {
-      __typename
-      ... on TopUpPage { url }
-      ... on ValidationError { message }
-      ... on NotFoundError { message }
-      ... on NotAllowedError { message }
-    }
-  }
-`);
-
-/** Only Stripe's own pages are followed (the API gives nothing else, but a link is a link). */
-function goTo(url: string): void {
-  if (url.startsWith("https://")) window.location.assign(url);
-}
-
-export function PortalPayments({
-  clientId,
-  currency,
-  invoices,
-}: {
-  clientId: string;
-  currency: string;
-  invoices: readonly InvoiceRowFieldsFragment[];
-}) {
+export function PortalPayments({ invoices }: { invoices: readonly InvoiceRowFieldsFragment[] }) {
   const [{ data }] = useQuery({ query: PaymentsEnabled });
   const enabled = data?.paymentsEnabled ?? false;
   const open = invoices.filter((invoice) => invoice.status === "FINALIZED");
@@ -74,7 +51,6 @@ export function PortalPayments({
             </Table.Tbody>
           </Table>
         )}
-        <TopUp clientId={clientId} currency={currency} enabled={enabled} />
       </Stack>
     </Paper>
   );
@@ -100,37 +76,5 @@ function PayButton({ invoiceId, number, enabled }: { invoiceId: string; number: 
       </Button>
       {problem && <Text size="sm" c="red">{problem}</Text>}
     </Group>
-  );
-}
-
-function TopUp({ clientId, currency, enabled }: { clientId: string; currency: string; enabled: boolean }) {
-  const [amount, setAmount] = useState<string | number>("");
-  const [state, start] = useMutation(StartTopUp);
-  const [problem, setProblem] = useState<string | null>(null);
-  const submit = async () => {
-    setProblem(null);
-    const result = await start({ clientId, amount: String(amount), currency });
-    const answer = result.data?.startTopUp;
-    if (answer?.__typename === "TopUpPage") goTo(answer.url);
-    else setProblem(answer && "message" in answer ? answer.message : (result.error?.message ?? "The top-up could not start."));
-  };
-  return (
-    <Stack gap="xs">
-      <Group align="end">
-        <NumberInput
-          label={`Top up your prepaid balance (${currency})`}
-          value={amount}
-          onChange={setAmount}
-          min={0}
-          decimalScale={3}
-          disabled={!enabled}
-          data-testid="top-up-amount"
-        />
-        <Button onClick={submit} loading={state.fetching} disabled={!enabled || amount === "" || Number(amount) <= 0}>
-          Top up
-        </Button>
-      </Group>
-      {problem && <Alert color="red">{problem}</Alert>}
-    </Stack>
   );
 }

@@ -8,6 +8,7 @@ import { graphql } from "../gql";
 import type { BillingMode } from "../gql/graphql";
 import { Figure } from "./Figure";
 import { formatDateTime, formatMoney, isNegative } from "./format";
+import { goTo } from "./navigation";
 import { ErrorState, Loading, MutationError } from "./states";
 import { entryKindLabel, optionalAmount, topUpState } from "./wallets";
 
@@ -79,6 +80,7 @@ const StartTopUp = graphql(`
       ... on StartTopUpSuccess { url }
       ... on ValidationError { message }
       ... on NotFoundError { message }
+      ... on NotAllowedError { message }
     }
   }
 `);
@@ -141,7 +143,9 @@ export function WalletPanel({
           <OperatorForms clientId={clientId} currency={currency} mode={wallet.mode} settings={wallet.settings}
             paymentsConfigured={wallet.paymentsConfigured} onChange={refresh} />
         )}
-        {portal && <PortalTopUp currency={currency} paymentsConfigured={wallet.paymentsConfigured} />}
+        {portal && wallet.mode === "PREPAID" && (
+          <PortalTopUp currency={currency} paymentsConfigured={wallet.paymentsConfigured} />
+        )}
         <Title order={5}>Statement</Title>
         {statement.total === 0 ? (
           <Text c="dimmed">No movement yet.</Text>
@@ -324,7 +328,7 @@ function PortalTopUp({ currency, paymentsConfigured }: { currency: string; payme
     event.preventDefault();
     const result = await start({ amount: amount.trim() });
     const answer = result.data?.startWalletTopUp;
-    if (answer?.__typename === "StartTopUpSuccess") window.location.assign(answer.url);
+    if (answer?.__typename === "StartTopUpSuccess") goTo(answer.url);
     else setProblem(problemOf(result.error, answer, "StartTopUpSuccess"));
   }
 
