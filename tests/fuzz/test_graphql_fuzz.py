@@ -24,6 +24,9 @@ SCALARS = {
     "DateTime": st.sampled_from(
         ["2026-01-01T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01", "yesterday", ""]
     ).map(nodes.String),
+    "Date": st.sampled_from(["2026-01-01", "2026-02-30", "2026-01-01T00:00:00Z", "today", ""]).map(
+        nodes.String
+    ),
 }
 FUZZ = settings(
     max_examples=45,
@@ -75,6 +78,14 @@ STORING = [
     "createPortalToken",
     "setProviderCredential",
     "setByokSettings",
+    "setTaxRate",
+    "setClientTaxTreatment",
+    "setClientBillingDetails",
+    "setAgencyProfile",
+    "setBillingMode",
+    "topUpWallet",
+    "adjustWallet",
+    "setWalletSettings",
 ]
 
 

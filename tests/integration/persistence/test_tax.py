@@ -1,7 +1,7 @@
 """Tax treatments, billing details and the agency profile on SQLite and PostgreSQL: the store,
 closing with each treatment (the details frozen on the invoice, later edits not changing
 it), a standard client without a rate refused with an alert while the others close, the
-exports balancing against the stored invoices, and a database of 0011 migrated unchanged."""
+exports balancing against the stored invoices, and a database of 0015 migrated unchanged."""
 
 from __future__ import annotations
 
@@ -241,13 +241,14 @@ async def _rows(url: str, statement: str) -> list[tuple[Any, ...]]:
         await engine.dispose()
 
 
-async def test_a_database_of_0011_migrates_with_its_invoices_unchanged(
+async def test_a_database_before_0016_migrates_with_its_invoices_unchanged(
     empty_database_url: str,
 ) -> None:
     """Data written by the repositories as they were before 0016 (clients with tax rates, a
     finalized invoice with its ledger entries), migrated: the same rows, the same invoice and
     totals, and the client keeps its custom percent on its next invoice."""
-    await upgrade(empty_database_url, "0011")
+    # The revision just before 0016, so the repositories of today write it as they would have.
+    await upgrade(empty_database_url, "0015")
     engine = create_engine(empty_database_url)
     uow = unit_of_work_factory(engine)
     zone = ZoneInfo("UTC")
