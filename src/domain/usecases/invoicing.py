@@ -51,7 +51,7 @@ from domain.metering.usage import UsageRecord
 from domain.ports import Clock, InvoicingUnitOfWork, InvoicingUnitOfWorkFactory
 from domain.usecases.invoice_reads import books_problems, draft_invoice, invoice_usage
 from domain.usecases.tax_terms import InvoiceTax, invoice_tax
-from domain.wallets.receipts import wallet_payment_entry
+from domain.wallets.receipts import wallet_part, wallet_payment_entry, wallet_received
 
 INVOICE_PREFIX = "INV"
 CREDIT_NOTE_PREFIX = "CN"
@@ -187,11 +187,8 @@ class InvoiceUseCases:
             await uow.invoices.use_credits(invoice.id, uses)
             for entry in finalization_entries(invoice):
                 await uow.ledger.append(entry)
-            if (wallet := await uow.wallets.get(client.id)) is not None and wallet.prepaid:
-                # a receipt: paid from the wallet as it went (domain/wallets/receipts.py)
-                await uow.invoices.change_status(invoice.id, InvoiceStatus.PAID, now)
-                await uow.ledger.append(wallet_payment_entry(invoice, now))
-                invoice = replace(invoice, status=InvoiceStatus.PAID, paid_at=now)
+            if await uow.wallets.get(client.id) is not None:
+                invoice = await _paid_from_wallet(uow, invoice, now)
             if self._on_finalized is not None:
                 await self._on_finalized(uow, invoice)
             await uow.commit()
@@ -400,3 +397,18 @@ def _positive_cents(amount: Decimal | str, currency: str, what: str) -> Money:
     if value.amount <= 0 or round_to_minor(value.amount, currency) != value.amount:
         raise ValidationError(f"{what} is a positive amount in whole minor units")
     return value
+
+
+async def _paid_from_wallet(uow: InvoicingUnitOfWork, invoice: Invoice, now: datetime) -> Invoice:
+    """Posts what the wallet drew toward the invoice as its part payment; paid when that
+    covers the total (a prepaid client's receipt: domain/wallets/receipts.py)."""
+    drawn = await uow.wallets.drawn_toward(invoice.client_id, invoice.id, invoice.period.label)
+    part = wallet_part(invoice, drawn)
+    if part.amount <= 0:
+        return invoice
+    await uow.ledger.append(wallet_payment_entry(invoice, part, now))
+    await uow.payments.add(wallet_received(invoice, part, now))
+    if part != invoice.total:
+        return invoice
+    await uow.invoices.change_status(invoice.id, InvoiceStatus.PAID, now)
+    return replace(invoice, status=InvoiceStatus.PAID, paid_at=now)

@@ -51,6 +51,11 @@ class WalletRepository(Protocol):
 
     async def statement(self, client_id: str, offset: int, limit: int) -> StatementPage: ...
 
+    async def drawn_toward(self, client_id: str, invoice_id: str, period_label: str) -> Decimal:
+        """What the wallet paid toward an invoice (positive): the usage draws of the calls
+        the invoice took, and the period's fixed-amount draws."""
+        ...
+
     async def sums(self) -> Sequence[tuple[str, Decimal, Decimal]]:
         """Per wallet with a counter or an entry: (client id, the counter's balance, the sum
         of its entries); for `ledger verify`."""

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import RowMapping, func, or_, select, update
+from sqlalchemy import RowMapping, and_, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import (
@@ -19,6 +19,7 @@ from adapters.persistence.repositories._sql import (
     upsert,
 )
 from adapters.persistence.tables.budgets import budget_counters
+from adapters.persistence.tables.calls import usage_records
 from adapters.persistence.tables.wallets import client_wallets, wallet_entries
 from domain.billing.money import EXACT, Money, exact_sum
 from domain.budgets.limits import WALLET_PERIOD, Budget, wallet_scope
@@ -233,6 +234,28 @@ class SqlAlchemyWalletRepository(WalletRepository):
             )
         ).scalar_one()
         return StatementPage(entries, int(total))
+
+    async def drawn_toward(self, client_id: str, invoice_id: str, period_label: str) -> Decimal:
+        calls = (
+            select(literal("usage:") + usage_records.c.request_id)
+            .where(usage_records.c.invoice_id == invoice_id)
+            .scalar_subquery()
+        )
+        amounts = (
+            await self._conn.execute(
+                select(_ENTRY.amount).where(
+                    _ENTRY.client_id == client_id,
+                    or_(
+                        and_(_ENTRY.kind == EntryKind.USAGE.value, _ENTRY.reference.in_(calls)),
+                        and_(
+                            _ENTRY.kind == EntryKind.FIXED.value,
+                            _ENTRY.reference.startswith(f"fixed:{client_id}:{period_label}:"),
+                        ),
+                    ),
+                )
+            )
+        ).scalars()
+        return _negated(exact_sum(*amounts))  # summed in Python: SQLite keeps text amounts
 
     async def sums(self) -> Sequence[tuple[str, Decimal, Decimal]]:
         counters = (
