@@ -14,6 +14,7 @@ from domain.access.ports import (
     StaffTokenRepository,
 )
 from domain.alerting.ports import AlertRepository, WebhookRepository
+from domain.billing.exchange_ports import ExchangeRateRepository
 from domain.billing.ports import ClientRepository, PlanRepository
 from domain.budgets.ports import BudgetRepository
 from domain.catalog.ports import CatalogRepository
@@ -84,6 +85,7 @@ class InvoicingUnitOfWork(UnitOfWork, Protocol):
     invoice_mails: InvoiceMailRepository  # the invoice email outbox (domain/delivery)
     tax: TaxRepository
     payments: PaymentRepository
+    rates: ExchangeRateRepository  # exchange rates (docs/currencies.md)
 
 
 class InvoicingUnitOfWorkFactory(Protocol):
