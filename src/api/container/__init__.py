@@ -66,6 +66,7 @@ from domain.usecases.keys import KeyUseCases
 from domain.usecases.leases import ProcessLeases
 from domain.usecases.management import UseCases
 from domain.usecases.metering import Metering
+from domain.usecases.rates import RateUseCases
 from domain.usecases.reconciliation import Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
@@ -208,6 +209,7 @@ class Container(containers.DeclarativeContainer):
         rule=providers.Callable(drift_rule, settings),
     )
     tax = providers.Singleton(TaxUseCases, uow=uow, clock=clock, reads=reads)
+    rates = providers.Singleton(RateUseCases, uow=uow, clock=clock)  # docs/currencies.md
     accounting = providers.Singleton(
         AccountingExports,
         reads=reads,
@@ -274,6 +276,7 @@ class Container(containers.DeclarativeContainer):
         payments=payments,
         wallets=wallets,
         byok=byok,
+        rates=rates,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(

@@ -51,6 +51,7 @@ from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.payment_desk import PaymentDesk
 from domain.usecases.payments import PaymentUseCases
+from domain.usecases.rates import RateDesk, RateUseCases
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.tax import TaxDesk, TaxUseCases
@@ -84,6 +85,7 @@ class UseCases:
     payments: PaymentUseCases | None = None  # Stripe, when configured
     wallets: WalletUseCases | None = None
     byok: ByokUseCases | None = None  # clients' own provider keys (docs/byok.md)
+    rates: RateUseCases | None = None  # exchange rates (docs/currencies.md)
 
 
 class Management:
@@ -100,6 +102,7 @@ class Management:
         self.payments = PaymentDesk(principal, use_cases.payments, self.invoices)
         self.wallets = WalletDesk(principal, use_cases.wallets)
         self.byok = ByokDesk(principal, use_cases.byok, use_cases.reports.period)
+        self.rates = RateDesk(principal, use_cases.rates)
 
     # ------------------------------------------------------------------ guards
 

@@ -8,11 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import bump_config_revision, translated_errors, upsert
+from adapters.persistence.tables.accounts import clients
 from adapters.persistence.tables.exchange import (
     exchange_rates,
     invoice_exchange_rates,
@@ -76,6 +77,12 @@ class SqlAlchemyExchangeRateRepository(ExchangeRateRepository):
         if result.rowcount:
             await bump_config_revision(self._conn)
         return bool(result.rowcount)
+
+    async def set_client_currency(self, client_id: str, currency: str) -> None:
+        statement = update(clients).where(clients.c.id == client_id).values(currency=currency)
+        async with translated_errors("clients"):
+            await self._conn.execute(statement)
+        await bump_config_revision(self._conn)
 
 
 async def save_conversions(conn: AsyncConnection, invoice: Invoice) -> None:
