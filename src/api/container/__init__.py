@@ -156,12 +156,15 @@ class Container(containers.DeclarativeContainer):
         currencies=BILLING_CURRENCIES,
         in_closed_period=invoicing.provided.in_closed_period,
     )
+    rates = providers.Singleton(RateUseCases, uow=uow, clock=clock)  # docs/currencies.md
     reports = providers.Singleton(
         ReportUseCases,
         reads=reads,
         clock=clock,
         zone=settings.provided.timezone,
         invoiced=invoicing.provided.invoiced_revenue,
+        rates=rates.provided.book,
+        reporting_currency=settings.provided.reporting_currency,
     )
     access = providers.Singleton(
         AccessUseCases,
@@ -209,7 +212,6 @@ class Container(containers.DeclarativeContainer):
         rule=providers.Callable(drift_rule, settings),
     )
     tax = providers.Singleton(TaxUseCases, uow=uow, clock=clock, reads=reads)
-    rates = providers.Singleton(RateUseCases, uow=uow, clock=clock)  # docs/currencies.md
     accounting = providers.Singleton(
         AccountingExports,
         reads=reads,

@@ -11,9 +11,9 @@ import strawberry
 
 from api.graphql.context import Info
 from api.graphql.errors import ConflictError, NotFoundError, ValidationError, attempt, visible
+from api.graphql.exchange_types import ExchangeRate
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
-from api.graphql.rates import ExchangeRate
 from api.graphql.shared import Money, TokenCounts
 from api.graphql.tax import AgencyProfile, BillingDetails, TaxTreatment
 from domain.errors import DomainError

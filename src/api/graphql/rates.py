@@ -13,30 +13,9 @@ import strawberry
 from api.graphql.clients import Client, ClientSuccess
 from api.graphql.context import Info
 from api.graphql.errors import ConflictError, NotFoundError, ValidationError, attempt, visible
+from api.graphql.exchange_types import ExchangeRate
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate, IsStaff
-from domain.billing import exchange as domain
-
-
-@strawberry.type
-class ExchangeRate:
-    base: str
-    quote: str
-    rate: Decimal = strawberry.field(description="1 base = rate quote (at most 12 decimals).")
-    effective_on: date = strawberry.field(
-        description="In force from this day (agency time zone) until the pair's next rate."
-    )
-    source: str
-
-    @classmethod
-    def of(cls, rate: domain.ExchangeRate) -> ExchangeRate:
-        return cls(
-            base=rate.base,
-            quote=rate.quote,
-            rate=rate.rate,
-            effective_on=rate.effective_on,
-            source=rate.source,
-        )
 
 
 @strawberry.type
@@ -93,11 +72,12 @@ async def set_exchange_rate(
     quote: str,
     rate: Decimal,
     effective_on: date,
-    source: str = "manual",
+    # named apart in Python: strawberry's resolvers take a `source` of their own
+    rate_source: Annotated[str, strawberry.argument(name="source")] = "manual",
 ) -> ExchangeRateResult:
     async def run() -> ExchangeRateSuccess:
         stored = await info.context.management.rates.set(
-            base, quote, str(rate), effective_on, source
+            base, quote, str(rate), effective_on, rate_source
         )
         return ExchangeRateSuccess(rate=ExchangeRate.of(stored))
 

@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 from domain.billing.exchange import Conversions
 from domain.billing.money import EXACT, Money, round_to_minor
 from domain.billing.periods import Period, period_containing
-from domain.billing.plans import FixedCharge
+from domain.billing.plans import FixedCharge, PlanTimeline
+from domain.invoicing.drafts import PeriodDraft
 from domain.invoicing.invoices import UsageGroup
+from domain.metering.tokens import TokenUsage
 from domain.metering.usage import UsageRecord
 
 
@@ -92,3 +94,34 @@ def convert_fixed(
         full = Money(rate.convert(charge.full_amount.amount), currency).rounded()
         result.append(replace(charge, amount=converted, full_amount=full))
     return result
+
+
+def converted_draft(
+    period: Period,
+    timeline: PlanTimeline,
+    records: Iterable[UsageRecord],
+    conversions: Conversions,
+    zone: ZoneInfo,
+) -> PeriodDraft:
+    """A client's draft in its currency from records in any: each record's cost and charge
+    at its day's rate (MissingRate without one), the fixed amounts as on the invoice."""
+    currency = conversions.currency
+    mine = [r for r in records if period.contains(r.started_at)]
+    tokens = TokenUsage()
+    cost, charge = Decimal(0), Decimal(0)
+    for record in mine:
+        day = record.started_at.astimezone(zone).date()
+        tokens = tokens + record.usage
+        cost = EXACT.add(cost, conversions.convert(record.cost.amount, record.cost.currency, day))
+        charge = EXACT.add(
+            charge, conversions.convert(record.charge.amount, record.charge.currency, day)
+        )
+    return PeriodDraft(
+        period=period,
+        currency=currency,
+        requests=len(mine),
+        tokens=tokens,
+        usage_cost=Money(cost, currency),
+        usage_charge=Money(charge, currency),
+        fixed=tuple(convert_fixed(timeline.fixed_charges(period), period, conversions)),
+    )

@@ -34,6 +34,7 @@ from domain.errors import NotFound, ValidationError
 from domain.invoicing.drafts import PeriodDraft
 from domain.metering.usage import UsageRecord, UsageTotals
 from domain.reconciliation import ReconciliationTable
+from domain.reporting import Reporting
 from domain.reports import Bucket, Overview, SeriesPoint
 from domain.usecases.access import AccessUseCases
 from domain.usecases.accounting import AccountingDesk, AccountingExports
@@ -160,6 +161,13 @@ class Management:
 
     async def overview(self, period: str | None) -> Overview:
         return await self._uc.reports.overview(period, self._scope())
+
+    async def reporting(self, overview: Overview) -> Reporting:
+        """The overview's totals in the agency's reporting currency (staff only)."""
+        if self.principal.client_id is not None:
+            raise NotAllowed("the reporting currency's totals are for staff only")
+        self._require_costs()
+        return await self._uc.reports.reporting(overview)
 
     async def overview_of(self, client_ids: Sequence[str], period: str | None) -> Overview:
         """The figures of those of `client_ids` this principal may see (one read for all)."""

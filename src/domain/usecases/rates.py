@@ -12,7 +12,7 @@ from decimal import Decimal
 from domain.access.principals import NotAllowed, Principal
 from domain.billing.clients import Client
 from domain.billing.ecb import parse_reference_rates
-from domain.billing.exchange import ExchangeRate, derive_rates
+from domain.billing.exchange import ExchangeRate, RateBook, derive_rates
 from domain.billing.money import to_decimal, validate_currency
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.invoicing.invoices import InvoiceStatus
@@ -43,6 +43,11 @@ class RateUseCases:
     def __init__(self, uow: InvoicingUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
+
+    async def book(self) -> RateBook:
+        """Every stored rate (reports convert with it)."""
+        async with self._uow() as uow:
+            return await uow.rates.book()
 
     async def list(
         self, base: str | None = None, quote: str | None = None, limit: int = 100
