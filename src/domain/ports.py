@@ -64,6 +64,7 @@ class UnitOfWork(Protocol):
     budgets: BudgetRepository
     webhooks: WebhookRepository
     wallets: WalletRepository
+    rates: ExchangeRateRepository  # exchange rates (docs/currencies.md)
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -85,7 +86,6 @@ class InvoicingUnitOfWork(UnitOfWork, Protocol):
     invoice_mails: InvoiceMailRepository  # the invoice email outbox (domain/delivery)
     tax: TaxRepository
     payments: PaymentRepository
-    rates: ExchangeRateRepository  # exchange rates (docs/currencies.md)
 
 
 class InvoicingUnitOfWorkFactory(Protocol):

@@ -183,3 +183,47 @@ async def test_eur_and_jpy_clients_on_usd_prices(gateway: Gateway) -> None:
         ("EUR", first),
         ("JPY", first),
     }
+
+
+SET_BUDGET = """
+mutation($id: ID!, $limit: Decimal!) { setBudget(clientId: $id, input: {limit: $limit}) {
+  __typename ... on SetBudgetSuccess { budget { limit { amount currency } } } } }"""
+SPENT = "query($id: ID!) { client(id: $id) { budget { spent { amount currency } } } }"
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_hard_budget_in_gbp_refuses_usd_priced_calls_until_a_rate_exists(
+    gateway: Gateway,
+) -> None:
+    gql = owner(gateway)
+    assert gql.data(PRICE)["setModelPrice"]["__typename"] == "SetModelPriceSuccess"
+    london = create_client(gql, "London", {"percentageMargin": {"percent": "0"}}, currency="GBP")
+    limited = gql.data(SET_BUDGET, id=london, limit="1000")["setBudget"]
+    assert limited["budget"]["limit"] == {"amount": "1000", "currency": "GBP"}
+    secret = issue_key(gql, london)
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=secret, max_retries=0)
+    try:
+        with pytest.raises(openai.RateLimitError) as refused:
+            client.chat.completions.create(
+                model="demo/chat", messages=[{"role": "user", "content": "hi"}]
+            )
+        assert refused.value.code == "insufficient_quota"
+        assert "no exchange rate USD->GBP" in refused.value.message
+        today = datetime.now(UTC).date().isoformat()
+        rate = Decimal("0.79")
+        done = gql.data(SET, base="USD", quote="GBP", rate=str(rate), on=today)
+        assert done["setExchangeRate"]["__typename"] == "ExchangeRateSuccess"
+        answer = client.chat.completions.create(
+            model="demo/chat", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert answer.usage is not None
+    finally:
+        client.close()
+    spent = gql.data(SPENT, id=london)["client"]["budget"]["spent"]
+    usd = (
+        Decimal(answer.usage.prompt_tokens) * IN_PRICE
+        + Decimal(answer.usage.completion_tokens) * OUT_PRICE
+    ) / Decimal(1_000_000)
+    with localcontext() as wide:
+        wide.prec = 80
+        assert spent == {"amount": str(usd * rate), "currency": "GBP"}
