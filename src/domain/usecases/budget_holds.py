@@ -72,7 +72,7 @@ def target_worst(
     if grant.fx is None:
         return amount
     # in the budget's currency, at the rate of the call's day (docs/currencies.md)
-    return grant.fx.convert(amount, target.price.currency, budget.limit.currency)
+    return grant.fx.convert(amount, target.price.currency, budget.limit.currency, hold=True)
 
 
 async def covers(

@@ -24,6 +24,7 @@ from domain.billing.exchange import (
 )
 from domain.billing.money import Money, sum_money
 from domain.billing.periods import month_period
+from domain.budgets.conversion import BudgetRates
 from domain.errors import InvalidAmount, ValidationError
 from domain.invoicing.conversion import convert_records
 from domain.invoicing.invoices import compose_lines, totals
@@ -168,3 +169,20 @@ def test_a_record_converts_at_the_agency_days_rate() -> None:
     [group] = convert_records([record], berlin, Conversions(book, "EUR"))
     assert group.charge == Money("8.0", "EUR")
     assert group.source == Money("10", "USD")
+
+
+def test_budget_amounts_convert_to_what_a_counter_stores() -> None:
+    rates = BudgetRates(
+        RateBook((ExchangeRate("USD", "EUR", Decimal("0.923456789012"), date(2026, 4, 1)),)),
+        date(2026, 4, 2),
+    )
+    charge = Decimal("0.000000000000000001")  # 18 decimals: exact product has 30
+    assert rates.convert(charge, "USD", "EUR") == Decimal("0.000000000000000001")
+    assert rates.convert(charge, "USD", "EUR", hold=True) == Decimal("0.000000000000000001")
+    assert rates.convert(Decimal("0.000000000000000003"), "USD", "EUR") == Decimal(
+        "0.000000000000000003"
+    )
+    assert rates.convert(Decimal(2), "USD", "EUR") == Decimal("1.846913578024")
+    assert rates.convert(Decimal(2), "EUR", "EUR") == Decimal(2)
+    with pytest.raises(MissingRate):
+        rates.convert(Decimal(1), "USD", "JPY")
