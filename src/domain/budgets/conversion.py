@@ -5,8 +5,9 @@ its worst case (the hold) and what it settles are converted at the rate in force
 (agency time zone) the call started, read from the cached configuration snapshot, and kept
 to 18 decimals as counters are (holds rounded up, spends half-even; invoices convert
 exactly). When every budget of the call is in the price's currency (every deployment
-billing in its prices' currency) nothing of this runs. Without a rate, a hard budget or a wallet refuses the call
-rather than guess; a soft budget does not count that call (its calls pass anyway).
+billing in its prices' currency) nothing of this runs. Without a rate, a hard budget or a
+wallet refuses the call rather than guess; a soft budget does not count that call (its
+calls pass anyway).
 """
 
 from __future__ import annotations
