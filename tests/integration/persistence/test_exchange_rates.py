@@ -16,6 +16,7 @@ import pytest
 from adapters.persistence.database import create_engine
 from adapters.persistence.migrate import upgrade
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
+from domain.accounting.journal import unbalanced
 from domain.alerting.alerts import AlertKind
 from domain.billing.exchange import ExchangeRate, MissingRate
 from domain.billing.money import Money
@@ -32,6 +33,7 @@ from domain.invoicing.invoices import (
 )
 from domain.invoicing.ports import InvoiceClaim
 from domain.invoicing.postings import finalization_entries
+from domain.usecases.accounting import AccountingExports
 from domain.usecases.invoice_reads import invoice_usage
 from domain.usecases.invoicing import InvoiceUseCases
 from tests.fakes import FrozenClock
@@ -128,6 +130,9 @@ async def test_usd_usage_on_eur_and_jpy_invoices_equals_an_independent_recomputa
     async with uow() as tx:  # the USD accruals left USD; EUR owes its total
         assert await tx.ledger.balance(euro, "USD") == Money.zero("USD")
         assert await tx.ledger.balance(euro, "EUR") == euro_invoice.total
+    exports = AccountingExports(uow)
+    assert unbalanced(await exports.invoices("2026-04")) == []
+    assert unbalanced(await exports.ledger("2026-05")) == []
     await invoicing.void(euro_invoice.id, "wrong rate")
     async with uow() as tx:
         assert await tx.ledger.balance(euro, "USD") == Money("10.956790122345679016", "USD")
