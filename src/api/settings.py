@@ -88,6 +88,7 @@ class Settings:
     reconcile: ReconcileSettings = ReconcileSettings()
     delivery: DeliverySettings = DeliverySettings()  # invoices by email, dunning
     stripe: StripeSettings | None = None  # payments through Stripe (docs/payments.md)
+    reporting_currency: str = "USD"  # the overview's and profit's (docs/currencies.md)
 
     @property
     def is_development(self) -> bool:
@@ -165,7 +166,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         reconcile=read_reconcile(env),
         delivery=read_delivery(env),
         stripe=read_stripe(env),
+        reporting_currency=reporting_currency(env),
     )
+
+
+def reporting_currency(env: Mapping[str, str]) -> str:
+    raw = env.get("BIZGRAPH_REPORTING_CURRENCY", "USD").strip().upper() or "USD"
+    if len(raw) != 3 or not raw.isascii() or not raw.isalpha():
+        raise SettingsError(
+            f"BIZGRAPH_REPORTING_CURRENCY must be a three-letter ISO 4217 code, not {raw[:20]!r}"
+        )
+    return raw
 
 
 def log_format(environ: Mapping[str, str] | None = None) -> LogFormat:

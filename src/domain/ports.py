@@ -14,6 +14,7 @@ from domain.access.ports import (
     StaffTokenRepository,
 )
 from domain.alerting.ports import AlertRepository, WebhookRepository
+from domain.billing.exchange_ports import ExchangeRateRepository
 from domain.billing.ports import ClientRepository, PlanRepository
 from domain.budgets.ports import BudgetRepository
 from domain.catalog.ports import CatalogRepository
@@ -63,6 +64,7 @@ class UnitOfWork(Protocol):
     budgets: BudgetRepository
     webhooks: WebhookRepository
     wallets: WalletRepository
+    rates: ExchangeRateRepository  # exchange rates (docs/currencies.md)
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

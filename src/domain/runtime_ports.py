@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 from domain.access.keys import ApiKey
 from domain.billing.clients import Client
+from domain.billing.exchange import RateBook
 from domain.billing.plans import PlanTimeline
 from domain.budgets.limits import Budget
 from domain.catalog.aliases import AliasTable
@@ -101,6 +102,9 @@ class Snapshot(Protocol):
     async def plans(self, client_id: str) -> PlanTimeline: ...
     async def budgets(self) -> Mapping[str, Budget]: ...
     async def aliases(self) -> AliasTable: ...
+    async def rates(self) -> RateBook:
+        """The exchange rates (docs/currencies.md): one read per revision."""
+        ...
 
 
 class Snapshots(Protocol):

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from domain.access.keys import ApiKey
 from domain.billing.clients import Client
+from domain.billing.exchange import RateBook
 from domain.billing.plans import PlanTimeline
 from domain.budgets.limits import Budget
 from domain.catalog.aliases import AliasTable
@@ -50,6 +51,7 @@ class CachedSnapshot(Snapshot):
         self._timelines: dict[str, PlanTimeline] = {}
         self._budgets: dict[str, Budget] | None = None
         self._aliases: AliasTable | None = None
+        self._rates: RateBook | None = None
 
     async def _load(self, read: Callable[[UnitOfWork], Awaitable[T]]) -> T:
         async with self._reads() as uow:
@@ -106,6 +108,13 @@ class CachedSnapshot(Snapshot):
         if self._aliases is None:
             self._aliases = AliasTable.of(await self._load(lambda uow: uow.catalog.aliases()))
         return self._aliases
+
+    async def rates(self) -> RateBook:
+        """Every exchange rate: one read per revision (setting a rate bumps it), read only by
+        calls whose budgets are in another currency than the price's."""
+        if self._rates is None:
+            self._rates = await self._load(lambda uow: uow.rates.book())
+        return self._rates
 
 
 class Lookups(Snapshots):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -12,6 +12,7 @@ from domain.access.principals import PortalToken, StaffToken
 from domain.alerting.alerts import Alert
 from domain.alerting.webhooks import Delivery, Webhook
 from domain.billing.clients import Client
+from domain.billing.exchange import ExchangeRate
 from domain.billing.plans import PlanVersion
 from domain.budgets.limits import Budget
 from domain.catalog.aliases import AliasKey, ModelAlias
@@ -57,6 +58,7 @@ class InMemoryStore:
     wallets: dict[str, Wallet] = field(default_factory=dict)
     wallet_entries: list[WalletEntry] = field(default_factory=list)  # the balance: counters
     auto_top_ups: dict[str, datetime] = field(default_factory=dict)  # client -> last attempt
+    exchange_rates: dict[tuple[str, str, date], ExchangeRate] = field(default_factory=dict)
 
     def copy(self) -> InMemoryStore:
         return InMemoryStore(
@@ -84,6 +86,7 @@ class InMemoryStore:
             wallets=dict(self.wallets),
             wallet_entries=list(self.wallet_entries),
             auto_top_ups=dict(self.auto_top_ups),
+            exchange_rates=dict(self.exchange_rates),
         )
 
     def load(self, other: InMemoryStore) -> None:

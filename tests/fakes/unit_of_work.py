@@ -17,6 +17,7 @@ from tests.fakes.idempotency import FakeIdempotencyRepository
 from tests.fakes.journal import FakeJournalRepository, FakeLeaseRepository
 from tests.fakes.keys import FakeApiKeyRepository
 from tests.fakes.ledger import FakeLedgerRepository
+from tests.fakes.rates import FakeExchangeRateRepository
 from tests.fakes.store import InMemoryStore
 from tests.fakes.usage import FakeUsageRepository
 from tests.fakes.wallets import FakeWalletRepository
@@ -45,6 +46,7 @@ class FakeUnitOfWork(ports.UnitOfWork):
         self.budgets = FakeBudgetRepository(self)
         self.webhooks = FakeWebhookRepository(self)
         self.wallets = FakeWalletRepository(self)
+        self.rates = FakeExchangeRateRepository(self)
 
     async def __aenter__(self) -> Self:
         self.working = self.store.copy()

@@ -95,3 +95,41 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+WIDE_SCALE = 30
+WIDE_PRECISION = 60
+
+
+class WideExactDecimal(TypeDecorator[Decimal]):
+    """An exact decimal with up to 30 decimals: a converted amount (a charge of up to 18
+    decimals times an exchange rate of up to 12, docs/currencies.md), never rounded."""
+
+    impl = Numeric(WIDE_PRECISION, WIDE_SCALE, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(Numeric(WIDE_PRECISION, WIDE_SCALE, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal | int):
+            raise TypeError(f"exact amounts must be Decimal or int, not {type(value).__name__}")
+        number = canonical(Decimal(value))
+        exponent = number.as_tuple().exponent
+        assert isinstance(exponent, int)
+        if not number.is_finite() or -exponent > WIDE_SCALE:
+            raise ValueError(f"{number} has more than {WIDE_SCALE} decimals and would be rounded")
+        if number.adjusted() >= WIDE_PRECISION - WIDE_SCALE:
+            raise ValueError(f"{number} has too many integer digits")
+        return format(number, "f") if dialect.name == "sqlite" else number
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("an exact decimal column returned a float")
+        return canonical(Decimal(value))

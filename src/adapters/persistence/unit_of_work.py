@@ -31,6 +31,7 @@ from adapters.persistence.repositories import (
     SqlAlchemyWebhookRepository,
 )
 from adapters.persistence.repositories._sql import take_config_change
+from adapters.persistence.repositories.exchange import SqlAlchemyExchangeRateRepository
 from adapters.persistence.repositories.invoice_mails import SqlAlchemyInvoiceMailRepository
 from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
 from adapters.persistence.repositories.payments import SqlAlchemyPaymentRepository
@@ -116,6 +117,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         self.invoice_mails = SqlAlchemyInvoiceMailRepository(conn)
         self.tax = SqlAlchemyTaxRepository(conn)
         self.payments = SqlAlchemyPaymentRepository(conn)
+        self.rates = SqlAlchemyExchangeRateRepository(conn)
         return self
 
     async def __aexit__(

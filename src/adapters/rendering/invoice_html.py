@@ -11,6 +11,7 @@ from adapters.rendering.text import (
     line_detail,
     money,
     payment_lines,
+    rate_lines,
     seller_lines,
     tax_label,
     tax_note,
@@ -53,6 +54,13 @@ def invoice_html(document: InvoiceDocument) -> str:
     note_html = f'<p class="tax-note">{escape(note)}</p>' if note else ""
     payment = "<br>".join(escape(line) for line in payment_lines(document))
     payment_html = f"<h3>Payment</h3><p>{payment}</p>" if payment else ""
+    rates = "".join(f"<li>{escape(text)}</li>" for text in rate_lines(invoice))
+    rates_html = (
+        "<h3>Exchange rates</h3><p>Usage converted at the rate in force on the day each call "
+        f"started; fixed amounts at the period's first day.</p><ul>{rates}</ul>"
+        if rates
+        else ""
+    )
     rows = "".join(
         f"<tr><td>{escape(line.description)}"
         f'<div class="detail">{escape(line_detail(line))}</div></td>'
@@ -84,6 +92,7 @@ Due {day(invoice, "due")}</p><p class="stamp">{escape(stamp)}</p></div></header>
 <tr><th>Total</th><th class="amount">{escape(money(invoice.total.amount, cur))}</th></tr>
 </tfoot></table>
 {note_html}
+{rates_html}
 {payment_html}
 {f"<h3>Credit notes</h3><ul>{notes}</ul>" if notes else ""}
 {_pay(document.pay_url)}

@@ -12,6 +12,7 @@ from adapters.rendering.text import (
     line_detail,
     money,
     payment_lines,
+    rate_lines,
     seller_lines,
     tax_label,
     tax_note,
@@ -76,6 +77,14 @@ def invoice_pdf(document: InvoiceDocument) -> bytes:
     if legal_note:
         pdf.ln(2)
         _row(pdf, legal_note, "", bold=True)
+    rates = rate_lines(invoice)
+    if rates:
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 9)
+        pdf.cell(WIDTH, 5, "Exchange rates", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font("Helvetica", "", 9)
+        for text in rates:
+            pdf.cell(WIDTH, 5, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     payment = payment_lines(document)
     if payment:
         pdf.ln(2)

@@ -21,10 +21,24 @@ def line_detail(line: InvoiceLine) -> str:
     if line.kind not in (LineKind.USAGE, LineKind.PRIOR_USAGE, LineKind.BYOK_USAGE):
         return ""
     t = line.tokens
+    converted = (
+        ""
+        if line.source is None
+        else f"; {line.source.amount} {line.source.currency} converted at the rates below"
+    )
     return (
         f"{line.requests} requests; input {t.input_tokens} ({t.cached_input_tokens} cached, "
         f"{t.cache_write_tokens} cache write); output {t.output_tokens} "
-        f"({t.reasoning_tokens} reasoning)"
+        f"({t.reasoning_tokens} reasoning){converted}"
+    )
+
+
+def rate_lines(invoice: Invoice) -> tuple[str, ...]:
+    """The exchange rates the invoice used (docs/currencies.md): a call at the rate in force
+    on the day it started, a fixed amount at the period's first day's."""
+    return tuple(
+        f"1 {r.base} = {r.rate} {r.quote}, in force from {r.effective_on.isoformat()} ({r.source})"
+        for r in invoice.rates
     )
 
 

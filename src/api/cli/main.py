@@ -19,6 +19,7 @@ from api.cli.credentials import credential_commands
 from api.cli.delivery import delivery_commands
 from api.cli.invoices import invoice_commands
 from api.cli.keys import keys_app, staff_app
+from api.cli.rates import rates_app
 from api.cli.reconcile import reconcile_commands
 from api.cli.running import CliError, run
 from api.cli.tax import export_app, tax_app
@@ -39,6 +40,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(staff_app, name="staff")
 app.add_typer(budgets_app, name="budgets")
 app.add_typer(tax_app, name="tax")
+app.add_typer(rates_app, name="rates")
 app.add_typer(export_app, name="export")
 app.add_typer(wallets_app, name="wallets")
 

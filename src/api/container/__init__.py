@@ -66,6 +66,7 @@ from domain.usecases.keys import KeyUseCases
 from domain.usecases.leases import ProcessLeases
 from domain.usecases.management import UseCases
 from domain.usecases.metering import Metering
+from domain.usecases.rates import RateUseCases
 from domain.usecases.reconciliation import Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.spikes import SpikeEvaluator
@@ -155,12 +156,15 @@ class Container(containers.DeclarativeContainer):
         currencies=BILLING_CURRENCIES,
         in_closed_period=invoicing.provided.in_closed_period,
     )
+    rates = providers.Singleton(RateUseCases, uow=uow, clock=clock)  # docs/currencies.md
     reports = providers.Singleton(
         ReportUseCases,
         reads=reads,
         clock=clock,
         zone=settings.provided.timezone,
         invoiced=invoicing.provided.invoiced_revenue,
+        rates=rates.provided.book,
+        reporting_currency=settings.provided.reporting_currency,
     )
     access = providers.Singleton(
         AccessUseCases,
@@ -274,6 +278,7 @@ class Container(containers.DeclarativeContainer):
         payments=payments,
         wallets=wallets,
         byok=byok,
+        rates=rates,
     )
     process_id = providers.Singleton(new_id)  # this process's lease, owner of its journal rows
     process_leases = providers.Singleton(

@@ -17,9 +17,9 @@ from domain.metering.leases import LeaseTerms
 from domain.usecases.invoicing import InvoiceTerms
 from domain.usecases.ratelimits import RateLimits
 
-# One currency for prices and clients until exchange rates come with invoicing (issue 6): the
-# bundled catalog is in USD, and sums across currencies would be meaningless.
-BILLING_CURRENCIES = frozenset({"USD"})
+# Any ISO 4217 currency for prices and clients: usage in another currency than the client's is
+# converted at dated exchange rates when it is invoiced (docs/currencies.md). None: no limit.
+BILLING_CURRENCIES: frozenset[str] | None = None
 
 
 def build_rate_limits(settings: Settings) -> RateLimits:

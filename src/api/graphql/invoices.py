@@ -11,6 +11,7 @@ import strawberry
 
 from api.graphql.context import Info
 from api.graphql.errors import ConflictError, NotFoundError, ValidationError, attempt, visible
+from api.graphql.exchange_types import ExchangeRate
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate
 from api.graphql.shared import Money, TokenCounts
@@ -37,6 +38,11 @@ class InvoiceLine(TokenCounts):
     )
     amount: Money = strawberry.field(description="Rounded once, half-even.")
     exact_amount: Decimal = strawberry.field(description="What was rounded.")
+    source_amount: Money | None = strawberry.field(
+        default=None,
+        description="A usage line converted from its prices' currency: the exact amount "
+        "before conversion (docs/currencies.md); null when nothing was converted.",
+    )
 
     @classmethod
     def of(cls, line: domain.InvoiceLine) -> InvoiceLine:
@@ -49,6 +55,7 @@ class InvoiceLine(TokenCounts):
             usage_period=line.usage_period,
             amount=Money.of(line.amount),
             exact_amount=line.exact_amount,
+            source_amount=None if line.source is None else Money.of(line.source),
             requests=line.requests,
             input_tokens=t.input_tokens,
             cached_input_tokens=t.cached_input_tokens,
@@ -137,6 +144,11 @@ class Invoice:
     issuer: AgencyProfile | None = strawberry.field(
         description="The agency profile as frozen at finalization (null: from settings)."
     )
+    exchange_rates: list[ExchangeRate] = strawberry.field(
+        default_factory=list,
+        description="The rates its converted lines used, frozen at finalization "
+        "(docs/currencies.md); empty when nothing was converted.",
+    )
 
     @field(description="Credit notes issued against this invoice.")
     async def credit_notes(self, info: Info) -> list[CreditNote]:
@@ -181,6 +193,7 @@ class Invoice:
                 if invoice.issued and invoice.issued.agency
                 else None
             ),
+            exchange_rates=[ExchangeRate.of(rate) for rate in invoice.rates],
         )
 
 
@@ -198,6 +211,9 @@ class DraftInvoice:
     total: Money
     tax_treatment: TaxTreatment
     tax_note: str | None
+    exchange_rates: list[ExchangeRate] = strawberry.field(
+        description="The rates its converted lines use (docs/currencies.md)."
+    )
 
     @classmethod
     def of(cls, draft: domain.DraftInvoice) -> DraftInvoice:
@@ -212,6 +228,7 @@ class DraftInvoice:
             total=Money.of(draft.total),
             tax_treatment=draft.treatment,
             tax_note=draft.tax_note,
+            exchange_rates=[ExchangeRate.of(rate) for rate in draft.rates],
         )
 
 

@@ -30,6 +30,7 @@ from api.graphql import invoices as invoice_api
 from api.graphql import keys as key_api
 from api.graphql import payments as payment_api
 from api.graphql import plans as plan_api
+from api.graphql import rates as rates_api
 from api.graphql import reconciliation as reconciliation_api
 from api.graphql import staff as staff_api
 from api.graphql import tax as tax_api
@@ -86,6 +87,7 @@ class Query:
     client_tax = tax_api.client_tax
     agency_profile = tax_api.agency_profile
     accounting_export = tax_api.accounting_export
+    exchange_rates = rates_api.exchange_rates
     wallet = wallet_api.wallet
     provider_credentials = byok_api.provider_credentials
     byok_settings = byok_api.byok_settings
@@ -128,6 +130,10 @@ class Mutation:
     set_client_tax_treatment = tax_api.set_client_tax_treatment
     set_client_billing_details = tax_api.set_client_billing_details
     set_agency_profile = tax_api.set_agency_profile
+    set_exchange_rate = rates_api.set_exchange_rate
+    remove_exchange_rate = rates_api.remove_exchange_rate
+    import_exchange_rates = rates_api.import_exchange_rates
+    set_client_currency = rates_api.set_client_currency
     set_billing_mode = wallet_api.set_billing_mode
     top_up_wallet = wallet_api.top_up_wallet
     adjust_wallet = wallet_api.adjust_wallet

@@ -12,6 +12,7 @@ import strawberry
 
 from api.graphql.context import Info
 from api.graphql.errors import visible
+from api.graphql.exchange_types import ReportingTotals
 from api.graphql.fields import field
 from api.graphql.permissions import IsStaff
 from api.graphql.shared import Money, TokenCounts, costs, counts
@@ -237,6 +238,15 @@ class Overview:
     @costs
     def margin(self) -> Decimal | None:
         return self.overview.margin
+
+    @field(
+        permissions=[IsStaff],
+        description="The totals in the agency's reporting currency, with the exchange rates "
+        "used (docs/currencies.md); owners and admins (who see costs) only.",
+    )
+    async def in_reporting_currency(self, info: Info) -> ReportingTotals:
+        reporting = await visible(info.context.management.reporting(self.overview))
+        return ReportingTotals.of(reporting)
 
     @field(
         description="The rows' usage summed per hour or day (spend over time; one read for "

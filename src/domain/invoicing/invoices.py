@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from domain.billing.exchange import ExchangeRate
 from domain.billing.money import EXACT, Money, round_to_minor, sum_money
 from domain.billing.periods import Period, period_containing
 from domain.billing.plans import FixedCharge, PlanKind
@@ -53,6 +54,8 @@ class UsageGroup:
     charge: Money  # exact
     byok: bool = False  # made with the client's own key: `charge` is the BYOK fee
     list_cost: Money | None = None  # BYOK: what the provider billed the client, exact
+    # Converted into the invoice's currency (docs/currencies.md): the exact sum before.
+    source: Money | None = None
 
     def plus(self, record: UsageRecord) -> UsageGroup:
         """This group with one more record of the same model and kind."""
@@ -91,6 +94,9 @@ class InvoiceLine:
     usage_period: str | None = None  # the month the usage started in (usage lines)
     requests: int = 0
     tokens: TokenUsage = field(default_factory=TokenUsage)
+    # A usage line converted from the price's currency (docs/currencies.md): the exact amount
+    # before conversion; `exact_amount` is then the exact converted sum that was rounded.
+    source: Money | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +150,7 @@ def _usage_line(group: UsageGroup, period: Period) -> InvoiceLine:
         usage_period=group.period_label,
         requests=group.requests,
         tokens=group.tokens,
+        source=group.source,
     )
 
 
@@ -255,6 +262,8 @@ class Invoice:
     # Tax treatment and both parties' billing details frozen at finalization (docs/tax.md);
     # None for invoices finalized before they existed (custom percent, name and email only).
     issued: IssuedDetails | None = None
+    # The exchange rates its converted lines used, frozen at finalization (docs/currencies.md).
+    rates: tuple[ExchangeRate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +280,7 @@ class DraftInvoice:
     total: Money
     treatment: TaxTreatment = TaxTreatment.CUSTOM
     tax_note: str | None = None
+    rates: tuple[ExchangeRate, ...] = ()  # the exchange rates its converted lines use
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,8 +34,34 @@ USAGE_KINDS = (LineKind.USAGE, LineKind.PRIOR_USAGE, LineKind.BYOK_USAGE)
 
 
 def usage_exact(invoice: Invoice) -> Money:
-    amounts = [line.exact_amount for line in invoice.lines if line.kind in USAGE_KINDS]
+    """The exact usage charges its usage lines took, as posted per call in the invoice's
+    currency (converted lines were posted in their price's currency: `conversion_entries`)."""
+    amounts = [
+        line.exact_amount
+        for line in invoice.lines
+        if line.kind in USAGE_KINDS and line.source is None
+    ]
     return Money(exact_sum(*amounts), invoice.currency)
+
+
+def conversion_entries(invoice: Invoice, voided_at: datetime | None = None) -> list[LedgerEntry]:
+    """Usage posted per call in another currency leaves that currency's balance when an
+    invoice bills it converted (the invoice's own entries then post its converted lines, as
+    rounded, in its currency); a void puts it back (docs/currencies.md)."""
+    by_currency: dict[str, Money] = {}
+    for line in invoice.lines:
+        if line.source is not None:
+            seen = by_currency.get(line.source.currency)
+            by_currency[line.source.currency] = line.source if seen is None else seen + line.source
+    entries = []
+    for currency, amount in sorted(by_currency.items()):
+        reference = f"{invoice.id}:fx:{currency}"
+        text = f"{invoice.number}: usage in {currency} billed converted to {invoice.currency}"
+        at, posted = invoice.issued_at, -amount
+        if voided_at is not None:
+            reference, text, at, posted = reference + ":void", text + " (void)", voided_at, amount
+        entries.append(_entry(invoice, EntryKind.INVOICE, posted, reference, at, text))
+    return entries
 
 
 def _entry(

@@ -30,7 +30,7 @@ async def call_holds(grant: CallGrant, bound: RequestBound, period: Period) -> l
     for model_id in grant.target.model.fallbacks:  # a fallback may cost more
         if (fallback := await priced_fallback(grant, model_id)) is not None:
             targets.append(fallback)
-    if grant.byok is None:  # the usual path: no client key can serve any target
+    if grant.byok is None and grant.fx is None:  # the usual path: one currency, no own key
         pairs = [(t.model, t.price) for t in targets]
         return [
             Hold(
@@ -66,8 +66,13 @@ def target_worst(
         settings = (
             replace(byok.settings, budget_basis=BudgetBasis.FEE) if budget.wallet else byok.settings
         )
-        return byok_worst_case(settings, target.price, prompt, output)
-    return worst_case(budget, grant.plan, model, target.price, bound)
+        amount = byok_worst_case(settings, target.price, prompt, output)
+    else:
+        amount = worst_case(budget, grant.plan, model, target.price, bound)
+    if grant.fx is None:
+        return amount
+    # in the budget's currency, at the rate of the call's day (docs/currencies.md)
+    return grant.fx.convert(amount, target.price.currency, budget.limit.currency, hold=True)
 
 
 async def covers(

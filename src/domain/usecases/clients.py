@@ -9,11 +9,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from domain.billing.clients import Client, ClientStatus
+from domain.billing.exchange import Conversions
 from domain.billing.periods import month_period, period_containing
 from domain.billing.plans import PlanTimeline, PlanVersion, PricingPlan
 from domain.errors import NotFound, ValidationError
 from domain.ids import new_id
-from domain.invoicing.drafts import PeriodDraft, draft_period
+from domain.invoicing.conversion import converted_draft
+from domain.invoicing.drafts import PeriodDraft
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.timeutil import require_aware
 
@@ -149,16 +151,17 @@ class ClientUseCases:
             client = await _client(uow, client_id)
             records = await uow.usage.for_client(client.id, period.start, period.end)
             timeline = PlanTimeline(await uow.plans.history(client.id))
-        return draft_period(period, timeline, records, client.currency)
+            # usage priced in another currency converts per call (docs/currencies.md)
+            conversions = Conversions(await uow.rates.book(), client.currency)
+        return converted_draft(period, timeline, records, conversions, self._zone)
 
 
 def check_currency(currency: str, accepted: Collection[str] | None, what: str) -> None:
-    """Usage is accrued in the price's currency and fixed amounts in the client's: until
-    exchange rates exist (invoicing), one currency keeps every sum meaningful."""
+    """A deployment may limit the currencies it takes (None: any; usage in another currency
+    than the client's converts at dated exchange rates, docs/currencies.md)."""
     if accepted is not None and currency not in accepted:
         raise ValidationError(
-            f"{what} in {currency}: this gateway bills in {', '.join(sorted(accepted))} only "
-            "(other currencies need the exchange rates that come with invoicing)"
+            f"{what} in {currency}: this gateway bills in {', '.join(sorted(accepted))} only"
         )
 
 

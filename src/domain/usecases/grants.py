@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from domain.access.keys import ApiKey
 from domain.alerting.alerts import Alert
@@ -17,6 +18,7 @@ from domain.billing.clients import Client
 from domain.billing.money import Money, exact_sum
 from domain.billing.periods import Period
 from domain.billing.plans import PlanTimeline, PlanVersion
+from domain.budgets.conversion import BudgetRates, needs_rates
 from domain.budgets.limits import (
     WALLET_PERIOD,
     Budget,
@@ -64,6 +66,9 @@ class CallGrant:
     trace: Span = field(default=NO_SPAN, repr=False, compare=False)  # the call's span
     alias: str | None = None  # the alias the client called (domain/catalog/aliases.py), if any
     byok: ClientByok | None = field(default=None, repr=False)  # the client's own keys (byok.md)
+    # Budgets in another currency than the price's: their rates (docs/currencies.md); None
+    # when every budget is in the price's currency (no conversion at all).
+    fx: BudgetRates | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +191,12 @@ def measured(grant: CallGrant, budget: Budget, record: UsageRecord) -> Decimal:
         and not budget.wallet
     ):
         basis = grant.byok.settings.budget_basis
-        return (record.list_cost if basis is BudgetBasis.LIST_COST else record.charge).amount
-    return budget.measure(record.cost, record.charge, grant.plan)
+        amount = (record.list_cost if basis is BudgetBasis.LIST_COST else record.charge).amount
+    else:
+        amount = budget.measure(record.cost, record.charge, grant.plan)
+    if grant.fx is None:
+        return amount
+    return grant.fx.convert(amount, record.charge.currency, budget.limit.currency)
 
 
 def spends(grant: CallGrant, period_start: datetime, added: Sequence[UsageRecord]) -> list[Spend]:
@@ -230,7 +239,7 @@ def threshold_alerts(
 
 
 async def grant_for_entry(
-    reads: UnitOfWorkFactory, lookups: Snapshots, entry: JournalEntry
+    reads: UnitOfWorkFactory, lookups: Snapshots, entry: JournalEntry, zone: ZoneInfo | None = None
 ) -> CallGrant | None:
     """The grant a journaled call had, read back for recovery (None: its client, key or model
     is gone)."""
@@ -248,6 +257,16 @@ async def grant_for_entry(
     target = PricedModel(model, price)
     snapshot = lookups.uncached()
     budgets = budgets_of(stored, client.id, key.id)
+    fx = None
+    if needs_rates(budgets, price.currency):  # the call was made: a budget without a rate
+        day = entry.started_at.astimezone(zone or ZoneInfo("UTC")).date()  # cannot count it
+        fx = BudgetRates(await snapshot.rates(), day)
+        budgets = tuple(
+            b
+            for b in budgets
+            if b.limit.currency == price.currency
+            or fx.book.find(price.currency, b.limit.currency, day) is not None
+        )
     return CallGrant(
         entry.request_id,
         client,
@@ -258,6 +277,7 @@ async def grant_for_entry(
         snapshot,
         budgets,
         alias=entry.alias,
+        fx=fx,
     )
 
 

@@ -6,12 +6,20 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from domain.billing.exchange import Conversions, RateBook
 from domain.billing.periods import Period
 from domain.billing.plans import PlanTimeline
 from domain.errors import Conflict, NotFound
+from domain.invoicing.conversion import (
+    convert_fixed,
+    convert_records,
+    foreign,
+    needs_conversion,
+)
 from domain.invoicing.invoices import (
     CreditNote,
     DraftInvoice,
+    Invoice,
     InvoiceStatus,
     UsageGroup,
     apply_credits,
@@ -27,13 +35,37 @@ from domain.usecases.tax_terms import invoice_tax
 
 
 async def invoice_usage(
-    uow: InvoicingUnitOfWork, invoice_id: str, period: Period, zone: ZoneInfo
+    uow: InvoicingUnitOfWork,
+    invoice_id: str,
+    period: Period,
+    zone: ZoneInfo,
+    conversions: Conversions | None = None,
 ) -> list[UsageGroup]:
     """The records an invoice took, summed per model (this period's, aggregated by the store)
-    and per earlier month and model (late usage)."""
+    and per earlier month and model (late usage). Usage in another currency than
+    `conversions`' is converted per record at its day's rate (MissingRate without one): read
+    only when there is some, so a client billed in its prices' currency costs nothing more."""
     current = await uow.invoices.usage_groups(invoice_id, period)
     late = await uow.invoices.usage_records(invoice_id, started_before=period.start)
-    return [*current, *group_usage(late, zone)]
+    groups = [*current, *group_usage(late, zone)]
+    if conversions is None or not needs_conversion(groups, conversions.currency):
+        return groups
+    currency = conversions.currency
+    every = await uow.invoices.usage_records(invoice_id)
+    return [
+        *(g for g in current if g.charge.currency == currency),
+        *group_usage([r for r in late if r.charge.currency == currency], zone),
+        *convert_records(foreign(every, currency), zone, conversions),
+    ]
+
+
+async def client_conversions(uow: InvoicingUnitOfWork, currency: str) -> Conversions:
+    return Conversions(await uow.rates.book(), currency)
+
+
+def invoice_conversions(invoice: Invoice) -> Conversions:
+    """The conversions an invoice made, from the rates it froze (the books check)."""
+    return Conversions(RateBook(invoice.rates), invoice.currency)
 
 
 async def draft_invoice(
@@ -55,7 +87,16 @@ async def draft_invoice(
     late = await uow.invoices.unbilled_records(client.id, period.start)
     timeline = PlanTimeline(await uow.plans.history(client.id))
     usage = [*current, *group_usage(late, zone)]
-    lines = compose_lines(period, usage, timeline.fixed_charges(period), client.currency)
+    conversions = await client_conversions(uow, client.currency)
+    if needs_conversion(usage, client.currency):
+        every = await uow.invoices.unbilled_records(client.id, period.end)
+        usage = [
+            *(g for g in current if g.charge.currency == client.currency),
+            *group_usage([r for r in late if r.charge.currency == client.currency], zone),
+            *convert_records(foreign(every, client.currency), zone, conversions),
+        ]
+    fixed = convert_fixed(timeline.fixed_charges(period), period, conversions)
+    lines = compose_lines(period, usage, fixed, client.currency)
     if not owes_nothing(lines):
         credits = await uow.invoices.available_credits(client.id)
         lines, _ = apply_credits(lines, credits, client.currency)
@@ -72,6 +113,7 @@ async def draft_invoice(
         sums.total,
         tax.treatment,
         tax.note,
+        conversions.applied(),
     )
 
 
@@ -85,7 +127,8 @@ async def books_problems(uow: InvoicingUnitOfWork, zone: ZoneInfo) -> list[str]:
         notes: list[CreditNote] = []
         for invoice in invoices:
             problems += check_sums(invoice)
-            usage = await invoice_usage(uow, invoice.id, invoice.period, zone)
+            conversions = invoice_conversions(invoice)
+            usage = await invoice_usage(uow, invoice.id, invoice.period, zone, conversions)
             problems += check_usage(invoice, usage)
             notes += await uow.invoices.credit_notes(invoice.id)
         books = ClientBooks(

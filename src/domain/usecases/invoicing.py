@@ -19,11 +19,13 @@ from zoneinfo import ZoneInfo
 
 from domain.alerting.invoice_alerts import invoice_refused_alert
 from domain.billing.clients import Client
+from domain.billing.exchange import MissingRate
 from domain.billing.money import Money, input_decimal, round_to_minor, sum_money
 from domain.billing.periods import Period, month_period, period_containing
 from domain.billing.plans import PlanTimeline
 from domain.errors import Conflict, NotFound, PeriodNotEnded, ValidationError
 from domain.ids import new_id
+from domain.invoicing.conversion import convert_fixed
 from domain.invoicing.invoices import (
     AccountCredit,
     BillingDetails,
@@ -41,6 +43,7 @@ from domain.invoicing.invoices import (
 )
 from domain.invoicing.ports import InvoiceClaim, InvoiceFilter
 from domain.invoicing.postings import (
+    conversion_entries,
     credit_entry,
     finalization_entries,
     payment_entry,
@@ -49,7 +52,12 @@ from domain.invoicing.postings import (
 from domain.invoicing.tax import TaxNotComputable
 from domain.metering.usage import UsageRecord
 from domain.ports import Clock, InvoicingUnitOfWork, InvoicingUnitOfWorkFactory
-from domain.usecases.invoice_reads import books_problems, draft_invoice, invoice_usage
+from domain.usecases.invoice_reads import (
+    books_problems,
+    client_conversions,
+    draft_invoice,
+    invoice_usage,
+)
 from domain.usecases.tax_terms import InvoiceTax, invoice_tax
 from domain.wallets.receipts import wallet_part, wallet_payment_entry, wallet_received
 
@@ -124,7 +132,7 @@ class InvoiceUseCases:
                 invoice = await self._close_client(
                     client.id, period, now, early and now < period.end
                 )
-            except TaxNotComputable as error:
+            except (TaxNotComputable, MissingRate) as error:
                 refused.append(RefusedInvoice(client.id, str(error)))
                 await self._alert_refused(client.id, period, str(error), now)
                 continue
@@ -174,18 +182,22 @@ class InvoiceUseCases:
             if not await uow.invoices.claim(claim):
                 return None  # closed already (or by a concurrent closer)
             await uow.invoices.take_usage(claim.id, client.id, period.end)
-            usage = await invoice_usage(uow, claim.id, period, self._zone)
+            # usage in another currency converts at its day's rate (MissingRate: refused)
+            conversions = await client_conversions(uow, client.currency)
+            usage = await invoice_usage(uow, claim.id, period, self._zone, conversions)
             timeline = PlanTimeline(await uow.plans.history(client.id))
-            lines = compose_lines(period, usage, timeline.fixed_charges(period), client.currency)
+            fixed = convert_fixed(timeline.fixed_charges(period), period, conversions)
+            lines = compose_lines(period, usage, fixed, client.currency)
             if owes_nothing(lines):
                 return None  # rolled back: no invoice, the usage stays free
             tax = await invoice_tax(uow, client, claim.created_at.astimezone(self._zone).date())
             credits = await uow.invoices.available_credits(client.id)
             lines, uses = apply_credits(lines, credits, client.currency)
             invoice = await self._finalized(uow, claim, client, lines, early, tax)
+            invoice = replace(invoice, rates=conversions.applied())
             await uow.invoices.finalize(invoice)
             await uow.invoices.use_credits(invoice.id, uses)
-            for entry in finalization_entries(invoice):
+            for entry in [*finalization_entries(invoice), *conversion_entries(invoice)]:
                 await uow.ledger.append(entry)
             if await uow.wallets.get(client.id) is not None:
                 invoice = await _paid_from_wallet(uow, invoice, now)
@@ -264,6 +276,8 @@ class InvoiceUseCases:
             if await uow.invoices.change_status(invoice.id, InvoiceStatus.VOID, now, why):
                 await uow.invoices.release_usage(invoice.id)
                 await uow.ledger.append(void_entry(invoice, now))
+                for entry in conversion_entries(invoice, voided_at=now):
+                    await uow.ledger.append(entry)
                 await uow.commit()
         voided = await self.get(invoice_id)  # a concurrent call may have voided it meanwhile
         if voided.status is not InvoiceStatus.VOID:

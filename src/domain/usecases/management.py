@@ -34,6 +34,7 @@ from domain.errors import NotFound, ValidationError
 from domain.invoicing.drafts import PeriodDraft
 from domain.metering.usage import UsageRecord, UsageTotals
 from domain.reconciliation import ReconciliationTable
+from domain.reporting import Reporting
 from domain.reports import Bucket, Overview, SeriesPoint
 from domain.usecases.access import AccessUseCases
 from domain.usecases.accounting import AccountingDesk, AccountingExports
@@ -51,6 +52,7 @@ from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.keys import KeyUseCases, NewKey
 from domain.usecases.payment_desk import PaymentDesk
 from domain.usecases.payments import PaymentUseCases
+from domain.usecases.rates import RateDesk, RateUseCases
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
 from domain.usecases.tax import TaxDesk, TaxUseCases
@@ -84,6 +86,7 @@ class UseCases:
     payments: PaymentUseCases | None = None  # Stripe, when configured
     wallets: WalletUseCases | None = None
     byok: ByokUseCases | None = None  # clients' own provider keys (docs/byok.md)
+    rates: RateUseCases | None = None  # exchange rates (docs/currencies.md)
 
 
 class Management:
@@ -100,6 +103,7 @@ class Management:
         self.payments = PaymentDesk(principal, use_cases.payments, self.invoices)
         self.wallets = WalletDesk(principal, use_cases.wallets)
         self.byok = ByokDesk(principal, use_cases.byok, use_cases.reports.period)
+        self.rates = RateDesk(principal, use_cases.rates)
 
     # ------------------------------------------------------------------ guards
 
@@ -157,6 +161,13 @@ class Management:
 
     async def overview(self, period: str | None) -> Overview:
         return await self._uc.reports.overview(period, self._scope())
+
+    async def reporting(self, overview: Overview) -> Reporting:
+        """The overview's totals in the agency's reporting currency (staff only)."""
+        if self.principal.client_id is not None:
+            raise NotAllowed("the reporting currency's totals are for staff only")
+        self._require_costs()
+        return await self._uc.reports.reporting(overview)
 
     async def overview_of(self, client_ids: Sequence[str], period: str | None) -> Overview:
         """The figures of those of `client_ids` this principal may see (one read for all)."""

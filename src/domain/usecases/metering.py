@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from domain.alerting.alerts import Alert
 from domain.alerting.budget_alerts import refusal_alert
 from domain.billing.periods import Period, period_containing
+from domain.budgets.conversion import BudgetRates, convertible_budgets, needs_rates
 from domain.budgets.leases import IDLE_SECONDS
 from domain.budgets.limits import CounterMove, Hold, LeaseTaken, Spend
 from domain.byok.ports import ByokLookup
@@ -132,8 +133,12 @@ class Metering:
         target = PricedModel(model, price)
         byok = None if self._byok is None else await self._byok.for_client(client.id, snapshot)
         refuse_revoked(byok, model)
+        fx = None
+        if budgets and needs_rates(budgets, price.currency):  # a budget in another currency
+            fx = BudgetRates(await snapshot.rates(), now.astimezone(self._zone).date())
+            budgets = convertible_budgets(budgets, price.currency, fx)
         return CallGrant(
-            request_id, client, key, target, plan, now, snapshot, budgets, trace, alias, byok
+            request_id, client, key, target, plan, now, snapshot, budgets, trace, alias, byok, fx
         )
 
     async def model_for(
@@ -383,7 +388,7 @@ class Metering:
         for entry in stuck:
             if entry.owner == self._process_id and entry.started_at >= started_before:
                 continue  # ours, and we are alive (even if our own lease lapsed in a DB outage)
-            grant = await grant_for_entry(self._reads, self._lookups, entry)
+            grant = await grant_for_entry(self._reads, self._lookups, entry, self._zone)
             if grant is None:
                 continue
             grant, credential_id = await recovered_key(self._byok, grant)

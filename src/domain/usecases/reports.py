@@ -11,13 +11,16 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from domain.billing.clients import Client
+from domain.billing.exchange import Conversions, RateBook
 from domain.billing.money import Money
 from domain.billing.periods import Period, month_period, period_containing
 from domain.billing.plans import PlanTimeline
 from domain.errors import NotFound
+from domain.invoicing.conversion import converted_draft
 from domain.invoicing.drafts import PeriodDraft, draft_from_totals
 from domain.metering.usage import UsageGrouping, UsageRecord, UsageTotals
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.reporting import Reporting, in_reporting_currency
 from domain.reports import Bucket, ClientFigures, Overview, SeriesPoint, series
 
 # For a closed period: each client's invoiced revenue (absent: no invoice); None while open.
@@ -31,11 +34,22 @@ class ReportUseCases:
         clock: Clock,
         zone: ZoneInfo | None = None,
         invoiced: InvoicedRevenue | None = None,
+        rates: Callable[[], Awaitable[RateBook]] | None = None,
+        reporting_currency: str = "USD",
     ):
         self._reads = reads
         self._clock = clock
         self._zone = zone or ZoneInfo("UTC")
         self._invoiced = invoiced
+        self._rates = rates  # the exchange rates (docs/currencies.md)
+        self._reporting_currency = reporting_currency
+
+    async def _book(self) -> RateBook:
+        return RateBook() if self._rates is None else await self._rates()
+
+    async def reporting(self, overview: Overview) -> Reporting:
+        """The overview's totals in the reporting currency, with the rates used."""
+        return in_reporting_currency(overview, await self._book(), self._reporting_currency)
 
     @property
     def zone_name(self) -> str:
@@ -58,22 +72,23 @@ class ReportUseCases:
             ids = [c.id for c in clients]
             totals = await uow.usage.totals(period.start, period.end, UsageGrouping.CLIENT, ids)
             plans = await uow.plans.histories(ids)
-        by_client: dict[str, list[UsageTotals]] = {}
-        for row in totals:
-            by_client.setdefault(row.client_id, []).append(row)
-        rows = tuple(
-            ClientFigures(
-                client,
-                draft_from_totals(
-                    period,
-                    PlanTimeline(plans.get(client.id, ())),
-                    by_client.get(client.id, ()),
-                    client.currency,
-                ),
-            )
-            for client in clients
-        )
-        return Overview(period, await self._with_invoices(period, rows))
+            by_client: dict[str, list[UsageTotals]] = {}
+            for row in totals:
+                by_client.setdefault(row.client_id, []).append(row)
+            figures = []
+            book: RateBook | None = None
+            for client in clients:
+                timeline = PlanTimeline(plans.get(client.id, ()))
+                mine = by_client.get(client.id, ())
+                if _in_currency(mine, client.currency) and _fixed_in(timeline, client.currency):
+                    draft = draft_from_totals(period, timeline, mine, client.currency)
+                else:  # usage in another currency: each call at its day's rate (MissingRate)
+                    book = book or await self._book()
+                    records = await uow.usage.for_client(client.id, period.start, period.end)
+                    conversions = Conversions(book, client.currency)
+                    draft = converted_draft(period, timeline, records, conversions, self._zone)
+                figures.append(ClientFigures(client, draft))
+        return Overview(period, await self._with_invoices(period, tuple(figures)))
 
     async def _with_invoices(
         self, period: Period, rows: tuple[ClientFigures, ...]
@@ -153,6 +168,17 @@ class ReportUseCases:
             ids = [c.id for c in clients]
             hours = await uow.usage.totals(period.start, period.end, UsageGrouping.HOUR_ALL, ids)
         return series(hours, bucket, self._zone)
+
+
+def _in_currency(totals: Sequence[UsageTotals], currency: str) -> bool:
+    return all(t.cost.currency == currency and t.charge.currency == currency for t in totals)
+
+
+def _fixed_in(timeline: PlanTimeline, currency: str) -> bool:
+    return all(
+        amount is None or amount.currency == currency
+        for amount in (v.plan.monthly_amount for v in timeline.versions)
+    )
 
 
 async def _chosen(uow: UnitOfWork, client_ids: Sequence[str] | None) -> Sequence[Client]:

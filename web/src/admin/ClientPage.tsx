@@ -16,6 +16,7 @@ import { BudgetPanel } from "./BudgetPanel";
 import { ByokPanel } from "./ByokPanel";
 import { ByokUsage } from "../shared/ByokUsage";
 import { CreditsPanel } from "./CreditsPanel";
+import { ClientCurrency } from "./ExchangeRatesPanel";
 import { TaxPanel } from "./TaxPanel";
 import { WalletPanel } from "../shared/WalletPanel";
 import { ClientInvoices } from "./InvoicesPage";
@@ -217,6 +218,7 @@ export function ClientPage() {
       <CreditsPanel clientId={client.id} currency={currency} credits={data.credits} writable={writable}
         zone={session.timeZone} onChange={refresh} />
       <TaxPanel clientId={client.id} writable={writable} />
+      <ClientCurrency clientId={client.id} currency={client.currency} writable={writable} onChange={refresh} />
     </Stack>
   );
 }

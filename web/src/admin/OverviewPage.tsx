@@ -19,6 +19,7 @@ import {
 } from "../shared/format";
 import { formatUsedPercent, gaugeLevel, LEVEL_COLOR } from "../shared/budgets";
 import { PeriodPicker } from "../shared/PeriodPicker";
+import { ReportingTotals } from "./ExchangeRatesPanel";
 import { ReconciledThrough } from "./ReconciliationPage";
 import { Empty, ErrorState, Loading } from "../shared/states";
 import { canWrite, useSession } from "./session";
@@ -97,6 +98,7 @@ export function OverviewPage() {
       {data && (
         <OverviewBody data={data} zone={session.timeZone} writable={canWrite(session)} spend={spend} retrySpend={retrySpend} />
       )}
+      {data && canWrite(session) && <ReportingTotals period={period} />}
     </Stack>
   );
 }

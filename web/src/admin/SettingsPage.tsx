@@ -7,6 +7,7 @@ import { graphql } from "../gql";
 import type { AgencyProfileFieldsFragment } from "../gql/graphql";
 import { ErrorState, Loading, MutationError } from "../shared/states";
 import { addressInput, optional, printedAddress } from "../shared/tax";
+import { ExchangeRatesPanel } from "./ExchangeRatesPanel";
 import { canWrite, useSession } from "./session";
 
 export const AgencyProfileFields = graphql(`
@@ -69,6 +70,7 @@ export function SettingsPage() {
       <Title order={2}>Settings</Title>
       <AgencyForm profile={data.agencyProfile ?? null} writable={writable} onChange={refresh} />
       <RatesTable rates={data.taxRates} writable={writable} onChange={refresh} />
+      <ExchangeRatesPanel writable={writable} />
     </Stack>
   );
 }

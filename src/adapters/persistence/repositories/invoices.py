@@ -23,6 +23,11 @@ from adapters.persistence.repositories._sql import (
     insert_unless_exists,
     translated_errors,
 )
+from adapters.persistence.repositories.exchange import (
+    load_conversions,
+    save_conversions,
+    stored_exact,
+)
 from adapters.persistence.repositories.invoice_rows import (
     TOKENS,
     cents,
@@ -170,6 +175,8 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
         return [usage_from_row(row) for row in result.mappings()]
 
     async def finalize(self, invoice: Invoice) -> None:
+        await save_conversions(self._conn, invoice)  # rates and converted lines, apart
+        invoice = stored_exact(invoice)
         if invoice.lines:
             rows = [line_row(invoice.id, line) for line in invoice.lines]
             async with translated_errors("invoice_lines"):
@@ -244,9 +251,10 @@ class SqlAlchemyInvoiceRepository(InvoiceRepository):
             select(invoice_issued_details).where(invoice_issued_details.c.invoice_id.in_(ids))
         )
         issued = {row["invoice_id"]: issued_of(row) for row in found.mappings()}
-        return [
+        loaded = [
             replace(invoice_of(row, lines[row["id"]]), issued=issued.get(row["id"])) for row in rows
         ]
+        return await load_conversions(self._conn, loaded)
 
     async def change_status(
         self, invoice_id: str, status: InvoiceStatus, at: datetime, reason: str | None = None

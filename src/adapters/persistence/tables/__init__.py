@@ -14,6 +14,7 @@ from adapters.persistence.tables import (  # noqa: F401  (each registers its tab
     calls,
     catalog,
     delivery,
+    exchange,
     invoicing,
     payments,
     reconciliation,

@@ -1,0 +1,229 @@
+"""Clients billed in their own currency over HTTP (docs/currencies.md), on a gateway of their
+own (closing touches every client): calls made with the official openai SDK by a EUR and a JPY
+client on USD prices; without a rate the overview says which rate is missing and closing
+refuses that client with an alert; rates set by GraphQL (typed errors, roles); the EUR
+invoice's lines equal tokens x USD price x the rate, rounded once; the JPY invoice has no minor
+units; the overview in the reporting currency is the clients' figures at the stated rates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from pathlib import Path
+
+import openai
+import pytest
+import pytest_asyncio
+
+from api.app import create_app
+from api.settings import Environment, Settings
+from tests.api.conftest import ADMIN_TOKEN, Gateway, _seed
+from tests.api.graphql_support import create_client, issue_key, owner, staff
+from tests.api.test_invoices_api import download, portal
+from tests.support.databases import postgres_database, require_postgres, sqlite_database
+from tests.support.servers import serve_in_thread
+
+IN_PRICE, OUT_PRICE = Decimal("12345.678901"), Decimal("23456.789012")
+PRICE = f"""
+mutation {{ setModelPrice(input: {{model: "demo/chat", provider: "demo",
+  inputPerMillion: "{IN_PRICE}", outputPerMillion: "{OUT_PRICE}"}}) {{ __typename }} }}"""
+SET = """
+mutation($base: String!, $quote: String!, $rate: Decimal!, $on: Date!) {
+  setExchangeRate(base: $base, quote: $quote, rate: $rate, effectiveOn: $on, source: "test") {
+    __typename
+    ... on ExchangeRateSuccess { rate { base quote rate effectiveOn source } }
+    ... on ValidationError { message code } } }"""
+RATES = "query { exchangeRates { base quote rate effectiveOn } }"
+CLOSE = """
+mutation($period: String!) { closePeriod(period: $period, early: true) {
+  ... on ClosePeriodSuccess { invoices { id clientId currency htmlUrl
+      subtotal { amount currency } total { amount }
+      lines { kind inputTokens outputTokens amount { amount currency } exactAmount
+              sourceAmount { amount currency } }
+      exchangeRates { base quote rate effectiveOn } }
+    refused { clientId reason } } } }"""
+OVERVIEW = """
+query($period: String) { overview(period: $period) {
+  rows { client { id currency } revenue { amount currency } cost { amount } profit { amount } }
+  inReportingCurrency { currency revenue { amount currency } cost { amount } profit { amount }
+    rates { base quote rate effectiveOn } problem } } }"""
+ALERTS = "query { alerts { kind message } }"
+CURRENCY = """
+mutation($id: ID!, $currency: String!) { setClientCurrency(clientId: $id, currency: $currency) {
+  __typename ... on ClientSuccess { client { currency } }
+  ... on ConflictError { message } ... on ValidationError { message } } }"""
+
+
+@pytest_asyncio.fixture(
+    scope="module",
+    loop_scope="session",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+async def gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Gateway]:
+    if request.param == "postgres":
+        await require_postgres()
+        database = postgres_database()
+    else:
+        database = sqlite_database(Path(tmp_path_factory.mktemp("fx")))
+    async with database as url:
+        settings = Settings(
+            database_url=url,
+            secret_key="test-server-secret-" + "f" * 32,
+            admin_token=ADMIN_TOKEN,
+            env=Environment.DEVELOPMENT,
+            config_check_seconds=0,
+        )
+        await _seed(settings)
+        app = create_app(settings)
+        with serve_in_thread(app) as base_url:
+            yield Gateway(base_url, settings, request.param, app.state.container)
+
+
+def calls(gateway: Gateway, secret: str, n: int) -> None:
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=secret, max_retries=0)
+    try:
+        for i in range(n):
+            answer = client.chat.completions.create(
+                model="demo/chat", messages=[{"role": "user", "content": f"hello {i}"}]
+            )
+            assert answer.usage is not None
+    finally:
+        client.close()
+
+
+def rounded(amount: Decimal, places: int) -> Decimal:
+    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_eur_and_jpy_clients_on_usd_prices(gateway: Gateway) -> None:
+    gql = owner(gateway)
+    assert gql.data(PRICE)["setModelPrice"]["__typename"] == "SetModelPriceSuccess"
+    now = datetime.now(UTC)
+    today, period = now.date().isoformat(), now.strftime("%Y-%m")
+    first = now.replace(day=1).date().isoformat()
+    euro = create_client(gql, "Berlin", {"percentageMargin": {"percent": "12.5"}}, currency="EUR")
+    yen = create_client(gql, "Tokyo", {"percentageMargin": {"percent": "0"}}, currency="JPY")
+    dollar = create_client(gql, "Boston", {"percentageMargin": {"percent": "0"}})
+    calls(gateway, issue_key(gql, euro), 3)  # served and metered in USD, no rate yet
+    calls(gateway, issue_key(gql, yen), 2)
+    calls(gateway, issue_key(gql, dollar), 1)
+
+    # No rate: a clear message where the figure is needed, never a silent 1.0.
+    missing = gql.run(OVERVIEW, period=period)
+    assert missing["data"] is None
+    assert "no exchange rate USD->EUR" in missing["errors"][0]["message"]
+    refused = gql.data(CLOSE, period=period)["closePeriod"]
+    assert [i["clientId"] for i in refused["invoices"]] == [dollar]
+    assert {r["clientId"] for r in refused["refused"]} == {euro, yen}
+    alerts = gql.data(ALERTS)["alerts"]
+    assert any("no exchange rate USD->EUR" in a["message"] for a in alerts)
+
+    bad = gql.data(SET, base="USD", quote="EUR", rate="-1", on=today)["setExchangeRate"]
+    assert bad["__typename"] == "ValidationError"
+    bad = gql.data(SET, base="USD", quote="EURO", rate="0.9", on=today)["setExchangeRate"]
+    assert "ISO 4217" in bad["message"]
+    viewer = staff(gateway, "VIEWER")
+    assert viewer.run(SET, base="USD", quote="EUR", rate="0.9", on=today)["data"] is None
+    assert portal(gql, euro).run(RATES)["data"] is None  # staff only
+    eur = Decimal("0.923456789012")
+    jpy = Decimal("151.123456")
+    for base, quote, rate, on in [
+        ("USD", "EUR", eur, today),
+        ("USD", "JPY", jpy, today),
+        ("EUR", "USD", "1.08", first),
+        ("JPY", "USD", "0.0066", first),
+    ]:
+        done = gql.data(SET, base=base, quote=quote, rate=str(rate), on=on)["setExchangeRate"]
+        assert done["__typename"] == "ExchangeRateSuccess", done
+    assert len(viewer.data(RATES)["exchangeRates"]) == 4
+    changed = gql.data(CURRENCY, id=euro, currency="GBP")["setClientCurrency"]
+    assert changed["__typename"] == "ConflictError"  # it has usage on its books
+
+    closed = gql.data(CLOSE, period=period)["closePeriod"]
+    assert closed["refused"] == []
+    by_client = {i["clientId"]: i for i in closed["invoices"]}
+    with localcontext() as wide:
+        wide.prec = 80
+        for client, rate, margin, places, currency in [
+            (euro, eur, Decimal("1.125"), 2, "EUR"),
+            (yen, jpy, Decimal(1), 0, "JPY"),
+        ]:
+            invoice = by_client[client]
+            assert invoice["currency"] == currency
+            assert invoice["exchangeRates"] == [
+                {"base": "USD", "quote": currency, "rate": str(rate), "effectiveOn": today}
+            ]
+            [line] = invoice["lines"]
+            usd = (
+                Decimal(line["inputTokens"]) * IN_PRICE + Decimal(line["outputTokens"]) * OUT_PRICE
+            ) / Decimal(1_000_000)
+            exact = usd * margin * rate
+            assert Decimal(line["exactAmount"]) == exact
+            assert line["amount"] == {"amount": str(rounded(exact, places)), "currency": currency}
+            assert Decimal(line["sourceAmount"]["amount"]) == usd * margin
+            assert line["sourceAmount"]["currency"] == "USD"
+    assert "." not in by_client[yen]["total"]["amount"]  # no minor units
+    page = download(gateway, by_client[euro]["htmlUrl"], gql.token).text
+    assert f"1 USD = {eur} EUR, in force from {today}" in page
+
+    overview = gql.data(OVERVIEW, period=period)["overview"]
+    reporting = overview["inReportingCurrency"]
+    assert reporting["problem"] is None
+    to_usd = {"EUR": Decimal("1.08"), "JPY": Decimal("0.0066"), "USD": Decimal(1)}
+    expected = Decimal(0)
+    for row in overview["rows"]:
+        expected += Decimal(row["revenue"]["amount"]) * to_usd[row["client"]["currency"]]
+    assert Decimal(reporting["revenue"]["amount"]) == expected
+    assert reporting["currency"] == "USD"
+    assert {(r["base"], r["effectiveOn"]) for r in reporting["rates"]} == {
+        ("EUR", first),
+        ("JPY", first),
+    }
+
+
+SET_BUDGET = """
+mutation($id: ID!, $limit: Decimal!) { setBudget(clientId: $id, input: {limit: $limit}) {
+  __typename ... on SetBudgetSuccess { budget { limit { amount currency } } } } }"""
+SPENT = "query($id: ID!) { client(id: $id) { budget { spent { amount currency } } } }"
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_hard_budget_in_gbp_refuses_usd_priced_calls_until_a_rate_exists(
+    gateway: Gateway,
+) -> None:
+    gql = owner(gateway)
+    assert gql.data(PRICE)["setModelPrice"]["__typename"] == "SetModelPriceSuccess"
+    london = create_client(gql, "London", {"percentageMargin": {"percent": "0"}}, currency="GBP")
+    limited = gql.data(SET_BUDGET, id=london, limit="1000")["setBudget"]
+    assert limited["budget"]["limit"] == {"amount": "1000", "currency": "GBP"}
+    secret = issue_key(gql, london)
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=secret, max_retries=0)
+    try:
+        with pytest.raises(openai.RateLimitError) as refused:
+            client.chat.completions.create(
+                model="demo/chat", messages=[{"role": "user", "content": "hi"}]
+            )
+        assert refused.value.code == "insufficient_quota"
+        assert "no exchange rate USD->GBP" in refused.value.message
+        today = datetime.now(UTC).date().isoformat()
+        rate = Decimal("0.79")
+        done = gql.data(SET, base="USD", quote="GBP", rate=str(rate), on=today)
+        assert done["setExchangeRate"]["__typename"] == "ExchangeRateSuccess"
+        answer = client.chat.completions.create(
+            model="demo/chat", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert answer.usage is not None
+    finally:
+        client.close()
+    spent = gql.data(SPENT, id=london)["client"]["budget"]["spent"]
+    usd = (
+        Decimal(answer.usage.prompt_tokens) * IN_PRICE
+        + Decimal(answer.usage.completion_tokens) * OUT_PRICE
+    ) / Decimal(1_000_000)
+    with localcontext() as wide:
+        wide.prec = 80
+        assert spent == {"amount": str(usd * rate), "currency": "GBP"}
