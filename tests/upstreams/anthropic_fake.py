@@ -121,7 +121,7 @@ def _check_block(block: Any, role: str, where: str) -> str | None:
         return f"{where}: content blocks must be objects"
     kind = block.get("type")
     allowed = USER_BLOCKS if role == "user" else ASSISTANT_BLOCKS
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:  # a dict type is unhashable
         return f"{where}.type: block type {kind!r} is not allowed in {role} turns"
     if kind == "text" and (not isinstance(block.get("text"), str) or not block["text"]):
         return f"{where}: text content blocks must be non-empty"

@@ -101,10 +101,15 @@ async def remove_exchange_rate(
     "eurofxref-hist.csv): each base currency to every currency of each day.",
 )
 async def import_exchange_rates(
-    info: Info, csv: str, bases: list[str] | None = None, source: str = "ECB"
+    info: Info,
+    csv: str,
+    bases: list[str] | None = None,
+    # named apart in Python, as in setExchangeRate: strawberry takes a `source` of its own
+    rate_source: Annotated[str, strawberry.argument(name="source")] = "ECB",
 ) -> ImportExchangeRatesResult:
     async def run() -> ImportExchangeRatesSuccess:
-        result = await info.context.management.rates.import_reference(csv, bases or ["USD"], source)
+        rates = info.context.management.rates
+        result = await rates.import_reference(csv, bases or ["USD"], rate_source)
         return ImportExchangeRatesSuccess(
             written=result.written, days=result.days, first_day=result.first, last_day=result.last
         )
