@@ -23,6 +23,7 @@ from domain.byok.errors import CredentialRejected
 from domain.byok.fees import ByokFee, FeeKind
 from domain.metering.request_bounds import text_bound
 from domain.usecases.budgets import BudgetInput
+from domain.wallets.wallets import BillingMode
 from tests.api.conftest import Admin, Gateway, Sdks, Upstreams
 from tests.upstreams.anthropic_fake import AnthropicScript
 from tests.upstreams.openai_fake import openai_usage
@@ -232,6 +233,38 @@ async def test_a_hard_budget_holds_the_worst_case_in_the_clients_byok_basis(
     assert record.byok
     assert record.charge == Money(Decimal(0))
     assert await admin.usage(list_id) == []
+
+
+async def test_a_prepaid_byok_client_is_drawn_its_fee_whatever_its_budget_basis(
+    sdks: Sdks, gateway: Gateway, upstreams: Upstreams, admin: Admin
+) -> None:
+    """A wallet pays what the client is charged: a BYOK call's fee, never its list cost, even
+    when the client's budgets count list cost. A wallet of 0.0001 with the fee included lets
+    the call through and is drawn nothing; with a fee per million tokens it is drawn the fee."""
+    included = ByokSettings("", budget_basis=BudgetBasis.LIST_COST)
+    per_million = ByokSettings(
+        "", ByokFee(FeeKind.PER_MILLION_TOKENS, Decimal("2")), BudgetBasis.LIST_COST
+    )
+    wallets = admin.container.wallets()
+    clients = []
+    for settings, top_up in ((included, "0.0001"), (per_million, "1")):
+        client_id, secret, _ = await byok_client(admin, gateway, upstreams, settings)
+        await wallets.set_mode(client_id, BillingMode.PREPAID, "ops")
+        await wallets.top_up(client_id, Decimal(top_up), f"wire-{client_id}", "", "ops")
+        clients.append((client_id, secret, Decimal(top_up)))
+    gateway.container.config_revision().changed()
+
+    for client_id, secret, top_up in clients:
+        sdks.openai(secret).chat.completions.create(
+            model="openai/gpt-4o-mini", messages=MESSAGES, max_tokens=50
+        )
+        [record] = await admin.usage(client_id)
+        assert record.byok
+        assert record.list_cost is not None
+        assert record.list_cost.amount > 0
+        balance = (await wallets.view(client_id)).balance.balance
+        assert balance.amount == top_up - record.charge.amount  # the fee, not the list cost
+    assert [(await admin.usage(c))[0].charge.amount == 0 for c, _, _ in clients] == [True, False]
 
 
 async def test_a_refusal_after_removal_is_in_anthropics_format_on_messages(
