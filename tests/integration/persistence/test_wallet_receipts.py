@@ -127,6 +127,8 @@ async def test_what_the_wallet_did_not_pay_stays_due(uow: UowFactory) -> None:
     async with uow() as tx:
         entries = await tx.ledger.entries(client_id)
         applied = await tx.payments.applied_to(invoice.id, "USD")
+        [received] = await tx.payments.for_invoice(invoice.id)
+    assert str(received.amount.amount) == "102.00"  # read back in minor units, as it was paid
     payments = [e.amount for e in entries if e.kind is EntryKind.PAYMENT]
     assert payments == [Money("-102.00")]  # 100 + 1.996, rounded once to the cent
     assert applied == Money("102.00")  # a pay link asks for the rest only

@@ -16,7 +16,7 @@ from adapters.persistence.tables.payments import (
     processed_events,
     stripe_customers,
 )
-from domain.billing.money import Money, exact_sum
+from domain.billing.money import Money, exact_sum, round_to_minor
 from domain.payments.processor import PaymentRepository, StoredLink
 from domain.payments.received import Movement, Purpose, Received
 
@@ -50,8 +50,9 @@ def received_from_row(row: RowMapping) -> Received:
         payment_ref=row["payment_ref"],
         charge_ref=row["charge_ref"],
         dedupe=row["dedupe"],
-        amount=Money(row["amount"], currency),
-        applied=Money(row["applied"], currency),
+        # whole minor units by construction: shown as such (78.70, not the stored 78.7)
+        amount=Money(round_to_minor(row["amount"], currency), currency),
+        applied=Money(round_to_minor(row["applied"], currency), currency),
         occurred_at=row["occurred_at"],
         event_id=row["event_id"],
     )
