@@ -19,7 +19,7 @@ from domain.billing.ports import ClientRepository, PlanRepository
 from domain.budgets.ports import BudgetRepository
 from domain.catalog.ports import CatalogRepository
 from domain.delivery.ports import InvoiceMailRepository
-from domain.invoicing.ports import InvoiceRepository, LedgerRepository
+from domain.invoicing.ports import InvoiceRepository, LedgerRepository, SettlementRepository
 from domain.invoicing.tax_ports import TaxRepository
 from domain.metering.ports import (
     IdempotencyRepository,
@@ -86,6 +86,7 @@ class InvoicingUnitOfWork(UnitOfWork, Protocol):
     invoice_mails: InvoiceMailRepository  # the invoice email outbox (domain/delivery)
     tax: TaxRepository
     payments: PaymentRepository
+    settlements: SettlementRepository  # settled estimates (docs/reconciliation.md)
 
 
 class InvoicingUnitOfWorkFactory(Protocol):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
@@ -83,6 +83,7 @@ class RecordedFigures:
     estimated_requests: int = 0  # of them, settled on an estimate (a crashed process, a cut stream)
     estimated_tokens: TokenUsage = field(default_factory=TokenUsage)
     estimated_cost: Decimal = Decimal(0)
+    settled_requests: int = 0  # estimated calls settled since: counted at their actual figures
 
     def __post_init__(self) -> None:
         require_aware(self.hour, "hour")
@@ -90,6 +91,33 @@ class RecordedFigures:
     @property
     def day(self) -> date:
         return self.hour.date()
+
+    def settled(
+        self, estimate: TokenUsage, estimate_cost: Decimal, actual: TokenUsage, cost_delta: Decimal
+    ) -> RecordedFigures:
+        """These figures with one of their estimated calls settled: counted at its actual
+        tokens and cost from now on, and no longer an estimate (docs/reconciliation.md)."""
+        return replace(
+            self,
+            tokens=_swap(self.tokens, estimate, actual),
+            cost=exact_sum(self.cost, cost_delta),
+            estimated_requests=self.estimated_requests - 1,
+            estimated_tokens=_swap(self.estimated_tokens, estimate, TokenUsage()),
+            estimated_cost=exact_sum(self.estimated_cost, -estimate_cost),
+            settled_requests=self.settled_requests + 1,
+        )
+
+
+def _swap(total: TokenUsage, out: TokenUsage, into: TokenUsage) -> TokenUsage:
+    """`total` with `out` (a part of it) replaced by `into`, class by class."""
+    names = (
+        "input_tokens",
+        "output_tokens",
+        "cached_input_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+    )
+    return TokenUsage(**{n: getattr(total, n) - getattr(out, n) + getattr(into, n) for n in names})
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +155,7 @@ class ReconciliationRow:
     # The provider's rows behind `reported`, per API key or project where it reports them.
     breakdown: tuple[ProviderFigures, ...] = ()
     estimated: tuple[EstimatedHour, ...] = ()
+    settled_requests: int = 0  # estimated calls settled: in `recorded` at their actual figures
 
     @property
     def cost_drift(self) -> Decimal | None:
@@ -304,6 +333,7 @@ def reconcile(
                 reported=summed(given) if given else Figures(None, None, None),
                 breakdown=tuple(given),
                 estimated=estimated,
+                settled_requests=sum(r.settled_requests for r in ours),
             )
         )
     return rows

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from adapters.persistence.database import async_url, create_engine, safe_url, sqlite_path
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0017"
+HEAD_REVISION = "0018"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -13,10 +13,15 @@ from sqlalchemy import RowMapping, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.repositories._sql import insert_unless_exists
+from adapters.persistence.repositories.usage import usage_from_row
 from adapters.persistence.repositories.usage_totals import exact_decimal, summed_amount, utc_hour_of
 from adapters.persistence.tables.calls import usage_records
 from adapters.persistence.tables.catalog import models
-from adapters.persistence.tables.reconciliation import provider_reports, reconciliation_marks
+from adapters.persistence.tables.reconciliation import (
+    estimate_settlements,
+    provider_reports,
+    reconciliation_marks,
+)
 from adapters.persistence.unit_of_work import sqlite_writer_lock
 from domain.billing.money import exact_sum
 from domain.ids import new_id
@@ -164,6 +169,7 @@ class SqlReconciliationStore(ReconciliationStore):
             if providers is not None:
                 statement = statement.where(column.provider.in_(list(providers)))
             groups = (await conn.execute(statement)).mappings().all()
+            settled = await _settled(conn, start, end, providers)
             names: dict[str, str] = {
                 row.id: row.upstream_name
                 for row in await conn.execute(select(models.c.id, models.c.upstream_name))
@@ -192,6 +198,17 @@ class SqlReconciliationStore(ReconciliationStore):
                 estimated_cost=cost if estimated else exact_decimal(0),
             )
             merged[key] = figures if before is None else _merge(before, figures)
+        for row in settled:  # estimated calls settled since count at their actual figures
+            record = usage_from_row({k[2:]: v for k, v in row.items() if k.startswith("r_")})
+            hour = record.started_at.replace(minute=0, second=0, microsecond=0)
+            upstream = names.get(record.model_id) or record.model_id.partition("/")[2]
+            key = (hour, record.provider, upstream or record.model_id, record.cost.currency)
+            if key in merged:
+                actual = TokenUsage(**{name: int(row[name]) for name in _RECORD_TOKENS})
+                cost_delta = exact_decimal(row["cost_delta"])
+                merged[key] = merged[key].settled(
+                    record.usage, record.cost.amount, actual, cost_delta
+                )
         return list(merged.values())
 
     async def reconciled_through(self) -> dict[str, date]:
@@ -228,4 +245,25 @@ def _merge(a: RecordedFigures, b: RecordedFigures) -> RecordedFigures:
         estimated_requests=a.estimated_requests + b.estimated_requests,
         estimated_tokens=a.estimated_tokens + b.estimated_tokens,
         estimated_cost=exact_sum(a.estimated_cost, b.estimated_cost),
+        settled_requests=a.settled_requests + b.settled_requests,
     )
+
+
+async def _settled(
+    conn: AsyncConnection, start: date, end: date, providers: Sequence[str] | None
+) -> Sequence[RowMapping]:
+    """The settlements of estimated calls that started in the days (each with its record's
+    columns prefixed `r_`)."""
+    record = usage_records.c
+    statement = (
+        select(estimate_settlements, *(c.label(f"r_{c.name}") for c in usage_records.c))
+        .join(usage_records, record.id == estimate_settlements.c.usage_record_id)
+        .where(
+            record.started_at >= utc_day_start(start),
+            record.started_at < utc_day_start(end),
+            record.byok.is_(False),
+        )
+    )
+    if providers is not None:
+        statement = statement.where(record.provider.in_(list(providers)))
+    return (await conn.execute(statement)).mappings().all()

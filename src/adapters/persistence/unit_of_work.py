@@ -35,6 +35,7 @@ from adapters.persistence.repositories.exchange import SqlAlchemyExchangeRateRep
 from adapters.persistence.repositories.invoice_mails import SqlAlchemyInvoiceMailRepository
 from adapters.persistence.repositories.invoices import SqlAlchemyInvoiceRepository
 from adapters.persistence.repositories.payments import SqlAlchemyPaymentRepository
+from adapters.persistence.repositories.settlements import SqlAlchemySettlementRepository
 from adapters.persistence.repositories.tax import SqlAlchemyTaxRepository
 from adapters.persistence.repositories.wallets import SqlAlchemyWalletRepository
 from domain.ports import InvoicingUnitOfWork
@@ -118,6 +119,7 @@ class SqlAlchemyUnitOfWork(InvoicingUnitOfWork):
         self.tax = SqlAlchemyTaxRepository(conn)
         self.payments = SqlAlchemyPaymentRepository(conn)
         self.rates = SqlAlchemyExchangeRateRepository(conn)
+        self.settlements = SqlAlchemySettlementRepository(conn)
         return self
 
     async def __aexit__(

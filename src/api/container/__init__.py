@@ -58,6 +58,7 @@ from domain.usecases.calls import ModelCalls
 from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientUseCases
 from domain.usecases.dunning import Dunning
+from domain.usecases.estimate_settlements import EstimateSettlements
 from domain.usecases.idempotency import IdempotencyUseCases
 from domain.usecases.invoice_desk import Documents
 from domain.usecases.invoice_mail import InvoiceMailing
@@ -211,6 +212,10 @@ class Container(containers.DeclarativeContainer):
         sources=providers.Singleton(build_usage_reports, settings),
         rule=providers.Callable(drift_rule, settings),
     )
+    # estimated calls settled at the provider's figures (docs/reconciliation.md)
+    settlements = providers.Singleton(
+        EstimateSettlements, uow=uow, clock=clock, zone=settings.provided.timezone, reads=reads
+    )
     tax = providers.Singleton(TaxUseCases, uow=uow, clock=clock, reads=reads)
     accounting = providers.Singleton(
         AccountingExports,
@@ -271,6 +276,7 @@ class Container(containers.DeclarativeContainer):
         budgets=budgets,
         aliases=aliases,
         reconciliation=reconciliation,
+        settlements=settlements,
         invoice_mail=invoice_mail,
         dunning=dunning,
         tax=tax,

@@ -102,6 +102,10 @@ class ReconciliationRow:
     )
     breakdown: list[ProviderReportLine]
     estimated: list[EstimatedHour]
+    settled_requests: int = strawberry.field(
+        description="Estimated calls settled since: `recorded` counts them at the provider's "
+        "figures (docs/reconciliation.md)."
+    )
 
     @classmethod
     def of(
@@ -118,6 +122,7 @@ class ReconciliationRow:
             drift_percent=row.relative_drift,
             drifting=row.exceeds(percent, minimum),
             not_through_bizgraph=row.unrecorded,
+            settled_requests=row.settled_requests,
             breakdown=[
                 ProviderReportLine(
                     api_key_id=line.api_key_id,

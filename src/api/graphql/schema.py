@@ -32,6 +32,7 @@ from api.graphql import payments as payment_api
 from api.graphql import plans as plan_api
 from api.graphql import rates as rates_api
 from api.graphql import reconciliation as reconciliation_api
+from api.graphql import settlements as settlements_api
 from api.graphql import staff as staff_api
 from api.graphql import tax as tax_api
 from api.graphql import usage as usage_api
@@ -83,6 +84,7 @@ class Query:
     alias_usage = alias_api.alias_usage
     reconciliation = reconciliation_api.reconciliation
     reconciled_through = reconciliation_api.reconciled_through
+    calls_to_settle = settlements_api.calls_to_settle
     tax_rates = tax_api.tax_rates
     client_tax = tax_api.client_tax
     agency_profile = tax_api.agency_profile
@@ -104,6 +106,7 @@ class Mutation:
     mark_invoice_paid = invoice_api.mark_invoice_paid
     issue_credit_note = invoice_api.issue_credit_note
     grant_credit = invoice_api.grant_credit
+    settle_estimated_call = settlements_api.settle_estimated_call
     send_invoice = delivery_api.send_invoice
     resend_invoice = delivery_api.resend_invoice
     create_client = client_api.create_client

@@ -22,6 +22,7 @@ from domain.billing.plans import FixedCharge, PlanKind
 from domain.errors import ValidationError
 from domain.invoicing.billing_details import IssuedDetails
 from domain.invoicing.tax import TaxTreatment
+from domain.metering.estimate_settlements import EstimateSettlement, describe
 from domain.metering.tokens import TokenUsage
 from domain.metering.usage import UsageRecord
 from domain.text import check_text
@@ -41,6 +42,7 @@ class LineKind(StrEnum):
     FIXED_PRICE = "fixed_price"
     CREDIT = "credit"  # an account credit applied to this invoice (negative)
     BYOK_USAGE = "byok_usage"  # calls with the client's own key: the BYOK fee (docs/byok.md)
+    SETTLEMENT = "settlement"  # an estimated call billed at the provider's figure (reconciliation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,17 +169,38 @@ def _fixed_line(charge: FixedCharge) -> InvoiceLine:
     )
 
 
+def _settlement_line(settlement: EstimateSettlement, currency: str) -> InvoiceLine:
+    if settlement.amount.currency != currency:
+        raise ValidationError(f"a {settlement.amount.currency} settlement on a {currency} invoice")
+    return InvoiceLine(
+        position=0,
+        kind=LineKind.SETTLEMENT,
+        description=describe(settlement),
+        amount=settlement.amount,
+        exact_amount=settlement.amount.amount,
+        model_id=settlement.record.model_id,
+        requests=1,
+        tokens=settlement.actual,
+    )
+
+
 def compose_lines(
-    period: Period, usage: Iterable[UsageGroup], fixed: Iterable[FixedCharge], currency: str
+    period: Period,
+    usage: Iterable[UsageGroup],
+    fixed: Iterable[FixedCharge],
+    currency: str,
+    settled: Iterable[EstimateSettlement] = (),
 ) -> list[InvoiceLine]:
     """The invoice's lines, numbered from 1: this period's usage per model, then earlier
-    periods' late usage (oldest first), then the fixed amounts."""
+    periods' late usage (oldest first), then the fixed amounts, then the estimated calls billed
+    at the provider's figure since the last invoice (docs/reconciliation.md)."""
     groups = list(usage)
     for group in groups:
         if group.charge.currency != currency:
             raise ValidationError(f"usage in {group.charge.currency} on a {currency} invoice")
     groups.sort(key=lambda g: (g.period_label != period.label, g.period_label, g.byok, g.model_id))
     lines = [_usage_line(g, period) for g in groups] + [_fixed_line(f) for f in fixed]
+    lines += [_settlement_line(s, currency) for s in settled]
     return [replace(line, position=i) for i, line in enumerate(lines, start=1)]
 
 

@@ -23,6 +23,7 @@ from domain.invoicing.invoices import (
     UsageGroup,
 )
 from domain.invoicing.ledger import LedgerEntry
+from domain.metering.estimate_settlements import EstimateSettlement
 from domain.metering.usage import UsageRecord
 
 
@@ -175,4 +176,37 @@ class LedgerRepository(Protocol):
     async def entries(self, client_id: str) -> Sequence[LedgerEntry]: ...
     async def balance(self, client_id: str, currency: str) -> Money:
         """The exact sum of the client's entries in that currency."""
+        ...
+
+
+class SettlementRepository(Protocol):
+    """Settlements of calls billed on an estimate (domain/metering/estimate_settlements.py)."""
+
+    async def record(self, record_id: str, *, for_update: bool = False) -> UsageRecord | None:
+        """The usage record with this id (locked on PostgreSQL with `for_update`)."""
+        ...
+
+    async def add(self, settlement: EstimateSettlement) -> bool:
+        """Store it; False (nothing written) when the record is settled already."""
+        ...
+
+    async def for_records(self, record_ids: Sequence[str]) -> Sequence[EstimateSettlement]: ...
+
+    async def estimated(
+        self, start: datetime, end: datetime, providers: Sequence[str] | None, limit: int
+    ) -> Sequence[UsageRecord]:
+        """Every client's succeeded records flagged `estimated` that started in [start, end)
+        (of `providers`, or of any when None), oldest first, at most `limit`."""
+        ...
+
+    async def take_billed(self, invoice_id: str, client_id: str) -> Sequence[EstimateSettlement]:
+        """The client's billed settlements on no invoice, now on `invoice_id`."""
+        ...
+
+    async def pending_billed(self, client_id: str) -> Sequence[EstimateSettlement]:
+        """The client's billed settlements on no invoice yet."""
+        ...
+
+    async def release(self, invoice_id: str) -> None:
+        """A void invoice gives its settlements back to the next one."""
         ...

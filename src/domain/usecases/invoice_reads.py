@@ -96,7 +96,8 @@ async def draft_invoice(
             *convert_records(foreign(every, client.currency), zone, conversions),
         ]
     fixed = convert_fixed(timeline.fixed_charges(period), period, conversions)
-    lines = compose_lines(period, usage, fixed, client.currency)
+    settled = await uow.settlements.pending_billed(client.id)
+    lines = compose_lines(period, usage, fixed, client.currency, settled)
     if not owes_nothing(lines):
         credits = await uow.invoices.available_credits(client.id)
         lines, _ = apply_credits(lines, credits, client.currency)

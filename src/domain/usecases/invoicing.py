@@ -187,7 +187,8 @@ class InvoiceUseCases:
             usage = await invoice_usage(uow, claim.id, period, self._zone, conversions)
             timeline = PlanTimeline(await uow.plans.history(client.id))
             fixed = convert_fixed(timeline.fixed_charges(period), period, conversions)
-            lines = compose_lines(period, usage, fixed, client.currency)
+            settled = await uow.settlements.take_billed(claim.id, client.id)
+            lines = compose_lines(period, usage, fixed, client.currency, settled)
             if owes_nothing(lines):
                 return None  # rolled back: no invoice, the usage stays free
             tax = await invoice_tax(uow, client, claim.created_at.astimezone(self._zone).date())
@@ -275,6 +276,7 @@ class InvoiceUseCases:
                 return invoice
             if await uow.invoices.change_status(invoice.id, InvoiceStatus.VOID, now, why):
                 await uow.invoices.release_usage(invoice.id)
+                await uow.settlements.release(invoice.id)
                 await uow.ledger.append(void_entry(invoice, now))
                 for entry in conversion_entries(invoice, voided_at=now):
                     await uow.ledger.append(entry)

@@ -46,6 +46,7 @@ from domain.usecases.catalog import CatalogUseCases
 from domain.usecases.clients import ClientChanges, ClientUseCases, NewClient
 from domain.usecases.delivery_desk import DeliveryDesk
 from domain.usecases.dunning import Dunning
+from domain.usecases.estimate_settlements import EstimateSettlements
 from domain.usecases.invoice_desk import Documents, InvoiceDesk
 from domain.usecases.invoice_mail import InvoiceMailing
 from domain.usecases.invoicing import InvoiceUseCases
@@ -55,6 +56,7 @@ from domain.usecases.payments import PaymentUseCases
 from domain.usecases.rates import RateDesk, RateUseCases
 from domain.usecases.reconciliation import DriftRule, Reconciliation
 from domain.usecases.reports import ReportUseCases
+from domain.usecases.settlement_desk import SettlementDesk
 from domain.usecases.tax import TaxDesk, TaxUseCases
 from domain.usecases.wallet_desk import WalletDesk
 from domain.usecases.wallets import WalletUseCases
@@ -79,6 +81,7 @@ class UseCases:
     webhooks: WebhookUseCases
     aliases: AliasUseCases
     reconciliation: Reconciliation | None = None
+    settlements: EstimateSettlements | None = None  # settled estimates (docs/reconciliation.md)
     invoice_mail: InvoiceMailing | None = None  # invoices by email (docs/delivery.md)
     dunning: Dunning | None = None
     tax: TaxUseCases | None = None
@@ -104,6 +107,9 @@ class Management:
         self.wallets = WalletDesk(principal, use_cases.wallets)
         self.byok = ByokDesk(principal, use_cases.byok, use_cases.reports.period)
         self.rates = RateDesk(principal, use_cases.rates)
+        self.settlements = SettlementDesk(
+            principal, use_cases.settlements, use_cases.reconciliation
+        )
 
     # ------------------------------------------------------------------ guards
 

@@ -121,6 +121,7 @@ const LINE_KIND: Record<string, string> = {
   FIXED_PRICE: "fixed price",
   CREDIT: "credit",
   BYOK_USAGE: "your own key",
+  SETTLEMENT: "settled estimate",
 };
 
 export function InvoiceLines({

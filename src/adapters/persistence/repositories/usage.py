@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import insert_unless_exists
@@ -50,7 +50,7 @@ def usage_to_row(record: UsageRecord) -> dict[str, Any]:
     }
 
 
-def usage_from_row(row: RowMapping) -> UsageRecord:
+def usage_from_row(row: Mapping[Any, Any]) -> UsageRecord:
     return UsageRecord(
         id=row["id"],
         request_id=row["request_id"],

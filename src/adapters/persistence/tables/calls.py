@@ -53,6 +53,13 @@ usage_records = Table(
     UniqueConstraint("request_id", "attempt"),
     Index(None, "client_id", "started_at"),
     Index(None, "invoice_id"),
+    # the reconciliation page lists estimated calls across clients (docs/reconciliation.md)
+    Index(
+        "ix_usage_records_started_at_estimated",
+        "started_at",
+        sqlite_where=text("source = 'estimated'"),
+        postgresql_where=text("source = 'estimated'"),
+    ),
 )
 
 # Usage per client and UTC day, kept on PostgreSQL in the transaction that inserts each usage

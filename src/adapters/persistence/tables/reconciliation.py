@@ -1,4 +1,5 @@
-"""What providers report they billed, and how far each provider is reconciled."""
+"""What providers report they billed, how far each provider is reconciled, and the settlements
+of calls billed on an estimate."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    ForeignKey,
     Index,
     String,
     Table,
+    Text,
 )
 
-from adapters.persistence.tables.schema import CURRENCY, ID, metadata
+from adapters.persistence.tables.schema import CURRENCY, ID, metadata, token_columns
 from adapters.persistence.types import ExactDecimal, UtcDateTime
 
 # What providers report they billed (their usage and cost APIs, a billing export, an invoice),
@@ -47,4 +50,29 @@ reconciliation_marks = Table(
     Column("provider", String(100), primary_key=True),
     Column("reconciled_through", Date(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# Calls billed on an estimate, settled against the provider's figures
+# (domain/metering/estimate_settlements.py): one row per usage record, never edited but for
+# `invoice_id` (set when an invoice bills a `billed` settlement, cleared when it is void).
+estimate_settlements = Table(
+    "estimate_settlements",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("usage_record_id", String(ID), ForeignKey("usage_records.id"), nullable=False),
+    Column("client_id", String(ID), ForeignKey("clients.id"), nullable=False),
+    *token_columns(),  # the actual tokens
+    Column("cost_delta", ExactDecimal(), nullable=False),
+    Column("charge_delta", ExactDecimal(), nullable=False),
+    Column("delta_currency", String(CURRENCY), nullable=False),  # the price's
+    Column("amount", ExactDecimal(), nullable=False),  # rounded, in the client's currency
+    Column("currency", String(CURRENCY), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("settled_at", UtcDateTime(), nullable=False),
+    Column("reference", String(200), nullable=True),
+    Column("invoice_id", String(ID), nullable=True),
+    Index(None, "usage_record_id", unique=True),
+    Index(None, "client_id", "invoice_id"),
 )
