@@ -65,3 +65,41 @@ def test_estimated_calls_from_the_command_line(tmp_path: Path) -> None:
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("error:")
     assert "Traceback" not in unknown.stderr
+
+
+async def _record_id(env: dict[str, str], client_id: str) -> tuple[str, str]:
+    container = make_container(load_settings(env))
+    try:
+        [call] = await container.reports().estimated(client_id)
+        return call.id, call.started_at.date().isoformat()
+    finally:
+        await close_container(container)
+
+
+def test_a_crashed_call_is_settled_from_the_command_line(tmp_path: Path) -> None:
+    env = environment(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path)
+    client_id, _ = asyncio.run(crashed_call(env))
+    record_id, day = asyncio.run(_record_id(env, client_id))
+    settle = ("estimates", "settle", record_id, "--input", "100", "--output", "90000")
+
+    listed = run(env, "estimates", "list", "--from", day, "--to", day)
+    settled = run(env, *settle, "--reason", "provider hour report", "--bill-shortfall")
+    again = run(env, *settle, "--reason", "twice")
+    negative = run(
+        env, "estimates", "settle", record_id, "--input", "-1", "--output", "1", "--reason", "typo"
+    )
+    after = run(env, "estimates", "list", "--from", day, "--to", day)
+
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith(f"{record_id}  ")
+    assert "Acme  demo/chat  estimated 100 in" in listed.stdout
+    assert settled.returncode == 0, settled.stderr
+    assert settled.stdout.startswith("billed ")
+    assert again.returncode == 1
+    assert "settled already" in again.stderr
+    assert negative.returncode == 1
+    assert negative.stderr.startswith("error:")
+    assert "Traceback" not in negative.stderr + again.stderr
+    assert "settled " in after.stdout
+    assert "by command line: billed" in after.stdout
+    assert "provider hour report" in after.stdout

@@ -22,6 +22,7 @@ from api.cli.keys import keys_app, staff_app
 from api.cli.rates import rates_app
 from api.cli.reconcile import reconcile_commands
 from api.cli.running import CliError, run
+from api.cli.settle import estimate_commands
 from api.cli.tax import export_app, tax_app
 from api.cli.wallets import wallets_app
 from api.container import Container
@@ -70,6 +71,7 @@ add_backup_commands(app)
 app.add_typer(alias_commands(run), name="aliases")
 app.add_typer(credential_commands(run), name="credentials")
 reconcile_commands(app, run)
+app.add_typer(estimate_commands(run), name="estimates")
 
 
 @app.command()

@@ -195,7 +195,8 @@ class SettlementRepository(Protocol):
     async def estimated(
         self, start: datetime, end: datetime, providers: Sequence[str] | None, limit: int
     ) -> Sequence[UsageRecord]:
-        """Every client's succeeded records flagged `estimated` that started in [start, end)
+        """Every client's records flagged `estimated` (a cut stream's is `failed`, billed on
+        its estimate) that started in [start, end)
         (of `providers`, or of any when None), oldest first, at most `limit`."""
         ...
 

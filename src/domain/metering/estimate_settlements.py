@@ -22,7 +22,7 @@ from domain.billing.plans import PlanVersion
 from domain.catalog.models import PriceVersion
 from domain.errors import ValidationError
 from domain.metering.tokens import TokenUsage
-from domain.metering.usage import CallStatus, UsageRecord, UsageSource
+from domain.metering.usage import UsageRecord, UsageSource
 from domain.timeutil import require_aware
 
 # Far above any model's context and output; a figure beyond it is a typing error.
@@ -73,8 +73,6 @@ def check_settleable(record: UsageRecord) -> None:
     """Only an estimated call of the agency's own key is settled against the agency's reports."""
     if record.source is not UsageSource.ESTIMATED:
         raise ValidationError("this call's usage was reported by the provider: nothing to settle")
-    if record.status is not CallStatus.SUCCEEDED:
-        raise ValidationError("a failed call is billed nothing: nothing to settle")
     if record.byok:
         raise ValidationError(
             "this call was made with the client's own provider key: the provider bills the "

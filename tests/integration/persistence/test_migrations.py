@@ -24,7 +24,7 @@ from adapters.persistence.tables import metadata
 
 
 def test_head_revision_constant_matches_the_scripts() -> None:
-    assert head_revision() == HEAD_REVISION == "0017"
+    assert head_revision() == HEAD_REVISION == "0018"
 
 
 async def test_an_empty_database_is_unmigrated_then_current_after_upgrade(

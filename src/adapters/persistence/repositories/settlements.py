@@ -19,7 +19,7 @@ from domain.billing.money import Money
 from domain.invoicing.ports import SettlementRepository
 from domain.metering.estimate_settlements import EstimateSettlement, SettlementOutcome
 from domain.metering.tokens import TokenUsage
-from domain.metering.usage import CallStatus, UsageRecord, UsageSource
+from domain.metering.usage import UsageRecord, UsageSource
 from domain.timeutil import require_aware
 
 _SETTLED = estimate_settlements.c
@@ -101,7 +101,6 @@ class SqlAlchemySettlementRepository(SettlementRepository):
         statement = (
             select(usage_records)
             .where(column.source == UsageSource.ESTIMATED.value)
-            .where(column.status == CallStatus.SUCCEEDED.value)
             .where(column.started_at >= start, column.started_at < end)
             .order_by(column.started_at, column.request_id, column.attempt)
             .limit(limit)
