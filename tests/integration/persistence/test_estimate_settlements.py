@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.reconciliation import SqlReconciliationStore
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from domain.billing.exchange import ExchangeRate
 from domain.billing.money import Money, round_to_minor
 from domain.billing.plans import PercentageMargin, PlanVersion
 from domain.catalog.models import Model, PriceVersion
@@ -49,8 +50,8 @@ CALL_AT = APRIL_START + timedelta(days=9, hours=14, minutes=7)
 SETTLED_AT = MAY_START + timedelta(days=3)
 
 
-async def _client(uow: UowFactory) -> tuple[str, str, str]:
-    client = builders.client(currency="USD", tax_rate=Decimal(0), created_at=APRIL_START)
+async def _client(uow: UowFactory, currency: str = "USD") -> tuple[str, str, str]:
+    client = builders.client(currency=currency, tax_rate=Decimal(0), created_at=APRIL_START)
     key = builders.key(client.id)
     version = PlanVersion(new_id(), client.id, MARGIN, APRIL_START, APRIL_START)
     async with uow() as tx:
@@ -261,3 +262,37 @@ async def test_reconciliation_counts_a_settled_call_at_its_actual_figures(
     assert after.tokens == actual + other.usage
     assert after.cost == PRICE.cost(actual).amount + other.cost.amount
     assert before.tokens == record.usage + other.usage
+
+
+async def test_a_client_billed_in_another_currency_is_settled_at_the_calls_day_rate(
+    uow: UowFactory,
+) -> None:
+    client = await _client(uow, currency="JPY")
+    async with uow() as tx:
+        rates = [
+            ExchangeRate("USD", "JPY", Decimal("149.37"), APRIL_START.date()),
+            ExchangeRate("USD", "JPY", Decimal("155.5"), CALL_AT.date() + timedelta(days=1)),
+        ]
+        await tx.rates.set(rates, APRIL_START)
+        await tx.commit()
+    record = await _estimated(uow, client)
+    actual = TokenUsage(input_tokens=40_000, output_tokens=123_456)
+
+    settled = await _settlements(uow).settle(record.id, actual, "report", "ops", True)
+
+    exact = (_charge(actual).amount - _charge(ESTIMATE).amount) * Decimal("149.37")
+    assert settled.amount == Money(round_to_minor(exact, "JPY"), "JPY")
+    assert settled.amount.amount == settled.amount.amount.to_integral_value()  # no minor units
+    assert settled.charge_delta.currency == "USD"
+
+
+async def test_without_a_rate_the_settlement_is_refused_and_nothing_is_written(
+    uow: UowFactory,
+) -> None:
+    client = await _client(uow, currency="GBP")
+    record = await _estimated(uow, client)
+
+    with pytest.raises(ValidationError, match="rate"):
+        await _settlements(uow).settle(record.id, ESTIMATE, "report", "ops")
+
+    assert await _on(uow, record.id) == []
