@@ -1,6 +1,7 @@
 // Reconciliation: what Bizgraph recorded against what each provider reports it billed, per
 // UTC day and model (docs/reconciliation.md). Drift above the threshold and spend that never
-// went through Bizgraph are highlighted; calls billed on an estimate show the provider's hour.
+// went through Bizgraph are highlighted; calls billed on an estimate show the provider's hour, and
+// are listed below the table to settle at the provider's figures.
 import { Badge, Group, Paper, Select, Stack, Switch, Table, Text, TextInput, Title } from "@mantine/core";
 import { useState } from "react";
 import { useQuery } from "urql";
@@ -16,7 +17,9 @@ import {
   utcDay,
 } from "../shared/reconciliation";
 import { formatDateTime } from "../shared/format";
+import { settledNote } from "../shared/settlements";
 import { Empty, ErrorState, Loading } from "../shared/states";
+import { EstimatedCalls } from "./EstimatedCalls";
 import { useSession } from "./session";
 
 const ReconciliationQuery = graphql(`
@@ -25,7 +28,7 @@ const ReconciliationQuery = graphql(`
       driftPercentThreshold
       reconciledThrough { provider day }
       rows {
-        day provider model currency costDrift driftPercent drifting notThroughBizgraph
+        day provider model currency costDrift driftPercent drifting notThroughBizgraph settledRequests
         recorded { requests cost tokens { input cachedInput cacheWrite output } }
         reported { requests cost tokens { input cachedInput cacheWrite output } }
         estimated {
@@ -126,12 +129,17 @@ export function ReconciliationPage() {
           </Table.ScrollContainer>
         </Paper>
       )}
+      {valid && (
+        <EstimatedCalls from={from} to={to} providers={provider ? [provider] : null}
+          onSettled={() => reload({ requestPolicy: "network-only" })} />
+      )}
     </Stack>
   );
 }
 
 function ReconciliationLine({ row, zone }: { row: Row; zone: string }) {
   const state = rowState(row);
+  const settled = settledNote(row.settledRequests);
   const mine = row.recorded.tokens;
   const theirs = row.reported.tokens;
   const tint = state === "drift" ? "var(--mantine-color-red-light)" : state === "outside" ? "var(--mantine-color-orange-light)" : undefined;
@@ -154,6 +162,7 @@ function ReconciliationLine({ row, zone }: { row: Row; zone: string }) {
           <Badge variant="light" color={STATE_COLORS[state]} style={{ minWidth: "max-content" }}>
             {STATE_LABELS[state]}
           </Badge>
+          {settled && <Text size="xs" c="dimmed" mt={2} style={{ whiteSpace: "nowrap" }}>{settled}</Text>}
         </Table.Td>
       </Table.Tr>
       {row.estimated.map((hour) => (
@@ -166,7 +175,7 @@ function ReconciliationLine({ row, zone }: { row: Row; zone: string }) {
               {hour.reported
                 ? `saw ${hour.reported.requests ?? "?"} requests, ${hour.reported.tokens?.input ?? "?"} in / ${hour.reported.tokens?.output ?? "?"} out`
                 : "has not reported that hour"}
-              . Settle them with a correcting ledger entry.
+              . Settle them below, at the provider's figures.
             </Text>
           </Table.Td>
         </Table.Tr>
