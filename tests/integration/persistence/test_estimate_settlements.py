@@ -26,6 +26,12 @@ from domain.invoicing.invoices import LineKind
 from domain.metering.estimate_settlements import EstimateSettlement, SettlementOutcome
 from domain.metering.tokens import TokenUsage
 from domain.metering.usage import UsageRecord, UsageSource
+from domain.reconciliation import (
+    ProviderFigures,
+    ReconciliationTable,
+    ReportOrigin,
+    reconcile,
+)
 from domain.usecases.estimate_settlements import EstimateSettlements
 from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.wallets import WalletUseCases
@@ -296,3 +302,34 @@ async def test_without_a_rate_the_settlement_is_refused_and_nothing_is_written(
         await _settlements(uow).settle(record.id, ESTIMATE, "report", "ops")
 
     assert await _on(uow, record.id) == []
+
+
+async def test_the_providers_hour_suggests_the_calls_own_tokens(
+    uow: UowFactory, engine: AsyncEngine
+) -> None:
+    client = await _client(uow)
+    record = await _estimated(uow, client)
+    other = await _estimated(uow, client, source=UsageSource.REPORTED)
+    alone = await _estimated(uow, client, started_at=CALL_AT + timedelta(hours=3))
+    store = SqlReconciliationStore(engine)
+    day = CALL_AT.date()
+    hour = CALL_AT.replace(minute=0)
+    actual = TokenUsage(input_tokens=39_000, output_tokens=4_321)
+    seen = other.usage + actual  # the provider's hour: the other call and this one as it was
+    daily = [ProviderFigures(day, "openai", "m-est", requests=3, cost=Decimal(1))]
+    hourly = [
+        ProviderFigures(day, "openai", "m-est-2026-04-01", requests=2, tokens=seen, hour=hour)
+    ]
+    await store.replace_reports("openai", [day], daily, ReportOrigin.API, SETTLED_AT)
+    await store.replace_reports("openai", [day], hourly, ReportOrigin.API, SETTLED_AT, hourly=True)
+    end = day + timedelta(days=1)
+    rows = reconcile(await store.recorded(day, end, None), await store.reports(day, end, None))
+    table = ReconciliationTable(day, end, tuple(rows), {})
+
+    calls = await _settlements(uow).estimated_calls(day, end, ["openai"], table)
+
+    by_id = {call.record.id: call for call in calls}
+    assert set(by_id) == {record.id, alone.id}  # reported calls are not listed
+    assert by_id[record.id].suggested == actual
+    assert by_id[alone.id].suggested is None  # no hourly report of its hour
+    assert by_id[record.id].settlement is None
