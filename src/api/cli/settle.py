@@ -87,7 +87,9 @@ def estimate_commands(run: Runner) -> typer.Typer:
         usage_record_id: Annotated[str, typer.Argument(help="The estimated call's record id.")],
         input_tokens: Annotated[int, typer.Option("--input", help="Actual input tokens.")],
         output_tokens: Annotated[int, typer.Option("--output", help="Actual output tokens.")],
-        reason: Annotated[str, typer.Option(help="Why (kept with the settlement).")],
+        reason: Annotated[
+            str, typer.Option(help="Why (kept with it, printed on its credit or invoice line).")
+        ],
         cached_input: Annotated[int, typer.Option(help="Of the input, cached.")] = 0,
         cache_write: Annotated[int, typer.Option(help="Of the input, cache writes.")] = 0,
         reasoning: Annotated[int, typer.Option(help="Of the output, reasoning.")] = 0,

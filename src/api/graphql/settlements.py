@@ -186,7 +186,7 @@ async def calls_to_settle(
     description="Settle a call billed on an estimate at the provider's actual tokens, once, "
     "with a reason: an over-estimate goes back to the client (an account credit, or its "
     "wallet); an under-estimate is absorbed unless billShortfall (a line on the next invoice, "
-    "or drawn from the wallet).",
+    "or drawn from the wallet). The reason is printed on that credit or invoice line.",
 )
 async def settle_estimated_call(
     info: Info,

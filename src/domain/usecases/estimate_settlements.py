@@ -155,7 +155,7 @@ class EstimateSettlements:
         settlements; with the reconciliation `table` of those days, each unsettled call alone
         in its hour gets what the provider's hour implies it used."""
         if not 1 <= limit <= MAX_LISTED:
-            raise ValidationError(f"limit is 1 to {MAX_LISTED}")
+            raise ValidationError(f"1 to {MAX_LISTED} calls are listed at once")
         first = datetime.combine(start, time(), UTC)
         last = datetime.combine(end, time(), UTC)
         async with self._reads() as uow:
