@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
+from typing import assert_never
 
 from domain.accounting.chart import ChartOfAccounts
 from domain.billing.money import exact_sum
 from domain.invoicing.invoices import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from domain.invoicing.ledger import EntryKind, LedgerEntry
+from domain.invoicing.postings import USAGE_KINDS
 from domain.invoicing.tax import TaxTreatment
 
 INVOICES_JOURNAL = "SALES"
@@ -88,15 +90,19 @@ def tax_code(invoice: Invoice) -> str:
 
 
 def _line_account(line: InvoiceLine, chart: ChartOfAccounts) -> str:
+    """Usage revenue of every kind (a BYOK fee, a settled estimate billed) per model; the
+    fixed amounts and credits to their own accounts. Exhaustive: a new line kind must be
+    given its account here."""
     match line.kind:
-        case LineKind.USAGE | LineKind.PRIOR_USAGE:
+        case LineKind.USAGE | LineKind.PRIOR_USAGE | LineKind.BYOK_USAGE | LineKind.SETTLEMENT:
             return chart.usage_account(line.model_id)
         case LineKind.FIXED_FEE:
             return chart.fixed_fee
         case LineKind.FIXED_PRICE:
             return chart.fixed_price
-        case _:
+        case LineKind.CREDIT:
             return chart.credits
+    assert_never(line.kind)
 
 
 def invoice_entry(
@@ -164,6 +170,9 @@ _LEDGER_ACCOUNT = MappingProxyType(
         EntryKind.FEE: "fixed_fee",
         EntryKind.CREDIT: "credits",
         EntryKind.PAYMENT: "bank",
+        # money that left the bank again (a refund, a chargeback): the client owes it again
+        EntryKind.REFUND: "bank",
+        EntryKind.DISPUTE: "bank",
     }
 )
 
@@ -187,11 +196,25 @@ def _ledger_counterparts(
         parts += [
             (_line_account(line, chart), -line.amount.amount)
             for line in invoice.lines
-            if line.kind not in (LineKind.USAGE, LineKind.PRIOR_USAGE)
+            if line.kind not in USAGE_KINDS  # their charges return to unbilled
         ]
         rest = exact_sum(amount, *(-part for _, part in parts))
         return [*parts, (chart.usage, rest)]
+    line = _posted_line(entry, invoices)
+    if line is not None:  # a fixed, settled or credit line of an invoice: its own account
+        return [(_line_account(line, chart), amount)]
     return [(getattr(chart, _LEDGER_ACCOUNT[entry.kind]), amount)]
+
+
+def _posted_line(entry: LedgerEntry, invoices: Mapping[str, Invoice]) -> InvoiceLine | None:
+    """The invoice line a fee or credit entry posted (reference `<invoice id>#<position>`)."""
+    if entry.kind not in (EntryKind.FEE, EntryKind.CREDIT):
+        return None
+    invoice_id, sep, position = entry.reference.partition("#")
+    invoice = invoices.get(invoice_id)
+    if not sep or invoice is None:
+        return None
+    return next((x for x in invoice.lines if str(x.position) == position), None)
 
 
 def ledger_journal(

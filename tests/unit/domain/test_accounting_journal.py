@@ -147,3 +147,50 @@ def test_chart_of_accounts_is_configurable() -> None:
     for bad in ("receivables", "nope=1", "tax=", "tax=" + "9" * 21):
         with pytest.raises(ValidationError):
             parse_chart(bad)
+
+
+def test_every_ledger_entry_kind_has_its_account() -> None:
+    """A refund or a chargeback through the payment processor is money that left the bank:
+    the client owes it again (it used to stop the ledger export)."""
+    at = datetime(2026, 5, 20, tzinfo=UTC)
+    entries = [
+        LedgerEntry(f"e-{kind.value}", "c-1", kind, Money("12.34"), at, f"ref-{kind.value}")
+        for kind in EntryKind
+        if kind is not EntryKind.INVOICE  # posted against its invoice (tests above)
+    ]
+
+    lines = ledger_journal(entries, CHART, [], {})
+
+    assert unbalanced(lines) == []
+    credited = {line.head.entry: line.account for line in lines if line.credit}
+    assert credited["e-refund"] == credited["e-dispute"] == CHART.bank
+    assert credited["e-usage_charge"] == CHART.usage
+
+
+def test_usage_of_every_kind_is_revenue_per_model_and_a_void_reverses_it() -> None:
+    """BYOK fees and settled estimates billed are usage revenue of their model, not credits
+    (they were booked to the credits account before)."""
+    invoice = taxed_invoice(TaxTreatment.CUSTOM, ("3.333",))
+    byok = InvoiceLine(
+        2, LineKind.BYOK_USAGE, "m with your own key", Money("1.25"), Decimal("1.2499"), "m/b"
+    )
+    settled = InvoiceLine(
+        3, LineKind.SETTLEMENT, "Settled estimate", Money("0.40"), Decimal("0.40"), "m/b"
+    )
+    lines_ = (*invoice.lines, byok, settled)
+    sums = totals(lines_, invoice.tax_rate, "USD")
+    invoice = replace(invoice, lines=lines_, subtotal=sums.subtotal, tax=sums.tax, total=sums.total)
+    chart = parse_chart("model:m/b=4005")
+    at = datetime(2026, 5, 20, tzinfo=UTC)
+
+    issued = invoices_journal([invoice], chart, {})
+    posted = ledger_journal(finalization_entries(invoice), chart, [invoice], {})
+    voided = ledger_journal([void_entry(invoice, at)], chart, [invoice], {})
+
+    assert _sum(issued, "4005", "credit") == Decimal("1.65")
+    assert _sum(issued, "4090", "credit") == 0
+    assert _sum(posted, "4005", "credit") == Decimal("0.40")  # the settled line's fee entry
+    assert unbalanced(posted + voided) == []
+    net = _sum(posted + voided, "4005", "debit") - _sum(posted + voided, "4005", "credit")
+    assert net == 0
+    assert _sum(posted + voided, "4090", "debit") == _sum(posted + voided, "4090", "credit")
