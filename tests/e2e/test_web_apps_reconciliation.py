@@ -7,7 +7,7 @@ figures. On a server of its own (`empty_app`), so the shared server's figures ar
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -32,23 +32,38 @@ TODAY = datetime.now(UTC).date()
 AGREES, DRIFTS = TODAY - timedelta(days=2), TODAY - timedelta(days=1)
 
 
+def _call(
+    client_id: str,
+    key_id: str,
+    day: date,
+    hour: int,
+    usage: TokenUsage,
+    cost: str,
+    *,
+    source: UsageSource = UsageSource.REPORTED,
+    request_id: str | None = None,
+    price_version_id: str = "pv",
+    plan_version_id: str | None = None,
+) -> UsageRecord:
+    """A gpt-4o-mini call charged 0.30 USD, as metering records it."""
+    return UsageRecord(
+        id=new_id(), request_id=request_id or new_id(), attempt=0, client_id=client_id,
+        api_key_id=key_id, model_id="openai/gpt-4o-mini", provider="openai", usage=usage,
+        cost=Money(Decimal(cost), "USD"), charge=Money(Decimal("0.30"), "USD"),
+        price_version_id=price_version_id, plan_version_id=plan_version_id,
+        started_at=datetime(day.year, day.month, day.day, hour, tzinfo=UTC),
+        latency_ms=5, status=CallStatus.SUCCEEDED, source=source,
+    )  # fmt: skip
+
+
 async def seed(app: App, client_id: str) -> None:
     container = make_container(app.settings)
     try:
         key = (await container.keys().issue(NewKey(client_id))).key
         async with container.uow()() as uow:
             for day in (AGREES, DRIFTS):
-                await uow.usage.add(
-                    UsageRecord(
-                        id=new_id(), request_id=new_id(), attempt=0, client_id=client_id,
-                        api_key_id=key.id, model_id="openai/gpt-4o-mini", provider="openai",
-                        usage=TokenUsage(input_tokens=1000, output_tokens=100),
-                        cost=Money(Decimal("0.21"), "USD"), charge=Money(Decimal("0.30"), "USD"),
-                        price_version_id="pv", plan_version_id=None,
-                        started_at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC),
-                        latency_ms=5, status=CallStatus.SUCCEEDED, source=UsageSource.REPORTED,
-                    )
-                )  # fmt: skip
+                usage = TokenUsage(input_tokens=1000, output_tokens=100)
+                await uow.usage.add(_call(client_id, key.id, day, 10, usage, "0.21"))
             await uow.commit()
         invoice = (
             "date,model,cost,requests,input_tokens,output_tokens\n"
@@ -104,17 +119,13 @@ async def seed_estimated_call(app: App, client_id: str) -> None:
         async with container.uow()() as uow:
             price = (await uow.catalog.prices("openai/gpt-4o-mini")).versions[-1]
             plan = (await uow.plans.history(client_id))[-1]
-            await uow.usage.add(
-                UsageRecord(
-                    id=new_id(), request_id=ESTIMATED_REQUEST, attempt=0, client_id=client_id,
-                    api_key_id=key.id, model_id="openai/gpt-4o-mini", provider="openai",
-                    usage=TokenUsage(input_tokens=10_000, output_tokens=2_000),
-                    cost=Money(Decimal("0.25"), "USD"), charge=Money(Decimal("0.30"), "USD"),
-                    price_version_id=price.id, plan_version_id=plan.id,
-                    started_at=datetime(DRIFTS.year, DRIFTS.month, DRIFTS.day, 11, tzinfo=UTC),
-                    latency_ms=5, status=CallStatus.SUCCEEDED, source=UsageSource.ESTIMATED,
-                )
+            usage = TokenUsage(input_tokens=10_000, output_tokens=2_000)
+            estimated = _call(
+                client_id, key.id, DRIFTS, 11, usage, "0.25",
+                source=UsageSource.ESTIMATED, request_id=ESTIMATED_REQUEST,
+                price_version_id=price.id, plan_version_id=plan.id,
             )  # fmt: skip
+            await uow.usage.add(estimated)
             await uow.commit()
         # the provider's daily figure (no hourly one: nothing implies the call's tokens)
         invoice = (

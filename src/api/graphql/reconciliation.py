@@ -32,8 +32,10 @@ class ReconciliationTokens:
 
     @classmethod
     def of(cls, tokens: TokenUsage | None) -> ReconciliationTokens | None:
-        if tokens is None:
-            return None
+        return None if tokens is None else cls.counted(tokens)
+
+    @classmethod
+    def counted(cls, tokens: TokenUsage) -> ReconciliationTokens:
         return cls(
             input=tokens.input_tokens,
             cached_input=tokens.cached_input_tokens,

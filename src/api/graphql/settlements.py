@@ -32,15 +32,6 @@ strawberry.enum(domain.SettlementOutcome, name="SettlementOutcome")
 SettlementOutcome: TypeAlias = domain.SettlementOutcome
 
 
-def _tokens(tokens: TokenUsage) -> ReconciliationTokens:
-    return ReconciliationTokens(
-        input=tokens.input_tokens,
-        cached_input=tokens.cached_input_tokens,
-        cache_write=tokens.cache_write_tokens,
-        output=tokens.output_tokens,
-    )
-
-
 @strawberry.type
 class EstimateSettlement:
     """An estimated call settled at the provider's figures: who, when, why, and what it did
@@ -68,7 +59,7 @@ class EstimateSettlement:
         return cls(
             id=strawberry.ID(settlement.id),
             outcome=settlement.outcome,
-            actual=_tokens(settlement.actual),
+            actual=ReconciliationTokens.counted(settlement.actual),
             cost_delta=Money.of(settlement.cost_delta),
             charge_delta=Money.of(settlement.charge_delta),
             amount=Money.of(settlement.amount),
@@ -113,7 +104,7 @@ class CallToSettle:
             provider=record.provider,
             model=record.model_id,
             started_at=record.started_at,
-            estimated=_tokens(record.usage),
+            estimated=ReconciliationTokens.counted(record.usage),
             cost=Money.of(record.cost),
             charge=Money.of(record.charge),
             suggested=ReconciliationTokens.of(call.suggested),
