@@ -165,7 +165,8 @@ class Reconciliation:
     reconciled_through: list[ReconciledThrough]
 
 
-def _day(value: str, what: str) -> date:
+def day_argument(value: str, what: str) -> date:
+    """A UTC day argument (YYYY-MM-DD); a visible error naming the argument otherwise."""
     try:
         return rec.parse_day(value, what)
     except ValidationError as exc:
@@ -183,8 +184,8 @@ async def reconciliation(
     to: str,
     providers: list[str] | None = None,
 ) -> Reconciliation:
-    first = _day(start, "from")
-    last = _day(to, "to")
+    first = day_argument(start, "from")
+    last = day_argument(to, "to")
     management = info.context.management
     table = await visible(management.reconciliation(first, last + timedelta(days=1), providers))
     percent, minimum = management.drift_rule()

@@ -4,7 +4,7 @@ the audited settlement at the provider's figures (owner or admin)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, TypeAlias
 
 import strawberry
@@ -15,15 +15,12 @@ from api.graphql.errors import (
     NotFoundError,
     ValidationError,
     attempt,
-    public,
     visible,
 )
 from api.graphql.fields import field, mutation
 from api.graphql.permissions import CanMutate, IsStaff
-from api.graphql.reconciliation import ReconciliationTokens
+from api.graphql.reconciliation import ReconciliationTokens, day_argument
 from api.graphql.shared import Money
-from domain import reconciliation as rec
-from domain.errors import ValidationError as DomainValidationError
 from domain.metering import estimate_settlements as domain
 from domain.metering.tokens import TokenUsage
 from domain.usecases.estimate_settlements import EstimatedCall
@@ -144,13 +141,6 @@ SettleEstimatedCallResult = Annotated[
 ]
 
 
-def _day(value: str, what: str) -> date:
-    try:
-        return rec.parse_day(value, what)
-    except DomainValidationError as exc:
-        raise public(exc) from exc
-
-
 @field(
     description="Calls billed on an estimate that started from `from` to `to` (UTC days, both "
     "included, YYYY-MM-DD), oldest first, at most `first` (1-1000), each with its settlement "
@@ -164,7 +154,7 @@ async def calls_to_settle(
     providers: list[str] | None = None,
     first: int = 200,
 ) -> list[CallToSettle]:
-    first_day, last_day = _day(start, "from"), _day(to, "to")
+    first_day, last_day = day_argument(start, "from"), day_argument(to, "to")
     desk = info.context.management.settlements
     calls = await visible(
         desk.estimated_calls(first_day, last_day + timedelta(days=1), providers, first)
