@@ -196,7 +196,7 @@ class SettlementRepository(Protocol):
         self, start: datetime, end: datetime, providers: Sequence[str] | None, limit: int
     ) -> Sequence[UsageRecord]:
         """Every client's records flagged `estimated` (a cut stream's is `failed`, billed on
-        its estimate) that started in [start, end)
+        its estimate), made with the agency's provider keys, that started in [start, end)
         (of `providers`, or of any when None), oldest first, at most `limit`."""
         ...
 

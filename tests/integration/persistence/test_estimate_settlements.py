@@ -311,6 +311,7 @@ async def test_the_providers_hour_suggests_the_calls_own_tokens(
     record = await _estimated(uow, client)
     other = await _estimated(uow, client, source=UsageSource.REPORTED)
     alone = await _estimated(uow, client, started_at=CALL_AT + timedelta(hours=3))
+    await _estimated(uow, client, byok=True, list_cost=PRICE.cost(ESTIMATE))  # not listed
     store = SqlReconciliationStore(engine)
     day = CALL_AT.date()
     hour = CALL_AT.replace(minute=0)
@@ -329,7 +330,7 @@ async def test_the_providers_hour_suggests_the_calls_own_tokens(
     calls = await _settlements(uow).estimated_calls(day, end, ["openai"], table)
 
     by_id = {call.record.id: call for call in calls}
-    assert set(by_id) == {record.id, alone.id}  # reported calls are not listed
+    assert set(by_id) == {record.id, alone.id}  # neither reported nor BYOK calls
     assert by_id[record.id].suggested == actual
     assert by_id[alone.id].suggested is None  # no hourly report of its hour
     assert by_id[record.id].settlement is None

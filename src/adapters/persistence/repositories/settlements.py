@@ -101,6 +101,7 @@ class SqlAlchemySettlementRepository(SettlementRepository):
         statement = (
             select(usage_records)
             .where(column.source == UsageSource.ESTIMATED.value)
+            .where(column.byok.is_(False))  # on the client's own provider account
             .where(column.started_at >= start, column.started_at < end)
             .order_by(column.started_at, column.request_id, column.attempt)
             .limit(limit)
