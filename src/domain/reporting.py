@@ -1,7 +1,8 @@
 """The overview in the agency's reporting currency (docs/currencies.md): each client's figures,
 in its own currency, converted at the rate in force on the period's first day (agency time
 zone), exact; the rates used are stated. A missing rate leaves the totals out with a message,
-never a guess."""
+never a guess: that rate, or the clients whose own figures lack one (a total without them would
+be wrong, silently)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,18 @@ class Reporting:
     problem: str | None = None  # why there are no totals (a missing rate)
 
 
+def unpriced_problem(overview: Overview) -> str | None:
+    """Why the totals cannot be given: each unpriced client with its missing rate."""
+    if overview.complete:
+        return None
+    named = "; ".join(f"{u.client.name}: {u.reason}" for u in overview.unpriced)
+    return f"no totals while a client has no figures ({named})"
+
+
 def in_reporting_currency(overview: Overview, book: RateBook, currency: str) -> Reporting:
+    problem = unpriced_problem(overview)
+    if problem is not None:
+        return Reporting(currency, None, problem)
     conversions = Conversions(book, currency)
     day = overview.period.start.date()
     revenue, cost, profit = Decimal(0), Decimal(0), Decimal(0)

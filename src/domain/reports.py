@@ -12,6 +12,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from domain.billing.clients import Client
+from domain.billing.exchange import MissingRate
 from domain.billing.money import EXACT, Money, sum_money
 from domain.billing.periods import Period
 from domain.invoicing.drafts import PeriodDraft
@@ -41,25 +42,52 @@ class ClientFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class UnpricedClient:
+    """A client whose figures cannot be given: some of its usage (or a fixed amount) is in
+    another currency and no exchange rate is in force for it (docs/currencies.md). It is
+    listed apart with the missing rate rather than shown as 0 or taken out of the figures."""
+
+    client: Client
+    missing: MissingRate
+    requests: int  # its calls of the month: a count needs no rate
+
+    @property
+    def reason(self) -> str:
+        return str(self.missing)
+
+
+@dataclass(frozen=True, slots=True)
 class Overview:
-    """Every visible client's figures for a period, and the totals when they share one
-    currency (None otherwise: amounts in different currencies are never added)."""
+    """Every visible client's figures for a period, and the totals when they are complete and
+    share one currency. The money totals are None when the clients bill in different
+    currencies (never added across them) and when a client is unpriced (a total without it
+    would be wrong, silently); `requests` counts every client's calls, unpriced ones too."""
 
     period: Period
     rows: tuple[ClientFigures, ...]
+    unpriced: tuple[UnpricedClient, ...] = ()
 
     @property
     def currency(self) -> str | None:
+        """The one currency every visible client bills in (unpriced ones included)."""
         currencies = {row.draft.currency for row in self.rows}
+        currencies |= {u.client.currency for u in self.unpriced}
         return currencies.pop() if len(currencies) == 1 else None
 
     @property
+    def complete(self) -> bool:
+        """Every client has its figures: the money totals may be added up."""
+        return not self.unpriced
+
+    @property
     def requests(self) -> int:
-        return sum(row.draft.requests for row in self.rows)
+        return sum(row.draft.requests for row in self.rows) + sum(u.requests for u in self.unpriced)
 
     def _total(self, amounts: Sequence[Money]) -> Money | None:
         currency = self.currency
-        return None if currency is None else sum_money(list(amounts), currency)
+        if currency is None or not self.complete:
+            return None
+        return sum_money(list(amounts), currency)
 
     @property
     def cost(self) -> Money | None:

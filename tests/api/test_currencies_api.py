@@ -3,7 +3,8 @@ own (closing touches every client): calls made with the official openai SDK by a
 client on USD prices; without a rate the overview says which rate is missing and closing
 refuses that client with an alert; rates set by GraphQL (typed errors, roles); the EUR
 invoice's lines equal tokens x USD price x the rate, rounded once; the JPY invoice has no minor
-units; the overview in the reporting currency is the clients' figures at the stated rates."""
+units; the overview in the reporting currency is the clients' figures at the stated rates.
+Without a rate the overview lists the EUR and JPY clients apart (the USD one keeps its row)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,18 @@ query($period: String) { overview(period: $period) {
   rows { client { id currency } revenue { amount currency } cost { amount } profit { amount } }
   inReportingCurrency { currency revenue { amount currency } cost { amount } profit { amount }
     rates { base quote rate effectiveOn } problem } } }"""
+UNPRICED = """
+query($period: String) { overview(period: $period) {
+  requests revenue { amount } cost { amount } profit { amount } margin
+  rows { client { id } revenue { amount currency } }
+  unpriced { client { id name } reason base quote day requests }
+  inReportingCurrency { problem } } }"""
+PORTAL_OVERVIEW = """
+query($period: String) { overview(period: $period) {
+  rows { client { id } } unpriced { client { id } reason } } }"""
+CLIENT_USAGE = """
+query($id: ID!, $period: String) { client(id: $id) { usage(period: $period) {
+  revenue { amount } } } }"""
 ALERTS = "query { alerts { kind message } }"
 CURRENCY = """
 mutation($id: ID!, $currency: String!) { setClientCurrency(clientId: $id, currency: $currency) {
@@ -112,10 +125,29 @@ async def test_eur_and_jpy_clients_on_usd_prices(gateway: Gateway) -> None:
     calls(gateway, issue_key(gql, yen), 2)
     calls(gateway, issue_key(gql, dollar), 1)
 
-    # No rate: a clear message where the figure is needed, never a silent 1.0.
-    missing = gql.run(OVERVIEW, period=period)
-    assert missing["data"] is None
-    assert "no exchange rate USD->EUR" in missing["errors"][0]["message"]
+    # No rate: a clear message where the figure is needed, never a silent 1.0; the overview
+    # still gives the others' figures, lists the two apart, and adds nothing up.
+    missing = gql.data(UNPRICED, period=period)["overview"]
+    assert [r["client"]["id"] for r in missing["rows"]] == [dollar]
+    assert missing["rows"][0]["revenue"]["currency"] == "USD"
+    assert [
+        (u["client"]["id"], u["base"], u["quote"], u["day"], u["requests"])
+        for u in missing["unpriced"]
+    ] == [
+        (euro, "USD", "EUR", today, 3),
+        (yen, "USD", "JPY", today, 2),
+    ]
+    assert missing["unpriced"][0]["reason"].startswith(
+        f"no exchange rate USD->EUR in force on {today}"
+    )
+    assert [missing[k] for k in ("revenue", "cost", "profit", "margin")] == [None] * 4
+    assert missing["requests"] == 6
+    assert "no exchange rate USD->JPY" in missing["inReportingCurrency"]["problem"]
+    euro_usage = gql.run(CLIENT_USAGE, id=euro, period=period)  # its own figures: the rate
+    assert "no exchange rate USD->EUR" in euro_usage["errors"][0]["message"]
+    mine = portal(gql, euro).data(PORTAL_OVERVIEW, period=period)["overview"]
+    assert mine["rows"] == []
+    assert [u["client"]["id"] for u in mine["unpriced"]] == [euro]
     refused = gql.data(CLOSE, period=period)["closePeriod"]
     assert [i["clientId"] for i in refused["invoices"]] == [dollar]
     assert {r["clientId"] for r in refused["refused"]} == {euro, yen}

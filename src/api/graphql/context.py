@@ -22,11 +22,13 @@ DraftKey = tuple[str, str | None]  # (client id, period label or None for the cu
 
 def _draft_loader(management: Management) -> DataLoader[DraftKey, PeriodDraft]:
     async def load(keys: list[DraftKey]) -> Sequence[PeriodDraft | BaseException]:
-        found: dict[DraftKey, PeriodDraft] = {}
+        found: dict[DraftKey, PeriodDraft | BaseException] = {}
         for period in {period for _, period in keys}:
             ids = [client_id for client_id, p in keys if p == period]
             overview = await management.overview_of(ids, period)
             found.update({(row.client.id, period): row.draft for row in overview.rows})
+            # an unpriced client's figures are its missing rate, never a partial draft
+            found.update({(u.client.id, period): u.missing for u in overview.unpriced})
         return [found.get(key) or NotFound(f"no client {key[0]}") for key in keys]
 
     return DataLoader(load_fn=load)

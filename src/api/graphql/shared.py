@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import TypeVar, cast
 
 import strawberry
+from strawberry.permission import BasePermission
 
 from api.graphql.permissions import CanReadCosts
 from domain.billing.money import Money as DomainMoney
@@ -21,6 +22,18 @@ R = TypeVar("R")
 def costs(resolver: Callable[..., R]) -> R:
     """A field only staff may read (provider cost, profit, margin); refused for a portal."""
     return cast(R, strawberry.field(resolver, permission_classes=[CanReadCosts]))
+
+
+def described(description: str, *, costs_only: bool = False) -> Callable[[Callable[..., R]], R]:
+    """A resolver with a description for the schema (typed, unlike `strawberry.field(...)` used
+    as a decorator); `costs_only` makes it a `costs` field."""
+    permissions: list[type[BasePermission]] = [CanReadCosts] if costs_only else []
+
+    def wrap(resolver: Callable[..., R]) -> R:
+        field = strawberry.field(resolver, permission_classes=permissions, description=description)
+        return cast(R, field)
+
+    return wrap
 
 
 @strawberry.type

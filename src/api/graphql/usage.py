@@ -3,7 +3,7 @@ and the agency's overview of every client."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -15,7 +15,7 @@ from api.graphql.errors import visible
 from api.graphql.exchange_types import ReportingTotals
 from api.graphql.fields import field
 from api.graphql.permissions import IsStaff
-from api.graphql.shared import Money, TokenCounts, costs, counts
+from api.graphql.shared import Money, TokenCounts, costs, counts, described
 from domain import reports
 from domain.billing.money import Money as DomainMoney
 from domain.invoicing.drafts import PeriodDraft
@@ -210,32 +210,69 @@ class ClientFigures:
 
 
 @strawberry.type
+class UnpricedClient:
+    """A client of the overview without figures: some of its usage (or a fixed amount) is in
+    another currency and no exchange rate is in force for it (docs/currencies.md). Set the
+    rate and it returns among the rows."""
+
+    client: Annotated[Client, strawberry.lazy("api.graphql.clients")]
+    reason: str = strawberry.field(
+        description="The missing rate, as closing and draftInvoice say it (pair and day)."
+    )
+    base: str = strawberry.field(description="The currency to convert from (the price's).")
+    quote: str = strawberry.field(description="The currency to convert into (the client's).")
+    day: date = strawberry.field(
+        description="The day (agency time zone) needing the rate: the first one found."
+    )
+    requests: int = strawberry.field(description="Its calls of the month (a count needs no rate).")
+
+    @classmethod
+    def of(cls, unpriced: reports.UnpricedClient) -> UnpricedClient:
+        from api.graphql.clients import Client  # clients.py imports this module
+
+        missing = unpriced.missing
+        return cls(
+            client=Client.of(unpriced.client),
+            reason=unpriced.reason,
+            base=missing.base,
+            quote=missing.quote,
+            day=missing.on,
+            requests=unpriced.requests,
+        )
+
+
+@strawberry.type
 class Overview:
     """Totals for a month. Amounts are null when the clients bill in several currencies
-    (they are never added across currencies); the rows always have them."""
+    (they are never added across currencies) and when a client is unpriced (listed in
+    `unpriced`: a total without it would be wrong); the rows always have them."""
 
     period: str
-    requests: int
+    requests: int = strawberry.field(description="Every visible client's calls, unpriced too.")
     currency: str | None
     rows: list[ClientFigures]
+    unpriced: list[UnpricedClient] = strawberry.field(
+        description="Clients whose figures need an exchange rate that is missing, each with "
+        "the rate it needs; not in `rows`, and the money totals are null while any is here."
+    )
     overview: strawberry.Private[reports.Overview]
 
-    @strawberry.field
+    @described("The rows' revenue summed; null across currencies or with a client unpriced.")
     def revenue(self) -> Money | None:
         revenue = self.overview.revenue
         return None if revenue is None else Money.of(revenue)
 
-    @costs
+    @described("The rows' provider cost summed; null as revenue is.", costs_only=True)
     def cost(self) -> Money | None:
         cost = self.overview.cost
         return None if cost is None else Money.of(cost)
 
-    @costs
+    @described("Revenue - cost; null as revenue is.", costs_only=True)
     def profit(self) -> Money | None:
         profit = self.overview.profit
         return None if profit is None else Money.of(profit)
 
-    @costs
+    @described("Profit / revenue; null as revenue is, or without revenue.", costs_only=True)
     def margin(self) -> Decimal | None:
         return self.overview.margin
 
@@ -265,6 +302,7 @@ class Overview:
             requests=overview.requests,
             currency=overview.currency,
             rows=[ClientFigures.of(row) for row in overview.rows],
+            unpriced=[UnpricedClient.of(u) for u in overview.unpriced],
             overview=overview,
         )
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from domain.billing.clients import Client
-from domain.billing.exchange import Conversions, RateBook
+from domain.billing.exchange import Conversions, MissingRate, RateBook
 from domain.billing.money import Money
 from domain.billing.periods import Period, month_period, period_containing
 from domain.billing.plans import PlanTimeline
@@ -21,7 +21,14 @@ from domain.invoicing.drafts import PeriodDraft, draft_from_totals
 from domain.metering.usage import UsageGrouping, UsageRecord, UsageTotals
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.reporting import Reporting, in_reporting_currency
-from domain.reports import Bucket, ClientFigures, Overview, SeriesPoint, series
+from domain.reports import (
+    Bucket,
+    ClientFigures,
+    Overview,
+    SeriesPoint,
+    UnpricedClient,
+    series,
+)
 
 # For a closed period: each client's invoiced revenue (absent: no invoice); None while open.
 InvoicedRevenue = Callable[[Period, Sequence[str]], Awaitable[Mapping[str, Money] | None]]
@@ -65,7 +72,9 @@ class ReportUseCases:
     async def overview(
         self, label: str | None = None, client_ids: Sequence[str] | None = None
     ) -> Overview:
-        """Figures of `client_ids` (every client when None) for the month."""
+        """Figures of `client_ids` (every client when None) for the month. A client whose usage
+        needs a rate that is missing is listed in `unpriced` with the MissingRate (the others
+        still answer); the money totals are then None (docs/currencies.md)."""
         period = self.period(label)
         async with self._reads() as uow:
             clients = await _chosen(uow, client_ids)
@@ -75,20 +84,29 @@ class ReportUseCases:
             by_client: dict[str, list[UsageTotals]] = {}
             for row in totals:
                 by_client.setdefault(row.client_id, []).append(row)
-            figures = []
+            figures: list[ClientFigures] = []
+            unpriced: list[UnpricedClient] = []
             book: RateBook | None = None
             for client in clients:
                 timeline = PlanTimeline(plans.get(client.id, ()))
                 mine = by_client.get(client.id, ())
                 if _in_currency(mine, client.currency) and _fixed_in(timeline, client.currency):
                     draft = draft_from_totals(period, timeline, mine, client.currency)
-                else:  # usage in another currency: each call at its day's rate (MissingRate)
-                    book = book or await self._book()
-                    records = await uow.usage.for_client(client.id, period.start, period.end)
-                    conversions = Conversions(book, client.currency)
+                    figures.append(ClientFigures(client, draft))
+                    continue
+                # usage in another currency: each call at its day's rate
+                book = book or await self._book()
+                records = await uow.usage.for_client(client.id, period.start, period.end)
+                conversions = Conversions(book, client.currency)
+                try:
                     draft = converted_draft(period, timeline, records, conversions, self._zone)
+                except MissingRate as missing:  # this client only: the others still answer
+                    calls = sum(row.requests for row in mine)
+                    unpriced.append(UnpricedClient(client, missing, calls))
+                    continue
                 figures.append(ClientFigures(client, draft))
-        return Overview(period, await self._with_invoices(period, tuple(figures)))
+        rows = await self._with_invoices(period, tuple(figures))
+        return Overview(period, rows, tuple(unpriced))
 
     async def _with_invoices(
         self, period: Period, rows: tuple[ClientFigures, ...]
@@ -113,6 +131,8 @@ class ReportUseCases:
     async def client_draft(self, client_id: str, label: str | None = None) -> PeriodDraft:
         """One client's figures for the month (the draft invoice so far)."""
         overview = await self.overview(label, [client_id])
+        for unpriced in overview.unpriced:  # its figures need a rate: say which, never partial
+            raise unpriced.missing
         if not overview.rows:
             raise NotFound(f"no client {client_id}")
         return overview.rows[0].draft

@@ -1,6 +1,7 @@
-// The month at a glance: revenue, cost, profit and margin; spend per day; every client's figures.
+// The month at a glance: revenue, cost, profit and margin; spend per day; every client's figures;
+// the clients without figures for want of an exchange rate, each naming the rate it needs.
 import { AreaChart } from "@mantine/charts";
-import { Anchor, Badge, Button, Group, Paper, SimpleGrid, Stack, Table, Text, Title, UnstyledButton } from "@mantine/core";
+import { Alert, Anchor, Badge, Button, Group, Paper, SimpleGrid, Stack, Table, Text, Title, UnstyledButton } from "@mantine/core";
 import { useState } from "react";
 import { Link } from "react-router-dom";
 import { useQuery, type UseQueryState } from "urql";
@@ -18,6 +19,7 @@ import {
   periodOf,
 } from "../shared/format";
 import { formatUsedPercent, gaugeLevel, LEVEL_COLOR } from "../shared/budgets";
+import { totalsNote, totalsState, unpricedNotice } from "../shared/overview";
 import { PeriodPicker } from "../shared/PeriodPicker";
 import { ReportingTotals } from "./ExchangeRatesPanel";
 import { ReconciledThrough } from "./ReconciliationPage";
@@ -44,6 +46,7 @@ const OverviewQuery = graphql(`
         margin
         client { id name status currency budget { limit { amount currency } spent { amount } reserved { amount } usedPercent thresholds } }
       }
+      unpriced { client { id name } base quote day reason }
     }
   }
 `);
@@ -57,6 +60,7 @@ const SpendQuery = graphql(`
 `);
 
 type Row = OverviewPageQuery["overview"]["rows"][number];
+type Unpriced = OverviewPageQuery["overview"]["unpriced"][number];
 type SortKey = "name" | "cost" | "revenue" | "profit" | "margin" | "requests" | "budget";
 
 const sorters: Record<SortKey, (a: Row, b: Row) => number> = {
@@ -119,7 +123,7 @@ function OverviewBody({
   retrySpend: () => void;
 }) {
   const overview = data.overview;
-  if (overview.rows.length === 0) {
+  if (overview.rows.length === 0 && overview.unpriced.length === 0) {
     return (
       <Empty title="No clients yet">
         <Text c="dimmed" maw={460}>
@@ -137,11 +141,14 @@ function OverviewBody({
     );
   }
   const currency = overview.currency ?? null;
+  const state = totalsState(overview);
   const loss = isNegative(overview.profit?.amount);
   return (
     <Stack>
-      {currency === null ? (
-        <Text c="dimmed">Clients bill in different currencies: totals are shown per client only.</Text>
+      {currency === null || state !== "shown" ? (
+        <Text c="dimmed" data-testid="totals-note">
+          {totalsNote(state === "shown" ? "mixed" : state, overview.unpriced.length)}
+        </Text>
       ) : (
         <SimpleGrid cols={{ base: 2, md: 4 }}>
           <Figure label="Revenue" value={formatMoney(overview.revenue!.amount, currency)} testId="total-revenue"
@@ -154,9 +161,28 @@ function OverviewBody({
             tone={loss ? "loss" : undefined} note="profit / revenue" />
         </SimpleGrid>
       )}
-      {currency !== null && <SpendChart spend={spend} retry={retrySpend} currency={currency} zone={zone} />}
-      <ClientTable rows={overview.rows} />
+      <UnpricedClients unpriced={overview.unpriced} writable={writable} />
+      {currency !== null && state === "shown" && (
+        <SpendChart spend={spend} retry={retrySpend} currency={currency} zone={zone} />
+      )}
+      {overview.rows.length > 0 && <ClientTable rows={overview.rows} />}
     </Stack>
+  );
+}
+
+/** Clients without figures this month: each names the exchange rate it lacks (never a 0). */
+function UnpricedClients({ unpriced, writable }: { unpriced: readonly Unpriced[]; writable: boolean }) {
+  if (unpriced.length === 0) return null;
+  return (
+    <Alert color="orange" title="Clients without figures: an exchange rate is missing" data-testid="unpriced-clients">
+      <Stack gap={4}>
+        {unpriced.map((u) => (
+          <Text size="sm" key={u.client.id} data-testid={`unpriced-${u.client.id}`} title={u.reason}>
+            {unpricedNotice(u, writable)}
+          </Text>
+        ))}
+      </Stack>
+    </Alert>
   );
 }
 
