@@ -5,14 +5,14 @@ so a dashboard never disagrees with the invoice."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from domain.billing.clients import Client
-from domain.billing.exchange import MissingRate
+from domain.billing.exchange import Conversions, MissingRate
 from domain.billing.money import EXACT, Money, sum_money
 from domain.billing.periods import Period
 from domain.invoicing.drafts import PeriodDraft
@@ -144,3 +144,20 @@ def series(hours: Iterable[UsageTotals], bucket: Bucket, zone: ZoneInfo) -> list
                 point.charge + row.charge,
             )
     return [points[key] for key in sorted(points)]
+
+
+def in_currency(
+    hours: Iterable[UsageTotals], conversions: Conversions, zone: ZoneInfo
+) -> list[UsageTotals]:
+    """Hourly totals in the conversions' currency: an hour priced in another one converts at
+    the rate in force on its day (agency time zone), as its calls' charges do on the invoice
+    (MissingRate without one). Already in that currency: as they are."""
+    converted = []
+    for row in hours:
+        assert row.hour is not None, "conversion needs totals grouped by hour"
+        day = row.hour.astimezone(zone).date()
+        cost = conversions.convert(row.cost.amount, row.cost.currency, day)
+        charge = conversions.convert(row.charge.amount, row.charge.currency, day)
+        target = conversions.currency
+        converted.append(replace(row, cost=Money(cost, target), charge=Money(charge, target)))
+    return converted

@@ -27,6 +27,7 @@ from domain.reports import (
     Overview,
     SeriesPoint,
     UnpricedClient,
+    in_currency,
     series,
 )
 
@@ -170,24 +171,42 @@ class ReportUseCases:
     ) -> list[SeriesPoint]:
         period = self.period(label)
         async with self._reads() as uow:
+            client = await uow.clients.get(client_id)
             hours = await uow.usage.totals(
                 period.start, period.end, UsageGrouping.HOUR, [client_id]
             )
-        return series(hours, bucket, self._zone)
+        if client is None:
+            return []
+        # in the client's currency, each hour at its day's rate (MissingRate without one)
+        return series(await self._converted(hours, client.currency), bucket, self._zone)
 
     async def total_series(
         self, bucket: Bucket, label: str | None = None, client_ids: Sequence[str] | None = None
     ) -> list[SeriesPoint] | None:
         """The usage of `client_ids` (every client when None) summed per hour or local day, one
-        read for all; None when they bill in several currencies (never added across them)."""
+        read for all, in the clients' currency (an hour priced in another one at its day's
+        rate); None when they bill in several currencies (never added across them) or a rate
+        is missing (the overview names it)."""
         period = self.period(label)
         async with self._reads() as uow:
             clients = await _chosen(uow, client_ids)
-            if len({c.currency for c in clients}) > 1:
+            currencies = {c.currency for c in clients}
+            if len(currencies) > 1:
                 return None
             ids = [c.id for c in clients]
             hours = await uow.usage.totals(period.start, period.end, UsageGrouping.HOUR_ALL, ids)
-        return series(hours, bucket, self._zone)
+        if not currencies:
+            return series(hours, bucket, self._zone)
+        try:
+            converted = await self._converted(hours, currencies.pop())
+        except MissingRate:
+            return None
+        return series(converted, bucket, self._zone)
+
+    async def _converted(self, hours: Sequence[UsageTotals], currency: str) -> list[UsageTotals]:
+        if all(_in_currency([row], currency) for row in hours):
+            return list(hours)  # no rate read: every deployment billing in its prices' currency
+        return in_currency(hours, Conversions(await self._book(), currency), self._zone)
 
 
 def _in_currency(totals: Sequence[UsageTotals], currency: str) -> bool:

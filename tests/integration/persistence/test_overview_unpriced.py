@@ -17,7 +17,7 @@ from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work
 from domain.billing.exchange import MissingRate
 from domain.billing.money import Money
 from domain.billing.plans import PercentageMargin
-from domain.reports import Overview
+from domain.reports import Bucket, Overview
 from domain.usecases.rates import RateUseCases
 from domain.usecases.reports import ReportUseCases
 from tests.fakes import FrozenClock
@@ -101,3 +101,29 @@ async def test_a_client_without_a_rate_is_listed_apart_and_the_totals_are_withhe
     assert back.cost == Money(lacking_cost + Decimal("4.55"), "EUR")
     assert back.requests == 3
     assert (await uc.reporting(back)).totals is not None  # EUR is the reporting currency
+
+
+async def test_the_spend_series_is_in_the_clients_currency_at_each_days_rate(
+    engine: AsyncEngine, uow: UowFactory
+) -> None:
+    """A EUR client on USD prices: each day's point converts at that day's rate (as the
+    invoice does), never USD amounts under a EUR label; without a rate the agency series is
+    withheld and the client's own names the rate."""
+    await set_rates(uow, MID)  # USD->EUR from the 15th only
+    client, key = await add_client(uow, PercentageMargin(Decimal(10)), "EUR")
+    await usd_call(uow, client, key, APRIL_START + timedelta(days=19), "6", "5")
+    await usd_call(uow, client, key, APRIL_START + timedelta(days=19, hours=2), "1", "1")
+    uc = reports(engine, uow)
+
+    [point] = await uc.series(client, Bucket.DAY, "2026-04")
+    total = await uc.total_series(Bucket.DAY, "2026-04", [client])
+
+    assert point.charge == Money(Decimal(7) * MID.rate, "EUR")
+    assert point.cost == Money(Decimal(6) * MID.rate, "EUR")
+    assert total == [point]
+
+    await usd_call(uow, client, key, APRIL_START + timedelta(days=2), "3", "2")  # before a rate
+
+    assert await uc.total_series(Bucket.DAY, "2026-04", [client]) is None
+    with pytest.raises(MissingRate, match=r"USD->EUR in force on 2026-04-03"):
+        await uc.series(client, Bucket.DAY, "2026-04")
