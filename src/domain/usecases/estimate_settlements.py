@@ -35,7 +35,7 @@ from domain.metering.estimate_settlements import (
 from domain.metering.tokens import TokenUsage
 from domain.metering.usage import UsageRecord
 from domain.ports import Clock, InvoicingUnitOfWork, InvoicingUnitOfWorkFactory
-from domain.reconciliation import ReconciliationTable
+from domain.reconciliation import ReconciliationTable, days_between
 from domain.wallets.statement import EntryKind, WalletEntry
 from domain.wallets.wallets import MAX_NOTE
 
@@ -156,6 +156,7 @@ class EstimateSettlements:
         in its hour gets what the provider's hour implies it used."""
         if not 1 <= limit <= MAX_LISTED:
             raise ValidationError(f"1 to {MAX_LISTED} calls are listed at once")
+        days_between(start, end)  # at most the reconciliation table's days, never empty
         first = datetime.combine(start, time(), UTC)
         last = datetime.combine(end, time(), UTC)
         async with self._reads() as uow:
