@@ -8,10 +8,12 @@ Without a rate the overview lists the EUR and JPY clients apart (the USD one kee
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -20,7 +22,7 @@ import pytest_asyncio
 from api.app import create_app
 from api.settings import Environment, Settings
 from tests.api.conftest import ADMIN_TOKEN, Gateway, _seed
-from tests.api.graphql_support import create_client, issue_key, owner, staff
+from tests.api.graphql_support import Gql, create_client, issue_key, owner, staff
 from tests.api.test_invoices_api import download, portal
 from tests.support.databases import postgres_database, require_postgres, sqlite_database
 from tests.support.servers import serve_in_thread
@@ -259,3 +261,67 @@ async def test_a_hard_budget_in_gbp_refuses_usd_priced_calls_until_a_rate_exists
     with localcontext() as wide:
         wide.prec = 80
         assert spent == {"amount": str(usd * rate), "currency": "GBP"}
+
+
+SOFT_BUDGET = """
+mutation($id: ID!) { setBudget(clientId: $id, input: {limit: "500", mode: SOFT}) {
+  __typename } }"""
+AGENCY_ALERTS = """query { alerts(first: 200) { kind message details { name value } } }"""
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_soft_budget_without_a_rate_lets_calls_pass_and_says_so_once_a_day(
+    gateway: Gateway,
+) -> None:
+    """A soft budget in CHF on USD prices with no USD->CHF rate: the calls pass uncounted and
+    the agency gets one alert for the day (not one per call); with a rate they count."""
+    gql = owner(gateway)
+    assert gql.data(PRICE)["setModelPrice"]["__typename"] == "SetModelPriceSuccess"
+    zurich = create_client(gql, "Zurich", {"percentageMargin": {"percent": "0"}}, currency="CHF")
+    assert gql.data(SOFT_BUDGET, id=zurich)["setBudget"]["__typename"] == "SetBudgetSuccess"
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=issue_key(gql, zurich))
+    hello = [{"role": "user", "content": "hi"}]
+    answers = []
+    try:
+        for _ in range(3):
+            answers.append(client.chat.completions.create(model="demo/chat", messages=hello))  # type: ignore[arg-type]
+        uncounted = await _alerts_of(gql, "BUDGET_UNCOUNTED", zurich)
+        spent_without = gql.data(SPENT, id=zurich)["client"]["budget"]["spent"]
+        today = datetime.now(UTC).date().isoformat()
+        done = gql.data(SET, base="USD", quote="CHF", rate="0.88", on=today)
+        assert done["setExchangeRate"]["__typename"] == "ExchangeRateSuccess"
+        answers.append(client.chat.completions.create(model="demo/chat", messages=hello))  # type: ignore[arg-type]
+    finally:
+        client.close()
+
+    assert len(uncounted) == 1  # three calls, one alert for the day
+    assert "no USD->CHF rate: they pass, uncounted" in uncounted[0]["message"]
+    assert spent_without == {"amount": "0", "currency": "CHF"}
+    # The first counted call opens the budget's counter from the day's calls so far, each
+    # converted at its day's rate (now there is one): all four, in CHF, to the last digit.
+    usd = Decimal(0)
+    for answer in answers:
+        assert answer.usage is not None
+        tokens = answer.usage.prompt_tokens * IN_PRICE + answer.usage.completion_tokens * OUT_PRICE
+        usd += tokens / Decimal(1_000_000)
+    spent = gql.data(SPENT, id=zurich)["client"]["budget"]["spent"]
+    with localcontext() as wide:
+        wide.prec = 80
+        assert Decimal(spent["amount"]) == usd * Decimal("0.88")
+    assert spent["currency"] == "CHF"
+    assert len(await _alerts_of(gql, "BUDGET_UNCOUNTED", zurich)) == 1
+
+
+async def _alerts_of(gql: Gql, kind: str, client_id: str) -> list[dict[str, Any]]:
+    """The agency's alerts of that kind about the client, once the call's deferred writes
+    (they ride the next batch) are in."""
+    for _ in range(100):
+        found = [
+            a
+            for a in gql.data(AGENCY_ALERTS)["alerts"]
+            if a["kind"] == kind and {"name": "client_id", "value": client_id} in a["details"]
+        ]
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    return []

@@ -35,6 +35,9 @@ class AlertKind(StrEnum):
     WALLET_LOW_BALANCE = "wallet_low_balance"
     WALLET_SHORTFALL = "wallet_shortfall"
     AUTO_TOP_UP_FAILED = "auto_top_up_failed"
+    # a soft budget in another currency than a call's price, no rate that day: the call passed
+    # uncounted (docs/currencies.md); the agency's to fix
+    BUDGET_UNCOUNTED = "budget_uncounted"
 
 
 @dataclass(frozen=True, slots=True)

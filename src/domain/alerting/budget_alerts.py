@@ -1,11 +1,12 @@
-"""The alerts budgets raise: a threshold crossed by settled spend, a call a hard limit refused.
+"""The alerts budgets raise: a threshold crossed by settled spend, a call a hard limit refused,
+calls a soft budget could not count for want of an exchange rate.
 
 Dedupe keys make them "once": once per threshold per period, and once per budget and hour for
 refusals (a storm of refused calls stores one alert an hour)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from domain.alerting.alerts import Alert, AlertKind
@@ -96,5 +97,35 @@ def wallet_refusal_alert(refusal: Refusal, at: datetime, owner: str) -> Alert:
             "held": str(refusal.reserved),
             "requested": str(refusal.hold.amount),
             "currency": budget.limit.currency,
+        },
+    )
+
+
+def uncounted_alert(
+    budget: Budget, owner: str, price_currency: str, day: date, at: datetime
+) -> Alert:
+    """A soft budget in another currency than a call's price, with no rate in force that day:
+    the call passed uncounted (docs/currencies.md). The agency's to fix (a rate), so its own
+    alert (no client: never a portal's), once per budget, price currency and day."""
+    kind = AlertKind.BUDGET_UNCOUNTED
+    currency = budget.limit.currency
+    return Alert(
+        id=new_id(),
+        kind=kind,
+        client_id=None,
+        key_id=None,
+        dedupe_key=f"{kind.value}:{budget.scope}:{price_currency}:{day.isoformat()}",
+        message=(
+            f"The soft budget of {owner} is in {currency} and calls priced in {price_currency} "
+            f"on {day.isoformat()} have no {price_currency}->{currency} rate: they pass, "
+            "uncounted by the budget, until one is set (bizgraph rates set)"
+        ),
+        created_at=at,
+        details={
+            "client_id": budget.client_id,
+            "key_id": budget.key_id or "",
+            "budget_currency": currency,
+            "price_currency": price_currency,
+            "day": day.isoformat(),
         },
     )

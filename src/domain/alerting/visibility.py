@@ -34,6 +34,8 @@ def client_view(alert: Alert) -> Alert:
             return alert  # about the client's own invoice: never measured in provider cost
         case AlertKind.INVOICE_REFUSED:  # the agency's own (no client): never a client's
             return replace(alert, message="An invoice could not be issued.", details={})
+        case AlertKind.BUDGET_UNCOUNTED:  # the agency's own (no client): never a client's
+            return replace(alert, message="A budget could not count some calls.", details={})
         case (
             AlertKind.PAYMENT_FAILED
             | AlertKind.PAYMENT_REFUNDED

@@ -164,7 +164,9 @@ def payload(alert: Alert, client_name: str) -> str:
 
 
 # Alerts of the agency's own, about no client: a client's webhook can never receive them.
-AGENCY_KINDS = frozenset({AlertKind.RECONCILIATION_DRIFT, AlertKind.INVOICE_REFUSED})
+AGENCY_KINDS = frozenset(
+    {AlertKind.RECONCILIATION_DRIFT, AlertKind.INVOICE_REFUSED, AlertKind.BUDGET_UNCOUNTED}
+)
 
 
 def event_kinds(kinds: Iterable[AlertKind], *, for_client: bool = False) -> tuple[AlertKind, ...]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, tzinfo
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 
 from domain.billing.exchange import MissingRate, RateBook
@@ -68,3 +68,21 @@ def convertible_budgets(
                 f"{price_currency}: {missing} (the call was not made)."
             )
     return tuple(kept)
+
+
+def recorded_in(
+    rows: Sequence[tuple[datetime, Decimal, str]], book: RateBook, currency: str, zone: tzinfo
+) -> Decimal:
+    """Spend recorded in other currencies than a budget's, as a new counter starts from it:
+    each call at the rate in force on its day (agency time zone), to 18 decimals half-even as
+    a spend is. A call of a day without a rate is left out, as it was when it was made (a soft
+    budget passed it uncounted; a hard one did not exist yet, or it would have refused it)."""
+    total = Decimal(0)
+    for started_at, amount, source in rows:
+        rate = book.find(source, currency, started_at.astimezone(zone).date())
+        if rate is not None:
+            converted = rate.convert(amount).quantize(
+                COUNTER_STEP, rounding=ROUND_HALF_EVEN, context=EXACT
+            )
+            total = EXACT.add(total, converted)
+    return total

@@ -56,6 +56,7 @@ from domain.usecases.grants import (
     usage_record,
 )
 from domain.usecases.keys import Caller, KeyUseCases
+from domain.usecases.uncounted_budgets import UncountedBudgets
 
 log = logging.getLogger("bizgraph.metering")
 _FIRST_RETRY_SECONDS = 0.25  # a settlement the database refused is retried after this,
@@ -100,6 +101,7 @@ class Metering:
         self._retries: set[asyncio.Task[None]] = set()  # settlements waiting for the database
         self._telemetry = telemetry
         self._byok = byok  # clients' own provider keys, per revision (docs/byok.md)
+        self._uncounted = UncountedBudgets(writes, clock)  # soft budgets without a rate
 
     async def authenticate(self, secret: str, trace: Span = NO_SPAN) -> Caller:
         with trace.child("auth"):
@@ -136,7 +138,11 @@ class Metering:
         fx = None
         if budgets and needs_rates(budgets, price.currency):  # a budget in another currency
             fx = BudgetRates(await snapshot.rates(), now.astimezone(self._zone).date())
-            budgets = convertible_budgets(budgets, price.currency, fx)
+            counted = convertible_budgets(budgets, price.currency, fx)
+            if len(counted) < len(budgets):  # a soft budget without a rate: say so
+                skipped = [b for b in budgets if b not in counted]
+                self._uncounted.note(client, skipped, price.currency, fx.day)
+            budgets = counted
         return CallGrant(
             request_id, client, key, target, plan, now, snapshot, budgets, trace, alias, byok, fx
         )

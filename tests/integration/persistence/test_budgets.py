@@ -29,7 +29,7 @@ def budget(client_id: str, limit: str, key_id: str | None = None, **more: object
     values: dict[str, object] = {
         "client_id": client_id,
         "key_id": key_id,
-        "limit": Money(Decimal(limit), "EUR"),
+        "limit": Money(Decimal(limit), "USD"),  # the usage builders' currency
         "mode": BudgetMode.HARD,
         "updated_at": NOW,
     }
@@ -73,7 +73,7 @@ async def test_budgets_are_stored_replaced_and_removed(uow: UowFactory) -> None:
         stored = {b.scope: b for b in await tx.budgets.all()}
     assert stored[f"client:{client_id}"] == mine
     assert stored[f"client:{client_id}"].thresholds == (25, 90)
-    assert stored[f"key:{key_id}"].limit == Money(Decimal(3), "EUR")
+    assert stored[f"key:{key_id}"].limit == Money(Decimal(3), "USD")
     async with uow() as tx:
         await tx.budgets.put(budget(client_id, "20", mode=BudgetMode.SOFT))
         assert await tx.budgets.remove(f"key:{key_id}")

@@ -30,6 +30,7 @@ const KIND_COLORS: Record<string, string> = {
   PAYMENT_REFUNDED: "blue",
   PAYMENT_DISPUTED: "red",
   PAYMENT_UNMATCHED: "orange",
+  BUDGET_UNCOUNTED: "orange",
 };
 
 export function AlertsTable({

@@ -21,7 +21,7 @@ describe("describeEvents", () => {
     expect(describeEvents(["SPEND_SPIKE", "BUDGET_THRESHOLD", "HARD_LIMIT_REFUSED"])).toBe(
       "Spend spike, Budget threshold, Hard limit refused",
     );
-    expect(describeEvents([...clientKinds, "RECONCILIATION_DRIFT", "INVOICE_REFUSED"])).toBe(
+    expect(describeEvents([...clientKinds, "RECONCILIATION_DRIFT", "INVOICE_REFUSED", "BUDGET_UNCOUNTED"])).toBe(
       "every alert kind",
     );
     expect(describeEvents(["WALLET_LOW_BALANCE"])).toBe("Wallet balance low");

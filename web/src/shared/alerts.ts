@@ -19,6 +19,7 @@ const KIND_LABELS: Record<string, string> = {
   WALLET_LOW_BALANCE: "Wallet balance low",
   WALLET_SHORTFALL: "Wallet short of fixed amounts",
   AUTO_TOP_UP_FAILED: "Auto top-up failed",
+  BUDGET_UNCOUNTED: "Budget not counting calls",
 };
 
 /** Every alert kind a webhook can subscribe to, in the API's order. */
@@ -33,6 +34,7 @@ export const ALERT_KINDS = [
   "WALLET_LOW_BALANCE",
   "WALLET_SHORTFALL",
   "AUTO_TOP_UP_FAILED",
+  "BUDGET_UNCOUNTED",
 ] as const;
 
 export function alertKindLabel(kind: string): string {
@@ -40,7 +42,7 @@ export function alertKindLabel(kind: string): string {
 }
 
 /** Kinds of the agency's own alerts (no client): only webhooks with no client receive them. */
-export const AGENCY_KINDS: readonly string[] = ["RECONCILIATION_DRIFT", "INVOICE_REFUSED"];
+export const AGENCY_KINDS: readonly string[] = ["RECONCILIATION_DRIFT", "INVOICE_REFUSED", "BUDGET_UNCOUNTED"];
 
 /** The kinds a webhook may subscribe to: a client's webhook, only those about a client. */
 export function kindsFor(forClient: boolean): readonly string[] {

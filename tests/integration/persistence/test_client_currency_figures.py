@@ -1,7 +1,9 @@
-"""A client lacking an exchange rate does not take the overview down (docs/currencies.md), on
-SQLite and PostgreSQL: the others answer with their exact figures, it is listed apart with the
-missing rate, no cross-client money total is given (nor in the reporting currency), its own
-figures still refuse with the rate's name; setting the rate brings it back into the totals."""
+"""Figures in a client's currency for usage priced in another one, on SQLite and PostgreSQL
+(docs/currencies.md). A client lacking an exchange rate does not take the overview down: the
+others answer with their exact figures, it is listed apart with the missing rate, no
+cross-client money total is given (nor in the reporting currency), its own figures still
+refuse with the rate's name, and setting the rate brings it back into the totals. The spend
+series and a new budget counter convert each call at its day's rate."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
 from domain.billing.exchange import MissingRate
 from domain.billing.money import Money
+from domain.billing.periods import month_period
 from domain.billing.plans import PercentageMargin
+from domain.budgets.limits import Budget, BudgetBasis, BudgetMode, Hold
 from domain.reports import Bucket, Overview
 from domain.usecases.rates import RateUseCases
 from domain.usecases.reports import ReportUseCases
@@ -127,3 +131,37 @@ async def test_the_spend_series_is_in_the_clients_currency_at_each_days_rate(
     assert await uc.total_series(Bucket.DAY, "2026-04", [client]) is None
     with pytest.raises(MissingRate, match=r"USD->EUR in force on 2026-04-03"):
         await uc.series(client, Bucket.DAY, "2026-04")
+
+
+async def test_a_new_budget_counter_starts_from_the_spend_converted_at_each_days_rate(
+    uow: UowFactory,
+) -> None:
+    """A EUR budget set mid-month over calls priced in USD (and one in EUR): its counter starts
+    from each call converted at its own day's rate, the call of a day without a rate left out,
+    never USD amounts added to EUR ones."""
+    await set_rates(uow, MID)  # USD->EUR from the 15th only
+    client, key = await add_client(uow, PercentageMargin(Decimal(10)), "EUR")
+    await usd_call(uow, client, key, APRIL_START + timedelta(days=2), "3", "2")  # no rate then
+    await usd_call(uow, client, key, APRIL_START + timedelta(days=19), "6.5", "5")
+    record = builders.usage(
+        client,
+        key,
+        started_at=APRIL_START + timedelta(days=20),
+        charge=Money(Decimal("1.25"), "EUR"),
+        cost=Money(Decimal("1"), "EUR"),
+    )
+    async with uow() as tx:
+        assert await tx.usage.add(record)
+        await tx.commit()
+    budget = Budget(client, None, Money(Decimal(100), "EUR"), BudgetMode.HARD, APRIL_START)
+    period = month_period("2026-04", ZoneInfo("UTC"))
+
+    async with uow() as tx:
+        spent, reserved = await tx.budgets.status(budget, period, BudgetBasis.CHARGE)
+        taken = await tx.budgets.take_lease("p-1", Hold(budget, period, Decimal(1), BudgetBasis.CHARGE), Decimal(0))  # fmt: skip
+        await tx.commit()
+
+    expected = Decimal("6.5") * MID.rate + Decimal("1.25")
+    assert (spent, reserved) == (expected, 0)
+    assert taken.refusal is None
+    assert taken.opened[0].spent_after == expected  # the counter opened at the converted spend
