@@ -4,6 +4,7 @@ closing, voiding, payments and credit notes need a role that may write (owner or
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -44,6 +45,9 @@ class Documents:
     renderer: InvoiceRenderer
     agency: AgencyDetails
     links: PaymentLinks | None = None  # Stripe pay links on open invoices, when configured
+    # How long a document waits for its pay link to be made: past it, the document renders
+    # without one (the portal's Pay button asks again) instead of hanging on a slow Stripe.
+    link_wait_seconds: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +155,8 @@ class InvoiceDesk:
         if links is None or invoice.status is not InvoiceStatus.FINALIZED:
             return None
         try:
-            return await links.link_for(invoice.id)
-        except (ProcessorUnavailable, NotFound):
+            async with asyncio.timeout(self._documents.link_wait_seconds):
+                return await links.link_for(invoice.id)
+        except (ProcessorUnavailable, NotFound, TimeoutError):
+            # A session Stripe made after the wait is found again by its idempotency key.
             return None

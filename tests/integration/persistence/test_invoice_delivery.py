@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from adapters.notifications.email import SmtpSettings
 from adapters.notifications.invoice_mail import SmtpInvoiceMailer
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.rendering import InvoiceFiles
+from domain.access.principals import BOOTSTRAP_OWNER
 from domain.alerting.alerts import AlertKind
 from domain.alerting.webhooks import RetryPolicy
 from domain.billing.clients import ClientStatus
@@ -29,7 +31,7 @@ from domain.ids import new_id
 from domain.invoicing.invoices import Invoice
 from domain.invoicing.ports import AgencyDetails
 from domain.usecases.dunning import Dunning
-from domain.usecases.invoice_desk import Documents
+from domain.usecases.invoice_desk import DocumentFormat, Documents, InvoiceDesk
 from domain.usecases.invoice_mail import InvoiceMailing, MailTerms
 from domain.usecases.invoicing import InvoiceUseCases
 from tests.fakes import FrozenClock
@@ -347,3 +349,23 @@ async def test_concurrent_runs_and_senders_remind_and_send_once(
     assert await alerts_of(uow, AlertKind.INVOICE_OVERDUE) == 1
     [reminder] = await first.history(invoice.id)
     assert (reminder.status, reminder.attempts) == (MailStatus.SENT, 1)
+
+
+@pytest.mark.parametrize("hang", [False, True], ids=["answering", "hanging"])
+async def test_an_invoice_document_never_waits_long_for_its_pay_link(
+    uow: UowFactory, hang: bool
+) -> None:
+    """A processor that never answers costs an invoice page a bounded wait, not Stripe's
+    20-second timeout: the document renders without the link (the portal's Pay asks again)."""
+    clock = FrozenClock(AFTER_APRIL)
+    await add_client(uow)
+    invoice = await close_april(uow, clock, mailing(uow, clock, None))
+    links = FakePaymentLinks(hang=hang)
+    documents = replace(DOCUMENTS, links=links, link_wait_seconds=0.05)
+    desk = InvoiceDesk(BOOTSTRAP_OWNER, InvoiceUseCases(uow, clock), documents)
+
+    page = (await desk.render(invoice.id, DocumentFormat.HTML)).body.decode()
+
+    assert links.asked == [invoice.id]
+    assert invoice.number in page
+    assert ("https://pay.example.test/i/" + invoice.id in page) is not hang
