@@ -125,6 +125,7 @@ class StripeFake:
     payment_methods: dict[str, list[JSON]] = field(default_factory=dict)  # by customer
     requests: list[Recorded] = field(default_factory=list)
     decline_next: str | None = None  # the decline code of the next off-session charge
+    declined: list[JSON] = field(default_factory=list)  # payment_failed events of declines
     _idempotent: dict[str, tuple[str, JSON, int, JSON]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -315,7 +316,13 @@ class StripeFake:
         if self.decline_next is not None:
             code, self.decline_next = self.decline_next, None
             intent["status"] = "requires_payment_method"
-            intent["last_payment_error"] = {"code": "card_declined", "decline_code": code}
+            intent["last_payment_error"] = {
+                "code": "card_declined",
+                "decline_code": code,
+                "message": "Your card was declined.",
+            }
+            # Stripe also sends the failure as an event, as it does for any PaymentIntent
+            self.declined.append(self.event("payment_intent.payment_failed", _public(intent)))
             raise StripeFailure(
                 402, "card_error", "Your card was declined.", code="card_declined",
                 decline_code=code, payment_intent=_public(intent),

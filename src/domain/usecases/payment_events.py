@@ -22,6 +22,7 @@ from domain.payments.ports import WalletCredits
 from domain.payments.processor import EventKind, PaymentProcessor, ProcessorEvent
 from domain.payments.received import Movement, Purpose, Received, apply_payment
 from domain.ports import Clock, InvoicingUnitOfWork, InvoicingUnitOfWorkFactory
+from domain.wallets.alerts import auto_top_up_failed
 
 _TOP_UPS = (Purpose.TOP_UP, Purpose.AUTO_TOP_UP)
 
@@ -201,12 +202,20 @@ class PaymentEvents:
     async def _failed(self, event: ProcessorEvent) -> None:
         async with self._uow() as uow:
             client_id = await self._client_of(uow, event)
-            what = f"invoice {event.invoice_id}" if event.invoice_id else "a top-up"
-            amount = f" of {event.amount}" if event.amount else ""
-            message = f"Payment{amount} for {what} failed: {event.message or 'no reason given'}"
-            await uow.alerts.raise_once(
-                self._alert(AlertKind.PAYMENT_FAILED, client_id, event, message)
-            )
+            reason = event.message or "no reason given"
+            client = await uow.clients.get(client_id) if client_id else None
+            if event.purpose is Purpose.AUTO_TOP_UP and client is not None and event.amount:
+                # the wallet keeper raises this very alert when the charge is declined: one
+                # alert for the hour whichever comes first (docs/wallets.md)
+                alert = auto_top_up_failed(
+                    client.id, client.name, event.amount, reason, event.created_at
+                )
+            else:
+                what = f"invoice {event.invoice_id}" if event.invoice_id else "a top-up"
+                amount = f" of {event.amount}" if event.amount else ""
+                message = f"Payment{amount} for {what} failed: {reason}"
+                alert = self._alert(AlertKind.PAYMENT_FAILED, client_id, event, message)
+            await uow.alerts.raise_once(alert)
             await uow.commit()
 
     async def _refunded(self, event: ProcessorEvent) -> None:

@@ -27,6 +27,7 @@ from domain.payments.received import Movement
 from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.payments import Handled, PaymentTerms, PaymentUseCases
 from domain.usecases.wallets import WalletUseCases
+from domain.wallets.alerts import auto_top_up_failed
 from domain.wallets.statement import EntryKind as WalletEntryKind
 from tests.fakes import FrozenClock
 from tests.integration.persistence.test_invoices import APRIL_START, add_client, call
@@ -90,6 +91,10 @@ async def invoice_of(uow: UowFactory, total: str = "100") -> tuple[Invoice, Invo
 async def deliver(payments: PaymentUseCases, fake: StripeFake, event: JSON) -> Handled:
     payload, header = fake.signed(event)
     return await payments.handle(payload, header)
+
+
+def fake_now(fake: StripeFake) -> datetime:
+    return datetime.fromtimestamp(fake.now(), UTC)
 
 
 def session_of(fake: StripeFake, url: str) -> str:
@@ -262,6 +267,20 @@ async def test_a_declined_auto_top_up_is_a_failure_and_credits_nothing(
     result = await payments.charge(client, Money(Decimal("10"), "USD"), "auto-9")
     assert result.outcome is ChargeOutcome.FAILED
     assert await balance(wallets, client) == Money(Decimal("5"), "USD")
+    # The wallet keeper alerts the declined charge; Stripe's payment_failed event of the same
+    # charge is the same alert, not a second one (twice delivered, too).
+    async with uow() as tx:
+        found = await tx.clients.get(client)
+        assert found is not None
+        keeper = auto_top_up_failed(client, found.name, Money("10"), "declined", fake_now(fake))
+        await tx.alerts.raise_once(keeper)
+        await tx.commit()
+    [failed] = fake.declined
+    await deliver(payments, fake, failed)
+    await deliver(payments, fake, failed)
+    async with uow() as tx:
+        kinds = [a.kind for a in await tx.alerts.recent(client_ids=[client])]
+    assert kinds == [AlertKind.AUTO_TOP_UP_FAILED]
 
 
 async def test_a_failed_payment_raises_an_alert(
