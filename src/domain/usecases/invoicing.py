@@ -320,13 +320,20 @@ class InvoiceUseCases:
         self, client_id: str, amount: Decimal | str, reason: str
     ) -> AccountCredit:
         """An account credit in the client's currency, applied as a negative line on its next
-        invoices (never taking one below zero; the rest carries over)."""
+        invoices (never taking one below zero; the rest carries over). A prepaid client is
+        refused: its wallet is credited instead (docs/wallets.md)."""
         why = check_reason(reason, "a credit")
         async with self._uow() as uow:
             client = await uow.clients.get(client_id)
             if client is None:
                 raise NotFound(f"no client {client_id}")
             value = _positive_cents(amount, client.currency, "a credit")
+            wallet = await uow.wallets.get(client.id)
+            if wallet is not None and wallet.prepaid:  # it would lower the invoice, not the draws
+                raise ValidationError(
+                    "this client is prepaid: its wallet pays its invoices, so give the credit "
+                    "to the wallet (adjustWallet, `bizgraph wallets adjust`)"
+                )
             now = self._clock.now()
             credit = AccountCredit(new_id(), client.id, value, why, now, value)
             await uow.invoices.grant_credit(credit)

@@ -8,11 +8,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from domain.billing.money import Money
 from domain.billing.plans import FixedFee
+from domain.errors import ValidationError
 from domain.ids import new_id
 from domain.invoicing.invoices import InvoiceStatus, LineKind
 from domain.invoicing.ledger import EntryKind
+from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.wallets import WalletUseCases
 from domain.wallets.statement import EntryKind as WalletEntryKind
 from domain.wallets.statement import WalletEntry
@@ -143,3 +147,19 @@ async def test_what_the_wallet_did_not_pay_stays_due(uow: UowFactory) -> None:
     assert (paid.status, payments) == (InvoiceStatus.PAID, [Decimal("-102.00"), Decimal("-24.00")])
     assert balance == Money("0")
     assert await invoicing(uow, clock).verify() == []
+
+
+async def test_a_prepaid_client_is_refused_an_account_credit_and_pointed_to_its_wallet(
+    uow: UowFactory,
+) -> None:
+    """A credit would lower the receipt, not what the wallet drew: the client would lose it."""
+    client_id, _ = await add_client(uow, FixedFee(Money("0.00")), tax="0")
+    clock = FrozenClock(APRIL_START)
+    invoices = InvoiceUseCases(uow, clock)
+    earlier = await invoices.grant_credit(client_id, "5.00", "granted while postpaid")
+    await prepaid(uow, client_id, clock)
+
+    with pytest.raises(ValidationError, match="adjustWallet"):
+        await invoices.grant_credit(client_id, "5.00", "sorry")
+
+    assert [c.id for c in await invoices.credits(client_id)] == [earlier.id]
