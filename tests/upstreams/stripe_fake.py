@@ -254,6 +254,7 @@ class StripeFake:
                 )
             if unit < 1 or quantity < 1:
                 raise StripeFailure(400, "invalid_request_error", "Amounts must be positive")
+            _check_step(unit, code)
             total += unit * quantity
             currency = code
         intent_data = params.get("payment_intent_data", {})
@@ -301,6 +302,7 @@ class StripeFake:
     def _create_intent(self, params: JSON, _: Request) -> JSON:
         _known(params, PAYMENT_INTENT_PARAMS)
         amount = _integer(params.get("amount"), "amount")
+        _check_step(amount, str(params.get("currency", "")))
         customer = params.get("customer")
         methods = [m["id"] for m in self.payment_methods.get(str(customer), [])]
         if params.get("payment_method") not in methods:
@@ -475,6 +477,23 @@ def _known(params: Mapping[str, Any], allowed: frozenset[str]) -> None:
                 400, "invalid_request_error", f"Received unknown parameter: {name}",
                 code="parameter_unknown", param=name,
             )  # fmt: skip
+
+
+# docs.stripe.com/currencies, "special cases": three-decimal currencies in steps of ten minor
+# units, ISK (two-decimal in the API) in whole krónur only.
+_STEPS = {"bhd": 10, "jod": 10, "kwd": 10, "omr": 10, "tnd": 10, "isk": 100}
+
+
+def _check_step(amount: int, currency: str) -> None:
+    step = _STEPS.get(currency, 1)
+    if amount % step:
+        raise StripeFailure(
+            400,
+            "invalid_request_error",
+            f"Invalid amount: {currency.upper()} amounts must be evenly divisible by {step}",
+            code="invalid_charge_amount_no_decimal_compatible",
+            param="amount",
+        )
 
 
 def _integer(value: Any, name: str) -> int:

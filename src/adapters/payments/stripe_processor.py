@@ -19,7 +19,7 @@ import stripe
 from adapters.payments.stripe_events import read_event
 from domain.billing.money import Money
 from domain.errors import ValidationError
-from domain.payments.minor_units import processor_currency, to_minor_units
+from domain.payments.minor_units import chargeable_units, processor_currency
 from domain.payments.ports import ChargeOutcome, ChargeResult
 from domain.payments.processor import (
     CheckoutRequest,
@@ -105,7 +105,7 @@ class StripeProcessor:
                     "quantity": 1,
                     "price_data": {
                         "currency": processor_currency(request.amount.currency),
-                        "unit_amount": to_minor_units(request.amount),
+                        "unit_amount": chargeable_units(request.amount),
                         "product_data": {"name": request.description[:250]},
                     },
                 }
@@ -136,7 +136,7 @@ class StripeProcessor:
         if not methods.data:
             return ChargeResult(ChargeOutcome.NO_PAYMENT_METHOD, None, "no saved payment method")
         params: Any = {
-            "amount": to_minor_units(amount),
+            "amount": chargeable_units(amount),
             "currency": processor_currency(amount.currency),
             "customer": customer_ref,
             "payment_method": methods.data[0].id,

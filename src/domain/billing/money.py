@@ -13,9 +13,14 @@ from types import MappingProxyType
 
 from domain.errors import CurrencyMismatch, InvalidAmount
 
-# Minor-unit exponents that differ from 2 (ISO 4217); every other currency uses cents.
+# Minor-unit exponents that differ from 2 (ISO 4217's list); every other currency uses cents.
+_NO_MINOR_UNIT = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
 _MINOR_UNITS = MappingProxyType(
-    {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "BHD": 3, "KWD": 3, "JOD": 3}
+    {
+        **dict.fromkeys(_NO_MINOR_UNIT.split(), 0),
+        **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+        **dict.fromkeys(["CLF", "UYW"], 4),
+    }
 )
 # Wide enough that exact products of bounded inputs never round (product.md "Money").
 EXACT = Context(prec=60)

@@ -11,7 +11,7 @@ from domain.billing.money import Money
 from domain.errors import NotFound, ValidationError
 from domain.ids import new_id
 from domain.invoicing.invoices import Invoice, InvoiceStatus
-from domain.payments.minor_units import to_minor_units
+from domain.payments.minor_units import chargeable_units, payable
 from domain.payments.ports import ChargeOutcome, ChargeResult, WalletCredits
 from domain.payments.processor import (
     CheckoutRequest,
@@ -104,6 +104,8 @@ class PaymentUseCases:
         open_balance = invoice.total - paid
         if open_balance.amount <= 0:
             return None
+        # what the processor can charge: 1.234 KWD is paid as 1.240, the rest an account credit
+        to_pay = payable(open_balance)
         customer = await self.customer_for(invoice.client_id)
         # One key per generation of link: a retry reuses the session, an expired one is
         # replaced by a new one.
@@ -111,7 +113,7 @@ class PaymentUseCases:
         page = await self._processor.create_checkout(
             CheckoutRequest(
                 customer_ref=customer,
-                amount=open_balance,
+                amount=to_pay,
                 description=f"Invoice {invoice.number} ({invoice.period.label})",
                 purpose=Purpose.INVOICE,
                 client_id=invoice.client_id,
@@ -151,7 +153,7 @@ class PaymentUseCases:
             raise NotFound(f"no client {client_id}")
         if amount.currency != client.currency:
             raise ValidationError(f"top-ups are in the client's currency, {client.currency}")
-        units = to_minor_units(amount)
+        units = chargeable_units(amount)  # a step Stripe cannot charge: refused, named
         if units <= 0 or units > MAX_TOP_UP_UNITS:
             raise ValidationError("a top-up is a positive amount in whole minor units")
         customer = await self.customer_for(client.id)

@@ -12,6 +12,7 @@ from domain.billing.clients import Client
 from domain.billing.money import Money, input_decimal
 from domain.errors import NotFound, ValidationError
 from domain.ids import new_id
+from domain.payments.minor_units import chargeable_units
 from domain.payments.ports import SavedPaymentMethods, TopUpCheckout, WalletCredits
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.text import check_text
@@ -87,6 +88,9 @@ class WalletUseCases(WalletCredits):
             )
         async with self._uow() as uow:
             wallet = await _wallet(uow, client_id, self._clock)
+            if settings.auto_top_up and settings.auto_top_up_amount is not None:
+                # refused now, named, rather than failing every hour at the processor
+                chargeable_units(Money(settings.auto_top_up_amount, wallet.currency))
             await uow.wallets.put(
                 Wallet(wallet.client_id, wallet.currency, wallet.mode, self._clock.now(), settings)
             )

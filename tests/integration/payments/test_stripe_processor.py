@@ -84,7 +84,12 @@ async def test_customer_creation_is_idempotent_on_its_key(
 
 @pytest.mark.parametrize(
     ("currency", "amount", "units"),
-    [("JPY", "1500", "1500"), ("USD", "12.34", "1234"), ("KWD", "1.234", "1234")],
+    [
+        ("JPY", "1500", "1500"),
+        ("USD", "12.34", "1234"),
+        ("KWD", "1.230", "1230"),  # three decimals, in steps of ten fils
+        ("ISK", "5", "500"),  # Stripe counts ISK in hundredths, whole krónur only
+    ],
 )
 async def test_checkout_session_for_an_amount_in_minor_units(
     fake: StripeFake, stripe_: StripeProcessor, currency: str, amount: str, units: str

@@ -17,8 +17,9 @@ from adapters.payments.stripe_processor import StripeProcessor
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from domain.alerting.alerts import AlertKind
 from domain.billing.money import Money
-from domain.billing.plans import PercentageMargin
+from domain.billing.plans import PercentageMargin, PlanVersion
 from domain.errors import ValidationError
+from domain.ids import new_id
 from domain.invoicing.invoices import Invoice, InvoiceStatus
 from domain.invoicing.ledger import EntryKind
 from domain.payments.ports import ChargeOutcome
@@ -30,6 +31,7 @@ from domain.usecases.wallets import WalletUseCases
 from domain.wallets.alerts import auto_top_up_failed
 from domain.wallets.statement import EntryKind as WalletEntryKind
 from tests.fakes import FrozenClock
+from tests.integration.persistence import builders
 from tests.integration.persistence.test_invoices import APRIL_START, add_client, call
 from tests.support.servers import serve_in_thread
 from tests.upstreams.stripe_fake import StripeFake, sign
@@ -426,3 +428,42 @@ async def test_a_refunded_top_up_debits_the_wallet_once_even_after_a_crash(
     assert ledger == []  # the top-up's refund is the wallet's, not owed on the books
     assert [a.kind for a in alerts] == [AlertKind.PAYMENT_REFUNDED]
     assert await wallets.verify() == []
+
+
+async def test_a_kwd_balance_is_paid_in_steps_stripe_can_charge_the_rest_a_credit(
+    uow: UowFactory, payments: PaymentUseCases, fake: StripeFake
+) -> None:
+    """Stripe charges three-decimal currencies in steps of ten fils: an invoice of 12.345 KWD
+    gets a link for 12.350 (the strict fake refuses 12345 like Stripe), is paid in full, and
+    the 0.005 over becomes the client's account credit; the books verify."""
+    client = builders.client(currency="KWD", tax_rate=Decimal(0), created_at=APRIL_START)
+    key = builders.key(client.id)
+    plan = PlanVersion(new_id(), client.id, PercentageMargin(Decimal(0)), APRIL_START, APRIL_START)
+    charge = Money(Decimal("12.345"), "KWD")
+    record = builders.usage(
+        client.id, key.id, started_at=APRIL_START + timedelta(days=2), charge=charge, cost=charge
+    )
+    async with uow() as tx:
+        await tx.clients.add(client)
+        await tx.keys.add(key)
+        await tx.plans.add(plan)
+        assert await tx.usage.add(record)
+        await tx.ledger.append(
+            builders.entry(client.id, "12.345", "KWD", reference=f"{record.request_id}#1")
+        )
+        await tx.commit()
+    invoices = InvoiceUseCases(uow, FrozenClock(datetime(2026, 5, 2, tzinfo=UTC)))
+    (invoice,) = (await invoices.close_period("2026-04")).created
+    assert invoice.total == charge
+
+    link = await payments.link_for(invoice.id)
+    assert link is not None
+    session = fake.sessions[session_of(fake, link)]
+    assert (session["amount_total"], session["currency"]) == (12350, "kwd")
+    for event in fake.pay_checkout(session["id"]):
+        await deliver(payments, fake, event)
+
+    assert (await invoices.get(invoice.id)).status is InvoiceStatus.PAID
+    [credit] = await invoices.credits(client.id)
+    assert credit.amount == Money(Decimal("0.005"), "KWD")
+    assert await invoices.verify() == []
