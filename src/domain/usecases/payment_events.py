@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from enum import StrEnum
 
 from domain.alerting.alerts import Alert, AlertKind
 from domain.billing.money import Money
 from domain.ids import new_id
-from domain.invoicing.invoices import AccountCredit, InvoiceStatus
+from domain.invoicing.invoices import AccountCredit, Invoice, InvoiceStatus
 from domain.invoicing.ledger import EntryKind, LedgerEntry
+from domain.payments.alerts import event_alert
 from domain.payments.minor_units import to_minor_units
 from domain.payments.ports import WalletCredits
 from domain.payments.processor import EventKind, PaymentProcessor, ProcessorEvent
-from domain.payments.received import Movement, Purpose, Received, apply_payment
+from domain.payments.received import Application, Movement, Purpose, Received, apply_payment
 from domain.ports import Clock, InvoicingUnitOfWork, InvoicingUnitOfWorkFactory
 from domain.wallets.alerts import auto_top_up_failed
 
@@ -89,6 +91,7 @@ class PaymentEvents:
         self, event: ProcessorEvent, invoice_id: str, payment_ref: str, amount: Money
     ) -> None:
         now = self._clock.now()
+        to_wallet: Money | None = None  # a prepaid client's excess, credited after the commit
         async with self._uow() as uow:
             invoice = await uow.invoices.get(invoice_id, for_update=True)
             if invoice is None:
@@ -103,6 +106,7 @@ class PaymentEvents:
                 )
                 await uow.commit()
                 return
+            prepaid = await self._prepaid(uow, invoice.client_id)
             paid_before = await uow.payments.applied_to(invoice.id, invoice.currency)
             if invoice.status is InvoiceStatus.FINALIZED:
                 application = apply_payment(invoice.total, paid_before, amount)
@@ -123,36 +127,61 @@ class PaymentEvents:
                 event.id,
             )
             if not await uow.payments.add(received):
-                return  # this payment was recorded by an earlier event
-            stored = await uow.payments.link(invoice.id)
-            if stored is not None:  # that session is spent: the next link is a new one
-                await uow.payments.save_link(replace(stored, expires_at=now))
-            if application.applied.amount > 0:
-                await uow.ledger.append(
-                    LedgerEntry(
-                        new_id(),
-                        invoice.client_id,
-                        EntryKind.PAYMENT,
-                        -application.applied,
-                        event.created_at,
-                        f"{invoice.id}:{payment_ref}",
-                        f"{invoice.number}: paid through Stripe ({payment_ref})",
-                    )
-                )
-            if invoice.status is InvoiceStatus.FINALIZED and application.settles:
-                await uow.invoices.change_status(invoice.id, InvoiceStatus.PAID, now)
-            if application.excess.amount > 0:
-                reason = f"over-payment of {invoice.number} through Stripe ({payment_ref})"
-                credit = AccountCredit(
+                # recorded by an earlier event: a prepaid client's excess may still be owed to
+                # its wallet (credited once, by reference), so a crash in between is repaired
+                if prepaid:
+                    to_wallet = await _recorded_excess(uow, payment_ref)
+            else:
+                await self._apply_payment(uow, invoice, event, payment_ref, application, now)
+                if application.excess.amount > 0 and prepaid:
+                    to_wallet = application.excess
+                elif application.excess.amount > 0:
+                    reason = f"over-payment of {invoice.number} through Stripe ({payment_ref})"
+                    excess = application.excess
+                    credit = AccountCredit(new_id(), invoice.client_id, excess, reason, now, excess)
+                    await uow.invoices.grant_credit(credit)
+            await uow.commit()
+        if to_wallet is not None and to_wallet.amount > 0 and self._wallets is not None:
+            # an account credit would lower the next receipt, not what the wallet draws
+            await self._wallets.credit_top_up(
+                invoice.client_id,
+                to_wallet,
+                reference=f"{payment_ref}:excess",
+                source="stripe",
+                note=f"over-payment of {invoice.number} through Stripe ({payment_ref})",
+            )
+
+    async def _prepaid(self, uow: InvoicingUnitOfWork, client_id: str) -> bool:
+        wallet = await uow.wallets.get(client_id)
+        return self._wallets is not None and wallet is not None and wallet.prepaid
+
+    async def _apply_payment(
+        self,
+        uow: InvoicingUnitOfWork,
+        invoice: Invoice,
+        event: ProcessorEvent,
+        payment_ref: str,
+        application: Application,
+        now: datetime,
+    ) -> None:
+        """The part applied to the invoice: its ledger entry, and paid once it covers it."""
+        stored = await uow.payments.link(invoice.id)
+        if stored is not None:  # that session is spent: the next link is a new one
+            await uow.payments.save_link(replace(stored, expires_at=now))
+        if application.applied.amount > 0:
+            await uow.ledger.append(
+                LedgerEntry(
                     new_id(),
                     invoice.client_id,
-                    application.excess,
-                    reason,
-                    now,
-                    application.excess,
+                    EntryKind.PAYMENT,
+                    -application.applied,
+                    event.created_at,
+                    f"{invoice.id}:{payment_ref}",
+                    f"{invoice.number}: paid through Stripe ({payment_ref})",
                 )
-                await uow.invoices.grant_credit(credit)
-            await uow.commit()
+            )
+        if invoice.status is InvoiceStatus.FINALIZED and application.settles:
+            await uow.invoices.change_status(invoice.id, InvoiceStatus.PAID, now)
 
     async def credit_wallet(
         self,
@@ -348,6 +377,11 @@ class PaymentEvents:
                 )
             await uow.commit()
 
+    def _alert(
+        self, kind: AlertKind, client_id: str | None, event: ProcessorEvent, message: str
+    ) -> Alert:
+        return event_alert(kind, client_id, event, message, self._clock.now())
+
     async def _alert_unmatched(
         self, uow: InvoicingUnitOfWork, event: ProcessorEvent, why: str
     ) -> None:
@@ -357,26 +391,10 @@ class PaymentEvents:
             self._alert(AlertKind.PAYMENT_UNMATCHED, client_id, event, message)
         )
 
-    def _alert(
-        self, kind: AlertKind, client_id: str | None, event: ProcessorEvent, message: str
-    ) -> Alert:
-        details = {"stripe_event": event.id}
-        for name, value in (
-            ("payment", event.payment_ref),
-            ("charge", event.charge_ref),
-            ("invoice_id", event.invoice_id),
-            ("amount", str(event.amount.amount) if event.amount else None),
-            ("currency", event.amount.currency if event.amount else None),
-        ):
-            if value:
-                details[name] = value
-        return Alert(
-            new_id(),
-            kind,
-            client_id,
-            None,
-            f"{kind.value}:{event.id}",
-            message[:1000],
-            self._clock.now(),
-            details,
-        )
+
+async def _recorded_excess(uow: InvoicingUnitOfWork, payment_ref: str) -> Money | None:
+    """What an already recorded invoice payment paid beyond the invoice."""
+    for row in await uow.payments.by_payment(payment_ref):
+        if row.movement is Movement.PAYMENT and row.invoice_id is not None:
+            return row.amount - row.applied
+    return None

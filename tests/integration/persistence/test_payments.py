@@ -30,6 +30,7 @@ from domain.usecases.payments import Handled, PaymentTerms, PaymentUseCases
 from domain.usecases.wallets import WalletUseCases
 from domain.wallets.alerts import auto_top_up_failed
 from domain.wallets.statement import EntryKind as WalletEntryKind
+from domain.wallets.wallets import BillingMode
 from tests.fakes import FrozenClock
 from tests.integration.persistence import builders
 from tests.integration.persistence.test_invoices import APRIL_START, add_client, call
@@ -467,3 +468,29 @@ async def test_a_kwd_balance_is_paid_in_steps_stripe_can_charge_the_rest_a_credi
     [credit] = await invoices.credits(client.id)
     assert credit.amount == Money(Decimal("0.005"), "KWD")
     assert await invoices.verify() == []
+
+
+async def test_a_prepaid_clients_over_payment_goes_to_its_wallet_once(
+    uow: UowFactory,
+    payments: PaymentUseCases,
+    fake: StripeFake,
+    wallets: WalletUseCases,
+) -> None:
+    """An account credit would lower a prepaid client's next receipt, not what its wallet
+    draws: the excess of an invoice payment is credited to the wallet instead, once, however
+    often Stripe delivers the events."""
+    invoice, invoices = await invoice_of(uow, "100")
+    await wallets.set_mode(invoice.client_id, BillingMode.PREPAID, "ops")
+    link = await payments.link_for(invoice.id)
+    assert link is not None
+    await invoices.mark_paid(invoice.id)  # paid by bank transfer, then through the link too
+    before = await balance(wallets, invoice.client_id)
+
+    for event in fake.pay_checkout(session_of(fake, link)):
+        await deliver(payments, fake, event)
+        await deliver(payments, fake, event)
+
+    assert await invoices.credits(invoice.client_id) == []
+    assert await balance(wallets, invoice.client_id) == before + Money(Decimal("100"), "USD")
+    assert await invoices.verify() == []
+    assert await wallets.verify() == []
