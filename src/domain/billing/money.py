@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from types import MappingProxyType
 
-from domain.errors import CurrencyMismatch, InvalidAmount
+from domain.errors import CurrencyMismatch, InvalidAmount, ValidationError
 
 # Minor-unit exponents that differ from 2 (ISO 4217's list); every other currency uses cents.
 _NO_MINOR_UNIT = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
@@ -78,6 +78,15 @@ def input_decimal(
         shown = str(value) if len(str(value)) <= 40 else str(value)[:40] + "..."
         raise InvalidAmount(f"{what} has more than {places} decimals: {shown}")
     return result
+
+
+def positive_minor_amount(amount: Decimal | str, currency: str, what: str) -> Money:
+    """An amount someone typed that must be positive and whole in the currency's minor unit
+    (a credit, a credit note): refused, never rounded."""
+    value = Money(input_decimal(amount, what=what), currency)
+    if value.amount <= 0 or round_to_minor(value.amount, currency) != value.amount:
+        raise ValidationError(f"{what} is a positive amount in whole minor units")
+    return value
 
 
 def bounded_decimal(value: Decimal | int | str, *, places: int, what: str) -> Decimal:

@@ -3,10 +3,12 @@ a close would finalize, and the books check behind `bizgraph ledger verify`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from domain.billing.exchange import Conversions, RateBook
+from domain.billing.money import Money
 from domain.billing.periods import Period
 from domain.billing.plans import PlanTimeline
 from domain.errors import Conflict, NotFound
@@ -142,3 +144,13 @@ async def books_problems(uow: InvoicingUnitOfWork, zone: ZoneInfo) -> list[str]:
         )
         problems += check_books(client.id, books)
     return problems
+
+
+def revenue_of(invoices: Iterable[Invoice]) -> dict[str, Money]:
+    """Each client's revenue of a closed period: the sum of its live invoices' subtotals."""
+    revenue: dict[str, Money] = {}
+    for invoice in invoices:
+        if invoice.status is not InvoiceStatus.VOID:
+            before = revenue.get(invoice.client_id, Money.zero(invoice.currency))
+            revenue[invoice.client_id] = before + invoice.subtotal
+    return revenue

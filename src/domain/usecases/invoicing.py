@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from domain.alerting.invoice_alerts import invoice_refused_alert
 from domain.billing.clients import Client
 from domain.billing.exchange import MissingRate
-from domain.billing.money import Money, input_decimal, round_to_minor, sum_money
+from domain.billing.money import Money, positive_minor_amount, sum_money
 from domain.billing.periods import Period, month_period, period_containing
 from domain.billing.plans import PlanTimeline
 from domain.errors import Conflict, NotFound, PeriodNotEnded, ValidationError
@@ -57,9 +57,10 @@ from domain.usecases.invoice_reads import (
     client_conversions,
     draft_invoice,
     invoice_usage,
+    revenue_of,
 )
 from domain.usecases.tax_terms import InvoiceTax, invoice_tax
-from domain.wallets.receipts import wallet_part, wallet_payment_entry, wallet_received
+from domain.usecases.wallet_receipts import paid_from_wallet, refuse_if_prepaid
 
 INVOICE_PREFIX = "INV"
 CREDIT_NOTE_PREFIX = "CN"
@@ -201,7 +202,7 @@ class InvoiceUseCases:
             for entry in [*finalization_entries(invoice), *conversion_entries(invoice)]:
                 await uow.ledger.append(entry)
             if await uow.wallets.get(client.id) is not None:
-                invoice = await _paid_from_wallet(uow, invoice, now)
+                invoice = await paid_from_wallet(uow, invoice, now)
             if self._on_finalized is not None:
                 await self._on_finalized(uow, invoice)
             await uow.commit()
@@ -295,7 +296,7 @@ class InvoiceUseCases:
         now = self._clock.now()
         async with self._uow() as uow:
             invoice = await self._require(uow, invoice_id, for_update=True)
-            value = _positive_cents(amount, invoice.currency, "a credit note")
+            value = positive_minor_amount(amount, invoice.currency, "a credit note")
             if invoice.status not in (InvoiceStatus.FINALIZED, InvoiceStatus.PAID):
                 raise Conflict(f"invoice {invoice.number} is {invoice.status}: nothing to credit")
             earlier = await uow.invoices.credit_notes(invoice.id)
@@ -327,13 +328,8 @@ class InvoiceUseCases:
             client = await uow.clients.get(client_id)
             if client is None:
                 raise NotFound(f"no client {client_id}")
-            value = _positive_cents(amount, client.currency, "a credit")
-            wallet = await uow.wallets.get(client.id)
-            if wallet is not None and wallet.prepaid:  # it would lower the invoice, not the draws
-                raise ValidationError(
-                    "this client is prepaid: its wallet pays its invoices, so give the credit "
-                    "to the wallet (adjustWallet, `bizgraph wallets adjust`)"
-                )
+            value = positive_minor_amount(amount, client.currency, "a credit")
+            await refuse_if_prepaid(uow, client.id)
             now = self._clock.now()
             credit = AccountCredit(new_id(), client.id, value, why, now, value)
             await uow.invoices.grant_credit(credit)
@@ -400,12 +396,7 @@ class InvoiceUseCases:
             if not await uow.invoices.closed(period.label):
                 return None
             found = await uow.invoices.find(InvoiceFilter(list(client_ids), period.label))
-        revenue: dict[str, Money] = {}
-        for invoice in found:
-            if invoice.status is not InvoiceStatus.VOID:
-                before = revenue.get(invoice.client_id, Money.zero(invoice.currency))
-                revenue[invoice.client_id] = before + invoice.subtotal
-        return revenue
+        return revenue_of(found)
 
     # ----------------------------------------------------------------------------- checks
 
@@ -413,25 +404,3 @@ class InvoiceUseCases:
         """The problems `bizgraph ledger verify` reports (none: the books are consistent)."""
         async with self._reads() as uow:
             return await books_problems(uow, self._zone)
-
-
-def _positive_cents(amount: Decimal | str, currency: str, what: str) -> Money:
-    value = Money(input_decimal(amount, what=what), currency)
-    if value.amount <= 0 or round_to_minor(value.amount, currency) != value.amount:
-        raise ValidationError(f"{what} is a positive amount in whole minor units")
-    return value
-
-
-async def _paid_from_wallet(uow: InvoicingUnitOfWork, invoice: Invoice, now: datetime) -> Invoice:
-    """Posts what the wallet drew toward the invoice as its part payment; paid when that
-    covers the total (a prepaid client's receipt: domain/wallets/receipts.py)."""
-    drawn = await uow.wallets.drawn_toward(invoice.client_id, invoice.id, invoice.period.label)
-    part = wallet_part(invoice, drawn)
-    if part.amount <= 0:
-        return invoice
-    await uow.ledger.append(wallet_payment_entry(invoice, part, now))
-    await uow.payments.add(wallet_received(invoice, part, now))
-    if part != invoice.total:
-        return invoice
-    await uow.invoices.change_status(invoice.id, InvoiceStatus.PAID, now)
-    return replace(invoice, status=InvoiceStatus.PAID, paid_at=now)

@@ -101,7 +101,7 @@ def test_what_the_processor_can_charge(currency: str, amount: str, refused: bool
 
 @given(
     st.sampled_from(["JPY", "USD", "KWD", "BHD", "XOF", "ISK", "MGA", "TND"]),
-    st.integers(min_value=0, max_value=10**12),
+    st.integers(min_value=0, max_value=10**9),  # ISK's hundredths stay under the 10^12 bound
 )
 def test_an_invoice_balance_is_paid_with_the_least_chargeable_amount_over_it(
     currency: str, minor: int

@@ -11,12 +11,12 @@ does, so the read and the write cannot interleave with another writer's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import RowMapping, delete, func, select, update
+from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.repositories._sql import (
@@ -24,7 +24,7 @@ from adapters.persistence.repositories._sql import (
     insert_unless_exists,
     upsert,
 )
-from adapters.persistence.repositories.exchange import SqlAlchemyExchangeRateRepository
+from adapters.persistence.repositories.recorded_spend import recorded_spend
 from adapters.persistence.repositories.wallets import entry_row
 from adapters.persistence.tables.budgets import (
     budget_counters,
@@ -32,11 +32,10 @@ from adapters.persistence.tables.budgets import (
     budget_reservations,
     budgets,
 )
-from adapters.persistence.tables.calls import process_leases, usage_records
+from adapters.persistence.tables.calls import process_leases
 from adapters.persistence.tables.wallets import wallet_entries
 from domain.billing.money import Money, exact_sum
 from domain.billing.periods import Period
-from domain.budgets.conversion import recorded_in
 from domain.budgets.limits import (
     Budget,
     BudgetBasis,
@@ -383,34 +382,4 @@ class SqlAlchemyBudgetRepository(BudgetRepository):
         return new_spent
 
     async def _recorded(self, budget: Budget, period: Period, basis: BudgetBasis) -> Decimal:
-        """The spend already recorded for the budget's scope in the period (a new counter), in
-        the budget's currency: calls priced in another converted at their day's rate."""
-        by_cost = basis is BudgetBasis.COST
-        column = usage_records.c.cost if by_cost else usage_records.c.charge
-        currency = usage_records.c.cost_currency if by_cost else usage_records.c.charge_currency
-        where = [
-            usage_records.c.started_at >= period.start,
-            usage_records.c.started_at < period.end,
-        ]
-        if budget.key_id is not None:
-            where.append(usage_records.c.api_key_id == budget.key_id)
-        else:
-            where.append(usage_records.c.client_id == budget.client_id)
-        mine = budget.limit.currency
-        if self._postgres:
-            statement = select(func.sum(column)).where(*where, currency == mine)
-            total = (await self._conn.execute(statement)).scalar()
-            same = Decimal(total) if total is not None else Decimal(0)
-        else:
-            amounts = await self._conn.execute(select(column).where(*where, currency == mine))
-            same = exact_sum(*amounts.scalars())
-        listed = select(usage_records.c.started_at, column, currency)
-        foreign = (await self._conn.execute(listed.where(*where, currency != mine))).all()
-        if not foreign:
-            return same  # every deployment billing in its prices' currency
-        book = await SqlAlchemyExchangeRateRepository(self._conn).book()
-        rows: list[tuple[datetime, Decimal, str]] = [
-            (row[0], Decimal(row[1]), str(row[2])) for row in foreign
-        ]
-        zone = period.start.tzinfo or UTC
-        return exact_sum(same, recorded_in(rows, book, mine, zone))
+        return await recorded_spend(self._conn, budget, period, basis)
