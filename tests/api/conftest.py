@@ -5,10 +5,12 @@ and read the usage records and ledger back through the use cases."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import openai
@@ -147,6 +149,35 @@ async def _seed(settings: Settings) -> None:
         )
     finally:
         await close_container(container)
+
+
+# The backends a module's own gateway runs on (the `own_gateway` fixtures' params).
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@asynccontextmanager
+async def own_gateway(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, **settings: Any
+) -> AsyncIterator[Gateway]:
+    """A gateway of a module's own, on a fresh database of `backend`, with the catalog seeded
+    and no upstreams (the demo provider answers): for figures no other test may touch."""
+    if backend == "postgres":
+        await require_postgres()
+        database = postgres_database()
+    else:
+        database = sqlite_database(Path(tmp_path_factory.mktemp("own")))
+    async with database as url:
+        configured = Settings(
+            database_url=url,
+            secret_key="test-server-secret-" + "o" * 32,
+            admin_token=ADMIN_TOKEN,
+            env=Environment.DEVELOPMENT,
+            **settings,
+        )
+        await _seed(configured)
+        app = create_app(configured)
+        with serve_in_thread(app) as base_url:
+            yield Gateway(base_url, configured, backend, app.state.container)
 
 
 @pytest_asyncio.fixture(

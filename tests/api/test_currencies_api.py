@@ -12,20 +12,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
-from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 import pytest_asyncio
 
-from api.app import create_app
-from api.settings import Environment, Settings
-from tests.api.conftest import ADMIN_TOKEN, Gateway, _seed
+from tests.api.conftest import BACKENDS, Gateway, own_gateway
 from tests.api.graphql_support import Gql, create_client, issue_key, owner, staff
 from tests.api.test_invoices_api import download, portal
-from tests.support.databases import postgres_database, require_postgres, sqlite_database
-from tests.support.servers import serve_in_thread
 
 IN_PRICE, OUT_PRICE = Decimal("12345.678901"), Decimal("23456.789012")
 PRICE = f"""
@@ -70,31 +65,12 @@ mutation($id: ID!, $currency: String!) { setClientCurrency(clientId: $id, curren
   ... on ConflictError { message } ... on ValidationError { message } } }"""
 
 
-@pytest_asyncio.fixture(
-    scope="module",
-    loop_scope="session",
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=BACKENDS)
 async def gateway(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Gateway]:
-    if request.param == "postgres":
-        await require_postgres()
-        database = postgres_database()
-    else:
-        database = sqlite_database(Path(tmp_path_factory.mktemp("fx")))
-    async with database as url:
-        settings = Settings(
-            database_url=url,
-            secret_key="test-server-secret-" + "f" * 32,
-            admin_token=ADMIN_TOKEN,
-            env=Environment.DEVELOPMENT,
-            config_check_seconds=0,
-        )
-        await _seed(settings)
-        app = create_app(settings)
-        with serve_in_thread(app) as base_url:
-            yield Gateway(base_url, settings, request.param, app.state.container)
+    async with own_gateway(request.param, tmp_path_factory) as running:
+        yield running
 
 
 def calls(gateway: Gateway, secret: str, n: int) -> None:

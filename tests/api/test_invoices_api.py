@@ -10,7 +10,6 @@ import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,13 +17,9 @@ import pytest
 import pytest_asyncio
 from pypdf import PdfReader
 
-from api.app import create_app
-from api.settings import Environment, Settings
 from api.settings_sections import InvoiceSettings
-from tests.api.conftest import ADMIN_TOKEN, Gateway, _seed
+from tests.api.conftest import ADMIN_TOKEN, BACKENDS, Gateway, own_gateway
 from tests.api.graphql_support import Gql, create_client, issue_key, owner, staff
-from tests.support.databases import postgres_database, require_postgres, sqlite_database
-from tests.support.servers import serve_in_thread
 
 NASTY = '<script>alert("x")</script> & Co'
 
@@ -82,35 +77,20 @@ query($period: String) { overview(period: $period) { revenue { amount }
   rows { client { id } revenue { amount } } } }"""
 
 
-@pytest_asyncio.fixture(
-    scope="module",
-    loop_scope="session",
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=BACKENDS)
 async def billing(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Gateway]:
-    if request.param == "postgres":
-        await require_postgres()
-        database = postgres_database()
-    else:
-        database = sqlite_database(Path(tmp_path_factory.mktemp("billing")))
-    async with database as url:
-        settings = Settings(
-            database_url=url,
-            secret_key="test-server-secret-" + "y" * 32,
-            admin_token=ADMIN_TOKEN,
-            env=Environment.DEVELOPMENT,
-            invoices=InvoiceSettings(
-                agency_name="Agency <b>One</b>",
-                agency_address=("1 Main Street", "Springfield"),
-                agency_logo_url="javascript:alert(1)",
-            ),
-        )
-        await _seed(settings)
-        app = create_app(settings)
-        with serve_in_thread(app) as base_url:
-            yield Gateway(base_url, settings, request.param, app.state.container)
+    async with own_gateway(
+        request.param,
+        tmp_path_factory,
+        invoices=InvoiceSettings(
+            agency_name="Agency <b>One</b>",
+            agency_address=("1 Main Street", "Springfield"),
+            agency_logo_url="javascript:alert(1)",
+        ),
+    ) as running:
+        yield running
 
 
 def chat(gateway: Gateway, secret: str, n: int) -> None:

@@ -9,18 +9,13 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from api.app import create_app
-from api.settings import Environment, Settings
-from tests.api.conftest import ADMIN_TOKEN, Gateway, _seed
+from tests.api.conftest import BACKENDS, Gateway, own_gateway
 from tests.api.graphql_support import create_client, issue_key, owner, staff
 from tests.api.test_invoices_api import CLOSE, PRICE, chat, download, portal
-from tests.support.databases import postgres_database, require_postgres, sqlite_database
-from tests.support.servers import serve_in_thread
 
 SET_RATE = """
 mutation($country: String!, $region: String!, $percent: Decimal!, $from: Date!) {
@@ -66,30 +61,12 @@ mutation($period: String!) { closePeriod(period: $period, early: true) {
   ... on ClosePeriodSuccess { invoices { id } refused { clientId reason } } } }"""
 
 
-@pytest_asyncio.fixture(
-    scope="module",
-    loop_scope="session",
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=BACKENDS)
 async def taxed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Gateway]:
-    if request.param == "postgres":
-        await require_postgres()
-        database = postgres_database()
-    else:
-        database = sqlite_database(Path(tmp_path_factory.mktemp("tax")))
-    async with database as url:
-        settings = Settings(
-            database_url=url,
-            secret_key="test-server-secret-" + "t" * 32,
-            admin_token=ADMIN_TOKEN,
-            env=Environment.DEVELOPMENT,
-        )
-        await _seed(settings)
-        app = create_app(settings)
-        with serve_in_thread(app) as base_url:
-            yield Gateway(base_url, settings, request.param, app.state.container)
+    async with own_gateway(request.param, tmp_path_factory) as running:
+        yield running
 
 
 def details(tax_id: str | None, country: str = "GB") -> dict[str, object]:

@@ -29,7 +29,7 @@ def canonical(value: Decimal) -> Decimal:
     return normal.quantize(Decimal(1), context=_WIDE) if exponent > 0 else normal
 
 
-def check_storable(value: object) -> Decimal:
+def check_storable(value: object, scale: int = SCALE, precision: int = PRECISION) -> Decimal:
     """Refuse what the column cannot hold exactly, instead of letting a backend round it."""
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
         raise TypeError(f"exact amounts must be Decimal or int, not {type(value).__name__}")
@@ -39,28 +39,29 @@ def check_storable(value: object) -> Decimal:
     number = canonical(number)
     exponent = number.as_tuple().exponent
     assert isinstance(exponent, int)
-    if -exponent > SCALE:
-        raise ValueError(f"{number} has more than {SCALE} decimals and would be rounded")
-    if number.adjusted() >= INTEGER_DIGITS:
-        raise ValueError(f"{number} has more than {INTEGER_DIGITS} integer digits")
+    if -exponent > scale:
+        raise ValueError(f"{number} has more than {scale} decimals and would be rounded")
+    if number.adjusted() >= precision - scale:
+        raise ValueError(f"{number} has more than {precision - scale} integer digits")
     return number
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
     """An exact decimal with up to 20 integer digits and 18 decimals; never a float."""
 
+    precision, scale = PRECISION, SCALE
     impl = Numeric(PRECISION, SCALE, asdecimal=True)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(Text())
-        return dialect.type_descriptor(Numeric(PRECISION, SCALE, asdecimal=True))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        number = check_storable(value)
+        number = check_storable(value, self.scale, self.precision)
         return format(number, "f") if dialect.name == "sqlite" else number
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
@@ -101,35 +102,10 @@ WIDE_SCALE = 30
 WIDE_PRECISION = 60
 
 
-class WideExactDecimal(TypeDecorator[Decimal]):
+class WideExactDecimal(ExactDecimal):
     """An exact decimal with up to 30 decimals: a converted amount (a charge of up to 18
     decimals times an exchange rate of up to 12, docs/currencies.md), never rounded."""
 
+    precision, scale = WIDE_PRECISION, WIDE_SCALE
     impl = Numeric(WIDE_PRECISION, WIDE_SCALE, asdecimal=True)
     cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(Text())
-        return dialect.type_descriptor(Numeric(WIDE_PRECISION, WIDE_SCALE, asdecimal=True))
-
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, Decimal | int):
-            raise TypeError(f"exact amounts must be Decimal or int, not {type(value).__name__}")
-        number = canonical(Decimal(value))
-        exponent = number.as_tuple().exponent
-        assert isinstance(exponent, int)
-        if not number.is_finite() or -exponent > WIDE_SCALE:
-            raise ValueError(f"{number} has more than {WIDE_SCALE} decimals and would be rounded")
-        if number.adjusted() >= WIDE_PRECISION - WIDE_SCALE:
-            raise ValueError(f"{number} has too many integer digits")
-        return format(number, "f") if dialect.name == "sqlite" else number
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        if isinstance(value, float):
-            raise TypeError("an exact decimal column returned a float")
-        return canonical(Decimal(value))

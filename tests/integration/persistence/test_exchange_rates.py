@@ -24,22 +24,14 @@ from domain.billing.periods import month_period
 from domain.billing.plans import FixedFee, PercentageMargin, PlanVersion, PricingPlan
 from domain.ids import new_id
 from domain.invoicing.invoices import (
-    BillingDetails,
-    Invoice,
-    InvoiceStatus,
     LineKind,
-    compose_lines,
-    totals,
 )
-from domain.invoicing.ports import InvoiceClaim
-from domain.invoicing.postings import finalization_entries
 from domain.usecases.accounting import AccountingExports
-from domain.usecases.invoice_reads import invoice_usage
 from domain.usecases.invoicing import InvoiceUseCases
 from tests.fakes import FrozenClock
 from tests.integration.persistence import builders
+from tests.integration.persistence.old_invoices import finalized_by_hand, snapshot
 from tests.integration.persistence.test_invoices import AFTER_APRIL, APRIL_START, call
-from tests.integration.persistence.test_tax import _rows
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 EARLY = ExchangeRate("USD", "EUR", Decimal("0.923456789012"), date(2026, 3, 30), "ECB")
@@ -195,42 +187,13 @@ async def test_a_database_of_0016_migrates_with_its_usd_data_unchanged(
     try:
         client, key = await add_client(uow, PercentageMargin(Decimal(10)), "USD")
         await call(uow, client, key, APRIL_START + timedelta(days=3), "10.125")
-        async with uow() as tx:  # what closing writes for a USD client, step by step
-            claim = InvoiceClaim("inv-old", client, april, AFTER_APRIL)
-            assert await tx.invoices.claim(claim)
-            await tx.invoices.take_usage(claim.id, client, april.end)
-            lines = compose_lines(april, await invoice_usage(tx, claim.id, april, zone), [], "USD")
-            sums = totals(lines, Decimal(0), "USD")
-            sequence = await tx.invoices.next_number("INV-2026")
-            old = Invoice(
-                id=claim.id,
-                client_id=client,
-                period=april,
-                number=f"INV-2026-{sequence:04d}",
-                status=InvoiceStatus.FINALIZED,
-                currency="USD",
-                tax_rate=Decimal(0),
-                lines=tuple(lines),
-                subtotal=sums.subtotal,
-                tax=sums.tax,
-                total=sums.total,
-                issued_at=AFTER_APRIL,
-                due_at=AFTER_APRIL + timedelta(days=30),
-                bill_to=BillingDetails("Old client", "ap@old.test"),
-            )
-            await tx.invoices.finalize(old)
-            for entry in finalization_entries(old):
-                await tx.ledger.append(entry)
-            await tx.commit()
-        before = {
-            t: await _rows(empty_database_url, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables
-        }
+        # what closing writes for a USD client, step by step
+        old = await finalized_by_hand(uow, client, april, zone, Decimal(0))
+        before = await snapshot(empty_database_url, tables)
 
         await upgrade(empty_database_url)
 
-        after = {
-            t: await _rows(empty_database_url, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables
-        }
+        after = await snapshot(empty_database_url, tables)
         assert after == before
         invoicing = InvoiceUseCases(uow, FrozenClock(AFTER_APRIL), zone)
         assert await invoicing.get(old.id) == old

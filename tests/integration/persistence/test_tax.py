@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,21 +29,12 @@ from domain.invoicing.billing_details import (
     ClientBillingDetails,
     PostalAddress,
 )
-from domain.invoicing.invoices import (
-    BillingDetails,
-    Invoice,
-    InvoiceStatus,
-    compose_lines,
-    totals,
-)
-from domain.invoicing.ports import InvoiceClaim
-from domain.invoicing.postings import finalization_entries
 from domain.invoicing.tax import TaxTreatment
 from domain.usecases.accounting import AccountingExports
-from domain.usecases.invoice_reads import invoice_usage
 from domain.usecases.invoicing import InvoiceUseCases
 from domain.usecases.tax import TaxUseCases
 from tests.fakes import FrozenClock
+from tests.integration.persistence.old_invoices import finalized_by_hand, snapshot
 from tests.integration.persistence.test_invoices import (
     AFTER_APRIL,
     APRIL_START,
@@ -232,15 +222,6 @@ async def test_a_standard_client_without_a_rate_is_refused_with_an_alert(uow: Uo
     assert await invoicing.verify() == []
 
 
-async def _rows(url: str, statement: str) -> list[tuple[Any, ...]]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            return [tuple(row) for row in (await connection.execute(text(statement))).all()]
-    finally:
-        await engine.dispose()
-
-
 async def test_a_database_before_0016_migrates_with_its_invoices_unchanged(
     empty_database_url: str,
 ) -> None:
@@ -259,42 +240,13 @@ async def test_a_database_before_0016_migrates_with_its_invoices_unchanged(
         await add_client(uow, PercentageMargin(Decimal(0)), tax="0")  # idle, no invoice
         await call(uow, client, key, APRIL_START + timedelta(days=3), "10.125")
         await call(uow, client, key, APRIL_START + timedelta(days=4), "2.5", model="m/b")
-        async with uow() as tx:  # what closing wrote before 0016, step by step
-            claim = InvoiceClaim("inv-old", client, april, AFTER_APRIL)
-            assert await tx.invoices.claim(claim)
-            await tx.invoices.take_usage(claim.id, client, april.end)
-            lines = compose_lines(april, await invoice_usage(tx, claim.id, april, zone), [], "USD")
-            sums = totals(lines, Decimal("19.5"), "USD")
-            sequence = await tx.invoices.next_number("INV-2026")
-            old = Invoice(
-                id=claim.id,
-                client_id=client,
-                period=april,
-                number=f"INV-2026-{sequence:04d}",
-                status=InvoiceStatus.FINALIZED,
-                currency="USD",
-                tax_rate=Decimal("19.5"),
-                lines=tuple(lines),
-                subtotal=sums.subtotal,
-                tax=sums.tax,
-                total=sums.total,
-                issued_at=AFTER_APRIL,
-                due_at=AFTER_APRIL + timedelta(days=30),
-                bill_to=BillingDetails("Old client", "ap@old.test"),
-            )
-            await tx.invoices.finalize(old)
-            for entry in finalization_entries(old):
-                await tx.ledger.append(entry)
-            await tx.commit()
-        before = {
-            t: await _rows(empty_database_url, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables
-        }
+        # what closing wrote before 0016, step by step
+        old = await finalized_by_hand(uow, client, april, zone, Decimal("19.5"))
+        before = await snapshot(empty_database_url, tables)
 
         await upgrade(empty_database_url)
 
-        after = {
-            t: await _rows(empty_database_url, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables
-        }
+        after = await snapshot(empty_database_url, tables)
         assert after == before
         clock = FrozenClock(AFTER_APRIL)
         invoicing = InvoiceUseCases(uow, clock, zone)
